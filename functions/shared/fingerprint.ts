@@ -1,0 +1,42 @@
+/**
+ * Keyed content fingerprints. The forwarder puts them in events; the handlers record them on copies and pod
+ * templates. HMAC-SHA256 with a per-cluster key (Secret ripple-system/ripple-fingerprint-key, data key `key`),
+ * so a low-entropy secret value cannot be guessed from its fingerprint. Order-proof: keys are sorted.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const FINGERPRINT_PREFIX = 'hmac-sha256:';
+
+/** What counts as an object's content, per kind. Everything else (metadata churn) is not content. */
+export interface ContentLike {
+  kind?: string;
+  type?: string;
+  data?: Record<string, string> | null;
+  binaryData?: Record<string, string> | null;
+  immutable?: boolean | null;
+  metadata?: { labels?: Record<string, string> | null } | null;
+  status?: { phase?: string } | null;
+}
+
+function sortedPairs(m: Record<string, string> | null | undefined): [string, string][] {
+  return Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Canonical content string: Secret/ConfigMap = type + data + binaryData; Namespace = labels + phase. */
+export function canonicalContent(obj: ContentLike): string {
+  if (obj.kind === 'Namespace') {
+    return JSON.stringify({ labels: sortedPairs(obj.metadata?.labels), phase: obj.status?.phase ?? 'Active' });
+  }
+  return JSON.stringify({ type: obj.type ?? null, data: sortedPairs(obj.data), binaryData: sortedPairs(obj.binaryData) });
+}
+
+/** `hmac-sha256:<32 hex>` (128 bits of the MAC) of the object's content. */
+export function fingerprint(key: Buffer | string, obj: ContentLike): string {
+  const mac = createHmac('sha256', key).update(canonicalContent(obj)).digest('hex');
+  return FINGERPRINT_PREFIX + mac.slice(0, 32);
+}
+
+/** A new random key (32 bytes, base64) for a cluster's fingerprint Secret. */
+export function newFingerprintKey(): string {
+  return randomBytes(32).toString('base64');
+}
