@@ -1,0 +1,259 @@
+/**
+ * Pure diffing: previous state (packed, see state.ts) + the object now → the events to send, or none.
+ * No I/O, no clock (the context carries `now`), no EventBridge. The watch layer feeds it; the send layer
+ * ships what it returns.
+ *
+ * What leaves this module is identity and hints only: Secret/ConfigMap `data`, `binaryData`, `stringData` and
+ * non-allow-listed annotations (including kubectl's last-applied-configuration) are read for the keyed
+ * fingerprint and hashes, and never copied into a detail.
+ */
+import { DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
+import { fingerprint } from '../functions/shared/fingerprint.ts';
+import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
+import type { KindSpec } from './kinds.ts';
+import { objectKey, splitKey } from './kinds.ts';
+import type { ObjState } from './state.ts';
+import { decodeState, encodeState, mapHash, packedRv, shortHash } from './state.ts';
+
+/** Annotation keys (exact, or prefix ending in `*`) whose values may travel in events. */
+export const DEFAULT_ANNOTATION_ALLOW_LIST = [
+  'ripple.dev/*',
+  'reloader.stakater.com/*',
+  'secret.reloader.stakater.com/*',
+  'configmap.reloader.stakater.com/*',
+] as const;
+
+export interface DiffContext {
+  cluster: string;
+  /** HMAC key for fingerprints (the per-cluster key Secret's value). */
+  key: Buffer | string;
+  /** Patterns as in DEFAULT_ANNOTATION_ALLOW_LIST. Sensitive annotations are dropped even if listed. */
+  annotationAllowList: readonly string[];
+  /** ISO timestamp for observedAt. */
+  now: () => string;
+}
+
+export type ObjectDetailType = ObjectChangeEvent['detail-type'];
+export interface Emission {
+  detailType: ObjectDetailType;
+  detail: ObjectChangeDetail;
+}
+
+/** Per-kind memory: object key → packed ObjState. */
+export type Store = Map<string, string>;
+
+const SENSITIVE = new Set<string>(SENSITIVE_ANNOTATIONS);
+
+export function annotationAllowed(key: string, allow: readonly string[]): boolean {
+  if (SENSITIVE.has(key)) return false;
+  for (const p of allow) {
+    if (p.endsWith('*') ? key.startsWith(p.slice(0, -1)) : key === p) return true;
+  }
+  return false;
+}
+
+export function allowedAnnotations(ann: Record<string, string> | null | undefined, allow: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ann ?? {})) if (annotationAllowed(k, allow)) out[k] = v;
+  return out;
+}
+
+interface OwnerRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+
+export function owners(obj: any): OwnerRef[] {
+  const refs: any[] = obj?.metadata?.ownerReferences ?? [];
+  return refs.map((r) => ({
+    apiVersion: String(r.apiVersion),
+    kind: String(r.kind),
+    name: String(r.name),
+    uid: String(r.uid),
+    ...(typeof r.controller === 'boolean' ? { controller: r.controller } : {}),
+  }));
+}
+
+/** Last writer according to managedFields (latest `time`; the later entry wins a tie). */
+export function lastManager(obj: any): string | undefined {
+  const mf: any[] = obj?.metadata?.managedFields ?? [];
+  let best: any;
+  for (const e of mf) {
+    if (!e?.manager) continue;
+    if (!best || String(e.time ?? '') >= String(best.time ?? '')) best = e;
+  }
+  return best?.manager;
+}
+
+function isTerminating(spec: KindSpec, obj: any): boolean {
+  return spec.kind === 'Namespace' && (obj?.status?.phase === 'Terminating' || !!obj?.metadata?.deletionTimestamp);
+}
+
+/** What the forwarder remembers about `obj` (computes the keyed fingerprint). */
+export function summarize(spec: KindSpec, obj: any, ctx: DiffContext): ObjState {
+  const md = obj.metadata ?? {};
+  return {
+    uid: String(md.uid ?? ''),
+    rv: String(md.resourceVersion ?? ''),
+    fp: fingerprint(ctx.key, { kind: spec.kind, type: obj.type, data: obj.data, binaryData: obj.binaryData, metadata: md, status: obj.status }),
+    labelsHash: mapHash(md.labels),
+    annotationsHash: mapHash(allowedAnnotations(md.annotations, ctx.annotationAllowList)),
+    ownersHash: shortHash(JSON.stringify(owners(obj))),
+    immutable: obj.immutable === true,
+    terminating: isTerminating(spec, obj),
+  };
+}
+
+/** Which parts differ; [] means a no-op (e.g. managedFields or resourceVersion churn only). */
+export function changedParts(spec: KindSpec, prev: ObjState, next: ObjState): ChangePart[] {
+  const parts: ChangePart[] = [];
+  const labels = prev.labelsHash !== next.labelsHash;
+  if (spec.kind === 'Namespace') {
+    // A Namespace's content is its labels and phase.
+    if (labels) parts.push('labels');
+    if (prev.terminating !== next.terminating || (prev.fp !== next.fp && !labels)) parts.push('status');
+  } else {
+    if (prev.fp !== next.fp) parts.push('data');
+    if (labels) parts.push('labels');
+    if (prev.immutable !== next.immutable) parts.push('immutable');
+  }
+  if (prev.annotationsHash !== next.annotationsHash) parts.push('annotations');
+  if (prev.ownersHash !== next.ownersHash) parts.push('ownerReferences');
+  return parts;
+}
+
+export function detailFromObject(spec: KindSpec, obj: any, st: ObjState, ctx: DiffContext, extra: { changes: ChangePart[]; previousFingerprint?: string }): ObjectChangeDetail {
+  const md = obj.metadata ?? {};
+  const manager = lastManager(obj);
+  return {
+    cluster: ctx.cluster,
+    apiVersion: spec.apiVersion,
+    kind: spec.kind,
+    ...(spec.namespaced && md.namespace ? { namespace: String(md.namespace) } : {}),
+    name: String(md.name),
+    uid: st.uid,
+    resourceVersion: st.rv,
+    labels: { ...(md.labels ?? {}) },
+    annotations: allowedAnnotations(md.annotations, ctx.annotationAllowList),
+    ownerReferences: owners(obj),
+    fingerprint: st.fp,
+    ...(extra.previousFingerprint ? { previousFingerprint: extra.previousFingerprint } : {}),
+    changes: extra.changes,
+    ...(spec.kind === 'Secret' && typeof obj.type === 'string' ? { type: obj.type } : {}),
+    ...(manager ? { manager } : {}),
+    observedAt: ctx.now(),
+  };
+}
+
+/** A Deleted detail from memory alone (relist found the object gone): identity and last fingerprint. */
+export function detailFromState(spec: KindSpec, key: string, st: ObjState, ctx: DiffContext): ObjectChangeDetail {
+  const { namespace, name } = splitKey(key);
+  return {
+    cluster: ctx.cluster,
+    apiVersion: spec.apiVersion,
+    kind: spec.kind,
+    ...(spec.namespaced && namespace ? { namespace } : {}),
+    name,
+    uid: st.uid,
+    resourceVersion: st.rv,
+    labels: {},
+    annotations: {},
+    ownerReferences: [],
+    fingerprint: st.fp,
+    changes: [],
+    observedAt: ctx.now(),
+  };
+}
+
+export interface ObserveResult {
+  emissions: Emission[];
+  /** Why nothing was emitted (for metrics/logs), when nothing was. */
+  noop?: 'same-resource-version' | 'no-change';
+}
+
+/**
+ * An object seen alive (watch ADDED/MODIFIED, or a list item): update the store, return what to send.
+ * `silent` records state without emitting (the initial list).
+ */
+export function observe(store: Store, spec: KindSpec, obj: any, ctx: DiffContext, silent = false): ObserveResult {
+  const key = objectKey(obj);
+  const prevPacked = store.get(key);
+  const uid = String(obj.metadata?.uid ?? '');
+  const rv = String(obj.metadata?.resourceVersion ?? '');
+  if (prevPacked !== undefined && rv !== '' && packedRv(prevPacked) === rv) {
+    const prev = decodeState(prevPacked);
+    if (prev.uid === uid) return { emissions: [], noop: 'same-resource-version' };
+  }
+  const next = summarize(spec, obj, ctx);
+  store.set(key, encodeState(next));
+  if (silent) return { emissions: [] };
+  if (prevPacked === undefined) {
+    return { emissions: [{ detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) }] };
+  }
+  const prev = decodeState(prevPacked);
+  if (prev.uid !== next.uid) {
+    // Deleted and re-created while we were not looking (e.g. across a 410 gap).
+    return {
+      emissions: [
+        { detailType: DETAIL_TYPES.deleted, detail: detailFromState(spec, key, prev, ctx) },
+        { detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) },
+      ],
+    };
+  }
+  const changes = changedParts(spec, prev, next);
+  if (changes.length === 0) return { emissions: [], noop: 'no-change' };
+  return {
+    emissions: [
+      {
+        detailType: DETAIL_TYPES.updated,
+        detail: detailFromObject(spec, obj, next, ctx, { changes, previousFingerprint: prev.fp !== next.fp ? prev.fp : undefined }),
+      },
+    ],
+  };
+}
+
+/** Watch DELETED: forget it, say so. */
+export function observeDeleted(store: Store, spec: KindSpec, obj: any, ctx: DiffContext): ObserveResult {
+  const key = objectKey(obj);
+  store.delete(key);
+  const st = summarize(spec, obj, ctx);
+  return { emissions: [{ detailType: DETAIL_TYPES.deleted, detail: detailFromObject(spec, obj, st, ctx, { changes: [] }) }] };
+}
+
+/**
+ * A relist (start-up, or after 410 Gone): feed every listed item to `item`, then call `end` to synthesize
+ * Deleted for what the list no longer holds. Items whose resourceVersion did not move cost no hashing.
+ */
+export class Relist {
+  private readonly seen = new Set<string>();
+  private readonly store: Store;
+  private readonly spec: KindSpec;
+  private readonly ctx: DiffContext;
+  private readonly silent: boolean;
+
+  constructor(store: Store, spec: KindSpec, ctx: DiffContext, silent: boolean) {
+    this.store = store;
+    this.spec = spec;
+    this.ctx = ctx;
+    this.silent = silent;
+  }
+
+  item(obj: any): ObserveResult {
+    this.seen.add(objectKey(obj));
+    return observe(this.store, this.spec, obj, this.ctx, this.silent);
+  }
+
+  end(): Emission[] {
+    const out: Emission[] = [];
+    for (const [key, packed] of this.store) {
+      if (this.seen.has(key)) continue;
+      this.store.delete(key);
+      if (!this.silent) out.push({ detailType: DETAIL_TYPES.deleted, detail: detailFromState(this.spec, key, decodeState(packed), this.ctx) });
+    }
+    this.seen.clear();
+    return out;
+  }
+}

@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { ObjectChangeDetail } from '../../../events/schema.ts';
+import { fingerprint } from '../../../functions/shared/fingerprint.ts';
+import type { DiffContext, Store } from '../../../forwarder/diff.ts';
+import { annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
+import { KINDS } from '../../../forwarder/kinds.ts';
+import { decodeState, encodeState, packedRv } from '../../../forwarder/state.ts';
+
+const KEY = 'test-key';
+const ctx: DiffContext = { cluster: 'dev', key: KEY, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, 'example.com/team'], now: () => '2026-11-25T10:00:00.000Z' };
+const UID = '0a1b2c3d-0000-4000-8000-00000000abcd';
+
+function secret(over: { rv?: string; data?: Record<string, string>; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; immutable?: boolean; owners?: any[]; managedFields?: any[] } = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: 'db',
+      namespace: 'team-a',
+      uid: over.uid ?? UID,
+      resourceVersion: over.rv ?? '10',
+      labels: over.labels ?? { app: 'db' },
+      annotations: over.annotations ?? {},
+      ownerReferences: over.owners,
+      managedFields: over.managedFields,
+    },
+    data: over.data ?? { password: Buffer.from('hunter2').toString('base64') },
+    ...(over.immutable !== undefined ? { immutable: over.immutable } : {}),
+  };
+}
+
+describe('state codec', () => {
+  it.each([
+    ['uuid uid, numeric rv', UID, '123456'],
+    ['non-uuid uid', 'not-a-uuid', '7'],
+    ['opaque rv', UID, 'abc/def=='],
+  ])('round-trips (%s)', (_n, uid, rv) => {
+    const st = { uid, rv, fp: 'hmac-sha256:' + 'ab'.repeat(16), labelsHash: '0123456789ab', annotationsHash: 'ba9876543210', ownersHash: 'ffffffffffff', immutable: true, terminating: false };
+    const packed = encodeState(st);
+    expect(decodeState(packed)).toEqual(st);
+    expect(packedRv(packed)).toBe(rv);
+  });
+
+  it('packs a typical state into ~52 bytes', () => {
+    const packed = encodeState({ uid: UID, rv: '123456', fp: 'hmac-sha256:' + '0'.repeat(32), labelsHash: '0'.repeat(12), annotationsHash: '0'.repeat(12), ownersHash: '0'.repeat(12), immutable: false, terminating: false });
+    expect(packed.length).toBe(1 + 16 + 18 + 16 + 6);
+  });
+});
+
+describe('annotation allow-list', () => {
+  it.each([
+    ['ripple.dev/policy', true],
+    ['reloader.stakater.com/auto', true],
+    ['secret.reloader.stakater.com/reload', true],
+    ['configmap.reloader.stakater.com/reload', true],
+    ['example.com/team', true],
+    ['example.com/team2', false],
+    ['kubectl.kubernetes.io/last-applied-configuration', false],
+    ['meta.helm.sh/release-name', false],
+  ])('%s → %s', (key, allowed) => {
+    expect(annotationAllowed(key, ctx.annotationAllowList)).toBe(allowed);
+  });
+
+  it('never allows last-applied-configuration, even when configured by wildcard', () => {
+    expect(annotationAllowed('kubectl.kubernetes.io/last-applied-configuration', ['kubectl.kubernetes.io/*', '*'])).toBe(false);
+  });
+});
+
+describe('observe', () => {
+  it('emits Created for an unknown object with identity, hints and no data', () => {
+    // Prepare
+    const store: Store = new Map();
+    const obj = secret({ annotations: { 'ripple.dev/policy': 'p', 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"aHVudGVyMg=="}}', other: 'x' }, managedFields: [{ manager: 'kubectl-client-side-apply', time: '2026-01-01T00:00:00Z' }, { manager: 'kubectl-edit', time: '2026-01-02T00:00:00Z' }] });
+    // Act
+    const { emissions } = observe(store, KINDS.Secret, obj, ctx);
+    // Assess
+    expect(emissions).toHaveLength(1);
+    const d = emissions[0].detail;
+    expect(emissions[0].detailType).toBe('Kubernetes Object Created');
+    expect(ObjectChangeDetail.parse(d)).toEqual(d);
+    expect(d).toMatchObject({ cluster: 'dev', apiVersion: 'v1', kind: 'Secret', namespace: 'team-a', name: 'db', uid: UID, resourceVersion: '10', type: 'Opaque', manager: 'kubectl-edit', changes: [] });
+    expect(d.annotations).toEqual({ 'ripple.dev/policy': 'p' });
+    expect(d.fingerprint).toBe(fingerprint(KEY, { kind: 'Secret', type: 'Opaque', data: obj.data }));
+    const text = JSON.stringify(emissions);
+    expect(text).not.toContain('aHVudGVyMg');
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('last-applied');
+  });
+
+  it.each([
+    ['data changed', { data: { password: 'bmV3' } }, ['data']],
+    ['label changed', { labels: { app: 'db', tier: 'x' } }, ['labels']],
+    ['allow-listed annotation changed', { annotations: { 'reloader.stakater.com/match': 'true' } }, ['annotations']],
+    ['immutable set', { immutable: true }, ['immutable']],
+    ['owner added', { owners: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'o', uid: 'u1', controller: true }] }, ['ownerReferences']],
+    ['data and labels changed', { data: { a: 'Yg==' }, labels: {} }, ['data', 'labels']],
+  ])('emits Updated with changes when %s', (_n, over, changes) => {
+    const store: Store = new Map();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    const { emissions } = observe(store, KINDS.Secret, secret({ rv: '11', ...over }), ctx);
+    expect(emissions.map((e) => e.detailType)).toEqual(['Kubernetes Object Updated']);
+    expect(emissions[0].detail.changes).toEqual(changes);
+    if (changes.includes('data')) expect(emissions[0].detail.previousFingerprint).toBe(fingerprint(KEY, { kind: 'Secret', type: 'Opaque', data: secret().data }));
+    else expect(emissions[0].detail.previousFingerprint).toBeUndefined();
+  });
+
+  it.each([
+    ['only resourceVersion/managedFields moved', { managedFields: [{ manager: 'x', time: '2027-01-01T00:00:00Z' }] }],
+    ['a non-allow-listed annotation changed', { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', other: 'y' } }],
+  ])('drops a no-op update: %s', (_n, over) => {
+    const store: Store = new Map();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    const r = observe(store, KINDS.Secret, secret({ rv: '12', ...over }), ctx);
+    expect(r.emissions).toEqual([]);
+    expect(r.noop).toBe('no-change');
+    expect(packedRv(store.get('team-a/db')!)).toBe('12');
+  });
+
+  it('skips hashing entirely for the same resourceVersion', () => {
+    const store: Store = new Map();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    expect(observe(store, KINDS.Secret, secret(), ctx).noop).toBe('same-resource-version');
+  });
+
+  it('reports a uid change under the same name as Deleted then Created', () => {
+    const store: Store = new Map();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    const other = '11111111-2222-4333-8444-555555555555';
+    const { emissions } = observe(store, KINDS.Secret, secret({ uid: other, rv: '20' }), ctx);
+    expect(emissions.map((e) => [e.detailType, e.detail.uid])).toEqual([
+      ['Kubernetes Object Deleted', UID],
+      ['Kubernetes Object Created', other],
+    ]);
+  });
+
+  it('Namespace: labels and phase are its content', () => {
+    const store: Store = new Map();
+    const ns = (rv: string, labels: Record<string, string>, phase = 'Active') => ({ metadata: { name: 'team-a', uid: UID, resourceVersion: rv, labels }, status: { phase } });
+    observe(store, KINDS.Namespace, ns('1', { a: '1' }), ctx, true);
+    expect(observe(store, KINDS.Namespace, ns('2', { a: '2' }), ctx).emissions[0].detail.changes).toEqual(['labels']);
+    const term = observe(store, KINDS.Namespace, ns('3', { a: '2' }, 'Terminating'), ctx).emissions[0].detail;
+    expect(term.changes).toEqual(['status']);
+    expect(term.namespace).toBeUndefined();
+    expect(term.kind).toBe('Namespace');
+  });
+
+  it('observeDeleted forgets the object and emits Deleted', () => {
+    const store: Store = new Map();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    const { emissions } = observeDeleted(store, KINDS.Secret, secret({ rv: '30' }), ctx);
+    expect(emissions[0].detailType).toBe('Kubernetes Object Deleted');
+    expect(emissions[0].detail.resourceVersion).toBe('30');
+    expect(store.size).toBe(0);
+  });
+
+  it('lastManager picks the latest time', () => {
+    expect(lastManager({ metadata: { managedFields: [{ manager: 'b', time: '2026-02-01T00:00:00Z' }, { manager: 'a', time: '2026-01-01T00:00:00Z' }] } })).toBe('b');
+    expect(lastManager({ metadata: {} })).toBeUndefined();
+  });
+});
+
+describe('Relist', () => {
+  it('initial (silent) list records state and emits nothing', () => {
+    const store: Store = new Map();
+    const r = new Relist(store, KINDS.ConfigMap, ctx, true);
+    for (let i = 0; i < 5; i++) expect(r.item({ metadata: { name: `c${i}`, namespace: 'n', uid: `u${i}`, resourceVersion: `${i + 1}` }, data: { k: `${i}` } }).emissions).toEqual([]);
+    expect(r.end()).toEqual([]);
+    expect(store.size).toBe(5);
+  });
+
+  it('after 410 emits only real differences: changed, new and deleted', () => {
+    // Prepare
+    const store: Store = new Map();
+    const cm = (name: string, rv: string, v: string) => ({ metadata: { name, namespace: 'n', uid: `uid-${name}`, resourceVersion: rv }, data: { k: v } });
+    const first = new Relist(store, KINDS.ConfigMap, ctx, true);
+    ['same', 'touched', 'changed', 'gone'].forEach((n) => first.item(cm(n, '1', 'v')));
+    first.end();
+    // Act
+    const relist = new Relist(store, KINDS.ConfigMap, ctx, false);
+    const emitted = [cm('same', '1', 'v'), cm('touched', '5', 'v'), cm('changed', '6', 'w'), cm('new', '7', 'v')].flatMap((o) => relist.item(o).emissions);
+    emitted.push(...relist.end());
+    // Assess
+    expect(emitted.map((e) => `${e.detailType}:${e.detail.name}`)).toEqual(['Kubernetes Object Updated:changed', 'Kubernetes Object Created:new', 'Kubernetes Object Deleted:gone']);
+    const del = emitted[2].detail;
+    expect(del).toMatchObject({ namespace: 'n', uid: 'uid-gone', resourceVersion: '1', labels: {}, annotations: {} });
+    expect(ObjectChangeDetail.parse(del)).toBeTruthy();
+    expect([...store.keys()].sort()).toEqual(['n/changed', 'n/new', 'n/same', 'n/touched']);
+  });
+});
