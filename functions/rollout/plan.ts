@@ -1,0 +1,209 @@
+/**
+ * Rollout planning. Pure: the changed objects (with their CURRENT keyed fingerprints, re-read by the handler)
+ * and the workloads of one namespace in, one patch per workload out.
+ *
+ * A restart is recorded on the pod template as `ripple.dev/restarted-for` = the sorted list
+ * `Kind/name=fingerprint` of the objects it was for (plus `ripple.dev/restarted-at`). A workload whose template
+ * already records the current fingerprint of every changed object it consumes is up to date: duplicate
+ * deliveries, no-op changes and replays cost nothing. K changed objects in one batch give one patch per
+ * workload, i.e. one new revision.
+ *
+ * Checks run in order and the first reason is reported: not a consumer → kind not reloaded by the policy →
+ * opted out → already recorded → paused.
+ */
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../shared/constants.ts';
+import type { WORKLOAD_KINDS } from '../shared/policy/schema.ts';
+import { consumption, findReferences, reloaderSays, type ConsumerSettings, type ObjectKind, type Reference } from './consumers.ts';
+
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** Reload settings that apply to one changed object (merged from the policies that concern it). */
+export interface ReloadSettings extends ConsumerSettings {
+  kinds: readonly WorkloadKind[];
+  /** Workloads with any of these annotations set to "false" are never restarted. */
+  optOutAnnotations: readonly string[];
+  /** Policies the settings come from (for reports). */
+  policies: readonly string[];
+}
+
+export interface ChangedObject {
+  kind: ObjectKind;
+  namespace: string;
+  name: string;
+  /** Current keyed fingerprint of the object's content. */
+  fingerprint: string;
+  settings: ReloadSettings;
+}
+
+/** What the planner needs of a Deployment/StatefulSet/DaemonSet (see workloads.ts). */
+export interface WorkloadView {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  annotations: Record<string, string>;
+  template: V1PodTemplateSpec | undefined;
+  paused: boolean;
+}
+
+export interface WorkloadId {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+export interface RestartEntry {
+  kind: ObjectKind;
+  name: string;
+  fingerprint: string;
+}
+
+export interface WorkloadPatch {
+  workload: WorkloadId;
+  /** The changed objects this restart is for (sorted). */
+  changed: RestartEntry[];
+  /** How each changed object is consumed (names of containers/volumes; never values). */
+  references: Reference[];
+  restartedFor: string;
+  restartedAt: string;
+  /** Strategic merge patch body (pod template annotations only). */
+  body: { spec: { template: { metadata: { annotations: Record<string, string> } } } };
+}
+
+export interface Skipped {
+  workload: WorkloadId;
+  object: { kind: ObjectKind; name: string };
+  reason: string;
+}
+
+export interface RolloutPlan {
+  patches: WorkloadPatch[];
+  /** Consumers deliberately not restarted (opt-out, paused, kind not reloaded). */
+  skipped: Skipped[];
+  /** Consumers already restarted for the current fingerprint. */
+  upToDate: Skipped[];
+  /** References reported but never restarted (imagePullSecrets, forms outside reload.references). */
+  reported: Skipped[];
+}
+
+const entryKey = (e: { kind: string; name: string }): string => `${e.kind}/${e.name}`;
+
+/** Parse `Kind/name=fingerprint,…`; malformed items are dropped (the annotation is ours, but users can edit it). */
+export function parseRestartedFor(value: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of (value ?? '').split(',')) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) continue;
+    const key = item.slice(0, eq).trim();
+    const fp = item.slice(eq + 1).trim();
+    if (/^(Secret|ConfigMap)\/[^/=,]+$/.test(key) && fp) out.set(key, fp);
+  }
+  return out;
+}
+
+export function formatRestartedFor(entries: Map<string, string>): string {
+  return [...entries.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function optOutReason(w: WorkloadView, annotations: readonly string[]): string | null {
+  const ann = { ...(w.template?.metadata?.annotations ?? {}), ...w.annotations };
+  for (const a of annotations) {
+    if (ann[a]?.toLowerCase() === 'false') return `opted out (annotation ${a}: "false")`;
+  }
+  return null;
+}
+
+function stillReferenced(w: WorkloadView, key: string): boolean {
+  const [kind, name] = key.split('/') as [ObjectKind, string];
+  if (findReferences(w.template?.spec, { kind, name }).some((r) => r.form !== 'imagePullSecrets')) return true;
+  const ann = { ...(w.template?.metadata?.annotations ?? {}), ...w.annotations };
+  return reloaderSays(ann, { kind, name }).named;
+}
+
+function compareIds(a: WorkloadId, b: WorkloadId): number {
+  const ka = `${a.kind}/${a.namespace}/${a.name}`;
+  const kb = `${b.kind}/${b.namespace}/${b.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/**
+ * One patch per workload that consumes at least one changed object whose current fingerprint it does not
+ * record yet. `now` is the restart time written to `ripple.dev/restarted-at`.
+ */
+export function planRollouts(changed: readonly ChangedObject[], workloads: readonly WorkloadView[], now: Date): RolloutPlan {
+  const plan: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
+  // The same object twice in a batch (duplicate delivery): keep one, the handler re-read it once anyway.
+  const objects = [...new Map(changed.map((c) => [`${c.namespace}/${entryKey(c)}`, c])).values()];
+  for (const w of [...workloads].sort(compareIds)) {
+    const id: WorkloadId = { kind: w.kind, namespace: w.namespace, name: w.name };
+    const recorded = parseRestartedFor(w.template?.metadata?.annotations?.[ANN_RESTARTED_FOR]);
+    const needed: RestartEntry[] = [];
+    const references: Reference[] = [];
+    const pendingSkips: Skipped[] = [];
+    for (const obj of objects) {
+      if (obj.namespace !== w.namespace) continue;
+      const target = { kind: obj.kind, name: obj.name };
+      const c = consumption(w.annotations, w.template, target, obj.settings);
+      if (!c.restart) {
+        if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
+        continue;
+      }
+      if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: `also ${c.ignored.map((r) => r.where).join('; ')} (reported, not a reason to restart)` });
+      if (!obj.settings.kinds.includes(w.kind)) {
+        plan.skipped.push({ workload: id, object: target, reason: `${w.kind} is not in reload.kinds of policy ${obj.settings.policies.join(', ')}` });
+        continue;
+      }
+      const optOut = optOutReason(w, obj.settings.optOutAnnotations);
+      if (optOut) {
+        plan.skipped.push({ workload: id, object: target, reason: optOut });
+        continue;
+      }
+      if (recorded.get(entryKey(obj)) === obj.fingerprint) {
+        plan.upToDate.push({ workload: id, object: target, reason: `already restarted for ${entryKey(obj)}=${obj.fingerprint}` });
+        continue;
+      }
+      if (w.paused) {
+        pendingSkips.push({ workload: id, object: target, reason: `${w.kind} is paused (spec.paused: true); not restarted` });
+        continue;
+      }
+      needed.push({ kind: obj.kind, name: obj.name, fingerprint: obj.fingerprint });
+      references.push(...c.references);
+    }
+    plan.skipped.push(...pendingSkips);
+    if (needed.length === 0) continue;
+    // Keep what earlier restarts recorded for objects the template still consumes; drop the rest.
+    const next = new Map([...recorded].filter(([k]) => stillReferenced(w, k)));
+    for (const e of needed) next.set(entryKey(e), e.fingerprint);
+    const restartedFor = formatRestartedFor(next);
+    const restartedAt = now.toISOString();
+    plan.patches.push({
+      workload: id,
+      changed: needed.sort((a, b) => (entryKey(a) < entryKey(b) ? -1 : entryKey(a) > entryKey(b) ? 1 : 0)),
+      references,
+      restartedFor,
+      restartedAt,
+      body: { spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: restartedFor, [ANN_RESTARTED_AT]: restartedAt } } } } },
+    });
+  }
+  return plan;
+}
+
+/**
+ * Merge the reload sections of the policies that concern one object (union of kinds, reference forms and
+ * opt-out annotations; Reloader annotations if any policy enables them). Null when none has a reload section.
+ */
+export function reloadSettings(policies: readonly { metadata: { name: string }; spec: { reload?: { kinds: readonly WorkloadKind[]; references: readonly ConsumerSettings['references'][number][]; optOutAnnotation: string; reloaderAnnotations: boolean } } }[]): ReloadSettings | null {
+  const withReload = policies.filter((p) => p.spec.reload);
+  if (withReload.length === 0) return null;
+  const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
+  return {
+    kinds: uniq(withReload.flatMap((p) => p.spec.reload!.kinds)),
+    references: uniq(withReload.flatMap((p) => p.spec.reload!.references)),
+    optOutAnnotations: uniq(withReload.map((p) => p.spec.reload!.optOutAnnotation)),
+    reloaderAnnotations: withReload.some((p) => p.spec.reload!.reloaderAnnotations),
+    policies: withReload.map((p) => p.metadata.name).sort(),
+  };
+}
