@@ -39,7 +39,16 @@ export const LabelSelector = z
             operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
             values: z.array(z.string()).optional(),
           })
-          .strict(),
+          .strict()
+          .superRefine((e, ctx) => {
+            const n = e.values?.length ?? 0;
+            if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) {
+              ctx.addIssue({ code: 'custom', path: ['values'], message: `must list at least one value for operator ${e.operator}` });
+            }
+            if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && e.values !== undefined && n > 0) {
+              ctx.addIssue({ code: 'custom', path: ['values'], message: `must be empty for operator ${e.operator}` });
+            }
+          }),
       )
       .optional(),
   })
@@ -81,7 +90,7 @@ export const Sync = z
     namespaces: z
       .object({
         /** Globs (`*`, `?`) of namespace names to copy into. */
-        include: z.array(z.string().min(1)).default(['*']),
+        include: z.array(z.string().min(1)).min(1, 'must list at least one namespace name or glob ("*" = all)').default(['*']),
         /** Globs excluded; `kube-*` and ripple's own namespace are always excluded unless included by exact name. */
         exclude: z.array(z.string().min(1)).default([]),
         selector: LabelSelector.optional(),

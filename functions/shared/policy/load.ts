@@ -1,0 +1,437 @@
+/**
+ * Loading RipplePolicy YAML with errors that name file:line:column, the field path and what is allowed:
+ *   policies/blogsecret.yaml:14:21: spec.sync.onSourceDelete: must be one of keep, delete
+ *
+ * Several documents per file (`---`). A set of policies is also checked as a whole: one policy per source
+ * object, unique names, and no two policies writing the same copy into the same namespace.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { ValidationError } from '../errors.ts';
+import { RipplePolicy } from './schema.ts';
+import { isGlob, namespaceNameSkipReason, targetName } from './select.ts';
+
+/** One problem found in a policy file. */
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted field path (`spec.sync.onSourceDelete`, `spec.sync.namespaces.include[0]`); empty for the document itself. */
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: PolicyProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+/** A ValidationError carrying every problem found (its message is one formatted problem per line). */
+export class PolicyError extends ValidationError {
+  readonly problems: PolicyProblem[];
+  constructor(problems: PolicyProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'PolicyError';
+    this.problems = problems;
+  }
+}
+
+/** Where a loaded policy came from (its `metadata.name` position), for cross-policy messages and the CLI. */
+export interface PolicyOrigin {
+  file: string;
+  line: number;
+  col: number;
+}
+const origins = new WeakMap<RipplePolicy, PolicyOrigin>();
+export function policyOrigin(p: RipplePolicy): PolicyOrigin | undefined {
+  return origins.get(p);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Mapping zod issue paths to YAML node positions
+
+type Seg = string | number;
+
+function pathString(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+interface Located {
+  /** Deepest existing value node along the path. */
+  node: YamlNode | null;
+  /** Key node of the last pair walked (for unknown-key and missing-value reports). */
+  key: YamlNode | null;
+  /** True when the whole path exists. */
+  complete: boolean;
+}
+
+function locate(doc: Document, path: readonly Seg[]): Located {
+  let node = doc.contents as YamlNode | null;
+  let key: YamlNode | null = null;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === seg);
+      if (!pair) return { node, key, complete: false };
+      key = pair.key as YamlNode;
+      const v = pair.value as YamlNode | null;
+      if (v == null) return { node: key, key, complete: false };
+      node = v;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as YamlNode | undefined;
+      if (!item) return { node, key, complete: false };
+      node = item;
+      key = null;
+    } else {
+      return { node, key, complete: false };
+    }
+  }
+  return { node, key, complete: true };
+}
+
+function keyNode(doc: Document, mapPath: readonly Seg[], k: string): YamlNode | null {
+  const { node } = locate(doc, mapPath);
+  if (!isMap(node)) return null;
+  const pair = node.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === k);
+  return (pair?.key as YamlNode | undefined) ?? null;
+}
+
+function startOf(node: YamlNode | null | undefined, fallback: number): number {
+  return node?.range?.[0] ?? fallback;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Walking the zod schema (to list allowed keys for unknown-field errors)
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur: any = s;
+  for (let i = 0; i < 10; i++) {
+    const def = cur?._zod?.def;
+    if (!def) break;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault' || def.type === 'readonly') cur = def.innerType;
+    else if (def.type === 'pipe') cur = def.in;
+    else break;
+  }
+  return cur;
+}
+
+function schemaAt(root: z.ZodType, path: readonly Seg[]): z.ZodType | undefined {
+  let cur: any = unwrap(root);
+  for (const seg of path) {
+    const def = cur?._zod?.def;
+    if (!def) return undefined;
+    if (def.type === 'object') cur = def.shape[seg as string];
+    else if (def.type === 'array') cur = def.element;
+    else if (def.type === 'record') cur = def.valueType;
+    else return undefined;
+    if (!cur) return undefined;
+    cur = unwrap(cur);
+  }
+  return cur;
+}
+
+function allowedKeys(root: z.ZodType, path: readonly Seg[]): string[] {
+  const s: any = schemaAt(root, path);
+  return s?._zod?.def?.type === 'object' ? Object.keys(s._zod.def.shape) : [];
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return typeof v === 'string' ? `string "${v}"` : `${typeof v} ${String(v)}`;
+}
+
+function valueAt(data: unknown, path: readonly Seg[]): unknown {
+  let cur: any = data;
+  for (const seg of path) {
+    if (cur == null || typeof cur !== 'object') return undefined;
+    cur = cur[seg as any];
+  }
+  return cur;
+}
+
+const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'true or false', object: 'a mapping', array: 'a list', int: 'an integer' };
+
+/** One readable sentence for a zod issue: what is wrong and what is allowed. */
+function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
+  const path = issue.path as Seg[];
+  // A message written in the schema (regex hints, refinements) already says what is allowed.
+  if (!/^(Too small|Too big|Invalid)/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_value': {
+      const vals = issue.values.map((v) => String(v));
+      return vals.length === 1 ? `must be "${vals[0]}"` : `must be one of ${vals.join(', ')}`;
+    }
+    case 'invalid_type': {
+      const got = valueAt(data, path);
+      const want = TYPE_WORDS[issue.expected] ?? issue.expected;
+      if (got === undefined) return `is required (${want})`;
+      return `must be ${want}, not ${describe(got)}`;
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'array') return min === 1 ? 'must list at least one item' : `must list at least ${min} items`;
+      if (issue.origin === 'string') return min === 1 ? 'must not be empty' : `must be at least ${min} characters`;
+      return `must be ${issue.inclusive ? '>=' : '>'} ${min}`;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'array') return `must list at most ${max} items`;
+      if (issue.origin === 'string') return `must be at most ${max} characters`;
+      return `must be ${issue.inclusive ? '<=' : '<'} ${max}`;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface Parsed {
+  policy: RipplePolicy;
+  origin: PolicyOrigin;
+}
+
+function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; problems: PolicyProblem[] } {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const { line, col } = lc.linePos(offset);
+    return { line, col };
+  };
+  const problems: PolicyProblem[] = [];
+  const parsed: Parsed[] = [];
+  const list = Array.isArray(docs) ? docs : [docs];
+  for (const doc of list as Document[]) {
+    const docStart = doc.range?.[0] ?? 0;
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = e.linePos?.[0] ?? at(e.pos[0]);
+        problems.push({ file, line: pos.line, col: pos.col, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+      }
+      continue;
+    }
+    if (doc.contents == null || (isScalar(doc.contents) && doc.contents.value == null)) continue; // empty document (e.g. a trailing ---)
+    const data = doc.toJS({ maxAliasCount: 100 });
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      const { line, col } = at(startOf(doc.contents as YamlNode, docStart));
+      problems.push({ file, line, col, path: '', message: `each document must be a RipplePolicy mapping (apiVersion, kind, metadata, spec), not ${describe(data)}` });
+      continue;
+    }
+    const res = RipplePolicy.safeParse(data);
+    if (!res.success) {
+      for (const issue of res.error.issues) {
+        const path = issue.path as Seg[];
+        if (issue.code === 'unrecognized_keys') {
+          const allowed = allowedKeys(RipplePolicy, path);
+          for (const k of issue.keys) {
+            const kn = keyNode(doc, path, k);
+            const { line, col } = at(startOf(kn ?? locate(doc, path).node, docStart));
+            problems.push({ file, line, col, path: pathString([...path, k]), message: `unknown field; allowed here: ${allowed.join(', ')}` });
+          }
+          continue;
+        }
+        const loc = locate(doc, path);
+        const node = loc.complete ? loc.node : (loc.key ?? loc.node);
+        const { line, col } = at(startOf(node, docStart));
+        problems.push({ file, line, col, path: pathString(path), message: issueMessage(issue, data) });
+      }
+      continue;
+    }
+    const nameNode = locate(doc, ['metadata', 'name']).node;
+    const { line, col } = at(startOf(nameNode, docStart));
+    parsed.push({ policy: res.data, origin: { file, line, col } });
+  }
+  return { parsed, problems };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks across a set of policies
+
+function srcKey(p: RipplePolicy): string {
+  const s = p.spec.source;
+  return `${s.kind} ${s.namespace}/${s.name}`;
+}
+
+/** A literal prefix/suffix check: two globs whose fixed prefixes (or suffixes) differ can never match one name. */
+function globsDisjoint(a: string, b: string): boolean {
+  const pre = (g: string) => g.slice(0, g.search(/[*?]|$/));
+  const suf = (g: string) => {
+    const i = Math.max(g.lastIndexOf('*'), g.lastIndexOf('?'));
+    return i < 0 ? g : g.slice(i + 1);
+  };
+  const [pa, pb] = [pre(a), pre(b)];
+  if (!pa.startsWith(pb) && !pb.startsWith(pa)) return true;
+  const [sa, sb] = [suf(a), suf(b)];
+  if (!sa.endsWith(sb) && !sb.endsWith(sa)) return true;
+  return false;
+}
+
+/** Label selectors that can never both match one namespace (conservative: only the obvious cases). */
+function selectorsDisjoint(a: RipplePolicy, b: RipplePolicy): boolean {
+  const req = (p: RipplePolicy): Map<string, Set<string>> => {
+    const out = new Map<string, Set<string>>();
+    const sel = p.spec.sync?.namespaces.selector;
+    for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) out.set(k, new Set([v]));
+    for (const e of sel?.matchExpressions ?? []) {
+      if (e.operator !== 'In') continue;
+      const vals = new Set(e.values ?? []);
+      const prev = out.get(e.key);
+      out.set(e.key, prev ? new Set([...prev].filter((x) => vals.has(x))) : vals);
+    }
+    return out;
+  };
+  const ra = req(a);
+  const rb = req(b);
+  for (const [k, va] of ra) {
+    const vb = rb.get(k);
+    if (vb && ![...va].some((x) => vb.has(x))) return true;
+  }
+  const absent = (p: RipplePolicy) => new Set((p.spec.sync?.namespaces.selector?.matchExpressions ?? []).filter((e) => e.operator === 'DoesNotExist').map((e) => e.key));
+  for (const k of absent(a)) if (rb.has(k)) return true;
+  for (const k of absent(b)) if (ra.has(k)) return true;
+  return false;
+}
+
+/** Can two syncing policies ever select the same namespace? */
+function mayShareNamespace(a: RipplePolicy, b: RipplePolicy): string | null {
+  if (selectorsDisjoint(a, b)) return null;
+  const ia = a.spec.sync!.namespaces.include;
+  const ib = b.spec.sync!.namespaces.include;
+  const literalA = ia.every((g) => !isGlob(g));
+  const literalB = ib.every((g) => !isGlob(g));
+  if (literalA || literalB) {
+    const [names, other, self] = literalA ? [ia, b, a] : [ib, a, b];
+    const shared = names.find((n) => namespaceNameSkipReason(self, n) === null && namespaceNameSkipReason(other, n) === null);
+    return shared ?? null;
+  }
+  for (const ga of ia) {
+    for (const gb of ib) {
+      if (!globsDisjoint(ga, gb)) return `matching both "${ga}" and "${gb}"`;
+    }
+  }
+  return null;
+}
+
+function originText(p: RipplePolicy): string {
+  const o = origins.get(p);
+  return o ? `${o.file}:${o.line}:${o.col}` : '<unknown>';
+}
+
+/**
+ * Problems across a set of policies: duplicate names, two policies for one source object, two policies
+ * writing the same copy (kind + name) into one namespace, a copy that would overwrite another policy's source.
+ */
+export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const report = (p: RipplePolicy, path: string, message: string) => {
+    const o = origins.get(p) ?? { file: '<unknown>', line: 0, col: 0 };
+    problems.push({ ...o, path, message });
+  };
+  const byName = new Map<string, RipplePolicy>();
+  const bySource = new Map<string, RipplePolicy>();
+  for (const p of policies) {
+    const prevName = byName.get(p.metadata.name);
+    if (prevName) report(p, 'metadata.name', `duplicate policy name "${p.metadata.name}" (also at ${originText(prevName)}); policy names must be unique`);
+    else byName.set(p.metadata.name, p);
+    const prevSrc = bySource.get(srcKey(p));
+    if (prevSrc) {
+      report(p, 'spec.source', `${srcKey(p)} is already the source of policy "${prevSrc.metadata.name}" (${originText(prevSrc)}); write one RipplePolicy per source object and merge protect/sync/reload into it`);
+    } else bySource.set(srcKey(p), p);
+  }
+  const syncing = policies.filter((p) => p.spec.sync);
+  for (let i = 0; i < syncing.length; i++) {
+    for (let j = i + 1; j < syncing.length; j++) {
+      const [a, b] = [syncing[i], syncing[j]];
+      if (a.spec.source.kind !== b.spec.source.kind || targetName(a) !== targetName(b)) continue;
+      const shared = mayShareNamespace(a, b);
+      if (shared) {
+        report(
+          b,
+          'spec.sync',
+          `policies "${a.metadata.name}" (${originText(a)}) and "${b.metadata.name}" both write ${a.spec.source.kind} "${targetName(a)}" into the same namespaces (e.g. a namespace ${shared.startsWith('matching') ? shared : `"${shared}"`}); give one a different sync.targetName or make their sync.namespaces disjoint (exact names, distinct prefixes, or conflicting selector labels)`,
+        );
+      }
+    }
+  }
+  for (const a of syncing) {
+    for (const b of policies) {
+      if (a === b) continue;
+      const s = b.spec.source;
+      if (s.kind !== a.spec.source.kind || s.name !== targetName(a)) continue;
+      if (namespaceNameSkipReason(a, s.namespace) === null) {
+        report(
+          a,
+          'spec.sync.namespaces',
+          `would copy ${s.kind} "${s.name}" into namespace ${s.namespace}, overwriting the source of policy "${b.metadata.name}" (${originText(b)}); add "${s.namespace}" to sync.namespaces.exclude`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Parse every RipplePolicy document of one file; throws PolicyError listing every problem with file:line:col. */
+export function parsePolicies(text: string, file: string): RipplePolicy[] {
+  const { parsed, problems } = parseWithOrigins(text, file);
+  for (const p of parsed) origins.set(p.policy, p.origin);
+  const policies = parsed.map((p) => p.policy);
+  if (problems.length === 0) problems.push(...checkPolicySet(policies));
+  if (problems.length > 0) throw new PolicyError(problems);
+  return policies;
+}
+
+function isPolicyFile(name: string): boolean {
+  return name.endsWith('.yaml') || name.endsWith('.yml');
+}
+
+/** Files named by the arguments: a directory contributes its *.yaml / *.yml files (not subdirectories), sorted. */
+export function policyFiles(dirOrFiles: string | string[]): string[] {
+  const out: string[] = [];
+  for (const p of Array.isArray(dirOrFiles) ? dirOrFiles : [dirOrFiles]) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new ValidationError(`${p}: no such file or directory (give policy files or a directory of *.yaml)`);
+    }
+    if (st.isDirectory()) {
+      const names = readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isFile() && isPolicyFile(d.name))
+        .map((d) => d.name)
+        .sort();
+      out.push(...names.map((n) => join(p, n)));
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/**
+ * Load every policy from the given files/directories (a directory: its *.yaml / *.yml, not subdirectories such as
+ * policies/kyverno/). Throws PolicyError with every problem of every file, then the cross-policy checks.
+ */
+export function loadPolicies(dirOrFiles: string | string[]): RipplePolicy[] {
+  const problems: PolicyProblem[] = [];
+  const policies: RipplePolicy[] = [];
+  for (const file of policyFiles(dirOrFiles)) {
+    const { parsed, problems: fp } = parseWithOrigins(readFileSync(file, 'utf8'), file);
+    problems.push(...fp);
+    for (const p of parsed) {
+      origins.set(p.policy, p.origin);
+      policies.push(p.policy);
+    }
+  }
+  if (problems.length === 0) problems.push(...checkPolicySet(policies));
+  if (problems.length > 0) throw new PolicyError(problems);
+  return policies;
+}
