@@ -1,0 +1,312 @@
+/**
+ * RBAC authorization as kube-apiserver's RBAC authorizer evaluates it (plugin/pkg/auth/authorizer/rbac):
+ * ClusterRoleBindings first, then the RoleBindings of the request's namespace; a rule allows when verb,
+ * API group, resource (`resource/subresource`, `*`, `*\/subresource`) and resourceNames all match, or for
+ * non-resource requests verb and nonResourceURLs (exact, `*`, or a trailing-`*` prefix).
+ *
+ * Deliberate simplifications (documented, not hidden):
+ * - ClusterRole `aggregationRule` is ignored: a ClusterRole grants exactly its own `rules`. The bootstrap
+ *   admin/edit/view roles therefore carry their rules directly instead of aggregating them.
+ * - Members of `system:masters` are always allowed (kube-apiserver's privileged-group authorizer runs before
+ *   RBAC and gives no reason); the bootstrap cluster-admin binding to that group exists too, as in a real cluster.
+ * - `resourceNames`: a rule with names matches only requests that carry a name. The caller (request pipeline)
+ *   sets `name` from the URL for get/update/patch/delete, and for list/watch from a
+ *   `fieldSelector=metadata.name=<n>` (as kube's RequestInfo does); create and deletecollection carry none.
+ */
+import type { UserInfo } from './auth.ts';
+import { GROUP_MASTERS } from './auth.ts';
+
+export interface RequestAttributes {
+  user: UserInfo;
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  path: string;
+  resourceRequest: boolean;
+}
+export interface RbacObjects { roles: any[]; clusterRoles: any[]; roleBindings: any[]; clusterRoleBindings: any[] }
+
+export interface PolicyRule {
+  verbs?: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+const has = (list: string[] | undefined, v: string): boolean => !!list && list.includes(v);
+
+export function verbMatches(rule: PolicyRule, verb: string): boolean {
+  return has(rule.verbs, '*') || has(rule.verbs, verb);
+}
+
+export function apiGroupMatches(rule: PolicyRule, group: string): boolean {
+  return has(rule.apiGroups, '*') || has(rule.apiGroups, group);
+}
+
+export function resourceMatches(rule: PolicyRule, combined: string, subresource: string): boolean {
+  for (const r of rule.resources ?? []) {
+    if (r === '*') return true;
+    if (r === combined) return true;
+    if (subresource && r === `*/${subresource}`) return true;
+  }
+  return false;
+}
+
+export function resourceNameMatches(rule: PolicyRule, name: string | undefined): boolean {
+  if (!rule.resourceNames || rule.resourceNames.length === 0) return true;
+  return !!name && rule.resourceNames.includes(name);
+}
+
+export function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
+  for (const u of rule.nonResourceURLs ?? []) {
+    if (u === '*') return true;
+    if (u === path) return true;
+    if (u.endsWith('*') && path.startsWith(u.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+/** kube's RuleAllows. */
+export function ruleAllows(attrs: RequestAttributes, rule: PolicyRule): boolean {
+  if (attrs.resourceRequest) {
+    const sub = attrs.subresource ?? '';
+    const combined = sub ? `${attrs.resource}/${sub}` : attrs.resource;
+    return verbMatches(rule, attrs.verb) && apiGroupMatches(rule, attrs.apiGroup)
+      && resourceMatches(rule, combined, sub) && resourceNameMatches(rule, attrs.name);
+  }
+  return verbMatches(rule, attrs.verb) && nonResourceURLMatches(rule, attrs.path);
+}
+
+interface Subject { kind: string; name: string; namespace?: string; apiGroup?: string }
+
+const SA_PREFIX = 'system:serviceaccount:';
+
+/** kube's appliesToUser: bindingNamespace is "" for ClusterRoleBindings. */
+export function subjectMatches(user: UserInfo, s: Subject, bindingNamespace: string): boolean {
+  switch (s.kind) {
+    case 'User': return user.username === s.name;
+    case 'Group': return user.groups.includes(s.name);
+    case 'ServiceAccount': {
+      const ns = s.namespace || bindingNamespace;
+      if (!ns) return false;
+      return user.username === `${SA_PREFIX}${ns}:${s.name}`;
+    }
+    default: return false;
+  }
+}
+
+function describeSubject(s: Subject, bindingNamespace: string): string {
+  if (s.kind === 'ServiceAccount') return `ServiceAccount ${JSON.stringify(`${s.name}/${s.namespace || bindingNamespace}`)}`;
+  return `${s.kind} ${JSON.stringify(s.name)}`;
+}
+
+interface Grant { source: string; rules: PolicyRule[] }
+
+/** Every (binding, rules) pair that applies to `user` for a request in `namespace` (cluster-wide first). */
+function* grantsFor(user: UserInfo, namespace: string | undefined, rbac: RbacObjects): Generator<Grant> {
+  const clusterRoles = new Map<string, any>();
+  for (const cr of rbac.clusterRoles ?? []) clusterRoles.set(cr?.metadata?.name, cr);
+  for (const b of rbac.clusterRoleBindings ?? []) {
+    const ref = b?.roleRef;
+    if (!ref || ref.kind !== 'ClusterRole') continue;
+    const s = (b.subjects ?? []).find((x: Subject) => subjectMatches(user, x, ''));
+    if (!s) continue;
+    const role = clusterRoles.get(ref.name);
+    if (!role) continue;
+    yield {
+      source: `ClusterRoleBinding ${JSON.stringify(b.metadata?.name)} of ClusterRole ${JSON.stringify(ref.name)} to ${describeSubject(s, '')}`,
+      rules: role.rules ?? [],
+    };
+  }
+  if (!namespace) return;
+  const roles = new Map<string, any>();
+  for (const r of rbac.roles ?? []) if (r?.metadata?.namespace === namespace) roles.set(r.metadata.name, r);
+  for (const b of rbac.roleBindings ?? []) {
+    if (b?.metadata?.namespace !== namespace) continue;
+    const ref = b.roleRef;
+    if (!ref) continue;
+    const s = (b.subjects ?? []).find((x: Subject) => subjectMatches(user, x, namespace));
+    if (!s) continue;
+    const role = ref.kind === 'Role' ? roles.get(ref.name) : ref.kind === 'ClusterRole' ? clusterRoles.get(ref.name) : undefined;
+    if (!role) continue;
+    yield {
+      source: `RoleBinding ${JSON.stringify(`${b.metadata.name}/${namespace}`)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(s, namespace)}`,
+      rules: role.rules ?? [],
+    };
+  }
+}
+
+/**
+ * The RBAC decision. `reason` is kube's: `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole "y" to User "z"`
+ * when allowed, "" when denied (the real authorizer gives no reason then) or when allowed as system:masters.
+ */
+export function authorize(attrs: RequestAttributes, rbac: RbacObjects): { allowed: boolean; reason: string } {
+  if (attrs.user.groups.includes(GROUP_MASTERS)) return { allowed: true, reason: '' };
+  const ns = attrs.resourceRequest ? attrs.namespace || undefined : undefined;
+  for (const g of grantsFor(attrs.user, ns, rbac)) {
+    for (const rule of g.rules) {
+      if (ruleAllows(attrs, rule)) return { allowed: true, reason: `RBAC: allowed by ${g.source}` };
+    }
+  }
+  return { allowed: false, reason: '' };
+}
+
+/** The rules that apply to `user` in `namespace` (cluster-wide ones included), for SelfSubjectRulesReview. */
+export function rulesFor(user: UserInfo, namespace: string | undefined, rbac: RbacObjects): PolicyRule[] {
+  if (user.groups.includes(GROUP_MASTERS)) {
+    return [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+  }
+  const out: PolicyRule[] = [];
+  for (const g of grantsFor(user, namespace, rbac)) out.push(...g.rules);
+  return out;
+}
+
+function groupResource(attrs: RequestAttributes): string {
+  return attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource;
+}
+
+/**
+ * kube-apiserver's Forbidden message, exactly:
+ *   secrets "blogsecret" is forbidden: User "alice" cannot delete resource "secrets" in API group "" in the namespace "platform"
+ *   secrets is forbidden: User "alice" cannot list resource "secrets" in API group "" at the cluster scope
+ *   forbidden: User "alice" cannot get path "/logs"
+ * A non-empty authorizer `reason` is appended after ": " as the real server does.
+ */
+export function forbiddenMessage(attrs: RequestAttributes, reason = ''): string {
+  const username = attrs.user?.username ?? '';
+  let inner: string;
+  if (!attrs.resourceRequest) {
+    inner = `User ${JSON.stringify(username)} cannot ${attrs.verb} path ${JSON.stringify(attrs.path)}`;
+  } else {
+    const res = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+    inner = attrs.namespace
+      ? `User ${JSON.stringify(username)} cannot ${attrs.verb} resource ${JSON.stringify(res)} in API group ${JSON.stringify(attrs.apiGroup)} in the namespace ${JSON.stringify(attrs.namespace)}`
+      : `User ${JSON.stringify(username)} cannot ${attrs.verb} resource ${JSON.stringify(res)} in API group ${JSON.stringify(attrs.apiGroup)} at the cluster scope`;
+  }
+  if (reason) inner = `${inner}: ${reason}`;
+  if (!attrs.resourceRequest || !attrs.resource) return `forbidden: ${inner}`;
+  return attrs.name ? `${groupResource(attrs)} ${JSON.stringify(attrs.name)} is forbidden: ${inner}` : `${groupResource(attrs)} is forbidden: ${inner}`;
+}
+
+/** The full 403 Status body the real server sends for an authorization denial. */
+export function forbiddenStatus(attrs: RequestAttributes, reason = ''): {
+  kind: 'Status'; apiVersion: 'v1'; metadata: Record<string, never>; status: 'Failure'; message: string; reason: 'Forbidden';
+  details: { name?: string; group?: string; kind?: string }; code: 403;
+} {
+  const details: { name?: string; group?: string; kind?: string } = {};
+  if (attrs.resourceRequest && attrs.resource) {
+    if (attrs.name) details.name = attrs.name;
+    if (attrs.apiGroup) details.group = attrs.apiGroup;
+    details.kind = attrs.resource;
+  }
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: forbiddenMessage(attrs, reason), reason: 'Forbidden', details, code: 403 };
+}
+
+/**
+ * SubjectAccessReview evaluation (authorization.k8s.io/v1, used by `kubectl auth can-i`): `spec` is the
+ * review's spec (resourceAttributes or nonResourceAttributes); returns the review's `status`.
+ * For SelfSubjectAccessReview pass the requesting user.
+ */
+export function reviewAccess(user: UserInfo, spec: any, rbac: RbacObjects): { allowed: boolean; denied?: boolean; reason?: string } {
+  const ra = spec?.resourceAttributes;
+  const nra = spec?.nonResourceAttributes;
+  let attrs: RequestAttributes;
+  if (ra) {
+    attrs = {
+      user, verb: ra.verb ?? '', apiGroup: ra.group ?? '', resource: ra.resource ?? '',
+      ...(ra.subresource ? { subresource: ra.subresource } : {}),
+      ...(ra.namespace ? { namespace: ra.namespace } : {}),
+      ...(ra.name ? { name: ra.name } : {}),
+      path: '', resourceRequest: true,
+    };
+  } else if (nra) {
+    attrs = { user, verb: nra.verb ?? '', apiGroup: '', resource: '', path: nra.path ?? '', resourceRequest: false };
+  } else {
+    throw new Error('spec: exactly one of resourceAttributes or nonResourceAttributes must be set');
+  }
+  const d = authorize(attrs, rbac);
+  return d.allowed ? { allowed: true, ...(d.reason ? { reason: d.reason } : {}) } : { allowed: false };
+}
+
+const BOOTSTRAP_META = (name: string) => ({
+  name,
+  labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+  annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+});
+
+const clusterRole = (name: string, rules: PolicyRule[], labels: Record<string, string> = {}) => {
+  const meta = BOOTSTRAP_META(name);
+  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { ...meta, labels: { ...meta.labels, ...labels } }, rules };
+};
+
+const clusterRoleBinding = (name: string, role: string, subjects: Subject[]) => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: BOOTSTRAP_META(name),
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+  subjects: subjects.map((s) => ({ apiGroup: 'rbac.authorization.k8s.io', ...s })),
+});
+
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
+
+/** view: read everything the cluster serves except Secrets (as the real `view`) and RBAC. */
+const VIEW_RULES: PolicyRule[] = [
+  { apiGroups: [''], resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'pods', 'replicationcontrollers', 'serviceaccounts', 'services', 'events', 'limitranges', 'resourcequotas', 'namespaces', 'namespaces/status', 'pods/log', 'pods/status'], verbs: READ },
+  { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status', 'daemonsets', 'daemonsets/status', 'controllerrevisions'], verbs: READ },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: READ },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+];
+
+/** edit: view plus writes to workloads, config and Secrets; no RBAC, no namespaces. */
+const EDIT_RULES: PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: READ },
+  { apiGroups: [''], resources: ['configmaps', 'secrets', 'serviceaccounts', 'services', 'pods', 'persistentvolumeclaims', 'events', 'replicationcontrollers'], verbs: WRITE },
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'], verbs: WRITE },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: WRITE },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: WRITE },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
+  ...VIEW_RULES,
+];
+
+/** admin: edit plus namespaced RBAC and local access reviews. */
+const ADMIN_RULES: PolicyRule[] = [
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['localsubjectaccessreviews'], verbs: ['create'] },
+  ...EDIT_RULES,
+];
+
+/**
+ * The bootstrap RBAC objects a fresh cluster starts with (a faithful subset of kube-apiserver's): the
+ * cluster-admin/admin/edit/view ClusterRoles, cluster-admin bound to `system:masters`, and
+ * system:basic-user, system:discovery and system:public-info-viewer bound to `system:authenticated`.
+ */
+export const BOOTSTRAP_RBAC: any[] = [
+  clusterRole('cluster-admin', [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+    { nonResourceURLs: ['*'], verbs: ['*'] },
+  ]),
+  clusterRole('admin', ADMIN_RULES, { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }),
+  clusterRole('edit', EDIT_RULES, { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }),
+  clusterRole('view', VIEW_RULES, { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' }),
+  clusterRole('system:basic-user', [
+    { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+    { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+  ]),
+  clusterRole('system:discovery', [
+    { nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] },
+  ]),
+  clusterRole('system:public-info-viewer', [
+    { nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] },
+  ]),
+  clusterRoleBinding('cluster-admin', 'cluster-admin', [{ kind: 'Group', name: GROUP_MASTERS }]),
+  clusterRoleBinding('system:basic-user', 'system:basic-user', [{ kind: 'Group', name: 'system:authenticated' }]),
+  clusterRoleBinding('system:discovery', 'system:discovery', [{ kind: 'Group', name: 'system:authenticated' }]),
+  clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [
+    { kind: 'Group', name: 'system:authenticated' }, { kind: 'Group', name: 'system:unauthenticated' },
+  ]),
+];
