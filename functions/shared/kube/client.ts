@@ -1,0 +1,147 @@
+/**
+ * A Kube: the API clients ripple uses for one cluster, built from a client-node KubeConfig, with
+ * - a timeout on every request (AbortSignal),
+ * - `fieldManager=ripple` on every write (POST/PUT/PATCH) that does not name one,
+ * - errors translated at the edge (./errors.ts): every method of core/apps/objects throws RippleErrors.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  ServerConfiguration,
+  createConfiguration,
+  type Configuration,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../constants.ts';
+import { translateKubeError, type RequestDescription } from './errors.ts';
+
+export interface Kube {
+  cluster: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  objects: KubernetesObjectApi;
+}
+
+export interface KubeOptions {
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** client-node middleware: request timeout + default field manager. */
+function rippleRequestMiddleware(timeoutMs: number) {
+  const of = <T>(v: T): Observable<T> => new Observable(Promise.resolve(v));
+  return {
+    pre(request: RequestContext): Observable<RequestContext> {
+      request.setSignal(AbortSignal.timeout(timeoutMs));
+      if (WRITE_METHODS.has(String(request.getHttpMethod())) && !new URL(request.getUrl()).searchParams.has('fieldManager')) {
+        request.setQueryParam('fieldManager', FIELD_MANAGER);
+      }
+      return of(request);
+    },
+    post(response: ResponseContext): Observable<ResponseContext> {
+      return of(response);
+    },
+  };
+}
+
+const VERBS: [RegExp, string][] = [
+  [/^deleteCollection/, 'deletecollection'],
+  [/^read/, 'get'],
+  [/^list/, 'list'],
+  [/^create/, 'create'],
+  [/^replace/, 'update'],
+  [/^patch/, 'patch'],
+  [/^delete/, 'delete'],
+];
+
+function plural(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith('s')) return `${lower}es`;
+  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+/** `replaceNamespacedSecret({ name, namespace })` -> update secrets ns/name (good enough for messages). */
+export function describeCall(method: string, args: unknown[]): RequestDescription {
+  const first = (args[0] ?? {}) as Record<string, unknown>;
+  // KubernetesObjectApi: first arg is the object itself.
+  if (typeof first.kind === 'string' && first.metadata && typeof first.metadata === 'object') {
+    const md = first.metadata as { name?: string; namespace?: string };
+    const verb = VERBS.find(([re]) => re.test(method))?.[1] ?? method;
+    return { verb: method === 'read' ? 'get' : verb, resource: plural(first.kind), namespace: md.namespace, name: md.name };
+  }
+  let verb = method;
+  let rest = method;
+  for (const [re, v] of VERBS) {
+    if (re.test(method)) {
+      verb = v;
+      rest = method.replace(re, '');
+      break;
+    }
+  }
+  rest = rest.replace(/^Namespaced/, '').replace(/ForAllNamespaces$/, '');
+  const sub = /(Status|Scale|Log|Eviction)$/.exec(rest);
+  if (sub && rest !== sub[1]) rest = rest.slice(0, -sub[1].length);
+  const resource = plural(rest) + (sub && rest !== sub[1] ? `/${sub[1].toLowerCase()}` : '');
+  return {
+    verb,
+    resource,
+    namespace: typeof first.namespace === 'string' ? first.namespace : undefined,
+    name: typeof first.name === 'string' ? first.name : undefined,
+  };
+}
+
+/** Wrap an API object so every async method translates its errors. */
+export function translating<T extends object>(api: T): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
+      return (...args: unknown[]) => {
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          throw translateKubeError(err, describeCall(prop, args));
+        }
+        if (result && typeof (result as Promise<unknown>).then === 'function') {
+          return (result as Promise<unknown>).then(undefined, (err: unknown) => {
+            throw translateKubeError(err, describeCall(prop, args));
+          });
+        }
+        return result;
+      };
+    },
+  });
+}
+
+export function apiConfiguration(kc: KubeConfig, opts: KubeOptions = {}): Configuration {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    middleware: [rippleRequestMiddleware(opts.timeoutMs ?? 10_000)],
+  });
+}
+
+/** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file, or the EKS one from ./index.ts). */
+export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): Kube {
+  const config = apiConfiguration(kc, opts);
+  const objects = new KubernetesObjectApi(config);
+  (objects as unknown as { setDefaultNamespace(kc: KubeConfig): string }).setDefaultNamespace(kc);
+  return {
+    cluster,
+    kc,
+    core: translating(new CoreV1Api(config)),
+    apps: translating(new AppsV1Api(config)),
+    objects: translating(objects),
+  };
+}

@@ -1,0 +1,114 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, PermanentError, RetryableError } from '../../../../../functions/shared/errors.ts';
+import { ForbiddenError, NotFoundError, kubeFromKubeConfig, orNull, retryOnConflict } from '../../../../../functions/shared/kube/index.ts';
+import { describeCall } from '../../../../../functions/shared/kube/client.ts';
+
+// A plain HTTP server answering like kube-apiserver does (Status bodies), so the real client-node request path runs.
+let server: Server;
+let url = '';
+const seen: { method: string; url: string; auth?: string }[] = [];
+const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message });
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res) => {
+    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
+    const name = /\/secrets\/([^/?]+)/.exec(req.url!)?.[1] ?? (/name=([^&]+)/.exec(req.url!)?.[1] ?? '');
+    const send = (code: number, body: object) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (name === 'hang') return; // never answers: the client must time out
+    if (name === 'reset') return req.socket.destroy();
+    const codes: Record<string, [number, string, string]> = {
+      conflict: [409, 'Conflict', 'Operation cannot be fulfilled on secrets "conflict": the object has been modified'],
+      missing: [404, 'NotFound', 'secrets "missing" not found'],
+      busy: [429, 'TooManyRequests', 'too many requests'],
+      broken: [503, 'ServiceUnavailable', 'etcd unavailable'],
+      denied: [403, 'Forbidden', 'secrets "denied" is forbidden: User "u" cannot update resource "secrets" in API group "" in the namespace "ns"'],
+      invalid: [422, 'Invalid', 'Secret "invalid" is invalid: metadata.labels: Invalid value'],
+    };
+    const c = codes[name];
+    if (c) return send(c[0], status(...c));
+    send(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns', resourceVersion: '1' } });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+function kube(timeoutMs = 300) {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: url, skipTLSVerify: true }], users: [{ name: 'u', token: 'tok' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' });
+  return kubeFromKubeConfig(kc, 'c', { timeoutMs });
+}
+
+describe('kube client error translation', () => {
+  it.each([
+    ['conflict', ConflictError, /replace|update secrets ns\/conflict: conflict/],
+    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
+    ['busy', RetryableError, /HTTP 429/],
+    ['broken', RetryableError, /HTTP 503/],
+    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
+    ['invalid', PermanentError, /HTTP 422/],
+    ['hang', RetryableError, /request timed out/],
+    ['reset', RetryableError, /network error|fetch failed/],
+  ])('%s -> %o', async (name, cls, message) => {
+    const err = await kube()
+      .core.replaceNamespacedSecret({ name, namespace: 'ns', body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(cls);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('c2VjcmV0');
+    if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
+  });
+
+  it('puts fieldManager=ripple on writes, not on reads, and sends the bearer token', async () => {
+    const k = kube();
+    seen.length = 0;
+    await k.core.readNamespacedSecret({ name: 'ok', namespace: 'ns' });
+    await k.core.createNamespacedSecret({ namespace: 'ns', body: { metadata: { name: 'ok' } } });
+    await k.core.patchNamespacedSecret({ name: 'ok', namespace: 'ns', body: { metadata: { labels: { a: 'b' } } } });
+    await k.core.replaceNamespacedSecret({ name: 'ok', namespace: 'ns', body: { metadata: { name: 'ok' } }, fieldManager: 'other' });
+    expect(seen.map((s) => [s.method, new URL(s.url, url).searchParams.get('fieldManager')])).toEqual([
+      ['GET', null],
+      ['POST', 'ripple'],
+      ['PATCH', 'ripple'],
+      ['PUT', 'other'],
+    ]);
+    expect(seen.every((s) => s.auth === 'Bearer tok')).toBe(true);
+  });
+
+  it('orNull turns 404 into null and rethrows the rest', async () => {
+    expect(await orNull(kube().core.readNamespacedSecret({ name: 'missing', namespace: 'ns' }))).toBeNull();
+    await expect(orNull(kube().core.readNamespacedSecret({ name: 'broken', namespace: 'ns' }))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
+
+describe('retryOnConflict', () => {
+  it('re-runs after a conflict and gives up after the limit', async () => {
+    let n = 0;
+    expect(await retryOnConflict(async () => (++n < 3 ? Promise.reject(new ConflictError('x')) : 'done'), { delayMs: 0 })).toBe('done');
+    expect(n).toBe(3);
+    n = 0;
+    await expect(retryOnConflict(async () => (n++, Promise.reject(new ConflictError('x'))), { attempts: 2, delayMs: 0 })).rejects.toBeInstanceOf(ConflictError);
+    expect(n).toBe(2);
+    await expect(retryOnConflict(async () => Promise.reject(new PermanentError('p')), { delayMs: 0 })).rejects.toBeInstanceOf(PermanentError);
+  });
+});
+
+describe('describeCall', () => {
+  it.each([
+    ['readNamespacedSecret', { name: 'a', namespace: 'b' }, { verb: 'get', resource: 'secrets', namespace: 'b', name: 'a' }],
+    ['listSecretForAllNamespaces', {}, { verb: 'list', resource: 'secrets' }],
+    ['patchNamespacedDeployment', { name: 'd', namespace: 'n' }, { verb: 'patch', resource: 'deployments', namespace: 'n', name: 'd' }],
+    ['listNamespace', {}, { verb: 'list', resource: 'namespaces' }],
+    ['createNamespacedEvent', { namespace: 'n' }, { verb: 'create', resource: 'events', namespace: 'n' }],
+    ['deleteCollectionNamespacedConfigMap', { namespace: 'n' }, { verb: 'deletecollection', resource: 'configmaps', namespace: 'n' }],
+    ['readNamespacedDeploymentStatus', { name: 'd', namespace: 'n' }, { verb: 'get', resource: 'deployments/status', namespace: 'n', name: 'd' }],
+  ])('%s', (method, args, expected) => {
+    expect(describeCall(method, [args])).toEqual({ namespace: undefined, name: undefined, ...expected });
+  });
+});
