@@ -1,0 +1,189 @@
+/**
+ * Protection planning. Pure: a protected object's current state, its last-known-good snapshot and one change
+ * attempt (who, what, whether the API server accepted it) in; a verdict and the actions out.
+ *
+ * Who changed it comes from an EKS audit record (user.username, user.groups, verb, responseStatus.code) — the
+ * only source that names the actor. A forwarder event carries only the last field manager: enough to recognise
+ * ripple's own writes (manager `ripple`), not enough to tell an allowed actor from anyone else. So an
+ * unattributed change is a violation only when the policy allows nobody but ripple; otherwise it waits for its
+ * audit record (verdict `unattributed`), because restoring then could revert an allowed actor's change.
+ *
+ * Verdicts, first match wins: not a change (get/list/watch/create) → `ignored`; ripple's own write → `own`;
+ * rejected by the API server (status >= 400: RBAC or admission) → `denied`; operation not in
+ * protect.operations → `allowed`; actor in protect.allow → `allowed`; no actor known → `unattributed` (or
+ * `violation` when nobody is allowed); otherwise → `violation`.
+ * Actions: allowed → update the snapshot from the current state; violation in enforce mode → restore from the
+ * snapshot (re-create if deleted, rewrite data if altered, delete + create when type/immutability forbid an
+ * update); violation in audit mode → report only. No snapshot yet → seed it from the current state (first
+ * sight), never restore.
+ */
+import { HANDLER_GROUPS, FIELD_MANAGER } from '../shared/constants.ts';
+import type { Protect } from '../shared/policy/schema.ts';
+
+export type Operation = 'UPDATE' | 'DELETE';
+export type Verdict = 'ignored' | 'own' | 'denied' | 'allowed' | 'unattributed' | 'violation';
+
+export interface Actor {
+  /** Absent when only a forwarder event (field manager) is known. */
+  username?: string;
+  groups: string[];
+  /** Last field manager (forwarder events). */
+  manager?: string;
+}
+
+export interface Attempt {
+  /** Where the attempt was learnt: an audit record, a forwarder event, or a resync comparison. */
+  via: 'audit' | 'event' | 'resync';
+  /** Kubernetes verb: update, patch, delete, deletecollection, create, get… */
+  verb: string;
+  actor: Actor;
+  /** HTTP status of the request (audit records); absent = the change happened. */
+  code?: number;
+  /** When it happened (audit stageTimestamp / event observedAt), ISO 8601. */
+  at: string;
+  /** auditID or event id. */
+  id: string;
+}
+
+/** What the planner needs of the object now (null = gone). */
+export interface CurrentState {
+  fingerprint: string;
+  type?: string;
+  immutable?: boolean;
+}
+
+export interface SnapshotState {
+  fingerprint: string;
+  type?: string;
+}
+
+export interface ProtectInput {
+  policy: { name: string; protect: Protect };
+  current: CurrentState | null;
+  snapshot: SnapshotState | null;
+  attempt: Attempt;
+}
+
+export type Action =
+  | { do: 'seed-snapshot' }
+  | { do: 'update-snapshot' }
+  | { do: 'restore'; how: 'recreate' | 'rewrite' | 'replace' };
+
+export interface ProtectDecision {
+  verdict: Verdict;
+  operation: Operation | null;
+  /** State actions (snapshot, restore). Empty = report only. */
+  actions: Action[];
+  /** What happens / happened, for the audit line and the Kubernetes Event. */
+  outcome: string;
+  reason: string;
+}
+
+export const OWN_GROUP = HANDLER_GROUPS.protect;
+
+export function operationOf(verb: string): Operation | null {
+  if (verb === 'update' || verb === 'patch') return 'UPDATE';
+  if (verb === 'delete' || verb === 'deletecollection') return 'DELETE';
+  return null;
+}
+
+/** `system:serviceaccount:<ns>:<name>` for a policy's `ns/name` entry. */
+export function serviceAccountUser(entry: string): string {
+  const [ns, name] = entry.split('/');
+  return `system:serviceaccount:${ns}:${name}`;
+}
+
+/** Why the actor is allowed by protect.allow, or null. */
+export function allowedBy(allow: Protect['allow'], actor: Actor): string | null {
+  if (!actor.username) return null;
+  if (allow.users.includes(actor.username)) return `user ${actor.username} is in protect.allow.users`;
+  const sa = allow.serviceAccounts.find((e) => serviceAccountUser(e) === actor.username);
+  if (sa) return `service account ${sa} is in protect.allow.serviceAccounts`;
+  const g = actor.groups.find((x) => allow.groups.includes(x));
+  if (g) return `group ${g} is in protect.allow.groups`;
+  return null;
+}
+
+export function nobodyAllowed(allow: Protect['allow']): boolean {
+  return allow.users.length === 0 && allow.groups.length === 0 && allow.serviceAccounts.length === 0;
+}
+
+export function isOwn(actor: Actor): boolean {
+  return actor.groups.includes(OWN_GROUP) || (!actor.username && actor.manager === FIELD_MANAGER);
+}
+
+function actorText(a: Actor): string {
+  return a.username ? `user ${a.username}` : a.manager ? `unknown actor (field manager ${a.manager})` : 'unknown actor';
+}
+
+function restoreAction(current: CurrentState | null, snapshot: SnapshotState): Action | null {
+  if (!current) return { do: 'restore', how: 'recreate' };
+  if (current.fingerprint === snapshot.fingerprint) return null;
+  if ((snapshot.type !== undefined && current.type !== undefined && snapshot.type !== current.type) || current.immutable) {
+    return { do: 'restore', how: 'replace' };
+  }
+  return { do: 'restore', how: 'rewrite' };
+}
+
+function snapshotAction(current: CurrentState | null, snapshot: SnapshotState | null): Action | null {
+  if (!current) return null;
+  if (!snapshot) return { do: 'seed-snapshot' };
+  return current.fingerprint === snapshot.fingerprint ? null : { do: 'update-snapshot' };
+}
+
+export function planProtect(input: ProtectInput): ProtectDecision {
+  const { policy, current, snapshot, attempt } = input;
+  const { actor } = attempt;
+  const op = operationOf(attempt.verb);
+  const seed: Action[] = !snapshot && current ? [{ do: 'seed-snapshot' }] : [];
+  const seedNote = seed.length ? '; snapshot seeded (first sight)' : '';
+
+  if (!op) return { verdict: 'ignored', operation: null, actions: seed, outcome: `no change attempt${seedNote}`, reason: `verb ${attempt.verb} does not alter the object` };
+  if (isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP} / field manager ${FIELD_MANAGER})` };
+  if (attempt.code !== undefined && attempt.code >= 400) {
+    return { verdict: 'denied', operation: op, actions: seed, outcome: `rejected by the API server (HTTP ${attempt.code}); nothing changed${seedNote}`, reason: `${actorText(actor)} attempted ${attempt.verb}` };
+  }
+  if (!policy.protect.operations.includes(op)) {
+    const a = snapshotAction(current, snapshot);
+    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? 'snapshot updated' : current ? 'snapshot already current' : 'object deleted; snapshot kept', reason: `${op} is not in protect.operations` };
+  }
+  const by = allowedBy(policy.protect.allow, actor);
+  if (by) {
+    const a = snapshotAction(current, snapshot);
+    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? (a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated') : current ? 'snapshot already current' : 'object deleted by an allowed actor; snapshot kept', reason: by };
+  }
+  if (!actor.username && !nobodyAllowed(policy.protect.allow)) {
+    return { verdict: 'unattributed', operation: op, actions: seed, outcome: `awaiting the audit record to name the actor${seedNote}`, reason: `${actorText(actor)}; protect.allow names actors, so only an audit record can decide` };
+  }
+  const reason = actor.username ? `${actorText(actor)} is not in protect.allow` : `${actorText(actor)}; protect.allow is empty, so any change not made by ripple is a violation`;
+  if (!snapshot) {
+    return { verdict: 'violation', operation: op, actions: seed, outcome: current ? 'no last-known-good snapshot to restore from; seeded from the current state' : 'no last-known-good snapshot; cannot restore', reason };
+  }
+  const restore = restoreAction(current, snapshot);
+  if (policy.protect.mode === 'audit') {
+    return { verdict: 'violation', operation: op, actions: [], outcome: restore ? 'reported only (audit mode)' : 'reported only (audit mode); content matches last-known-good', reason };
+  }
+  if (!restore) return { verdict: 'violation', operation: op, actions: [], outcome: 'content already matches last-known-good; nothing to restore', reason };
+  const texts = { recreate: 're-created from last-known-good', rewrite: 'data restored from last-known-good', replace: 'replaced (delete + create) from last-known-good' } as const;
+  const how = restore.do === 'restore' ? texts[restore.how] : 'restored';
+  return { verdict: 'violation', operation: op, actions: [restore], outcome: how, reason };
+}
+
+/**
+ * Several attempts on one object (one batch of audit records, or an event plus records): every attempt is
+ * reported, but only the latest successful change may act on state (level-based — the current state is what
+ * that change left). Earlier decisions keep their verdict and lose their state actions.
+ */
+export function settle<T extends { attempt: Attempt; decision: ProtectDecision }>(items: T[]): T[] {
+  const changes = items.filter((i) => i.decision.operation !== null && i.decision.verdict !== 'denied');
+  const last = [...changes].sort((a, b) => (a.attempt.at < b.attempt.at ? -1 : a.attempt.at > b.attempt.at ? 1 : 0)).at(-1);
+  let seeded = last?.decision.actions.some((a) => a.do === 'seed-snapshot') ?? false;
+  return items.map((i) => {
+    if (i === last || i.decision.actions.length === 0) return i;
+    const hadState = i.decision.actions.some((a) => a.do !== 'seed-snapshot');
+    const actions: Action[] = !seeded && i.decision.actions.some((a) => a.do === 'seed-snapshot') ? [{ do: 'seed-snapshot' }] : [];
+    if (actions.length) seeded = true;
+    const outcome = hadState ? `superseded by a later change to the same object (${last?.attempt.id ?? 'unknown'}); reported only` : i.decision.outcome;
+    return { ...i, decision: { ...i.decision, actions, outcome } };
+  });
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { allowedBy, planProtect, settle, type Attempt, type ProtectInput } from '../../../../functions/protect/plan.ts';
+import { Protect } from '../../../../functions/shared/policy/schema.ts';
+
+const A = 'hmac-sha256:' + 'a'.repeat(32);
+const B = 'hmac-sha256:' + 'b'.repeat(32);
+const allow = { groups: ['platform-admins'], users: ['alice'], serviceAccounts: ['ci/deployer'] };
+const enforce = Protect.parse({ allow });
+const audit = Protect.parse({ allow, mode: 'audit' });
+const nobody = Protect.parse({});
+const deleteOnly = Protect.parse({ allow, operations: ['DELETE'] });
+
+const att = (verb: string, username: string | undefined, groups: string[] = [], extra: Partial<Attempt> = {}): Attempt => ({ via: username ? 'audit' : 'event', verb, actor: { username, groups }, at: '2026-11-25T12:00:00Z', id: 'x', ...extra });
+
+function input(protect: Protect, attempt: Attempt, current: ProtectInput['current'], snapshot: ProtectInput['snapshot'] = { fingerprint: A }): ProtectInput {
+  return { policy: { name: 'base', protect }, current, snapshot, attempt };
+}
+
+describe('allowedBy', () => {
+  it.each([
+    ['alice', [], true],
+    ['bob', ['platform-admins'], true],
+    ['system:serviceaccount:ci:deployer', [], true],
+    ['system:serviceaccount:ci:other', ['system:serviceaccounts'], false],
+    ['bob', ['system:masters'], false],
+  ])('%s %o -> %s', (username, groups, ok) => {
+    expect(allowedBy(allow, { username, groups }) !== null).toBe(ok);
+  });
+});
+
+describe('planProtect', () => {
+  it.each([
+    // name, protect, attempt, current, snapshot, verdict, actions
+    ['read is ignored', enforce, att('get', 'bob'), { fingerprint: A }, { fingerprint: A }, 'ignored', []],
+    ['first sight seeds', enforce, att('get', 'bob'), { fingerprint: A }, null, 'ignored', ['seed-snapshot']],
+    ['ripple group is own', enforce, att('update', 'ripple-protect', ['ripple:protect']), { fingerprint: A }, { fingerprint: A }, 'own', []],
+    ['ripple field manager is own', enforce, { ...att('update', undefined), actor: { groups: [], manager: 'ripple' } }, { fingerprint: B }, { fingerprint: A }, 'own', []],
+    ['RBAC/admission denial', enforce, att('delete', 'bob', [], { code: 403 }), { fingerprint: A }, { fingerprint: A }, 'denied', []],
+    ['allowed user updates snapshot', enforce, att('update', 'alice'), { fingerprint: B }, { fingerprint: A }, 'allowed', ['update-snapshot']],
+    ['allowed group, same content', enforce, att('patch', 'carol', ['platform-admins']), { fingerprint: A }, { fingerprint: A }, 'allowed', []],
+    ['allowed SA deletes: snapshot kept', enforce, att('delete', 'system:serviceaccount:ci:deployer'), null, { fingerprint: A }, 'allowed', []],
+    ['violation update -> rewrite', enforce, att('update', 'bob'), { fingerprint: B }, { fingerprint: A }, 'violation', ['restore:rewrite']],
+    ['violation delete -> recreate', enforce, att('delete', 'bob'), null, { fingerprint: A }, 'violation', ['restore:recreate']],
+    ['violation on immutable -> replace', enforce, att('update', 'bob'), { fingerprint: B, immutable: true }, { fingerprint: A }, 'violation', ['restore:replace']],
+    ['violation type change -> replace', enforce, att('update', 'bob'), { fingerprint: B, type: 'kubernetes.io/tls' }, { fingerprint: A, type: 'Opaque' }, 'violation', ['restore:replace']],
+    ['violation, already restored', enforce, att('update', 'bob'), { fingerprint: A }, { fingerprint: A }, 'violation', []],
+    ['audit mode reports only', audit, att('delete', 'bob'), null, { fingerprint: A }, 'violation', []],
+    ['update not protected -> allowed for anyone', deleteOnly, att('update', 'bob'), { fingerprint: B }, { fingerprint: A }, 'allowed', ['update-snapshot']],
+    ['delete still protected', deleteOnly, att('delete', 'bob'), null, { fingerprint: A }, 'violation', ['restore:recreate']],
+    ['unattributed with allow list waits', enforce, att('update', undefined), { fingerprint: B }, { fingerprint: A }, 'unattributed', []],
+    ['unattributed with nobody allowed restores', nobody, { ...att('delete', undefined), actor: { groups: [], manager: 'kubectl' } }, null, { fingerprint: A }, 'violation', ['restore:recreate']],
+    ['violation without snapshot seeds, cannot restore', enforce, att('update', 'bob'), { fingerprint: B }, null, 'violation', ['seed-snapshot']],
+    ['system:masters is not exempt', enforce, att('delete', 'admin', ['system:masters']), null, { fingerprint: A }, 'violation', ['restore:recreate']],
+  ] as const)('%s', (_n, protect, attempt, current, snapshot, verdict, actions) => {
+    const d = planProtect(input(protect, attempt as Attempt, current, snapshot));
+    expect(d.verdict).toBe(verdict);
+    expect(d.actions.map((a) => (a.do === 'restore' ? `restore:${a.how}` : a.do))).toEqual(actions);
+    expect(d.outcome).not.toBe('');
+  });
+});
+
+describe('settle', () => {
+  it('only the latest successful change acts; earlier ones are reported', () => {
+    const mk = (verb: string, user: string, at: string, current: ProtectInput['current'], code?: number) => {
+      const attempt = att(verb, user, [], { at, id: at, code });
+      return { attempt, decision: planProtect(input(enforce, attempt, current)) };
+    };
+    const items = [mk('update', 'bob', '2026-11-25T12:00:01Z', { fingerprint: B }), mk('update', 'alice', '2026-11-25T12:00:02Z', { fingerprint: B }), mk('delete', 'eve', '2026-11-25T12:00:03Z', { fingerprint: B }, 403)];
+    const out = settle(items);
+    expect(out.map((i) => i.decision.verdict)).toEqual(['violation', 'allowed', 'denied']);
+    expect(out.map((i) => i.decision.actions.map((a) => a.do))).toEqual([[], ['update-snapshot'], []]);
+    expect(out[0].decision.outcome).toMatch(/superseded/);
+  });
+});
