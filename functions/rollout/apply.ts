@@ -1,0 +1,45 @@
+/**
+ * Apply a rollout plan: one strategic merge patch per workload (field manager `ripple`), then a Kubernetes
+ * Event on the workload saying which objects the restart is for (kind/name and fingerprint; never data).
+ * Patches run with bounded parallelism; a failed patch fails the whole apply (the handler reports the batch
+ * items as failures and SQS redelivers; already patched workloads record the fingerprint, so the retry does
+ * not restart them again).
+ */
+import type { Kube } from '../shared/kube/index.ts';
+import { recordEvent } from '../shared/events.ts';
+import type { RolloutPlan, WorkloadPatch } from './plan.ts';
+import { WORKLOADS } from './workloads.ts';
+
+export interface ApplyResult {
+  patched: WorkloadPatch[];
+  /** Events that could not be recorded (the patch itself succeeded): names only. */
+  eventErrors: string[];
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+export async function applyRollouts(kube: Pick<Kube, 'apps' | 'core'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string } = {}): Promise<ApplyResult> {
+  const result: ApplyResult = { patched: [], eventErrors: [] };
+  await pool(plan.patches, opts.concurrency ?? 16, async (p) => {
+    const { kind, namespace, name } = p.workload;
+    const obj = await WORKLOADS[kind].patch(kube.apps, namespace, name, p.body);
+    result.patched.push(p);
+    try {
+      await recordEvent(kube, { apiVersion: 'apps/v1', kind, namespace, name, uid: obj.metadata?.uid }, {
+        reason: 'RestartTriggered',
+        message: `ripple restarted ${kind} ${namespace}/${name} for ${p.changed.map((c) => `${c.kind} ${c.name}`).join(', ')} (${p.restartedFor})`,
+        component: 'rollout',
+        ...(opts.instance ? { instance: opts.instance } : {}),
+      });
+    } catch (err) {
+      result.eventErrors.push(`${kind} ${namespace}/${name}: ${(err as Error).message}`);
+    }
+  });
+  return result;
+}
