@@ -31,6 +31,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { UserInfo } from './auth.ts';
+import type { FieldError } from './status.ts';
 
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
@@ -358,4 +359,30 @@ export function admit(req: AdmissionRequest, policies: any[], bindings: any[]): 
     result.status = { code: REASON_CODES[reason] ?? 422, reason, message: forbiddenText(req, inner), details };
   }
   return result;
+}
+
+/**
+ * CEL compile errors of a ValidatingAdmissionPolicy, as the real server's validation reports them
+ * (`spec.validations[0].expression: Invalid value: "1 +": compilation failed: ...`), for a 422 on create/update.
+ */
+export function expressionErrors(policy: any): FieldError[] {
+  const out: FieldError[] = [];
+  const check = (field: string, expr: unknown): void => {
+    if (typeof expr !== 'string' || !expr.trim()) {
+      out.push({ type: 'FieldValueRequired', field, detail: 'expression is not specified' });
+      return;
+    }
+    try { compile(expr); } catch (err) {
+      out.push({ type: 'FieldValueInvalid', field, value: expr, detail: `compilation failed: ${celErrorText(err)}` });
+    }
+  };
+  const spec = policy?.spec ?? {};
+  (spec.matchConditions ?? []).forEach((m: any, i: number) => check(`spec.matchConditions[${i}].expression`, m?.expression));
+  (spec.variables ?? []).forEach((v: any, i: number) => check(`spec.variables[${i}].expression`, v?.expression));
+  (spec.validations ?? []).forEach((v: any, i: number) => {
+    check(`spec.validations[${i}].expression`, v?.expression);
+    if (v?.messageExpression !== undefined && v.messageExpression !== '') check(`spec.validations[${i}].messageExpression`, v.messageExpression);
+  });
+  (spec.auditAnnotations ?? []).forEach((a: any, i: number) => check(`spec.auditAnnotations[${i}].valueExpression`, a?.valueExpression));
+  return out;
 }

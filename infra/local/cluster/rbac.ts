@@ -165,6 +165,30 @@ export function rulesFor(user: UserInfo, namespace: string | undefined, rbac: Rb
   return out;
 }
 
+/**
+ * SelfSubjectRulesReview status (`kubectl auth can-i --list`): the rules that apply to `user` in `namespace`.
+ */
+export function rulesReview(user: UserInfo, namespace: string | undefined, rbac: RbacObjects): {
+  resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[];
+  nonResourceRules: { verbs: string[]; nonResourceURLs: string[] }[];
+  incomplete: boolean;
+} {
+  const resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[] = [];
+  const nonResourceRules: { verbs: string[]; nonResourceURLs: string[] }[] = [];
+  for (const r of rulesFor(user, namespace, rbac)) {
+    if (r.nonResourceURLs?.length) nonResourceRules.push({ verbs: [...(r.verbs ?? [])], nonResourceURLs: [...r.nonResourceURLs] });
+    if (r.resources?.length) {
+      resourceRules.push({
+        verbs: [...(r.verbs ?? [])],
+        ...(r.apiGroups ? { apiGroups: [...r.apiGroups] } : {}),
+        resources: [...r.resources],
+        ...(r.resourceNames?.length ? { resourceNames: [...r.resourceNames] } : {}),
+      });
+    }
+  }
+  return { resourceRules, nonResourceRules, incomplete: false };
+}
+
 function groupResource(attrs: RequestAttributes): string {
   return attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
 import {
-  admit, ruleMatches, selectorMatches, VALIDATION_FAILURE_ANNOTATION, type AdmissionRequest,
+  admit, expressionErrors, ruleMatches, selectorMatches, VALIDATION_FAILURE_ANNOTATION, type AdmissionRequest,
 } from '../../../../../infra/local/cluster/admission.ts';
 
 const admin: UserInfo = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
@@ -231,5 +231,24 @@ describe('admit: validation actions', () => {
   it('policy auditAnnotations are keyed by policy name', () => {
     const p = policy('p', [{ expression: 'true' }], { auditAnnotations: [{ key: 'who', valueExpression: '"changed by " + request.userInfo.username' }] });
     expect(admit(request('UPDATE', alice), [p], [binding('b', 'p', ['Deny'])]).auditAnnotations).toEqual({ 'p/who': 'changed by alice' });
+  });
+});
+
+describe('expressionErrors', () => {
+  it('accepts valid expressions', () => {
+    expect(expressionErrors(protect)).toEqual([]);
+  });
+
+  it.each([
+    [{ validations: [{ expression: '1 +' }] }, 'spec.validations[0].expression', 'FieldValueInvalid'],
+    [{ validations: [{ expression: 'true', messageExpression: '"a" +' }] }, 'spec.validations[0].messageExpression', 'FieldValueInvalid'],
+    [{ validations: [{ expression: '' }] }, 'spec.validations[0].expression', 'FieldValueRequired'],
+    [{ matchConditions: [{ name: 'm', expression: '(' }], validations: [{ expression: 'true' }] }, 'spec.matchConditions[0].expression', 'FieldValueInvalid'],
+    [{ variables: [{ name: 'v', expression: 'a b' }], validations: [{ expression: 'true' }] }, 'spec.variables[0].expression', 'FieldValueInvalid'],
+  ])('%j -> %s', (spec, field, type) => {
+    const errs = expressionErrors({ spec });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatchObject({ field, type });
+    if (type === 'FieldValueInvalid') expect(errs[0].detail).toMatch(/^compilation failed: /);
   });
 });

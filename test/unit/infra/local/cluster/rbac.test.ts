@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
 import { serviceAccountUser } from '../../../../../infra/local/cluster/auth.ts';
 import {
-  authorize, BOOTSTRAP_RBAC, forbiddenMessage, forbiddenStatus, reviewAccess, rulesFor,
+  authorize, BOOTSTRAP_RBAC, forbiddenMessage, forbiddenStatus, reviewAccess, rulesFor, rulesReview,
   type RbacObjects, type RequestAttributes,
 } from '../../../../../infra/local/cluster/rbac.ts';
 
@@ -169,5 +169,12 @@ describe('reviewAccess (SubjectAccessReview)', () => {
     const rules = rulesFor(alice, 'platform', rbac);
     expect(rules.some((r) => r.resourceNames?.includes('blogsecret'))).toBe(true);
     expect(rulesFor(alice, 'default', rbac).some((r) => r.resources?.includes('secrets'))).toBe(false);
+  });
+
+  it('answers a SelfSubjectRulesReview', () => {
+    const s = rulesReview(alice, 'platform', rbac);
+    expect(s.incomplete).toBe(false);
+    expect(s.resourceRules).toContainEqual({ verbs: ['delete', 'update', 'list'], apiGroups: [''], resources: ['secrets'], resourceNames: ['blogsecret'] });
+    expect(s.nonResourceRules.some((r) => r.nonResourceURLs.includes('/api'))).toBe(true);
   });
 });
