@@ -1,0 +1,103 @@
+'use strict';
+/* global require, module */
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Saved Logs Insights queries and the CloudWatch dashboard, for serverless.yml (`resources`).
+ * The query strings come from cli/logs/queries.ts, the same module `ripple logs` uses (loading a .ts module needs
+ * Node >= 24, which the project pins; `npm run` and `npx` use it).
+ */
+const HANDLERS = ['clone', 'rollout', 'protect'];
+const LOG_GROUP = { clone: 'CloneLogGroup', rollout: 'RolloutLogGroup', protect: 'ProtectLogGroup' };
+const FUNCTION = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' };
+
+function loadQueries() {
+  try {
+    return require('../../cli/logs/queries.ts');
+  } catch (err) {
+    throw new Error(`infra/aws/observability.cjs: cannot load cli/logs/queries.ts (${err.message}); run the framework with Node >= 24 (npm run package / npx osls use the project's Node)`, { cause: err });
+  }
+}
+
+/** AWS::Logs::QueryDefinition resources, one per saved query, in the `ripple-<stage>/` folder. */
+function queryDefinitions(stage, queries = loadQueries()) {
+  const Resources = {};
+  for (const q of queries.savedQueries()) {
+    Resources[`Query${q.id}`] = {
+      Type: 'AWS::Logs::QueryDefinition',
+      Properties: {
+        Name: `ripple-${stage}/${q.title}`,
+        LogGroupNames: q.handlers.map((h) => ({ Ref: LOG_GROUP[h] })),
+        QueryString: q.queryString,
+      },
+    };
+  }
+  return Resources;
+}
+
+/** CloudFormation for the dashboard body: a JSON string with ${...} substitutions (Fn::Sub). */
+function dashboard(stage, queries = loadQueries()) {
+  const region = '${AWS::Region}';
+  const fn = (h) => `\${${FUNCTION[h]}}`;
+  const lambdaMetric = (metric, stat) => HANDLERS.map((h) => ['AWS/Lambda', metric, 'FunctionName', fn(h), { stat, label: h }]);
+  const dlqs = [
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${CloneDlq.QueueName}', { label: 'clone DLQ' }],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${ProtectDlq.QueueName}', { label: 'protect DLQ' }],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${RolloutDlq.QueueName}', { label: 'rollout DLQ' }],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${RolloutQueue.QueueName}', { label: 'rollout queue' }],
+  ];
+  const rules = ['clone', 'protect', 'rollout'].map((h) => ['AWS/Events', 'MatchedEvents', 'EventBusName', '${RippleBus}', 'RuleName', `ripple-${stage}-${h}`, { stat: 'Sum', label: `${h} rule` }]);
+  const widget = (x, y, title, metrics, extra = {}) => ({
+    type: 'metric',
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, region, view: 'timeSeries', stacked: false, period: 300, metrics, ...extra },
+  });
+  const body = {
+    widgets: [
+      widget(0, 0, 'Events matched per rule (forwarder activity)', rules),
+      widget(12, 0, 'Invocations', lambdaMetric('Invocations', 'Sum')),
+      widget(0, 6, 'Errors', lambdaMetric('Errors', 'Sum')),
+      widget(12, 6, 'Duration p95 (ms)', lambdaMetric('Duration', 'p95')),
+      widget(0, 12, 'Dead-letter queues and rollout backlog', dlqs, { stat: 'Maximum' }),
+      widget(12, 12, 'Protection violations', [['Ripple', 'Violations', 'service', 'ripple-protect', { stat: 'Sum' }]]),
+      {
+        type: 'log',
+        x: 0,
+        y: 18,
+        width: 24,
+        height: 6,
+        properties: {
+          title: 'Recent errors',
+          region,
+          view: 'table',
+          query: `SOURCE '/aws/lambda/ripple-${stage}-clone' | SOURCE '/aws/lambda/ripple-${stage}-rollout' | SOURCE '/aws/lambda/ripple-${stage}-protect' | ${queries.errorsQuery(50).replace(/\n/g, ' ')}`,
+        },
+      },
+    ],
+  };
+  return {
+    RippleDashboard: {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardName: `ripple-${stage}`,
+        DashboardBody: { 'Fn::Sub': JSON.stringify(body) },
+      },
+    },
+  };
+}
+
+async function stageOf({ resolveVariable }) {
+  return resolveVariable('sls:stage');
+}
+
+module.exports = {
+  resources: async (ctx) => {
+    const stage = await stageOf(ctx);
+    const queries = loadQueries();
+    return { Resources: { ...queryDefinitions(stage, queries), ...dashboard(stage, queries) } };
+  },
+  queryDefinitions,
+  dashboard,
+};
