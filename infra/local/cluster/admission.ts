@@ -31,7 +31,6 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { UserInfo } from './auth.ts';
-import type { FieldError } from './status.ts';
 
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
@@ -54,6 +53,9 @@ export interface AdmissionResult {
   warnings: string[];
   auditAnnotations: Record<string, string>;
 }
+
+/** Same shape as the server's field errors (status.ts FieldError), so they can be passed to its 422 builder. */
+export interface FieldError { type: 'FieldValueInvalid' | 'FieldValueRequired'; field: string; detail: string; value?: unknown }
 
 export const VALIDATION_FAILURE_ANNOTATION = 'validation.policy.admission.k8s.io/validation_failure';
 
