@@ -54,7 +54,7 @@ function parseTerms(pattern: string): Term[] {
       mode = c === '-' ? 'exclude' : 'any';
       i++;
     }
-    let text = '';
+    let text: string;
     if (pattern[i] === '"') {
       const end = pattern.indexOf('"', i + 1);
       if (end < 0) throw new LogsFilterError(`filter pattern ${JSON.stringify(pattern)}: unterminated quoted term at position ${i}`);
