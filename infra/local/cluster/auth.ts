@@ -79,7 +79,14 @@ export class Authenticator {
     if (!token) return null;
     const e = this.byToken.get(token);
     if (!e) return null;
-    return { username: e.user, ...(e.uid ? { uid: e.uid } : {}), groups: withAuthenticated(e.groups) };
+    let groups = e.groups;
+    const sa = parseServiceAccountUsername(e.user);
+    if (sa) {
+      // a ServiceAccount's token always carries its groups, as the real ServiceAccount token authenticator gives them
+      const saGroups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`];
+      groups = [...saGroups.filter((g) => !groups.includes(g)), ...groups];
+    }
+    return { username: e.user, ...(e.uid ? { uid: e.uid } : {}), groups: withAuthenticated(groups) };
   }
 }
 

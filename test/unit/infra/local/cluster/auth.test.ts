@@ -23,7 +23,15 @@ describe('Authenticator', () => {
 
   it('adds tokens later and never duplicates system:authenticated', () => {
     auth.add({ token: 'sa-token', user: 'system:serviceaccount:ci:builder', groups: ['system:serviceaccounts', 'system:authenticated'] });
-    expect(auth.authenticate({ authorization: 'Bearer sa-token' })?.groups).toEqual(['system:serviceaccounts', 'system:authenticated']);
+    expect(auth.authenticate({ authorization: 'Bearer sa-token' })?.groups).toEqual(['system:serviceaccounts:ci', 'system:serviceaccounts', 'system:authenticated']);
+  });
+
+  it('gives a ServiceAccount token its groups even when the entry lists none', () => {
+    auth.add({ token: 'fwd-token', user: 'system:serviceaccount:ripple-system:ripple-forwarder', groups: [] });
+    expect(auth.authenticate({ authorization: 'Bearer fwd-token' })).toEqual({
+      username: 'system:serviceaccount:ripple-system:ripple-forwarder',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:ripple-system', 'system:authenticated'],
+    });
   });
 
   it('rejects an empty token or user', () => {
