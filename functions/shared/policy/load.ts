@@ -51,9 +51,9 @@ export function policyOrigin(p: RipplePolicy): PolicyOrigin | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // Mapping zod issue paths to YAML node positions
 
-type Seg = string | number;
+export type Seg = string | number;
 
-function pathString(path: readonly PropertyKey[]): string {
+export function pathString(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
@@ -198,16 +198,26 @@ interface Parsed {
   origin: PolicyOrigin;
 }
 
-function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; problems: PolicyProblem[] } {
+/** One YAML document with position lookup by field path (for messages that name file:line:column). */
+export interface YamlDocument {
+  data: unknown;
+  /** Position of the value at `path`; for a missing value, of the deepest existing key or node on the way. */
+  position(path: readonly Seg[]): { line: number; col: number };
+  /** Position of the key `key` in the mapping at `mapPath` (falls back to the mapping). */
+  keyPosition(mapPath: readonly Seg[], key: string): { line: number; col: number };
+}
+
+/** Every non-empty document of a YAML text; syntax errors come back as problems with their positions. */
+export function readYamlDocuments(text: string, file: string): { docs: YamlDocument[]; problems: PolicyProblem[] } {
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const parsedDocs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
     const { line, col } = lc.linePos(offset);
     return { line, col };
   };
   const problems: PolicyProblem[] = [];
-  const parsed: Parsed[] = [];
-  const list = Array.isArray(docs) ? docs : [docs];
+  const docs: YamlDocument[] = [];
+  const list = Array.isArray(parsedDocs) ? parsedDocs : [parsedDocs];
   for (const doc of list as Document[]) {
     const docStart = doc.range?.[0] ?? 0;
     if (doc.errors.length > 0) {
@@ -218,10 +228,34 @@ function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; probl
       continue;
     }
     if (doc.contents == null || (isScalar(doc.contents) && doc.contents.value == null)) continue; // empty document (e.g. a trailing ---)
-    const data = doc.toJS({ maxAliasCount: 100 });
+    docs.push({
+      data: doc.toJS({ maxAliasCount: 100 }),
+      position(path) {
+        const loc = locate(doc, path);
+        return at(startOf(loc.complete ? loc.node : (loc.key ?? loc.node), docStart));
+      },
+      keyPosition(mapPath, key) {
+        return at(startOf(keyNode(doc, mapPath, key) ?? locate(doc, mapPath).node, docStart));
+      },
+    });
+  }
+  return { docs, problems };
+}
+
+function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; problems: PolicyProblem[] } {
+  const { docs, problems } = readYamlDocuments(text, file);
+  const parsed: Parsed[] = [];
+  for (const doc of docs) {
+    const data = doc.data;
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      const { line, col } = at(startOf(doc.contents as YamlNode, docStart));
+      const { line, col } = doc.position([]);
       problems.push({ file, line, col, path: '', message: `each document must be a RipplePolicy mapping (apiVersion, kind, metadata, spec), not ${describe(data)}` });
+      continue;
+    }
+    const d = data as Record<string, unknown>;
+    if (typeof d.apiVersion === 'string' && d.apiVersion.startsWith('kyverno.io/')) {
+      const { line, col } = doc.position(['kind']);
+      problems.push({ file, line, col, path: 'kind', message: `must be "RipplePolicy" (this is a Kyverno ${String(d.kind)}: convert it with \`ripple import kyverno ${file}\`)` });
       continue;
     }
     const res = RipplePolicy.safeParse(data);
@@ -231,21 +265,17 @@ function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; probl
         if (issue.code === 'unrecognized_keys') {
           const allowed = allowedKeys(RipplePolicy, path);
           for (const k of issue.keys) {
-            const kn = keyNode(doc, path, k);
-            const { line, col } = at(startOf(kn ?? locate(doc, path).node, docStart));
+            const { line, col } = doc.keyPosition(path, k);
             problems.push({ file, line, col, path: pathString([...path, k]), message: `unknown field; allowed here: ${allowed.join(', ')}` });
           }
           continue;
         }
-        const loc = locate(doc, path);
-        const node = loc.complete ? loc.node : (loc.key ?? loc.node);
-        const { line, col } = at(startOf(node, docStart));
+        const { line, col } = doc.position(path);
         problems.push({ file, line, col, path: pathString(path), message: issueMessage(issue, data) });
       }
       continue;
     }
-    const nameNode = locate(doc, ['metadata', 'name']).node;
-    const { line, col } = at(startOf(nameNode, docStart));
+    const { line, col } = doc.position(['metadata', 'name']);
     parsed.push({ policy: res.data, origin: { file, line, col } });
   }
   return { parsed, problems };

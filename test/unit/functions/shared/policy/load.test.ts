@@ -168,7 +168,8 @@ spec:
 
   it.each([
     ['wrong kind', `apiVersion: ripple.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: { name: x }\nspec: { source: { kind: Secret, namespace: a, name: x } }\n`, 'f.yaml:2:7: kind: must be "RipplePolicy"'],
-    ['wrong apiVersion', `apiVersion: kyverno.io/v1\nkind: RipplePolicy\nmetadata: { name: x }\nspec: { source: { kind: Secret, namespace: a, name: x } }\n`, 'f.yaml:1:13: apiVersion: must be "ripple.dev/v1alpha1"'],
+    ['wrong apiVersion', `apiVersion: ripple.dev/v1\nkind: RipplePolicy\nmetadata: { name: x }\nspec: { source: { kind: Secret, namespace: a, name: x } }\n`, 'f.yaml:1:13: apiVersion: must be "ripple.dev/v1alpha1"'],
+    ['a Kyverno policy', `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: x }\n`, 'f.yaml:2:7: kind: must be "RipplePolicy" (this is a Kyverno ClusterPolicy: convert it with `ripple import kyverno f.yaml`)'],
     ['not a mapping', `- a\n- b\n`, 'f.yaml:1:1: each document must be a RipplePolicy mapping (apiVersion, kind, metadata, spec), not a list'],
     ['broken YAML', `apiVersion: ripple.dev/v1alpha1\nkind: [RipplePolicy\n`, /^f\.yaml:\d+:\d+: invalid YAML: /],
     ['duplicate key', `apiVersion: ripple.dev/v1alpha1\napiVersion: ripple.dev/v1alpha1\n`, /^f\.yaml:2:1: invalid YAML: Map keys must be unique/],
