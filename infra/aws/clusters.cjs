@@ -122,7 +122,7 @@ function clusterResources(names, constants = readConstants()) {
         Properties: {
           Action: 'lambda:InvokeFunction',
           FunctionName: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] },
-          Principal: 'logs.amazonaws.com',
+          Principal: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' },
           SourceArn: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroup}:*` },
         },
       };
