@@ -1,0 +1,253 @@
+/**
+ * startForwarder: wires watch → diff → send for each configured kind, with Lease leader election (only the
+ * leader sends), the fingerprint key, and the probe/metrics server.
+ *
+ * Every replica lists and watches (a hot standby keeps its memory current); only the leader enqueues events.
+ * One `Ripple Resync Requested` is sent per leadership term once the initial list is done: reason `startup`
+ * when the replica was already leading when its first list completed, `leader-elected` when it took over later.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
+import type { ResyncDetail } from '../events/schema.ts';
+import { RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
+import type { DiffContext, Emission, Store } from './diff.ts';
+import { DEFAULT_ANNOTATION_ALLOW_LIST, observe, observeDeleted, Relist } from './diff.ts';
+import { startProbeServer } from './http.ts';
+import type { ProbeServer } from './http.ts';
+import { ensureFingerprintKey } from './key.ts';
+import type { KindName } from './kinds.ts';
+import { EXCLUDED_SECRET_TYPES, globToRegExp, KIND_NAMES, KINDS, skipReason } from './kinds.ts';
+import type { KubeHttp } from './kube.ts';
+import { kubeHttp } from './kube.ts';
+import { LeaderElector } from './leader.ts';
+import type { LeaderOptions } from './leader.ts';
+import type { Log } from './log.ts';
+import { jsonLog } from './log.ts';
+import { Metrics } from './metrics.ts';
+import type { PutEventsFn, SenderOptions } from './send.ts';
+import { eventBridgePut, Sender } from './send.ts';
+import type { ListWatchOptions } from './watch.ts';
+import { ListWatch } from './watch.ts';
+
+export interface ForwarderConfig {
+  /** Cluster name put into every event (the EKS cluster name in AWS). */
+  cluster: string;
+  kubeConfig: KubeConfig;
+  eventBusName: string;
+  eventBridge: { endpoint?: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  /** ripple's namespace: Lease and fingerprint key. Default ripple-system. */
+  namespace?: string;
+  /** This replica's identity in the Lease (the pod name). */
+  identity?: string;
+  kinds?: KindName[];
+  /** Namespace names or `*` globs whose objects are ignored (and Namespaces themselves). */
+  excludeNamespaces?: string[];
+  /** Label selector for Secrets and ConfigMaps (Namespaces are always watched in full). */
+  labelSelector?: string;
+  /** Extra annotation keys (exact or `prefix*`) allowed into events, on top of the defaults. */
+  annotationAllowList?: string[];
+  /** Probe/metrics port; null or absent = no server; 0 = any free port. */
+  httpPort?: number | null;
+  /** Default true. false = this process always sends (single replica). */
+  leaderElection?: boolean;
+}
+
+export interface ForwarderDeps {
+  kube?: KubeHttp;
+  putEvents?: PutEventsFn;
+  fingerprintKey?: Buffer | string;
+  log?: Log;
+  /** Secret types excluded (client-side check; the server-side field selector is part of the kind table). */
+  excludedSecretTypes?: readonly string[];
+  sender?: Omit<SenderOptions, 'put' | 'metrics' | 'log'>;
+  watch?: Pick<ListWatchOptions, 'watchdogMs' | 'watchTimeoutSeconds' | 'backoffBaseMs' | 'backoffCapMs' | 'pageSize'>;
+  leader?: Pick<LeaderOptions, 'leaseDurationSeconds' | 'retryMs' | 'renewDeadlineMs'>;
+  /** Default grace period of stop(). */
+  stopGraceMs?: number;
+}
+
+export interface Forwarder {
+  stop(graceMs?: number): Promise<{ unsent: number }>;
+  metrics(): string;
+  isLeader(): boolean;
+  ready(): boolean;
+  /** Port of the probe server, when one runs. */
+  httpPort: number | null;
+  /** Resolves once every kind has been listed (and, when leading, the startup resync is queued). */
+  synced: Promise<void>;
+  /** Queue depth right now. */
+  queueDepth(): number;
+  /** Wait until everything queued so far has been sent. */
+  flush(): Promise<void>;
+}
+
+export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps = {}): Promise<Forwarder> {
+  if (!cfg.cluster) throw new Error('forwarder config: cluster is required (the name put into every event)');
+  if (!cfg.eventBusName) throw new Error('forwarder config: eventBusName is required');
+  const kinds = cfg.kinds ?? [...KIND_NAMES];
+  for (const k of kinds) if (!KIND_NAMES.includes(k)) throw new Error(`forwarder config: kinds: "${k}" is not one of ${KIND_NAMES.join(', ')}`);
+
+  const log = deps.log ?? jsonLog();
+  const metrics = new Metrics();
+  const kube = deps.kube ?? kubeHttp(cfg.kubeConfig);
+  const namespace = cfg.namespace ?? RIPPLE_NAMESPACE;
+  const identity = cfg.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const key = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
+
+  const put =
+    deps.putEvents ??
+    eventBridgePut(new EventBridgeClient({ region: cfg.eventBridge.region, ...(cfg.eventBridge.endpoint ? { endpoint: cfg.eventBridge.endpoint } : {}), ...(cfg.eventBridge.credentials ? { credentials: cfg.eventBridge.credentials } : {}) }));
+  const sender = new Sender({ ...deps.sender, put, metrics, log });
+
+  const ctx: DiffContext = {
+    cluster: cfg.cluster,
+    key,
+    annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])],
+    now: () => new Date().toISOString(),
+  };
+  const skipCtx = { excludeNamespaces: (cfg.excludeNamespaces ?? []).map(globToRegExp), excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES };
+
+  const electing = cfg.leaderElection !== false;
+  let leading = !electing;
+  let initialDone = false;
+  let resyncSentThisTerm = false;
+  let stopped = false;
+
+  const sendResync = async (reason: ResyncDetail['reason']) => {
+    resyncSentThisTerm = true;
+    await sender.enqueue(resyncEntry({ cluster: cfg.cluster, reason, observedAt: ctx.now() }, cfg.eventBusName));
+    log('info', 'resync requested', { reason });
+  };
+
+  const emit = async (emissions: Emission[]) => {
+    for (const e of emissions) {
+      if (stopped) return;
+      if (!leading) {
+        metrics.inc('events_not_leader_total');
+        continue;
+      }
+      await sender.enqueue(objectChangeEntry(e.detailType, e.detail, cfg.eventBusName));
+    }
+  };
+
+  const elector = electing
+    ? new LeaderElector({
+        ...deps.leader,
+        http: kube,
+        namespace,
+        identity,
+        log,
+        onStartedLeading: () => {
+          leading = true;
+          resyncSentThisTerm = false;
+          if (initialDone) void sendResync('leader-elected').catch((err) => log('warn', 'resync not queued', { error: String(err) }));
+        },
+        onStoppedLeading: () => {
+          leading = false;
+        },
+      })
+    : null;
+
+  const stores = new Map<KindName, Store>();
+  const watchers: ListWatch[] = [];
+  let resolveSynced!: () => void;
+  const synced = new Promise<void>((r) => (resolveSynced = r));
+  const pendingInitial = new Set<KindName>(kinds);
+
+  for (const kindName of kinds) {
+    const spec = KINDS[kindName];
+    const store: Store = new Map();
+    stores.set(kindName, store);
+    let relist: Relist | null = null;
+    const skipped = (obj: any): boolean => {
+      const why = skipReason(spec, obj, skipCtx);
+      if (why) metrics.inc('events_skipped_total', { kind: kindName });
+      return why !== null;
+    };
+    const lw = new ListWatch({
+      ...deps.watch,
+      spec,
+      http: kube,
+      labelSelector: kindName === 'Namespace' ? undefined : cfg.labelSelector,
+      metrics,
+      log,
+      handlers: {
+        listStart(reason) {
+          relist = new Relist(store, spec, ctx, reason === 'startup');
+          if (reason !== 'startup') log('info', 'relisting after the watch expired', { kind: kindName });
+        },
+        async listItem(obj) {
+          if (skipped(obj)) return;
+          const r = relist!.item(obj);
+          if (r.noop === 'no-change') metrics.inc('events_dropped_noop_total', { kind: kindName });
+          await emit(r.emissions);
+        },
+        async listEnd(reason) {
+          const deletes = relist!.end();
+          relist = null;
+          await emit(deletes);
+          if (reason === 'startup' && pendingInitial.delete(kindName) && pendingInitial.size === 0) {
+            initialDone = true;
+            log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
+            if (leading && !resyncSentThisTerm) await sendResync('startup');
+            resolveSynced();
+          }
+        },
+        async event(type, obj) {
+          if (skipped(obj)) return;
+          const r = type === 'DELETED' ? observeDeleted(store, spec, obj, ctx) : observe(store, spec, obj, ctx);
+          if (r.noop) metrics.inc('events_dropped_noop_total', { kind: kindName });
+          await emit(r.emissions);
+        },
+      },
+    });
+    watchers.push(lw);
+  }
+
+  metrics.collect(() => {
+    const now = Date.now();
+    for (const lw of watchers) metrics.set('seconds_since_last_event', { kind: lw.spec.kind }, Math.round((now - lw.lastActivity) / 100) / 10);
+    for (const [k, s] of stores) metrics.set('objects', { kind: k }, s.size);
+    metrics.set('is_leader', undefined, leading ? 1 : 0);
+    metrics.set('ready', undefined, ready() ? 1 : 0);
+  });
+
+  function ready(): boolean {
+    return !stopped && initialDone && watchers.every((w) => w.synced);
+  }
+
+  elector?.start();
+  for (const w of watchers) w.start();
+
+  let server: ProbeServer | null = null;
+  if (cfg.httpPort !== undefined && cfg.httpPort !== null) {
+    server = await startProbeServer(cfg.httpPort, { healthy: () => !stopped, ready, metrics: () => metrics.render() });
+  }
+  log('info', 'forwarder started', { cluster: cfg.cluster, identity, kinds, leaderElection: electing, httpPort: server?.port ?? null });
+
+  return {
+    httpPort: server?.port ?? null,
+    synced,
+    metrics: () => metrics.render(),
+    isLeader: () => leading,
+    ready,
+    queueDepth: () => sender.depth(),
+    flush: () => sender.flush(),
+    async stop(graceMs = deps.stopGraceMs ?? 20_000) {
+      if (stopped) return { unsent: 0 };
+      stopped = true;
+      const started = Date.now();
+      // Stop watching first; a watch blocked on a full queue is released by the sender stopping.
+      const watchersDone = Promise.all(watchers.map((w) => w.stop()));
+      const result = await sender.stop(Math.max(0, graceMs - (Date.now() - started)));
+      await watchersDone;
+      await elector?.stop();
+      await server?.close();
+      log('info', 'forwarder stopped', { unsent: result.unsent });
+      return result;
+    },
+  };
+}

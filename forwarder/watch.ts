@@ -1,0 +1,249 @@
+/**
+ * Our own list+watch loop per kind (no EventBridge here, no informer cache).
+ *
+ * Why not client-node's makeInformer: it stops for good after any non-410 error, and its reconnect delay only
+ * resets on an event, so on a quiet resource each reconnect waits longer (up to 30 s) — a change made in that
+ * gap arrives late. Here:
+ * - list (paginated) → watch from the list's resourceVersion with bookmarks; a clean server-side close resumes
+ *   at once from the last resourceVersion seen;
+ * - 410 Gone (on the watch or as an ERROR line) → relist, handed to the consumer to diff against what it knew;
+ * - any other error → retry with exponential backoff and full jitter, reset once a watch connects;
+ * - a watchdog aborts a watch that has delivered neither events nor bookmarks for `watchdogMs` (time spent
+ *   waiting for the consumer — backpressure — does not count) and resumes it.
+ */
+import type { KindSpec } from './kinds.ts';
+import type { KubeHttp, WatchLine } from './kube.ts';
+import type { Log } from './log.ts';
+import { errorFields, silentLog } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { backoffMs } from './send.ts';
+
+export type ListReason = 'startup' | 'expired';
+
+export interface ListWatchHandlers {
+  listStart(reason: ListReason): void | Promise<void>;
+  listItem(obj: any): void | Promise<void>;
+  listEnd(reason: ListReason): void | Promise<void>;
+  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: any): void | Promise<void>;
+}
+
+export interface ListWatchOptions {
+  spec: KindSpec;
+  http: KubeHttp;
+  handlers: ListWatchHandlers;
+  labelSelector?: string;
+  /** Replaces spec.fieldSelector when set. */
+  fieldSelector?: string;
+  pageSize?: number;
+  watchdogMs?: number;
+  /** Server-side watch timeout; a random value in [min, 2·min) per watch, as client-go does. */
+  watchTimeoutSeconds?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  metrics?: Metrics;
+  log?: Log;
+}
+
+type WatchOutcome = 'closed' | 'expired' | 'watchdog' | 'stopped';
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function statusCodeOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+export class ListWatch {
+  readonly spec: KindSpec;
+  private readonly o: Required<Omit<ListWatchOptions, 'labelSelector' | 'fieldSelector'>> & Pick<ListWatchOptions, 'labelSelector' | 'fieldSelector'>;
+  private readonly stopCtl = new AbortController();
+  private current: AbortController | null = null;
+  private loop: Promise<void> | null = null;
+  private rv: string | undefined;
+  private busy = false;
+  /** Last time a line (event or bookmark) arrived or a list finished (ms since epoch). */
+  lastActivity = 0;
+  /** True once the first list is done and a watch is running or being resumed. */
+  synced = false;
+
+  constructor(opts: ListWatchOptions) {
+    this.spec = opts.spec;
+    this.o = {
+      pageSize: 500,
+      watchdogMs: 90_000,
+      watchTimeoutSeconds: 300,
+      backoffBaseMs: 500,
+      backoffCapMs: 30_000,
+      sleep: abortableSleep,
+      random: Math.random,
+      now: Date.now,
+      metrics: new Metrics(),
+      log: silentLog,
+      ...opts,
+    };
+    this.lastActivity = this.o.now();
+  }
+
+  /** The resourceVersion the next watch resumes from. */
+  resourceVersion(): string | undefined {
+    return this.rv;
+  }
+
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopCtl.abort();
+    this.current?.abort();
+    await this.loop;
+  }
+
+  /** Abort the running watch as if the connection dropped (operators' "kick"; tests). It resumes by itself. */
+  kick(): void {
+    this.current?.abort(new Error('kicked'));
+  }
+
+  private get fieldSelector(): string | undefined {
+    return this.o.fieldSelector ?? this.spec.fieldSelector;
+  }
+
+  private async run(): Promise<void> {
+    const kind = this.spec.kind;
+    let needList: ListReason | null = 'startup';
+    let failures = 0;
+    while (!this.stopCtl.signal.aborted) {
+      try {
+        if (needList) {
+          await this.list(needList);
+          needList = null;
+          this.synced = true;
+        }
+        const started = this.o.now();
+        const { outcome, lines } = await this.watchOnce();
+        if (outcome === 'stopped') break;
+        this.o.metrics.inc('watch_restarts_total', { kind, reason: outcome });
+        if (outcome === 'expired') needList = 'expired';
+        if (outcome === 'watchdog') this.o.log('warn', 'watch silent too long; restarted', { kind, watchdogMs: this.o.watchdogMs, resourceVersion: this.rv });
+        if (outcome === 'closed' && lines === 0 && this.o.now() - started < 1000) {
+          // Closed at once without a line: do not spin; back off as for an error.
+          failures++;
+          await this.o.sleep(backoffMs(failures, this.o.backoffBaseMs, this.o.backoffCapMs, this.o.random), this.stopCtl.signal);
+        } else {
+          failures = 0;
+        }
+      } catch (err) {
+        if (this.stopCtl.signal.aborted) break;
+        if (statusCodeOf(err) === 410) {
+          needList = 'expired';
+          this.o.metrics.inc('watch_restarts_total', { kind, reason: 'expired' });
+          continue;
+        }
+        failures++;
+        this.o.metrics.inc('watch_restarts_total', { kind, reason: 'error' });
+        const delay = backoffMs(failures, this.o.backoffBaseMs, this.o.backoffCapMs, this.o.random);
+        this.o.log('warn', needList ? 'list failed; retrying' : 'watch failed; retrying', { kind, attempt: failures, delayMs: delay, ...errorFields(err) });
+        await this.o.sleep(delay, this.stopCtl.signal);
+      }
+    }
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.o.labelSelector, fieldSelector: this.fieldSelector };
+  }
+
+  private async list(reason: ListReason): Promise<void> {
+    const { metrics, handlers } = { metrics: this.o.metrics, handlers: this.o.handlers };
+    await handlers.listStart(reason);
+    let cont: string | undefined;
+    let rv: string | undefined;
+    do {
+      const page = await this.o.http.request('GET', this.spec.path, { query: { ...this.query(), limit: this.o.pageSize, continue: cont }, signal: this.stopCtl.signal });
+      for (const item of page.items ?? []) {
+        metrics.inc('events_seen_total', { kind: this.spec.kind });
+        await handlers.listItem(item);
+      }
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion;
+    } while (cont);
+    await handlers.listEnd(reason);
+    this.rv = rv;
+    this.lastActivity = this.o.now();
+    metrics.inc('relists_total', { kind: this.spec.kind, reason });
+  }
+
+  private async watchOnce(): Promise<{ outcome: WatchOutcome; lines: number }> {
+    const ctl = new AbortController();
+    this.current = ctl;
+    const onStop = () => ctl.abort();
+    this.stopCtl.signal.addEventListener('abort', onStop, { once: true });
+    let watchdogFired = false;
+    let expired = false;
+    this.lastActivity = this.o.now();
+    const tick = Math.max(10, Math.min(1000, Math.floor(this.o.watchdogMs / 4)));
+    const dog = setInterval(() => {
+      if (!this.busy && this.o.now() - this.lastActivity > this.o.watchdogMs) {
+        watchdogFired = true;
+        ctl.abort(new Error('watchdog'));
+      }
+    }, tick);
+    dog.unref();
+    let lines = 0;
+    const onLine = async (line: WatchLine) => {
+      lines++;
+      this.lastActivity = this.o.now();
+      if (line.type === 'BOOKMARK') {
+        this.rv = line.object?.metadata?.resourceVersion ?? this.rv;
+        return;
+      }
+      if (line.type === 'ERROR') {
+        const code = line.object?.code;
+        if (code === 410) {
+          expired = true;
+          ctl.abort(new Error('expired'));
+          return;
+        }
+        throw Object.assign(new Error(`watch ${this.spec.path}: ${line.object?.message ?? 'error event'}`), { statusCode: code });
+      }
+      if (line.type !== 'ADDED' && line.type !== 'MODIFIED' && line.type !== 'DELETED') return;
+      this.o.metrics.inc('events_seen_total', { kind: this.spec.kind });
+      this.busy = true;
+      try {
+        await this.o.handlers.event(line.type, line.object);
+      } finally {
+        this.busy = false;
+        this.lastActivity = this.o.now();
+      }
+      this.rv = line.object?.metadata?.resourceVersion ?? this.rv;
+    };
+    const timeoutSeconds = Math.floor(this.o.watchTimeoutSeconds * (1 + this.o.random()));
+    try {
+      await this.o.http.watch(this.spec.path, { ...this.query(), resourceVersion: this.rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }, onLine, ctl.signal);
+      return { outcome: expired ? 'expired' : 'closed', lines };
+    } catch (err) {
+      if (this.stopCtl.signal.aborted) return { outcome: 'stopped', lines };
+      if (expired) return { outcome: 'expired', lines };
+      if (watchdogFired) return { outcome: 'watchdog', lines };
+      if (ctl.signal.aborted) return { outcome: 'closed', lines };
+      throw err;
+    } finally {
+      clearInterval(dog);
+      this.stopCtl.signal.removeEventListener('abort', onStop);
+      if (this.current === ctl) this.current = null;
+    }
+  }
+}
