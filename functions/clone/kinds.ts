@@ -1,0 +1,47 @@
+/**
+ * The kinds ripple clones are a table: each maps to `{ read, listNamed, create, replace, remove }` over
+ * CoreV1Api. Adding a kind is one entry. Errors arrive translated (shared/kube).
+ */
+import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { ClonedObject, SourceKind } from './plan.ts';
+
+export interface CloneKindOps {
+  /** Resource name for RBAC and messages. */
+  resource: string;
+  read(core: CoreV1Api, namespace: string, name: string): Promise<ClonedObject>;
+  /** Every object of this kind named `name`, in all namespaces. */
+  listNamed(core: CoreV1Api, name: string): Promise<ClonedObject[]>;
+  create(core: CoreV1Api, namespace: string, body: ClonedObject): Promise<ClonedObject>;
+  replace(core: CoreV1Api, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
+  /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */
+  remove(core: CoreV1Api, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
+}
+
+const byName = (name: string) => ({ fieldSelector: `metadata.name=${name}` });
+const preconditions = (pre: { uid?: string; resourceVersion?: string }) => ({
+  preconditions: { ...(pre.uid ? { uid: pre.uid } : {}), ...(pre.resourceVersion ? { resourceVersion: pre.resourceVersion } : {}) },
+});
+const withKind = (kind: SourceKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
+
+export const CLONE_KINDS: Record<SourceKind, CloneKindOps> = {
+  Secret: {
+    resource: 'secrets',
+    read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),
+    listNamed: async (core, name) => (await core.listSecretForAllNamespaces(byName(name))).items.filter((o) => o.metadata?.name === name).map(withKind('Secret')),
+    create: async (core, namespace, body) => withKind('Secret')(await core.createNamespacedSecret({ namespace, body: body as V1Secret })),
+    replace: async (core, namespace, name, body) => withKind('Secret')(await core.replaceNamespacedSecret({ namespace, name, body: body as V1Secret })),
+    remove: async (core, namespace, name, pre) => {
+      await core.deleteNamespacedSecret({ namespace, name, body: preconditions(pre) });
+    },
+  },
+  ConfigMap: {
+    resource: 'configmaps',
+    read: async (core, namespace, name) => withKind('ConfigMap')(await core.readNamespacedConfigMap({ namespace, name })),
+    listNamed: async (core, name) => (await core.listConfigMapForAllNamespaces(byName(name))).items.filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
+    create: async (core, namespace, body) => withKind('ConfigMap')(await core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap })),
+    replace: async (core, namespace, name, body) => withKind('ConfigMap')(await core.replaceNamespacedConfigMap({ namespace, name, body: body as V1ConfigMap })),
+    remove: async (core, namespace, name, pre) => {
+      await core.deleteNamespacedConfigMap({ namespace, name, body: preconditions(pre) });
+    },
+  },
+};

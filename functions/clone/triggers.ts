@@ -1,0 +1,89 @@
+/**
+ * What a clone invocation must look at, from what triggered it (pure). Events are hints: they only say where
+ * to look; the handler re-reads the current state there.
+ *
+ * - RippleEvent for a source (created/updated/deleted): every namespace of every policy with that source.
+ * - RippleEvent for a copy (a Secret/ConfigMap named like a policy's target, outside the source namespace):
+ *   that one namespace for those policies (drift and deletions are reverted there).
+ * - Namespace created/updated: that namespace, for every sync policy. Namespace deleted: nothing.
+ * - `Ripple Resync Requested`, an EventBridge Scheduled Event (or the serverless schedule input
+ *   `{ reason: "schedule" }`), a CloudFormation custom-resource Create/Update: everything.
+ */
+import { DETAIL_TYPES } from '../shared/constants.ts';
+import type { RipplePolicy } from '../shared/policy/schema.ts';
+import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
+import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
+import type { Scope } from './snapshot.ts';
+
+export interface WorkItem {
+  policy: RipplePolicy;
+  scope: Scope;
+}
+
+export interface CloudFormationEvent {
+  RequestType: 'Create' | 'Update' | 'Delete';
+  ResponseURL: string;
+  StackId: string;
+  RequestId: string;
+  LogicalResourceId: string;
+  PhysicalResourceId?: string;
+  ResourceType?: string;
+  ResourceProperties?: Record<string, unknown>;
+}
+
+export type Trigger =
+  | { type: 'ripple'; event: RippleEvent; cluster: string; why: string }
+  | { type: 'schedule'; cluster: string; why: string }
+  | { type: 'cloudformation'; event: CloudFormationEvent; cluster: string; clusters: string[]; why: string };
+
+export function isCloudFormationEvent(e: unknown): e is CloudFormationEvent {
+  const o = e as Record<string, unknown> | null;
+  return !!o && typeof o === 'object' && typeof o.RequestType === 'string' && typeof o.ResponseURL === 'string';
+}
+
+function isSchedule(e: Record<string, unknown>): boolean {
+  return (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') || (e.reason === 'schedule' && !('detail-type' in e));
+}
+
+/** Classify an invocation's input. Throws ZodError (a permanent, not-retried rejection) for malformed RippleEvents. */
+export function classify(input: unknown, defaultCluster: string): Trigger {
+  const e = (input ?? {}) as Record<string, unknown>;
+  if (isCloudFormationEvent(input)) {
+    // `Clusters` (infra/aws/bus.yml: a list, or a comma separated string) or `Cluster`; default: the configured one.
+    const props = input.ResourceProperties ?? {};
+    const raw = props.Clusters ?? props.Cluster;
+    const list = (Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(/[\s,]+/) : []).filter(Boolean);
+    const clusters = list.length ? [...new Set(list)] : [defaultCluster];
+    return { type: 'cloudformation', event: input, cluster: clusters[0], clusters, why: `CloudFormation ${input.RequestType} ${input.LogicalResourceId}` };
+  }
+  if (isSchedule(e)) {
+    const cluster = typeof e.cluster === 'string' && e.cluster ? e.cluster : defaultCluster;
+    return { type: 'schedule', cluster, why: 'schedule' };
+  }
+  const event = parseRippleEvent(input);
+  const d = event.detail;
+  const why = event['detail-type'] === DETAIL_TYPES.resync ? `resync (${(d as { reason: string }).reason})` : `${event['detail-type']} ${'kind' in d ? `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name}` : ''}`;
+  return { type: 'ripple', event, cluster: d.cluster, why };
+}
+
+/** The (policy, scope) pairs a trigger asks for. Only policies with a `sync` part are considered. */
+export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): WorkItem[] {
+  const syncing = policies.filter((p) => p.spec.sync !== undefined);
+  const all = (): WorkItem[] => syncing.map((policy) => ({ policy, scope: { kind: 'all' } }));
+  if (trigger.type !== 'ripple') return trigger.type === 'cloudformation' && trigger.event.RequestType === 'Delete' ? [] : all();
+  const { event } = trigger;
+  if (event['detail-type'] === DETAIL_TYPES.resync) return all();
+  const d = event.detail;
+  if (d.kind === 'Namespace') {
+    if (event['detail-type'] === DETAIL_TYPES.deleted) return [];
+    return syncing.map((policy) => ({ policy, scope: { kind: 'namespace', namespace: d.name } }));
+  }
+  if (!d.namespace) return [];
+  const items: WorkItem[] = policiesForSource(syncing, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+  for (const policy of policiesForCopy(syncing, d.kind, d.name)) {
+    if (policy.spec.source.namespace === d.namespace) continue; // that is the source, handled above
+    if (items.some((i) => i.policy === policy)) continue;
+    items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace } });
+  }
+  return items;
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import { classify, workFor } from '../../../../functions/clone/triggers.ts';
+import { RipplePolicy } from '../../../../functions/shared/policy/schema.ts';
+
+const policy = (name: string, source: { kind: 'Secret' | 'ConfigMap'; namespace: string; name: string }, sync: object | null = {}) =>
+  RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name }, spec: { source, ...(sync ? { sync } : {}) } });
+
+const blog = policy('blog', { kind: 'Secret', namespace: 'base', name: 'blogsecret' });
+const renamed = policy('cfg', { kind: 'ConfigMap', namespace: 'base', name: 'settings' }, { targetName: 'app-settings' });
+const protectOnly = policy('p', { kind: 'Secret', namespace: 'base', name: 'other' }, null);
+const policies = [blog, renamed, protectOnly];
+
+function change(detailType: string, d: { kind: string; namespace?: string; name: string }) {
+  return {
+    version: '0', id: 'e-1', source: 'ripple.kubernetes', account: '1', time: '2026-11-25T10:00:00Z', region: 'eu-west-1', resources: [], 'detail-type': detailType,
+    detail: { cluster: 'prod', apiVersion: 'v1', uid: 'u', resourceVersion: '1', labels: {}, annotations: {}, ownerReferences: [], fingerprint: 'hmac-sha256:' + '0'.repeat(32), changes: [], observedAt: '2026-11-25T10:00:00Z', ...d },
+  };
+}
+
+const resync = { version: '0', id: 'e-2', source: 'ripple.kubernetes', account: '1', time: 't', region: 'r', resources: [], 'detail-type': 'Ripple Resync Requested', detail: { cluster: 'prod', reason: 'startup', observedAt: 't' } };
+const cfn = (RequestType: string, props: object = {}) => ({ RequestType, ResponseURL: 'http://x', StackId: 's', RequestId: 'r', LogicalResourceId: 'PoliciesReconcile', ResourceProperties: props });
+
+describe('clone triggers', () => {
+  it.each<[string, unknown, string[]]>([
+    ['source updated', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'blogsecret' }), ['blog@all']],
+    ['source deleted', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'base', name: 'blogsecret' }), ['blog@all']],
+    ['copy updated', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'blogsecret' }), ['blog@team-a']],
+    ['copy deleted (target name)', change('Kubernetes Object Deleted', { kind: 'ConfigMap', namespace: 'team-b', name: 'app-settings' }), ['cfg@team-b']],
+    ['same name, other kind', change('Kubernetes Object Updated', { kind: 'ConfigMap', namespace: 'team-a', name: 'blogsecret' }), []],
+    ['unrelated secret', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'x' }), []],
+    ['namespace created', change('Kubernetes Object Created', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c']],
+    ['namespace relabelled', change('Kubernetes Object Updated', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c']],
+    ['namespace deleted', change('Kubernetes Object Deleted', { kind: 'Namespace', name: 'team-c' }), []],
+    ['resync', resync, ['blog@all', 'cfg@all']],
+    ['scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 's', detail: {} }, ['blog@all', 'cfg@all']],
+    ['serverless schedule input', { reason: 'schedule' }, ['blog@all', 'cfg@all']],
+    ['cloudformation create', cfn('Create'), ['blog@all', 'cfg@all']],
+    ['cloudformation delete', cfn('Delete'), []],
+  ])('%s', (_n, event, expected) => {
+    const items = workFor(classify(event, 'prod'), policies);
+    expect(items.map((i) => `${i.policy.metadata.name}@${i.scope.kind === 'all' ? 'all' : i.scope.namespace}`)).toEqual(expected);
+  });
+
+  it.each<[unknown, string[]]>([
+    [cfn('Update', { Clusters: ['a', 'b', 'a'] }), ['a', 'b']],
+    [cfn('Update', { Clusters: 'a, b' }), ['a', 'b']],
+    [cfn('Update', { Cluster: 'c' }), ['c']],
+    [cfn('Update'), ['prod']],
+  ])('cloudformation clusters %j', (event, clusters) => {
+    const t = classify(event, 'prod');
+    expect(t.type === 'cloudformation' && t.clusters).toEqual(clusters);
+  });
+
+  it('takes the cluster from the event, the default otherwise', () => {
+    expect(classify(change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'blogsecret' }), 'dflt').cluster).toBe('prod');
+    expect(classify({ reason: 'schedule' }, 'dflt').cluster).toBe('dflt');
+  });
+
+  it.each([
+    [{ 'detail-type': 'Kubernetes Object Updated', detail: {} }],
+    [{ hello: 'world' }],
+    [null],
+  ])('malformed input %j is a schema error naming the field', (event) => {
+    let err: unknown;
+    try {
+      classify(event, 'prod');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ZodError);
+  });
+});
