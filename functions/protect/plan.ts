@@ -8,7 +8,8 @@
  * unattributed change is a violation only when the policy allows nobody but ripple; otherwise it waits for its
  * audit record (verdict `unattributed`), because restoring then could revert an allowed actor's change.
  *
- * Verdicts, first match wins: not a change (get/list/watch/create) → `ignored`; ripple's own write → `own`;
+ * Verdicts, first match wins: not a change (get/list/watch/create), or an event/resync showing no drift from
+ * the snapshot → `ignored`; ripple's own write → `own`;
  * rejected by the API server (status >= 400: RBAC or admission) → `denied`; operation not in
  * protect.operations → `allowed`; actor in protect.allow → `allowed`; no actor known → `unattributed` (or
  * `violation` when nobody is allowed); otherwise → `violation`.
@@ -139,6 +140,12 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   const seedNote = seed.length ? '; snapshot seeded (first sight)' : '';
 
   if (!op) return { verdict: 'ignored', operation: null, actions: seed, outcome: `no change attempt${seedNote}`, reason: `verb ${attempt.verb} does not alter the object` };
+  if (attempt.via !== 'audit' && !current && !snapshot) {
+    return { verdict: 'ignored', operation: null, actions: [], outcome: 'object absent and no snapshot was ever taken; nothing to protect or restore', reason: `no state to compare (${attempt.via})` };
+  }
+  if (attempt.via !== 'audit' && current && snapshot && current.fingerprint === snapshot.fingerprint) {
+    return { verdict: 'ignored', operation: null, actions: [], outcome: 'content matches last-known-good', reason: `no content drift seen (${attempt.via})` };
+  }
   if (isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP} / field manager ${FIELD_MANAGER})` };
   if (attempt.code !== undefined && attempt.code >= 400) {
     return { verdict: 'denied', operation: op, actions: seed, outcome: `rejected by the API server (HTTP ${attempt.code}); nothing changed${seedNote}`, reason: `${actorText(actor)} attempted ${attempt.verb}` };

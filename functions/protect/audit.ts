@@ -1,0 +1,129 @@
+/**
+ * EKS control-plane audit records as they reach the protect handler: a CloudWatch Logs subscription event
+ * `{ awslogs: { data: base64(gzip(JSON)) } }` whose `logEvents[].message` are audit.k8s.io/v1 Event JSON.
+ * Pure decoding into change attempts on Secrets/ConfigMaps; records that are not ResponseComplete, not about
+ * a Secret/ConfigMap, or not parseable are dropped with a reason.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { ValidationError } from '../shared/errors.ts';
+import type { Attempt } from './plan.ts';
+
+export interface CloudWatchLogsEvent {
+  awslogs: { data: string };
+}
+
+export interface LogsPayload {
+  messageType: string;
+  owner?: string;
+  logGroup: string;
+  logStream?: string;
+  subscriptionFilters?: string[];
+  logEvents: { id: string; timestamp: number; message: string }[];
+}
+
+const AuditRecord = z.object({
+  kind: z.literal('Event'),
+  apiVersion: z.string(),
+  auditID: z.string(),
+  stage: z.string(),
+  verb: z.string(),
+  user: z.object({ username: z.string(), groups: z.array(z.string()).optional() }),
+  impersonatedUser: z.object({ username: z.string(), groups: z.array(z.string()).optional() }).optional(),
+  objectRef: z
+    .object({ resource: z.string().optional(), namespace: z.string().optional(), name: z.string().optional(), apiGroup: z.string().optional(), subresource: z.string().optional() })
+    .optional(),
+  responseStatus: z.object({ code: z.number().optional() }).optional(),
+  stageTimestamp: z.string().optional(),
+  requestReceivedTimestamp: z.string().optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+export function isCloudWatchLogsEvent(e: unknown): e is CloudWatchLogsEvent {
+  return typeof (e as CloudWatchLogsEvent | null)?.awslogs?.data === 'string';
+}
+
+export function decodeLogsEvent(e: CloudWatchLogsEvent): LogsPayload {
+  let text: string;
+  try {
+    text = gunzipSync(Buffer.from(e.awslogs.data, 'base64')).toString('utf8');
+  } catch (err) {
+    throw new ValidationError(`awslogs.data: not base64 of gzip data (${(err as Error).message})`);
+  }
+  let payload: LogsPayload;
+  try {
+    payload = JSON.parse(text) as LogsPayload;
+  } catch {
+    throw new ValidationError('awslogs.data: the decompressed payload is not JSON');
+  }
+  if (!Array.isArray(payload.logEvents)) throw new ValidationError('awslogs.data: logEvents is missing');
+  return payload;
+}
+
+/** Build the subscription event CloudWatch Logs would deliver for these audit records (local runs, tests). */
+export function encodeLogsEvent(records: object[], logGroup: string, logStream = 'kube-apiserver-audit-local'): CloudWatchLogsEvent {
+  const now = Date.now();
+  const payload: LogsPayload = {
+    messageType: 'DATA_MESSAGE',
+    owner: '000000000000',
+    logGroup,
+    logStream,
+    subscriptionFilters: ['ripple-protect'],
+    logEvents: records.map((r, i) => ({ id: `${now}${i}`, timestamp: now, message: JSON.stringify(r) })),
+  };
+  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString('base64') } };
+}
+
+/** `/aws/eks/<cluster>/cluster` -> `<cluster>`; null for any other group name. */
+export function clusterOfLogGroup(logGroup: string): string | null {
+  return /^\/aws\/eks\/([^/]+)\/cluster$/.exec(logGroup)?.[1] ?? null;
+}
+
+export interface AuditAttempt {
+  kind: 'Secret' | 'ConfigMap';
+  namespace: string;
+  name: string;
+  attempt: Attempt;
+  /** authorization.k8s.io/decision, when present. */
+  authorization?: string;
+}
+
+const KINDS: Record<string, 'Secret' | 'ConfigMap'> = { secrets: 'Secret', configmaps: 'ConfigMap' };
+
+/** One audit record -> an attempt on a Secret/ConfigMap, or a reason why not. */
+export function attemptFromAudit(message: string): AuditAttempt | { skip: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message);
+  } catch {
+    return { skip: 'log message is not JSON' };
+  }
+  const parsed = AuditRecord.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    return { skip: `not an audit.k8s.io Event (${i?.path.join('.') || '(record)'}: ${i?.message})` };
+  }
+  const r = parsed.data;
+  if (r.stage !== 'ResponseComplete') return { skip: `stage ${r.stage}` };
+  const ref = r.objectRef;
+  const kind = ref?.resource ? KINDS[ref.resource] : undefined;
+  if (!ref || !kind || (ref.apiGroup ?? '') !== '' || ref.subresource) return { skip: `not a Secret/ConfigMap (${ref?.resource ?? 'no objectRef'})` };
+  if (!ref.namespace || !ref.name) return { skip: `${kind} without namespace/name (${r.verb} on a collection)` };
+  // With impersonation, the effective actor is the impersonated user.
+  const who = r.impersonatedUser ?? r.user;
+  return {
+    kind,
+    namespace: ref.namespace,
+    name: ref.name,
+    authorization: r.annotations?.['authorization.k8s.io/decision'],
+    attempt: {
+      via: 'audit',
+      verb: r.verb,
+      actor: { username: who.username, groups: who.groups ?? [] },
+      ...(r.responseStatus?.code !== undefined ? { code: r.responseStatus.code } : {}),
+      at: r.stageTimestamp ?? r.requestReceivedTimestamp ?? '',
+      id: r.auditID,
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Rollout handler: an SQS batch whose record bodies are EventBridge events (RippleEvent) about Secrets and
+ * ConfigMaps. Level-based: the event only says where to look. Per cluster + namespace: re-read each changed
+ * object, fingerprint it with the cluster key, find the policies that make it a reload trigger (a copy ripple
+ * manages, or the source of a policy with a reload section), list the workloads, plan one patch per
+ * consuming workload, apply. Returns `{ batchItemFailures }`: the records of a group that failed with a
+ * retryable error; malformed or permanently failing records are logged and not retried.
+ */
+import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { ANN_POLICY, DETAIL_TYPES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../shared/constants.ts';
+import { isRetryable, PermanentError } from '../shared/errors.ts';
+import { fingerprint } from '../shared/fingerprint.ts';
+import { fingerprintKeyCache } from '../shared/fingerprint-key.ts';
+import { kubeFor as defaultKubeFor, orNull, type Kube, type KubeFor } from '../shared/kube/index.ts';
+import { errorReason, observability, rippleMiddleware, type Observability } from '../shared/middleware.ts';
+import { loadPolicies } from '../shared/policy/load.ts';
+import type { RipplePolicy } from '../shared/policy/schema.ts';
+import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
+import { runtimeConfig } from '../shared/runtime.ts';
+import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
+import { applyRollouts } from './apply.ts';
+import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
+import { listWorkloads } from './workloads.ts';
+
+export interface Deps {
+  kubeFor: KubeFor;
+  policies: () => RipplePolicy[];
+  fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>;
+  now: () => Date;
+  observability: () => Observability;
+  /** Parallel patches per namespace group. */
+  concurrency: number;
+}
+
+/** Changes that alter what pods read. Created counts too (a re-created Secret may differ from what pods loaded). */
+const CONTENT_CHANGES = new Set(['data', 'type']);
+
+interface Item {
+  messageId: string;
+  event: ObjectChangeEvent;
+}
+
+/** Why an event is not a rollout trigger (before any API call), or null. */
+export function eventSkipReason(e: ObjectChangeEvent): string | null {
+  const d = e.detail;
+  if (d.kind !== 'Secret' && d.kind !== 'ConfigMap') return `${d.kind} is not a Secret or ConfigMap`;
+  if (!d.namespace) return `${d.kind} ${d.name} has no namespace`;
+  if (e['detail-type'] === DETAIL_TYPES.deleted) return `${d.kind} ${d.namespace}/${d.name} was deleted; deletions do not restart workloads`;
+  if (e['detail-type'] === DETAIL_TYPES.updated && !d.changes.some((c) => CONTENT_CHANGES.has(c))) {
+    return `${d.kind} ${d.namespace}/${d.name}: no content change (changes: ${d.changes.join(', ') || 'none'})`;
+  }
+  if (d.previousFingerprint !== undefined && d.previousFingerprint === d.fingerprint) return `${d.kind} ${d.namespace}/${d.name}: fingerprint unchanged`;
+  return null;
+}
+
+/** The policies that make this (re-read) object a reload trigger. */
+export function triggeringPolicies(policies: RipplePolicy[], kind: string, obj: V1Secret | V1ConfigMap): RipplePolicy[] {
+  const md = obj.metadata ?? {};
+  if (md.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) {
+    const byName = md.annotations?.[ANN_POLICY];
+    const copies = policiesForCopy(policies, kind, md.name ?? '');
+    const owned = byName ? copies.filter((p) => p.metadata.name === byName) : copies;
+    if (owned.length) return owned;
+  }
+  return policiesForSource(policies, kind, md.namespace ?? '', md.name ?? '');
+}
+
+function resolveDeps(partial: Partial<Deps>): Deps {
+  let policies: RipplePolicy[] | null = null;
+  return {
+    kubeFor: partial.kubeFor ?? defaultKubeFor,
+    policies: partial.policies ?? (() => (policies ??= loadPolicies(runtimeConfig().policyDir))),
+    fingerprintKey: partial.fingerprintKey ?? fingerprintKeyCache(),
+    now: partial.now ?? (() => new Date()),
+    observability: partial.observability ?? (() => observability('rollout')),
+    concurrency: partial.concurrency ?? 16,
+  };
+}
+
+interface GroupSummary {
+  plan: RolloutPlan;
+  changed: ChangedObject[];
+  notTriggers: string[];
+}
+
+async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[]): Promise<GroupSummary> {
+  const kube = await deps.kubeFor(cluster);
+  const key = await deps.fingerprintKey(cluster, kube.core);
+  const policies = deps.policies();
+  const notTriggers: string[] = [];
+  const unique = new Map<string, { kind: 'Secret' | 'ConfigMap'; name: string }>();
+  for (const { event } of items) unique.set(`${event.detail.kind}/${event.detail.name}`, { kind: event.detail.kind as 'Secret' | 'ConfigMap', name: event.detail.name });
+  const changed: ChangedObject[] = [];
+  for (const { kind, name } of unique.values()) {
+    const obj: V1Secret | V1ConfigMap | null =
+      kind === 'Secret' ? await orNull(kube.core.readNamespacedSecret({ name, namespace })) : await orNull(kube.core.readNamespacedConfigMap({ name, namespace }));
+    if (!obj) {
+      notTriggers.push(`${kind} ${namespace}/${name}: gone`);
+      continue;
+    }
+    const settings = reloadSettings(triggeringPolicies(policies, kind, obj));
+    if (!settings) {
+      notTriggers.push(`${kind} ${namespace}/${name}: no policy with a reload section concerns it`);
+      continue;
+    }
+    changed.push({ kind, namespace, name, fingerprint: fingerprint(key, { kind, type: (obj as V1Secret).type, data: obj.data, binaryData: (obj as V1ConfigMap).binaryData }), settings });
+  }
+  const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
+  if (changed.length === 0) return { plan: empty, changed, notTriggers };
+  const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
+  const workloads = await listWorkloads(kube.apps, namespace, kinds);
+  const plan = planRollouts(changed, workloads, deps.now());
+  await applyRollouts(kube, plan, { concurrency: deps.concurrency });
+  return { plan, changed, notTriggers };
+}
+
+export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatchResponse> {
+  const { logger, metrics } = deps.observability();
+  const failures: string[] = [];
+  const groups = new Map<string, { cluster: string; namespace: string; items: Item[] }>();
+  for (const record of event.Records ?? []) {
+    const item = parseRecord(record, logger);
+    if (!item) continue;
+    const skip = eventSkipReason(item.event);
+    if (skip) {
+      logger.info('not a rollout trigger', { messageId: record.messageId, reason: skip });
+      continue;
+    }
+    const d = item.event.detail;
+    const k = `${d.cluster}\u0000${d.namespace}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { cluster: d.cluster, namespace: d.namespace!, items: [] }));
+    g.items.push(item);
+  }
+  await Promise.all(
+    [...groups.values()].map(async (g) => {
+      try {
+        const s = await processGroup(deps, g.cluster, g.namespace, g.items);
+        for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
+        for (const p of s.plan.patches) {
+          logger.info('restart triggered', { cluster: g.cluster, workload: `${p.workload.kind}/${p.workload.namespace}/${p.workload.name}`, restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
+        }
+        for (const sk of s.plan.skipped) logger.info('restart skipped', { cluster: g.cluster, workload: `${sk.workload.kind}/${sk.workload.namespace}/${sk.workload.name}`, object: `${sk.object.kind}/${sk.object.name}`, reason: sk.reason });
+        for (const r of s.plan.reported) logger.info('reference reported, not restarted', { cluster: g.cluster, workload: `${r.workload.kind}/${r.workload.namespace}/${r.workload.name}`, object: `${r.object.kind}/${r.object.name}`, reason: r.reason });
+        metrics.addMetric('RolloutsTriggered', MetricUnit.Count, s.plan.patches.length);
+        metrics.addMetric('RolloutsSkipped', MetricUnit.Count, s.plan.skipped.length);
+        metrics.addMetric('RolloutsUpToDate', MetricUnit.Count, s.plan.upToDate.length);
+        logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.plan.patches.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
+      } catch (err) {
+        const retry = isRetryable(err) || !(err instanceof PermanentError);
+        logger[retry ? 'warn' : 'error'](retry ? 'namespace failed; records returned for retry' : 'namespace failed permanently; records not retried', {
+          cluster: g.cluster,
+          namespace: g.namespace,
+          reason: errorReason(err),
+        });
+        metrics.addMetric(retry ? 'RetryableErrors' : 'PermanentErrors', MetricUnit.Count, 1);
+        if (retry) failures.push(...g.items.map((i) => i.messageId));
+      }
+    }),
+  );
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function parseRecord(record: SQSRecord, logger: Observability['logger']): Item | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    logger.error('record rejected: body is not JSON; not retried', { messageId: record.messageId });
+    return null;
+  }
+  try {
+    const event = parseRippleEvent(body);
+    if (event['detail-type'] === DETAIL_TYPES.resync) {
+      logger.info('resync requests do not restart workloads', { messageId: record.messageId });
+      return null;
+    }
+    return { messageId: record.messageId, event: event as ObjectChangeEvent };
+  } catch (err) {
+    logger.error('record rejected by schema; not retried', { messageId: record.messageId, reason: errorReason(err) });
+    return null;
+  }
+}
+
+export function makeHandler(partial: Partial<Deps> = {}) {
+  let deps: Deps | null = null;
+  const get = (): Deps => (deps ??= resolveDeps(partial));
+  return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => processBatch(get(), event)).use(
+    rippleMiddleware({ handler: 'rollout', observability: () => get().observability() }),
+  );
+}
+
+export const handler = makeHandler();
