@@ -31,8 +31,8 @@ const fast = { sleep: () => Promise.resolve(), random: () => 0.5, lingerMs: 5 };
 
 describe('pure rules', () => {
   it('entry size follows EventBridge arithmetic', () => {
-    const e: PutEntry = { Source: 'ab', DetailType: 'cd', Detail: 'é', Resources: ['r1', 'r2'] };
-    expect(entrySize(e)).toBe(14 + 2 + 2 + 2 + 4);
+    const e: PutEntry = { Source: 'ripple.kubernetes', DetailType: 'cd', Detail: 'é', Resources: ['r1', 'r2'] };
+    expect(entrySize(e)).toBe(14 + 17 + 2 + 2 + 4);
   });
 
   it.each([
