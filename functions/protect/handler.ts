@@ -35,9 +35,14 @@ export interface Deps {
   defaultCluster: () => string;
 }
 
+/** One audit line (also the handler's answer). `action` = verdict, for the saved Logs Insights queries. */
 export interface AttemptReport {
+  action: Verdict;
   policy: string;
   object: string;
+  kind: string;
+  namespace: string;
+  name: string;
   actor: string;
   groups: string[];
   verb: string;
@@ -109,7 +114,7 @@ async function protectObject(deps: Deps, cluster: string, policy: ProtectedPolic
   const object = `${t.kind}/${t.namespace}/${t.name}`;
   const reports: AttemptReport[] = [];
   for (const { attempt, decision } of planned) {
-    const r = report(t.policy, object, attempt, decision);
+    const r = report(t.policy, t, attempt, decision);
     reports.push(r);
     const m = METRIC[decision.verdict];
     if (m) metrics.addMetric(m, MetricUnit.Count, 1);
@@ -131,9 +136,9 @@ async function protectObject(deps: Deps, cluster: string, policy: ProtectedPolic
   return reports;
 }
 
-function report(policy: string, object: string, a: Attempt, d: ProtectDecision): AttemptReport {
+function report(policy: string, t: Target, a: Attempt, d: ProtectDecision): AttemptReport {
   const actor = a.actor.username ?? (a.actor.manager ? `unknown (field manager ${a.actor.manager})` : 'unknown');
-  return { policy, object, actor, groups: a.actor.groups, verb: a.verb, via: a.via, id: a.id, verdict: d.verdict, outcome: d.outcome, reason: d.reason };
+  return { action: d.verdict, policy, object: `${t.kind}/${t.namespace}/${t.name}`, kind: t.kind, namespace: t.namespace, name: t.name, actor, groups: a.actor.groups, verb: a.verb, via: a.via, id: a.id, verdict: d.verdict, outcome: d.outcome, reason: d.reason };
 }
 
 function attemptsFromEvent(e: RippleEvent, policies: ProtectedPolicy[], skipped: string[]): { cluster: string; byPolicy: Map<ProtectedPolicy, Attempt[]> } {

@@ -140,11 +140,12 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
       try {
         const s = await processGroup(deps, g.cluster, g.namespace, g.items);
         for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
+        const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
         for (const p of s.plan.patches) {
-          logger.info('restart triggered', { cluster: g.cluster, workload: `${p.workload.kind}/${p.workload.namespace}/${p.workload.name}`, restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
+          logger.info('restart triggered', { action: 'restart', cluster: g.cluster, ...wl(p.workload), objects: p.changed.map((c) => `${c.kind}/${g.namespace}/${c.name}`), restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
         }
-        for (const sk of s.plan.skipped) logger.info('restart skipped', { cluster: g.cluster, workload: `${sk.workload.kind}/${sk.workload.namespace}/${sk.workload.name}`, object: `${sk.object.kind}/${sk.object.name}`, reason: sk.reason });
-        for (const r of s.plan.reported) logger.info('reference reported, not restarted', { cluster: g.cluster, workload: `${r.workload.kind}/${r.workload.namespace}/${r.workload.name}`, object: `${r.object.kind}/${r.object.name}`, reason: r.reason });
+        for (const sk of s.plan.skipped) logger.info('restart skipped', { action: 'skip', cluster: g.cluster, ...wl(sk.workload), objects: [`${sk.object.kind}/${g.namespace}/${sk.object.name}`], reason: sk.reason });
+        for (const r of s.plan.reported) logger.info('reference reported, not restarted', { action: 'report', cluster: g.cluster, ...wl(r.workload), objects: [`${r.object.kind}/${g.namespace}/${r.object.name}`], reason: r.reason });
         metrics.addMetric('RolloutsTriggered', MetricUnit.Count, s.plan.patches.length);
         metrics.addMetric('RolloutsSkipped', MetricUnit.Count, s.plan.skipped.length);
         metrics.addMetric('RolloutsUpToDate', MetricUnit.Count, s.plan.upToDate.length);
