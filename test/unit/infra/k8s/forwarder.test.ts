@@ -1,0 +1,104 @@
+/**
+ * The forwarder's kustomize base: every object valid against the Kubernetes OpenAPI schema
+ * (kubernetes-models validators) and shaped as issue 5 asks. Applied to the embedded cluster and run with
+ * exactly this RBAC in test/integration/forwarder/manifests.test.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '../../../..');
+
+export function renderKustomize(dir: string): any[] {
+  const out = execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJSON()).filter(Boolean);
+}
+
+async function validate(obj: any): Promise<void> {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [null, obj.apiVersion];
+  const mod = await import(/* @vite-ignore */ `kubernetes-models/${group ? `${group}/` : ''}${version}/${obj.kind}`);
+  new mod[obj.kind](obj).validate();
+}
+
+const objs = renderKustomize('infra/k8s/forwarder');
+const find = (kind: string, name?: string) => objs.find((o) => o.kind === kind && (!name || o.metadata.name === name));
+
+describe('infra/k8s/forwarder', () => {
+  it('renders the expected objects', () => {
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'ClusterRole/ripple-forwarder',
+        'ClusterRoleBinding/ripple-forwarder',
+        'ConfigMap/ripple-forwarder',
+        'Deployment/ripple-forwarder',
+        'Namespace/ripple-system',
+        'NetworkPolicy/ripple-forwarder',
+        'PodDisruptionBudget/ripple-forwarder',
+        'Role/ripple-forwarder',
+        'RoleBinding/ripple-forwarder',
+        'Service/ripple-forwarder-metrics',
+        'ServiceAccount/ripple-forwarder',
+      ].sort(),
+    );
+  });
+
+  it.each(objs.map((o) => [`${o.kind}/${o.metadata.name}`, o]))('%s is schema-valid', async (_n, obj) => {
+    await expect(validate(obj)).resolves.toBeUndefined();
+  });
+
+  it('schema validation catches a broken object (the check can fail)', async () => {
+    const bad = structuredClone(find('Deployment'));
+    bad.spec.template.spec.containers[0].ports[0].containerPort = 'eighty';
+    await expect(validate(bad)).rejects.toThrow(/containerPort/);
+  });
+
+  it('Deployment: 2 replicas, probes, resources, hardened security context, anti-affinity', () => {
+    const d = find('Deployment');
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    expect(d.metadata.namespace).toBe('ripple-system');
+    expect(d.spec.replicas).toBe(2);
+    expect(pod.serviceAccountName).toBe('ripple-forwarder');
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(c.resources.limits.memory).toBeTruthy();
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    expect(c.env.find((e: any) => e.name === 'POD_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+  });
+
+  it('PDB keeps one replica and selects the Deployment pods', () => {
+    const pdb = find('PodDisruptionBudget');
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(find('Deployment').spec.selector.matchLabels);
+  });
+
+  it('NetworkPolicy restricts both directions and allows DNS, HTTPS/API server egress', () => {
+    const np = find('NetworkPolicy');
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const ports = np.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`));
+    expect(ports).toEqual(expect.arrayContaining(['UDP/53', 'TCP/443', 'TCP/6443']));
+  });
+
+  it('ClusterRole is list/watch only on namespaces, secrets and configmaps', () => {
+    const cr = find('ClusterRole');
+    expect(cr.rules).toEqual([{ apiGroups: [''], resources: ['namespaces', 'secrets', 'configmaps'], verbs: ['list', 'watch'] }]);
+    const role = find('Role');
+    expect(role.metadata.namespace).toBe('ripple-system');
+    const secretRules = role.rules.filter((r: any) => r.resources.includes('secrets'));
+    expect(secretRules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['ripple-fingerprint-key'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+  });
+
+  const rbacRendered = existsSync(join(root, 'infra/k8s/rbac/kustomization.yaml')) && existsSync(join(root, 'infra/k8s/admission/kustomization.yaml'));
+  it.skipIf(!rbacRendered)('infra/k8s renders forwarder, rbac and admission together', () => {
+    const all = renderKustomize('infra/k8s');
+    expect(all.some((o) => o.kind === 'Deployment' && o.metadata.name === 'ripple-forwarder')).toBe(true);
+  });
+});
