@@ -5,13 +5,14 @@
  *   re-planned (`replan`), up to 3 times; the new plan may well be "up to date" or "unmanaged".
  * - Terminating or vanished namespaces: skipped, not failed.
  * - report-unmanaged / report-immutable: a Warning Kubernetes Event on the object (once per object and
- *   reason: the Event name is derived from its uid), a log line and a metric; never a write to the object.
+ *   reason: the Event name is derived from its uid, so a later run's create answers 409 AlreadyExists and is
+ *   left at that — no `get events` permission needed), a log line and a metric; never a write to the object.
  * Failures are collected per copy; the handler decides (retryable ones are rethrown so the event is retried).
  */
 import { createHash } from 'node:crypto';
 import { ConflictError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { buildEvent } from '../shared/events.ts';
-import { ForbiddenError, NotFoundError, orNull, type Kube } from '../shared/kube/index.ts';
+import { ForbiddenError, NotFoundError, type Kube } from '../shared/kube/index.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import { isWrite, type ActionType, type CloneAction } from './plan.ts';
 
@@ -73,8 +74,6 @@ async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { acti
   if (opts.events === false) return;
   const name = reportEventName(a, a.uid);
   try {
-    const existing = await orNull(opts.kube.core.readNamespacedEvent({ namespace: a.namespace, name }));
-    if (existing) return;
     const body = buildEvent(
       { apiVersion: 'v1', kind: a.kind, namespace: a.namespace, name: a.name, uid: a.uid },
       {
@@ -87,7 +86,7 @@ async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { acti
     body.metadata = { name, namespace: a.namespace };
     await opts.kube.core.createNamespacedEvent({ namespace: a.namespace, body });
   } catch (err) {
-    if (err instanceof ConflictError) return; // recorded concurrently
+    if (err instanceof ConflictError) return; // AlreadyExists: reported before (same object, same reason)
     opts.reporter?.eventFailed?.(a, err instanceof Error ? err.message : String(err));
   }
 }

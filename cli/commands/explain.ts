@@ -1,0 +1,46 @@
+/**
+ * `ripple explain --kubeconfig K [--policies DIR]`: dry run of clone and sync against a live cluster. Which
+ * namespaces would get copies, which copies differ (and in which part: data, type, immutable, labels,
+ * annotations — never values), which same-named objects are left alone, and which workloads would restart.
+ * Reads only; writes nothing.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Command } from 'commander';
+import { explainClone, formatExplain } from '../../functions/clone/explain.ts';
+import { RippleError } from '../../functions/shared/errors.ts';
+import { kubeFromKubeConfig } from '../../functions/shared/kube/index.ts';
+import { loadPolicies } from '../../functions/shared/policy/load.ts';
+
+export function register(program: Command): void {
+  program
+    .command('explain')
+    .description('dry run: which namespaces would get copies, which copies differ (and where), which workloads would restart; nothing is written')
+    .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster to explain against')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('--policies <dir>', 'RipplePolicy directory or file', 'policies')
+    .option('--changes-only', 'hide namespaces where nothing would happen')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (opts: { kubeconfig: string; context?: string; policies: string; changesOnly?: boolean; output: string }) => {
+      if (opts.output !== 'table' && opts.output !== 'json') {
+        console.error(`--output: must be "table" or "json", got "${opts.output}"`);
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        const policies = loadPolicies(opts.policies);
+        const kc = new KubeConfig();
+        kc.loadFromFile(opts.kubeconfig);
+        if (opts.context) kc.setCurrentContext(opts.context);
+        const result = await explainClone(kubeFromKubeConfig(kc), policies);
+        if (opts.output === 'json') console.log(JSON.stringify(result, null, 2));
+        else console.log(formatExplain(result, { changesOnly: opts.changesOnly }));
+      } catch (err) {
+        if (err instanceof RippleError) {
+          for (const l of err.message.split('\n')) console.error(l);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+}
