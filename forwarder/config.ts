@@ -23,6 +23,7 @@ export interface EnvConfig {
   stopGraceMs: number;
   watchdogMs: number;
   maxQueue: number;
+  lingerMs: number;
   logLevel: LogLevel;
 }
 
@@ -88,6 +89,7 @@ export function parseEnv(env: Record<string, string | undefined>): EnvConfig {
     stopGraceMs: int(env, 'RIPPLE_STOP_GRACE_SECONDS', 20, 1, 3600) * 1000,
     watchdogMs: int(env, 'RIPPLE_WATCHDOG_SECONDS', 90, 5, 3600) * 1000,
     maxQueue: int(env, 'RIPPLE_QUEUE_SIZE', 1000, 10, 1_000_000),
+    lingerMs: int(env, 'RIPPLE_BATCH_LINGER_MS', 20, 0, 60_000),
     logLevel,
   };
 }

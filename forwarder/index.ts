@@ -114,6 +114,8 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
   let leading = !electing;
   let initialDone = false;
   let resyncSentThisTerm = false;
+  let resyncReason: ResyncDetail['reason'] = 'startup';
+  let termCount = 0;
   let stopped = false;
 
   const sendResync = async (reason: ResyncDetail['reason']) => {
@@ -140,10 +142,13 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
         namespace,
         identity,
         log,
-        onStartedLeading: () => {
+        onStartedLeading: (previousHolder) => {
+          // First term of a process that never saw another holder: a start-up. Otherwise a takeover.
+          resyncReason = termCount === 0 && previousHolder === '' ? 'startup' : 'leader-elected';
+          termCount++;
           leading = true;
           resyncSentThisTerm = false;
-          if (initialDone) void sendResync('leader-elected').catch((err) => log('warn', 'resync not queued', { error: String(err) }));
+          if (initialDone) void sendResync(resyncReason).catch((err) => log('warn', 'resync not queued', { error: String(err) }));
         },
         onStoppedLeading: () => {
           leading = false;
@@ -192,7 +197,7 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
           if (reason === 'startup' && pendingInitial.delete(kindName) && pendingInitial.size === 0) {
             initialDone = true;
             log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
-            if (leading && !resyncSentThisTerm) await sendResync('startup');
+            if (leading && !resyncSentThisTerm) await sendResync(resyncReason);
             resolveSynced();
           }
         },

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 
 export interface WatchLine {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
@@ -61,7 +61,25 @@ function statusOf(text: string): { message?: string; reason?: string } | undefin
   }
 }
 
-export function kubeHttp(kc: KubeConfig): KubeHttp {
+/**
+ * client-node refuses plain-http servers unless the kubeconfig says insecure-skip-tls-verify (there is no TLS
+ * to verify on http: at all). For an http: server, use a copy of the config with that flag set.
+ */
+function httpCapable(kc: KubeConfig): KubeConfig {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster || !cluster.server.startsWith('http:') || cluster.skipTLSVerify) return kc;
+  const copy = new KubeConfig();
+  copy.loadFromOptions({
+    clusters: kc.getClusters().map((c) => (c.name === cluster.name ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+  return copy;
+}
+
+export function kubeHttp(config: KubeConfig): KubeHttp {
+  const kc = httpCapable(config);
   async function open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig: no current cluster; set current-context');

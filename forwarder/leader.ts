@@ -22,7 +22,8 @@ export interface LeaderOptions {
   leaseDurationSeconds?: number;
   retryMs?: number;
   renewDeadlineMs?: number;
-  onStartedLeading?: () => void;
+  /** `previousHolder`: the last other replica seen holding the Lease ('' if none ever was: a fresh start). */
+  onStartedLeading?: (previousHolder: string) => void;
   onStoppedLeading?: () => void;
   now?: () => number;
   log?: Log;
@@ -49,6 +50,7 @@ export class LeaderElector {
   private observedAt = 0;
   private lastRenew = 0;
   private lease: Lease | null = null;
+  private lastOtherHolder = '';
 
   constructor(opts: LeaderOptions) {
     this.o = {
@@ -96,11 +98,11 @@ export class LeaderElector {
     return this.o.http.request<Lease>('PUT', `${this.path}/${this.o.name}`, { body: lease });
   }
 
-  private setLeader(v: boolean): void {
+  private setLeader(v: boolean, previousHolder = ''): void {
     if (v === this.leader) return;
     this.leader = v;
-    this.o.log('info', v ? 'became leader' : 'stopped leading', { lease: this.o.name, identity: this.o.identity });
-    if (v) this.o.onStartedLeading();
+    this.o.log('info', v ? 'became leader' : 'stopped leading', { lease: this.o.name, identity: this.o.identity, ...(v && previousHolder ? { previousHolder } : {}) });
+    if (v) this.o.onStartedLeading(previousHolder);
     else this.o.onStoppedLeading();
   }
 
@@ -140,7 +142,7 @@ export class LeaderElector {
         if ((err as { statusCode?: number }).statusCode === 409) return null; // another candidate was faster
         throw err;
       });
-      if (created) this.won(created, now);
+      if (created) this.won(created, now, this.lastOtherHolder);
       return;
     }
     const spec = cur.spec ?? {};
@@ -150,10 +152,11 @@ export class LeaderElector {
       this.observedAt = now;
     }
     const holder = spec.holderIdentity ?? '';
+    if (holder && holder !== me) this.lastOtherHolder = holder;
     const duration = (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
     if (holder === me) {
       const renewed = await this.put({ ...cur, spec: { ...spec, renewTime: microTime(now), leaseDurationSeconds: this.o.leaseDurationSeconds } });
-      this.won(renewed, now);
+      this.won(renewed, now, this.lastOtherHolder);
       return;
     }
     if (this.leader) this.setLeader(false); // someone else holds it now
@@ -165,15 +168,15 @@ export class LeaderElector {
       if ((err as { statusCode?: number }).statusCode === 409) return null;
       throw err;
     });
-    if (taken) this.won(taken, now);
+    if (taken) this.won(taken, now, this.lastOtherHolder);
   }
 
-  private won(lease: Lease, now: number): void {
+  private won(lease: Lease, now: number, previousHolder: string): void {
     this.lease = lease;
     this.lastRenew = now;
     const s = lease.spec ?? {};
     this.observed = `${s.holderIdentity ?? ''}|${s.renewTime ?? ''}|${s.leaseTransitions ?? 0}`;
     this.observedAt = now;
-    this.setLeader(true);
+    this.setLeader(true, previousHolder);
   }
 }

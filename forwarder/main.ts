@@ -44,7 +44,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       httpPort: cfg.httpPort,
       leaderElection: cfg.leaderElection,
     },
-    { log, stopGraceMs: cfg.stopGraceMs, watch: { watchdogMs: cfg.watchdogMs }, sender: { maxQueue: cfg.maxQueue } },
+    { log, stopGraceMs: cfg.stopGraceMs, watch: { watchdogMs: cfg.watchdogMs }, sender: { maxQueue: cfg.maxQueue, lingerMs: cfg.lingerMs } },
   );
 
   let stopping = false;

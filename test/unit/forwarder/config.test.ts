@@ -18,6 +18,7 @@ describe('parseEnv', () => {
       stopGraceMs: 20_000,
       watchdogMs: 90_000,
       maxQueue: 1000,
+      lingerMs: 20,
       logLevel: 'info',
     });
   });
@@ -38,6 +39,7 @@ describe('parseEnv', () => {
       RIPPLE_STOP_GRACE_SECONDS: '5',
       RIPPLE_WATCHDOG_SECONDS: '30',
       RIPPLE_QUEUE_SIZE: '50',
+      RIPPLE_BATCH_LINGER_MS: '0',
       RIPPLE_LOG_LEVEL: 'debug',
     });
     expect(c).toEqual({
@@ -57,6 +59,7 @@ describe('parseEnv', () => {
       stopGraceMs: 5000,
       watchdogMs: 30_000,
       maxQueue: 50,
+      lingerMs: 0,
       logLevel: 'debug',
     });
   });
