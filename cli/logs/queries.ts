@@ -19,10 +19,16 @@ export const DISPLAY_FIELDS = [
   'level',
   'message',
   'action',
+  'policy',
+  'object',
+  'workload',
+  'objects.0',
   'kind',
   'namespace',
   'name',
-  'workload',
+  'actor',
+  'verb',
+  'outcome',
   'reason',
   'cluster',
   'correlation_id',
@@ -83,20 +89,20 @@ export function objectQuery(ref: ObjectRef, limit = 200): string {
   return [fields(), `| filter ${exact} or @message like ${quote(path)}`, tail(limit)].join('\n');
 }
 
-/** Restarts of one workload and why (the objects and fingerprints it was restarted for). */
+/** Restarts of one workload and why (rollout logs `workload: Kind/namespace/name` and the `objects` it was restarted for). */
 export function workloadQuery(ref: ObjectRef, limit = 200): string {
   const path = `${ref.namespace}/${ref.name}`;
   return [fields(), `| filter workload = ${quote(path)} or workload like ${quote(`/${path}`)} or @message like ${quote(path)}`, tail(limit)].join('\n');
 }
 
-/** Which workloads were restarted, and why. */
+/** Which workloads were restarted, and why (`objects`, `restartedFor`, `references`). */
 export function restartsQuery(limit = 200): string {
-  return [fields(), '| filter action = "restart" or action = "restarted" or message like /(?i)restart/', tail(limit)].join('\n');
+  return [fields(), '| filter action = "restart"', tail(limit)].join('\n');
 }
 
-/** Protection violations: changes to protected objects by actors the policy does not allow, and what was done. */
+/** Protection violations (and denied attempts): who (`actor`, `verb`) changed which protected `object`, and the `outcome`. */
 export function violationsQuery(limit = 200): string {
-  return [fields(), '| filter action = "violation" or message like /(?i)violation/', tail(limit)].join('\n');
+  return [fields(), '| filter action = "violation" or action = "denied"', tail(limit)].join('\n');
 }
 
 /** Error lines of every handler. */

@@ -61,7 +61,7 @@ function dashboard(stage, queries = loadQueries()) {
       widget(0, 6, 'Errors', lambdaMetric('Errors', 'Sum')),
       widget(12, 6, 'Duration p95 (ms)', lambdaMetric('Duration', 'p95')),
       widget(0, 12, 'Dead-letter queues and rollout backlog', dlqs, { stat: 'Maximum' }),
-      widget(12, 12, 'Protection violations', [['Ripple', 'Violations', 'service', 'ripple-protect', { stat: 'Sum' }]]),
+      widget(12, 12, 'Protection: violations, denied attempts, restores', [['Ripple', 'ProtectionViolations', 'service', 'ripple-protect', { stat: 'Sum', label: 'violations' }], ['Ripple', 'ProtectionDenied', 'service', 'ripple-protect', { stat: 'Sum', label: 'denied' }], ['Ripple', 'ProtectionRestores', 'service', 'ripple-protect', { stat: 'Sum', label: 'restores' }]]),
       {
         type: 'log',
         x: 0,

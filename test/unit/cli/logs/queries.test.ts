@@ -63,7 +63,7 @@ describe('queries', () => {
   it('object: exact fields or any line naming namespace/name, newest first', () => {
     expect(objectQuery({ namespace: 'platform', name: 'blogsecret' }, 50)).toBe(
       [
-        'fields @timestamp, function_name, level, message, action, kind, namespace, name, workload, reason, cluster, correlation_id',
+        'fields @timestamp, function_name, level, message, action, policy, object, workload, objects.0, kind, namespace, name, actor, verb, outcome, reason, cluster, correlation_id',
         '| filter (namespace = "platform" and name = "blogsecret") or @message like "platform/blogsecret"',
         '| sort @timestamp desc',
         '| limit 50',
@@ -80,8 +80,8 @@ describe('queries', () => {
   });
 
   it.each([
-    ['restarts', restartsQuery(), '| filter action = "restart" or action = "restarted" or message like /(?i)restart/'],
-    ['violations', violationsQuery(), '| filter action = "violation" or message like /(?i)violation/'],
+    ['restarts', restartsQuery(), '| filter action = "restart"'],
+    ['violations', violationsQuery(), '| filter action = "violation" or action = "denied"'],
     ['errors', errorsQuery(), '| filter level = "ERROR" or level = "CRITICAL"'],
     ['errors by handler', errorsByHandlerQuery(), '| stats count(*) as errors by function_name, error.name'],
   ])('%s', (_name, query, line) => {
