@@ -67,22 +67,34 @@ export type Source = z.infer<typeof Source>;
 export const Protect = z
   .object({
     /** Operations that are denied (enforce) or reported (audit). CREATE is never affected. */
-    operations: z.array(z.enum(['UPDATE', 'DELETE'])).min(1).default(['UPDATE', 'DELETE']),
+    operations: z
+      .array(z.enum(['UPDATE', 'DELETE']))
+      .min(1)
+      .default(['UPDATE', 'DELETE'])
+      .describe('Operations denied (enforce) or reported (audit) for everyone but the allowed actors. CREATE is never affected.'),
     /** Actors allowed to change the base. ripple's own handlers are always allowed. */
     allow: z
       .object({
-        groups: z.array(z.string().min(1)).default([]),
-        users: z.array(z.string().min(1)).default([]),
+        groups: z.array(z.string().min(1)).default([]).describe('Kubernetes groups allowed to change the object, e.g. system:masters (what cluster-admin is bound to).'),
+        users: z.array(z.string().min(1)).default([]).describe('User names allowed to change the object.'),
         /** `namespace/name` of ServiceAccounts. */
-        serviceAccounts: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/name"')).default([]),
+        serviceAccounts: z
+          .array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/name"'))
+          .default([])
+          .describe('ServiceAccounts ("namespace/name") allowed to change the object.'),
       })
       .strict()
-      .default({ groups: [], users: [], serviceAccounts: [] }),
+      .default({ groups: [], users: [], serviceAccounts: [] })
+      .describe("Actors allowed to change the object. ripple's own handlers (group ripple:protect) are always allowed."),
     /** enforce: admission denies, and ripple restores changes that slipped through; audit: report only. */
-    mode: z.enum(['enforce', 'audit']).default('enforce'),
-    message: z.string().min(1).default(DEFAULT_MESSAGE),
+    mode: z
+      .enum(['enforce', 'audit'])
+      .default('enforce')
+      .describe('enforce: admission denies, and ripple restores changes that slipped through; audit: admission warns and ripple only reports.'),
+    message: z.string().min(1).default(DEFAULT_MESSAGE).describe('Message shown to a denied (or warned) actor.'),
   })
-  .strict();
+  .strict()
+  .describe('Protect the base object from alteration and deletion.');
 export type Protect = z.infer<typeof Protect>;
 
 export const Sync = z
@@ -90,29 +102,39 @@ export const Sync = z
     namespaces: z
       .object({
         /** Globs (`*`, `?`) of namespace names to copy into. */
-        include: z.array(z.string().min(1)).min(1, 'must list at least one namespace name or glob ("*" = all)').default(['*']),
+        include: z
+          .array(z.string().min(1))
+          .min(1, 'must list at least one namespace name or glob ("*" = all)')
+          .default(['*'])
+          .describe('Namespace names or globs (*, ?) to copy into. A default-excluded namespace (kube-*, ripple-system) is included only by its exact name.'),
         /** Globs excluded; `kube-*` and ripple's own namespace are always excluded unless included by exact name. */
-        exclude: z.array(z.string().min(1)).default([]),
-        selector: LabelSelector.optional(),
+        exclude: z.array(z.string().min(1)).default([]).describe('Namespace names or globs never copied into (wins over include).'),
+        selector: LabelSelector.optional().describe('Only namespaces whose labels match (Kubernetes label-selector semantics).'),
       })
       .strict()
-      .default({ include: ['*'], exclude: [] }),
+      .default({ include: ['*'], exclude: [] })
+      .describe('Which namespaces hold a copy. The source namespace never does; terminating namespaces are skipped.'),
     /** Name of the copies (default: the source's name). */
-    targetName: dns1123Subdomain.optional(),
+    targetName: dns1123Subdomain.optional().describe("Name of the copies (default: the source's name)."),
     /** What happens to copies when the source is deleted. */
-    onSourceDelete: z.enum(['keep', 'delete']).default('delete'),
+    onSourceDelete: z.enum(['keep', 'delete']).default('delete').describe('What happens to the copies when the source is deleted.'),
     /** Which source labels/annotations are propagated to copies (globs of keys). */
     propagate: z
       .object({
-        labels: z.array(z.string()).default(['*']),
-        annotations: z.array(z.string()).default([]),
+        labels: z.array(z.string()).default(['*']).describe('Globs of source label keys copied to the copies.'),
+        annotations: z
+          .array(z.string())
+          .default([])
+          .describe('Globs of source annotation keys copied to the copies (kubectl.kubernetes.io/last-applied-configuration never is).'),
       })
       .strict()
-      .default({ labels: ['*'], annotations: [] }),
+      .default({ labels: ['*'], annotations: [] })
+      .describe('Which source labels and annotations are propagated to the copies.'),
     /** Immutable copies can only be replaced by delete + create; only when this is true. */
-    replaceImmutable: z.boolean().default(false),
+    replaceImmutable: z.boolean().default(false).describe('Replace an immutable copy (delete + create) when the source changes; otherwise report it.'),
   })
-  .strict();
+  .strict()
+  .describe('Clone the base object into namespaces and keep the copies in sync.');
 export type Sync = z.infer<typeof Sync>;
 
 export const REFERENCE_FORMS = ['env', 'envFrom', 'volume', 'projected'] as const;
@@ -120,19 +142,29 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as cons
 
 export const Reload = z
   .object({
-    kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1).default([...WORKLOAD_KINDS]),
+    kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1).default([...WORKLOAD_KINDS]).describe('Workload kinds restarted when the object (or its copy) changes.'),
     /** Which references make a workload a consumer; init containers are always included. */
-    references: z.array(z.enum(REFERENCE_FORMS)).min(1).default([...REFERENCE_FORMS]),
+    references: z
+      .array(z.enum(REFERENCE_FORMS))
+      .min(1)
+      .default([...REFERENCE_FORMS])
+      .describe('Which references make a workload a consumer: env (valueFrom), envFrom, volume, projected (volume sources). Init containers are always included.'),
     /** Workloads with this annotation set to "false" are never restarted. */
-    optOutAnnotation: z.string().min(1).default('ripple.dev/reload'),
+    optOutAnnotation: z.string().min(1).default('ripple.dev/reload').describe('Workloads with this annotation set to "false" are never restarted.'),
     /** Changes arriving within this window for the same workload become one rollout (SQS batching window). */
-    coalesce: Duration.default('10s'),
+    coalesce: Duration.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
+      .default('10s')
+      .describe('Changes arriving within this window become one rollout per workload (the rollout queue batching window; whole seconds, at most 5m).'),
     /** Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000). */
-    maxConcurrency: z.number().int().min(2).max(1000).default(5),
+    maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000).'),
     /** Honour stakater Reloader annotations (`reloader.stakater.com/auto`, `secret.reloader.stakater.com/reload`, …). */
-    reloaderAnnotations: z.boolean().default(false),
+    reloaderAnnotations: z
+      .boolean()
+      .default(false)
+      .describe('Honour stakater Reloader annotations (reloader.stakater.com/auto, secret.reloader.stakater.com/reload, configmap.reloader.stakater.com/reload).'),
   })
-  .strict();
+  .strict()
+  .describe('Restart the workloads that consume the object when its content changes.');
 export type Reload = z.infer<typeof Reload>;
 
 export const RipplePolicy = z
@@ -148,14 +180,15 @@ export const RipplePolicy = z
       .strict(),
     spec: z
       .object({
-        source: Source,
+        source: Source.describe('The base object: a Secret or ConfigMap in one namespace.'),
         protect: Protect.optional(),
         sync: Sync.optional(),
         reload: Reload.optional(),
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .describe('RipplePolicy: protect a base Secret or ConfigMap, clone it into namespaces and reload its consumers.');
 /** A policy after defaults are applied. */
 export type RipplePolicy = z.infer<typeof RipplePolicy>;
 /** A policy as written in YAML (defaults may be missing). */

@@ -1,0 +1,56 @@
+/**
+ * `ripple render <patterns|admission|rbac|audit-filter|schema|events|all>`: write what ripple derives from the
+ * policies (EventBridge patterns, rollout settings, the audit-log filter, admission policies, RBAC, JSON Schemas)
+ * into the repository. `--check` compares instead of writing (CI: nothing is hand-copied).
+ */
+import type { Command } from 'commander';
+import { RippleError } from '../../functions/shared/errors.ts';
+import { loadPolicies } from '../../functions/shared/policy/load.ts';
+import { checkRendered, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../functions/shared/render/index.ts';
+
+export function register(program: Command): void {
+  program
+    .command('render')
+    .description('render EventBridge patterns, admission policies, RBAC, the audit-log filter and JSON Schemas from the policies')
+    .argument('<what>', `one of ${[...RENDER_TARGETS, 'all'].join(', ')}`)
+    .option('-p, --policies <dir>', 'policy directory or file', 'policies')
+    .option('-o, --out <dir>', 'root directory the files are written under (paths as in the repository)', '.')
+    .option('--check', 'do not write; exit 1 listing files that differ from a fresh render')
+    .option('--stdout', 'print the rendered files instead of writing them')
+    .action((what: string, opts: { policies: string; out: string; check?: boolean; stdout?: boolean }) => {
+      if (what !== 'all' && !(RENDER_TARGETS as readonly string[]).includes(what)) {
+        console.error(`ripple render: unknown target "${what}"; use one of ${[...RENDER_TARGETS, 'all'].join(', ')}`);
+        process.exitCode = 2;
+        return;
+      }
+      const target = what as RenderTarget | 'all';
+      let files: Record<string, string>;
+      try {
+        files = renderFiles(target, what === 'schema' || what === 'events' ? [] : loadPolicies(opts.policies));
+      } catch (err) {
+        if (err instanceof RippleError) {
+          for (const l of err.message.split('\n')) console.error(l);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+      if (opts.stdout) {
+        for (const [rel, content] of Object.entries(files)) process.stdout.write(`==> ${rel} <==\n${content}`);
+        return;
+      }
+      if (opts.check) {
+        const diff = checkRendered(target, files, opts.out);
+        for (const d of diff) console.error(d);
+        if (diff.length > 0) {
+          console.error('run `npm run ripple -- render all` and commit the result');
+          process.exitCode = 1;
+        } else console.log(`${Object.keys(files).length} rendered files up to date`);
+        return;
+      }
+      const res = writeRendered(target, files, opts.out);
+      for (const f of res.written) console.log(`wrote ${f}`);
+      for (const f of res.removed) console.log(`removed ${f} (stale)`);
+      if (res.unchanged.length) console.log(`${res.unchanged.length} file(s) unchanged`);
+    });
+}

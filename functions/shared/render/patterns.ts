@@ -1,0 +1,153 @@
+/**
+ * EventBridge event patterns for the three handlers, and the CloudWatch Logs filter for the protect handler's
+ * audit-log subscription, rendered from the policies: as narrow as the policies allow.
+ *
+ * - clone:   the sources (kind + namespace + name) created/updated/deleted; ripple-managed copies (by kind,
+ *            target name and the managed-by label) updated/deleted; Namespaces created, and updated with label
+ *            changes when a policy selects namespaces by label; resync requests.
+ * - rollout: sources and ripple-managed copies of reloading policies, Updated with data/type changes or
+ *            Created (a re-created copy: `changes` is empty on Created).
+ * - protect: the protected objects created (first sight: snapshot), updated and deleted; resync requests.
+ * Events are matched on detail fields of events/schema.ts ObjectChangeDetail.
+ */
+import { DETAIL_TYPES, EVENT_SOURCE, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
+import { ValidationError } from '../errors.ts';
+import { durationMs, Reload, type RipplePolicy } from '../policy/schema.ts';
+import { targetName } from '../policy/select.ts';
+
+type Pattern = Record<string, unknown>;
+const { created, updated, deleted, resync } = DETAIL_TYPES;
+
+/** A detail-type no event ever carries: the pattern of a handler no policy needs (EventBridge rejects empty patterns). */
+export const NO_EVENTS_DETAIL_TYPE = 'Ripple No Policy Needs This Handler';
+
+function groupSources(policies: RipplePolicy[]): { kind: string; namespace: string; names: string[] }[] {
+  const m = new Map<string, { kind: string; namespace: string; names: string[] }>();
+  for (const p of policies) {
+    const s = p.spec.source;
+    const key = `${s.kind}/${s.namespace}`;
+    const g = m.get(key) ?? { kind: s.kind, namespace: s.namespace, names: [] };
+    if (!g.names.includes(s.name)) g.names.push(s.name);
+    m.set(key, g);
+  }
+  return [...m.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`)).map((g) => ({ ...g, names: g.names.sort() }));
+}
+
+function groupCopies(policies: RipplePolicy[]): { kind: string; names: string[] }[] {
+  const m = new Map<string, Set<string>>();
+  for (const p of policies) {
+    if (!p.spec.sync) continue;
+    const set = m.get(p.spec.source.kind) ?? new Set<string>();
+    set.add(targetName(p));
+    m.set(p.spec.source.kind, set);
+  }
+  return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, names]) => ({ kind, names: [...names].sort() }));
+}
+
+const nothing = (): Pattern => ({ source: [EVENT_SOURCE], 'detail-type': [NO_EVENTS_DETAIL_TYPE] });
+const managed = { [LABEL_MANAGED_BY]: [MANAGED_BY_VALUE] };
+
+export function clonePattern(policies: RipplePolicy[]): Pattern {
+  const syncing = policies.filter((p) => p.spec.sync);
+  if (syncing.length === 0) return nothing();
+  const or: Pattern[] = [];
+  for (const g of groupSources(syncing)) {
+    or.push({ 'detail-type': [created, updated, deleted], detail: { kind: [g.kind], namespace: [g.namespace], name: g.names } });
+  }
+  for (const g of groupCopies(syncing)) {
+    or.push({ 'detail-type': [updated, deleted], detail: { kind: [g.kind], name: g.names, labels: managed } });
+  }
+  const bySelector = syncing.some((p) => p.spec.sync?.namespaces.selector);
+  if (bySelector) {
+    or.push({ 'detail-type': [created], detail: { kind: ['Namespace'] } });
+    or.push({ 'detail-type': [updated], detail: { kind: ['Namespace'], changes: ['labels'] } });
+  } else {
+    or.push({ 'detail-type': [created], detail: { kind: ['Namespace'] } });
+  }
+  or.push({ 'detail-type': [resync] });
+  return { source: [EVENT_SOURCE], $or: or };
+}
+
+export function rolloutPattern(policies: RipplePolicy[]): Pattern {
+  const reloading = policies.filter((p) => p.spec.reload);
+  if (reloading.length === 0) return nothing();
+  const or: Pattern[] = [];
+  for (const g of groupSources(reloading)) {
+    or.push({ 'detail-type': [updated], detail: { kind: [g.kind], namespace: [g.namespace], name: g.names, changes: ['data', 'type'] } });
+    or.push({ 'detail-type': [created], detail: { kind: [g.kind], namespace: [g.namespace], name: g.names } });
+  }
+  for (const g of groupCopies(reloading)) {
+    or.push({ 'detail-type': [updated], detail: { kind: [g.kind], name: g.names, labels: managed, changes: ['data', 'type'] } });
+    or.push({ 'detail-type': [created], detail: { kind: [g.kind], name: g.names, labels: managed } });
+  }
+  return { source: [EVENT_SOURCE], $or: or };
+}
+
+export function protectPattern(policies: RipplePolicy[]): Pattern {
+  const protecting = policies.filter((p) => p.spec.protect);
+  if (protecting.length === 0) return nothing();
+  const or: Pattern[] = groupSources(protecting).map((g) => ({
+    'detail-type': [created, updated, deleted],
+    detail: { kind: [g.kind], namespace: [g.namespace], name: g.names },
+  }));
+  or.push({ 'detail-type': [resync] });
+  return { source: [EVENT_SOURCE], $or: or };
+}
+
+/**
+ * SQS event-source settings of the rollout function: the longest coalescing window (whole seconds, SQS allows
+ * 0-300) and the smallest concurrency cap of the reloading policies (schema defaults when none reloads).
+ */
+export function rolloutSettings(policies: RipplePolicy[]): { maximumBatchingWindow: number; maximumConcurrency: number } {
+  const reloads = policies.map((p) => p.spec.reload).filter((r) => r !== undefined);
+  const defaults = Reload.parse({});
+  const list = reloads.length > 0 ? reloads : [defaults];
+  const window = Math.max(...list.map((r) => Math.ceil(durationMs(r.coalesce) / 1000)));
+  if (window > 300) throw new ValidationError(`reload.coalesce: ${window}s exceeds the SQS batching window limit of 300s`);
+  return { maximumBatchingWindow: window, maximumConcurrency: Math.min(...list.map((r) => r.maxConcurrency)) };
+}
+
+/** CloudWatch Logs limits a subscription filter pattern to 1024 characters. */
+export const LOGS_FILTER_MAX = 1024;
+/** A filter that matches no audit record (no policy protects anything); an empty pattern would match everything. */
+export const NO_AUDIT_FILTER = '{ $.objectRef.resource = "ripple-nothing-protected" }';
+
+const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'configmaps' };
+
+/**
+ * The CloudWatch Logs JSON filter pattern selecting EKS audit records (ResponseComplete) of writes to the
+ * protected objects: update/patch for UPDATE, delete for DELETE, and deletecollection in their namespaces
+ * (it names no object). Objects sharing resource, namespace and operations are grouped.
+ */
+export function protectAuditFilter(policies: RipplePolicy[]): string {
+  const protecting = policies.filter((p) => p.spec.protect);
+  if (protecting.length === 0) return NO_AUDIT_FILTER;
+  const groups = new Map<string, { resource: string; namespace: string; verbs: string[]; names: string[] }>();
+  for (const p of protecting) {
+    const ops = p.spec.protect!.operations;
+    const verbs = [...(ops.includes('UPDATE') ? ['update', 'patch'] : []), ...(ops.includes('DELETE') ? ['delete'] : [])];
+    const s = p.spec.source;
+    const key = `${s.kind}/${s.namespace}/${verbs.join(',')}`;
+    const g = groups.get(key) ?? { resource: RESOURCE[s.kind], namespace: s.namespace, verbs, names: [] };
+    g.names.push(s.name);
+    groups.set(key, g);
+  }
+  const any = (field: string, values: string[]) => (values.length === 1 ? `$.${field} = "${values[0]}"` : `(${values.map((v) => `$.${field} = "${v}"`).join(' || ')})`);
+  const clauses: string[] = [];
+  const collections = new Set<string>();
+  for (const g of [...groups.values()].sort((a, b) => `${a.resource}/${a.namespace}`.localeCompare(`${b.resource}/${b.namespace}`))) {
+    clauses.push(`($.objectRef.resource = "${g.resource}" && $.objectRef.namespace = "${g.namespace}" && ${any('objectRef.name', g.names.sort())} && ${any('verb', g.verbs)})`);
+    if (g.verbs.includes('delete')) collections.add(`${g.resource}\n${g.namespace}`);
+  }
+  for (const c of [...collections].sort()) {
+    const [resource, namespace] = c.split('\n');
+    clauses.push(`($.objectRef.resource = "${resource}" && $.objectRef.namespace = "${namespace}" && $.verb = "deletecollection")`);
+  }
+  const filter = `{ $.stage = "ResponseComplete" && (${clauses.join(' || ')}) }`;
+  if (filter.length > LOGS_FILTER_MAX) {
+    throw new ValidationError(
+      `the audit-log filter for ${protecting.length} protected objects is ${filter.length} characters; CloudWatch Logs allows ${LOGS_FILTER_MAX}. Protect fewer objects, or keep protected objects in fewer namespaces with the same operations (they are grouped)`,
+    );
+  }
+  return filter;
+}
