@@ -33,7 +33,6 @@ import { targetName } from '../policy/select.ts';
 export const FORWARDER_LEASE = 'ripple-forwarder';
 
 type Kind = 'Secret' | 'ConfigMap';
-const RESOURCE: Record<Kind, string> = { Secret: 'secrets', ConfigMap: 'configmaps' };
 
 /** Object names a policy set involves, per kind and role. `undefined` policies = not restricted by name. */
 interface Names {
