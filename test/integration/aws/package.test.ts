@@ -1,0 +1,298 @@
+/**
+ * `npm run package` (render + `osls package`) with no AWS credentials at all, then the CloudFormation template
+ * it wrote is read back and checked: the rules carry exactly the rendered patterns, every target has its retry
+ * policy and dead-letter queue, every queue EventBridge writes to has a policy allowing that rule only, IAM is
+ * least privilege, and the observability pieces exist. Slow (esbuild + the framework): packaged once.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { savedQueries } from '../../../cli/logs/queries.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const require = createRequire(import.meta.url);
+const { policiesHash } = require(join(root, 'infra/aws/policies-hash.cjs')) as { policiesHash: (dir?: string) => string };
+
+const STAGE = 'dev';
+const CLUSTERS = ['ci-primary', 'ci-second'];
+const HANDLERS = ['clone', 'rollout', 'protect'] as const;
+const FN = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' } as const;
+const ROLE = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' } as const;
+const DLQ = { clone: 'CloneDlq', rollout: 'RolloutDlq', protect: 'ProtectDlq' } as const;
+
+type Res = { Type: string; Properties: any; DependsOn?: string | string[] };
+let resources: Record<string, Res> = {};
+let output = '';
+
+function readJson(rel: string): any {
+  return JSON.parse(readFileSync(join(root, rel), 'utf8'));
+}
+
+/** Runs `npm run package` with an environment that has no AWS credentials, no AWS config and a fresh HOME. */
+function packageOffline(): Promise<{ code: number | null; output: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'ripple-package-home-'));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v;
+  Object.assign(env, { HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+  // npm puts the project's Node (the `node` dev dependency) first on PATH for the script.
+  const npm = process.env.npm_execpath;
+  const [cmd, args] = npm ? [process.execPath, [npm]] : ['npm', [] as string[]];
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, [...args, 'run', 'package', '--', `--param=cluster=${CLUSTERS[0]}`, `--param=clusters=${CLUSTERS.join(',')}`], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      rmSync(home, { recursive: true, force: true });
+      done({ code, output: out });
+    });
+  });
+}
+
+function ofType(type: string): [string, Res][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function ruleNamed(name: string): Res {
+  const found = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Name === name);
+  expect(found, `rule ${name}`).toHaveLength(1);
+  return found[0]![1];
+}
+
+const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+const ruleArn = (rule: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/ripple-${STAGE}/${rule}` });
+
+function asList<T>(v: T | T[]): T[] {
+  return Array.isArray(v) ? v : [v];
+}
+
+beforeAll(async () => {
+  const run = await packageOffline();
+  output = run.output;
+  if (run.code !== 0) throw new Error(`npm run package failed (exit ${run.code}):\n${run.output}`);
+  resources = readJson('.serverless/cloudformation-template-update-stack.json').Resources;
+}, 600_000);
+
+describe('npm run package (offline, no AWS credentials)', () => {
+  it('packages every function with its bundle and the policies', () => {
+    expect(output).toMatch(/Service packaged/);
+    const policyFiles = readdirSync(join(root, 'policies')).filter((f) => /\.ya?ml$/.test(f));
+    for (const h of HANDLERS) {
+      const zip = join(root, '.serverless', `${h}.zip`);
+      expect(existsSync(zip), zip).toBe(true);
+      const names = zipEntries(readFileSync(zip));
+      expect(names).toContain(`functions/${h}/handler.mjs`);
+      for (const f of policyFiles) expect(names).toContain(`policies/${f}`);
+      const fn = resources[FN[h]]!.Properties;
+      expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: `functions/${h}/handler.handler`, Role: getAtt(ROLE[h]) });
+      expect(fn.Environment.Variables).toMatchObject({ RIPPLE_CLUSTER_NAME: CLUSTERS[0], RIPPLE_POLICY_DIR: '/var/task/policies' });
+      expect(Object.keys(JSON.parse(fn.Environment.Variables.RIPPLE_CLUSTERS))).toEqual(CLUSTERS);
+    }
+  });
+
+  it('creates the bus and an archive of every ripple event on it', () => {
+    expect(resources.RippleBus).toMatchObject({ Type: 'AWS::Events::EventBus', Properties: { Name: `ripple-${STAGE}` } });
+    const [[, archive]] = ofType('AWS::Events::Archive') as [[string, Res]];
+    expect(archive.Properties).toMatchObject({ SourceArn: getAtt('RippleBus'), EventPattern: { source: ['ripple.kubernetes'] } });
+    expect(archive.Properties.RetentionDays).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['clone', 'clone.json', getAtt(FN.clone)],
+    ['protect', 'protect.json', getAtt(FN.protect)],
+    ['rollout', 'rollout.json', getAtt('RolloutQueue')],
+  ] as const)('%s rule: the rendered pattern, its target, retry policy and dead-letter queue', (h, patternFile, targetArn) => {
+    const rule = ruleNamed(`ripple-${STAGE}-${h}`);
+    expect(rule.Properties.EventBusName).toEqual({ Ref: 'RippleBus' });
+    expect(rule.Properties.EventPattern).toEqual(readJson(`events/patterns/${patternFile}`));
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const [target] = rule.Properties.Targets;
+    expect(target.Arn).toEqual(targetArn);
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 });
+    expect(target.DeadLetterConfig).toEqual({ Arn: getAtt(DLQ[h]) });
+  });
+
+  it('every queue EventBridge writes to allows exactly its rule', () => {
+    const policies = ofType('AWS::SQS::QueuePolicy').map(([, r]) => r.Properties);
+    const policyFor = (queue: string) => {
+      const found = policies.filter((p) => p.Queues.some((q: any) => q.Ref === queue));
+      expect(found, `queue policy of ${queue}`).toHaveLength(1);
+      return found[0].PolicyDocument.Statement as any[];
+    };
+    const expected: [string, unknown][] = [
+      [DLQ.clone, ruleArn(`ripple-${STAGE}-clone`)],
+      [DLQ.protect, ruleArn(`ripple-${STAGE}-protect`)],
+      [DLQ.rollout, getAtt('RolloutRule')],
+      ['RolloutQueue', getAtt('RolloutRule')],
+    ];
+    for (const [queue, source] of expected) {
+      const statements = policyFor(queue);
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: getAtt(queue) });
+      expect(statements[0].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': source } });
+    }
+  });
+
+  it('rollout path: queue -> Lambda with the rendered batching settings, partial batch responses and redrive', () => {
+    const settings = readJson('events/patterns/rollout-settings.json');
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      EventSourceArn: getAtt('RolloutQueue'),
+      FunctionName: getAtt(FN.rollout),
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: settings.maximumBatchingWindow,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: settings.maximumConcurrency },
+    });
+    const queue = resources.RolloutQueue!.Properties;
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: getAtt(DLQ.rollout), maxReceiveCount: 5 });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(resources[FN.rollout]!.Properties.Timeout);
+  });
+
+  it('protect subscribes to every cluster audit log group with the rendered filter', () => {
+    const filter = readJson('events/patterns/protect-audit-filter.json');
+    expect(typeof filter).toBe('string');
+    const subs = ofType('AWS::Logs::SubscriptionFilter').map(([, r]) => r.Properties);
+    expect(subs.map((s) => s.LogGroupName).sort()).toEqual(CLUSTERS.map((c) => `/aws/eks/${c}/cluster`).sort());
+    for (const s of subs) expect(s).toMatchObject({ FilterPattern: filter, DestinationArn: getAtt(FN.protect) });
+    // CloudWatch Logs may invoke protect for exactly these log groups.
+    const logPermissions = ofType('AWS::Lambda::Permission').filter(([, r]) => JSON.stringify(r.Properties.Principal).includes('logs.'));
+    expect(logPermissions).toHaveLength(CLUSTERS.length);
+    for (const c of CLUSTERS) {
+      const forCluster = logPermissions.filter(([, r]) => JSON.stringify(r.Properties.SourceArn).includes(`/aws/eks/${c}/cluster`));
+      expect(forCluster, c).toHaveLength(1);
+      expect(forCluster[0]![1].Properties).toMatchObject({ Action: 'lambda:InvokeFunction', FunctionName: getAtt(FN.protect) });
+    }
+  });
+
+  it.each(['clone', 'protect'] as const)('%s: failed async invocations go to its DLQ after Lambda retries', (h) => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, r]) => r.Properties.FunctionName.Ref === FN[h]);
+    expect(configs).toHaveLength(1);
+    expect(configs[0]![1].Properties.DestinationConfig).toEqual({ OnFailure: { Destination: getAtt(DLQ[h]) } });
+  });
+
+  it('reconciles every 10 minutes and on each deploy that changes the policies', () => {
+    const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]![1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', Targets: [{ Arn: getAtt(FN.clone) }] });
+    const [[, reconcile]] = ofType('Custom::RippleReconcile') as [[string, Res]];
+    expect(reconcile.Properties).toMatchObject({ ServiceToken: getAtt(FN.clone), PoliciesHash: policiesHash(join(root, 'policies')), Clusters: CLUSTERS });
+  });
+
+  it('IAM: one role per function, least privilege, no wildcard resource or action', () => {
+    const roles = ofType('AWS::IAM::Role');
+    expect(roles.map(([id]) => id).sort()).toEqual(['CloneRole', 'ForwarderRole', 'ProtectRole', 'RolloutRole']);
+    const statements = (id: string) => (resources[id]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+    const wildcard: string[] = [];
+    for (const [id] of roles) {
+      for (const s of statements(id)) {
+        for (const r of asList(s.Resource)) if (JSON.stringify(r).includes('*')) wildcard.push(`${id}:${s.Sid}`);
+        for (const a of asList(s.Action)) expect(a, `${id}:${s.Sid}`).not.toContain('*');
+        expect(s.Effect).toBe('Allow');
+      }
+    }
+    // No statement needs a `*`: log permissions name the function's own log group (its ARN ends in `:*`, as
+    // CloudWatch Logs requires, but comes from GetAtt), and metrics are EMF log lines.
+    expect(wildcard).toEqual([]);
+    const clusterArns = CLUSTERS.map((c) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${c}` }));
+    const expected: Record<string, Record<string, [string[], unknown[]]>> = {
+      CloneRole: { OwnLogs: [['logs:CreateLogStream', 'logs:PutLogEvents'], [getAtt('CloneLogGroup')]], DescribeClusters: [['eks:DescribeCluster'], clusterArns], FailedInvocations: [['sqs:SendMessage'], [getAtt(DLQ.clone)]] },
+      RolloutRole: {
+        OwnLogs: [['logs:CreateLogStream', 'logs:PutLogEvents'], [getAtt('RolloutLogGroup')]],
+        DescribeClusters: [['eks:DescribeCluster'], clusterArns],
+        RolloutQueue: [['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], [getAtt('RolloutQueue')]],
+      },
+      ProtectRole: { OwnLogs: [['logs:CreateLogStream', 'logs:PutLogEvents'], [getAtt('ProtectLogGroup')]], DescribeClusters: [['eks:DescribeCluster'], clusterArns], FailedInvocations: [['sqs:SendMessage'], [getAtt(DLQ.protect)]] },
+      ForwarderRole: { PutEventsOnRippleBus: [['events:PutEvents'], [getAtt('RippleBus')]] },
+    };
+    for (const [id, bySid] of Object.entries(expected)) {
+      const got = Object.fromEntries(statements(id).map((s) => [s.Sid, [asList(s.Action).sort(), asList(s.Resource)]]));
+      expect(got, id).toEqual(bySid);
+    }
+    for (const h of HANDLERS) {
+      expect(resources[ROLE[h]]!.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    }
+    expect(resources.ForwarderRole!.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({ Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] });
+  });
+
+  it('EKS: each handler role is mapped to its Kubernetes group on every cluster; the forwarder gets pod identity', () => {
+    const entries = ofType('AWS::EKS::AccessEntry').map(([, r]) => r.Properties);
+    expect(entries).toHaveLength(HANDLERS.length * CLUSTERS.length);
+    for (const c of CLUSTERS) {
+      for (const h of HANDLERS) {
+        const e = entries.filter((x) => x.ClusterName === c && x.PrincipalArn['Fn::GetAtt'][0] === ROLE[h]);
+        expect(e, `${h} on ${c}`).toHaveLength(1);
+        expect(e[0]).toEqual({ ClusterName: c, PrincipalArn: getAtt(ROLE[h]), Type: 'STANDARD', KubernetesGroups: [HANDLER_GROUPS[h]] });
+      }
+    }
+    const pods = ofType('AWS::EKS::PodIdentityAssociation').map(([, r]) => r.Properties);
+    expect(pods).toEqual(CLUSTERS.map((c) => ({ ClusterName: c, Namespace: RIPPLE_NAMESPACE, ServiceAccount: FORWARDER_SERVICE_ACCOUNT, RoleArn: getAtt('ForwarderRole') })));
+  });
+
+  it('log groups keep logs for the configured retention', () => {
+    for (const h of HANDLERS) {
+      const id = `${h[0]!.toUpperCase()}${h.slice(1)}LogGroup`;
+      expect(resources[id]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: `/aws/lambda/ripple-${STAGE}-${h}`, RetentionInDays: 30 } });
+    }
+  });
+
+  it('saved Logs Insights queries are the ones `ripple logs` runs', () => {
+    const defs = ofType('AWS::Logs::QueryDefinition').map(([, r]) => r.Properties);
+    const saved = savedQueries();
+    expect(defs).toHaveLength(saved.length);
+    for (const q of saved) {
+      const d = defs.find((x) => x.Name === `ripple-${STAGE}/${q.title}`);
+      expect(d, q.title).toBeDefined();
+      expect(d.QueryString).toBe(q.queryString);
+      expect(d.LogGroupNames).toEqual(q.handlers.map((h) => ({ Ref: `${h[0]!.toUpperCase()}${h.slice(1)}LogGroup` })));
+    }
+  });
+
+  it('alarms: DLQ depth, handler errors, violations, forwarder silence', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.AlarmName, r.Properties]));
+    for (const h of HANDLERS) {
+      expect(alarms[`ripple-${STAGE}-${h}-dlq-not-empty`]).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: getAtt(DLQ[h], 'QueueName') }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarms[`ripple-${STAGE}-${h}-errors`]).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: FN[h] } }] });
+    }
+    expect(alarms[`ripple-${STAGE}-protection-violations`]).toMatchObject({ Namespace: 'Ripple', MetricName: 'ProtectionViolations', Dimensions: [{ Name: 'service', Value: 'ripple-protect' }], ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
+    const silence = alarms[`ripple-${STAGE}-forwarder-silent`];
+    expect(silence).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' });
+    const rules = (silence.Metrics as any[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'RuleName').Value);
+    expect(rules.sort()).toEqual(HANDLERS.map((h) => `ripple-${STAGE}-${h}`).sort());
+  });
+
+  it('dashboard body is valid JSON once substituted', () => {
+    const [[, dash]] = ofType('AWS::CloudWatch::Dashboard') as [[string, Res]];
+    const body = (dash.Properties.DashboardBody['Fn::Sub'] as string).replace(/\$\{[^}]+\}/g, 'x');
+    const widgets = JSON.parse(body).widgets as any[];
+    expect(widgets.length).toBeGreaterThanOrEqual(6);
+    for (const ref of (dash.Properties.DashboardBody['Fn::Sub'] as string).matchAll(/\$\{([A-Za-z]+)(?:\.[A-Za-z]+)?\}/g)) {
+      if (!ref[1]!.startsWith('AWS')) expect(resources[ref[1]!], ref[0]).toBeDefined();
+    }
+  });
+});
+
+/** File names in a zip (central directory), enough to check what was packaged. */
+function zipEntries(buf: Buffer): string[] {
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error('not a zip file');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    names.push(buf.toString('utf8', p + 46, p + 46 + nameLen));
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return names;
+}
