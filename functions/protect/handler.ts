@@ -173,6 +173,7 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
     const payload = decodeLogsEvent(event);
     if (payload.messageType === 'CONTROL_MESSAGE') return { reports: [], skipped: ['CloudWatch Logs control message'] };
     cluster = clusterOfLogGroup(payload.logGroup) ?? deps.defaultCluster();
+    if (payload.logEvents[0]) logger.setCorrelationId(`${payload.logStream ?? payload.logGroup}/${payload.logEvents[0].id}`);
     for (const le of payload.logEvents) {
       const a = attemptFromAudit(le.message);
       if ('skip' in a) {

@@ -143,6 +143,9 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   if (attempt.via !== 'audit' && !current && !snapshot) {
     return { verdict: 'ignored', operation: null, actions: [], outcome: 'object absent and no snapshot was ever taken; nothing to protect or restore', reason: `no state to compare (${attempt.via})` };
   }
+  if (attempt.via !== 'audit' && current && !snapshot) {
+    return { verdict: 'ignored', operation: null, actions: [{ do: 'seed-snapshot' }], outcome: 'first sight: snapshot seeded from the current state', reason: `no earlier state to compare with (${attempt.via})` };
+  }
   if (attempt.via !== 'audit' && current && snapshot && current.fingerprint === snapshot.fingerprint) {
     return { verdict: 'ignored', operation: null, actions: [], outcome: 'content matches last-known-good', reason: `no content drift seen (${attempt.via})` };
   }

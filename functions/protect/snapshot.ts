@@ -12,7 +12,7 @@
 import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../shared/constants.ts';
 import { PermanentError } from '../shared/errors.ts';
-import { translateKubeError } from '../shared/kube/errors.ts';
+import { isNotFound, translateKubeError } from '../shared/kube/errors.ts';
 
 export const ANN_SNAPSHOT_TYPE = 'ripple.dev/snapshot-type';
 export const ANN_SNAPSHOT_BINARY_KEYS = 'ripple.dev/snapshot-binary-keys';
@@ -113,7 +113,7 @@ export async function readSnapshot(core: CoreV1Api, policy: string): Promise<V1S
   try {
     return await core.readNamespacedSecret({ name, namespace: RIPPLE_NAMESPACE });
   } catch (err) {
-    if ((err as { code?: number }).code === 404) return null;
+    if (isNotFound(err)) return null;
     throw translateKubeError(err, { verb: 'get', resource: 'secrets', namespace: RIPPLE_NAMESPACE, name });
   }
 }

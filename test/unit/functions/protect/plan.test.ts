@@ -50,7 +50,8 @@ describe('planProtect', () => {
     ['unattributed with allow list waits', enforce, att('update', undefined), { fingerprint: B }, { fingerprint: A }, 'unattributed', []],
     ['unattributed with nobody allowed restores', nobody, { ...att('delete', undefined), actor: { groups: [], manager: 'kubectl' } }, null, { fingerprint: A }, 'violation', ['restore:recreate']],
     ['event without drift is ignored', nobody, { ...att('update', undefined), actor: { groups: [], manager: 'kubectl' } }, { fingerprint: A }, { fingerprint: A }, 'ignored', []],
-    ['resync seeds a missing snapshot', enforce, { ...att('update', undefined), via: 'resync' }, { fingerprint: A }, null, 'unattributed', ['seed-snapshot']],
+    ['resync seeds a missing snapshot', enforce, { ...att('update', undefined), via: 'resync' }, { fingerprint: A }, null, 'ignored', ['seed-snapshot']],
+    ['event on first sight seeds, never a violation', nobody, { ...att('update', undefined), actor: { groups: [], manager: 'kubectl' } }, { fingerprint: B }, null, 'ignored', ['seed-snapshot']],
     ['violation without snapshot seeds, cannot restore', enforce, att('update', 'bob'), { fingerprint: B }, null, 'violation', ['seed-snapshot']],
     ['system:masters is not exempt', enforce, att('delete', 'admin', ['system:masters']), null, { fingerprint: A }, 'violation', ['restore:recreate']],
   ] as const)('%s', (_n, protect, attempt, current, snapshot, verdict, actions) => {
