@@ -91,7 +91,8 @@ export function rippleMiddleware(opts: RippleMiddlewareOptions): MiddlewareObj<u
   };
 
   const rippleMiddlewareAfter = (): void => {
-    obs().metrics.publishStoredMetrics();
+    const { metrics } = obs();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   };
 
   const rippleMiddlewareOnError = (request: Request<unknown, unknown, Error, Context>): void => {
