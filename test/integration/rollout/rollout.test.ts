@@ -164,7 +164,7 @@ afterAll(async () => {
 
 describe('rollout: consumers of a changed copy', () => {
   const ns = 'rollout-forms';
-  const consumers: [WorkloadKind, string][] = KINDS.flatMap((k) => FORMS[k].map((r) => [k, `${short(k)}-${r.form}-${r.kind.toLowerCase()}`] as [WorkloadKind, string]));
+  const consumers: [WorkloadKind, string][] = KINDS.flatMap((k) => FORMS[k].map((r) => [k, `${short(k)}-${r.form.toLowerCase()}-${r.kind.toLowerCase()}`] as [WorkloadKind, string]));
   const bystanders: [WorkloadKind, string][] = [...KINDS.map((k) => [k, `${short(k)}-other`] as [WorkloadKind, string]), ['Deployment', 'deploy-pull-secret'], ['Deployment', 'deploy-paused'], ['Deployment', 'deploy-opted-out']];
   const before = new Map<string, number>();
 
@@ -175,7 +175,7 @@ describe('rollout: consumers of a changed copy', () => {
     await copy('ConfigMap', ns, 'cfg', 'cfg-1', 'base-cfg');
     await copy('Secret', ns, 'unrelated', 'x', 'base-db');
     for (const k of KINDS) {
-      for (const r of FORMS[k]) await createWorkload(k, ns, `${short(k)}-${r.form}-${r.kind.toLowerCase()}`, podSpec([r]));
+      for (const r of FORMS[k]) await createWorkload(k, ns, `${short(k)}-${r.form.toLowerCase()}-${r.kind.toLowerCase()}`, podSpec([r]));
       await createWorkload(k, ns, `${short(k)}-other`, podSpec([{ form: 'env', kind: 'Secret', name: 'unrelated' }]));
     }
     await createWorkload('Deployment', ns, 'deploy-pull-secret', podSpec([], { imagePullSecrets: [{ name: 'db' }] }));
@@ -209,7 +209,7 @@ describe('rollout: consumers of a changed copy', () => {
     expect(log).toMatch(/pull secrets are not reloaded/);
     // A Kubernetes Event on a restarted workload says what the restart was for.
     const events = await env.admin.core.listNamespacedEvent({ namespace: ns });
-    expect(events.items.some((e) => e.reason === 'RestartTriggered' && e.involvedObject.name === 'deploy-env-secret')).toBe(true);
+    expect(events.items.some((e) => e.reason === 'RestartTriggered' && e.involvedObject.name === 'deploy-env-secret' && e.involvedObject.kind === 'Deployment')).toBe(true);
   });
 
   it('duplicate delivery and no-op changes restart nothing', async () => {
