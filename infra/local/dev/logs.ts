@@ -1,0 +1,100 @@
+/**
+ * CloudWatch Logs subscription delivery, locally: log events written to a log group pass the subscription's
+ * filter pattern (logs-filter.ts) and reach the destination function as CloudWatch Logs delivers them:
+ * `{ awslogs: { data: base64(gzip(JSON)) } }` whose JSON is a DATA_MESSAGE
+ * `{ messageType, owner, logGroup, logStream, subscriptionFilters, logEvents: [{ id, timestamp, message }] }`.
+ * Events are buffered briefly and delivered in batches, as the service does.
+ */
+import { randomBytes } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { compileLogsFilter } from '../eventbridge/logs-filter.ts';
+
+export interface LogEvent {
+  id: string;
+  timestamp: number;
+  message: string;
+}
+
+export interface DataMessage {
+  messageType: 'DATA_MESSAGE' | 'CONTROL_MESSAGE';
+  owner: string;
+  logGroup: string;
+  logStream: string;
+  subscriptionFilters: string[];
+  logEvents: LogEvent[];
+}
+
+export interface AwsLogsEvent {
+  awslogs: { data: string };
+}
+
+export function encodeAwsLogs(m: DataMessage): AwsLogsEvent {
+  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(m), 'utf8')).toString('base64') } };
+}
+
+export function decodeAwsLogs(e: AwsLogsEvent): DataMessage {
+  return JSON.parse(gunzipSync(Buffer.from(e.awslogs.data, 'base64')).toString('utf8')) as DataMessage;
+}
+
+let seq = 0;
+/** CloudWatch Logs event ids are long decimal strings that sort by time. */
+export function logEventId(timestamp: number): string {
+  seq = (seq + 1) % 1_000_000;
+  return `${String(timestamp).padStart(16, '0')}${String(seq).padStart(6, '0')}${BigInt('0x' + randomBytes(8).toString('hex')).toString().padStart(20, '0').slice(0, 20)}`;
+}
+
+export interface SubscriptionOptions {
+  name: string;
+  owner: string;
+  logGroup: string;
+  logStream: string;
+  filterPattern: string;
+  /** How long events are buffered before delivery. */
+  flushMs: number;
+  maxEvents?: number;
+  deliver: (event: AwsLogsEvent, message: DataMessage) => void;
+}
+
+export class LogSubscription {
+  private opts: SubscriptionOptions;
+  private filter: (message: string) => boolean;
+  private buffer: LogEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  matched = 0;
+  seen = 0;
+
+  constructor(opts: SubscriptionOptions) {
+    this.opts = opts;
+    this.filter = compileLogsFilter(opts.filterPattern);
+  }
+
+  put(message: string, timestamp = Date.now()): void {
+    this.seen++;
+    if (!this.filter(message)) return;
+    this.matched++;
+    this.buffer.push({ id: logEventId(timestamp), timestamp, message });
+    if (this.buffer.length >= (this.opts.maxEvents ?? 500)) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.buffer.length === 0) return;
+    const message: DataMessage = {
+      messageType: 'DATA_MESSAGE',
+      owner: this.opts.owner,
+      logGroup: this.opts.logGroup,
+      logStream: this.opts.logStream,
+      subscriptionFilters: [this.opts.name],
+      logEvents: this.buffer,
+    };
+    this.buffer = [];
+    this.opts.deliver(encodeAwsLogs(message), message);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

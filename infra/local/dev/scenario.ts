@@ -1,0 +1,229 @@
+/**
+ * The article's scenario, driven through the Kubernetes API (client-node) and kubectl, narrated step by step.
+ * Each step acts, then waits (with a timeout) until the cluster shows the expected state, and reports what did
+ * not converge. Nothing here does ripple's work: copies, rollouts and denials come from the pipeline.
+ *
+ *   seed: namespace <source ns> with the base Secret, team namespaces, a Deployment consuming the Secret through
+ *         env.valueFrom.secretKeyRef, and a user alice with broad rights (ClusterRole edit) but not cluster-admin
+ *   1. a copy appears in every team namespace          4. the consuming Deployment rolls out (new revision)
+ *   2. a namespace created later gets a copy too        5. a deleted copy is re-created
+ *   3. the base is updated -> every copy is updated      6. `kubectl --as=alice delete` of the base is denied
+ */
+import { execFile } from 'node:child_process';
+import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
+import { ANN_RESTARTED_FOR, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
+import { errorText } from './manifests.ts';
+import type { Output } from './output.ts';
+
+export interface ScenarioConfig {
+  kc: KubeConfig;
+  /** kubeconfig file for kubectl (admin; alice is impersonated). */
+  kubeconfigPath: string;
+  source: { namespace: string; name: string };
+  /** The protect message of the base's policy (what the denial must say), or null when it has no protect part. */
+  protectMessage: string | null;
+  teams?: string[];
+  lateTeam?: string;
+  stepTimeoutMs: number;
+  out: Output;
+  kubectl?: string | null;
+  pollMs?: number;
+}
+
+export interface StepResult {
+  title: string;
+  converged: boolean;
+  detail: string;
+  ms: number;
+}
+
+const DEPLOYMENT = 'blog';
+const SECRET_KEY = 'password';
+const enc = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+function sameData(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {}).sort();
+  const kb = Object.keys(b ?? {}).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a?.[k] === b?.[k]);
+}
+
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return null;
+    throw err;
+  }
+}
+
+/** Poll `check` until it returns null (converged) or the timeout passes; returns the last reason. */
+export async function waitFor(check: () => Promise<string | null>, timeoutMs: number, pollMs = 200): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  let reason: string | null;
+  for (;;) {
+    try {
+      reason = await check();
+    } catch (err) {
+      reason = `error while checking: ${errorText(err)}`;
+    }
+    if (reason === null || Date.now() >= deadline) return reason;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0, stdout, stderr }));
+  });
+}
+
+export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
+  const core = cfg.kc.makeApiClient(CoreV1Api);
+  const apps = cfg.kc.makeApiClient(AppsV1Api);
+  const rbac = cfg.kc.makeApiClient(RbacAuthorizationV1Api);
+  const { namespace: srcNs, name } = cfg.source;
+  const teams = cfg.teams ?? ['team-a', 'team-b', 'team-c'];
+  const late = cfg.lateTeam ?? 'team-d';
+  const out = cfg.out;
+  const results: StepResult[] = [];
+  const poll = cfg.pollMs ?? 200;
+
+  async function step(title: string, body: () => Promise<{ reason: string | null; detail: string }>): Promise<boolean> {
+    const start = Date.now();
+    let r: { reason: string | null; detail: string };
+    try {
+      r = await body();
+    } catch (err) {
+      r = { reason: errorText(err), detail: '' };
+    }
+    const ms = Date.now() - start;
+    const secs = `${(ms / 1000).toFixed(1)}s`;
+    if (r.reason === null) out.ok(`${title}${r.detail ? `: ${r.detail}` : ''} ${`(${secs})`}`);
+    else out.fail(`${title}: did not converge within ${(cfg.stepTimeoutMs / 1000).toFixed(0)}s: ${r.reason}`);
+    results.push({ title, converged: r.reason === null, detail: r.reason ?? r.detail, ms });
+    return r.reason === null;
+  }
+
+  const ensureNamespace = async (ns: string) => {
+    if (await orNull(core.readNamespace({ name: ns }))) return;
+    await core.createNamespace({ body: { metadata: { name: ns, labels: { 'ripple.dev/scenario': 'article' } } } });
+  };
+
+  const readSource = () => orNull(core.readNamespacedSecret({ name, namespace: srcNs }));
+  const copyState = async (namespaces: string[]): Promise<string | null> => {
+    const src = await readSource();
+    if (!src) return `the base ${srcNs}/${name} is gone`;
+    const missing: string[] = [];
+    const stale: string[] = [];
+    for (const ns of namespaces) {
+      const copy = await orNull(core.readNamespacedSecret({ name, namespace: ns }));
+      if (!copy) missing.push(ns);
+      else if (!sameData(copy.data, src.data)) stale.push(ns);
+    }
+    if (missing.length) return `no copy in ${missing.join(', ')}`;
+    if (stale.length) return `copy in ${stale.join(', ')} differs from the base`;
+    return null;
+  };
+
+  // ---- seed
+  out.step(`seed: namespaces ${srcNs}, ${teams.join(', ')}; Secret ${srcNs}/${name}; Deployment ${teams[0]}/${DEPLOYMENT} reading it through env.valueFrom.secretKeyRef; user alice (ClusterRole edit)`);
+  for (const ns of [srcNs, ...teams]) await ensureNamespace(ns);
+  const existing = await readSource();
+  const base: V1Secret = { metadata: { name, namespace: srcNs, labels: { app: 'blog' } }, type: 'Opaque', data: { [SECRET_KEY]: enc('initial value') } };
+  if (existing) await core.replaceNamespacedSecret({ name, namespace: srcNs, body: { ...base, metadata: { ...base.metadata, resourceVersion: existing.metadata?.resourceVersion } } });
+  else await core.createNamespacedSecret({ namespace: srcNs, body: base });
+  const deployment: V1Deployment = {
+    metadata: { name: DEPLOYMENT, namespace: teams[0], labels: { app: DEPLOYMENT } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: DEPLOYMENT } },
+      template: {
+        metadata: { labels: { app: DEPLOYMENT } },
+        spec: { containers: [{ name: 'blog', image: 'nginx:1.27', env: [{ name: 'BLOG_PASSWORD', valueFrom: { secretKeyRef: { name, key: SECRET_KEY } } }] }] },
+      },
+    },
+  };
+  if (!(await orNull(apps.readNamespacedDeployment({ name: DEPLOYMENT, namespace: teams[0] })))) await apps.createNamespacedDeployment({ namespace: teams[0], body: deployment });
+  const binding = 'ripple-scenario-alice-edit';
+  if (!(await orNull(rbac.readClusterRoleBinding({ name: binding })))) {
+    await rbac.createClusterRoleBinding({ body: { metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] } });
+  }
+
+  // ---- 1. copies everywhere
+  await step(`copy created in ${teams.join(', ')}`, async () => ({ reason: await waitFor(() => copyState(teams), cfg.stepTimeoutMs, poll), detail: `${teams.length} copies equal to the base` }));
+
+  // ---- 2. a new namespace
+  await step(`namespace ${late} created later gets a copy`, async () => {
+    await ensureNamespace(late);
+    return { reason: await waitFor(() => copyState([late]), cfg.stepTimeoutMs, poll), detail: '' };
+  });
+
+  // ---- 3. source updated -> copies updated
+  const revisionOf = (d: V1Deployment | null) => Number(d?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+  const before = await orNull(apps.readNamespacedDeployment({ name: DEPLOYMENT, namespace: teams[0] }));
+  const revBefore = revisionOf(before);
+  const templateBefore = JSON.stringify(before?.spec?.template?.metadata?.annotations ?? {});
+  const all = [...teams, late];
+  await step(`base ${srcNs}/${name} updated -> copies updated`, async () => {
+    const src = await readSource();
+    if (!src) return { reason: `the base ${srcNs}/${name} is gone`, detail: '' };
+    await core.replaceNamespacedSecret({ name, namespace: srcNs, body: { ...src, data: { ...src.data, [SECRET_KEY]: enc(`rotated at ${new Date().toISOString()}`) } } });
+    return { reason: await waitFor(() => copyState(all), cfg.stepTimeoutMs, poll), detail: `${all.length} copies carry the new content` };
+  });
+
+  // ---- 4. rollout
+  await step(`Deployment ${teams[0]}/${DEPLOYMENT} rolled out`, async () => {
+    let detail = '';
+    const reason = await waitFor(
+      async () => {
+        const d = await orNull(apps.readNamespacedDeployment({ name: DEPLOYMENT, namespace: teams[0] }));
+        if (!d) return `Deployment ${teams[0]}/${DEPLOYMENT} is gone`;
+        const ann = d.spec?.template?.metadata?.annotations ?? {};
+        if (JSON.stringify(ann) === templateBefore) return 'pod template unchanged (no restart annotation written)';
+        const rev = revisionOf(d);
+        if (revBefore > 0 && rev <= revBefore) return `pod template changed but revision still ${rev} (no new ReplicaSet yet)`;
+        const rs = await apps.listNamespacedReplicaSet({ namespace: teams[0] });
+        const current = rs.items.find((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === String(rev));
+        detail = revBefore > 0 ? `revision ${revBefore} -> ${rev}${current ? ` (ReplicaSet ${current.metadata?.name})` : ''}` : `pod template annotated (${Object.keys(ann).filter((k) => k.startsWith('ripple.dev/')).join(', ') || ANN_RESTARTED_FOR})`;
+        return null;
+      },
+      cfg.stepTimeoutMs,
+      poll,
+    );
+    return { reason, detail };
+  });
+
+  // ---- 5. copy deleted -> re-created
+  const victim = teams[1] ?? teams[0];
+  await step(`copy ${victim}/${name} deleted -> re-created`, async () => {
+    const copy = await orNull(core.readNamespacedSecret({ name, namespace: victim }));
+    if (!copy) return { reason: `there is no copy in ${victim} to delete`, detail: '' };
+    const uid = copy.metadata?.uid;
+    await core.deleteNamespacedSecret({ name, namespace: victim });
+    const reason = await waitFor(
+      async () => {
+        const again = await orNull(core.readNamespacedSecret({ name, namespace: victim }));
+        if (!again || again.metadata?.uid === uid) return `no new copy in ${victim}`;
+        if (again.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) return `${victim}/${name} exists but is not labelled ${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`;
+        return copyState([victim]);
+      },
+      cfg.stepTimeoutMs,
+      poll,
+    );
+    return { reason, detail: 'new copy with the base content' };
+  });
+
+  // ---- 6. alice cannot delete the base
+  await step(`alice deletes the base ${srcNs}/${name} -> denied`, async () => {
+    if (!cfg.protectMessage) return { reason: `the policy for ${srcNs}/${name} has no protect part`, detail: '' };
+    if (!cfg.kubectl) return { reason: 'kubectl is not on PATH: install kubectl to run this step', detail: '' };
+    const r = await run(cfg.kubectl, ['--kubeconfig', cfg.kubeconfigPath, '--as=alice', '-n', srcNs, 'delete', 'secret', name]);
+    if (r.code === 0) return { reason: `kubectl --as=alice delete succeeded: ${r.stdout.trim()}`, detail: '' };
+    const denied = r.stderr.trim();
+    if (!denied.includes(cfg.protectMessage)) return { reason: `denied, but not by ripple's policy: ${denied}`, detail: '' };
+    if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
+    return { reason: null, detail: `\n      ${denied.split('\n').join('\n      ')}\n   ` };
+  });
+
+  return results;
+}
