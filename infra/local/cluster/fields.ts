@@ -1,0 +1,178 @@
+/**
+ * metadata.managedFields bookkeeping for non-apply writes (operation "Update"), in FieldsV1 form:
+ * the writing manager takes ownership of the fields it set or changed; other managers lose those fields;
+ * fields no longer present are dropped. Pure.
+ */
+import { mergeKeyFor } from './patch.ts';
+
+type FieldTree = Record<string, any>;
+
+const SKIP_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as any)[k], (b as any)[k]));
+}
+export { deepEqual };
+
+/** The fields of `v` that differ from `old` (all fields when old is undefined). */
+function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
+  if (deepEqual(v, old)) return null;
+  if (isObject(v)) {
+    const out: FieldTree = {};
+    const o = isObject(old) ? old : undefined;
+    for (const [k, x] of Object.entries(v)) {
+      if (path.length === 1 && path[0] === 'metadata' && SKIP_META.has(k)) continue;
+      const sub = diffTree(x, o?.[k], [...path, k]);
+      if (sub) out[`f:${k}`] = sub;
+    }
+    if (!o && path.length > 0) out['.'] = {};
+    return out;
+  }
+  if (Array.isArray(v) && path.length > 0) {
+    const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
+    if (key && v.every((x) => isObject(x) && x[key] !== undefined)) {
+      const out: FieldTree = {};
+      const olds = Array.isArray(old) ? old : [];
+      for (const item of v) {
+        const prev = olds.find((x) => isObject(x) && x[key] === item[key]);
+        const sub = diffTree(item, prev, path);
+        if (sub) out[`k:${JSON.stringify({ [key]: item[key] })}`] = { ...sub, '.': {} };
+      }
+      if (!Array.isArray(old)) out['.'] = {};
+      return out;
+    }
+  }
+  return {};
+}
+
+function union(a: FieldTree, b: FieldTree): FieldTree {
+  const out: FieldTree = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = out[k] ? union(out[k], v) : v;
+  return out;
+}
+
+/** a minus the leaves of b. */
+function subtract(a: FieldTree, b: FieldTree): FieldTree | null {
+  const out: FieldTree = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (!(k in b)) {
+      out[k] = v;
+      continue;
+    }
+    const bv = b[k];
+    if (Object.keys(bv).length === 0 || Object.keys(v).length === 0) continue;
+    const rest = subtract(v, bv);
+    if (rest && Object.keys(rest).some((x) => x !== '.')) out[k] = rest;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+/** The parts of tree t still present in object v. */
+function restrict(t: FieldTree, v: unknown): FieldTree | null {
+  const out: FieldTree = {};
+  for (const [k, sub] of Object.entries(t)) {
+    if (k === '.') {
+      out[k] = sub;
+      continue;
+    }
+    if (k.startsWith('f:')) {
+      const name = k.slice(2);
+      if (!isObject(v) || !(name in v)) continue;
+      const child = (v as any)[name];
+      if (Object.keys(sub).length === 0) out[k] = sub;
+      else {
+        const r = restrict(sub, child);
+        if (r) out[k] = r;
+      }
+    } else if (k.startsWith('k:')) {
+      if (!Array.isArray(v)) continue;
+      let id: Record<string, unknown>;
+      try {
+        id = JSON.parse(k.slice(2));
+      } catch {
+        continue;
+      }
+      const [[ik, iv]] = Object.entries(id);
+      const item = v.find((x) => isObject(x) && x[ik] === iv);
+      if (!item) continue;
+      const r = restrict(sub, item);
+      if (r) out[k] = r;
+    } else out[k] = sub;
+  }
+  const keys = Object.keys(out);
+  return keys.length && !(keys.length === 1 && keys[0] === '.') ? out : null;
+}
+
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Update' | 'Apply';
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: FieldTree;
+  subresource?: string;
+}
+
+/** The manager name from the request: `?fieldManager=` or the User-Agent up to the first "/". */
+export function managerName(fieldManager: string | null | undefined, userAgent: string | undefined): string {
+  if (fieldManager) return fieldManager;
+  const ua = (userAgent ?? '').split('/')[0].trim();
+  return ua || 'unknown';
+}
+
+/**
+ * The new managedFields for `obj` written by `manager` over `old` (null on create). `subresource` is
+ * "status" for status writes (only status fields are considered then).
+ */
+export function updateManagedFields(obj: any, old: any | null, manager: string, apiVersion: string, now: string, subresource?: string): ManagedFieldsEntry[] {
+  const strip = (o: any): any => {
+    if (!o) return o;
+    const { apiVersion: _a, kind: _k, status, ...rest } = o;
+    return subresource === 'status' ? { status } : rest;
+  };
+  const changed = diffTree(strip(obj), old ? strip(old) : undefined, []) ?? {};
+  const previous: ManagedFieldsEntry[] = (old?.metadata?.managedFields ?? []) as ManagedFieldsEntry[];
+  const out: ManagedFieldsEntry[] = [];
+  let mine: ManagedFieldsEntry | null = null;
+  const hasChanges = Object.keys(changed).length > 0;
+  for (const e of previous) {
+    if (e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (subresource ?? '')) {
+      mine = e;
+      continue;
+    }
+    if (!e.fieldsV1) continue;
+    const rest = hasChanges ? subtract(e.fieldsV1, changed) : e.fieldsV1;
+    const kept = rest ? restrict(rest, obj) : null;
+    if (kept) out.push({ ...e, fieldsV1: kept });
+  }
+  if (hasChanges || mine) {
+    const base = mine ? union(mine.fieldsV1 ?? {}, changed) : changed;
+    const kept = restrict(base, obj);
+    if (kept) {
+      out.push({
+        manager,
+        operation: 'Update',
+        apiVersion,
+        time: hasChanges || !mine ? now : mine.time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: kept,
+        ...(subresource ? { subresource } : {}),
+      });
+    }
+  }
+  return out;
+}

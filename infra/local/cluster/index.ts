@@ -1,0 +1,164 @@
+/**
+ * The embedded Kubernetes API server: `startCluster()` serves the Kubernetes API over real HTTP, in memory,
+ * faithful enough that kubectl and @kubernetes/client-node work against it unchanged. See
+ * docs/embedded-cluster.md for what it supports and what it does not.
+ */
+import { createServer, type Server } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import YAML from 'yaml';
+import { Authenticator, type TokenEntry } from './auth.ts';
+import { AuditLog, type AuditEvent } from './audit.ts';
+import { Controllers } from './controllers.ts';
+import { NamespaceLifecycle } from './namespaces.ts';
+import { BOOTSTRAP_RBAC } from './rbac.ts';
+import { Registry } from './registry.ts';
+import { lookupKind } from './resources.ts';
+import { ApiServer } from './server.ts';
+import { loadState, StatePersister } from './state.ts';
+import { Store } from './store.ts';
+import { WatchHub } from './watch.ts';
+import { selfSignedCert } from './tls.ts';
+
+export type { TokenEntry } from './auth.ts';
+export type { AuditEvent } from './audit.ts';
+
+export interface StartClusterOptions {
+  host?: string;
+  port?: number;
+  statePath?: string;
+  watchHistory?: number;
+  tokens?: TokenEntry[];
+  authorization?: 'RBAC' | 'AlwaysAllow';
+  audit?: { file?: string; onEvent?: (e: AuditEvent) => void };
+  controllers?: boolean;
+  /** interval of watch BOOKMARK events for watches that allow them; default 5000 ms, 0 = never */
+  bookmarkIntervalMs?: number;
+}
+
+export interface EmbeddedCluster {
+  url: string;
+  adminToken: string;
+  /** PEM of the self-signed serving certificate (also the CA in the kubeconfigs) */
+  caCert: string;
+  kubeconfig(opts?: { user?: string; groups?: string[]; namespace?: string }): string;
+  kubeConfig(opts?: { user?: string; groups?: string[]; namespace?: string }): KubeConfig;
+  addToken(e: TokenEntry): void;
+  compact(): void;
+  onAudit(cb: (e: AuditEvent) => void): () => void;
+  stop(): Promise<void>;
+}
+
+export const ADMIN_USER = 'admin';
+export const ADMIN_GROUPS = ['system:masters', 'system:authenticated'];
+
+function token(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function kubeconfigYaml(server: string, caPem: string, userName: string, tok: string, namespace = 'default'): string {
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'ripple-local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    contexts: [{ name: `${userName}@ripple-local`, context: { cluster: 'ripple-local', user: userName, namespace } }],
+    'current-context': `${userName}@ripple-local`,
+    users: [{ name: userName, user: { token: tok } }],
+    preferences: {},
+  });
+}
+
+export async function startCluster(opts: StartClusterOptions = {}): Promise<EmbeddedCluster> {
+  const host = opts.host ?? '127.0.0.1';
+  const store = new Store({ historyLimit: opts.watchHistory ?? 10_000 });
+  if (opts.statePath) loadState(store, opts.statePath);
+  const registry = new Registry(store);
+  const lifecycle = new NamespaceLifecycle(registry);
+  NamespaceLifecycle.ensureDefaults(registry);
+  for (const obj of BOOTSTRAP_RBAC) {
+    const rt = lookupKind(obj.apiVersion, obj.kind);
+    if (rt && !registry.get(rt, '', obj.metadata.name)) registry.create(rt, '', structuredClone(obj), { manager: 'kube-apiserver' });
+  }
+  const controllers = opts.controllers === false ? null : new Controllers(registry);
+  const persister = opts.statePath ? new StatePersister(store, opts.statePath) : null;
+
+  const adminToken = token();
+  const authenticator = new Authenticator([{ token: adminToken, user: ADMIN_USER, groups: ADMIN_GROUPS }, ...(opts.tokens ?? [])]);
+  const audit = new AuditLog(opts.audit?.file ? { file: opts.audit.file } : {});
+  if (opts.audit?.onEvent) audit.subscribe(opts.audit.onEvent);
+  const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 5000 });
+
+  let address = '';
+  const api = new ApiServer({
+    store,
+    registry,
+    watches,
+    authenticator,
+    audit,
+    authorization: opts.authorization ?? 'RBAC',
+    serverAddress: () => address,
+  });
+  const tls = selfSignedCert([host]);
+  const server: Server = createServer({ keepAlive: true, noDelay: true, cert: tls.cert, key: tls.key }, api.handle);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  address = `${urlHost}:${port}`;
+  const url = `https://${address}`;
+
+  const identity = (o?: { user?: string; groups?: string[] }): { user: string; tok: string } => {
+    if (!o?.user) return { user: ADMIN_USER, tok: adminToken };
+    const tok = token();
+    authenticator.add({ token: tok, user: o.user, groups: o.groups ?? [] });
+    return { user: o.user, tok };
+  };
+  let stopped = false;
+
+  return {
+    url,
+    adminToken,
+    caCert: tls.cert,
+    kubeconfig(o) {
+      const id = identity(o);
+      return kubeconfigYaml(url, tls.cert, id.user, id.tok, o?.namespace);
+    },
+    kubeConfig(o) {
+      const id = identity(o);
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfigYaml(url, tls.cert, id.user, id.tok, o?.namespace));
+      return kc;
+    },
+    addToken(e) {
+      authenticator.add(e);
+    },
+    compact() {
+      store.compact();
+    },
+    onAudit(cb) {
+      return audit.subscribe(cb);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      watches.stop();
+      controllers?.stop();
+      lifecycle.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      persister?.stop();
+      await audit.close();
+    },
+  };
+}

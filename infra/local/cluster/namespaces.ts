@@ -1,0 +1,152 @@
+/**
+ * Namespace lifecycle, as the namespace controller runs it: a deleted namespace is Terminating (creates in
+ * it are refused by the registry), its contents are deleted (objects with finalizers are marked and waited
+ * for), and once empty the namespace itself is removed. Also the garbage collection of workload dependents
+ * (ReplicaSets, ControllerRevisions owned by a deleted workload).
+ */
+import type { DeleteOptions, Registry } from './registry.ts';
+import { nowSeconds } from './registry.ts';
+import { RESOURCES, storageKey, type ResourceType } from './resources.ts';
+import type { Change } from './store.ts';
+
+export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+const OWNER_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
+const DEPENDENT_KEYS = ['replicasets.apps', 'controllerrevisions.apps'];
+
+export class NamespaceLifecycle {
+  private readonly registry: Registry;
+  private readonly pending = new Set<string>();
+  private readonly gcQueue: { namespace: string; uid: string }[] = [];
+  private scheduled = false;
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+  private readonly byKey = new Map<string, ResourceType>();
+
+  constructor(registry: Registry) {
+    this.registry = registry;
+    for (const r of RESOURCES) if (!r.virtual && !this.byKey.has(storageKey(r))) this.byKey.set(storageKey(r), r);
+    registry.onNamespaceTerminating = (name) => this.enqueue(name);
+    registry.onDeleted = (rt, obj, opts) => this.deleted(rt, obj, opts);
+    this.unsubscribe = registry.store.subscribe((c) => this.changed(c));
+    // resume terminations persisted in a state file
+    for (const e of registry.store.list('namespaces', '')) if (e.obj.metadata.deletionTimestamp) this.enqueue(e.obj.metadata.name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+  }
+
+  /** Creates the namespaces every cluster starts with. */
+  static ensureDefaults(registry: Registry): void {
+    for (const name of DEFAULT_NAMESPACES) {
+      if (!registry.store.has('namespaces', '', name)) {
+        registry.create(NS_RT(), '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { manager: 'kube-apiserver' });
+      }
+    }
+  }
+
+  private changed(c: Change): void {
+    // a change inside a terminating namespace (e.g. a finalizer removed) may let it finish
+    if (c.namespace && this.isTerminating(c.namespace)) this.enqueue(c.namespace);
+  }
+
+  private isTerminating(ns: string): boolean {
+    return !!this.registry.store.get('namespaces', '', ns)?.obj.metadata.deletionTimestamp;
+  }
+
+  private deleted(rt: ResourceType, obj: any, opts: DeleteOptions): void {
+    if (OWNER_KINDS.has(rt.kind) && opts.propagationPolicy !== 'Orphan' && obj.metadata.namespace) {
+      this.gcQueue.push({ namespace: obj.metadata.namespace, uid: obj.metadata.uid });
+      this.schedule();
+    }
+  }
+
+  private enqueue(ns: string): void {
+    this.pending.add(ns);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped) return;
+      this.run();
+    });
+  }
+
+  private run(): void {
+    const gc = this.gcQueue.splice(0);
+    for (const { namespace, uid } of gc) this.collect(namespace, uid);
+    const names = [...this.pending];
+    this.pending.clear();
+    for (const ns of names) this.finalize(ns);
+  }
+
+  /** Deletes the dependents (by ownerReference uid) of a deleted workload. */
+  private collect(namespace: string, uid: string): void {
+    const store = this.registry.store;
+    for (const key of DEPENDENT_KEYS) {
+      const rt = this.byKey.get(key)!;
+      for (const e of store.list(key, namespace)) {
+        if ((e.obj.metadata.ownerReferences ?? []).some((o: any) => o.uid === uid)) {
+          try {
+            this.registry.delete(rt, namespace, e.obj.metadata.name, { propagationPolicy: 'Background' });
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
+  }
+
+  /** One pass of the namespace controller over a terminating namespace. */
+  private finalize(ns: string): void {
+    const store = this.registry.store;
+    const nsEntry = store.get('namespaces', '', ns);
+    if (!nsEntry || !nsEntry.obj.metadata.deletionTimestamp) return;
+    let remaining = 0;
+    for (const key of store.keysIn(ns)) {
+      const rt = this.byKey.get(key);
+      if (!rt) continue;
+      for (const e of store.list(key, ns)) {
+        if (e.obj.metadata.deletionTimestamp) {
+          remaining++;
+          continue;
+        }
+        try {
+          const r = this.registry.delete(rt, ns, e.obj.metadata.name, { propagationPolicy: 'Background' });
+          if (!r.gone) remaining++;
+        } catch {
+          // raced with another delete
+        }
+      }
+    }
+    const current = store.get('namespaces', '', ns)!.obj;
+    if (remaining > 0) {
+      const cond = {
+        type: 'NamespaceFinalizersRemaining',
+        status: 'True',
+        lastTransitionTime: nowSeconds(),
+        reason: 'SomeFinalizersRemain',
+        message: `Some content in the namespace has finalizers remaining: ${remaining} resource instances`,
+      };
+      const had = (current.status?.conditions ?? []).find((c: any) => c.type === cond.type);
+      if (!had || had.message !== cond.message) {
+        store.put('namespaces', { ...current, status: { ...current.status, conditions: [cond] } });
+      }
+      return;
+    }
+    if (current.metadata.finalizers?.length) return; // metadata finalizers: wait for whoever owns them
+    store.remove('namespaces', '', ns);
+  }
+}
+
+let nsRt: ResourceType | undefined;
+function NS_RT(): ResourceType {
+  nsRt ??= RESOURCES.find((r) => r.plural === 'namespaces' && r.group === '')!;
+  return nsRt;
+}

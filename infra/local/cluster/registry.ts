@@ -1,0 +1,349 @@
+/**
+ * The registry: create / update / delete of objects with the real server's bookkeeping (uid,
+ * creationTimestamp, generation, managedFields, defaults, status subresource handling, optimistic
+ * concurrency, finalizers, validation) on top of the store. Used by the HTTP handlers (which add
+ * authentication, authorization and admission through the `admit` hook) and by the built-in controllers.
+ */
+import { randomUUID } from 'node:crypto';
+import { deepEqual, updateManagedFields } from './fields.ts';
+import { groupVersion, lookupResource, storageKey, type ResourceType } from './resources.ts';
+import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type FieldError } from './status.ts';
+import type { Entry, Store } from './store.ts';
+import { secretDecodeError, validateObject } from './validate.ts';
+
+export interface WriteOptions {
+  manager: string;
+  dryRun?: boolean;
+  subresource?: string;
+  /** admission hook, called with (new, old) after validation and before storing; throws to deny */
+  admit?: (obj: any | null, old: any | null) => void;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  admit?: (obj: any | null, old: any | null) => void;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+}
+
+export const NAMESPACE_RT = lookupResource('', 'v1', 'namespaces')!;
+
+/** Namespaces the real server refuses to delete. */
+export const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(n = 5): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+  return s;
+}
+
+/** RFC 3339 with seconds, as metav1.Time serializes. */
+export function nowSeconds(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Equality of two versions of an object ignoring resourceVersion and managedFields. */
+export function sameContent(a: any, b: any): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (k === 'metadata') continue;
+    if (!deepEqual(a[k], b[k])) return false;
+  }
+  const ma = a.metadata ?? {};
+  const mb = b.metadata ?? {};
+  const skip = (k: string) => k === 'resourceVersion' || k === 'managedFields';
+  const kma = Object.keys(ma).filter((k) => !skip(k) && ma[k] !== undefined);
+  const kmb = Object.keys(mb).filter((k) => !skip(k) && mb[k] !== undefined);
+  if (kma.length !== kmb.length) return false;
+  return kma.every((k) => deepEqual(ma[k], mb[k]));
+}
+
+function imagePullPolicy(image: string | undefined): string {
+  if (!image) return 'IfNotPresent';
+  const last = image.split('/').pop() ?? '';
+  if (image.includes('@')) return 'IfNotPresent';
+  if (!last.includes(':') || last.endsWith(':latest')) return 'Always';
+  return 'IfNotPresent';
+}
+
+/** The pod template defaults the real API server applies (so templates read back as they do there). */
+function defaultPodTemplate(t: any): void {
+  if (!isObject(t)) return;
+  t.metadata ??= {};
+  if (!t.metadata.creationTimestamp) t.metadata.creationTimestamp = null;
+  const spec = t.spec;
+  if (!isObject(spec)) return;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.securityContext ??= {};
+  spec.schedulerName ??= 'default-scheduler';
+  for (const list of ['initContainers', 'containers']) {
+    for (const c of Array.isArray(spec[list]) ? spec[list] : []) {
+      if (!isObject(c)) continue;
+      c.resources ??= {};
+      c.terminationMessagePath ??= '/dev/termination-log';
+      c.terminationMessagePolicy ??= 'File';
+      c.imagePullPolicy ??= imagePullPolicy(c.image);
+      for (const p of Array.isArray(c.ports) ? c.ports : []) if (isObject(p)) p.protocol ??= 'TCP';
+    }
+  }
+}
+
+/** Defaults for workloads, as the real API server sets them on create and update. */
+function defaultWorkload(kind: string, obj: any): void {
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  switch (kind) {
+    case 'Deployment':
+      spec.replicas ??= 1;
+      spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      break;
+    case 'StatefulSet':
+      spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+      spec.revisionHistoryLimit ??= 10;
+      spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+      break;
+    case 'DaemonSet':
+      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
+      spec.revisionHistoryLimit ??= 10;
+      break;
+    case 'ReplicaSet':
+      spec.replicas ??= 1;
+      break;
+  }
+  defaultPodTemplate(spec.template);
+}
+
+function mergeStringData(obj: any): void {
+  if (obj.kind !== 'Secret') return;
+  if (isObject(obj.stringData)) {
+    obj.data = { ...(isObject(obj.data) ? obj.data : {}) };
+    for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  }
+  delete obj.stringData;
+  obj.type ??= 'Opaque';
+}
+
+export class Registry {
+  readonly store: Store;
+  /** called after an object in a namespace is removed or marked for deletion (namespace lifecycle) */
+  onDeleted: (rt: ResourceType, obj: any, opts: DeleteOptions) => void = () => {};
+  /** called when a namespace starts terminating */
+  onNamespaceTerminating: (name: string) => void = () => {};
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  get(rt: ResourceType, namespace: string, name: string): Entry | undefined {
+    return this.store.get(storageKey(rt), rt.namespaced ? namespace : '', name);
+  }
+
+  /** Throws 404 when the namespace is missing, 403 when it is terminating (for creates). */
+  checkNamespaceForCreate(rt: ResourceType, namespace: string, name: string): any {
+    const ns = this.store.get('namespaces', '', namespace);
+    if (!ns) throw notFound(NAMESPACE_RT, namespace);
+    if (ns.obj.metadata.deletionTimestamp || ns.obj.status?.phase === 'Terminating') {
+      throw forbidden(rt, name, `unable to create new content in namespace ${namespace} because it is being terminated`, [
+        { reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' },
+      ]);
+    }
+    return ns.obj;
+  }
+
+  private decode(rt: ResourceType, obj: any, namespace: string): any {
+    if (!isObject(obj)) throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: the request body must be a JSON object`);
+    const gv = groupVersion(rt);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== gv) {
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${gv})`);
+    }
+    if (obj.kind !== undefined && obj.kind !== rt.kind) {
+      throw badRequest(`${obj.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: the kind in the data (${obj.kind}) does not match the expected kind (${rt.kind})`);
+    }
+    if (obj.metadata !== undefined && !isObject(obj.metadata)) {
+      throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: json: cannot unmarshal into Go struct field ${rt.kind}.metadata of type v1.ObjectMeta`);
+    }
+    if (rt.kind === 'Secret') {
+      const err = secretDecodeError(obj);
+      if (err) throw badRequest(err);
+    }
+    const out = structuredClone({ apiVersion: gv, kind: rt.kind, ...obj, metadata: { ...(obj.metadata ?? {}) } });
+    out.apiVersion = gv;
+    out.kind = rt.kind;
+    if (rt.namespaced) {
+      if (out.metadata.namespace && out.metadata.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      out.metadata.namespace = namespace;
+    } else {
+      delete out.metadata.namespace;
+    }
+    return out;
+  }
+
+  create(rt: ResourceType, namespace: string, body: any, opts: WriteOptions): any {
+    const obj = this.decode(rt, body, namespace);
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
+    const name: string = meta.name ?? '';
+    if (!name) throw invalid(rt, '', [{ type: 'FieldValueRequired', field: 'metadata.name', detail: 'name or generateName is required' }]);
+    const nameErrs = validateObject(rt, { metadata: { name } }, null).filter((e) => e.field === 'metadata.name');
+    if (nameErrs.length) throw invalid(rt, name, nameErrs);
+    if (rt.namespaced) this.checkNamespaceForCreate(rt, namespace, name);
+    const key = storageKey(rt);
+    if (this.store.has(key, rt.namespaced ? namespace : '', name)) throw alreadyExists(rt, name);
+    const now = nowSeconds();
+    for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields']) delete meta[k];
+    meta.uid = randomUUID();
+    meta.creationTimestamp = now;
+    if (rt.generation) meta.generation = 1;
+    else delete meta.generation;
+    mergeStringData(obj);
+    if (rt.kind === 'Namespace') {
+      meta.labels = { ...(meta.labels ?? {}), 'kubernetes.io/metadata.name': name };
+      obj.spec = { finalizers: ['kubernetes'] };
+      obj.status = { phase: 'Active' };
+    }
+    if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) {
+      defaultWorkload(rt.kind, obj);
+      obj.status = {};
+    }
+    if (rt.kind === 'ValidatingAdmissionPolicy') {
+      obj.spec = { failurePolicy: 'Fail', ...(obj.spec ?? {}) };
+      obj.status = {};
+    }
+    const errors: FieldError[] = validateObject(rt, obj, null);
+    if (errors.length) throw invalid(rt, name, errors);
+    meta.managedFields = updateManagedFields(obj, null, opts.manager, groupVersion(rt), now);
+    if (meta.managedFields.length === 0) delete meta.managedFields;
+    opts.admit?.(obj, null);
+    if (opts.dryRun) return obj;
+    return this.store.put(key, obj).obj;
+  }
+
+  /**
+   * Replaces an object (PUT, and PATCH after the patch is applied). `body.metadata.resourceVersion`, when set,
+   * must match the stored one (else 409 Conflict).
+   */
+  update(rt: ResourceType, namespace: string, name: string, body: any, opts: WriteOptions): any {
+    const key = storageKey(rt);
+    const ns = rt.namespaced ? namespace : '';
+    const cur = this.store.get(key, ns, name);
+    if (!cur) throw notFound(rt, name);
+    const old = cur.obj;
+    const incoming = this.decode(rt, body, namespace);
+    const meta = incoming.metadata;
+    if (meta.name !== undefined && meta.name !== name) {
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    }
+    if (meta.resourceVersion && meta.resourceVersion !== old.metadata.resourceVersion) throw conflict(rt, name);
+    if (meta.uid && meta.uid !== old.metadata.uid) {
+      throw conflict(rt, name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+    let obj: any;
+    if (opts.subresource === 'status') {
+      obj = { ...old, status: incoming.status, metadata: { ...old.metadata } };
+    } else {
+      obj = incoming;
+      obj.metadata.name = name;
+      obj.metadata.uid = old.metadata.uid;
+      obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
+      if (old.metadata.deletionTimestamp) {
+        obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+        obj.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+      } else {
+        delete obj.metadata.deletionTimestamp;
+        delete obj.metadata.deletionGracePeriodSeconds;
+      }
+      delete obj.metadata.selfLink;
+      if (rt.subresources.includes('status')) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = old.status;
+      }
+      mergeStringData(obj);
+      if (rt.kind === 'Namespace') {
+        obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name };
+        obj.spec = opts.subresource === 'finalize' ? { ...(incoming.spec ?? {}) } : old.spec;
+        obj.status = old.status;
+      }
+      if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) defaultWorkload(rt.kind, obj);
+    }
+    obj.metadata.resourceVersion = old.metadata.resourceVersion;
+    if (rt.generation) {
+      const gen = old.metadata.generation ?? 1;
+      obj.metadata.generation = opts.subresource !== 'status' && !deepEqual(obj.spec, old.spec) ? gen + 1 : gen;
+    } else {
+      delete obj.metadata.generation;
+    }
+    const errors = validateObject(rt, obj, old);
+    if (errors.length) throw invalid(rt, name, errors);
+    obj.metadata.managedFields = old.metadata.managedFields;
+    if (sameContent(obj, old)) return old;
+    const mf = updateManagedFields(obj, old, opts.manager, groupVersion(rt), nowSeconds(), opts.subresource === 'status' ? 'status' : undefined);
+    if (mf.length) obj.metadata.managedFields = mf;
+    else delete obj.metadata.managedFields;
+    opts.admit?.(obj, old);
+    if (opts.dryRun) return obj;
+    if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && rt.kind !== 'Namespace') {
+      const gone = this.store.remove(key, ns, name)!.obj;
+      this.onDeleted(rt, gone, {});
+      return gone;
+    }
+    return this.store.put(key, obj).obj;
+  }
+
+  /**
+   * Deletes an object. Returns the object and whether it is gone (false when finalizers or namespace
+   * termination keep it).
+   */
+  delete(rt: ResourceType, namespace: string, name: string, opts: DeleteOptions): { obj: any; gone: boolean } {
+    const key = storageKey(rt);
+    const ns = rt.namespaced ? namespace : '';
+    const cur = this.store.get(key, ns, name);
+    if (!cur) throw notFound(rt, name);
+    const old = cur.obj;
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== old.metadata.uid) {
+      throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    }
+    if (rt.kind === 'Namespace' && UNDELETABLE_NAMESPACES.includes(name)) {
+      throw forbidden(rt, name, 'this namespace may not be deleted');
+    }
+    opts.admit?.(null, old);
+    if (opts.dryRun) return { obj: old, gone: false };
+    if (rt.kind === 'Namespace') {
+      if (old.metadata.deletionTimestamp) return { obj: old, gone: false };
+      const obj = {
+        ...old,
+        metadata: { ...old.metadata, deletionTimestamp: nowSeconds() },
+        status: { ...(old.status ?? {}), phase: 'Terminating' },
+      };
+      const stored = this.store.put(key, obj).obj;
+      this.onNamespaceTerminating(name);
+      return { obj: stored, gone: false };
+    }
+    if (old.metadata.finalizers?.length) {
+      if (old.metadata.deletionTimestamp) return { obj: old, gone: false };
+      const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowSeconds(), deletionGracePeriodSeconds: 0 } };
+      return { obj: this.store.put(key, obj).obj, gone: false };
+    }
+    const gone = this.store.remove(key, ns, name)!.obj;
+    this.onDeleted(rt, gone, opts);
+    return { obj: gone, gone: true };
+  }
+}

@@ -1,0 +1,635 @@
+/**
+ * The HTTP front of the embedded API server: request parsing (kube's RequestInfo), the per-request pipeline
+ * (authenticate -> impersonate -> authorize -> handler with admission -> audit), resource handlers
+ * (get, list, watch, create, update, patch, delete, deletecollection), discovery, OpenAPI and reviews.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import YAML from 'yaml';
+import { admit } from './admission.ts';
+import { auditEvent, authorizationAnnotations, type AuditLog } from './audit.ts';
+import { ImpersonationError, impersonatedUser, impersonation, impersonationChecks, type Authenticator, type UserInfo } from './auth.ts';
+import { eventFromCore, eventToCore } from './convert.ts';
+import { AGGREGATED_V2, aggregated, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.ts';
+import { managerName } from './fields.ts';
+import { openApiV3Doc, openApiV3Index } from './openapi.ts';
+import { decodeProtobuf, ProtobufError } from './protobuf.ts';
+import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
+import { authorize, forbiddenStatus, reviewAccess, rulesFor, type RbacObjects, type RequestAttributes } from './rbac.ts';
+import { NAMESPACE_RT, type Registry } from './registry.ts';
+import { groupVersion, lookupResource, storageKey, type ResourceType } from './resources.ts';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinnedName, SelectorError } from './selectors.ts';
+import { ApiError, badRequest, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
+import type { Entry, Store } from './store.ts';
+import type { WatchHub } from './watch.ts';
+
+export interface ServerDeps {
+  store: Store;
+  registry: Registry;
+  watches: WatchHub;
+  authenticator: Authenticator;
+  audit: AuditLog;
+  authorization: 'RBAC' | 'AlwaysAllow';
+  serverAddress: () => string;
+}
+
+/** kube's RequestInfo. */
+export interface RequestInfo {
+  resourceRequest: boolean;
+  path: string;
+  verb: string;
+  apiPrefix?: 'api' | 'apis';
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  parts: string[];
+}
+
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+const MAX_BODY = 3 * 1024 * 1024;
+
+export function requestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
+  const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  const info: RequestInfo = { resourceRequest: false, path, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', parts: [] };
+  const segs = path.split('/').filter(Boolean);
+  if (segs[0] !== 'api' && segs[0] !== 'apis') return info;
+  let rest: string[];
+  if (segs[0] === 'api') {
+    if (segs.length < 3) return info;
+    info.apiPrefix = 'api';
+    info.apiVersion = segs[1];
+    rest = segs.slice(2);
+  } else {
+    if (segs.length < 4) return info;
+    info.apiPrefix = 'apis';
+    info.apiGroup = segs[1];
+    info.apiVersion = segs[2];
+    rest = segs.slice(3);
+  }
+  info.resourceRequest = true;
+  let watchPrefix = false;
+  if (rest[0] === 'watch') {
+    watchPrefix = true;
+    rest = rest.slice(1);
+  }
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    info.namespace = rest[1];
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2])) rest = rest.slice(2);
+  }
+  info.parts = rest;
+  info.resource = rest[0] ?? '';
+  info.name = rest[1] ?? '';
+  info.subresource = rest[2] ?? '';
+  const isWatch = watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      info.verb = info.name ? (isWatch ? 'watch' : 'get') : isWatch ? 'watch' : 'list';
+      break;
+    case 'POST': info.verb = 'create'; break;
+    case 'PUT': info.verb = 'update'; break;
+    case 'PATCH': info.verb = 'patch'; break;
+    case 'DELETE': info.verb = info.name ? 'delete' : 'deletecollection'; break;
+    default: info.verb = method.toLowerCase();
+  }
+  return info;
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function baseType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function parseBody(buf: Buffer, contentType: string | undefined, what: string): any {
+  const ct = baseType(contentType);
+  if (!buf.length) throw badRequest(`${what}: the request body is empty`);
+  const text = buf.toString('utf8');
+  if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') {
+    try {
+      return YAML.parse(text);
+    } catch (err) {
+      throw badRequest(`error converting YAML to JSON: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (ct === 'application/vnd.kubernetes.protobuf') {
+    try {
+      return decodeProtobuf(buf);
+    } catch (err) {
+      if (err instanceof ProtobufError) throw new ApiError(415, 'UnsupportedMediaType', err.message);
+      throw err;
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
+  }
+}
+
+const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
+
+export class ApiServer {
+  private readonly d: ServerDeps;
+  private readonly cache = new Map<string, any[]>();
+
+  constructor(deps: ServerDeps) {
+    this.d = deps;
+    deps.store.subscribe((c) => {
+      if (c.key.endsWith('.rbac.authorization.k8s.io') || c.key.endsWith('.admissionregistration.k8s.io')) {
+        for (const k of [...this.cache.keys()]) if (k.startsWith(`${c.key}|`)) this.cache.delete(k);
+      }
+    });
+  }
+
+  /** Objects of a resource (cached until it changes): for RBAC and admission, which read them per request. */
+  private objects(key: string, namespace: string): any[] {
+    const k = `${key}|${namespace}`;
+    let v = this.cache.get(k);
+    if (!v) {
+      v = this.d.store.list(key, namespace).map((e) => e.obj);
+      this.cache.set(k, v);
+    }
+    return v;
+  }
+
+  rbac(namespace: string | undefined): RbacObjects {
+    return {
+      clusterRoles: this.objects('clusterroles.rbac.authorization.k8s.io', ''),
+      clusterRoleBindings: this.objects('clusterrolebindings.rbac.authorization.k8s.io', ''),
+      roles: namespace ? this.objects('roles.rbac.authorization.k8s.io', namespace) : [],
+      roleBindings: namespace ? this.objects('rolebindings.rbac.authorization.k8s.io', namespace) : [],
+    };
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.serve(req, res).catch((err) => {
+      console.error('cluster: unhandled error', err);
+      if (!res.headersSent) sendJson(res, 500, internal(String(err)).toStatus());
+      else res.end();
+    });
+  };
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const received = new Date();
+    const auditID = randomUUID();
+    res.setHeader('Audit-Id', auditID);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const info = requestInfo(method, url.pathname, url.searchParams);
+    const annotations: Record<string, string> = {};
+    let user: UserInfo | null = null;
+    let impersonated: UserInfo | undefined;
+    let failure: { code: number; reason?: string; message?: string } | null = null;
+    const rt = info.resourceRequest ? lookupResource(info.apiGroup, info.apiVersion, info.resource) : undefined;
+
+    res.on('close', () => {
+      const code = failure?.code ?? res.statusCode;
+      const objectRef = info.resourceRequest
+        ? {
+          resource: info.resource,
+          ...(info.namespace ? { namespace: info.namespace } : {}),
+          ...(info.name ? { name: info.name } : {}),
+          ...(info.apiGroup ? { apiGroup: info.apiGroup } : {}),
+          apiVersion: info.apiVersion,
+          ...(info.subresource ? { subresource: info.subresource } : {}),
+        }
+        : undefined;
+      this.d.audit.record(auditEvent({
+        auditID,
+        requestURI: req.url ?? '/',
+        verb: info.verb,
+        user: user ?? { username: 'system:anonymous', groups: ['system:unauthenticated'] },
+        ...(impersonated ? { impersonatedUser: impersonated } : {}),
+        sourceIPs: [req.socket.remoteAddress ?? ''],
+        userAgent: req.headers['user-agent'],
+        ...(objectRef ? { objectRef } : {}),
+        code,
+        ...(failure ? { reason: failure.reason, message: failure.message } : {}),
+        received,
+        annotations,
+      }));
+    });
+
+    const fail = (e: ApiError | any): void => {
+      const status = e instanceof ApiError ? e.toStatus() : e;
+      failure = { code: status.code, reason: status.reason, message: status.message };
+      if (!res.headersSent) sendJson(res, status.code, status);
+      else res.end();
+    };
+
+    try {
+      user = this.d.authenticator.authenticate(req.headers);
+      if (!user) {
+        fail(new ApiError(401, 'Unauthorized', 'Unauthorized'));
+        return;
+      }
+      let effective = user;
+      let imp: ReturnType<typeof impersonation>;
+      try {
+        imp = impersonation(req.headersDistinct);
+      } catch (err) {
+        if (err instanceof ImpersonationError) {
+          fail(badRequest(err.message));
+          return;
+        }
+        throw err;
+      }
+      if (imp) {
+        for (const check of impersonationChecks(user, imp)) {
+          const d = this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(check, this.rbac(check.namespace));
+          if (!d.allowed) {
+            Object.assign(annotations, authorizationAnnotations(d));
+            fail(forbiddenStatus(check, d.reason));
+            return;
+          }
+        }
+        effective = impersonatedUser(imp);
+        impersonated = effective;
+      }
+      const attrs: RequestAttributes = {
+        user: effective,
+        verb: info.verb,
+        apiGroup: info.apiGroup,
+        resource: info.resource,
+        ...(info.subresource ? { subresource: info.subresource } : {}),
+        ...(info.namespace ? { namespace: info.namespace } : {}),
+        ...(info.name ? { name: info.name } : {}),
+        path: info.path,
+        resourceRequest: info.resourceRequest,
+      };
+      if (info.resourceRequest && !info.name && (info.verb === 'list' || info.verb === 'watch')) {
+        try {
+          const pinned = pinnedName(parseFieldSelector(url.searchParams.get('fieldSelector'), rt ? storageKey(rt) : info.resource));
+          if (pinned) attrs.name = pinned;
+        } catch {
+          // reported by the handler
+        }
+      }
+      const decision = this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(attrs, this.rbac(attrs.namespace));
+      Object.assign(annotations, authorizationAnnotations(decision));
+      if (!decision.allowed) {
+        fail(forbiddenStatus(attrs, decision.reason));
+        return;
+      }
+      if (!info.resourceRequest) {
+        this.nonResource(req, res, info, url);
+        return;
+      }
+      await this.resource(req, res, info, url, rt, effective, annotations);
+    } catch (err) {
+      if (err instanceof ApiError) fail(err);
+      else {
+        console.error('cluster: request failed', method, req.url, err);
+        fail(internal((err as Error).message ?? String(err)));
+      }
+    }
+  }
+
+  private nonResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, url: URL): void {
+    const p = info.path;
+    const accept = req.headers.accept;
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw pathNotFound();
+    if (p === '/version') return sendJson(res, 200, VERSION_INFO);
+    if (p === '/healthz' || p === '/livez' || p === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (p === '/api') {
+      if (wantsAggregated(accept)) return sendJson(res, 200, aggregated(true), AGGREGATED_V2);
+      return sendJson(res, 200, apiVersions(this.d.serverAddress()));
+    }
+    if (p === '/apis') {
+      if (wantsAggregated(accept)) return sendJson(res, 200, aggregated(false), AGGREGATED_V2);
+      return sendJson(res, 200, apiGroupList());
+    }
+    const segs = p.split('/').filter(Boolean);
+    if (segs[0] === 'api' && segs.length === 2) {
+      const doc = apiResourceList('', segs[1]);
+      if (doc) return sendJson(res, 200, doc);
+    }
+    if (segs[0] === 'apis' && segs.length === 2) {
+      const doc = apiGroupDoc(segs[1]);
+      if (doc) return sendJson(res, 200, doc);
+    }
+    if (segs[0] === 'apis' && segs.length === 3) {
+      const doc = apiResourceList(segs[1], segs[2]);
+      if (doc) return sendJson(res, 200, doc);
+    }
+    if (p === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+    if (segs[0] === 'openapi' && segs[1] === 'v3' && segs.length > 2) {
+      const doc = openApiV3Doc(segs.slice(2).join('/'));
+      if (doc) {
+        res.setHeader('Cache-Control', url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private');
+        return sendJson(res, 200, doc);
+      }
+    }
+    throw pathNotFound();
+  }
+
+  private async resource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, url: URL, rt: ResourceType | undefined, user: UserInfo, annotations: Record<string, string>): Promise<void> {
+    if (!rt || info.parts.length > 3) throw pathNotFound();
+    if (info.subresource && !rt.subresources.includes(info.subresource)) throw pathNotFound();
+    if (rt.namespaced === false && info.namespace && rt.kind !== 'Namespace') throw pathNotFound();
+    const q = url.searchParams;
+    const verb = info.verb;
+    if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) {
+      const action: Record<string, string> = { get: 'get', list: 'list', watch: 'watch', create: 'create', update: 'update', patch: 'patch', delete: 'delete', deletecollection: 'deletecollection' };
+      throw methodNotSupported(rt, action[verb] ?? verb);
+    }
+    if (rt.virtual) {
+      if (verb !== 'create') throw methodNotSupported(rt, verb);
+      const body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+      return sendJson(res, 201, this.review(rt, body, user, info.namespace));
+    }
+    // events.k8s.io Events live in core storage
+    const isEventsV1 = rt.group === 'events.k8s.io';
+    const srt = isEventsV1 ? EVENTS_CORE : rt;
+    const encode = isEventsV1 ? eventFromCore : undefined;
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
+    const namespace = rt.kind === 'Namespace' ? '' : info.namespace;
+    const name = rt.kind === 'Namespace' && info.resource === 'namespaces' && info.parts[0] === 'namespaces' ? info.name : info.name;
+    if (rt.namespaced && !namespace && ['create', 'get', 'update', 'patch', 'delete'].includes(verb) && !(verb === 'create' && false)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    }
+    const dryRun = q.getAll('dryRun').includes('All');
+    const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
+    const warnings: string[] = [];
+    const admitHook = (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null): void => {
+      const policies = this.objects('validatingadmissionpolicies.admissionregistration.k8s.io', '');
+      if (policies.length === 0) return;
+      const bindings = this.objects('validatingadmissionpolicybindings.admissionregistration.k8s.io', '');
+      const ns = rt.namespaced ? namespace : undefined;
+      const r = admit({
+        operation,
+        userInfo: user,
+        apiGroup: rt.group,
+        apiVersion: rt.version,
+        kind: rt.kind,
+        resource: rt.plural,
+        ...(subresource ? { subresource } : {}),
+        ...(ns ? { namespace: ns } : {}),
+        name: (obj ?? old)?.metadata?.name ?? name,
+        object: obj ? out(obj) : null,
+        oldObject: old ? out(old) : null,
+        namespaceObject: ns ? this.d.store.get('namespaces', '', ns)?.obj ?? null : null,
+        dryRun,
+      }, policies, bindings);
+      warnings.push(...r.warnings);
+      Object.assign(annotations, r.auditAnnotations);
+      if (!r.allowed) {
+        const s = r.status ?? { code: 403, reason: 'Forbidden', message: 'denied by admission' };
+        throw new ApiError(s.code, s.reason, s.message, (s as any).details);
+      }
+    };
+    const flushWarnings = () => {
+      for (const w of warnings) res.appendHeader('Warning', `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]/g, '?'))}`);
+    };
+    const reg = this.d.registry;
+
+    switch (verb) {
+      case 'get': {
+        const e = reg.get(srt, namespace, name);
+        if (!e) throw notFound(rt, name);
+        return sendJson(res, 200, encode ? encode(e.obj) : e.json);
+      }
+      case 'list':
+        return this.list(req, res, rt, srt, namespace, q, encode);
+      case 'watch': {
+        let labels, fields;
+        try {
+          labels = parseLabelSelector(q.get('labelSelector'));
+          fields = parseFieldSelector(q.get('fieldSelector'), storageKey(rt));
+        } catch (err) {
+          if (err instanceof SelectorError) throw badRequest(err.message);
+          throw err;
+        }
+        if (name) fields = [...fields, { field: 'metadata.name', op: '=' as const, value: name }];
+        const timeout = q.get('timeoutSeconds');
+        this.d.watches.serve(res, {
+          key: storageKey(srt),
+          ...(rt.namespaced && namespace ? { namespace } : !rt.namespaced ? { namespace: '' } : {}),
+          kind: rt.kind,
+          apiVersion: groupVersion(rt),
+          labels,
+          fields,
+          resourceVersion: q.get('resourceVersion') ?? '',
+          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+          sendInitialEvents: q.get('sendInitialEvents') === 'true',
+          ...(timeout !== null && /^\d+$/.test(timeout) ? { timeoutSeconds: Number(timeout) } : {}),
+          ...(encode ? { encode } : {}),
+        });
+        return;
+      }
+      case 'create': {
+        if (name) throw methodNotSupported(rt, 'create');
+        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        if (isEventsV1) body = eventToCore(body);
+        const obj = reg.create(srt, namespace, body, { manager, dryRun, admit: admitHook('CREATE') });
+        flushWarnings();
+        return sendJson(res, 201, out(obj));
+      }
+      case 'update': {
+        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        if (isEventsV1) body = eventToCore(body);
+        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        flushWarnings();
+        return sendJson(res, 200, out(obj));
+      }
+      case 'patch': {
+        const ct = baseType(req.headers['content-type']);
+        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType([...PATCH_TYPES]);
+        const patch = parseBody(await readBody(req), 'application/json', rt.kind);
+        const cur = reg.get(srt, namespace, name);
+        if (!cur) throw notFound(rt, name);
+        let patched: any;
+        try {
+          patched = applyPatch(ct as PatchType, out(cur.obj), patch);
+        } catch (err) {
+          if (err instanceof PatchError) {
+            if (err.code === 400) throw badRequest(err.message);
+            throw new ApiError(422, 'Invalid', err.message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes: [{ reason: 'FieldValueInvalid', message: err.message }] } as any);
+          }
+          throw err;
+        }
+        if (isEventsV1) patched = eventToCore(patched);
+        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        flushWarnings();
+        return sendJson(res, 200, out(obj));
+      }
+      case 'delete': {
+        const opts = await this.deleteOptions(req, q);
+        const r = reg.delete(srt, namespace, name, { ...opts, dryRun, admit: admitHook('DELETE') });
+        flushWarnings();
+        if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
+        return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
+      }
+      case 'deletecollection': {
+        const opts = await this.deleteOptions(req, q);
+        const entries = this.select(rt, srt, namespace, q);
+        const items: any[] = [];
+        for (const e of entries) {
+          const n = e.obj.metadata.name;
+          try {
+            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...opts, dryRun, admit: admitHook('DELETE') });
+            items.push(out(r.obj));
+          } catch (err) {
+            if (err instanceof ApiError && err.code === 404) continue;
+            throw err;
+          }
+        }
+        flushWarnings();
+        return sendJson(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.d.store.resourceVersion) }, items });
+      }
+    }
+    throw methodNotSupported(rt, verb);
+  }
+
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
+    const buf = await readBody(req);
+    let body: any = {};
+    if (buf.length && (baseType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' || buf.toString('utf8').trim())) body = parseBody(buf, req.headers['content-type'], 'DeleteOptions');
+    let policy = body?.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+    if (body?.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
+    if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
+      throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    }
+    return { ...(body?.preconditions ? { preconditions: body.preconditions } : {}), ...(policy ? { propagationPolicy: policy } : {}) };
+  }
+
+  /** Entries of a list request after selectors (namespace '' = all namespaces for namespaced types). */
+  private select(rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams): Entry[] {
+    let labels, fields;
+    try {
+      labels = parseLabelSelector(q.get('labelSelector'));
+      fields = parseFieldSelector(q.get('fieldSelector'), storageKey(rt));
+    } catch (err) {
+      if (err instanceof SelectorError) throw badRequest(err.message);
+      throw err;
+    }
+    const key = storageKey(srt);
+    // fast path: metadata.name pinned
+    const pinned = pinnedName(fields);
+    let entries: Entry[];
+    if (pinned !== undefined && (namespace || !rt.namespaced)) {
+      const e = this.d.store.get(key, rt.namespaced ? namespace : '', pinned);
+      entries = e ? [e] : [];
+    } else {
+      entries = this.d.store.list(key, rt.namespaced ? namespace || undefined : '');
+    }
+    if (!labels.length && !fields.length) return entries;
+    return entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
+  }
+
+  private list(_req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, encode?: (o: any) => any): void {
+    const rv = this.d.store.resourceVersion;
+    let entries = this.select(rt, srt, namespace, q);
+    const limitParam = q.get('limit');
+    const cont = q.get('continue');
+    let listRv = rv;
+    if (cont) {
+      let token: { rv: number; ns: string; name: string };
+      try {
+        token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8'));
+      } catch {
+        throw badRequest('continue key is not valid: illegal base64 data');
+      }
+      if (token.rv < this.d.store.compactedRevision) {
+        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      }
+      listRv = token.rv;
+      const after = (e: Entry) => {
+        const ns = e.obj.metadata.namespace ?? '';
+        return ns > token.ns || (ns === token.ns && e.obj.metadata.name > token.name);
+      };
+      const idx = entries.findIndex(after);
+      entries = idx < 0 ? [] : entries.slice(idx);
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
+    const limit = limitParam && /^\d+$/.test(limitParam) ? Number(limitParam) : 0;
+    if (limit > 0 && entries.length > limit) {
+      const last = entries[limit - 1].obj.metadata;
+      metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, ns: last.namespace ?? '', name: last.name })).toString('base64url');
+      metadata.remainingItemCount = entries.length - limit;
+      entries = entries.slice(0, limit);
+    }
+    const head = `{"kind":"${rt.listKind}","apiVersion":"${groupVersion(rt)}","metadata":${JSON.stringify(metadata)},"items":[`;
+    const body = encode ? entries.map((e) => JSON.stringify(encode(e.obj))).join(',') : entries.map((e) => e.json).join(',');
+    sendJson(res, 200, `${head}${body}]}`);
+  }
+
+  private review(rt: ResourceType, body: any, user: UserInfo, namespace: string): any {
+    const spec = body?.spec ?? {};
+    const base = { apiVersion: groupVersion(rt), kind: rt.kind, metadata: { ...(body?.metadata ?? {}), creationTimestamp: null } };
+    switch (rt.kind) {
+      case 'SelfSubjectReview':
+        return { ...base, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
+      case 'SelfSubjectAccessReview':
+        return { ...base, spec, status: this.accessStatus(user, spec) };
+      case 'SubjectAccessReview':
+      case 'LocalSubjectAccessReview': {
+        if (!spec.user && !(spec.groups?.length)) {
+          throw new ApiError(422, 'Invalid', `${rt.kind}.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified`);
+        }
+        if (rt.kind === 'LocalSubjectAccessReview') {
+          if (spec.resourceAttributes && spec.resourceAttributes.namespace !== namespace) {
+            throw new ApiError(422, 'Invalid', `${rt.kind}.authorization.k8s.io "" is invalid: spec.resourceAttributes.namespace: Invalid value: "${spec.resourceAttributes?.namespace ?? ''}": must match metadata.namespace`);
+          }
+        }
+        const subject: UserInfo = { username: spec.user ?? '', ...(spec.uid ? { uid: spec.uid } : {}), groups: spec.groups ?? [], ...(spec.extra ? { extra: spec.extra } : {}) };
+        return { ...base, ...(namespace ? { metadata: { ...base.metadata, namespace } } : {}), spec, status: this.accessStatus(subject, spec) };
+      }
+      case 'SelfSubjectRulesReview': {
+        const ns = spec.namespace ?? '';
+        const rules = rulesFor(user, ns || undefined, this.rbac(ns || undefined));
+        return {
+          ...base,
+          spec,
+          status: {
+            resourceRules: rules.filter((r) => !r.nonResourceURLs).map((r) => ({ verbs: r.verbs ?? [], apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
+            nonResourceRules: rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs ?? [] })),
+            incomplete: false,
+          },
+        };
+      }
+    }
+    throw methodNotSupported(rt, 'create');
+  }
+
+  private accessStatus(user: UserInfo, spec: any): any {
+    if (this.d.authorization === 'AlwaysAllow') return { allowed: true };
+    try {
+      return reviewAccess(user, spec, this.rbac(spec?.resourceAttributes?.namespace || undefined));
+    } catch (err) {
+      throw new ApiError(422, 'Invalid', `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec: ${(err as Error).message}`);
+    }
+  }
+}
+
+export { NAMESPACE_RT };
