@@ -123,6 +123,15 @@ spec:
       'bad.yaml:6:23: spec.reload.coalesce: must be a duration such as "500ms", "10s" or "2m"',
     ],
     [
+      'coalescing window above the SQS limit',
+      `metadata: { name: x }
+spec:
+  source: { kind: Secret, namespace: platform, name: x }
+  reload: { coalesce: 10m }
+`,
+      'bad.yaml:6:23: spec.reload.coalesce: must be at most 5m (the SQS batching window limit)',
+    ],
+    [
       'DNS name',
       `metadata: { name: Blog_Secret }
 spec:

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { matches, validatePattern } from '../../../../../infra/local/eventbridge/pattern.ts';
+import { matchesLogsFilter, validateLogsFilter } from '../../../../../infra/local/eventbridge/logs-filter.ts';
+import { RipplePolicy, type RipplePolicyInput } from '../../../../../functions/shared/policy/schema.ts';
+import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
+import {
+  clonePattern,
+  LOGS_FILTER_MAX,
+  protectAuditFilter,
+  protectPattern,
+  rolloutPattern,
+  rolloutSettings,
+} from '../../../../../functions/shared/render/patterns.ts';
+
+const policies = loadPolicies('policies'); // the article's scenario: Secret platform/blogsecret
+
+type Detail = Record<string, unknown>;
+function event(detailType: string, d: Detail): object {
+  const detail = {
+    cluster: 'prod',
+    apiVersion: 'v1',
+    uid: 'u',
+    resourceVersion: '1',
+    labels: {},
+    annotations: {},
+    ownerReferences: [],
+    fingerprint: `hmac-sha256:${'a'.repeat(64)}`,
+    changes: [],
+    observedAt: '2026-01-01T00:00:00Z',
+    ...d,
+  };
+  return { version: '0', id: '1', source: 'ripple.kubernetes', account: '1', time: '2026-01-01T00:00:00Z', region: 'eu-west-1', resources: [], 'detail-type': detailType, detail };
+}
+const C = 'Kubernetes Object Created';
+const U = 'Kubernetes Object Updated';
+const D = 'Kubernetes Object Deleted';
+const managed = { 'app.kubernetes.io/managed-by': 'ripple' };
+const source = { kind: 'Secret', namespace: 'platform', name: 'blogsecret' };
+const copy = { kind: 'Secret', namespace: 'team-a', name: 'blogsecret', labels: managed };
+const resync = { version: '0', id: '2', source: 'ripple.kubernetes', account: '1', time: 't', region: 'r', resources: [], 'detail-type': 'Ripple Resync Requested', detail: { cluster: 'prod', reason: 'schedule', observedAt: 't' } };
+
+describe('rendered EventBridge patterns are valid', () => {
+  it.each([
+    ['clone', clonePattern(policies)],
+    ['rollout', rolloutPattern(policies)],
+    ['protect', protectPattern(policies)],
+    ['clone, no policies', clonePattern([])],
+    ['rollout, no policies', rolloutPattern([])],
+    ['protect, no policies', protectPattern([])],
+  ])('%s', (_n, p) => {
+    expect(validatePattern(p)).toBeNull();
+  });
+});
+
+// [what, event, clone, rollout, protect]
+describe.each([
+  ['source created', event(C, source), true, true, true],
+  ['source data updated', event(U, { ...source, changes: ['data'] }), true, true, true],
+  ['source labels updated', event(U, { ...source, changes: ['labels'] }), true, false, true],
+  ['source deleted', event(D, source), true, false, true],
+  ['copy data edited', event(U, { ...copy, changes: ['data'] }), true, true, false],
+  ['copy type changed', event(U, { ...copy, changes: ['type'] }), true, true, false],
+  ['copy labels edited', event(U, { ...copy, changes: ['labels'] }), true, false, false],
+  ['copy deleted', event(D, copy), true, false, false],
+  ['copy re-created', event(C, copy), false, true, false],
+  ['same-named unmanaged Secret updated', event(U, { ...copy, labels: {}, changes: ['data'] }), false, false, false],
+  ['other Secret in the source namespace', event(U, { ...source, name: 'other', changes: ['data'] }), false, false, false],
+  ['a ConfigMap named like the source', event(U, { ...source, kind: 'ConfigMap', changes: ['data'] }), false, false, false],
+  ['namespace created', event(C, { kind: 'Namespace', name: 'team-b' }), true, false, false],
+  ['namespace deleted', event(D, { kind: 'Namespace', name: 'team-b' }), false, false, false],
+  ['resync requested', resync, true, false, true],
+])('%s', (_what, ev, clone, rollout, protect) => {
+  it.each([
+    ['clone', clonePattern, clone],
+    ['rollout', rolloutPattern, rollout],
+    ['protect', protectPattern, protect],
+  ] as const)('%s handler: %s', (_h, render, want) => {
+    expect(matches(render(policies), ev)).toBe(want);
+  });
+});
+
+function policy(name: string, spec: Partial<RipplePolicyInput['spec']>): RipplePolicy {
+  return RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name }, spec: { source: { kind: 'ConfigMap', namespace: 'base', name }, ...spec } });
+}
+
+describe('narrowness follows the policies', () => {
+  it('namespace label changes reach clone only when a policy selects namespaces by label', () => {
+    const relabel = event(U, { kind: 'Namespace', name: 'team-b', changes: ['labels'] });
+    expect(matches(clonePattern([policy('a', { sync: {} })]), relabel)).toBe(false);
+    expect(matches(clonePattern([policy('a', { sync: { namespaces: { selector: { matchLabels: { tier: 'gold' } } } } })]), relabel)).toBe(true);
+  });
+
+  it('copies under a target name, and only kinds that are synced', () => {
+    const ps = [policy('settings', { sync: { targetName: 'app-settings' }, reload: {} })];
+    const copyEv = (name: string) => event(U, { kind: 'ConfigMap', namespace: 'x', name, labels: managed, changes: ['data'] });
+    expect(matches(clonePattern(ps), copyEv('app-settings'))).toBe(true);
+    expect(matches(rolloutPattern(ps), copyEv('app-settings'))).toBe(true);
+    expect(matches(clonePattern(ps), copyEv('settings'))).toBe(false);
+  });
+
+  it('a policy without sync/reload/protect adds nothing to that handler', () => {
+    const ps = [policy('only-protect', { protect: {} })];
+    const ev = event(U, { kind: 'ConfigMap', namespace: 'base', name: 'only-protect', changes: ['data'] });
+    expect(matches(protectPattern(ps), ev)).toBe(true);
+    expect(matches(clonePattern(ps), ev)).toBe(false);
+    expect(matches(rolloutPattern(ps), ev)).toBe(false);
+    expect(matches(clonePattern(ps), resync)).toBe(false); // no policy syncs: the clone rule matches nothing
+  });
+});
+
+describe('rollout settings', () => {
+  it.each([
+    ['defaults (the article)', policies, { maximumBatchingWindow: 10, maximumConcurrency: 5 }],
+    ['no reload policy: schema defaults', [], { maximumBatchingWindow: 10, maximumConcurrency: 5 }],
+    ['longest window, smallest cap', [policy('a', { reload: { coalesce: '30s', maxConcurrency: 20 } }), policy('b', { reload: { coalesce: '1500ms', maxConcurrency: 3 } })], { maximumBatchingWindow: 30, maximumConcurrency: 3 }],
+    ['sub-second windows round up', [policy('a', { reload: { coalesce: '500ms' } })], { maximumBatchingWindow: 1, maximumConcurrency: 5 }],
+  ])('%s', (_n, ps, want) => {
+    expect(rolloutSettings(ps)).toEqual(want);
+  });
+});
+
+function audit(verb: string, objectRef: Record<string, string>, stage = 'ResponseComplete'): string {
+  return JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'x', stage, verb, user: { username: 'alice', groups: ['system:authenticated'] }, objectRef: { apiVersion: 'v1', ...objectRef }, responseStatus: { code: 200 } });
+}
+
+describe('protect audit-log filter', () => {
+  const filter = protectAuditFilter(policies);
+  const ref = { resource: 'secrets', namespace: 'platform', name: 'blogsecret' };
+
+  it('is within the CloudWatch grammar and size limit', () => {
+    expect(validateLogsFilter(filter)).toBeNull();
+    expect(filter.length).toBeLessThanOrEqual(LOGS_FILTER_MAX);
+  });
+
+  it.each([
+    ['update of the protected Secret', audit('update', ref), true],
+    ['patch of the protected Secret', audit('patch', ref), true],
+    ['delete of the protected Secret', audit('delete', ref), true],
+    ['deletecollection of secrets in its namespace', audit('deletecollection', { resource: 'secrets', namespace: 'platform' }), true],
+    ['get of the protected Secret', audit('get', ref), false],
+    ['create of the protected Secret', audit('create', ref), false],
+    ['the RequestReceived stage', audit('update', ref, 'RequestReceived'), false],
+    ['update of a copy', audit('update', { ...ref, namespace: 'team-a' }), false],
+    ['update of another Secret', audit('update', { ...ref, name: 'other' }), false],
+    ['update of a ConfigMap with that name', audit('update', { ...ref, resource: 'configmaps' }), false],
+    ['deletecollection elsewhere', audit('deletecollection', { resource: 'secrets', namespace: 'team-a' }), false],
+  ])('%s -> %s', (_n, msg, want) => {
+    expect(matchesLogsFilter(filter, msg)).toBe(want);
+  });
+
+  it('follows the operations: DELETE only', () => {
+    const f = protectAuditFilter([policy('cfg', { protect: { operations: ['DELETE'] } })]);
+    expect(matchesLogsFilter(f, audit('update', { resource: 'configmaps', namespace: 'base', name: 'cfg' }))).toBe(false);
+    expect(matchesLogsFilter(f, audit('delete', { resource: 'configmaps', namespace: 'base', name: 'cfg' }))).toBe(true);
+  });
+
+  it('groups objects of one namespace and combines several with ||', () => {
+    const ps = ['a', 'b', 'c'].map((n) => policy(n, { protect: {} }));
+    const f = protectAuditFilter([...ps, RipplePolicy.parse({ ...ps[0], metadata: { name: 'd' }, spec: { source: { kind: 'Secret', namespace: 'other', name: 'd' }, protect: {} } })]);
+    expect(validateLogsFilter(f)).toBeNull();
+    for (const n of ['a', 'b', 'c']) expect(matchesLogsFilter(f, audit('patch', { resource: 'configmaps', namespace: 'base', name: n }))).toBe(true);
+    expect(matchesLogsFilter(f, audit('delete', { resource: 'secrets', namespace: 'other', name: 'd' }))).toBe(true);
+    expect(matchesLogsFilter(f, audit('delete', { resource: 'configmaps', namespace: 'other', name: 'd' }))).toBe(false);
+  });
+
+  it('no protected object: a filter that matches nothing (an empty one would match everything)', () => {
+    const f = protectAuditFilter([]);
+    expect(validateLogsFilter(f)).toBeNull();
+    expect(matchesLogsFilter(f, audit('update', ref))).toBe(false);
+  });
+
+  it('too many objects for 1024 characters: a clear error', () => {
+    const many = Array.from({ length: 40 }, (_, i) => RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: `p${i}` }, spec: { source: { kind: 'Secret', namespace: `team-${i}`, name: `s${i}` }, protect: {} } }));
+    expect(() => protectAuditFilter(many)).toThrow(/the audit-log filter for 40 protected objects is \d+ characters; CloudWatch Logs allows 1024/);
+  });
+});
