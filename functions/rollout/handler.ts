@@ -21,7 +21,7 @@ import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
-import { applyRollouts } from './apply.ts';
+import { applyRollouts, pool } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
 import { listWorkloads } from './workloads.ts';
 
@@ -33,6 +33,8 @@ export interface Deps {
   observability: () => Observability;
   /** Parallel patches per namespace group. */
   concurrency: number;
+  /** Namespace groups processed in parallel. */
+  groupConcurrency: number;
 }
 
 /** Changes that alter what pods read. Created counts too (a re-created Secret may differ from what pods loaded). */
@@ -77,6 +79,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     now: partial.now ?? (() => new Date()),
     observability: partial.observability ?? (() => observability('rollout')),
     concurrency: partial.concurrency ?? 16,
+    groupConcurrency: partial.groupConcurrency ?? 16,
   };
 }
 
@@ -135,33 +138,37 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
     if (!g) groups.set(k, (g = { cluster: d.cluster, namespace: d.namespace!, items: [] }));
     g.items.push(item);
   }
-  await Promise.all(
-    [...groups.values()].map(async (g) => {
-      try {
-        const s = await processGroup(deps, g.cluster, g.namespace, g.items);
-        for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
-        const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
-        for (const p of s.plan.patches) {
-          logger.info('restart triggered', { action: 'restart', cluster: g.cluster, ...wl(p.workload), objects: p.changed.map((c) => `${c.kind}/${g.namespace}/${c.name}`), restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
-        }
-        for (const sk of s.plan.skipped) logger.info('restart skipped', { action: 'skip', cluster: g.cluster, ...wl(sk.workload), objects: [`${sk.object.kind}/${g.namespace}/${sk.object.name}`], reason: sk.reason });
-        for (const r of s.plan.reported) logger.info('reference reported, not restarted', { action: 'report', cluster: g.cluster, ...wl(r.workload), objects: [`${r.object.kind}/${g.namespace}/${r.object.name}`], reason: r.reason });
-        metrics.addMetric('RolloutsTriggered', MetricUnit.Count, s.plan.patches.length);
-        metrics.addMetric('RolloutsSkipped', MetricUnit.Count, s.plan.skipped.length);
-        metrics.addMetric('RolloutsUpToDate', MetricUnit.Count, s.plan.upToDate.length);
-        logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.plan.patches.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
-      } catch (err) {
-        const retry = isRetryable(err) || !(err instanceof PermanentError);
-        logger[retry ? 'warn' : 'error'](retry ? 'namespace failed; records returned for retry' : 'namespace failed permanently; records not retried', {
-          cluster: g.cluster,
-          namespace: g.namespace,
-          reason: errorReason(err),
-        });
-        metrics.addMetric(retry ? 'RetryableErrors' : 'PermanentErrors', MetricUnit.Count, 1);
-        if (retry) failures.push(...g.items.map((i) => i.messageId));
+  const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0 };
+  await pool([...groups.values()], deps.groupConcurrency, async (g) => {
+    try {
+      const s = await processGroup(deps, g.cluster, g.namespace, g.items);
+      for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
+      const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
+      for (const p of s.plan.patches) {
+        logger.info('restart triggered', { action: 'restart', cluster: g.cluster, ...wl(p.workload), objects: p.changed.map((c) => `${c.kind}/${g.namespace}/${c.name}`), restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
       }
-    }),
-  );
+      for (const sk of s.plan.skipped) logger.info('restart skipped', { action: 'skip', cluster: g.cluster, ...wl(sk.workload), objects: [`${sk.object.kind}/${g.namespace}/${sk.object.name}`], reason: sk.reason });
+      for (const r of s.plan.reported) logger.info('reference reported, not restarted', { action: 'report', cluster: g.cluster, ...wl(r.workload), objects: [`${r.object.kind}/${g.namespace}/${r.object.name}`], reason: r.reason });
+      totals.triggered += s.plan.patches.length;
+      totals.skipped += s.plan.skipped.length;
+      totals.upToDate += s.plan.upToDate.length;
+      logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.plan.patches.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
+    } catch (err) {
+      const retry = isRetryable(err) || !(err instanceof PermanentError);
+      logger[retry ? 'warn' : 'error'](retry ? 'namespace failed; records returned for retry' : 'namespace failed permanently; records not retried', {
+        cluster: g.cluster,
+        namespace: g.namespace,
+        reason: errorReason(err),
+      });
+      totals[retry ? 'retryable' : 'permanent'] += 1;
+      if (retry) failures.push(...g.items.map((i) => i.messageId));
+    }
+  });
+  metrics.addMetric('RolloutsTriggered', MetricUnit.Count, totals.triggered);
+  metrics.addMetric('RolloutsSkipped', MetricUnit.Count, totals.skipped);
+  metrics.addMetric('RolloutsUpToDate', MetricUnit.Count, totals.upToDate);
+  if (totals.retryable) metrics.addMetric('RetryableErrors', MetricUnit.Count, totals.retryable);
+  if (totals.permanent) metrics.addMetric('PermanentErrors', MetricUnit.Count, totals.permanent);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
