@@ -206,6 +206,8 @@ export class ApiServer {
     let user: UserInfo | null = null;
     let impersonated: UserInfo | undefined;
     let failure: { code: number; reason?: string; message?: string } | null = null;
+    /** filled from the request object when the URL has no name (create), as the real audit does */
+    const refExtra: { name?: string } = {};
     const rt = info.resourceRequest ? lookupResource(info.apiGroup, info.apiVersion, info.resource) : undefined;
 
     res.on('close', () => {
@@ -214,7 +216,7 @@ export class ApiServer {
         ? {
           resource: info.resource,
           ...(info.namespace ? { namespace: info.namespace } : {}),
-          ...(info.name ? { name: info.name } : {}),
+          ...(info.name || refExtra.name ? { name: info.name || refExtra.name } : {}),
           ...(info.apiGroup ? { apiGroup: info.apiGroup } : {}),
           apiVersion: info.apiVersion,
           ...(info.subresource ? { subresource: info.subresource } : {}),
@@ -301,7 +303,7 @@ export class ApiServer {
         this.nonResource(req, res, info, url);
         return;
       }
-      await this.resource(req, res, info, url, rt, effective, annotations);
+      await this.resource(req, res, info, url, rt, effective, annotations, refExtra);
     } catch (err) {
       if (err instanceof ApiError) fail(err);
       else {
@@ -353,7 +355,7 @@ export class ApiServer {
     throw pathNotFound();
   }
 
-  private async resource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, url: URL, rt: ResourceType | undefined, user: UserInfo, annotations: Record<string, string>): Promise<void> {
+  private async resource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, url: URL, rt: ResourceType | undefined, user: UserInfo, annotations: Record<string, string>, refExtra: { name?: string }): Promise<void> {
     if (!rt || info.parts.length > 3) throw pathNotFound();
     if (info.subresource && !rt.subresources.includes(info.subresource)) throw pathNotFound();
     if (rt.namespaced === false && info.namespace && rt.kind !== 'Namespace') throw pathNotFound();
@@ -451,7 +453,9 @@ export class ApiServer {
         if (name) throw methodNotSupported(rt, 'create');
         let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
+        if (typeof body?.metadata?.name === 'string') refExtra.name = body.metadata.name;
         const obj = reg.create(srt, namespace, body, { manager, dryRun, admit: admitHook('CREATE') });
+        refExtra.name = obj.metadata.name;
         flushWarnings();
         return sendJson(res, 201, out(obj));
       }

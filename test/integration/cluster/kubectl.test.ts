@@ -1,0 +1,150 @@
+/**
+ * The embedded cluster driven by the real kubectl (v1.32 on PATH), with a kubeconfig file in a temp dir.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { startCluster, type AuditEvent, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+
+let cluster: EmbeddedCluster;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+const audit: AuditEvent[] = [];
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function kubectl(args: string[], extraEnv: NodeJS.ProcessEnv = {}, input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', args, { env: { ...env, ...extraEnv }, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+async function ok(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await kubectl(args, extraEnv);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  if (!hasKubectl) return;
+  cluster = await startCluster({ audit: { onEvent: (e) => audit.push(e) } });
+  dir = mkdtempSync(join(tmpdir(), 'ripple-kubectl-'));
+  writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig(), { mode: 0o600 });
+  env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
+  const kc = cluster.kubeConfig();
+  core = kc.makeApiClient(CoreV1Api);
+  apps = kc.makeApiClient(AppsV1Api);
+});
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasKubectl)('kubectl', () => {
+  it('get -A -w prints objects as they are created', async () => {
+    const child = spawn('kubectl', ['get', 'configmaps', '-A', '-w', '--no-headers'], { env });
+    let out = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await core.createNamespace({ body: { metadata: { name: 'watched' } } });
+      await core.createNamespacedConfigMap({ namespace: 'watched', body: { metadata: { name: 'seen-by-watch' } } });
+      const end = Date.now() + 15_000;
+      while (!/watched\s+seen-by-watch/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      child.kill();
+    }
+    expect(out).toMatch(/watched\s+seen-by-watch/);
+  });
+
+  it('create secret generic stores base64 data', async () => {
+    await ok(['create', 'secret', 'generic', 'db', '--from-literal=user=alice', '--from-literal=pw=s3cret']);
+    const s = JSON.parse(await ok(['get', 'secret', 'db', '-o', 'json', '--show-managed-fields']));
+    expect(s.data).toEqual({ user: Buffer.from('alice').toString('base64'), pw: Buffer.from('s3cret').toString('base64') });
+    expect(s.metadata.managedFields[0].manager).toBe('kubectl-create');
+  });
+
+  it('apply -f creates, then a second apply sends a client-side strategic merge patch (validation on)', async () => {
+    const file = join(dir, 'cm.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: "1"\n');
+    expect(await ok(['apply', '-f', file])).toContain('configmap/applied created');
+    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: "2"\n  b: "3"\n');
+    expect(await ok(['apply', '-f', file])).toContain('configmap/applied configured');
+    const cm = await core.readNamespacedConfigMap({ name: 'applied', namespace: 'default' });
+    expect(cm.data).toEqual({ a: '2', b: '3' });
+    expect(cm.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toContain('"b":"3"');
+    const writes = audit.filter((e) => e.objectRef?.name === 'applied' && ['create', 'patch', 'update'].includes(e.verb));
+    expect(writes.map((e) => `${e.verb} ${e.responseStatus.code}`)).toEqual(['create 201', 'patch 200']);
+    expect(writes[1].requestURI).toContain('fieldManager=kubectl-client-side-apply');
+  });
+
+  it('edit through KUBE_EDITOR saves the edited object', async () => {
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'editme' }, data: { color: 'blue' } } });
+    const editor = join(dir, 'editor.sh');
+    writeFileSync(editor, '#!/bin/sh\nsed -i "s/color: blue/color: green/" "$1"\n');
+    chmodSync(editor, 0o755);
+    expect(await ok(['edit', 'configmap', 'editme'], { KUBE_EDITOR: editor })).toContain('configmap/editme edited');
+    expect((await core.readNamespacedConfigMap({ name: 'editme', namespace: 'default' })).data).toEqual({ color: 'green' });
+  });
+
+  it.each([
+    ['strategic', '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"img:2"}]}}}}', (d: any) => d.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`).join(','), 'app=img:2,side=img:1'],
+    ['merge', '{"metadata":{"labels":{"tier":"web"}}}', (d: any) => d.metadata.labels.tier, 'web'],
+    ['json', '[{"op":"replace","path":"/spec/replicas","value":4}]', (d: any) => String(d.spec.replicas), '4'],
+  ])('patch --type=%s', async (type, patch, pick, want) => {
+    const name = `patched-${type}`;
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name },
+        spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'img:1' }, { name: 'side', image: 'img:1' }] } } },
+      },
+    });
+    expect(await ok(['patch', 'deployment', name, `--type=${type}`, '-p', patch])).toContain(`deployment.apps/${name} patched`);
+    expect(pick(JSON.parse(await ok(['get', 'deployment', name, '-o', 'json'])))).toBe(want);
+  });
+
+  it('delete removes the object', async () => {
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'bye' } } });
+    expect(await ok(['delete', 'secret', 'bye'])).toContain('secret "bye" deleted');
+    const r = await kubectl(['get', 'secret', 'bye']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Error from server (NotFound): secrets "bye" not found');
+  });
+
+  it('rollout restart creates a new ReplicaSet revision', async () => {
+    await ok(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2']);
+    const revisions = async () => (await apps.listNamespacedReplicaSet({ namespace: 'default', labelSelector: 'app=web' })).items
+      .map((rs) => rs.metadata?.annotations?.['deployment.kubernetes.io/revision']).sort();
+    const end = Date.now() + 5000;
+    while ((await revisions()).length < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await revisions()).toEqual(['1']);
+    expect(await ok(['rollout', 'restart', 'deployment', 'web'])).toContain('deployment.apps/web restarted');
+    while ((await revisions()).length < 2 && Date.now() < end + 5000) await new Promise((r) => setTimeout(r, 20));
+    expect(await revisions()).toEqual(['1', '2']);
+    expect(await ok(['rollout', 'status', 'deployment', 'web', '--timeout=10s'])).toContain('successfully rolled out');
+    const d = await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' });
+    expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    expect(d.status?.observedGeneration).toBe(d.metadata?.generation);
+  });
+
+  it('auth can-i answers from RBAC: yes for the admin, no for a user without bindings', async () => {
+    expect((await ok(['auth', 'can-i', 'create', 'secrets'])).trim()).toBe('yes');
+    const denied = await kubectl(['auth', 'can-i', 'create', 'secrets', '--as', 'alice']);
+    expect(denied.stdout.trim()).toBe('no');
+    expect(denied.code).toBe(1);
+    await ok(['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice']);
+    expect((await ok(['auth', 'can-i', 'create', 'secrets', '--as', 'alice'])).trim()).toBe('yes');
+    expect((await kubectl(['auth', 'can-i', 'create', 'secrets', '--as', 'alice', '-n', 'kube-system'])).stdout.trim()).toBe('no');
+  });
+});
