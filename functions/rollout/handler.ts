@@ -22,8 +22,8 @@ import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
 import { applyRollouts, pool } from './apply.ts';
-import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
-import { listWorkloads } from './workloads.ts';
+import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
+import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
 
 export interface Deps {
   kubeFor: KubeFor;
@@ -35,6 +35,8 @@ export interface Deps {
   concurrency: number;
   /** Namespace groups processed in parallel. */
   groupConcurrency: number;
+  /** From this many namespaces of one cluster in a batch on, workloads are listed once for all namespaces. */
+  listAllThreshold: number;
 }
 
 /** Changes that alter what pods read. Created counts too (a re-created Secret may differ from what pods loaded). */
@@ -80,6 +82,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     observability: partial.observability ?? (() => observability('rollout')),
     concurrency: partial.concurrency ?? 16,
     groupConcurrency: partial.groupConcurrency ?? 16,
+    listAllThreshold: partial.listAllThreshold ?? 8,
   };
 }
 
@@ -89,7 +92,21 @@ interface GroupSummary {
   notTriggers: string[];
 }
 
-async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[]): Promise<GroupSummary> {
+/** Lists workloads of one namespace: per namespace, or from one all-namespaces list shared by the batch. */
+type WorkloadLister = (kube: Kube, namespace: string, kinds: WorkloadKind[]) => Promise<WorkloadView[]>;
+
+const perNamespace: WorkloadLister = (kube, namespace, kinds) => listWorkloads(kube.apps, namespace, kinds);
+
+function sharedLister(kinds: WorkloadKind[]): WorkloadLister {
+  let all: Promise<Map<string, WorkloadView[]>> | null = null;
+  return async (kube, namespace, wanted) => {
+    all ??= listWorkloadsByNamespace(kube.apps, kinds);
+    const mine = (await all).get(namespace) ?? [];
+    return mine.filter((w) => wanted.includes(w.kind));
+  };
+}
+
+async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[], lister: WorkloadLister = perNamespace): Promise<GroupSummary> {
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const policies = deps.policies();
@@ -114,7 +131,7 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
   const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
   if (changed.length === 0) return { plan: empty, changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
-  const workloads = await listWorkloads(kube.apps, namespace, kinds);
+  const workloads = await lister(kube, namespace, kinds);
   const plan = planRollouts(changed, workloads, deps.now());
   await applyRollouts(kube, plan, { concurrency: deps.concurrency });
   return { plan, changed, notTriggers };
@@ -139,9 +156,15 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
     g.items.push(item);
   }
   const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0 };
+  // Many namespaces of one cluster in this batch: one all-namespaces list per kind instead of one per namespace.
+  const perCluster = new Map<string, number>();
+  for (const g of groups.values()) perCluster.set(g.cluster, (perCluster.get(g.cluster) ?? 0) + 1);
+  const reloadKinds = [...new Set(deps.policies().flatMap((p) => p.spec.reload?.kinds ?? []))];
+  const listers = new Map<string, WorkloadLister>();
+  for (const [c, n] of perCluster) listers.set(c, n >= deps.listAllThreshold ? sharedLister(reloadKinds) : perNamespace);
   await pool([...groups.values()], deps.groupConcurrency, async (g) => {
     try {
-      const s = await processGroup(deps, g.cluster, g.namespace, g.items);
+      const s = await processGroup(deps, g.cluster, g.namespace, g.items, listers.get(g.cluster));
       for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
       const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
       for (const p of s.plan.patches) {
