@@ -30,12 +30,13 @@ export function register(program: Command): void {
     .option('--stage <stage>', 'serverless stage (${sls:stage})')
     .option('--param <key=value>', 'serverless param (repeatable)', keyValue, {})
     .option('--config <file>', 'serverless file', 'serverless.yml')
+    .option('--state-dir <dir>', 'where kubeconfigs and dead-letter files go', '.ripple')
     .option('--rate-scale <n>', 'divide schedule rates by n (60: rate(10 minutes) fires every 10 s)', positive('rate-scale'), 1)
     .option('--retry-scale <n>', 'divide retry delays (SQS visibility timeouts, Lambda async retries) by n', positive('retry-scale'), 60)
     .option('--step-timeout <seconds>', 'how long each scenario step may take to converge', positive('step-timeout'), 30)
     .option('--bus-port <port>', 'port of the local EventBridge (default: any free port)', (v: string) => Number(v))
     .option('--logs <mode>', 'function logs: pretty (default on a TTY), json (default otherwise), none')
-    .action(async (opts: { once?: boolean; kubeconfig?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string }) => {
+    .action(async (opts: { once?: boolean; kubeconfig?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; stateDir: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string }) => {
       if (opts.logs && !['pretty', 'json', 'none'].includes(opts.logs)) throw new Error(`--logs: must be pretty, json or none, got "${opts.logs}"`);
       const code = await runDev({
         once: opts.once,
@@ -44,6 +45,7 @@ export function register(program: Command): void {
         stage: opts.stage,
         params: opts.param,
         serverlessFile: opts.config,
+        stateDir: opts.stateDir,
         rateScale: opts.rateScale,
         retryScale: opts.retryScale,
         stepTimeoutMs: opts.stepTimeout * 1000,

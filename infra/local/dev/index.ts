@@ -30,6 +30,8 @@ import { EventSourceMapping, LocalQueue, type QueueMessage } from './sqs.ts';
 export interface DevOptions {
   /** Service directory (where serverless.yml, policies/ and infra/k8s live). */
   cwd?: string;
+  /** Where the kubeconfigs and dead-letter files go (default <cwd>/.ripple). */
+  stateDir?: string;
   serverlessFile?: string;
   stage?: string;
   params?: Record<string, string>;
@@ -129,7 +131,7 @@ export async function runDev(o: DevOptions = {}): Promise<number> {
 
 export async function startDev(o: DevOptions, out: Output): Promise<DevSession> {
   const cwd = resolve(o.cwd ?? process.cwd());
-  const stateDir = join(cwd, '.ripple');
+  const stateDir = resolve(o.stateDir ?? join(cwd, '.ripple'));
   const dlqDir = join(stateDir, 'dlq');
   mkdirSync(dlqDir, { recursive: true });
   const retryScale = o.retryScale ?? 60;
@@ -204,8 +206,19 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     const applied = await applyObjects(adminKc, toApply.map((m) => m.object));
     const failedApply = applied.filter((a) => a.action === 'failed');
     const kinds = [...new Set(applied.filter((a) => a.action !== 'failed').map((a) => a.ref.split(' ')[0]))];
-    out.item('applied', `infra/k8s: ${applied.length - failedApply.length} objects (${kinds.join(', ') || 'none'}); the forwarder ${skipped.map((s) => s.object.kind).join('/') || 'Deployment'} runs in-process instead`);
-    for (const f of failedApply) out.warn(`${f.ref}: ${f.error}`);
+    out.item('applied', `infra/k8s: ${applied.length - failedApply.length} objects (${kinds.join(', ') || 'none'}); not applied: ${skipped.map((s) => `${s.object.kind} ${s.object.metadata?.name}`).join(', ') || 'nothing'} (the forwarder runs in-process)`);
+    // objects in namespaces that do not exist yet (a policy's source namespace) are applied again after the seed
+    const waiting = failedApply.filter((f) => /namespaces? "[^"]+" not found/.test(f.error ?? ''));
+    for (const f of failedApply) if (!waiting.includes(f)) out.warn(`${f.ref}: ${f.error}`);
+    if (waiting.length) out.note(`${waiting.map((w) => w.ref).join(', ')}: namespace does not exist yet; applied again once it does`);
+    const applyWaiting = async () => {
+      if (!waiting.length) return;
+      const again = await applyObjects(adminKc, toApply.map((m) => m.object).filter((obj) => waiting.some((w) => w.ref === `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`)));
+      for (const a of again) {
+        if (a.action === 'failed') out.warn(`${a.ref}: ${a.error}`);
+        else out.ok(`applied ${a.ref} (its namespace exists now)`);
+      }
+    };
 
     // ---- local EventBridge
     const bus = await startEventBridge({ account: app.accountId, region: app.region, port: o.busPort });
@@ -392,6 +405,8 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
         identity: 'ripple-dev',
         leaderElection: false,
         httpPort: null,
+      }, {
+        log: (level: string, msg: string, fields?: Record<string, unknown>) => out.functionLog('forwarder', JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }), 'stdout'),
       });
       stopFns.push(async () => void (await forwarder.stop(2000)));
       out.item('forwarder', `in-process as ${cluster ? sa.user : 'the kubeconfig identity'}, cluster "${clusterName}" -> bus ${busName}`);
@@ -399,13 +414,15 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
 
     // ---- scenario
     let results: StepResult[] = [];
-    if (o.scenario !== false) {
+    if (o.scenario === false) await applyWaiting();
+    else {
       const policies = await importIfExists<{ loadPolicies: (dir: string) => Array<{ spec: { source: { kind: string; namespace: string; name: string }; protect?: { message: string } } }> }>(join(cwd, 'functions', 'shared', 'policy', 'load.ts'));
       const list = policies ? policies.loadPolicies(join(cwd, 'policies')) : [];
       out.item('policies', `${list.length} from policies/ (${list.map((p) => `${p.spec.source.kind} ${p.spec.source.namespace}/${p.spec.source.name}`).join(', ') || 'none'})`);
       const base = list.find((p) => p.spec.source.kind === 'Secret' && p.spec.source.name === 'blogsecret') ?? list.find((p) => p.spec.source.kind === 'Secret');
       out.heading('\nscenario (the article: protect, clone and sync, reload)');
       if (!base) {
+        await applyWaiting();
         out.fail('no Secret policy in policies/: the scenario needs one (policies/blogsecret.yaml)');
       } else {
         results = await runScenario({
@@ -416,6 +433,7 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
           stepTimeoutMs: o.stepTimeoutMs ?? 30_000,
           out,
           kubectl: which('kubectl'),
+          afterSeed: applyWaiting,
         });
       }
       await bus.idle();

@@ -27,7 +27,7 @@ const LEVEL_COLORS: Record<string, (s: string) => string> = {
   CRITICAL: pc.red,
 };
 
-const OMIT = new Set(['level', 'message', 'timestamp', 'service', 'function_name', 'function_arn', 'function_memory_size', 'function_request_id', 'cold_start', 'xray_trace_id', 'sampling_rate']);
+const OMIT = new Set(['level', 'message', 'msg', 'time', 'timestamp', 'service', 'function_name', 'function_arn', 'function_memory_size', 'function_request_id', 'cold_start', 'xray_trace_id', 'sampling_rate']);
 
 function scalar(v: unknown): string {
   if (typeof v === 'string') return /\s/.test(v) ? JSON.stringify(v) : v;
@@ -46,11 +46,14 @@ export function prettyLogLine(fn: string, line: string, color = true): string | 
   }
   if ('_aws' in rec && !('message' in rec)) {
     // an EMF metrics record
+    const aws = rec._aws as { Timestamp?: number } | undefined;
+    const at = new Date(typeof aws?.Timestamp === 'number' ? aws.Timestamp : Date.now()).toISOString().slice(11, 23);
     const metrics = Object.entries(rec).filter(([k, v]) => k !== '_aws' && typeof v === 'number').map(([k, v]) => `${k}=${v}`);
-    const text = `metrics ${metrics.join(' ')}`;
-    return color ? pc.gray(`             ${fn.padEnd(8)} ${text}`) : `             ${fn.padEnd(8)} ${text}`;
+    const dim = color ? pc.gray : (s: string) => s;
+    return dim(`${at} METRIC ${fn.padEnd(8)} ${metrics.join(' ')}`);
   }
-  const ts = typeof rec.timestamp === 'string' ? rec.timestamp.slice(11, 23) : new Date().toISOString().slice(11, 23);
+  const when = rec.timestamp ?? rec.time;
+  const ts = typeof when === 'string' ? when.slice(11, 23) : new Date().toISOString().slice(11, 23);
   const level = String(rec.level ?? 'INFO').toUpperCase();
   const fields = Object.entries(rec)
     .filter(([k]) => !OMIT.has(k))
@@ -58,7 +61,7 @@ export function prettyLogLine(fn: string, line: string, color = true): string | 
     .join(' ');
   const paint = color ? (LEVEL_COLORS[level] ?? ((s: string) => s)) : (s: string) => s;
   const dim = color ? pc.gray : (s: string) => s;
-  return `${dim(ts)} ${paint(level.padEnd(5))} ${fn.padEnd(8)} ${String(rec.message ?? '')}${fields ? ` ${dim(fields)}` : ''}`;
+  return `${dim(ts)} ${paint(level.padEnd(5))} ${fn.padEnd(8)} ${String(rec.message ?? rec.msg ?? '')}${fields ? ` ${dim(fields)}` : ''}`;
 }
 
 export function createOutput(write: (s: string) => void, opts: { color: boolean; logs: LogMode }): Output {

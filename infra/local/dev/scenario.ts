@@ -28,6 +28,8 @@ export interface ScenarioConfig {
   out: Output;
   kubectl?: string | null;
   pollMs?: number;
+  /** Called once the seed objects exist (e.g. to apply manifests into the new namespaces). */
+  afterSeed?: () => Promise<void>;
 }
 
 export interface StepResult {
@@ -88,9 +90,9 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   const results: StepResult[] = [];
   const poll = cfg.pollMs ?? 200;
 
-  async function step(title: string, body: () => Promise<{ reason: string | null; detail: string }>): Promise<boolean> {
+  async function step(title: string, body: () => Promise<{ reason: string | null; detail: string; more?: string }>): Promise<boolean> {
     const start = Date.now();
-    let r: { reason: string | null; detail: string };
+    let r: { reason: string | null; detail: string; more?: string };
     try {
       r = await body();
     } catch (err) {
@@ -98,8 +100,10 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     }
     const ms = Date.now() - start;
     const secs = `${(ms / 1000).toFixed(1)}s`;
-    if (r.reason === null) out.ok(`${title}${r.detail ? `: ${r.detail}` : ''} ${`(${secs})`}`);
-    else out.fail(`${title}: did not converge within ${(cfg.stepTimeoutMs / 1000).toFixed(0)}s: ${r.reason}`);
+    if (r.reason === null) {
+      out.ok(`${title}${r.detail ? `: ${r.detail}` : ''} (${secs})`);
+      for (const l of r.more ? r.more.split('\n') : []) out.line(`      ${l}`);
+    } else out.fail(`${title}: did not converge${ms >= cfg.stepTimeoutMs ? ` within ${(cfg.stepTimeoutMs / 1000).toFixed(0)}s` : ''}: ${r.reason}`);
     results.push({ title, converged: r.reason === null, detail: r.reason ?? r.detail, ms });
     return r.reason === null;
   }
@@ -148,6 +152,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   if (!(await orNull(rbac.readClusterRoleBinding({ name: binding })))) {
     await rbac.createClusterRoleBinding({ body: { metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] } });
   }
+  await cfg.afterSeed?.();
 
   // ---- 1. copies everywhere
   await step(`copy created in ${teams.join(', ')}`, async () => ({ reason: await waitFor(() => copyState(teams), cfg.stepTimeoutMs, poll), detail: `${teams.length} copies equal to the base` }));
@@ -222,7 +227,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     const denied = r.stderr.trim();
     if (!denied.includes(cfg.protectMessage)) return { reason: `denied, but not by ripple's policy: ${denied}`, detail: '' };
     if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
-    return { reason: null, detail: `\n      ${denied.split('\n').join('\n      ')}\n   ` };
+    return { reason: null, detail: '', more: denied };
   });
 
   return results;

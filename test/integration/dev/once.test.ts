@@ -1,0 +1,44 @@
+/**
+ * `npm start -- --once` as CI runs it: the real CLI in a child process against the embedded cluster, with the
+ * repository's serverless.yml, policies, infra/k8s, forwarder and handlers. Exit 0 only if every scenario step
+ * converged; the narration names each step.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'ripple-dev-'));
+
+function rippleDev(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['cli/ripple.ts', 'dev', ...args], { cwd: process.cwd(), timeout: 170_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('ripple dev --once', () => {
+  it('runs the article scenario through the whole pipeline and exits 0 when every step converged', { timeout: 180_000 }, async () => {
+    // Act
+    const r = await rippleDev('--once', '--logs', 'none', '--state-dir', stateDir, '--step-timeout', '60');
+    // Assess
+    const out = r.stdout + r.stderr;
+    expect(out, out).toContain('all 6 steps converged');
+    expect(r.code, out).toBe(0);
+    for (const step of [
+      '✓ copy created in team-a, team-b, team-c',
+      '✓ namespace team-d created later gets a copy',
+      '✓ base platform/blogsecret updated -> copies updated',
+      '✓ Deployment team-a/blog rolled out: revision 1 -> 2',
+      '✓ copy team-b/blogsecret deleted -> re-created',
+      '✓ alice deletes the base platform/blogsecret -> denied',
+    ]) {
+      expect(out).toContain(step);
+    }
+    expect(out).toContain('This Secret is protected and may not be altered or deleted.');
+    expect(existsSync(join(stateDir, 'kubeconfig'))).toBe(true);
+    expect(readdirSync(join(stateDir, 'dlq'))).toEqual([]);
+  });
+});
