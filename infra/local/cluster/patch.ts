@@ -91,7 +91,12 @@ export function mergeKeyFor(path: string[], field: string): string | null {
   // `ports` by containerPort only inside containers.
   if (field === 'secrets' && path.length !== 0) return null;
   if (field === 'conditions' && path[path.length - 1] !== 'status') return null;
-  if (field === 'ports' && !['containers', 'initContainers', 'ephemeralContainers'].includes(path[path.length - 1] ?? '')) return null;
+  if (field === 'ports') {
+    const parent = path[path.length - 1] ?? '';
+    if (['containers', 'initContainers', 'ephemeralContainers'].includes(parent)) return 'containerPort';
+    if (parent === 'spec' && path.length === 1) return 'port'; // Service
+    return null;
+  }
   return key;
 }
 

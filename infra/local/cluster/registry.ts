@@ -147,6 +147,34 @@ export class Registry {
     this.store = store;
   }
 
+  private nextIp = 1;
+
+  /** Service defaults: type ClusterIP, a cluster IP from 10.96.0.0/12 (kept on update), port protocol and targetPort. */
+  private defaultService(obj: any, old: any | null): void {
+    obj.spec ??= {};
+    const spec = obj.spec;
+    spec.type ??= 'ClusterIP';
+    spec.sessionAffinity ??= 'None';
+    if (old?.spec?.clusterIP) {
+      spec.clusterIP ??= old.spec.clusterIP;
+      spec.clusterIPs ??= old.spec.clusterIPs;
+    }
+    if (!spec.clusterIP && spec.type !== 'ExternalName') {
+      const n = this.nextIp++;
+      spec.clusterIP = `10.96.${(n >> 8) & 0xff}.${n & 0xff}`;
+    }
+    if (spec.clusterIP && spec.clusterIP !== 'None') spec.clusterIPs ??= [spec.clusterIP];
+    spec.ipFamilies ??= ['IPv4'];
+    spec.ipFamilyPolicy ??= 'SingleStack';
+    spec.internalTrafficPolicy ??= 'Cluster';
+    for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
+      if (!isObject(p)) continue;
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port;
+    }
+    obj.status ??= { loadBalancer: {} };
+  }
+
   get(rt: ResourceType, namespace: string, name: string): Entry | undefined {
     return this.store.get(storageKey(rt), rt.namespaced ? namespace : '', name);
   }
@@ -220,6 +248,8 @@ export class Registry {
       defaultWorkload(rt.kind, obj);
       obj.status = {};
     }
+    if (rt.kind === 'Service') this.defaultService(obj, null);
+    if (rt.kind === 'PodDisruptionBudget') obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     if (rt.kind === 'ValidatingAdmissionPolicy') {
       obj.spec = { failurePolicy: 'Fail', ...(obj.spec ?? {}) };
       obj.status = {};
@@ -279,6 +309,7 @@ export class Registry {
         obj.status = old.status;
       }
       if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) defaultWorkload(rt.kind, obj);
+      if (rt.kind === 'Service') this.defaultService(obj, old);
     }
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
     if (rt.generation) {
