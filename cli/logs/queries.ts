@@ -107,12 +107,12 @@ export function violationsQuery(limit = 200): string {
 
 /** Error lines of every handler. */
 export function errorsQuery(limit = 200): string {
-  return [`${fields()}, error.name, error.message`, '| filter level = "ERROR" or level = "CRITICAL"', tail(limit)].join('\n');
+  return [`${fields()}, errorClass`, '| filter level = "ERROR" or level = "CRITICAL"', tail(limit)].join('\n');
 }
 
-/** Error counts per handler and error name. */
+/** Error counts per handler and error class (`retryable`, `permanent`, `schema`, `unknown`: shared/middleware.ts). */
 export function errorsByHandlerQuery(): string {
-  return ['filter level = "ERROR" or level = "CRITICAL"', '| stats count(*) as errors by function_name, error.name', '| sort errors desc'].join('\n');
+  return ['filter level = "ERROR" or level = "CRITICAL"', '| stats count(*) as errors by function_name, errorClass', '| sort errors desc'].join('\n');
 }
 
 export interface SavedQuery {

@@ -83,7 +83,7 @@ describe('queries', () => {
     ['restarts', restartsQuery(), '| filter action = "restart"'],
     ['violations', violationsQuery(), '| filter action = "violation" or action = "denied"'],
     ['errors', errorsQuery(), '| filter level = "ERROR" or level = "CRITICAL"'],
-    ['errors by handler', errorsByHandlerQuery(), '| stats count(*) as errors by function_name, error.name'],
+    ['errors by handler', errorsByHandlerQuery(), '| stats count(*) as errors by function_name, errorClass'],
   ])('%s', (_name, query, line) => {
     expect(query.split('\n')).toContain(line);
   });
