@@ -603,6 +603,9 @@ function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { part: R
   const match = resourceFilters(ctx, ['match'], rule.match, 'match');
   if (match.actors.length > 0) ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a restart rule');
   const ops = ruleOperations(ctx, match.resources, rule.preconditions);
+  if (ops === null) {
+    notes.push('no operation condition: Kyverno would also annotate on CREATE and DELETE of the object; ripple restarts when its content changes or a copy is re-created with different content');
+  }
   if (ops !== null && !ops.includes('UPDATE')) ctx.fail(['preconditions'], 'a restart rule must apply to UPDATE of the object');
   else if (ops !== null && ops.some((o) => o !== 'UPDATE')) ctx.fail(['preconditions'], `operations ${ops.filter((o) => o !== 'UPDATE').join(', ')} are not supported on a restart rule (UPDATE only)`);
   for (const f of match.resources) {
@@ -767,10 +770,7 @@ export function importKyverno(inputs: KyvernoInput[]): ImportResult {
   // Attach restart rules to the source whose copies (or itself) they watch.
   for (const r of reloads) {
     const candidates = [...sources.values()].filter(
-      (s) =>
-        s.kind === r.kind &&
-        ((s.sync && s.sync.targetName === r.part.name) || s.name === r.part.name) &&
-        (!r.part.namespaces || r.part.namespaces.includes(s.namespace) || (s.sync !== undefined && s.sync.targetName === r.part.name)),
+      (s) => s.kind === r.kind && ((s.sync && s.sync.targetName === r.part.name) || (s.name === r.part.name && (!r.part.namespaces || r.part.namespaces.includes(s.namespace)))),
     );
     let target: SourceParts | undefined;
     if (candidates.length === 1) target = candidates[0];
@@ -784,6 +784,18 @@ export function importKyverno(inputs: KyvernoInput[]): ImportResult {
         r.rel,
         `no validate or generate rule names the base of ${r.kind} "${r.part.name}", so its namespace is unknown; import it together with its generate rule, or list exactly one namespace under match namespaces`,
       );
+      continue;
+    }
+    const ns = r.part.namespaces;
+    if (ns && target.sync) {
+      r.ctx.fail(
+        [...r.rel, 'namespaces'],
+        `restarting only in namespaces ${ns.join(', ')} is not supported: ripple restarts the consumers wherever ${r.kind} "${r.part.name}" and its copies live (imported from ${target.sync.origin}); remove match namespaces`,
+      );
+      continue;
+    }
+    if (ns && (ns.length !== 1 || ns[0] !== target.namespace)) {
+      r.ctx.fail([...r.rel, 'namespaces'], `restarting in namespaces ${ns.join(', ')} is not supported: ${r.kind} "${r.part.name}" has no copies, so ripple restarts consumers in ${target.namespace} only`);
       continue;
     }
     if (target.reload) {

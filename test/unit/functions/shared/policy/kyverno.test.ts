@@ -285,6 +285,8 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
 `, { ns: 'base' }), /conditional anchor "\(image\)" is not supported/],
     ['anchor naming another object', restart(ENV_CM.replace('(name): settings', '(name): other'), { ns: 'base' }), /the anchor names "other", but the rule matches ConfigMap settings/],
     ['restart without a known base namespace', restart(ENV_CM), /no validate or generate rule names the base of ConfigMap "settings"/],
+    ['restart rule limited to some namespaces of a synced object', [generate(CLONE), restart(ENV_CM, { ns: 'team-a' })].join('---\n'), /restarting only in namespaces team-a is not supported: ripple restarts the consumers wherever ConfigMap "settings" and its copies live/],
+    ['restart rule in several namespaces without copies', restart(ENV_CM, { ns: 'base, other' }), /no validate or generate rule names the base|restarting in namespaces base, other is not supported/],
     ['mutateExistingOnPolicyUpdate', restart(ENV_CM, { ns: 'base' }).replace('spec:\n  rules:', 'spec:\n  mutateExistingOnPolicyUpdate: true\n  rules:'), /mutateExistingOnPolicyUpdate: true .* is not supported/],
     ['unknown rule construct', validate('    context:\n    - name: x\n      configMap: { name: a, namespace: b }\n'), /rule field "context" is not supported/],
     ['verifyImages rule', `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: v }\nspec:\n  rules:\n  - name: imgs\n    match: { any: [ { resources: { kinds: [Pod] } } ] }\n    verifyImages: []\n`, /rule field "verifyImages" is not supported/],
