@@ -35,7 +35,7 @@ export interface Deps {
   concurrency: number;
   /** Namespace groups processed in parallel. */
   groupConcurrency: number;
-  /** From this many namespaces of one cluster in a batch on, workloads are listed once for all namespaces. */
+  /** From this many namespaces of one cluster in a batch on, changed objects and workloads are listed once for all namespaces. */
   listAllThreshold: number;
 }
 
@@ -106,7 +106,33 @@ function sharedLister(kinds: WorkloadKind[]): WorkloadLister {
   };
 }
 
-async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[], lister: WorkloadLister = perNamespace): Promise<GroupSummary> {
+/** Reads one changed object: a GET, or from one all-namespaces LIST by name shared by the batch (copies share a name). */
+type ObjectReader = (kube: Kube, kind: 'Secret' | 'ConfigMap', namespace: string, name: string) => Promise<V1Secret | V1ConfigMap | null>;
+
+const getOne: ObjectReader = (kube, kind, namespace, name) =>
+  kind === 'Secret' ? orNull(kube.core.readNamespacedSecret({ name, namespace })) : orNull(kube.core.readNamespacedConfigMap({ name, namespace }));
+
+function sharedReader(): ObjectReader {
+  const byName = new Map<string, Promise<Map<string, V1Secret | V1ConfigMap>>>();
+  return async (kube, kind, namespace, name) => {
+    let all = byName.get(`${kind}/${name}`);
+    if (!all) {
+      const fieldSelector = `metadata.name=${name}`;
+      all = (kind === 'Secret' ? kube.core.listSecretForAllNamespaces({ fieldSelector }) : kube.core.listConfigMapForAllNamespaces({ fieldSelector })).then(
+        (l) => new Map<string, V1Secret | V1ConfigMap>(l.items.map((o) => [o.metadata?.namespace ?? '', o])),
+      );
+      byName.set(`${kind}/${name}`, all);
+    }
+    return (await all).get(namespace) ?? null;
+  };
+}
+
+interface Readers {
+  read: ObjectReader;
+  list: WorkloadLister;
+}
+
+async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[], readers: Readers = { read: getOne, list: perNamespace }): Promise<GroupSummary> {
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const policies = deps.policies();
@@ -115,8 +141,7 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
   for (const { event } of items) unique.set(`${event.detail.kind}/${event.detail.name}`, { kind: event.detail.kind as 'Secret' | 'ConfigMap', name: event.detail.name });
   const changed: ChangedObject[] = [];
   for (const { kind, name } of unique.values()) {
-    const obj: V1Secret | V1ConfigMap | null =
-      kind === 'Secret' ? await orNull(kube.core.readNamespacedSecret({ name, namespace })) : await orNull(kube.core.readNamespacedConfigMap({ name, namespace }));
+    const obj = await readers.read(kube, kind, namespace, name);
     if (!obj) {
       notTriggers.push(`${kind} ${namespace}/${name}: gone`);
       continue;
@@ -131,7 +156,7 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
   const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
   if (changed.length === 0) return { plan: empty, changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
-  const workloads = await lister(kube, namespace, kinds);
+  const workloads = await readers.list(kube, namespace, kinds);
   const plan = planRollouts(changed, workloads, deps.now());
   await applyRollouts(kube, plan, { concurrency: deps.concurrency });
   return { plan, changed, notTriggers };
@@ -160,11 +185,11 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
   const perCluster = new Map<string, number>();
   for (const g of groups.values()) perCluster.set(g.cluster, (perCluster.get(g.cluster) ?? 0) + 1);
   const reloadKinds = [...new Set(deps.policies().flatMap((p) => p.spec.reload?.kinds ?? []))];
-  const listers = new Map<string, WorkloadLister>();
-  for (const [c, n] of perCluster) listers.set(c, n >= deps.listAllThreshold ? sharedLister(reloadKinds) : perNamespace);
+  const readers = new Map<string, Readers>();
+  for (const [c, n] of perCluster) readers.set(c, n >= deps.listAllThreshold ? { read: sharedReader(), list: sharedLister(reloadKinds) } : { read: getOne, list: perNamespace });
   await pool([...groups.values()], deps.groupConcurrency, async (g) => {
     try {
-      const s = await processGroup(deps, g.cluster, g.namespace, g.items, listers.get(g.cluster));
+      const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers.get(g.cluster));
       for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
       const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
       for (const p of s.plan.patches) {

@@ -94,8 +94,8 @@ export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; h
     ],
     rollout: [
       { why: 'find and restart consumers', apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'patch'] },
-      { why: 'read the changed object', apiGroups: [''], resources: ['secrets'], verbs: ['get'], names: (n) => withKey(both(n.sources('Secret', reloading), n.copies('Secret', reloading))) },
-      { why: 'read the changed object', apiGroups: [''], resources: ['configmaps'], verbs: ['get'], names: (n) => both(n.sources('ConfigMap', reloading), n.copies('ConfigMap', reloading)) },
+      { why: 'read the changed object (large batches: list by metadata.name field selector)', apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'], names: (n) => withKey(both(n.sources('Secret', reloading), n.copies('Secret', reloading))) },
+      { why: 'read the changed object (large batches: list by metadata.name field selector)', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'], names: (n) => both(n.sources('ConfigMap', reloading), n.copies('ConfigMap', reloading)) },
       { why: 'report on workloads', apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ],
     protect: [
