@@ -1,5 +1,5 @@
 'use strict';
-/* global require, module */
+/* global require, module, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Saved Logs Insights queries and the CloudWatch dashboard, for serverless.yml (`resources`).
@@ -10,12 +10,24 @@ const HANDLERS = ['clone', 'rollout', 'protect'];
 const LOG_GROUP = { clone: 'CloneLogGroup', rollout: 'RolloutLogGroup', protect: 'ProtectLogGroup' };
 const FUNCTION = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' };
 
+const SAVED_JSON = require('node:path').join(__dirname, 'saved-queries.json');
+
 function loadQueries() {
   try {
     return require('../../cli/logs/queries.ts');
   } catch (err) {
-    throw new Error(`infra/aws/observability.cjs: cannot load cli/logs/queries.ts (${err.message}); run the framework with Node >= 24 (npm run package / npx osls use the project's Node)`, { cause: err });
+    const fs = require('node:fs');
+    if (!fs.existsSync(SAVED_JSON)) {
+      throw new Error(`infra/aws/observability.cjs: cannot load cli/logs/queries.ts (${err.message}) and ${SAVED_JSON} is missing`, { cause: err });
+    }
+    const saved = JSON.parse(fs.readFileSync(SAVED_JSON, 'utf8'));
+    return { savedQueries: () => saved.savedQueries, errorsQuery: () => saved.dashboardErrorsQuery };
   }
+}
+
+/** What saved-queries.json holds: the saved queries and the dashboard's error table query. */
+function savedQueriesSnapshot(queries = loadQueries()) {
+  return { savedQueries: queries.savedQueries(), dashboardErrorsQuery: queries.errorsQuery(50) };
 }
 
 /** AWS::Logs::QueryDefinition resources, one per saved query, in the `ripple-<stage>/` folder. */
@@ -72,7 +84,7 @@ function dashboard(stage, queries = loadQueries()) {
           title: 'Recent errors',
           region,
           view: 'table',
-          query: `SOURCE '/aws/lambda/ripple-${stage}-clone' | SOURCE '/aws/lambda/ripple-${stage}-rollout' | SOURCE '/aws/lambda/ripple-${stage}-protect' | ${queries.errorsQuery(50).replace(/\n/g, ' ')}`,
+          query: `SOURCE '/aws/lambda/ripple-${stage}-clone' | SOURCE '/aws/lambda/ripple-${stage}-rollout' | SOURCE '/aws/lambda/ripple-${stage}-protect' | ${savedQueriesSnapshot(queries).dashboardErrorsQuery.replace(/\n/g, ' ')}`,
         },
       },
     ],
@@ -100,4 +112,10 @@ module.exports = {
   },
   queryDefinitions,
   dashboard,
+  savedQueriesSnapshot,
 };
+
+if (require.main === module && process.argv.includes('--write-saved-queries')) {
+  require('node:fs').writeFileSync(SAVED_JSON, `${JSON.stringify(savedQueriesSnapshot(), null, 2)}\n`);
+  console.log(`wrote ${SAVED_JSON}`);
+}

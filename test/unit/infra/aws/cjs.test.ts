@@ -1,0 +1,119 @@
+/**
+ * The variable files serverless.yml loads (CommonJS, `require()`d by the framework): cluster parameters,
+ * per-cluster resources, the policies hash and the saved-queries fallback.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../../functions/shared/constants.ts';
+import { errorsQuery, savedQueries } from '../../../../cli/logs/queries.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const require = createRequire(import.meta.url);
+const clusters = require(join(root, 'infra/aws/clusters.cjs'));
+const { policiesHash } = require(join(root, 'infra/aws/policies-hash.cjs'));
+const observability = require(join(root, 'infra/aws/observability.cjs'));
+
+describe('clusters.cjs parseClusters', () => {
+  it.each([
+    ['prod', '', ['prod']],
+    ['prod', 'prod,eu-2', ['prod', 'eu-2']],
+    ['eu-2', 'prod eu-2', ['eu-2', 'prod']],
+    ['', 'a,b', ['a', 'b']],
+    ['prod', '{"prod":{},"b":{"region":"eu-west-1"}}', ['prod', 'b']],
+    ['prod', 'prod,prod', ['prod']],
+  ])('cluster=%j clusters=%j -> %j', (cluster, list, expected) => {
+    expect(clusters.parseClusters(cluster, list)).toEqual(expected);
+  });
+
+  it.each([
+    ['', '', /param "cluster": missing/],
+    ['prod', 'bad/name', /param "clusters": "bad\/name" is not an EKS cluster name/],
+    ['prod', '{nope', /param "clusters": not valid JSON/],
+  ])('rejects cluster=%j clusters=%j', (cluster, list, message) => {
+    expect(() => clusters.parseClusters(cluster, list)).toThrow(message);
+  });
+});
+
+describe('clusters.cjs resources', () => {
+  it('reads the handler groups, namespace and service account from functions/shared/constants.ts', () => {
+    expect(clusters.readConstants()).toEqual({ groups: { ...HANDLER_GROUPS }, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT });
+  });
+
+  it('one access entry per handler and a pod identity association per cluster; audit subscriptions for all but the first', () => {
+    const { Resources } = clusters.clusterResources(['prod', 'prod_b']);
+    const types = Object.entries(Resources).map(([id, r]: [string, any]) => `${id} ${r.Type}`);
+    expect(types.sort()).toEqual(
+      [
+        'CloneAccessEntryProd AWS::EKS::AccessEntry',
+        'RolloutAccessEntryProd AWS::EKS::AccessEntry',
+        'ProtectAccessEntryProd AWS::EKS::AccessEntry',
+        'ForwarderPodIdentityProd AWS::EKS::PodIdentityAssociation',
+        'CloneAccessEntryProdB AWS::EKS::AccessEntry',
+        'RolloutAccessEntryProdB AWS::EKS::AccessEntry',
+        'ProtectAccessEntryProdB AWS::EKS::AccessEntry',
+        'ForwarderPodIdentityProdB AWS::EKS::PodIdentityAssociation',
+        'ProtectAuditPermissionProdB AWS::Lambda::Permission',
+        'ProtectAuditSubscriptionProdB AWS::Logs::SubscriptionFilter',
+      ].sort(),
+    );
+    expect(Resources.ProtectAccessEntryProdB.Properties).toEqual({ ClusterName: 'prod_b', PrincipalArn: { 'Fn::GetAtt': ['ProtectRole', 'Arn'] }, Type: 'STANDARD', KubernetesGroups: [HANDLER_GROUPS.protect] });
+    expect(Resources.ProtectAuditSubscriptionProdB.Properties).toMatchObject({ LogGroupName: '/aws/eks/prod_b/cluster', FilterPattern: JSON.parse(readFileSync(join(root, 'events/patterns/protect-audit-filter.json'), 'utf8')) });
+  });
+
+  it('distinct logical ids for cluster names that normalise alike', () => {
+    const ids = Object.keys(clusters.clusterResources(['a-b', 'a_b']).Resources).filter((id) => id.startsWith('ForwarderPodIdentity'));
+    expect(ids).toEqual(['ForwarderPodIdentityAB', 'ForwarderPodIdentityAB2']);
+  });
+
+  it('a missing handler group is an error naming the file', () => {
+    expect(() => clusters.clusterResources(['prod'], { groups: { clone: 'ripple:clone' }, namespace: 'ripple-system', serviceAccount: 'f' })).toThrow(/HANDLER_GROUPS has no group for "rollout"/);
+  });
+
+  it('framework entry points resolve params through the variable resolver', async () => {
+    const params: Record<string, string> = { 'param:cluster': 'prod', 'param:clusters': 'prod,b', 'param:region': 'eu-central-1' };
+    const ctx = { resolveVariable: async (v: string) => params[v] };
+    expect(await clusters.names(ctx)).toEqual(['prod', 'b']);
+    expect(JSON.parse(await clusters.env(ctx))).toEqual({ prod: { region: 'eu-central-1' }, b: { region: 'eu-central-1' } });
+    expect(await clusters.describeArns(ctx)).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/prod' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/b' },
+    ]);
+  });
+});
+
+describe('policies-hash.cjs', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('changes with a policy file content or name, ignores other files and order of creation', () => {
+    dir = mkdtempSync(join(tmpdir(), 'ripple-hash-'));
+    const empty = policiesHash(dir);
+    writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
+    writeFileSync(join(dir, 'b.yml'), 'y: 2\n');
+    const two = policiesHash(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'ignored');
+    expect(policiesHash(dir)).toBe(two);
+    writeFileSync(join(dir, 'a.yaml'), 'x: 2\n');
+    const changed = policiesHash(dir);
+    expect(new Set([empty, two, changed]).size).toBe(3);
+    expect(changed).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(policiesHash(join(dir, 'missing'))).toBe(empty);
+  });
+});
+
+describe('observability.cjs', () => {
+  it('saved-queries.json (the fallback for frameworks on an older Node) equals cli/logs/queries.ts; regenerate with `node infra/aws/observability.cjs --write-saved-queries`', () => {
+    const json = JSON.parse(readFileSync(join(root, 'infra/aws/saved-queries.json'), 'utf8'));
+    expect(json).toEqual({ savedQueries: JSON.parse(JSON.stringify(savedQueries())), dashboardErrorsQuery: errorsQuery(50) });
+  });
+
+  it('query definitions name the stage folder and reference the log group resources', () => {
+    const defs = observability.queryDefinitions('prod');
+    expect(Object.keys(defs)).toEqual(['QueryObjectHistory', 'QueryRestarts', 'QueryViolations', 'QueryErrorsByHandler']);
+    expect(defs.QueryViolations.Properties).toMatchObject({ Name: 'ripple-prod/Protection violations', LogGroupNames: [{ Ref: 'ProtectLogGroup' }] });
+  });
+});
