@@ -182,7 +182,7 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
       kubeconfigPath = resolve(o.kubeconfig);
       adminKc = new KubeConfig();
       adminKc.loadFromFile(kubeconfigPath);
-      out.item('cluster', `${adminKc.getCurrentCluster()?.server ?? '?'} (from ${o.kubeconfig}; every part acts with its identity)`);
+      out.item('cluster', `${adminKc.getCurrentCluster()?.server ?? '?'} (from ${o.kubeconfig}; the forwarder and the handlers act with its identity)`);
     } else {
       const mod = await importIfExists<{ startCluster: (opts?: object) => Promise<Cluster> }>(join(cwd, 'infra', 'local', 'cluster', 'index.ts'));
       if (!mod) throw new Error('infra/local/cluster/index.ts not found: the embedded cluster is not built yet; run against a real cluster with --kubeconfig FILE');

@@ -4,10 +4,11 @@
  * converged; the narration names each step.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startCluster } from '../../../infra/local/cluster/index.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'ripple-dev-'));
 
@@ -40,5 +41,26 @@ describe('ripple dev --once', () => {
     expect(out).toContain('This Secret is protected and may not be altered or deleted.');
     expect(existsSync(join(stateDir, 'kubeconfig'))).toBe(true);
     expect(readdirSync(join(stateDir, 'dlq'))).toEqual([]);
+  });
+});
+
+describe('ripple dev --once --kubeconfig FILE', () => {
+  it('runs the same pipeline against a cluster it did not start (no audit log: said so)', { timeout: 180_000 }, async () => {
+    // Prepare: a cluster the runner only knows by its kubeconfig
+    const cluster = await startCluster({});
+    const kubeconfig = join(stateDir, 'external-kubeconfig');
+    writeFileSync(kubeconfig, cluster.kubeconfig());
+    try {
+      // Act
+      const r = await rippleDev('--once', '--logs', 'none', '--kubeconfig', kubeconfig, '--state-dir', join(stateDir, 'external'), '--step-timeout', '60');
+      // Assess
+      const out = r.stdout + r.stderr;
+      expect(r.code, out).toBe(0);
+      expect(out).toContain(`from ${kubeconfig}`);
+      expect(out).toContain("a real cluster's audit log is not readable locally");
+      expect(out).toContain('all 6 steps converged');
+    } finally {
+      await cluster.stop();
+    }
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * Parts that do not exist are reported by name with what will not happen, and the scenario says which steps did
+ * not converge — nothing is imitated. A service directory built from the repository's pieces minus the forwarder
+ * and two handlers.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../../..');
+const dir = mkdtempSync(join(tmpdir(), 'ripple-dev-missing-'));
+for (const p of ['infra', 'policies', 'events', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(dir, p));
+mkdirSync(join(dir, 'functions'));
+for (const p of ['shared', 'clone']) symlinkSync(join(repo, 'functions', p), join(dir, 'functions', p));
+writeFileSync(join(dir, 'serverless.yml'), readFileSync(join(repo, 'serverless.yml'), 'utf8'));
+
+describe('ripple dev with parts missing', () => {
+  it('names each missing part and what will not happen, and exits 1 with the steps that did not converge', { timeout: 120_000 }, async () => {
+    const r = await new Promise<{ code: number; out: string }>((done) => {
+      execFile(process.execPath, [join(repo, 'cli', 'ripple.ts'), 'dev', '--once', '--logs', 'none', '--step-timeout', '1'], { cwd: dir, timeout: 110_000 }, (err, stdout, stderr) =>
+        done({ code: err ? ((err as { code?: number }).code ?? 99) : 0, out: stdout + stderr }),
+      );
+    });
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain('functions/rollout/handler.ts not found: rollouts will not happen');
+    expect(r.out).toContain('functions/protect/handler.ts not found: changes to protected bases will not be reverted or reported');
+    expect(r.out).toContain('forwarder/index.ts not found: no Kubernetes change reaches the bus');
+    expect(r.out).toContain('queue ripple-dev-rollout: not consumed (rollout is missing)');
+    expect(r.out).toMatch(/✗ copy created in team-a, team-b, team-c: did not converge within 1s: no copy in team-a, team-b, team-c/);
+    expect(r.out).toMatch(/steps did not converge/);
+  });
+});
