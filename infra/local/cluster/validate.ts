@@ -2,6 +2,7 @@
  * Object validation as kube-apiserver's registry strategies do it, with the real field paths and texts.
  * Returns FieldErrors (the caller turns them into a 422 Invalid); pure.
  */
+import { expressionErrors } from './admission.ts';
 import type { ResourceType } from './resources.ts';
 import type { FieldError } from './status.ts';
 
@@ -226,6 +227,7 @@ export function validateObject(r: ResourceType, obj: any, old: any | null): Fiel
       if (!Array.isArray(obj.spec?.validations) || obj.spec.validations.length === 0) {
         if (!obj.spec?.auditAnnotations?.length) out.push({ type: 'FieldValueRequired', field: 'spec.validations', detail: 'validations or auditAnnotations must contain at least one item' });
       }
+      out.push(...expressionErrors(obj));
       break;
     case 'ValidatingAdmissionPolicyBinding':
       if (!obj.spec?.policyName) out.push({ type: 'FieldValueRequired', field: 'spec.policyName', detail: '' });
