@@ -116,12 +116,29 @@ const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'config
 
 /**
  * The CloudWatch Logs JSON filter pattern selecting EKS audit records (ResponseComplete) of writes to the
- * protected objects: update/patch for UPDATE, delete for DELETE, and deletecollection in their namespaces
- * (it names no object). Objects sharing resource, namespace and operations are grouped.
+ * protected objects, as narrow as fits CloudWatch's 1024 characters:
+ * 1. per object: update/patch for UPDATE, delete for DELETE, and deletecollection in their namespaces (it names
+ *    no object); objects sharing resource, namespace and operations are grouped;
+ * 2. if that is too long, per namespace: every write verb on that resource in the namespaces holding protected
+ *    objects (a superset; the protect handler decides per record);
+ * 3. if even that is too long, a clear error.
  */
 export function protectAuditFilter(policies: RipplePolicy[]): string {
   const protecting = policies.filter((p) => p.spec.protect);
   if (protecting.length === 0) return NO_AUDIT_FILTER;
+  const precise = preciseAuditFilter(protecting);
+  if (precise.length <= LOGS_FILTER_MAX) return precise;
+  const coarse = namespaceAuditFilter(protecting);
+  if (coarse.length <= LOGS_FILTER_MAX) return coarse;
+  const namespaces = new Set(protecting.map((p) => p.spec.source.namespace)).size;
+  throw new ValidationError(
+    `the audit-log filter for ${protecting.length} protected objects in ${namespaces} namespaces is ${coarse.length} characters even per namespace (${precise.length} per object); CloudWatch Logs allows ${LOGS_FILTER_MAX}. Keep protected objects in fewer namespaces, or protect fewer objects`,
+  );
+}
+
+const anyOf = (field: string, values: string[]) => (values.length === 1 ? `$.${field} = "${values[0]}"` : `(${values.map((v) => `$.${field} = "${v}"`).join(' || ')})`);
+
+function preciseAuditFilter(protecting: RipplePolicy[]): string {
   const groups = new Map<string, { resource: string; namespace: string; verbs: string[]; names: string[] }>();
   for (const p of protecting) {
     const ops = p.spec.protect!.operations;
@@ -132,22 +149,30 @@ export function protectAuditFilter(policies: RipplePolicy[]): string {
     g.names.push(s.name);
     groups.set(key, g);
   }
-  const any = (field: string, values: string[]) => (values.length === 1 ? `$.${field} = "${values[0]}"` : `(${values.map((v) => `$.${field} = "${v}"`).join(' || ')})`);
   const clauses: string[] = [];
   const collections = new Set<string>();
   for (const g of [...groups.values()].sort((a, b) => `${a.resource}/${a.namespace}`.localeCompare(`${b.resource}/${b.namespace}`))) {
-    clauses.push(`($.objectRef.resource = "${g.resource}" && $.objectRef.namespace = "${g.namespace}" && ${any('objectRef.name', g.names.sort())} && ${any('verb', g.verbs)})`);
+    clauses.push(`($.objectRef.resource = "${g.resource}" && $.objectRef.namespace = "${g.namespace}" && ${anyOf('objectRef.name', g.names.sort())} && ${anyOf('verb', g.verbs)})`);
     if (g.verbs.includes('delete')) collections.add(`${g.resource}\n${g.namespace}`);
   }
   for (const c of [...collections].sort()) {
     const [resource, namespace] = c.split('\n');
     clauses.push(`($.objectRef.resource = "${resource}" && $.objectRef.namespace = "${namespace}" && $.verb = "deletecollection")`);
   }
-  const filter = `{ $.stage = "ResponseComplete" && (${clauses.join(' || ')}) }`;
-  if (filter.length > LOGS_FILTER_MAX) {
-    throw new ValidationError(
-      `the audit-log filter for ${protecting.length} protected objects is ${filter.length} characters; CloudWatch Logs allows ${LOGS_FILTER_MAX}. Protect fewer objects, or keep protected objects in fewer namespaces with the same operations (they are grouped)`,
-    );
+  return `{ $.stage = "ResponseComplete" && (${clauses.join(' || ')}) }`;
+}
+
+function namespaceAuditFilter(protecting: RipplePolicy[]): string {
+  const byResource = new Map<string, Set<string>>();
+  for (const p of protecting) {
+    const r = RESOURCE[p.spec.source.kind];
+    const set = byResource.get(r) ?? new Set<string>();
+    set.add(p.spec.source.namespace);
+    byResource.set(r, set);
   }
-  return filter;
+  const clauses = [...byResource.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([r, ns]) => `($.objectRef.resource = "${r}" && ${anyOf('objectRef.namespace', [...ns].sort())})`);
+  const resources = clauses.length === 1 ? clauses[0] : `(${clauses.join(' || ')})`;
+  return `{ $.stage = "ResponseComplete" && ${anyOf('verb', ['update', 'patch', 'delete', 'deletecollection'])} && ${resources} }`;
 }

@@ -169,8 +169,26 @@ describe('protect audit-log filter', () => {
     expect(matchesLogsFilter(f, audit('update', ref))).toBe(false);
   });
 
-  it('too many objects for 1024 characters: a clear error', () => {
-    const many = Array.from({ length: 40 }, (_, i) => RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: `p${i}` }, spec: { source: { kind: 'Secret', namespace: `team-${i}`, name: `s${i}` }, protect: {} } }));
-    expect(() => protectAuditFilter(many)).toThrow(/the audit-log filter for 40 protected objects is \d+ characters; CloudWatch Logs allows 1024/);
+  const spread = (n: number) =>
+    Array.from({ length: n }, (_, i) => RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: `p${i}` }, spec: { source: { kind: i % 2 ? 'Secret' : 'ConfigMap', namespace: `team-${i}`, name: `s${i}` }, protect: { operations: ['DELETE'] } } }));
+
+  it('when per-object is too long: per namespace, still selecting every write to the protected objects', () => {
+    const ps = spread(12);
+    const f = protectAuditFilter(ps);
+    expect(validateLogsFilter(f)).toBeNull();
+    expect(f.length).toBeLessThanOrEqual(LOGS_FILTER_MAX);
+    expect(f).not.toContain('$.objectRef.name =');
+    for (const p of ps) {
+      const r = { resource: p.spec.source.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: p.spec.source.namespace, name: p.spec.source.name };
+      expect(matchesLogsFilter(f, audit('delete', r))).toBe(true);
+      expect(matchesLogsFilter(f, audit('deletecollection', { resource: r.resource, namespace: r.namespace }))).toBe(true);
+      expect(matchesLogsFilter(f, audit('get', r))).toBe(false);
+      expect(matchesLogsFilter(f, audit('delete', { ...r, namespace: 'elsewhere' }))).toBe(false);
+    }
+    expect(matchesLogsFilter(f, audit('delete', { resource: 'secrets', namespace: 'team-0', name: 's0' }))).toBe(false); // team-0 holds a ConfigMap
+  });
+
+  it('too many namespaces for 1024 characters: a clear error', () => {
+    expect(() => protectAuditFilter(spread(40))).toThrow(/the audit-log filter for 40 protected objects in 40 namespaces is \d+ characters even per namespace \(\d+ per object\); CloudWatch Logs allows 1024/);
   });
 });
