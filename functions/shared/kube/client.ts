@@ -132,8 +132,26 @@ export function apiConfiguration(kc: KubeConfig, opts: KubeOptions = {}): Config
   });
 }
 
+/**
+ * client-node 2 builds a NEW undici Agent for every request when TLS options (a CA, client certs) are set —
+ * i.e. against EKS: one TCP + TLS handshake per request, and agents never closed. Keep one per cluster server.
+ */
+function reuseDispatcher(kc: KubeConfig): void {
+  const k = kc as unknown as { createDispatcher(cluster: { server?: string } | null, agentOptions: object): unknown; __rippleDispatchers?: Map<string, unknown> };
+  if (k.__rippleDispatchers) return;
+  const original = k.createDispatcher.bind(kc);
+  const cache = new Map<string, unknown>();
+  k.__rippleDispatchers = cache;
+  k.createDispatcher = (cluster, agentOptions) => {
+    const key = cluster?.server ?? '';
+    if (!cache.has(key)) cache.set(key, original(cluster, agentOptions));
+    return cache.get(key);
+  };
+}
+
 /** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file, or the EKS one from ./index.ts). */
 export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): Kube {
+  reuseDispatcher(kc);
   const config = apiConfiguration(kc, opts);
   const objects = new KubernetesObjectApi(config);
   (objects as unknown as { setDefaultNamespace(kc: KubeConfig): string }).setDefaultNamespace(kc);
