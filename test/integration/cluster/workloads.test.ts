@@ -156,7 +156,7 @@ describe('state file', () => {
         expect((await c2.listNamespace()).items.filter((n) => n.metadata?.name === 'default')).toHaveLength(1);
         const events: { type: string; code?: number }[] = [];
         let done = false;
-        await new Watch(second.kubeConfig()).watch('/api/v1/namespaces/kept/secrets', { resourceVersion: s.metadata?.resourceVersion }, (type, obj) => events.push({ type, code: obj?.code }), () => { done = true; });
+        await new Watch(second.kubeConfig()).watch('/api/v1/namespaces/kept/secrets', { resourceVersion: String(Number(s.metadata?.resourceVersion) - 1) }, (type, obj) => events.push({ type, code: obj?.code }), () => { done = true; });
         await until(async () => done, (v) => v, 'the expired watch to end');
         expect(events).toEqual([{ type: 'ERROR', code: 410 }]);
       } finally {
