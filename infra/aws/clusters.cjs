@@ -13,6 +13,7 @@
  *   env           RIPPLE_CLUSTERS for the handlers: JSON `{ "<cluster>": { "region": "<region>" } }`
  *                 (endpoint and CA are read with eks:DescribeCluster at run time)
  *   describeArns  the IAM resources of eks:DescribeCluster: exactly these clusters
+ *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on
  *   resources     per cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
  *                 functions/shared/constants.ts HANDLER_GROUPS), the forwarder's
  *                 AWS::EKS::PodIdentityAssociation, and for every cluster but the primary one the protect
@@ -85,14 +86,28 @@ function clusterArn(name) {
   return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}` };
 }
 
+/** Logical-id part per cluster: PascalCase name, made unique by position when two names normalise alike. */
+function clusterParts(names) {
+  const seen = new Set();
+  return names.map((name, i) => {
+    let part = logicalPart(name) || `Cluster${i + 1}`;
+    if (seen.has(part)) part = `${part}${i + 1}`;
+    seen.add(part);
+    return part;
+  });
+}
+
+/** Logical ids of the clone role's access entries: the deploy-time reconcile must wait for them. */
+function cloneAccessEntryIds(names) {
+  return clusterParts(names).map((part) => `CloneAccessEntry${part}`);
+}
+
 /** The CloudFormation resources for these clusters (see the header). */
 function clusterResources(names, constants = readConstants()) {
   const Resources = {};
-  const seen = new Map();
+  const parts = clusterParts(names);
   names.forEach((name, i) => {
-    let part = logicalPart(name) || `Cluster${i + 1}`;
-    if (seen.has(part)) part = `${part}${i + 1}`;
-    seen.set(part, name);
+    const part = parts[i];
     for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
       const group = constants.groups[handler];
       if (!group) throw new Error(`functions/shared/constants.ts: HANDLER_GROUPS has no group for "${handler}"`);
@@ -161,8 +176,10 @@ module.exports = {
   },
   describeArns: async (ctx) => (await namesFrom(ctx)).map(clusterArn),
   resources: async (ctx) => clusterResources(await namesFrom(ctx)),
+  cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await namesFrom(ctx)),
   parseClusters,
   clusterResources,
+  cloneEntryIds: cloneAccessEntryIds,
   readConstants,
   logicalPart,
 };

@@ -184,6 +184,10 @@ describe('npm run package (offline, no AWS credentials)', () => {
     expect(schedules[0]![1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', Targets: [{ Arn: getAtt(FN.clone) }] });
     const [[, reconcile]] = ofType('Custom::RippleReconcile') as [[string, Res]];
     expect(reconcile.Properties).toMatchObject({ ServiceToken: getAtt(FN.clone), PoliciesHash: policiesHash(join(root, 'policies')), Clusters: CLUSTERS });
+    // It waits for the clone role's access entries on every cluster, or its first run could not reach them.
+    const cloneEntries = ofType('AWS::EKS::AccessEntry').filter(([, r]) => r.Properties.PrincipalArn['Fn::GetAtt'][0] === 'CloneRole').map(([id]) => id);
+    expect(cloneEntries).toHaveLength(CLUSTERS.length);
+    expect(asList(reconcile.DependsOn ?? []).sort()).toEqual(cloneEntries.sort());
   });
 
   it('IAM: one role per function, least privilege, no wildcard resource or action', () => {

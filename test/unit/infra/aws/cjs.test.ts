@@ -67,6 +67,9 @@ describe('clusters.cjs resources', () => {
   it('distinct logical ids for cluster names that normalise alike', () => {
     const ids = Object.keys(clusters.clusterResources(['a-b', 'a_b']).Resources).filter((id) => id.startsWith('ForwarderPodIdentity'));
     expect(ids).toEqual(['ForwarderPodIdentityAB', 'ForwarderPodIdentityAB2']);
+    const cloneEntries = Object.keys(clusters.clusterResources(['a-b', 'a_b']).Resources).filter((id) => id.startsWith('CloneAccessEntry'));
+    expect(clusters.cloneEntryIds(['a-b', 'a_b'])).toEqual(cloneEntries);
+    expect(cloneEntries).toEqual(['CloneAccessEntryAB', 'CloneAccessEntryAB2']);
   });
 
   it('a missing handler group is an error naming the file', () => {
