@@ -83,6 +83,12 @@ const EVENT: Partial<Record<Verdict, { reason: string; type: 'Normal' | 'Warning
   allowed: { reason: 'ProtectedObjectChanged', type: 'Normal' },
 };
 
+/** max(managedFields[].time) — when the object was last written (second precision). */
+function lastWrite(o: ProtectedObj): { lastWriteAt?: string } {
+  const times = (o.metadata?.managedFields ?? []).map((f) => (f.time ? new Date(f.time as unknown as string | Date).getTime() : NaN)).filter(Number.isFinite);
+  return times.length ? { lastWriteAt: new Date(Math.max(...times)).toISOString() } : {};
+}
+
 function contentOf(kind: string, o: ProtectedObj): { kind: string; type?: string; data?: Record<string, string>; binaryData?: Record<string, string> } {
   return { kind, type: (o as V1Secret).type, data: o.data, binaryData: (o as V1ConfigMap).binaryData };
 }
@@ -96,7 +102,7 @@ async function protectObject(deps: Deps, cluster: string, policy: ProtectedPolic
   const t: Target = { policy: policy.metadata.name, kind: src.kind, namespace: src.namespace, name: src.name };
   const fp = (o: ProtectedObj): string => fingerprint(key, contentOf(src.kind, o));
   const [obj, snap] = await Promise.all([readObject(kube, t), readSnapshot(kube.core, t.policy)]);
-  const current = obj ? { fingerprint: fp(obj), type: (obj as V1Secret).type, immutable: obj.immutable === true } : null;
+  const current = obj ? { fingerprint: fp(obj), type: (obj as V1Secret).type, immutable: obj.immutable === true, ...lastWrite(obj) } : null;
   let snapshot: { fingerprint: string; type?: string } | null = null;
   if (snap) {
     const c = contentFromSnapshot(snap);

@@ -51,6 +51,8 @@ export interface CurrentState {
   fingerprint: string;
   type?: string;
   immutable?: boolean;
+  /** Latest write (max managedFields[].time, second precision), ISO 8601. */
+  lastWriteAt?: string;
 }
 
 export interface SnapshotState {
@@ -117,6 +119,19 @@ function actorText(a: Actor): string {
   return a.username ? `user ${a.username}` : a.manager ? `unknown actor (field manager ${a.manager})` : 'unknown actor';
 }
 
+/**
+ * True when the object was written again after this audit record's request (managedFields time, in a later
+ * second): the current state is not what this attempt left, so the later write's own record decides.
+ */
+export function writtenAfter(current: CurrentState | null, attempt: Attempt): boolean {
+  if (!current?.lastWriteAt || attempt.via !== 'audit') return false;
+  const w = Date.parse(current.lastWriteAt);
+  const a = Date.parse(attempt.at);
+  return Number.isFinite(w) && Number.isFinite(a) && Math.floor(w / 1000) > Math.floor(a / 1000);
+}
+
+const LATER = 'written again after this request; the later write decides';
+
 function restoreAction(current: CurrentState | null, snapshot: SnapshotState): Action | null {
   if (!current) return { do: 'restore', how: 'recreate' };
   if (current.fingerprint === snapshot.fingerprint) return null;
@@ -139,6 +154,7 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   const seed: Action[] = !snapshot && current ? [{ do: 'seed-snapshot' }] : [];
   const seedNote = seed.length ? '; snapshot seeded (first sight)' : '';
 
+  if (attempt.via === 'audit' && isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP})` };
   if (!op) return { verdict: 'ignored', operation: null, actions: seed, outcome: `no change attempt${seedNote}`, reason: `verb ${attempt.verb} does not alter the object` };
   if (attempt.via !== 'audit' && !current && !snapshot) {
     return { verdict: 'ignored', operation: null, actions: [], outcome: 'object absent and no snapshot was ever taken; nothing to protect or restore', reason: `no state to compare (${attempt.via})` };
@@ -159,6 +175,7 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   }
   const by = allowedBy(policy.protect.allow, actor);
   if (by) {
+    if (writtenAfter(current, attempt)) return { verdict: 'allowed', operation: op, actions: seed, outcome: `${LATER}; snapshot not taken from it${seedNote}`, reason: by };
     const a = snapshotAction(current, snapshot);
     return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? (a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated') : current ? 'snapshot already current' : 'object deleted by an allowed actor; snapshot kept', reason: by };
   }
@@ -170,6 +187,9 @@ export function planProtect(input: ProtectInput): ProtectDecision {
     return { verdict: 'violation', operation: op, actions: seed, outcome: current ? 'no last-known-good snapshot to restore from; seeded from the current state' : 'no last-known-good snapshot; cannot restore', reason };
   }
   const restore = restoreAction(current, snapshot);
+  if (restore && writtenAfter(current, attempt)) {
+    return { verdict: 'violation', operation: op, actions: [], outcome: policy.protect.mode === 'audit' ? 'reported only (audit mode)' : `${LATER}; not restored on this record`, reason };
+  }
   if (policy.protect.mode === 'audit') {
     return { verdict: 'violation', operation: op, actions: [], outcome: restore ? 'reported only (audit mode)' : 'reported only (audit mode); content matches last-known-good', reason };
   }

@@ -62,6 +62,20 @@ describe('planProtect', () => {
   });
 });
 
+describe('written again after the audited request', () => {
+  const at = '2026-11-25T12:00:05.123456Z';
+  it.each([
+    ['violation, later write -> not restored', att('update', 'bob', [], { at }), '2026-11-25T12:00:06Z', 'violation', []],
+    ['violation, same second -> restored', att('update', 'bob', [], { at }), '2026-11-25T12:00:05Z', 'violation', ['restore']],
+    ['allowed, later write -> snapshot not taken', att('update', 'alice', [], { at }), '2026-11-25T12:00:09Z', 'allowed', []],
+    ['allowed, same second -> snapshot updated', att('update', 'alice', [], { at }), '2026-11-25T12:00:05Z', 'allowed', ['update-snapshot']],
+  ] as const)('%s', (_n, attempt, lastWriteAt, verdict, actions) => {
+    const d = planProtect(input(enforce, attempt, { fingerprint: B, lastWriteAt }));
+    expect(d.verdict).toBe(verdict);
+    expect(d.actions.map((a) => a.do)).toEqual(actions);
+  });
+});
+
 describe('settle', () => {
   it('only the latest successful change acts; earlier ones are reported', () => {
     const mk = (verb: string, user: string, at: string, current: ProtectInput['current'], code?: number) => {
