@@ -1,0 +1,212 @@
+/**
+ * `npm run bench -- fanout`: N namespaces (default 1,000; FANOUT_NAMESPACES) x 2 Deployments each consuming the
+ * base Secret's copy, on the embedded cluster with RBAC enforced. The handlers run as Lambda would run them,
+ * each as its own identity bound to its rendered ClusterRole:
+ *   1. initial sync (clone resync: N creates) and the rollouts those new copies cause;
+ *   2. the base is updated: clone handler for the source event (N copy updates), then the rollout handler for
+ *      the N copy-updated events the forwarder would send, in SQS batches of 100 with 5 batches in flight.
+ * Printed: wall time per phase, writes and rollouts counted from the audit log, against the minimum possible
+ * (N writes, 2N rollouts; every Deployment's generation must advance by exactly one). Goal: update phase
+ * <= 5 s with writes = minimum.
+ */
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { Context } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { startCluster } from '../infra/local/cluster/index.ts';
+import type { AuditEvent } from '../infra/local/cluster/audit.ts';
+import { makeHandler as makeCloneHandler } from '../functions/clone/handler.ts';
+import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
+import { fingerprint, newFingerprintKey } from '../functions/shared/fingerprint.ts';
+import { kubeFromKubeConfig, type Kube } from '../functions/shared/kube/index.ts';
+import { parsePolicies } from '../functions/shared/policy/load.ts';
+import { parseRuntimeConfig } from '../functions/shared/runtime.ts';
+import { objectChangeEntry, resyncEntry, type PutEntry } from '../events/schema.ts';
+
+const N = Number(process.env.FANOUT_NAMESPACES ?? 1000);
+/** FANOUT_CONTROLLERS=0 turns the embedded cluster's workload controllers off (no ReplicaSets per rollout). */
+const CONTROLLERS = process.env.FANOUT_CONTROLLERS !== '0';
+const DEPLOYMENTS_PER_NS = 2;
+const SQS_BATCH = 100;
+const SQS_CONCURRENCY = 5;
+const GOAL_MS = 5000;
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
+
+const POLICY = parsePolicies(
+  `apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: blog }
+spec:
+  source: { kind: Secret, namespace: base, name: blogsecret }
+  sync:
+    namespaces: { selector: { matchLabels: { fanout: bench } } }
+  reload: {}
+`,
+  'bench/fanout.ts',
+);
+
+function quiet() {
+  const logger = new Logger({ serviceName: 'ripple-bench', logLevel: 'SILENT' });
+  const metrics = new Metrics({ namespace: 'Ripple', serviceName: 'ripple-bench' });
+  (metrics as unknown as { console: Pick<Console, 'log'> }).console = { log: () => {} };
+  return { logger, metrics };
+}
+
+const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
+let seq = 0;
+function delivered(entry: PutEntry): object {
+  return { version: '0', id: `bench-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
+}
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+async function bindRendered(admin: Kube, handler: 'clone' | 'rollout'): Promise<boolean> {
+  try {
+    const { renderRbacFiles } = await import('../functions/shared/render/rbac.ts');
+    for (const obj of renderRbacFiles(POLICY)[handler]) await admin.objects.create(obj as KubernetesObject);
+    return true;
+  } catch (err) {
+    console.log(`  (rendered RBAC for ${handler} unavailable: ${(err as Error).message.split('\n')[0]}; binding cluster-admin instead)`);
+    await admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `bench-${handler}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'Group', name: HANDLER_GROUPS[handler], apiGroup: 'rbac.authorization.k8s.io' }] } as KubernetesObject);
+    return false;
+  }
+}
+
+function ms(t0: number): number {
+  return Math.round(performance.now() - t0);
+}
+
+export async function run(): Promise<void> {
+  const cluster = await startCluster({ authorization: 'RBAC', controllers: CONTROLLERS });
+  const audit: AuditEvent[] = [];
+  cluster.onAudit((e) => audit.push(e));
+  const admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local', { timeoutMs: 60_000 });
+  const writesBy = (user: string, from: number, resource?: string) => audit.slice(from).filter((e) => e.user.username === user && WRITE_VERBS.has(e.verb) && (!resource || e.objectRef?.resource === resource) && e.responseStatus.code < 400).length;
+  try {
+    // --- setup (admin) ---------------------------------------------------------------------------
+    let t0 = performance.now();
+    const key = newFingerprintKey();
+    await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } });
+    await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
+    await admin.core.createNamespace({ body: { metadata: { name: 'base' } } });
+    await admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'v1' } } });
+    const names = Array.from({ length: N }, (_, i) => `team-${String(i).padStart(4, '0')}`);
+    await pool(names, 32, async (ns) => {
+      await admin.core.createNamespace({ body: { metadata: { name: ns, labels: { fanout: 'bench' } } } });
+      for (let d = 0; d < DEPLOYMENTS_PER_NS; d++) {
+        const body: V1Deployment = {
+          metadata: { name: `app-${d}`, namespace: ns },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: `app-${d}` } },
+            template: {
+              metadata: { labels: { app: `app-${d}` } },
+              spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'blogsecret', key: 'password' } } }] }] },
+            },
+          },
+        };
+        await admin.apps.createNamespacedDeployment({ namespace: ns, body });
+      }
+    });
+    const fullRbac = (await bindRendered(admin, 'clone')) && (await bindRendered(admin, 'rollout'));
+    console.log(`setup: ${N} namespaces, ${N * DEPLOYMENTS_PER_NS} Deployments in ${ms(t0)} ms (RBAC: ${fullRbac ? 'rendered ClusterRoles' : 'cluster-admin fallback'}; workload controllers ${CONTROLLERS ? 'on' : 'off'})`);
+
+    const cloneUser = 'bench-clone';
+    const rolloutUser = 'bench-rollout';
+    const cloneKube = kubeFromKubeConfig(cluster.kubeConfig({ user: cloneUser, groups: [HANDLER_GROUPS.clone] }), 'local', { timeoutMs: 60_000 });
+    const rolloutKube = kubeFromKubeConfig(cluster.kubeConfig({ user: rolloutUser, groups: [HANDLER_GROUPS.rollout] }), 'local', { timeoutMs: 60_000 });
+    const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' });
+    const clone = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: POLICY, observability: quiet() }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
+
+    type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
+    let rollout: SqsHandler | null = null;
+    try {
+      const mod = (await import('../functions/rollout/handler.ts')) as { makeHandler: (d: object) => unknown };
+      rollout = mod.makeHandler({ kubeFor: async () => rolloutKube, policies: () => POLICY, observability: () => quiet(), concurrency: 16 }) as SqsHandler;
+    } catch (err) {
+      console.log(`rollout handler unavailable (${(err as Error).message.split('\n')[0]}): rollouts not measured`);
+    }
+
+    const keyBytes = Buffer.from(key, 'utf8');
+    const copyEvents = async (dt: 'created' | 'updated') => {
+      const copies = (await admin.core.listSecretForAllNamespaces({ fieldSelector: 'metadata.name=blogsecret' })).items.filter((s) => s.metadata?.namespace !== 'base');
+      return copies.map((c) =>
+        delivered(
+          objectChangeEntry(DETAIL_TYPES[dt], {
+            cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
+            labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
+          }),
+        ),
+      );
+    };
+    const runRollouts = async (events: object[]): Promise<number> => {
+      const handle = rollout;
+      if (!handle) return 0;
+      const batches: object[][] = [];
+      for (let i = 0; i < events.length; i += SQS_BATCH) batches.push(events.slice(i, i + SQS_BATCH));
+      let failed = 0;
+      await pool(batches, SQS_CONCURRENCY, async (b) => {
+        const res = await handle({ Records: b.map((e, i) => ({ messageId: `m-${seq}-${i}`, body: JSON.stringify(e), attributes: {}, messageAttributes: {}, eventSource: 'aws:sqs' })) }, context);
+        failed += res.batchItemFailures.length;
+      });
+      return failed;
+    };
+    const generations = async () => {
+      const m = new Map<string, number>();
+      for (const d of (await admin.apps.listDeploymentForAllNamespaces()).items) m.set(`${d.metadata!.namespace}/${d.metadata!.name}`, d.metadata!.generation ?? 0);
+      return m;
+    };
+
+    // --- phase 1: initial sync -------------------------------------------------------------------------
+    let mark = audit.length;
+    t0 = performance.now();
+    const first = await clone(delivered(resyncEntry({ cluster: 'local', reason: 'startup', observedAt: new Date().toISOString() })), context);
+    const cloneMs1 = ms(t0);
+    const tR = performance.now();
+    const failed1 = await runRollouts(await copyEvents('created'));
+    const rolloutMs1 = ms(tR);
+    console.log(`initial sync: clone ${cloneMs1} ms, ${writesBy(cloneUser, mark)} writes (minimum ${N}), failures ${first.failures.length}; rollout ${rolloutMs1} ms, ${writesBy(rolloutUser, mark, 'deployments')} rollouts (minimum ${N * DEPLOYMENTS_PER_NS}), failed records ${failed1}`);
+
+    // --- phase 2: base update --------------------------------------------------------------------------
+    const before = await generations();
+    const src = await admin.core.readNamespacedSecret({ namespace: 'base', name: 'blogsecret' });
+    src.data = { password: Buffer.from('v2').toString('base64') };
+    const updated = await admin.core.replaceNamespacedSecret({ namespace: 'base', name: 'blogsecret', body: src });
+    mark = audit.length;
+    t0 = performance.now();
+    const sourceEvent = delivered(
+      objectChangeEntry(DETAIL_TYPES.updated, {
+        cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: 'base', name: 'blogsecret', uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion!,
+        labels: {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: updated.type, data: updated.data }), changes: ['data'], observedAt: new Date().toISOString(),
+      }),
+    );
+    const second = await clone(sourceEvent, context);
+    const cloneMs = ms(t0);
+    const events = await copyEvents('updated');
+    const failed2 = await runRollouts(events);
+    const totalMs = ms(t0);
+    const cloneWrites = writesBy(cloneUser, mark);
+    const rollouts = writesBy(rolloutUser, mark, 'deployments');
+    const after = await generations();
+    let advancedOnce = 0;
+    for (const [k, g] of after) if (g === (before.get(k) ?? 0) + 1) advancedOnce++;
+    // A duplicate delivery of the same batch: must cost zero rollouts.
+    const markDup = audit.length;
+    await runRollouts(events);
+    const dupRollouts = writesBy(rolloutUser, markDup, 'deployments');
+
+    console.log(`base update: clone ${cloneMs} ms (${cloneWrites} writes, minimum ${N}; failures ${second.failures.length})`);
+    if (rollout) {
+      console.log(`             rollouts ${rollouts} (minimum ${N * DEPLOYMENTS_PER_NS}); Deployments whose generation advanced exactly once: ${advancedOnce}/${after.size}; failed records ${failed2}`);
+      console.log(`             duplicate delivery of all ${events.length} copy events: ${dupRollouts} rollouts (minimum 0)`);
+    }
+    console.log(`             total ${totalMs} ms for ${N} copies${rollout ? ` and ${N * DEPLOYMENTS_PER_NS} Deployments` : ''} (goal <= ${GOAL_MS} ms): ${totalMs <= GOAL_MS ? 'MET' : 'NOT MET'}; writes ${cloneWrites === N ? '= minimum' : `!= minimum (${cloneWrites} vs ${N})`}`);
+  } finally {
+    await cluster.stop();
+  }
+}

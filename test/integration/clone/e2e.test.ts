@@ -1,0 +1,120 @@
+/**
+ * End to end: embedded cluster (RBAC enforced) -> forwarder (as its ServiceAccount, rendered RBAC; it creates the
+ * fingerprint key) -> local EventBridge (PutEvents over HTTP with @aws-sdk/client-eventbridge) -> a rule with
+ * the rendered clone pattern -> the clone handler (as group ripple:clone, rendered ClusterRole), invoked as
+ * Lambda would be with the delivered event.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
+import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import { makeHandler } from '../../../functions/clone/handler.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { clonePattern } from '../../../functions/shared/render/patterns.ts';
+import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
+import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { b64, lambdaContext, policiesFrom, quietObservability, secretIn } from './harness.ts';
+
+const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: blog }
+spec:
+  source: { kind: Secret, namespace: platform, name: blogsecret }
+  sync:
+    namespaces: { selector: { matchLabels: { blog: "yes" } } }
+`);
+
+let cluster: EmbeddedCluster;
+let bus: LocalEventBridge;
+let forwarder: Forwarder;
+let admin: Kube;
+const handled: { id: string; result: unknown }[] = [];
+const targetErrors: unknown[] = [];
+
+async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; handled ${handled.length} events, target errors: ${targetErrors.map(String).join('; ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({ authorization: 'RBAC' });
+  admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
+  await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } });
+  await admin.core.createNamespace({ body: { metadata: { name: 'platform' } } });
+  const rbac = renderRbacFiles(POLICIES);
+  for (const obj of [...rbac.forwarder, ...rbac.clone]) await admin.objects.create(obj as KubernetesObject);
+
+  bus = await startEventBridge();
+  const clone = makeHandler({
+    config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
+    kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig({ user: 'clone-lambda', groups: [HANDLER_GROUPS.clone] }), 'local'),
+    policies: POLICIES,
+    observability: quietObservability(),
+  }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
+  bus.putRule({
+    name: 'ripple-clone',
+    eventBusName: 'ripple',
+    pattern: clonePattern(POLICIES),
+    target: async (event) => {
+      handled.push({ id: (event as { id: string }).id, result: await clone(event, lambdaContext) });
+    },
+  });
+
+  const saUser = `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`;
+  forwarder = await startForwarder({
+    cluster: 'local',
+    kubeConfig: cluster.kubeConfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }),
+    eventBusName: 'ripple',
+    eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+    leaderElection: false,
+    httpPort: null,
+  }, { log: () => {}, sender: { lingerMs: 5 } });
+  await forwarder.synced;
+});
+afterAll(async () => {
+  await forwarder?.stop(1000);
+  await bus?.stop();
+  await cluster?.stop();
+});
+
+describe('end to end: cluster -> forwarder -> EventBridge -> clone handler', () => {
+  it('clones into a new labelled namespace, propagates a source edit, restores a deleted copy', async () => {
+    // Prepare: the source exists; a namespace arrives
+    await admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'one' } } });
+    await admin.core.createNamespace({ body: { metadata: { name: 'blog-team', labels: { blog: 'yes' } } } });
+    await admin.core.createNamespace({ body: { metadata: { name: 'other-team' } } });
+    // Assess: the copy appears through the whole chain
+    const copy = await eventually('copy in blog-team', () => secretIn(admin.core, 'blog-team', 'blogsecret'));
+    expect(copy.data).toEqual({ password: b64('one') });
+    expect(copy.metadata?.labels?.[LABEL_MANAGED_BY]).toBe('ripple');
+
+    // Act: edit the source
+    const src = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'blogsecret' });
+    await admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'blogsecret', body: { ...src, data: { password: b64('two') } } });
+    // Assess
+    await eventually('copy updated', async () => (await secretIn(admin.core, 'blog-team', 'blogsecret'))?.data?.password === b64('two'));
+
+    // Act: delete the copy
+    const before = await admin.core.readNamespacedSecret({ namespace: 'blog-team', name: 'blogsecret' });
+    await admin.core.deleteNamespacedSecret({ namespace: 'blog-team', name: 'blogsecret' });
+    // Assess: re-created (a new uid), with the current data
+    const back = await eventually('copy re-created', async () => {
+      const s = await secretIn(admin.core, 'blog-team', 'blogsecret');
+      return s && s.metadata?.uid !== before.metadata?.uid ? s : null;
+    });
+    expect(back.data).toEqual({ password: b64('two') });
+    expect(await secretIn(admin.core, 'other-team', 'blogsecret')).toBeNull();
+    expect(targetErrors).toEqual([]);
+    // every event the clone rule delivered was handled without a failure
+    expect(handled.length).toBeGreaterThanOrEqual(3);
+    expect(handled.every((h) => (h.result as { failures?: unknown[] }).failures?.length === 0)).toBe(true);
+  });
+});

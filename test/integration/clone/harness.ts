@@ -1,0 +1,133 @@
+/**
+ * Shared setup for the clone integration tests: an embedded cluster with RBAC enforced, the clone handler
+ * running as a user in group `ripple:clone` bound to exactly the rendered clone ClusterRole, the fingerprint key
+ * Secret (as the forwarder creates it), and a write counter fed by the cluster's audit log.
+ */
+import { KubeConfig, type CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
+import { makeHandler } from '../../../functions/clone/handler.ts';
+import { FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
+import { fingerprint, newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
+import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { parsePolicies } from '../../../functions/shared/policy/load.ts';
+import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
+import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
+
+export const CLONE_USER = 'ripple-clone-handler';
+export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** Quiet Powertools (the tests read summaries and the cluster, not log lines). */
+export function quietObservability() {
+  const logger = new Logger({ serviceName: 'ripple-clone', logLevel: 'SILENT' });
+  const metrics = new Metrics({ namespace: 'Ripple', serviceName: 'ripple-clone' });
+  (metrics as unknown as { console: Pick<Console, 'log'> }).console = { log: () => {} };
+  return { logger, metrics };
+}
+
+export const lambdaContext = {
+  functionName: 'ripple-clone',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ripple-clone',
+  memoryLimitInMB: '512',
+  awsRequestId: 'test-request',
+  logGroupName: '/aws/lambda/ripple-clone',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 300_000,
+  done() {},
+  fail() {},
+  succeed() {},
+} as unknown as Context;
+
+export interface CloneEnv {
+  cluster: EmbeddedCluster;
+  admin: Kube;
+  key: string;
+  audit: AuditEvent[];
+  /** Writes made by the clone handler's identity since the last `resetWrites()`. */
+  writes(): AuditEvent[];
+  resetWrites(): void;
+  handler(policies: RipplePolicy[]): (event: unknown) => Promise<any>;
+  /** A delivered EventBridge event for a PutEntry (what the bus hands a Lambda target). */
+  delivered(entry: PutEntry): object;
+  changeEvent(detailType: 'created' | 'updated' | 'deleted', obj: KubernetesObject & { data?: Record<string, string>; type?: string }): object;
+  resyncEvent(): object;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv> {
+  const cluster = await startCluster({ authorization: 'RBAC' });
+  const admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
+  const audit: AuditEvent[] = [];
+  cluster.onAudit((e) => audit.push(e));
+
+  // RBAC: exactly the rendered clone ClusterRole, bound to the clone group.
+  for (const obj of renderRbacFiles(policies).clone) await admin.objects.create(obj as KubernetesObject);
+  await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } }).catch(() => {});
+  const key = newFingerprintKey();
+  await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
+
+  const cloneKc: KubeConfig = cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] });
+  const cloneKube = kubeFromKubeConfig(cloneKc, 'local');
+  const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '16' });
+  let mark = 0;
+  const keyBytes = Buffer.from(key, 'utf8');
+
+  function delivered(entry: PutEntry): object {
+    return { version: '0', id: `evt-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
+  }
+
+  return {
+    cluster,
+    admin,
+    key,
+    audit,
+    writes: () => audit.slice(mark).filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb)),
+    resetWrites: () => {
+      mark = audit.length;
+    },
+    handler: (ps) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability() }) as unknown as (event: unknown) => Promise<any>,
+    delivered,
+    changeEvent(dt, obj) {
+      const detail: ObjectChangeDetail = {
+        cluster: 'local',
+        apiVersion: obj.apiVersion ?? 'v1',
+        kind: obj.kind!,
+        ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}),
+        name: obj.metadata!.name!,
+        uid: obj.metadata?.uid ?? 'gone',
+        resourceVersion: obj.metadata?.resourceVersion ?? '0',
+        labels: obj.metadata?.labels ?? {},
+        annotations: {},
+        ownerReferences: [],
+        fingerprint: fingerprint(keyBytes, obj as never),
+        changes: dt === 'updated' ? ['data'] : [],
+        observedAt: new Date().toISOString(),
+      };
+      return delivered(objectChangeEntry(DETAIL_TYPES[dt] as never, detail));
+    },
+    resyncEvent: () => delivered(resyncEntry({ cluster: 'local', reason: 'manual', observedAt: new Date().toISOString() })),
+    stop: () => cluster.stop(),
+  };
+}
+
+export function policiesFrom(yaml: string): RipplePolicy[] {
+  return parsePolicies(yaml, 'test.yaml');
+}
+
+export async function secretIn(core: CoreV1Api, namespace: string, name: string) {
+  return core.readNamespacedSecret({ namespace, name }).catch((e: { name?: string }) => {
+    if (e.name === 'NotFoundError') return null;
+    throw e;
+  });
+}
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
