@@ -110,15 +110,18 @@ export async function runDev(o: DevOptions = {}): Promise<number> {
     out.ok(`all ${session.results.length} steps converged`);
     return 0;
   }
-  const rel = relative(process.cwd(), session.kubeconfigPath) || session.kubeconfigPath;
+  const relPath = relative(process.cwd(), session.kubeconfigPath);
+  const rel = !relPath || relPath.startsWith('..') ? session.kubeconfigPath : relPath;
+  const busName = String(session.app.params.busName ?? session.app.buses[0] ?? 'default');
+  const resync = JSON.stringify([{ Source: 'ripple.kubernetes', DetailType: 'Ripple Resync Requested', EventBusName: busName, Detail: JSON.stringify({ cluster: String(session.app.params.cluster ?? 'local'), reason: 'manual', observedAt: '2026-01-01T00:00:00Z' }) }]);
   out.heading('\nripple is running. Try:');
   out.line(`  export KUBECONFIG=${rel}`);
   out.line('  kubectl get secrets -A -l app.kubernetes.io/managed-by=ripple');
-  out.line('  kubectl -n platform create secret generic blogsecret --from-literal=password=new --dry-run=client -o yaml | kubectl apply -f -');
-  out.line('  kubectl -n team-a get deployment blog -o jsonpath="{.metadata.annotations}"; kubectl -n team-a get rs');
+  out.line(`  kubectl -n platform patch secret blogsecret -p '{"stringData":{"password":"changed"}}'`);
+  out.line('  kubectl -n team-a get rs -l app=blog; kubectl -n team-a get deployment blog -o jsonpath="{.spec.template.metadata.annotations}"');
   out.line('  kubectl create namespace team-x && kubectl -n team-x get secret blogsecret');
   out.line('  kubectl --as=alice -n platform delete secret blogsecret');
-  out.line(`  aws events put-events --endpoint-url ${session.bus.url} --entries file://events/samples/<sample>.json`);
+  out.line(`  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws events put-events --region ${session.app.region} --endpoint-url ${session.bus.url} --entries '${resync}'`);
   out.line('Ctrl-C stops.');
   await (o.until ??
     new Promise<void>((r) => {
@@ -126,6 +129,7 @@ export async function runDev(o: DevOptions = {}): Promise<number> {
       process.once('SIGTERM', () => r());
     }));
   await session.stop();
+  out.line('stopped.');
   return 0;
 }
 
