@@ -80,12 +80,22 @@ function httpCapable(kc: KubeConfig): KubeConfig {
 
 export function kubeHttp(config: KubeConfig): KubeHttp {
   const kc = httpCapable(config);
-  async function open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  // One keep-alive agent per client (client-node's agent does not keep connections alive: a TLS handshake per
+  // request). TLS material is read once; credentials (headers) are applied per request.
+  let agent: http.Agent | undefined;
+  const keepAliveAgent = (url: URL, o: https.RequestOptions): http.Agent =>
+    (agent ??=
+      url.protocol === 'http:'
+        ? new http.Agent({ keepAlive: true })
+        : new https.Agent({ keepAlive: true, ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, servername: o.servername, ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}) }));
+  async function open(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig: no current cluster; set current-context');
     const url = buildUrl(cluster.server, path, opts.query);
     const o: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(o);
+    // Watches are long-lived and aborted mid-body: they keep client-node's own (non-pooling) agent.
+    if (!stream) o.agent = keepAliveAgent(url, o);
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = { Accept: 'application/json', ...(o.headers as Record<string, string>) };
     if (body !== undefined) {
@@ -110,9 +120,11 @@ export function kubeHttp(config: KubeConfig): KubeHttp {
     },
 
     async watch(path, query, onLine, signal) {
-      const res = await open('GET', path, { query: { ...query, watch: 'true' }, signal });
+      const res = await open('GET', path, { query: { ...query, watch: 'true' }, signal }, true);
       if (res.statusCode !== 200) throw new KubeHttpError('GET', path, res.statusCode ?? 0, statusOf(await readBody(res)));
       res.setEncoding('utf8');
+      // Errors (abort, reset) surface through the iteration below; never as an unhandled 'error' event.
+      res.on('error', () => {});
       let buf = '';
       for await (const chunk of res as AsyncIterable<string>) {
         buf += chunk;
