@@ -92,6 +92,7 @@ export function objectQuery(ref: ObjectRef, limit = 200): string {
 /** Restarts of one workload and why (rollout logs `workload: Kind/namespace/name` and the `objects` it was restarted for). */
 export function workloadQuery(ref: ObjectRef, limit = 200): string {
   const path = `${ref.namespace}/${ref.name}`;
+  if (ref.kind) return [fields(), `| filter workload = ${quote(`${ref.kind}/${path}`)}`, tail(limit)].join('\n');
   return [fields(), `| filter workload = ${quote(path)} or workload like ${quote(`/${path}`)} or @message like ${quote(path)}`, tail(limit)].join('\n');
 }
 

@@ -79,6 +79,10 @@ describe('queries', () => {
     expect(workloadQuery({ namespace: 'team-a', name: 'web' })).toContain('| filter workload = "team-a/web" or workload like "/team-a/web" or @message like "team-a/web"');
   });
 
+  it('workload with a kind: exactly that workload', () => {
+    expect(workloadQuery({ kind: 'StatefulSet', namespace: 'team-a', name: 'web' }).split('\n')).toContain('| filter workload = "StatefulSet/team-a/web"');
+  });
+
   it.each([
     ['restarts', restartsQuery(), '| filter action = "restart"'],
     ['violations', violationsQuery(), '| filter action = "violation" or action = "denied"'],
