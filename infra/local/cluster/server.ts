@@ -22,6 +22,7 @@ import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinne
 import { ApiError, badRequest, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
 import type { Entry, Store } from './store.ts';
 import type { WatchHub } from './watch.ts';
+import { includeObjectParam, TABLE_CONTENT_TYPE, toTable, wantsTable } from './table.ts';
 
 export interface ServerDeps {
   store: Store;
@@ -419,6 +420,9 @@ export class ApiServer {
       case 'get': {
         const e = reg.get(srt, namespace, name);
         if (!e) throw notFound(rt, name);
+        if (wantsTable(req.headers.accept)) {
+          return sendJson(res, 200, toTable(rt, [out(e.obj)], { resourceVersion: e.obj.metadata.resourceVersion }, includeObjectParam(q.get('includeObject'))), TABLE_CONTENT_TYPE);
+        }
         return sendJson(res, 200, encode ? encode(e.obj) : e.json);
       }
       case 'list':
@@ -434,6 +438,9 @@ export class ApiServer {
         }
         if (name) fields = [...fields, { field: 'metadata.name', op: '=' as const, value: name }];
         const timeout = q.get('timeoutSeconds');
+        const include = includeObjectParam(q.get('includeObject'));
+        const asTable = wantsTable(req.headers.accept);
+        const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
         this.d.watches.serve(res, {
           key: storageKey(srt),
           ...(rt.namespaced && namespace ? { namespace } : !rt.namespaced ? { namespace: '' } : {}),
@@ -445,7 +452,7 @@ export class ApiServer {
           allowBookmarks: q.get('allowWatchBookmarks') === 'true',
           sendInitialEvents: q.get('sendInitialEvents') === 'true',
           ...(timeout !== null && /^\d+$/.test(timeout) ? { timeoutSeconds: Number(timeout) } : {}),
-          ...(encode ? { encode } : {}),
+          ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
         });
         return;
       }
@@ -551,7 +558,7 @@ export class ApiServer {
     return entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
   }
 
-  private list(_req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, encode?: (o: any) => any): void {
+  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, encode?: (o: any) => any): void {
     const rv = this.d.store.resourceVersion;
     let entries = this.select(rt, srt, namespace, q);
     const limitParam = q.get('limit');
@@ -582,6 +589,10 @@ export class ApiServer {
       metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, ns: last.namespace ?? '', name: last.name })).toString('base64url');
       metadata.remainingItemCount = entries.length - limit;
       entries = entries.slice(0, limit);
+    }
+    if (wantsTable(req.headers.accept)) {
+      const table = toTable(rt, entries.map((e) => (encode ? encode(e.obj) : e.obj)), metadata, includeObjectParam(q.get('includeObject')));
+      return sendJson(res, 200, table, TABLE_CONTENT_TYPE);
     }
     const head = `{"kind":"${rt.listKind}","apiVersion":"${groupVersion(rt)}","metadata":${JSON.stringify(metadata)},"items":[`;
     const body = encode ? entries.map((e) => JSON.stringify(encode(e.obj))).join(',') : entries.map((e) => e.json).join(',');

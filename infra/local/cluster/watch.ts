@@ -21,8 +21,10 @@ export interface WatchSpec {
   allowBookmarks: boolean;
   sendInitialEvents?: boolean;
   timeoutSeconds?: number;
-  /** converts a stored object for the requested version (events.k8s.io); identity when absent */
+  /** converts a stored object for the requested version or form (events.k8s.io, Table); identity when absent */
   encode?: (obj: any) => any;
+  /** response Content-Type (default application/json) */
+  contentType?: string;
 }
 
 interface Watcher {
@@ -66,7 +68,7 @@ export class WatchHub {
       }
       replay = this.store.changesSince(n, spec.key, spec.namespace);
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, { 'Content-Type': spec.contentType ?? 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
     if (replay === 'expired') {

@@ -74,6 +74,13 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(s.metadata.managedFields[0].manager).toBe('kubectl-create');
   });
 
+  it('get prints the columns a real cluster prints (server-side Table)', async () => {
+    const out = await ok(['get', 'secret', 'db']);
+    expect(out.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'TYPE', 'DATA', 'AGE']);
+    expect(out.split('\n')[1]).toMatch(/^db\s+Opaque\s+2\s+\d+s$/);
+    expect((await ok(['get', 'namespaces', 'default', '--no-headers'])).trim()).toMatch(/^default\s+Active\s+\S+$/);
+  });
+
   it('apply -f creates, then a second apply sends a client-side strategic merge patch (validation on)', async () => {
     const file = join(dir, 'cm.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: "1"\n');
