@@ -73,7 +73,6 @@ function reporterFor(obs: Observability): CloneReporter {
 
 /** Reconcile the given work items on one cluster. Exported for `ripple explain` and the benchmark. */
 export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 'config'> & { observability?: Observability }, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
-  const kube = await deps.kubeFor(cluster);
   const summary: CloneSummary = {
     trigger,
     cluster,
@@ -85,6 +84,7 @@ export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 
     failures: [],
   };
   if (items.length === 0) return summary;
+  const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const cache: ReadCache = newReadCache();
   const reporter = deps.observability ? reporterFor(deps.observability) : undefined;

@@ -98,7 +98,11 @@ export function translateKubeError(err: unknown, d: RequestDescription): RippleE
     const detail = message ?? reason ?? `HTTP ${code}`;
     if (code === 409) return new ConflictError(`${what}: conflict (${detail})`, { cause: err });
     if (code === 404) return new NotFoundError(`${what}: not found`, { cause: err });
-    if (code === 403) return new ForbiddenError(`${what}: forbidden: ${detail} (grant "${d.verb}" on "${d.resource}" to ripple's ClusterRole)`, { cause: err });
+    if (code === 403) {
+      // Not every 403 is RBAC: the API server also answers 403 to creates in a terminating namespace.
+      const hint = /being terminated/.test(detail) ? '' : ` (grant "${d.verb}" on "${d.resource}" to ripple's ClusterRole)`;
+      return new ForbiddenError(`${what}: forbidden: ${detail}${hint}`, { cause: err });
+    }
     if (code === 429 || code >= 500) return new RetryableError(`${what}: HTTP ${code} (${detail})`, { cause: err });
     if (code === 401) return new RetryableError(`${what}: unauthorized (credentials expired or not accepted): ${detail}`, { cause: err });
     return new PermanentError(`${what}: HTTP ${code} (${detail})`, { cause: err });

@@ -246,6 +246,22 @@ describe('clone and sync', () => {
     expect(events[0].involvedObject?.uid).toBe(mine.metadata?.uid);
   });
 
+  it('skips a terminating namespace: no write is even attempted there', async () => {
+    // Prepare: a finalizer on another object keeps the namespace Terminating once deleted
+    await ns('leaving', { tier: 'blog' });
+    await env.admin.core.createNamespacedConfigMap({ namespace: 'leaving', body: { metadata: { name: 'held', finalizers: ['example.com/hold'] } } });
+    await env.admin.core.deleteNamespace({ name: 'leaving' });
+    const phase = async () => (await env.admin.core.readNamespace({ name: 'leaving' })).status?.phase;
+    for (let i = 0; i < 100 && (await secretIn(env.admin.core, 'leaving', 'blogsecret')) !== null; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await phase()).toBe('Terminating');
+    env.resetWrites();
+    // Act
+    await invoke(env.resyncEvent());
+    // Assess
+    expect(env.writes().filter((w) => w.objectRef?.namespace === 'leaving')).toEqual([]);
+    expect(await secretIn(env.admin.core, 'leaving', 'blogsecret')).toBeNull();
+  });
+
   it('is idempotent: a second full run writes nothing', async () => {
     // Prepare
     await invoke(env.resyncEvent());
