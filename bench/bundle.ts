@@ -58,7 +58,8 @@ export function dominantInputs(meta: Metafile, outFile: string, top = 6): { what
   if (!output) return [];
   const by = new Map<string, number>();
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    // The innermost package: a dependency's own nested copy (client-node's undici) is counted as itself.
+    const m = [...path.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].pop();
     const key = m ? m[1]! : '(project)';
     by.set(key, (by.get(key) ?? 0) + bytesInOutput);
   }
