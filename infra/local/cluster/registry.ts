@@ -9,10 +9,13 @@ import { deepEqual, updateManagedFields } from './fields.ts';
 import { groupVersion, lookupResource, storageKey, type ResourceType } from './resources.ts';
 import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type FieldError } from './status.ts';
 import type { Entry, Store } from './store.ts';
-import { secretDecodeError, validateObject } from './validate.ts';
+import { secretDecodeError, unknownFields, validateObject } from './validate.ts';
 
 export interface WriteOptions {
   manager: string;
+  /** fieldValidation: Strict refuses unknown fields (400), Warn reports them through `warn`; all drop them */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  warn?: (message: string) => void;
   dryRun?: boolean;
   subresource?: string;
   /** admission hook, called with (new, old) after validation and before storing; throws to deny */
@@ -191,7 +194,7 @@ export class Registry {
     return ns.obj;
   }
 
-  private decode(rt: ResourceType, obj: any, namespace: string): any {
+  private decode(rt: ResourceType, obj: any, namespace: string, opts?: WriteOptions): any {
     if (!isObject(obj)) throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: the request body must be a JSON object`);
     const gv = groupVersion(rt);
     if (obj.apiVersion !== undefined && obj.apiVersion !== gv) {
@@ -206,6 +209,20 @@ export class Registry {
     if (rt.kind === 'Secret') {
       const err = secretDecodeError(obj);
       if (err) throw badRequest(err);
+    }
+    const unknown = unknownFields(rt, obj);
+    if (unknown.length) {
+      const texts = unknown.map((f) => `unknown field "${f}"`);
+      if (opts?.fieldValidation === 'Strict') {
+        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${texts.join(', ')}`);
+      }
+      if (opts?.fieldValidation !== 'Ignore') for (const t of texts) opts?.warn?.(t);
+      obj = { ...obj, metadata: obj.metadata ? { ...obj.metadata } : undefined };
+      for (const f of unknown) {
+        if (f.startsWith('metadata.')) delete obj.metadata[f.slice('metadata.'.length)];
+        else delete obj[f];
+      }
+      if (obj.metadata === undefined) delete obj.metadata;
     }
     const out = structuredClone({ apiVersion: gv, kind: rt.kind, ...obj, metadata: { ...(obj.metadata ?? {}) } });
     out.apiVersion = gv;
@@ -222,7 +239,7 @@ export class Registry {
   }
 
   create(rt: ResourceType, namespace: string, body: any, opts: WriteOptions): any {
-    const obj = this.decode(rt, body, namespace);
+    const obj = this.decode(rt, body, namespace, opts);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
     const name: string = meta.name ?? '';
@@ -273,7 +290,7 @@ export class Registry {
     const cur = this.store.get(key, ns, name);
     if (!cur) throw notFound(rt, name);
     const old = cur.obj;
-    const incoming = this.decode(rt, body, namespace);
+    const incoming = this.decode(rt, body, namespace, opts);
     const meta = incoming.metadata;
     if (meta.name !== undefined && meta.name !== name) {
       throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);

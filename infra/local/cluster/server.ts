@@ -384,6 +384,12 @@ export class ApiServer {
     const dryRun = q.getAll('dryRun').includes('All');
     const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
     const warnings: string[] = [];
+    const fv = q.get('fieldValidation');
+    if (fv !== null && !['Strict', 'Warn', 'Ignore'].includes(fv)) {
+      throw badRequest(`fieldValidation parameter unsupported: ${fv}. Supported values are: Ignore, Warn, Strict`);
+    }
+    const fieldValidation = (fv ?? 'Warn') as 'Strict' | 'Warn' | 'Ignore';
+    const warn = (m: string) => warnings.push(m);
     const admitHook = (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null): void => {
       const policies = this.objects('validatingadmissionpolicies.admissionregistration.k8s.io', '');
       if (policies.length === 0) return;
@@ -461,7 +467,7 @@ export class ApiServer {
         let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
         if (typeof body?.metadata?.name === 'string') refExtra.name = body.metadata.name;
-        const obj = reg.create(srt, namespace, body, { manager, dryRun, admit: admitHook('CREATE') });
+        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, admit: admitHook('CREATE') });
         refExtra.name = obj.metadata.name;
         flushWarnings();
         return sendJson(res, 201, out(obj));
@@ -469,7 +475,7 @@ export class ApiServer {
       case 'update': {
         let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
-        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
         return sendJson(res, 200, out(obj));
       }
@@ -490,7 +496,7 @@ export class ApiServer {
           throw err;
         }
         if (isEventsV1) patched = eventToCore(patched);
-        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
         return sendJson(res, 200, out(obj));
       }

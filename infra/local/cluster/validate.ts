@@ -276,3 +276,35 @@ export function base64ErrorPosition(s: string): number {
   if (body.length % 4 !== 0) return Math.floor(body.length / 4) * 4;
   return -1;
 }
+
+const META_FIELDS = new Set(['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields']);
+
+const TOP_FIELDS: Record<string, string[]> = {
+  Secret: ['data', 'stringData', 'type', 'immutable'],
+  ConfigMap: ['data', 'binaryData', 'immutable'],
+  ServiceAccount: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
+  Role: ['rules'],
+  ClusterRole: ['rules', 'aggregationRule'],
+  RoleBinding: ['subjects', 'roleRef'],
+  ClusterRoleBinding: ['subjects', 'roleRef'],
+  Event: ['action', 'count', 'eventTime', 'firstTimestamp', 'involvedObject', 'lastTimestamp', 'message', 'reason', 'related',
+    'reportingComponent', 'reportingInstance', 'series', 'source', 'type'],
+  ControllerRevision: ['data', 'revision'],
+  ValidatingAdmissionPolicyBinding: ['spec'],
+  NetworkPolicy: ['spec'],
+  Lease: ['spec'],
+};
+
+/**
+ * Fields the server does not know, at the top level and in metadata (deeper levels are not checked):
+ * `fieldValidation=Strict` refuses them, Warn (the default) warns, and both Warn and Ignore drop them.
+ */
+export function unknownFields(r: ResourceType, obj: any): string[] {
+  const known = new Set(['apiVersion', 'kind', 'metadata', ...(TOP_FIELDS[r.kind] ?? ['spec', 'status'])]);
+  const out: string[] = [];
+  for (const k of Object.keys(obj ?? {})) if (!known.has(k)) out.push(k);
+  const meta = obj?.metadata;
+  if (meta && typeof meta === 'object') for (const k of Object.keys(meta)) if (!META_FIELDS.has(k)) out.push(`metadata.${k}`);
+  return out;
+}

@@ -95,6 +95,20 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(writes[1].requestURI).toContain('fieldManager=kubectl-client-side-apply');
   });
 
+  it('apply -f refuses unknown fields (kubectl asks for strict validation); --validate=warn stores without them', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\n  lables: {a: b}\ndta:\n  a: "1"\n');
+    const strict = await kubectl(['apply', '-f', file]);
+    expect(strict.code).not.toBe(0);
+    expect(strict.stderr.trim()).toBe('Error from server (BadRequest): error when creating "' + file + '": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta", unknown field "metadata.lables"');
+    const warned = await kubectl(['create', '-f', file, '--validate=warn']);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('Warning: unknown field "dta"');
+    const cm = await core.readNamespacedConfigMap({ name: 'typo', namespace: 'default' });
+    expect(cm.data).toBeUndefined();
+    expect(cm.metadata?.labels).toBeUndefined();
+  });
+
   it('edit through KUBE_EDITOR saves the edited object', async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'editme' }, data: { color: 'blue' } } });
     const editor = join(dir, 'editor.sh');
