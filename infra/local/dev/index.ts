@@ -61,6 +61,8 @@ export interface DevSession {
   kubeconfigPath: string;
   missing: string[];
   results: StepResult[];
+  /** Invocations so far: function -> source (rule, queue, schedule, log subscription) -> outcomes. */
+  invocations(): Record<string, Record<string, { ok: number; failed: number }>>;
   stop(): Promise<void>;
 }
 
@@ -269,15 +271,22 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
         out.warn(msg);
       }
     }
+    const stats: Record<string, Record<string, { ok: number; failed: number }>> = {};
+    const count = (fn: string, source: string, ok: boolean) => {
+      const s = ((stats[fn] ??= {})[source] ??= { ok: 0, failed: 0 });
+      if (ok) s.ok++;
+      else s.failed++;
+    };
     const asyncInvoke = (fn: string, event: unknown, source: string, retry = app.functions.find((f) => f.name === fn)?.asyncRetry): Promise<InvokeOutcome> => {
       const rt = runtimes.get(fn);
       if (!rt) throw new Error(`serverless.yml: no function ${fn}`);
+      const kind = source.replace(/ \(.*\)$/, '');
       return invokeAsync(rt, event, source, {
         retry: retry ?? { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21600 },
         retryDelayMs: (n) => (n * 60_000) / retryScale,
         onAttemptFailed: (n, e) => out.warn(`${fn}: attempt ${n} failed (${source}): ${e.name}: ${e.message}`),
         onFailure: (r) => dlqWrite(fn, r),
-      });
+      }).then((outcome) => (count(fn, kind, outcome.ok), outcome));
     };
 
     // ---- queues and their consumers
@@ -319,6 +328,7 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
         maximumConcurrency: e.maximumConcurrency ?? 1000,
         invoke: (event) => rt.invoke(event),
         onBatch: ({ records, failed, outcome }) => {
+          count(e.function, `queue ${queue.name}`, outcome.ok && failed === 0);
           if (!outcome.ok) out.warn(`${e.function}: batch of ${records} failed: ${outcome.error.name}: ${outcome.error.message} (retried after the visibility timeout)`);
           else if (failed) out.warn(`${e.function}: ${failed} of ${records} records reported as failed (batchItemFailures): retried after the visibility timeout`);
         },
@@ -445,7 +455,9 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     }
     const dlqFiles = readdirSync(dlqDir).filter((f) => f.endsWith('.jsonl'));
     if (dlqFiles.length) out.note(`dead-letter files: ${dlqFiles.map((f) => relative(cwd, join(dlqDir, f))).join(', ')}`);
-    return { app, bus, kubeconfigPath, missing, results, stop };
+    const summary = Object.entries(stats).map(([fn, bySource]) => `${fn} (${Object.entries(bySource).map(([src, n]) => `${src}: ${n.ok} ok${n.failed ? `, ${n.failed} failed` : ''}`).join('; ')})`);
+    if (o.scenario !== false) out.item('invocations', summary.join(', ') || 'none');
+    return { app, bus, kubeconfigPath, missing, results, stop, invocations: () => structuredClone(stats) };
   } catch (err) {
     await stop();
     throw err;

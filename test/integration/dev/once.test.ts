@@ -39,6 +39,10 @@ describe('ripple dev --once', () => {
       expect(out).toContain(step);
     }
     expect(out).toContain('This Secret is protected and may not be altered or deleted.');
+    // every path of serverless.yml carried events: the rules, the rollout queue and the audit-log subscription
+    expect(out).toMatch(/rule ripple-dev-clone: \d+ ok/);
+    expect(out).toMatch(/queue ripple-dev-rollout: \d+ ok/);
+    expect(out).toMatch(/log subscription ripple-dev-protect-cloudwatchLog-\d+: \d+ ok/);
     expect(existsSync(join(stateDir, 'kubeconfig'))).toBe(true);
     expect(readdirSync(join(stateDir, 'dlq'))).toEqual([]);
   });
