@@ -37,7 +37,8 @@ interface Watcher {
 
 export class WatchHub {
   private readonly store: Store;
-  private readonly byKey = new Map<string, Set<Watcher>>();
+  /** watchers by storage key, then by namespace ('*' = all namespaces) */
+  private readonly byKey = new Map<string, Map<string, Set<Watcher>>>();
   private readonly bookmarkTimer: NodeJS.Timeout | null;
   private readonly unsubscribe: () => void;
   private count = 0;
@@ -91,8 +92,11 @@ export class WatchHub {
       for (const c of replay) out += this.eventFor(w, c, null) ?? '';
     }
     if (out) res.write(out);
-    let set = this.byKey.get(spec.key);
-    if (!set) this.byKey.set(spec.key, (set = new Set()));
+    let byNs = this.byKey.get(spec.key);
+    if (!byNs) this.byKey.set(spec.key, (byNs = new Map()));
+    const nsKey = spec.namespace ?? '*';
+    let set = byNs.get(nsKey);
+    if (!set) byNs.set(nsKey, (set = new Set()));
     set.add(w);
     this.count++;
     const close = () => this.close(w);
@@ -110,18 +114,25 @@ export class WatchHub {
     if (w.closed) return;
     w.closed = true;
     if (w.timer) clearTimeout(w.timer);
-    const set = this.byKey.get(w.spec.key);
-    if (set?.delete(w)) this.count--;
+    const byNs = this.byKey.get(w.spec.key);
+    const nsKey = w.spec.namespace ?? '*';
+    const set = byNs?.get(nsKey);
+    if (set?.delete(w)) {
+      this.count--;
+      if (set.size === 0) byNs!.delete(nsKey);
+    }
   }
 
   /** Ends every watch (server shutdown). */
   stop(): void {
     this.unsubscribe();
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
-    for (const set of this.byKey.values()) {
-      for (const w of [...set]) {
-        this.close(w);
-        w.res.end();
+    for (const byNs of this.byKey.values()) {
+      for (const set of byNs.values()) {
+        for (const w of [...set]) {
+          this.close(w);
+          w.res.end();
+        }
       }
     }
   }
@@ -156,13 +167,16 @@ export class WatchHub {
   }
 
   private dispatch(c: Change): void {
-    const set = this.byKey.get(c.key);
-    if (!set || set.size === 0) return;
+    const byNs = this.byKey.get(c.key);
+    if (!byNs) return;
     const shared: { line?: string } = {};
-    for (const w of set) {
-      if (w.closed) continue;
-      const line = this.eventFor(w, c, shared);
-      if (line) w.res.write(line);
+    for (const set of [byNs.get(c.namespace), byNs.get('*')]) {
+      if (!set) continue;
+      for (const w of set) {
+        if (w.closed) continue;
+        const line = this.eventFor(w, c, shared);
+        if (line) w.res.write(line);
+      }
     }
   }
 
@@ -174,8 +188,10 @@ export class WatchHub {
 
   /** Sends a BOOKMARK to every watcher that asked for them. */
   bookmarks(): void {
-    for (const set of this.byKey.values()) {
-      for (const w of set) if (!w.closed && w.spec.allowBookmarks) w.res.write(this.bookmarkLine(w.spec));
+    for (const byNs of this.byKey.values()) {
+      for (const set of byNs.values()) {
+        for (const w of set) if (!w.closed && w.spec.allowBookmarks) w.res.write(this.bookmarkLine(w.spec));
+      }
     }
   }
 }

@@ -74,6 +74,23 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(s.metadata.managedFields[0].manager).toBe('kubectl-create');
   });
 
+  it.each([
+    [['create', 'namespace', 'made-by-create'], 'namespaces', '', 'made-by-create'],
+    [['create', 'configmap', 'cfg', '--from-literal=k=v'], 'configmaps', 'default', 'cfg'],
+    [['create', 'serviceaccount', 'robot'], 'serviceaccounts', 'default', 'robot'],
+    [['create', 'role', 'reader', '--verb=get,list', '--resource=secrets'], 'roles.rbac.authorization.k8s.io', 'default', 'reader'],
+    [['create', 'clusterrolebinding', 'crb', '--clusterrole=view', '--group=devs'], 'clusterrolebindings.rbac.authorization.k8s.io', '', 'crb'],
+    [['create', 'deployment', 'ported', '--image=img:1', '--port=8080'], 'deployments.apps', 'default', 'ported'],
+  ])('%j (protobuf request body)', async (args, resource, ns, name) => {
+    await ok(args);
+    const obj = JSON.parse(await ok(['get', resource, name, ...(ns ? ['-n', ns] : []), '-o', 'json']));
+    expect(obj.metadata.name).toBe(name);
+    if (resource === 'configmaps') expect(obj.data).toEqual({ k: 'v' });
+    if (resource.startsWith('roles')) expect(obj.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]);
+    if (resource.startsWith('clusterrolebindings')) expect(obj.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'devs' }]);
+    if (resource.startsWith('deployments')) expect(obj.spec.template.spec.containers[0].ports).toEqual([{ containerPort: 8080, protocol: 'TCP' }]);
+  });
+
   it('get prints the columns a real cluster prints (server-side Table)', async () => {
     const out = await ok(['get', 'secret', 'db']);
     expect(out.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'TYPE', 'DATA', 'AGE']);
