@@ -87,8 +87,8 @@ describe('npm run package (offline, no AWS credentials)', () => {
       const zip = join(root, '.serverless', `${h}.zip`);
       expect(existsSync(zip), zip).toBe(true);
       const names = zipEntries(readFileSync(zip));
-      expect(names).toContain(`functions/${h}/handler.mjs`);
-      for (const f of policyFiles) expect(names).toContain(`policies/${f}`);
+      // The bundle (and its source map) and the policies, nothing else.
+      expect(names.sort()).toEqual([`functions/${h}/handler.mjs`, `functions/${h}/handler.mjs.map`, ...policyFiles.map((f) => `policies/${f}`)].sort());
       const fn = resources[FN[h]]!.Properties;
       expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: `functions/${h}/handler.handler`, Role: getAtt(ROLE[h]) });
       expect(fn.Environment.Variables).toMatchObject({ RIPPLE_CLUSTER_NAME: CLUSTERS[0], RIPPLE_POLICY_DIR: '/var/task/policies' });
