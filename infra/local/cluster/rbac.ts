@@ -5,8 +5,10 @@
  * non-resource requests verb and nonResourceURLs (exact, `*`, or a trailing-`*` prefix).
  *
  * Deliberate simplifications (documented, not hidden):
- * - ClusterRole `aggregationRule` is ignored: a ClusterRole grants exactly its own `rules`. The bootstrap
- *   admin/edit/view roles therefore carry their rules directly instead of aggregating them.
+ * - ClusterRole `aggregationRule` is evaluated at authorization time, as the aggregation controller's result:
+ *   a ClusterRole with an aggregationRule grants the union of the (effective) rules of every other ClusterRole
+ *   whose labels match one of its clusterRoleSelectors; its own stored `rules` are ignored, because the real
+ *   controller overwrites them. (The bootstrap admin/edit/view carry the filled-in rules, as a real cluster shows.)
  * - Members of `system:masters` are always allowed (kube-apiserver's privileged-group authorizer runs before
  *   RBAC and gives no reason); the bootstrap cluster-admin binding to that group exists too, as in a real cluster.
  * - `resourceNames`: a rule with names matches only requests that carry a name. The caller (request pipeline)
@@ -106,10 +108,44 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
 
 interface Grant { source: string; rules: PolicyRule[] }
 
+interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+
+function labelsMatch(sel: Selector | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!sel) return false;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const present = Object.prototype.hasOwnProperty.call(l, e.key);
+    const inValues = present && (e.values ?? []).includes(l[e.key]);
+    if (e.operator === 'In' && !inValues) return false;
+    if (e.operator === 'NotIn' && inValues) return false;
+    if (e.operator === 'Exists' && !present) return false;
+    if (e.operator === 'DoesNotExist' && present) return false;
+  }
+  return true;
+}
+
+/** A ClusterRole's effective rules: its own, or for an aggregated role the union of the selected roles' rules. */
+export function clusterRoleRules(role: any, clusterRoles: readonly any[], seen: Set<string> = new Set()): PolicyRule[] {
+  const selectors: Selector[] | undefined = role?.aggregationRule?.clusterRoleSelectors;
+  if (!selectors) return role?.rules ?? [];
+  const name = role?.metadata?.name;
+  seen.add(name);
+  const out: PolicyRule[] = [];
+  for (const other of clusterRoles) {
+    const otherName = other?.metadata?.name;
+    if (seen.has(otherName)) continue;
+    if (!selectors.some((sel) => labelsMatch(sel, other?.metadata?.labels))) continue;
+    out.push(...clusterRoleRules(other, clusterRoles, new Set(seen)));
+  }
+  return out;
+}
+
 /** Every (binding, rules) pair that applies to `user` for a request in `namespace` (cluster-wide first). */
 function* grantsFor(user: UserInfo, namespace: string | undefined, rbac: RbacObjects): Generator<Grant> {
   const clusterRoles = new Map<string, any>();
   for (const cr of rbac.clusterRoles ?? []) clusterRoles.set(cr?.metadata?.name, cr);
+  const allClusterRoles = rbac.clusterRoles ?? [];
   for (const b of rbac.clusterRoleBindings ?? []) {
     const ref = b?.roleRef;
     if (!ref || ref.kind !== 'ClusterRole') continue;
@@ -119,7 +155,7 @@ function* grantsFor(user: UserInfo, namespace: string | undefined, rbac: RbacObj
     if (!role) continue;
     yield {
       source: `ClusterRoleBinding ${JSON.stringify(b.metadata?.name)} of ClusterRole ${JSON.stringify(ref.name)} to ${describeSubject(s, '')}`,
-      rules: role.rules ?? [],
+      rules: clusterRoleRules(role, allClusterRoles),
     };
   }
   if (!namespace) return;
@@ -135,7 +171,7 @@ function* grantsFor(user: UserInfo, namespace: string | undefined, rbac: RbacObj
     if (!role) continue;
     yield {
       source: `RoleBinding ${JSON.stringify(`${b.metadata.name}/${namespace}`)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(s, namespace)}`,
-      rules: role.rules ?? [],
+      rules: ref.kind === 'ClusterRole' ? clusterRoleRules(role, allClusterRoles) : role.rules ?? [],
     };
   }
 }
@@ -285,8 +321,8 @@ const VIEW_RULES: PolicyRule[] = [
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
 ];
 
-/** edit: view plus writes to workloads, config and Secrets; no RBAC, no namespaces. */
-const EDIT_RULES: PolicyRule[] = [
+/** edit adds: reading Secrets, writes to workloads, config and Secrets; no RBAC, no namespaces. */
+const EDIT_ONLY_RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: READ },
   { apiGroups: [''], resources: ['configmaps', 'secrets', 'serviceaccounts', 'services', 'pods', 'persistentvolumeclaims', 'events', 'replicationcontrollers'], verbs: WRITE },
   { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
@@ -294,15 +330,19 @@ const EDIT_RULES: PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: WRITE },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: WRITE },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
-  ...VIEW_RULES,
 ];
 
-/** admin: edit plus namespaced RBAC and local access reviews. */
-const ADMIN_RULES: PolicyRule[] = [
+/** admin adds: namespaced RBAC and local access reviews. */
+const ADMIN_ONLY_RULES: PolicyRule[] = [
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['authorization.k8s.io'], resources: ['localsubjectaccessreviews'], verbs: ['create'] },
-  ...EDIT_RULES,
 ];
+
+const AGG = 'rbac.authorization.k8s.io/aggregate-to-';
+const aggregated = (name: string, selectLabel: string, rules: PolicyRule[], labels: Record<string, string> = {}) => ({
+  ...clusterRole(name, rules, labels),
+  aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [selectLabel]: 'true' } }] },
+});
 
 /**
  * The bootstrap RBAC objects a fresh cluster starts with (a faithful subset of kube-apiserver's): the
@@ -314,9 +354,13 @@ export const BOOTSTRAP_RBAC: any[] = [
     { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
     { nonResourceURLs: ['*'], verbs: ['*'] },
   ]),
-  clusterRole('admin', ADMIN_RULES, { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }),
-  clusterRole('edit', EDIT_RULES, { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }),
-  clusterRole('view', VIEW_RULES, { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' }),
+  // admin/edit/view aggregate as in a real cluster; their stored rules are what the aggregation controller writes
+  aggregated('admin', `${AGG}admin`, [...ADMIN_ONLY_RULES, ...EDIT_ONLY_RULES, ...VIEW_RULES]),
+  aggregated('edit', `${AGG}edit`, [...EDIT_ONLY_RULES, ...VIEW_RULES], { [`${AGG}admin`]: 'true' }),
+  aggregated('view', `${AGG}view`, VIEW_RULES, { [`${AGG}edit`]: 'true' }),
+  clusterRole('system:aggregate-to-admin', ADMIN_ONLY_RULES, { [`${AGG}admin`]: 'true' }),
+  clusterRole('system:aggregate-to-edit', EDIT_ONLY_RULES, { [`${AGG}edit`]: 'true' }),
+  clusterRole('system:aggregate-to-view', VIEW_RULES, { [`${AGG}view`]: 'true' }),
   clusterRole('system:basic-user', [
     { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
     { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },

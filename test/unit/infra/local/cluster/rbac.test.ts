@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
 import { serviceAccountUser } from '../../../../../infra/local/cluster/auth.ts';
 import {
-  authorize, BOOTSTRAP_RBAC, forbiddenMessage, forbiddenStatus, reviewAccess, rulesFor, rulesReview,
+  authorize, BOOTSTRAP_RBAC, clusterRoleRules, forbiddenMessage, forbiddenStatus, reviewAccess, rulesFor, rulesReview,
   type RbacObjects, type RequestAttributes,
 } from '../../../../../infra/local/cluster/rbac.ts';
 
@@ -176,5 +176,51 @@ describe('reviewAccess (SubjectAccessReview)', () => {
     expect(s.incomplete).toBe(false);
     expect(s.resourceRules).toContainEqual({ verbs: ['delete', 'update', 'list'], apiGroups: [''], resources: ['secrets'], resourceNames: ['blogsecret'] });
     expect(s.nonResourceRules.some((r) => r.nonResourceURLs.includes('/api'))).toBe(true);
+  });
+});
+
+describe('ClusterRole aggregation', () => {
+  const AGG = 'rbac.authorization.k8s.io/aggregate-to-';
+  // Prepare: a product ClusterRole that joins the bootstrap `view` (and hence edit and admin) by label
+  const extra = { kind: 'ClusterRole', metadata: { name: 'widgets-view', labels: { [`${AGG}view`]: 'true' } },
+    rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] };
+  const custom = { kind: 'ClusterRole', metadata: { name: 'custom' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    aggregationRule: { clusterRoleSelectors: [{ matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] }] } };
+  const teamA = { kind: 'ClusterRole', metadata: { name: 'team-a', labels: { team: 'a' } }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] };
+  const clusterRoles = [...rbac.clusterRoles, extra, custom, teamA];
+  const withBindings: RbacObjects = {
+    ...rbac,
+    clusterRoles,
+    clusterRoleBindings: [...rbac.clusterRoleBindings, ...['view', 'edit', 'admin', 'custom'].map((r) => ({
+      kind: 'ClusterRoleBinding', metadata: { name: `${r}-binding` }, roleRef: { kind: 'ClusterRole', name: r }, subjects: [{ kind: 'User', name: `${r}-user` }],
+    }))],
+  };
+
+  it.each([
+    ['view', 'get', 'example.com', 'widgets', true],
+    ['edit', 'get', 'example.com', 'widgets', true],
+    ['admin', 'get', 'example.com', 'widgets', true],
+    ['view', 'get', '', 'secrets', false],
+    ['edit', 'get', '', 'secrets', true],
+    ['edit', 'create', 'rbac.authorization.k8s.io', 'roles', false],
+    ['admin', 'create', 'rbac.authorization.k8s.io', 'roles', true],
+    ['custom', 'list', '', 'pods', true],
+    ['custom', 'delete', '', 'pods', false], // its own stored rules are overwritten by aggregation
+  ])('%s may %s %s/%s: %s', (role, verb, apiGroup, resource, allowed) => {
+    expect(authorize(req(user(`${role}-user`), verb, resource, { namespace: 'ns', name: 'x', apiGroup }), withBindings).allowed).toBe(allowed);
+  });
+
+  it('survives aggregation cycles', () => {
+    const a = { metadata: { name: 'a', labels: { x: '1' } }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { x: '1' } }] } };
+    const b = { metadata: { name: 'b', labels: { x: '1' } }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { x: '1' } }] } };
+    expect(clusterRoleRules(a, [a, b])).toEqual([]);
+  });
+
+  it('bootstrap admin/edit/view store exactly what aggregation computes', () => {
+    const crs = BOOTSTRAP_RBAC.filter((o) => o.kind === 'ClusterRole');
+    for (const name of ['admin', 'edit', 'view']) {
+      const role = crs.find((o) => o.metadata.name === name);
+      expect(new Set(clusterRoleRules(role, crs).map((r) => JSON.stringify(r)))).toEqual(new Set(role.rules.map((r: unknown) => JSON.stringify(r))));
+    }
   });
 });
