@@ -106,6 +106,12 @@ export class Controllers {
   private changed(c: Change): void {
     const rt = WATCHED[c.key];
     if (rt && c.type !== 'DELETED') this.enqueue(rt, c.namespace, c.name);
+    // a ReplicaSet or ControllerRevision deleted under its owner: the owner's controller puts it back
+    if (c.type === 'DELETED' && (c.key === 'replicasets.apps' || c.key === 'controllerrevisions.apps')) {
+      const owner = (c.object.metadata.ownerReferences ?? []).find((o: any) => o.controller);
+      const ownerRt = owner && Object.values(WATCHED).find((r) => r.kind === owner.kind);
+      if (ownerRt) this.enqueue(ownerRt, c.namespace, owner.name);
+    }
   }
 
   private enqueue(rt: ResourceType, namespace: string, name: string): void {

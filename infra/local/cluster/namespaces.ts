@@ -50,6 +50,8 @@ export class NamespaceLifecycle {
   private changed(c: Change): void {
     // a change inside a terminating namespace (e.g. a finalizer removed) may let it finish
     if (c.namespace && this.isTerminating(c.namespace)) this.enqueue(c.namespace);
+    // a terminating namespace whose own metadata.finalizers were just removed may finish now
+    else if (c.key === 'namespaces' && c.type === 'MODIFIED' && c.object.metadata.deletionTimestamp) this.enqueue(c.name);
   }
 
   private isTerminating(ns: string): boolean {

@@ -69,6 +69,28 @@ describe('Deployment controller', () => {
   });
 });
 
+describe('Deployment controller repair', () => {
+  it('puts back a deleted ReplicaSet of a live Deployment', async () => {
+    await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'repair' }, spec: { selector: { matchLabels: { app: 'repair' } }, template: template('repair', 'img:1') } } });
+    const rsets = () => apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=repair' }).then((l) => l.items);
+    const [rs] = await until(rsets, (l) => l.length === 1, 'the ReplicaSet');
+    await apps.deleteNamespacedReplicaSet({ name: rs.metadata!.name!, namespace: NS });
+    const back = await until(rsets, (l) => l.length === 1 && l[0].metadata!.uid !== rs.metadata!.uid, 'a new ReplicaSet');
+    expect(back[0].metadata!.name).toBe(rs.metadata!.name);
+  });
+});
+
+describe('namespace finalizers', () => {
+  it('keeps a terminating namespace until its own metadata.finalizers are removed', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'held-ns', finalizers: ['example.com/keep'] } } });
+    await core.deleteNamespace({ name: 'held-ns' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await core.readNamespace({ name: 'held-ns' })).status?.phase).toBe('Terminating');
+    await core.patchNamespace({ name: 'held-ns', body: { metadata: { finalizers: null } } }, merge);
+    await until(() => core.readNamespace({ name: 'held-ns' }).then(() => false, (e) => e.code === 404), (v) => v, 'the namespace to go');
+  });
+});
+
 describe('StatefulSet and DaemonSet controllers', () => {
   it('records a ControllerRevision per template and the StatefulSet current/update revision', async () => {
     await apps.createNamespacedStatefulSet({ namespace: NS, body: { metadata: { name: 'sts' }, spec: { serviceName: 'sts', selector: { matchLabels: { app: 'sts' } }, template: template('sts', 'db:1') } } });
