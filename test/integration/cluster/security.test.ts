@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
@@ -345,6 +346,24 @@ describe('kubectl auth can-i', () => {
     const r = await kubectl('alice', ['auth', 'can-i', '--list', '-n', 'platform']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/secrets\s+\[\]\s+\[\]\s+\[get list watch create update patch delete\]/);
+  });
+});
+
+describe('the rendered ripple admission policy (infra/k8s/admission/blogsecret.yaml)', () => {
+  it('denies alice with its message and exempts the ripple:protect group', async () => {
+    // Prepare: retire this file's own guard, apply the product's rendered policy instead
+    expect((await kubectl('admin', ['delete', 'validatingadmissionpolicybinding', 'protect-blogsecret-binding'])).code).toBe(0);
+    const rendered = fileURLToPath(new URL('../../../infra/k8s/admission/blogsecret.yaml', import.meta.url));
+    const applied = await kubectl('admin', ['apply', '-f', rendered]);
+    expect(applied.code, applied.stderr).toBe(0);
+    // Act
+    const denied = await kubectl('admin', ['--as=alice', 'annotate', 'secret', 'blogsecret', '-n', 'platform', 'touched=yes']);
+    const exempt = await kubectl('admin', ['--as=alice', '--as-group=ripple:protect', 'annotate', 'secret', 'blogsecret', '-n', 'platform', 'restored=yes']);
+    // Assess
+    expect(denied.stderr.trim()).toBe(
+      "Error from server (Forbidden): secrets \"blogsecret\" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-blogsecret' with binding 'ripple-protect-blogsecret' denied request: This Secret is protected and may not be altered or deleted.",
+    );
+    expect(exempt.code, exempt.stderr).toBe(0);
   });
 });
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
 import {
   admit, expressionErrors, ruleMatches, selectorMatches, VALIDATION_FAILURE_ANNOTATION, type AdmissionRequest,
@@ -250,5 +252,27 @@ describe('expressionErrors', () => {
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatchObject({ field, type });
     if (type === 'FieldValueInvalid') expect(errs[0].detail).toMatch(/^compilation failed: /);
+  });
+});
+
+describe('admit: the rendered ripple policy (infra/k8s/admission/blogsecret.yaml)', () => {
+  const docs = parseAllDocuments(readFileSync(new URL('../../../../../infra/k8s/admission/blogsecret.yaml', import.meta.url), 'utf8')).map((d) => d.toJS());
+  const policies = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicy');
+  const bindings = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicyBinding');
+  const handler: UserInfo = { username: 'arn:aws:sts::1:assumed-role/protect/fn', groups: ['ripple:protect', 'system:authenticated'] };
+
+  it.each([
+    ['alice may not delete', request('DELETE', alice), false],
+    ['alice may not update', request('UPDATE', alice), false],
+    ['alice may create', request('CREATE', alice), true],
+    ['the protect handler group may update', request('UPDATE', handler), true],
+    ['system:masters may delete', request('DELETE', admin), true],
+    ['same name in another namespace is not protected', request('DELETE', alice, 'blogsecret', { namespace: 'team-a' }), true],
+  ] as [string, AdmissionRequest, boolean][])('%s', (_case, req, allowed) => {
+    // the API server labels every namespace with kubernetes.io/metadata.name
+    const ns = req.namespace ?? '';
+    const r = admit({ ...req, namespaceObject: { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } } }, policies, bindings);
+    expect(r.allowed).toBe(allowed);
+    if (!allowed) expect(r.status?.message).toMatch(/denied request: This Secret is protected and may not be altered or deleted\.$/);
   });
 });
