@@ -21,7 +21,7 @@ import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
-import { applyRollouts, pool } from './apply.ts';
+import { applyRollouts, limiter, pool, type Limiter } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
 import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
 
@@ -31,11 +31,13 @@ export interface Deps {
   fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>;
   now: () => Date;
   observability: () => Observability;
-  /** Parallel patches per namespace group. */
+  /** Requests in flight (reads, lists, patches, Events) across the whole batch. */
   concurrency: number;
   /** Namespace groups processed in parallel. */
   groupConcurrency: number;
-  /** From this many namespaces of one cluster in a batch on, changed objects and workloads are listed once for all namespaces. */
+  /** From this many namespaces of one cluster in a batch on, changed objects are read with one all-namespaces list by name. */
+  readAllThreshold: number;
+  /** From this many namespaces of one cluster in a batch on, workloads are listed once per kind for all namespaces. */
   listAllThreshold: number;
 }
 
@@ -82,6 +84,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     observability: partial.observability ?? (() => observability('rollout')),
     concurrency: partial.concurrency ?? 16,
     groupConcurrency: partial.groupConcurrency ?? 16,
+    readAllThreshold: partial.readAllThreshold ?? 8,
     listAllThreshold: partial.listAllThreshold ?? 8,
   };
 }
@@ -130,7 +133,11 @@ function sharedReader(): ObjectReader {
 interface Readers {
   read: ObjectReader;
   list: WorkloadLister;
+  /** Shared by every group of the batch: bounds writes in flight. */
+  limit?: Limiter;
 }
+
+const limited = <T>(r: Readers, fn: () => Promise<T>): Promise<T> => (r.limit ? r.limit(fn) : fn());
 
 async function processGroup(deps: Deps, cluster: string, namespace: string, items: Item[], readers: Readers = { read: getOne, list: perNamespace }): Promise<GroupSummary> {
   const kube = await deps.kubeFor(cluster);
@@ -141,7 +148,7 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
   for (const { event } of items) unique.set(`${event.detail.kind}/${event.detail.name}`, { kind: event.detail.kind as 'Secret' | 'ConfigMap', name: event.detail.name });
   const changed: ChangedObject[] = [];
   for (const { kind, name } of unique.values()) {
-    const obj = await readers.read(kube, kind, namespace, name);
+    const obj = await limited(readers, () => readers.read(kube, kind, namespace, name));
     if (!obj) {
       notTriggers.push(`${kind} ${namespace}/${name}: gone`);
       continue;
@@ -156,9 +163,9 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
   const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
   if (changed.length === 0) return { plan: empty, changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
-  const workloads = await readers.list(kube, namespace, kinds);
+  const workloads = await limited(readers, () => readers.list(kube, namespace, kinds));
   const plan = planRollouts(changed, workloads, deps.now());
-  await applyRollouts(kube, plan, { concurrency: deps.concurrency });
+  await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit });
   return { plan, changed, notTriggers };
 }
 
@@ -186,7 +193,10 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
   for (const g of groups.values()) perCluster.set(g.cluster, (perCluster.get(g.cluster) ?? 0) + 1);
   const reloadKinds = [...new Set(deps.policies().flatMap((p) => p.spec.reload?.kinds ?? []))];
   const readers = new Map<string, Readers>();
-  for (const [c, n] of perCluster) readers.set(c, n >= deps.listAllThreshold ? { read: sharedReader(), list: sharedLister(reloadKinds) } : { read: getOne, list: perNamespace });
+  const writeLimit = limiter(deps.concurrency);
+  for (const [c, n] of perCluster) {
+    readers.set(c, { read: n >= deps.readAllThreshold ? sharedReader() : getOne, list: n >= deps.listAllThreshold ? sharedLister(reloadKinds) : perNamespace, limit: writeLimit });
+  }
   await pool([...groups.values()], deps.groupConcurrency, async (g) => {
     try {
       const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers.get(g.cluster));
