@@ -21,6 +21,8 @@ export interface CloneReporter {
   report(a: CloneAction, message: string): void;
   /** A write was made. */
   wrote?(a: CloneAction): void;
+  /** Nothing to do in a namespace, and why (the planner's reason, verbatim). */
+  skipped?(a: CloneAction): void;
   /** An event could not be recorded (RBAC, API): names only. */
   eventFailed?(a: CloneAction, message: string): void;
 }
@@ -100,7 +102,7 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
   };
   const { core } = opts.kube;
 
-  async function once(a: CloneAction): Promise<'done' | 'replan' | { skip: string }> {
+  async function once(a: CloneAction): Promise<'done'> {
     const ops = CLONE_KINDS[a.kind];
     switch (a.action) {
       case 'skip':
@@ -147,6 +149,7 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
         if (r === 'done') {
           summary.done[a.action]++;
           if (isWrite(a)) opts.reporter?.wrote?.(a);
+          else if (a.action === 'skip') opts.reporter?.skipped?.(a);
           return;
         }
       } catch (err) {

@@ -67,6 +67,7 @@ function reporterFor(obs: Observability): CloneReporter {
       obs.metrics.addMetric(a.action === 'report-unmanaged' ? 'UnmanagedObjects' : 'ImmutableCopiesNotReplaced', MetricUnit.Count, 1);
     },
     wrote: (a) => obs.logger.debug('copy written', { action: a.action, kind: a.kind, namespace: a.namespace, name: a.name, reason: a.reason }),
+    skipped: (a) => obs.logger.debug('nothing to do', { kind: a.kind, namespace: a.namespace, name: a.name, reason: a.reason }),
     eventFailed: (a, message) => obs.logger.warn('could not record Kubernetes Event', { kind: a.kind, namespace: a.namespace, name: a.name, reason: message }),
   };
 }
