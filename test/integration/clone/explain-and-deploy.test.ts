@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, lambdaContext, policiesFrom, secretIn, startCloneEnv, type CloneEnv } from './harness.ts';
+import { b64, CLONE_USER, lambdaContext, policiesFrom, secretIn, startCloneEnv, type CloneEnv } from './harness.ts';
+import { HANDLER_GROUPS } from '../../../functions/shared/constants.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -106,6 +107,23 @@ describe('ripple explain', () => {
     rmSync(bad, { recursive: true, force: true });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/p\.yaml:\d+:\d+: spec\.sync\.onSourceDelete: .*keep, delete/);
+  });
+});
+
+describe('the exported handler, configured from the environment as deployed', () => {
+  it('reads RIPPLE_KUBECONFIG, RIPPLE_POLICY_DIR and RIPPLE_CLUSTER_NAME on its first invocation, not at import', async () => {
+    // Prepare: a kubeconfig file for the clone identity; the module is imported before the environment is set
+    const { handler } = await import('../../../functions/clone/handler.ts');
+    const file = join(dir, 'clone.kubeconfig');
+    writeFileSync(file, env.cluster.kubeconfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }));
+    Object.assign(process.env, { RIPPLE_KUBECONFIG: file, RIPPLE_POLICY_DIR: dir, RIPPLE_CLUSTER_NAME: 'local', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'from-env', labels: { tier: 'blog' } } } });
+    // Act: the serverless schedule input
+    const summary = (await (handler as unknown as (e: unknown, c: unknown) => Promise<{ actions: { create: number }; cluster: string }>)({ reason: 'schedule' }, lambdaContext));
+    // Assess
+    expect(summary.cluster).toBe('local');
+    expect(summary.actions.create).toBeGreaterThanOrEqual(1);
+    expect(await secretIn(env.admin.core, 'from-env', 'blogsecret')).not.toBeNull();
   });
 });
 
