@@ -64,13 +64,31 @@ function ownedBy(obj: any, uid: string): boolean {
   return (obj.metadata.ownerReferences ?? []).some((o: any) => o.uid === uid && o.controller);
 }
 
-function withoutHashLabel(template: any, label: string): any {
-  const t = structuredClone(template ?? {});
-  if (t.metadata?.labels) {
-    delete t.metadata.labels[label];
-    if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;
+/** Pod templates equal apart from the `label` (pod-template-hash) in one of them. */
+function sameTemplate(a: any, b: any, label: string): boolean {
+  const ta = a ?? {};
+  const tb = b ?? {};
+  const keys = new Set([...Object.keys(ta), ...Object.keys(tb)]);
+  for (const k of keys) {
+    if (k !== 'metadata') {
+      if (!deepEqual(ta[k], tb[k])) return false;
+      continue;
+    }
+    const ma = ta.metadata ?? {};
+    const mb = tb.metadata ?? {};
+    for (const mk of new Set([...Object.keys(ma), ...Object.keys(mb)])) {
+      if (mk !== 'labels') {
+        if (!deepEqual(ma[mk], mb[mk])) return false;
+        continue;
+      }
+      const la = { ...(ma.labels ?? {}) };
+      const lb = { ...(mb.labels ?? {}) };
+      delete la[label];
+      delete lb[label];
+      if (!deepEqual(la, lb)) return false;
+    }
   }
-  return t;
+  return true;
 }
 
 /** Keeps condition timestamps when nothing about the condition changed (so reconciles converge). */
@@ -153,7 +171,7 @@ export class Controllers {
     const rev = (rs: any) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
     const maxRev = owned.reduce((m, rs) => Math.max(m, rev(rs)), 0);
     const template = cur.spec.template;
-    let newRs = owned.find((rs) => deepEqual(withoutHashLabel(rs.spec.template, 'pod-template-hash'), withoutHashLabel(template, 'pod-template-hash')));
+    let newRs = owned.find((rs) => sameTemplate(rs.spec.template, template, 'pod-template-hash'));
     if (!newRs) {
       const hash = templateHash(template, cur.status?.collisionCount ?? 0);
       const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };

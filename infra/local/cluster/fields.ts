@@ -117,6 +117,30 @@ function restrict(t: FieldTree, v: unknown): FieldTree | null {
   return keys.length && !(keys.length === 1 && keys[0] === '.') ? out : null;
 }
 
+/** Whether `next` lacks any field (map key or keyed list item) that `prev` has. */
+function hasRemovals(prev: unknown, next: unknown, path: string[]): boolean {
+  if (prev === next) return false;
+  if (isObject(prev)) {
+    if (!isObject(next)) return true;
+    for (const k of Object.keys(prev)) {
+      if (!(k in next)) return true;
+      if (hasRemovals(prev[k], next[k], [...path, k])) return true;
+    }
+    return false;
+  }
+  if (Array.isArray(prev) && path.length > 0) {
+    if (!Array.isArray(next)) return true;
+    const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
+    if (!key) return false;
+    for (const item of prev) {
+      if (!isObject(item)) continue;
+      const match = next.find((x) => isObject(x) && x[key] === item[key]);
+      if (!match || hasRemovals(item, match, path)) return true;
+    }
+  }
+  return false;
+}
+
 export interface ManagedFieldsEntry {
   manager: string;
   operation: 'Update' | 'Apply';
@@ -149,6 +173,9 @@ export function updateManagedFields(obj: any, old: any | null, manager: string, 
   const out: ManagedFieldsEntry[] = [];
   let mine: ManagedFieldsEntry | null = null;
   const hasChanges = Object.keys(changed).length > 0;
+  // dropping fields that no longer exist is only needed when something was removed
+  const prune = !old || hasRemovals(strip(old), strip(obj), []);
+  const keep = (t: FieldTree | null): FieldTree | null => (t && prune ? restrict(t, obj) : t);
   for (const e of previous) {
     if (e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (subresource ?? '')) {
       mine = e;
@@ -156,12 +183,12 @@ export function updateManagedFields(obj: any, old: any | null, manager: string, 
     }
     if (!e.fieldsV1) continue;
     const rest = hasChanges ? subtract(e.fieldsV1, changed) : e.fieldsV1;
-    const kept = rest ? restrict(rest, obj) : null;
+    const kept = keep(rest);
     if (kept) out.push({ ...e, fieldsV1: kept });
   }
   if (hasChanges || mine) {
     const base = mine ? union(mine.fieldsV1 ?? {}, changed) : changed;
-    const kept = restrict(base, obj);
+    const kept = keep(base);
     if (kept) {
       out.push({
         manager,

@@ -16,6 +16,8 @@ export interface WriteOptions {
   /** fieldValidation: Strict refuses unknown fields (400), Warn reports them through `warn`; all drop them */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   warn?: (message: string) => void;
+  /** the body is the caller's own fresh object (a parsed request): it may be modified in place, no copy */
+  owned?: boolean;
   dryRun?: boolean;
   subresource?: string;
   /** admission hook, called with (new, old) after validation and before storing; throws to deny */
@@ -224,7 +226,8 @@ export class Registry {
       }
       if (obj.metadata === undefined) delete obj.metadata;
     }
-    const out = structuredClone({ apiVersion: gv, kind: rt.kind, ...obj, metadata: { ...(obj.metadata ?? {}) } });
+    const shaped = { apiVersion: gv, kind: rt.kind, ...obj, metadata: { ...(obj.metadata ?? {}) } };
+    const out = opts?.owned ? shaped : JSON.parse(JSON.stringify(shaped));
     out.apiVersion = gv;
     out.kind = rt.kind;
     if (rt.namespaced) {
@@ -290,7 +293,10 @@ export class Registry {
     const cur = this.store.get(key, ns, name);
     if (!cur) throw notFound(rt, name);
     const old = cur.obj;
-    const incoming = this.decode(rt, body, namespace, opts);
+    // a status write takes only .status from the body: no need to decode (copy) the rest
+    const incoming = opts.subresource === 'status' && isObject(body) && isObject(body.metadata)
+      ? { metadata: body.metadata, status: body.status === undefined || opts.owned ? body.status : JSON.parse(JSON.stringify(body.status)) }
+      : this.decode(rt, body, namespace, opts);
     const meta = incoming.metadata;
     if (meta.name !== undefined && meta.name !== name) {
       throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);

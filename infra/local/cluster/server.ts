@@ -467,17 +467,17 @@ export class ApiServer {
         let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
         if (typeof body?.metadata?.name === 'string') refExtra.name = body.metadata.name;
-        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, admit: admitHook('CREATE') });
+        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, owned: true, admit: admitHook('CREATE') });
         refExtra.name = obj.metadata.name;
         flushWarnings();
-        return sendJson(res, 201, out(obj));
+        return sendJson(res, 201, this.stored(srt, obj, encode));
       }
       case 'update': {
         let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
-        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
-        return sendJson(res, 200, out(obj));
+        return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
@@ -487,7 +487,7 @@ export class ApiServer {
         if (!cur) throw notFound(rt, name);
         let patched: any;
         try {
-          patched = applyPatch(ct as PatchType, out(cur.obj), patch);
+          patched = applyPatch(ct as PatchType, out(JSON.parse(cur.json)), patch);
         } catch (err) {
           if (err instanceof PatchError) {
             if (err.code === 400) throw badRequest(err.message);
@@ -496,9 +496,9 @@ export class ApiServer {
           throw err;
         }
         if (isEventsV1) patched = eventToCore(patched);
-        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
-        return sendJson(res, 200, out(obj));
+        return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'delete': {
         const opts = await this.deleteOptions(req, q);
@@ -526,6 +526,13 @@ export class ApiServer {
       }
     }
     throw methodNotSupported(rt, verb);
+  }
+
+  /** The response body for a written object: the stored JSON when `obj` is what is stored. */
+  private stored(srt: ResourceType, obj: any, encode?: (o: any) => any): any {
+    if (encode) return encode(obj);
+    const e = this.d.registry.get(srt, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+    return e && e.obj === obj ? e.json : obj;
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
