@@ -40,6 +40,23 @@ spec:
   sync:
     namespaces:
       selector: { matchLabels: { tier: late } }
+---
+apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: frozen-replace }
+spec:
+  source: { kind: ConfigMap, namespace: base, name: frozen-a }
+  sync:
+    namespaces: { selector: { matchLabels: { tier: frozen } } }
+    replaceImmutable: true
+---
+apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: frozen-report }
+spec:
+  source: { kind: Secret, namespace: base, name: frozen-b }
+  sync:
+    namespaces: { selector: { matchLabels: { tier: frozen } } }
 `);
 
 let env: CloneEnv;
@@ -262,6 +279,57 @@ describe('clone and sync', () => {
     expect(await secretIn(env.admin.core, 'leaving', 'blogsecret')).toBeNull();
   });
 
+  it('immutable sources: copies are replaced (delete + create) only when sync.replaceImmutable says so, else reported', async () => {
+    // Prepare: immutable sources, cloned once
+    await ns('frozen', { tier: 'frozen' });
+    await env.admin.core.createNamespacedConfigMap({ namespace: 'base', body: { metadata: { name: 'frozen-a' }, data: { v: '1' }, immutable: true } });
+    await env.admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'frozen-b' }, stringData: { v: '1' }, immutable: true } });
+    await invoke(env.resyncEvent());
+    const a1 = await env.admin.core.readNamespacedConfigMap({ namespace: 'frozen', name: 'frozen-a' });
+    const b1 = await env.admin.core.readNamespacedSecret({ namespace: 'frozen', name: 'frozen-b' });
+    expect([a1.immutable, b1.immutable]).toEqual([true, true]);
+    // Act: immutable objects change by being re-created
+    await env.admin.core.deleteNamespacedConfigMap({ namespace: 'base', name: 'frozen-a' });
+    const a = await env.admin.core.createNamespacedConfigMap({ namespace: 'base', body: { metadata: { name: 'frozen-a' }, data: { v: '2' }, immutable: true } });
+    await env.admin.core.deleteNamespacedSecret({ namespace: 'base', name: 'frozen-b' });
+    const b = await env.admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'frozen-b' }, stringData: { v: '2' }, immutable: true } });
+    const replaced = await invoke(env.changeEvent('created', { ...a, apiVersion: 'v1', kind: 'ConfigMap' } as never));
+    const reported = await invoke(env.changeEvent('created', { ...b, apiVersion: 'v1', kind: 'Secret' } as never));
+    // Assess
+    expect(replaced.actions['replace-immutable']).toBe(1);
+    const a2 = await env.admin.core.readNamespacedConfigMap({ namespace: 'frozen', name: 'frozen-a' });
+    expect(a2.data).toEqual({ v: '2' });
+    expect(a2.immutable).toBe(true);
+    expect(a2.metadata?.uid).not.toBe(a1.metadata?.uid);
+    expect(reported.actions['report-immutable']).toBe(1);
+    const b2 = await env.admin.core.readNamespacedSecret({ namespace: 'frozen', name: 'frozen-b' });
+    expect(b2.data).toEqual({ v: b64('1') });
+    expect(b2.metadata?.uid).toBe(b1.metadata?.uid);
+    const events = (await env.admin.core.listNamespacedEvent({ namespace: 'frozen' })).items.filter((e) => e.reason === 'ImmutableCopyDiffers');
+    expect(events.map((e) => e.involvedObject?.name)).toEqual(['frozen-b']);
+    expect(events[0].message).toMatch(/set sync.replaceImmutable: true/);
+  });
+
+  it('never logs Secret data: every log line and metric of a run that creates, updates and reports', async () => {
+    // Prepare
+    const canary = 'canary-7d1e-never-log-me';
+    const logs: string[] = [];
+    const logged = env.handler(POLICIES, logs) as unknown as (e: unknown, c: unknown) => Promise<any>;
+    await ns('canary-ns', { tier: 'blog' });
+    const src = await env.admin.core.readNamespacedSecret({ namespace: 'base', name: 'blogsecret' });
+    const updated = await env.admin.core.replaceNamespacedSecret({ namespace: 'base', name: 'blogsecret', body: { ...src, data: { password: b64(canary) } } });
+    // Act
+    const summary = await logged(env.changeEvent('updated', updated as never), lambdaContext);
+    // Assess
+    expect(summary.actions.update + summary.actions.create).toBeGreaterThan(1);
+    expect(logs.length).toBeGreaterThan(3);
+    const all = logs.join('\n');
+    expect(all).toContain('copy written');
+    expect(all).not.toContain(canary);
+    expect(all).not.toContain(b64(canary));
+    expect(all).not.toContain('hunter2');
+  });
+
   it('is idempotent: a second full run writes nothing', async () => {
     // Prepare
     await invoke(env.resyncEvent());
@@ -272,7 +340,7 @@ describe('clone and sync', () => {
     expect(summary.writes).toBe(0);
     const writes = env.writes();
     expect(writes.filter((w) => w.responseStatus.code < 300)).toEqual([]);
-    expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource} ${w.objectRef?.namespace} ${w.responseStatus.code}`)).toEqual(['create events squatter 409']);
+    expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource} ${w.objectRef?.namespace} ${w.responseStatus.code}`).sort()).toEqual(['create events frozen 409', 'create events squatter 409']);
     expect(summary.actions.create + summary.actions.update + summary.actions.delete).toBe(0);
   });
 

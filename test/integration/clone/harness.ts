@@ -23,10 +23,13 @@ export const CLONE_USER = 'ripple-clone-handler';
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** Quiet Powertools (the tests read summaries and the cluster, not log lines). */
-export function quietObservability() {
-  const logger = new Logger({ serviceName: 'ripple-clone', logLevel: 'SILENT' });
+export function quietObservability(capture?: string[]) {
+  const logger = new Logger({ serviceName: 'ripple-clone', logLevel: capture ? 'DEBUG' : 'SILENT' });
   const metrics = new Metrics({ namespace: 'Ripple', serviceName: 'ripple-clone' });
-  (metrics as unknown as { console: Pick<Console, 'log'> }).console = { log: () => {} };
+  const sink = (line: string) => capture?.push(line);
+  const console = { log: sink, info: sink, warn: sink, error: sink, debug: sink, trace: sink };
+  (logger as unknown as { console: unknown }).console = console;
+  (metrics as unknown as { console: unknown }).console = console;
   return { logger, metrics };
 }
 
@@ -53,7 +56,8 @@ export interface CloneEnv {
   /** Writes made by the clone handler's identity since the last `resetWrites()`. */
   writes(): AuditEvent[];
   resetWrites(): void;
-  handler(policies: RipplePolicy[]): (event: unknown) => Promise<any>;
+  /** The clone handler as the clone identity; `logs` collects every log line and EMF document it writes. */
+  handler(policies: RipplePolicy[], logs?: string[]): (event: unknown) => Promise<any>;
   /** A delivered EventBridge event for a PutEntry (what the bus hands a Lambda target). */
   delivered(entry: PutEntry): object;
   changeEvent(detailType: 'created' | 'updated' | 'deleted', obj: KubernetesObject & { data?: Record<string, string>; type?: string }): object;
@@ -94,7 +98,7 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     resetWrites: () => {
       mark = audit.length;
     },
-    handler: (ps) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability() }) as unknown as (event: unknown) => Promise<any>,
+    handler: (ps, logs) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability(logs) }) as unknown as (event: unknown) => Promise<any>,
     delivered,
     changeEvent(dt, obj) {
       const detail: ObjectChangeDetail = {

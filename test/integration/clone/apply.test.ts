@@ -1,0 +1,92 @@
+/**
+ * applyClonePlan against the embedded cluster: a plan computed from a snapshot that went stale before it was
+ * applied. The API answers 409 (stale resourceVersion, or AlreadyExists) and the namespace is re-read and
+ * re-planned; the result is converged, with the conflict counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyClonePlan } from '../../../functions/clone/apply.ts';
+import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
+import { readSnapshot } from '../../../functions/clone/snapshot.ts';
+import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { HANDLER_GROUPS, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
+import { b64, CLONE_USER, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
+
+const [POLICY] = policiesFrom(`apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: blog }
+spec:
+  source: { kind: Secret, namespace: base, name: blogsecret }
+  sync:
+    namespaces: { selector: { matchLabels: { tier: blog } } }
+`);
+const KEY = Buffer.from('k');
+
+let env: CloneEnv;
+let kube: Kube;
+
+beforeAll(async () => {
+  env = await startCloneEnv([POLICY]);
+  kube = kubeFromKubeConfig(env.cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }), 'local');
+  await env.admin.core.createNamespace({ body: { metadata: { name: 'base' } } });
+  await env.admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'blogsecret' }, stringData: { v: 'one' } } });
+});
+afterAll(() => env?.stop());
+
+async function plan(namespace: string): Promise<CloneAction[]> {
+  return planClone({ ...(await readSnapshot(kube, POLICY, { kind: 'namespace', namespace })), fingerprintKey: KEY });
+}
+const replan = async (a: CloneAction) => (await plan(a.namespace))[0];
+
+describe('applyClonePlan with a stale plan', () => {
+  it('update after someone else wrote the copy: 409, re-read, one more write, converged', async () => {
+    // Prepare: a copy, then a plan to revert a drift, then another writer changes the copy again
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'race-update', labels: { tier: 'blog' } } } });
+    await applyClonePlan(await plan('race-update'), { kube, concurrency: 4, replan });
+    const copy = await env.admin.core.readNamespacedSecret({ namespace: 'race-update', name: 'blogsecret' });
+    const drifted = await env.admin.core.replaceNamespacedSecret({ namespace: 'race-update', name: 'blogsecret', body: { ...copy, data: { v: b64('drift-1') } } });
+    const stale = await plan('race-update');
+    expect(stale[0].action).toBe('update');
+    await env.admin.core.replaceNamespacedSecret({ namespace: 'race-update', name: 'blogsecret', body: { ...drifted, data: { v: b64('drift-2') } } });
+    // Act
+    const summary = await applyClonePlan(stale, { kube, concurrency: 4, replan });
+    // Assess
+    expect(summary.conflicts).toBe(1);
+    expect(summary.writes).toBe(2);
+    expect(summary.failures).toEqual([]);
+    expect((await env.admin.core.readNamespacedSecret({ namespace: 'race-update', name: 'blogsecret' })).data).toEqual({ v: b64('one') });
+  });
+
+  it('create while someone created a same-named object: AlreadyExists, re-planned as unmanaged, left alone', async () => {
+    // Prepare
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'race-create', labels: { tier: 'blog' } } } });
+    const stale = await plan('race-create');
+    expect(stale[0].action).toBe('create');
+    await env.admin.core.createNamespacedSecret({ namespace: 'race-create', body: { metadata: { name: 'blogsecret' }, stringData: { v: 'theirs' } } });
+    // Act
+    const summary = await applyClonePlan(stale, { kube, concurrency: 4, replan, events: false });
+    // Assess
+    expect(summary.conflicts).toBe(1);
+    expect(summary.done['report-unmanaged']).toBe(1);
+    const s = await env.admin.core.readNamespacedSecret({ namespace: 'race-create', name: 'blogsecret' });
+    expect(s.data).toEqual({ v: b64('theirs') });
+    expect(s.metadata?.labels?.[LABEL_MANAGED_BY]).toBeUndefined();
+  });
+
+  it('delete of a copy that was changed meanwhile: the precondition holds it, re-planned from the new state', async () => {
+    // Prepare: a copy in a namespace about to be deselected; the stale plan deletes it; meanwhile a user takes the copy over
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'race-delete', labels: { tier: 'blog' } } } });
+    await applyClonePlan(await plan('race-delete'), { kube, concurrency: 4, replan });
+    const ns = await env.admin.core.readNamespace({ name: 'race-delete' });
+    await env.admin.core.replaceNamespace({ name: 'race-delete', body: { ...ns, metadata: { ...ns.metadata, labels: {} } } });
+    const stale = await plan('race-delete');
+    expect(stale[0].action).toBe('delete');
+    const copy = await env.admin.core.readNamespacedSecret({ namespace: 'race-delete', name: 'blogsecret' });
+    await env.admin.core.replaceNamespacedSecret({ namespace: 'race-delete', name: 'blogsecret', body: { ...copy, metadata: { ...copy.metadata, labels: {}, annotations: {} } } });
+    // Act
+    const summary = await applyClonePlan(stale, { kube, concurrency: 4, replan });
+    // Assess: not deleted — it is no longer ripple's
+    expect(summary.conflicts).toBe(1);
+    expect(summary.done.delete).toBe(0);
+    expect(await env.admin.core.readNamespacedSecret({ namespace: 'race-delete', name: 'blogsecret' })).toBeTruthy();
+  });
+});
