@@ -17,6 +17,21 @@ export interface CloneKindOps {
   remove(core: CoreV1Api, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
 }
 
+/** Page size of list calls (the API server's answer stays bounded on clusters with many namespaces). */
+export const PAGE = 500;
+
+/** Every item of a paginated list (limit/continue). */
+export async function listAll<T>(page: (opts: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>, size = PAGE): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const res = await page({ limit: size, ...(token ? { _continue: token } : {}) });
+    out.push(...res.items);
+    token = res.metadata?._continue || undefined;
+  } while (token);
+  return out;
+}
+
 const byName = (name: string) => ({ fieldSelector: `metadata.name=${name}` });
 const preconditions = (pre: { uid?: string; resourceVersion?: string }) => ({
   preconditions: { ...(pre.uid ? { uid: pre.uid } : {}), ...(pre.resourceVersion ? { resourceVersion: pre.resourceVersion } : {}) },
@@ -27,7 +42,7 @@ export const CLONE_KINDS: Record<SourceKind, CloneKindOps> = {
   Secret: {
     resource: 'secrets',
     read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),
-    listNamed: async (core, name) => (await core.listSecretForAllNamespaces(byName(name))).items.filter((o) => o.metadata?.name === name).map(withKind('Secret')),
+    listNamed: async (core, name) => (await listAll((p) => core.listSecretForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('Secret')),
     create: async (core, namespace, body) => withKind('Secret')(await core.createNamespacedSecret({ namespace, body: body as V1Secret })),
     replace: async (core, namespace, name, body) => withKind('Secret')(await core.replaceNamespacedSecret({ namespace, name, body: body as V1Secret })),
     remove: async (core, namespace, name, pre) => {
@@ -37,7 +52,7 @@ export const CLONE_KINDS: Record<SourceKind, CloneKindOps> = {
   ConfigMap: {
     resource: 'configmaps',
     read: async (core, namespace, name) => withKind('ConfigMap')(await core.readNamespacedConfigMap({ namespace, name })),
-    listNamed: async (core, name) => (await core.listConfigMapForAllNamespaces(byName(name))).items.filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
+    listNamed: async (core, name) => (await listAll((p) => core.listConfigMapForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
     create: async (core, namespace, body) => withKind('ConfigMap')(await core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap })),
     replace: async (core, namespace, name, body) => withKind('ConfigMap')(await core.replaceNamespacedConfigMap({ namespace, name, body: body as V1ConfigMap })),
     remove: async (core, namespace, name, pre) => {

@@ -7,7 +7,7 @@ import type { Kube } from '../shared/kube/index.ts';
 import { orNull } from '../shared/kube/index.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { targetName, type NamespaceLike } from '../shared/policy/select.ts';
-import { CLONE_KINDS } from './kinds.ts';
+import { CLONE_KINDS, listAll } from './kinds.ts';
 import type { ClonedObject, CloneInput } from './plan.ts';
 
 /** Which namespaces a run looks at: all of them, or one (a namespace or copy event). */
@@ -35,7 +35,7 @@ export async function readSnapshot(kube: Pick<Kube, 'core'>, policy: RipplePolic
   let namespaces: Promise<NamespaceLike[]>;
   let copies: Promise<ClonedObject[]>;
   if (scope.kind === 'all') {
-    cache.namespaces ??= kube.core.listNamespace().then((l) => l.items);
+    cache.namespaces ??= listAll((p) => kube.core.listNamespace(p));
     namespaces = cache.namespaces;
     const key = `${kind}/${target}`;
     let named = cache.named.get(key);

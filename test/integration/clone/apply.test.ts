@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyClonePlan } from '../../../functions/clone/apply.ts';
+import { listAll } from '../../../functions/clone/kinds.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
@@ -88,5 +89,16 @@ describe('applyClonePlan with a stale plan', () => {
     expect(summary.conflicts).toBe(1);
     expect(summary.done.delete).toBe(0);
     expect(await env.admin.core.readNamespacedSecret({ namespace: 'race-delete', name: 'blogsecret' })).toBeTruthy();
+  });
+});
+
+describe('listAll', () => {
+  it('follows continue tokens to the end (page size 2)', async () => {
+    let pages = 0;
+    const all = await listAll((p) => (pages++, env.admin.core.listNamespace(p)), 2);
+    const names = all.map((n) => n.metadata?.name).sort();
+    expect(names).toEqual((await env.admin.core.listNamespace()).items.map((n) => n.metadata?.name).sort());
+    expect(names.length).toBeGreaterThan(4);
+    expect(pages).toBe(Math.ceil(names.length / 2));
   });
 });
