@@ -6,7 +6,8 @@
  * Secret, ConfigMap, Namespace, RBAC and Lease objects, while `spec`/`status` of workloads and policies are
  * open objects (`x-kubernetes-preserve-unknown-fields`). Strategic-merge metadata for nested lists is not
  * published: kubectl then computes strategic merge patches from its compiled-in types, as it does for any
- * built-in kind. `/openapi/v2` (protobuf) is not served (404): kubectl 1.32 uses v3 first.
+ * built-in kind. `/openapi/v2` is served in JSON (Swagger 2.0, same content), not in protobuf: kubectl 1.32
+ * uses v3 first and falls back to its compiled-in types when v2 is not available as protobuf.
  */
 import { createHash } from 'node:crypto';
 import { groups, groupVersion, resourcesIn, type ResourceType } from './resources.ts';
@@ -288,4 +289,72 @@ export function openApiV3Index(): any {
   }
   index = { paths };
   return index;
+}
+
+function v2Refs(v: any): any {
+  if (Array.isArray(v)) return v.map(v2Refs);
+  if (!v || typeof v !== 'object') return v;
+  const out: Record<string, any> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/components/schemas/', '#/definitions/') : v2Refs(x);
+  return out;
+}
+
+function v2Param(p: any): any {
+  const { schema, ...rest } = p;
+  return { ...rest, ...(schema ?? {}) };
+}
+
+function v2Operation(op: any): any {
+  const { requestBody, responses, parameters, ...rest } = op;
+  const params = (parameters ?? []).map(v2Param);
+  let consumes: string[] | undefined;
+  if (requestBody) {
+    consumes = Object.keys(requestBody.content ?? {});
+    const schema = Object.values(requestBody.content ?? {})[0] as any;
+    params.push({ name: 'body', in: 'body', required: requestBody.required ?? false, schema: v2Refs(schema?.schema ?? {}) });
+  }
+  const res: Record<string, any> = {};
+  for (const [code, r] of Object.entries(responses ?? {}) as [string, any][]) {
+    const first = r.content ? (Object.values(r.content)[0] as any) : undefined;
+    res[code] = { description: r.description, ...(first?.schema ? { schema: v2Refs(first.schema) } : {}) };
+  }
+  return {
+    ...rest,
+    ...(consumes ? { consumes } : { consumes: ['*/*'] }),
+    produces: ['application/json', 'application/yaml'],
+    schemes: ['https'],
+    parameters: params,
+    responses: res,
+  };
+}
+
+let v2: any;
+
+/** `/openapi/v2` in JSON (Swagger 2.0), the same content as the v3 documents. */
+export function openApiV2(): any {
+  if (v2) return v2;
+  const paths: Record<string, any> = {};
+  const definitions: Record<string, any> = {};
+  for (const g of groups()) {
+    for (const v of g.versions) {
+      const doc = openApiV3Doc(g.group === '' ? `api/${v}` : `apis/${g.group}/${v}`);
+      for (const [p, item] of Object.entries(doc.paths) as [string, any][]) {
+        const out: Record<string, any> = {};
+        for (const [method, op] of Object.entries(item)) {
+          out[method] = method === 'parameters' ? (op as any[]).map(v2Param) : v2Operation(op);
+        }
+        paths[p] = out;
+      }
+      for (const [name, schema] of Object.entries(doc.components.schemas)) definitions[name] = v2Refs(schema);
+    }
+  }
+  v2 = {
+    swagger: '2.0',
+    info: { title: 'Kubernetes', version: 'v1.32.0' },
+    paths,
+    definitions,
+    securityDefinitions: { BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' } },
+    security: [{ BearerToken: [] }],
+  };
+  return v2;
 }

@@ -12,7 +12,7 @@ import { ImpersonationError, impersonatedUser, impersonation, impersonationCheck
 import { eventFromCore, eventToCore } from './convert.ts';
 import { AGGREGATED_V2, aggregated, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, wantsAggregated } from './discovery.ts';
 import { managerName } from './fields.ts';
-import { openApiV3Doc, openApiV3Index } from './openapi.ts';
+import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.ts';
 import { decodeProtobuf, ProtobufError } from './protobuf.ts';
 import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
 import { authorize, forbiddenStatus, reviewAccess, rulesFor, type RbacObjects, type RequestAttributes } from './rbac.ts';
@@ -346,6 +346,14 @@ export class ApiServer {
       if (doc) return sendJson(res, 200, doc);
     }
     if (p === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+    if (p === '/openapi/v2' || p === '/swagger.json') {
+      // JSON only: a client asking for nothing but the protobuf form gets 406, as the real server
+      // answers for a media type it cannot produce (kubectl then works from OpenAPI v3 / compiled-in types)
+      if (accept && !/application\/json|\*\/\*/.test(accept)) {
+        return sendJson(res, 406, new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json`).toStatus());
+      }
+      return sendJson(res, 200, openApiV2());
+    }
     if (segs[0] === 'openapi' && segs[1] === 'v3' && segs.length > 2) {
       const doc = openApiV3Doc(segs.slice(2).join('/'));
       if (doc) {

@@ -91,6 +91,19 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     if (resource.startsWith('deployments')) expect(obj.spec.template.spec.containers[0].ports).toEqual([{ containerPort: 8080, protocol: 'TCP' }]);
   });
 
+  it('serves OpenAPI v3 (index and per group-version, used by apply and explain) and v2 in JSON', async () => {
+    const index = JSON.parse(await ok(['get', '--raw', '/openapi/v3']));
+    expect(Object.keys(index.paths)).toEqual(expect.arrayContaining(['api/v1', 'apis/apps/v1', 'apis/rbac.authorization.k8s.io/v1']));
+    const apps = JSON.parse(await ok(['get', '--raw', index.paths['apis/apps/v1'].serverRelativeURL]));
+    const patch = apps.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
+    expect(patch['x-kubernetes-group-version-kind']).toEqual({ group: 'apps', version: 'v1', kind: 'Deployment' });
+    expect(patch.parameters.map((p: any) => p.name)).toContain('fieldValidation');
+    expect(await ok(['explain', 'secret.data'])).toContain('FIELD: data <map[string]string>');
+    const v2 = JSON.parse(await ok(['get', '--raw', '/openapi/v2']));
+    expect(v2.swagger).toBe('2.0');
+    expect(v2.definitions['io.k8s.api.core.v1.Secret']['x-kubernetes-group-version-kind']).toEqual([{ group: '', version: 'v1', kind: 'Secret' }]);
+  });
+
   it('get prints the columns a real cluster prints (server-side Table)', async () => {
     const out = await ok(['get', 'secret', 'db']);
     expect(out.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'TYPE', 'DATA', 'AGE']);
