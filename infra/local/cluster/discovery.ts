@@ -5,6 +5,8 @@
  */
 import { groups, groupVersion, RESOURCES, resourcesIn, type ResourceType } from './resources.ts';
 
+const SCALE_KIND = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
+
 export const AGGREGATED_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
 export const VERSION_INFO = {
@@ -71,7 +73,9 @@ export function apiResourceList(group: string, version: string): any | null {
       ...(r.categories.length ? { categories: r.categories } : {}),
     });
     for (const s of r.subresources) {
-      resources.push({ name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: subresourceVerbs(s) });
+      resources.push(s === 'scale'
+        ? { name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: subresourceVerbs(s) }
+        : { name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: subresourceVerbs(s) });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources };
@@ -87,7 +91,7 @@ function discoveryResource(r: ResourceType): any {
     ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length ? { categories: r.categories } : {}),
     ...(r.subresources.length
-      ? { subresources: r.subresources.map((s) => ({ subresource: s, responseKind: { group: r.group, version: r.version, kind: r.kind }, verbs: subresourceVerbs(s) })) }
+      ? { subresources: r.subresources.map((s) => ({ subresource: s, responseKind: s === 'scale' ? SCALE_KIND : { group: r.group, version: r.version, kind: r.kind }, verbs: subresourceVerbs(s) })) }
       : {}),
   };
 }

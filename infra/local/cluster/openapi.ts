@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { groups, groupVersion, resourcesIn, type ResourceType } from './resources.ts';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
+const SCALE = 'io.k8s.api.autoscaling.v1.Scale';
 
 function pkgFor(r: ResourceType): string {
   if (r.group === '') return 'io.k8s.api.core.v1';
@@ -228,6 +229,20 @@ function resourcePaths(r: ResourceType): Record<string, any> {
   };
   for (const sub of r.subresources) {
     const suffix = sub.replace(/^./, (c) => c.toUpperCase());
+    if (sub === 'scale') {
+      const scale = ref(SCALE);
+      const scaleOp = (action: string, verb: string, params: any[], requestBody?: any) => ({
+        ...op(r, action, opId(verb, r, r.namespaced, suffix), params, scale, requestBody),
+        'x-kubernetes-group-version-kind': { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      });
+      out[`${base}/{name}/scale`] = {
+        get: scaleOp('get', 'read', []),
+        put: scaleOp('put', 'replace', [P.dryRun, P.fieldManager, P.fieldValidation], { content: content(scale, ['*/*']), required: true }),
+        patch: scaleOp('patch', 'patch', [P.dryRun, P.fieldManager, P.fieldValidation, P.force], patchBody),
+        parameters: [nameParam, ...scopeParams, P.pretty],
+      };
+      continue;
+    }
     out[`${base}/{name}/${sub}`] = sub === 'finalize'
       ? { put: op(r, 'put', opId('replace', r, r.namespaced, suffix), [P.dryRun, P.fieldManager, P.fieldValidation], obj, body), parameters: [nameParam, ...scopeParams, P.pretty] }
       : {
@@ -262,6 +277,18 @@ export function openApiV3Doc(path: string): any | null {
   for (const r of rs) {
     Object.assign(paths, resourcePaths(r));
     Object.assign(schemas, kindSchemas(r));
+    if (r.subresources.includes('scale')) {
+      schemas[SCALE] = {
+        description: 'Scale represents a scaling request for a resource.',
+        type: 'object',
+        properties: {
+          apiVersion: str, kind: str, metadata: { allOf: [ref(`${META}.ObjectMeta`)], default: {} },
+          spec: { type: 'object', properties: { replicas: { type: 'integer', format: 'int32' } } },
+          status: { type: 'object', required: ['replicas'], properties: { replicas: { type: 'integer', format: 'int32', default: 0 }, selector: str } },
+        },
+        'x-kubernetes-group-version-kind': [{ group: 'autoscaling', version: 'v1', kind: 'Scale' }],
+      };
+    }
   }
   const doc = {
     openapi: '3.0.0',

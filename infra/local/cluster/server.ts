@@ -430,6 +430,10 @@ export class ApiServer {
     };
     const reg = this.d.registry;
 
+    if (info.subresource === 'scale') {
+      return this.scale(req, res, rt, namespace, name, verb, { manager, dryRun, fieldValidation: 'Ignore', owned: true, subresource: 'scale', admit: admitHook('UPDATE', 'scale') }, flushWarnings);
+    }
+
     switch (verb) {
       case 'get': {
         const e = reg.get(srt, namespace, name);
@@ -534,6 +538,46 @@ export class ApiServer {
       }
     }
     throw methodNotSupported(rt, verb);
+  }
+
+  /** autoscaling/v1 Scale of a workload: get, update (PUT) and patch of spec.replicas. */
+  private async scale(req: IncomingMessage, res: ServerResponse, rt: ResourceType, namespace: string, name: string, verb: string,
+    opts: import('./registry.ts').WriteOptions, flushWarnings: () => void): Promise<void> {
+    const reg = this.d.registry;
+    const toScale = (o: any) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      spec: { replicas: o.spec?.replicas ?? 0 },
+      status: { replicas: o.status?.replicas ?? 0, selector: Object.entries(o.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    });
+    const cur = reg.get(rt, namespace, name);
+    if (!cur) throw notFound(rt, name);
+    if (verb === 'get') return sendJson(res, 200, toScale(cur.obj));
+    let desired: any;
+    if (verb === 'update') desired = parseBody(await readBody(req), req.headers['content-type'], 'Scale');
+    else if (verb === 'patch') {
+      const ct = baseType(req.headers['content-type']);
+      if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType([...PATCH_TYPES]);
+      try {
+        desired = applyPatch(ct as PatchType, toScale(cur.obj), parseBody(await readBody(req), 'application/json', 'Scale'));
+      } catch (err) {
+        if (err instanceof PatchError) throw err.code === 400 ? badRequest(err.message) : new ApiError(422, 'Invalid', err.message);
+        throw err;
+      }
+    } else throw methodNotSupported(rt, verb);
+    const replicas = desired?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+        { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' }] });
+    }
+    const rv = desired?.metadata?.resourceVersion;
+    const next = JSON.parse(cur.json);
+    next.spec.replicas = replicas;
+    if (rv) next.metadata.resourceVersion = rv;
+    const obj = reg.update(rt, namespace, name, next, { ...opts, subresource: undefined });
+    flushWarnings();
+    return sendJson(res, 200, toScale(obj));
   }
 
   /** The response body for a written object: the stored JSON when `obj` is what is stored. */

@@ -189,6 +189,16 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(d.status?.observedGeneration).toBe(d.metadata?.generation);
   });
 
+  it('scale changes replicas through the scale subresource', async () => {
+    await ok(['create', 'deployment', 'scaled', '--image=img:1']);
+    expect(await ok(['scale', 'deployment', 'scaled', '--replicas=3'])).toContain('deployment.apps/scaled scaled');
+    const d = await apps.readNamespacedDeployment({ name: 'scaled', namespace: 'default' });
+    expect(d.spec?.replicas).toBe(3);
+    expect(d.metadata?.generation).toBe(2);
+    const scale = JSON.parse(await ok(['get', '--raw', '/apis/apps/v1/namespaces/default/deployments/scaled/scale']));
+    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 } });
+  });
+
   it('auth can-i answers from RBAC: yes for the admin, no for a user without bindings', async () => {
     expect((await ok(['auth', 'can-i', 'create', 'secrets'])).trim()).toBe('yes');
     const denied = await kubectl(['auth', 'can-i', 'create', 'secrets', '--as', 'alice']);
