@@ -27,6 +27,8 @@ export interface Deps {
   observability: Observability;
   /** PUT a CloudFormation custom-resource response. */
   respond: (url: string, body: object) => Promise<void>;
+  /** Pauses between in-invocation retries of a deploy-time reconcile that failed with a retryable error. */
+  cfnRetryDelaysMs: number[];
 }
 
 export interface CloneSummary {
@@ -57,6 +59,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     fingerprintKey: partial.fingerprintKey ?? fingerprintKeyCache(),
     observability: partial.observability ?? observability('clone'),
     respond: partial.respond ?? putResponse,
+    cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? [2000, 5000],
   };
 }
 
@@ -118,12 +121,22 @@ function failIfFailed(summary: CloneSummary): void {
 async function answerCloudFormation(deps: Deps, trigger: Extract<Trigger, { type: 'cloudformation' }>, work: () => Promise<{ reason: string; data: Record<string, unknown> }>): Promise<object> {
   const e: CloudFormationEvent = trigger.event;
   const base = { PhysicalResourceId: e.PhysicalResourceId ?? `ripple-clone-resync-${trigger.cluster}`, StackId: e.StackId, RequestId: e.RequestId, LogicalResourceId: e.LogicalResourceId, NoEcho: false };
-  let body: object;
-  try {
-    const { reason, data } = e.RequestType === 'Delete' ? { reason: 'nothing to do on delete', data: {} } : await work();
-    body = { ...base, Status: 'SUCCESS', Reason: reason, Data: data };
-  } catch (err) {
-    body = { ...base, Status: 'FAILED', Reason: errorReason(err).slice(0, 3000) };
+  let body: object | null = null;
+  // A transient error (throttling, a 5xx, a key not there yet) is retried here a few times: CloudFormation
+  // does not redeliver, and a FAILED answer rolls the deploy back.
+  for (let attempt = 0; !body; attempt++) {
+    try {
+      const { reason, data } = e.RequestType === 'Delete' ? { reason: 'nothing to do on delete', data: {} } : await work();
+      body = { ...base, Status: 'SUCCESS', Reason: reason, Data: data };
+    } catch (err) {
+      const delay = deps.cfnRetryDelaysMs[attempt];
+      if (err instanceof RetryableError && delay !== undefined) {
+        deps.observability.logger.warn('deploy-time reconcile failed; retrying before answering CloudFormation', { attempt: attempt + 1, reason: errorReason(err) });
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      body = { ...base, Status: 'FAILED', Reason: errorReason(err).slice(0, 3000) };
+    }
   }
   await deps.respond(e.ResponseURL, body);
   return body;

@@ -173,6 +173,32 @@ describe('CloudFormation custom resource (deploy-time reconcile)', () => {
     expect(env.audit.slice(from).filter((e) => e.user.username !== 'admin')).toEqual([]);
   });
 
+  it('a transient failure is retried within the invocation; CloudFormation gets one answer, SUCCESS', async () => {
+    // Prepare: the first cluster connection fails as a 503 would
+    answers.length = 0;
+    const { makeHandler } = await import('../../../functions/clone/handler.ts');
+    const { kubeFromKubeConfig } = await import('../../../functions/shared/kube/index.ts');
+    const { RetryableError } = await import('../../../functions/shared/errors.ts');
+    const { parseRuntimeConfig } = await import('../../../functions/shared/runtime.ts');
+    const real = kubeFromKubeConfig(env.cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }), 'local');
+    let calls = 0;
+    const flaky = makeHandler({
+      config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
+      policies: POLICIES,
+      kubeFor: async () => {
+        if (++calls === 1) throw new RetryableError('list namespaces: HTTP 503 (etcd unavailable)');
+        return real;
+      },
+      observability: (await import('./harness.ts')).quietObservability(),
+      cfnRetryDelaysMs: [10, 10],
+    }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+    // Act
+    await flaky(cfn('Update'), lambdaContext);
+    // Assess
+    expect(calls).toBe(3); // attempt 1 failed; attempt 2: key check + reconcile
+    expect(answers.map((a) => a.body.Status)).toEqual(['SUCCESS']);
+  });
+
   it('a failure is answered FAILED with the reason (not left for CloudFormation to time out)', async () => {
     answers.length = 0;
     const broken = env.handler(POLICIES);

@@ -98,7 +98,7 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     resetWrites: () => {
       mark = audit.length;
     },
-    handler: (ps, logs) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability(logs) }) as unknown as (event: unknown) => Promise<any>,
+    handler: (ps, logs) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability(logs), cfnRetryDelaysMs: [10, 10] }) as unknown as (event: unknown) => Promise<any>,
     delivered,
     changeEvent(dt, obj) {
       const detail: ObjectChangeDetail = {
