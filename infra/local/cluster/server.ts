@@ -248,6 +248,11 @@ export class ApiServer {
 
     try {
       user = this.d.authenticator.authenticate(req.headers);
+      if (!user && req.headers.authorization === undefined) {
+        // no credentials at all: the anonymous user, as kube-apiserver with --anonymous-auth (its default);
+        // RBAC lets it read /healthz, /livez, /readyz and /version only
+        user = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+      }
       if (!user) {
         fail(new ApiError(401, 'Unauthorized', 'Unauthorized'));
         return;

@@ -6,6 +6,7 @@ import {
   AppsV1Api, CoreV1Api, makeInformer, PatchStrategy, setHeaderOptions, Watch,
   type KubeConfig, type V1Secret,
 } from '@kubernetes/client-node';
+import { get as httpsGet } from 'node:https';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 
 let cluster: EmbeddedCluster;
@@ -201,6 +202,27 @@ describe('watch', () => {
     await until(() => seen.has('inf-3'), 'the informer to see inf-3 after compaction');
     await informer.stop();
     expect(errors).toEqual([]);
+  });
+});
+
+describe('authentication', () => {
+  const get = (path: string, headers: Record<string, string> = {}) => new Promise<{ code: number; body: any }>((resolve, reject) => {
+    const u = new URL(cluster.url);
+    httpsGet({ host: u.hostname, port: u.port, path, ca: cluster.caCert, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body: JSON.parse(text) }));
+    }).on('error', reject);
+  });
+
+  it.each([
+    ['no credentials may read /version (anonymous, as kube-apiserver)', '/version', {}, 200, undefined],
+    ['no credentials cannot list secrets', '/api/v1/secrets', {}, 403, 'secrets is forbidden: User "system:anonymous" cannot list resource "secrets" in API group "" at the cluster scope'],
+    ['an unknown token is 401', '/version', { Authorization: 'Bearer nope' }, 401, 'Unauthorized'],
+  ])('%s', async (_name, path, headers, code, message) => {
+    const r = await get(path, headers);
+    expect(r.code).toBe(code);
+    if (message) expect(r.body.message).toBe(message);
   });
 });
 
