@@ -105,9 +105,18 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      watches.stop();
+      controllers?.stop();
+      lifecycle.stop();
+      persister?.stop();
+      void audit.close();
+      if (err.code === 'EADDRINUSE') reject(new Error(`embedded cluster: ${host}:${opts.port} is already in use; choose another port (0 = any free port)`, { cause: err }));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`embedded cluster: cannot listen on ${host}: no such local address`, { cause: err }));
+      else reject(err);
+    });
     server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

@@ -53,6 +53,13 @@ describe('ripple cluster', () => {
     await expect(runCluster({ ...base, kubeconfig: join(dir, 'x.yaml'), ...extra }, () => {})).rejects.toThrow(message);
   });
 
+  it('says which port is taken', async () => {
+    const first = await runCluster({ ...base, kubeconfig: join(dir, 'p1.yaml') }, () => {});
+    cluster = first.cluster;
+    const port = Number(new URL(first.cluster.url).port);
+    await expect(runCluster({ ...base, port, kubeconfig: join(dir, 'p2.yaml') }, () => {})).rejects.toThrow(`127.0.0.1:${port} is already in use; choose another port (0 = any free port)`);
+  });
+
   it('names the line of a malformed token file', async () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'ok,bob,u2\nonly-two,columns\n');
