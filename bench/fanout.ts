@@ -217,6 +217,13 @@ export async function run(): Promise<void> {
     const totalCpu = cpu(cpu0);
     const cloneWrites = writesBy(cloneUser, mark);
     const rollouts = writesBy(rolloutUser, mark, 'deployments');
+    const requestsBy = (user: string) => {
+      const m = new Map<string, number>();
+      for (const e of audit.slice(mark)) if (e.user.username === user) m.set(`${e.verb} ${e.objectRef?.resource ?? e.requestURI}`, (m.get(`${e.verb} ${e.objectRef?.resource ?? e.requestURI}`) ?? 0) + 1);
+      return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
+    };
+    const cloneRequests = requestsBy(cloneUser);
+    const rolloutRequests = requestsBy(rolloutUser);
     const after = await generations();
     let advancedOnce = 0;
     for (const [k, g] of after) if (g === (before.get(k) ?? 0) + 1) advancedOnce++;
@@ -227,6 +234,8 @@ export async function run(): Promise<void> {
 
     for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
     console.log(`base update: clone ${cloneMs} ms wall, ${cloneCpu} ms CPU (${cloneWrites} writes, minimum ${N}; failures ${second.failures.length})`);
+    console.log(`             clone requests: ${cloneRequests}`);
+    if (rollout) console.log(`             rollout requests: ${rolloutRequests}`);
     if (rollout) {
       console.log(`             rollouts ${rollouts} (minimum ${N * DEPLOYMENTS_PER_NS}); Deployments whose generation advanced exactly once: ${advancedOnce}/${after.size}; failed records ${failed2}`);
       console.log(`             duplicate delivery of all ${events.length} copy events: ${dupRollouts} rollouts (minimum 0)`);
