@@ -39,7 +39,7 @@ function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
       const sub = diffTree(x, o?.[k], [...path, k]);
       if (sub) out[`f:${k}`] = sub;
     }
-    if (!o && path.length > 0) out['.'] = {};
+    if (!o && path.length > 0 && !(path.length === 1 && path[0] === 'metadata')) out['.'] = {};
     return out;
   }
   if (Array.isArray(v) && path.length > 0) {
