@@ -23,7 +23,7 @@ describe('managedFields', () => {
     const after = updateManagedFields(v2, { ...v1, metadata: { ...v1.metadata, managedFields: created } }, 'editor', 'v1', NOW);
     // Assess
     expect(after.map((e) => [e.manager, e.fieldsV1])).toEqual([
-      ['creator', { 'f:metadata': { 'f:labels': { '.': {}, 'f:a': {} } }, 'f:data': { '.': {} } }],
+      ['creator', { 'f:metadata': { 'f:labels': { '.': {}, 'f:a': {} } } }],
       ['editor', { 'f:data': { 'f:x': {} } }],
     ]);
   });
