@@ -75,7 +75,7 @@ function reporterFor(obs: Observability): CloneReporter {
   };
 }
 
-/** Reconcile the given work items on one cluster. Exported for `ripple explain` and the benchmark. */
+/** Reconcile the given work items on one cluster (one policy failing to read does not stop the others). */
 export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 'config'> & { observability?: Observability }, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
   const summary: CloneSummary = {
     trigger,
@@ -93,7 +93,14 @@ export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 
   const cache: ReadCache = newReadCache();
   const reporter = deps.observability ? reporterFor(deps.observability) : undefined;
   for (const item of items) {
-    const snapshot = await readSnapshot(kube, item.policy, item.scope, cache);
+    let snapshot;
+    try {
+      snapshot = await readSnapshot(kube, item.policy, item.scope, cache);
+    } catch (err) {
+      const src = item.policy.spec.source;
+      summary.failures.push({ kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}: ${errorReason(err)}` });
+      continue;
+    }
     const actions = planClone({ ...snapshot, fingerprintKey: key });
     summary.namespaces += actions.length;
     const replan = async (a: CloneAction): Promise<CloneAction> => {

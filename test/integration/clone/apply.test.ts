@@ -10,7 +10,7 @@ import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { HANDLER_GROUPS, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { b64, CLONE_USER, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
+import { b64, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const [POLICY] = policiesFrom(`apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -100,5 +100,27 @@ describe('listAll', () => {
     expect(names).toEqual((await env.admin.core.listNamespace()).items.map((n) => n.metadata?.name).sort());
     expect(names.length).toBeGreaterThan(4);
     expect(pages).toBe(Math.ceil(names.length / 2));
+  });
+});
+
+describe('an RBAC gap', () => {
+  it('is reported as a permanent error naming verb and resource; the other policies are still reconciled', async () => {
+    // Prepare: a second policy whose objects the rendered role (made for POLICY only) does not cover
+    const [unrendered] = policiesFrom(`apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: settings }
+spec:
+  source: { kind: ConfigMap, namespace: base, name: settings }
+  sync:
+    namespaces: { selector: { matchLabels: { tier: blog } } }
+`);
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'gap', labels: { tier: 'blog' } } } });
+    const handler = env.handler([unrendered, POLICY]) as unknown as (e: unknown, c: unknown) => Promise<{ status: string; reason: string }>;
+    // Act
+    const result = await handler(env.resyncEvent(), lambdaContext);
+    // Assess
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(/policy settings: reading all namespaces: ForbiddenError: get configmaps base\/settings: forbidden: .*\(grant "get" on "configmaps" to ripple's ClusterRole\)/);
+    expect((await env.admin.core.readNamespacedSecret({ namespace: 'gap', name: 'blogsecret' })).data).toEqual({ v: b64('one') });
   });
 });
