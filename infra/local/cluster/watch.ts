@@ -35,6 +35,9 @@ interface Watcher {
   closed: boolean;
 }
 
+/** A watcher that does not read and has this much unsent data is closed (as the real watch cache drops slow watchers). */
+const MAX_BUFFERED = 32 * 1024 * 1024;
+
 export class WatchHub {
   private readonly store: Store;
   /** watchers by storage key, then by namespace ('*' = all namespaces) */
@@ -175,7 +178,12 @@ export class WatchHub {
       for (const w of set) {
         if (w.closed) continue;
         const line = this.eventFor(w, c, shared);
-        if (line) w.res.write(line);
+        if (!line) continue;
+        w.res.write(line);
+        if (w.res.writableLength > MAX_BUFFERED) {
+          this.close(w);
+          w.res.destroy();
+        }
       }
     }
   }
