@@ -6,7 +6,8 @@
  * - Terminating or vanished namespaces: skipped, not failed.
  * - report-unmanaged / report-immutable: a Warning Kubernetes Event on the object (once per object and
  *   reason: the Event name is derived from its uid, so a later run's create answers 409 AlreadyExists and is
- *   left at that — no `get events` permission needed), a log line and a metric; never a write to the object.
+ *   left at that — no `get events` permission needed; a warm container remembers and does not ask again), a
+ *   log line and a metric on every run; never a write to the object.
  * Failures are collected per copy; the handler decides (retryable ones are rethrown so the event is retried).
  */
 import { createHash } from 'node:crypto';
@@ -71,10 +72,22 @@ export function reportEventName(a: CloneAction, uid: string | undefined): string
   return `${a.name.slice(0, 200)}.ripple-${h}`;
 }
 
+/** Event names this container already recorded (or found recorded): a warm Lambda does not even ask again. */
+const recorded = new Set<string>();
+const RECORDED_MAX = 10_000;
+
+/** Forget what this container recorded (a cold start); for tests. */
+export function forgetRecordedReports(): void {
+  recorded.clear();
+}
+
 async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { action: 'report-unmanaged' | 'report-immutable' }>): Promise<void> {
   opts.reporter?.report(a, a.reason);
   if (opts.events === false) return;
   const name = reportEventName(a, a.uid);
+  const key = `${a.namespace}/${name}`;
+  if (recorded.has(key)) return;
+  if (recorded.size >= RECORDED_MAX) recorded.clear();
   try {
     const body = buildEvent(
       { apiVersion: 'v1', kind: a.kind, namespace: a.namespace, name: a.name, uid: a.uid },
@@ -87,8 +100,12 @@ async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { acti
     );
     body.metadata = { name, namespace: a.namespace };
     await opts.kube.core.createNamespacedEvent({ namespace: a.namespace, body });
+    recorded.add(key);
   } catch (err) {
-    if (err instanceof ConflictError) return; // AlreadyExists: reported before (same object, same reason)
+    if (err instanceof ConflictError) {
+      recorded.add(key); // AlreadyExists: reported before (same object, same reason)
+      return;
+    }
     opts.reporter?.eventFailed?.(a, err instanceof Error ? err.message : String(err));
   }
 }

@@ -4,7 +4,7 @@
  * re-planned; the result is converged, with the conflict counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyClonePlan } from '../../../functions/clone/apply.ts';
+import { applyClonePlan, forgetRecordedReports } from '../../../functions/clone/apply.ts';
 import { listAll } from '../../../functions/clone/kinds.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
@@ -122,5 +122,24 @@ spec:
     expect(result.status).toBe('rejected');
     expect(result.reason).toMatch(/policy settings: reading all namespaces: ForbiddenError: get configmaps base\/settings: forbidden: .*\(grant "get" on "configmaps" to ripple's ClusterRole\)/);
     expect((await env.admin.core.readNamespacedSecret({ namespace: 'gap', name: 'blogsecret' })).data).toEqual({ v: b64('one') });
+  });
+});
+
+describe('reports on unmanaged objects across cold starts', () => {
+  it('a new container asks once, gets AlreadyExists, and records no second Event', async () => {
+    // Prepare
+    await env.admin.core.createNamespace({ body: { metadata: { name: 'cold', labels: { tier: 'blog' } } } });
+    await env.admin.core.createNamespacedSecret({ namespace: 'cold', body: { metadata: { name: 'blogsecret' }, stringData: { v: 'theirs' } } });
+    const first = await applyClonePlan(await plan('cold'), { kube, concurrency: 4, replan });
+    const from = env.audit.length;
+    // Act: a cold start, then the same report again
+    forgetRecordedReports();
+    const second = await applyClonePlan(await plan('cold'), { kube, concurrency: 4, replan });
+    // Assess
+    expect([first.done['report-unmanaged'], second.done['report-unmanaged']]).toEqual([1, 1]);
+    const writes = env.audit.slice(from).filter((e) => e.user.username === CLONE_USER && e.verb === 'create');
+    expect(writes.map((w) => `${w.objectRef?.resource} ${w.responseStatus.code}`)).toEqual(['events 409']);
+    const events = (await env.admin.core.listNamespacedEvent({ namespace: 'cold' })).items.filter((e) => e.reason === 'UnmanagedObject');
+    expect(events).toHaveLength(1);
   });
 });
