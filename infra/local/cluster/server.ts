@@ -390,8 +390,12 @@ export class ApiServer {
     const encode = isEventsV1 ? eventFromCore : undefined;
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const namespace = rt.kind === 'Namespace' ? '' : info.namespace;
-    const name = rt.kind === 'Namespace' && info.resource === 'namespaces' && info.parts[0] === 'namespaces' ? info.name : info.name;
-    if (rt.namespaced && !namespace && ['create', 'get', 'update', 'patch', 'delete'].includes(verb) && !(verb === 'create' && false)) {
+    const name = info.name;
+    // namespaced objects are addressed only under /namespaces/<ns>/ (lists and watches may span all namespaces)
+    if (rt.namespaced && !namespace && (verb === 'create' || verb === 'deletecollection')) {
+      throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+    }
+    if (rt.namespaced && !namespace && ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
     const dryRun = q.getAll('dryRun').includes('All');
