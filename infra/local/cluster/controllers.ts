@@ -172,6 +172,11 @@ export class Controllers {
     const maxRev = owned.reduce((m, rs) => Math.max(m, rev(rs)), 0);
     const template = cur.spec.template;
     let newRs = owned.find((rs) => sameTemplate(rs.spec.template, template, 'pod-template-hash'));
+    if (!newRs && cur.spec.paused) {
+      // a paused Deployment does not roll out a changed template (kubectl rollout pause/resume)
+      this.pausedStatus(cur, owned.sort((a, b) => rev(b) - rev(a))[0]);
+      return;
+    }
     if (!newRs) {
       const hash = templateHash(template, cur.status?.collisionCount ?? 0);
       const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
@@ -268,6 +273,20 @@ export class Controllers {
       delete status.updatedReplicas;
       delete status.replicas;
     }
+    if (!deepEqual(dep.status, status)) this.update(RT.deployments, { ...dep, status }, 'status');
+  }
+
+  private pausedStatus(dep: any, current: any | undefined): void {
+    const n = current?.spec?.replicas ?? 0;
+    const now = nowSeconds();
+    const status = {
+      observedGeneration: dep.metadata.generation,
+      ...(n ? { replicas: n, readyReplicas: n, availableReplicas: n } : {}),
+      conditions: mergeConditions(dep.status?.conditions, [
+        { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
+        { type: 'Progressing', status: 'Unknown', lastUpdateTime: now, lastTransitionTime: now, reason: 'DeploymentPaused', message: 'Deployment is paused' },
+      ]),
+    };
     if (!deepEqual(dep.status, status)) this.update(RT.deployments, { ...dep, status }, 'status');
   }
 

@@ -69,6 +69,20 @@ describe('Deployment controller', () => {
   });
 });
 
+describe('paused Deployments', () => {
+  it('do not roll out a changed template until resumed', async () => {
+    await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'paused' }, spec: { selector: { matchLabels: { app: 'paused' } }, template: template('paused', 'img:1') } } });
+    const rsets = () => apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=paused' }).then((l) => l.items);
+    await until(rsets, (l) => l.length === 1, 'the first ReplicaSet');
+    await apps.patchNamespacedDeployment({ name: 'paused', namespace: NS, body: { spec: { paused: true, template: { spec: { containers: [{ name: 'c', image: 'img:2' }] } } } } }, merge);
+    const d = await until(() => apps.readNamespacedDeployment({ name: 'paused', namespace: NS }), (x) => x.status?.observedGeneration === 2, 'the paused status');
+    expect(d.status?.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('DeploymentPaused');
+    expect(await rsets()).toHaveLength(1);
+    await apps.patchNamespacedDeployment({ name: 'paused', namespace: NS, body: { spec: { paused: null } } }, merge);
+    await until(rsets, (l) => l.length === 2, 'the rollout after resume');
+  });
+});
+
 describe('Deployment controller repair', () => {
   it('puts back a deleted ReplicaSet of a live Deployment', async () => {
     await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'repair' }, spec: { selector: { matchLabels: { app: 'repair' } }, template: template('repair', 'img:1') } } });
