@@ -478,7 +478,8 @@ export class ApiServer {
           resourceVersion: q.get('resourceVersion') ?? '',
           allowBookmarks: q.get('allowWatchBookmarks') === 'true',
           sendInitialEvents: q.get('sendInitialEvents') === 'true',
-          ...(timeout !== null && /^\d+$/.test(timeout) ? { timeoutSeconds: Number(timeout) } : {}),
+          // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
+          timeoutSeconds: timeout !== null && /^\d+$/.test(timeout) && Number(timeout) > 0 ? Number(timeout) : Math.floor(1800 * (1 + Math.random())),
           ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
         });
         return;

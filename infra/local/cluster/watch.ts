@@ -110,6 +110,7 @@ export class WatchHub {
         this.close(w);
         res.end();
       }, spec.timeoutSeconds * 1000);
+      w.timer.unref();
     }
   }
 
