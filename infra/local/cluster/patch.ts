@@ -37,7 +37,8 @@ export function applyJsonPatch(doc: any, ops: unknown): any {
     const res = fjp.applyPatch(clone(doc), ops as any, true, true, true);
     return res.newDocument;
   } catch (err: any) {
-    const op = err?.operation ? ` (operation ${JSON.stringify(err.operation)})` : '';
+    // name the operation by op and path only: its value may be Secret data
+    const op = err?.operation ? ` (operation ${JSON.stringify({ op: err.operation.op, path: err.operation.path })})` : '';
     const name: string = err?.name ?? '';
     if (name === 'TEST_OPERATION_FAILED') throw new PatchError(`the server rejected our request due to an error in our request: testing value ${err.operation?.path} failed${op}`);
     if (name === 'OPERATION_PATH_UNRESOLVABLE' || name === 'OPERATION_PATH_CANNOT_ADD') {
