@@ -162,6 +162,15 @@ export class Controllers {
     return this.registry.update(rt, obj.metadata.namespace, obj.metadata.name, obj, { manager: MANAGER, ...(subresource ? { subresource } : {}) });
   }
 
+  /** Updates a stored object through `change` applied to a fresh copy of it (parsed from its stored JSON). */
+  private modify(rt: ResourceType, stored: any, change: (copy: any) => void): any {
+    const { namespace = '', name } = stored.metadata;
+    const e = this.registry.get(rt, namespace, name);
+    const copy = e && e.obj === stored ? JSON.parse(e.json) : JSON.parse(JSON.stringify(stored));
+    change(copy);
+    return this.registry.update(rt, namespace, name, copy, { manager: MANAGER, owned: true });
+  }
+
   private deployment(namespace: string, name: string): void {
     const reg = this.registry;
     const cur = reg.get(RT.deployments, namespace, name)?.obj;
@@ -209,18 +218,17 @@ export class Controllers {
       }
     } else if (rev(newRs) < maxRev) {
       // rollback to an older template: it becomes the newest revision again
-      newRs = this.update(RT.replicasets, { ...newRs, metadata: { ...newRs.metadata, annotations: { ...newRs.metadata.annotations, [REVISION]: String(maxRev + 1) } } });
+      newRs = this.modify(RT.replicasets, newRs, (c) => { c.metadata.annotations = { ...c.metadata.annotations, [REVISION]: String(maxRev + 1) }; });
     }
     // scale: the new ReplicaSet to spec.replicas, the others to 0
     for (const rs of owned) {
       if (rs.metadata.uid === newRs.metadata.uid) continue;
-      if ((rs.spec.replicas ?? 0) !== 0) this.update(RT.replicasets, { ...rs, spec: { ...rs.spec, replicas: 0 } });
+      if ((rs.spec.replicas ?? 0) !== 0) this.modify(RT.replicasets, rs, (c) => { c.spec.replicas = 0; });
     }
     if (newRs.spec.replicas !== replicas || newRs.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(replicas)) {
-      newRs = this.update(RT.replicasets, {
-        ...newRs,
-        metadata: { ...newRs.metadata, annotations: { ...newRs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + 1) } },
-        spec: { ...newRs.spec, replicas },
+      newRs = this.modify(RT.replicasets, newRs, (c) => {
+        c.metadata.annotations = { ...c.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + 1) };
+        c.spec.replicas = replicas;
       });
     }
     // ReplicaSet status (every replica "ready" at once)
@@ -252,7 +260,7 @@ export class Controllers {
     let dep = reg.get(RT.deployments, namespace, name)!.obj;
     const revision = String(rev(newRs));
     if (dep.metadata.annotations?.[REVISION] !== revision) {
-      dep = this.update(RT.deployments, { ...dep, metadata: { ...dep.metadata, annotations: { ...(dep.metadata.annotations ?? {}), [REVISION]: revision } } });
+      dep = this.modify(RT.deployments, dep, (c) => { c.metadata.annotations = { ...(c.metadata.annotations ?? {}), [REVISION]: revision }; });
     }
     const now = nowSeconds();
     const conditions = mergeConditions(dep.status?.conditions, [
@@ -321,7 +329,7 @@ export class Controllers {
         if (!revision) return;
       }
     } else if (Number(revision.revision) < maxRev) {
-      revision = this.update(RT.controllerrevisions, { ...revision, revision: maxRev + 1 });
+      revision = this.modify(RT.controllerrevisions, revision, (c) => { c.revision = maxRev + 1; });
     }
     const limit = cur.spec.revisionHistoryLimit ?? 10;
     const old = reg.store.list('controllerrevisions.apps', namespace).map((e) => e.obj)
@@ -351,7 +359,7 @@ export class Controllers {
     } else {
       const gen = String(cur.metadata.generation ?? 1);
       if (cur.metadata.annotations?.['deprecated.daemonset.template.generation'] !== gen) {
-        cur = this.update(rt, { ...cur, metadata: { ...cur.metadata, annotations: { ...(cur.metadata.annotations ?? {}), 'deprecated.daemonset.template.generation': gen } } });
+        cur = this.modify(rt, cur, (c) => { c.metadata.annotations = { ...(c.metadata.annotations ?? {}), 'deprecated.daemonset.template.generation': gen }; });
       }
       status = {
         currentNumberScheduled: 1,

@@ -28,35 +28,50 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 export { deepEqual };
 
-/** The fields of `v` that differ from `old` (all fields when old is undefined). */
+/**
+ * The fields of `v` that are new or changed against `old` (all fields when old is undefined); null when none.
+ * Removed fields do not count. `path` is the field path of `v` (mutated while recursing, restored after).
+ */
 function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
-  if (deepEqual(v, old)) return null;
+  if (v === old) return null;
   if (isObject(v)) {
-    const out: FieldTree = {};
     const o = isObject(old) ? old : undefined;
-    for (const [k, x] of Object.entries(v)) {
-      if (path.length === 1 && path[0] === 'metadata' && SKIP_META.has(k)) continue;
-      const sub = diffTree(x, o?.[k], [...path, k]);
-      if (sub) out[`f:${k}`] = sub;
+    const out: FieldTree = {};
+    let any = false;
+    const inMetadata = path.length === 1 && path[0] === 'metadata';
+    for (const k of Object.keys(v)) {
+      if (inMetadata && SKIP_META.has(k)) continue;
+      path.push(k);
+      const sub = diffTree(v[k], o?.[k], path);
+      path.pop();
+      if (sub) {
+        out[`f:${k}`] = sub;
+        any = true;
+      }
     }
-    if (!o && path.length > 0 && !(path.length === 1 && path[0] === 'metadata')) out['.'] = {};
+    if (o) return any ? out : null;
+    if (path.length > 0 && !inMetadata) out['.'] = {};
     return out;
   }
-  if (Array.isArray(v) && path.length > 0) {
-    const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
-    if (key && v.every((x) => isObject(x) && x[key] !== undefined)) {
-      const out: FieldTree = {};
-      const olds = Array.isArray(old) ? old : [];
-      for (const item of v) {
-        const prev = olds.find((x) => isObject(x) && x[key] === item[key]);
-        const sub = diffTree(item, prev, path);
-        if (sub) out[`k:${JSON.stringify({ [key]: item[key] })}`] = { ...sub, '.': {} };
+  if (Array.isArray(v)) {
+    if (deepEqual(v, old)) return null;
+    if (path.length > 0) {
+      const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
+      if (key && v.every((x) => isObject(x) && x[key] !== undefined)) {
+        const out: FieldTree = {};
+        const olds = Array.isArray(old) ? old : [];
+        for (const item of v) {
+          const prev = olds.find((x) => isObject(x) && x[key] === item[key]);
+          const sub = diffTree(item, prev, path);
+          if (sub) out[`k:${JSON.stringify({ [key]: item[key] })}`] = { ...sub, '.': {} };
+        }
+        if (!Array.isArray(old)) out['.'] = {};
+        return out;
       }
-      if (!Array.isArray(old)) out['.'] = {};
-      return out;
     }
+    return {};
   }
-  return {};
+  return deepEqual(v, old) ? null : {};
 }
 
 function union(a: FieldTree, b: FieldTree): FieldTree {
@@ -124,7 +139,10 @@ function hasRemovals(prev: unknown, next: unknown, path: string[]): boolean {
     if (!isObject(next)) return true;
     for (const k of Object.keys(prev)) {
       if (!(k in next)) return true;
-      if (hasRemovals(prev[k], next[k], [...path, k])) return true;
+      path.push(k);
+      const removed = hasRemovals(prev[k], next[k], path);
+      path.pop();
+      if (removed) return true;
     }
     return false;
   }
