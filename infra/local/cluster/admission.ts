@@ -25,12 +25,17 @@
  * messageExpression, reason; auditAnnotations; failurePolicy Fail/Ignore; validationActions Deny/Warn/Audit.
  * CEL variables: object, oldObject, request (operation, userInfo {username, uid, groups, extra}, name,
  * namespace, kind, resource, subResource, requestKind, requestResource, dryRun, options), namespaceObject, variables.
- * Not supported (said so in the denial, never silently allowed): `paramKind`/`paramRef` params, and the
- * `authorizer` CEL variable (expressions using it fail and follow failurePolicy). matchPolicy is treated as
- * Equivalent (each group serves one version here). Policy `status`/type checking is not computed.
+ * `authorizer` (group/resource/subresource/namespace/name/check, path/check, serviceAccount,
+ * requestResource; decisions allowed/reason/errored/error) when the caller passes `opts.authorize`; without it,
+ * expressions using `authorizer` fail and follow failurePolicy.
+ * Not supported (said so in the denial, never silently allowed): `paramKind`/`paramRef` params. matchPolicy is
+ * treated as Equivalent (each group serves one version here). Policy `status`/type checking is not computed.
+ *   Pipeline: admit(req, vaps, bindings, { authorize: (a) => authorize(a, rbacObjectsFor(a.namespace)) })
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { UserInfo } from './auth.ts';
+import { serviceAccountUser } from './auth.ts';
+import type { RequestAttributes } from './rbac.ts';
 
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
@@ -59,7 +64,88 @@ export interface FieldError { type: 'FieldValueInvalid' | 'FieldValueRequired'; 
 
 export const VALIDATION_FAILURE_ANNOTATION = 'validation.policy.admission.k8s.io/validation_failure';
 
+// ---------- the `authorizer` CEL library (k8s.io/apiserver/pkg/cel/library/authz.go) ----------
+
+type AuthorizeFn = (attrs: RequestAttributes) => { allowed: boolean; reason: string };
+
+class Authorizer {
+  readonly requestResource: ResourceCheck;
+  readonly user: UserInfo;
+  readonly authorize: AuthorizeFn | undefined;
+  constructor(user: UserInfo, authorize: AuthorizeFn | undefined, req: AdmissionRequest | null) {
+    this.user = user;
+    this.authorize = authorize;
+    this.requestResource = new ResourceCheck(this, req?.apiGroup ?? '', req?.resource ?? '', req?.subresource ?? '', req?.namespace ?? '', req?.name ?? '');
+  }
+}
+class PathCheck {
+  readonly authorizer: Authorizer;
+  readonly path: string;
+  constructor(a: Authorizer, path: string) { this.authorizer = a; this.path = path; }
+}
+class GroupCheck {
+  readonly authorizer: Authorizer;
+  readonly group: string;
+  constructor(a: Authorizer, group: string) { this.authorizer = a; this.group = group; }
+}
+class ResourceCheck {
+  readonly authorizer: Authorizer;
+  readonly group: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly namespace: string;
+  readonly name: string;
+  constructor(a: Authorizer, group: string, resource: string, subresource = '', namespace = '', name = '') {
+    this.authorizer = a; this.group = group; this.resource = resource; this.subresource = subresource; this.namespace = namespace; this.name = name;
+  }
+  with(p: Partial<Pick<ResourceCheck, 'subresource' | 'namespace' | 'name'>>): ResourceCheck {
+    return new ResourceCheck(this.authorizer, this.group, this.resource, p.subresource ?? this.subresource, p.namespace ?? this.namespace, p.name ?? this.name);
+  }
+}
+class AuthzDecision {
+  readonly isAllowed: boolean;
+  readonly why: string;
+  readonly err: string;
+  constructor(allowed: boolean, why: string, err = '') { this.isAllowed = allowed; this.why = why; this.err = err; }
+}
+
+function decide(a: Authorizer, attrs: Omit<RequestAttributes, 'user'>): AuthzDecision {
+  if (!a.authorize) throw new Error('the authorizer variable is not available in this admission context');
+  try {
+    const d = a.authorize({ ...attrs, user: a.user });
+    return new AuthzDecision(d.allowed, d.reason);
+  } catch (err) {
+    return new AuthzDecision(false, '', (err as Error).message);
+  }
+}
+
+const T = 'kubernetes.authorization.';
 const env = new Environment({ homogeneousAggregateLiterals: false, enableOptionalTypes: true })
+  .registerType(`${T}Authorizer`, Authorizer)
+  .registerType(`${T}PathCheck`, PathCheck)
+  .registerType(`${T}GroupCheck`, GroupCheck)
+  .registerType(`${T}ResourceCheck`, ResourceCheck)
+  .registerType(`${T}Decision`, AuthzDecision)
+  .registerFunction(`${T}Authorizer.path(string): ${T}PathCheck`, (a: Authorizer, p: string) => new PathCheck(a, p))
+  .registerFunction(`${T}Authorizer.group(string): ${T}GroupCheck`, (a: Authorizer, g: string) => new GroupCheck(a, g))
+  .registerFunction(`${T}Authorizer.serviceAccount(string, string): ${T}Authorizer`,
+    (a: Authorizer, ns: string, name: string) => new Authorizer(serviceAccountUser(ns, name), a.authorize, null))
+  .registerFunction(`${T}GroupCheck.resource(string): ${T}ResourceCheck`, (g: GroupCheck, r: string) => new ResourceCheck(g.authorizer, g.group, r))
+  .registerFunction(`${T}ResourceCheck.subresource(string): ${T}ResourceCheck`, (c: ResourceCheck, v: string) => c.with({ subresource: v }))
+  .registerFunction(`${T}ResourceCheck.namespace(string): ${T}ResourceCheck`, (c: ResourceCheck, v: string) => c.with({ namespace: v }))
+  .registerFunction(`${T}ResourceCheck.name(string): ${T}ResourceCheck`, (c: ResourceCheck, v: string) => c.with({ name: v }))
+  .registerFunction(`${T}ResourceCheck.check(string): ${T}Decision`, (c: ResourceCheck, verb: string) => decide(c.authorizer, {
+    verb, apiGroup: c.group, resource: c.resource, ...(c.subresource ? { subresource: c.subresource } : {}),
+    ...(c.namespace ? { namespace: c.namespace } : {}), ...(c.name ? { name: c.name } : {}), path: '', resourceRequest: true,
+  }))
+  .registerFunction(`${T}PathCheck.check(string): ${T}Decision`, (p: PathCheck, verb: string) => decide(p.authorizer, {
+    verb, apiGroup: '', resource: '', path: p.path, resourceRequest: false,
+  }))
+  .registerFunction(`${T}Decision.allowed(): bool`, (d: AuthzDecision) => d.isAllowed)
+  .registerFunction(`${T}Decision.reason(): string`, (d: AuthzDecision) => d.why)
+  .registerFunction(`${T}Decision.errored(): bool`, (d: AuthzDecision) => d.err !== '')
+  .registerFunction(`${T}Decision.error(): string`, (d: AuthzDecision) => d.err)
+  .registerVariable('authorizer', `${T}Authorizer`)
   .registerVariable('object', 'dyn')
   .registerVariable('oldObject', 'dyn')
   .registerVariable('request', 'dyn')
@@ -313,7 +399,12 @@ function evaluatePolicy(policy: any, req: AdmissionRequest, ctx: Record<string, 
  * (in binding-name order) becomes the Status; Warn decisions become warnings, Audit ones the
  * validation_failure audit annotation.
  */
-export function admit(req: AdmissionRequest, policies: any[], bindings: any[]): AdmissionResult {
+export interface AdmitOptions {
+  /** Backs the CEL `authorizer` variable (the server's authorizer, e.g. rbac.authorize over current RBAC objects). */
+  authorize?: AuthorizeFn;
+}
+
+export function admit(req: AdmissionRequest, policies: any[], bindings: any[], opts: AdmitOptions = {}): AdmissionResult {
   const result: AdmissionResult = { allowed: true, warnings: [], auditAnnotations: {} };
   const byName = new Map<string, any>();
   for (const p of policies ?? []) if (p?.metadata?.name) byName.set(p.metadata.name, p);
@@ -323,6 +414,7 @@ export function admit(req: AdmissionRequest, policies: any[], bindings: any[]): 
   const object = toCel(req.object);
   const oldObject = toCel(req.oldObject);
   const namespaceObject = toCel(req.namespaceObject ?? null);
+  const authorizer = new Authorizer(req.userInfo, opts.authorize, req);
   const auditFailures: unknown[] = [];
   let denial: { policy: string; binding: string; d: Decision } | null = null;
 
@@ -333,7 +425,7 @@ export function admit(req: AdmissionRequest, policies: any[], bindings: any[]): 
     if (!matchResources(policy.spec?.matchConstraints, req, true)) continue;
     if (binding.spec?.matchResources && !matchResources(binding.spec.matchResources, req, false)) continue;
 
-    const ctx: Record<string, unknown> = { object, oldObject, request, params: null, namespaceObject };
+    const ctx: Record<string, unknown> = { object, oldObject, request, params: null, namespaceObject, authorizer };
     ctx.variables = lazyVariables(policy.spec?.variables ?? [], ctx);
     const { decisions, audit } = evaluatePolicy(policy, req, ctx);
     Object.assign(result.auditAnnotations, audit);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
+import { authorize, BOOTSTRAP_RBAC, type RbacObjects } from '../../../../../infra/local/cluster/rbac.ts';
 import {
   admit, expressionErrors, ruleMatches, selectorMatches, VALIDATION_FAILURE_ANNOTATION, type AdmissionRequest,
 } from '../../../../../infra/local/cluster/admission.ts';
@@ -274,5 +275,36 @@ describe('admit: the rendered ripple policy (infra/k8s/admission/blogsecret.yaml
     const r = admit({ ...req, namespaceObject: { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } } }, policies, bindings);
     expect(r.allowed).toBe(allowed);
     if (!allowed) expect(r.status?.message).toMatch(/denied request: This Secret is protected and may not be altered or deleted\.$/);
+  });
+});
+
+describe('admit: the CEL authorizer', () => {
+  // Prepare: alice may delete secrets in platform; the SA ci/builder may read configmaps everywhere
+  const rbac: RbacObjects = {
+    roles: [{ metadata: { name: 'r', namespace: 'platform' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['delete'] }] }],
+    roleBindings: [{ metadata: { name: 'b', namespace: 'platform' }, roleRef: { kind: 'Role', name: 'r' }, subjects: [{ kind: 'User', name: 'alice' }] }],
+    clusterRoles: [...BOOTSTRAP_RBAC.filter((o) => o.kind === 'ClusterRole'), { metadata: { name: 'cm' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] }],
+    clusterRoleBindings: [...BOOTSTRAP_RBAC.filter((o) => o.kind === 'ClusterRoleBinding'),
+      { metadata: { name: 'cm' }, roleRef: { kind: 'ClusterRole', name: 'cm' }, subjects: [{ kind: 'ServiceAccount', name: 'builder', namespace: 'ci' }] }],
+  };
+  const opts = { authorize: (a: Parameters<typeof authorize>[0]) => authorize(a, rbac) };
+
+  it.each([
+    ['resource check allowed', 'authorizer.group("").resource("secrets").namespace("platform").check("delete").allowed()', true],
+    ['resource check denied elsewhere', '!authorizer.group("").resource("secrets").namespace("default").check("delete").allowed()', true],
+    ['requestResource is the request itself', 'authorizer.requestResource.check("delete").allowed() && !authorizer.requestResource.check("patch").allowed()', true],
+    ['path check', 'authorizer.path("/version").check("get").allowed()', true],
+    ['service account', 'authorizer.serviceAccount("ci", "builder").group("").resource("configmaps").name("x").check("get").allowed()', true],
+    ['reason names the binding', 'authorizer.group("").resource("secrets").namespace("platform").check("delete").reason().startsWith("RBAC: allowed by RoleBinding")', true],
+    ['no error', '!authorizer.path("/x").check("get").errored() && authorizer.path("/x").check("get").error() == ""', true],
+  ])('%s', (_case, expression, allowed) => {
+    const r = admit(request('DELETE', alice), [policy('p', [{ expression }])], [binding('b', 'p', ['Deny'])], opts);
+    expect(r.status?.message).toBeUndefined();
+    expect(r.allowed).toBe(allowed);
+  });
+
+  it('without an authorize function the expression errors and failurePolicy decides', () => {
+    const r = admit(request('DELETE', alice), [policy('p', [{ expression: 'authorizer.path("/version").check("get").allowed()' }])], [binding('b', 'p', ['Deny'])]);
+    expect(r.status?.message).toContain('resulted in error');
   });
 });
