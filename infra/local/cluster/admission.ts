@@ -28,9 +28,13 @@
  * `authorizer` (group/resource/subresource/namespace/name/check, path/check, serviceAccount,
  * requestResource; decisions allowed/reason/errored/error) when the caller passes `opts.authorize`; without it,
  * expressions using `authorizer` fail and follow failurePolicy.
- * Not supported (said so in the denial, never silently allowed): `paramKind`/`paramRef` params. matchPolicy is
- * treated as Equivalent (each group serves one version here). Policy `status`/type checking is not computed.
- *   Pipeline: admit(req, vaps, bindings, { authorize: (a) => authorize(a, rbacObjectsFor(a.namespace)) })
+ * Params: `spec.paramKind` + binding `paramRef` (name or selector, namespace defaulting as the real server,
+ * parameterNotFoundAction Allow/Deny; the policy runs once per param object) when the caller passes
+ * `opts.params`; without it a policy with paramKind and a binding with paramRef fails per failurePolicy (never
+ * silently allowed). matchPolicy is treated as Equivalent (each group serves one version here). Policy
+ * `status`/type checking is not computed.
+ *   Pipeline: admit(req, vaps, bindings, { authorize: (a) => authorize(a, rbacObjectsFor(a.namespace)),
+ *                                         params: { namespaced: (apiVersion, kind) => ..., list: (apiVersion, kind, ns) => [...] } })
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { UserInfo } from './auth.ts';
@@ -349,9 +353,6 @@ function evaluatePolicy(policy: any, req: AdmissionRequest, ctx: Record<string, 
   const failurePolicy: string = spec.failurePolicy ?? 'Fail';
   const onError = (message: string): Decision[] => (failurePolicy === 'Ignore' ? [] : [{ action: 'deny', message, reason: 'Invalid', expressionIndex: -1 }]);
 
-  if (spec.paramKind) {
-    return { decisions: onError('params (spec.paramKind) are not supported by the embedded cluster'), audit: {} };
-  }
   // matchConditions: all must be true, else the policy does not apply; errors follow failurePolicy
   for (const mc of spec.matchConditions ?? []) {
     let v: unknown;
@@ -399,9 +400,42 @@ function evaluatePolicy(policy: any, req: AdmissionRequest, ctx: Record<string, 
  * (in binding-name order) becomes the Status; Warn decisions become warnings, Audit ones the
  * validation_failure audit annotation.
  */
+export interface ParamSource {
+  /** Whether the kind is namespaced; undefined when the server does not serve it. */
+  namespaced(apiVersion: string, kind: string): boolean | undefined;
+  /** Every object of the kind, in `namespace` (or all of them when undefined / cluster-scoped). */
+  list(apiVersion: string, kind: string, namespace: string | undefined): any[];
+}
+
 export interface AdmitOptions {
   /** Backs the CEL `authorizer` variable (the server's authorizer, e.g. rbac.authorize over current RBAC objects). */
   authorize?: AuthorizeFn;
+  /** Backs `params` (policy paramKind + binding paramRef). */
+  params?: ParamSource;
+}
+
+/** CollectParams of the real dispatcher: the param objects a binding evaluates with ([null] = no params). */
+export function collectParams(policy: any, binding: any, req: AdmissionRequest, source: ParamSource | undefined): any[] {
+  const kind = policy?.spec?.paramKind;
+  const ref = binding?.spec?.paramRef;
+  if (!kind || !ref) return [null];
+  if (!source) throw new Error('params (spec.paramKind with a binding paramRef) cannot be resolved in this admission context');
+  const namespaced = source.namespaced(kind.apiVersion ?? '', kind.kind ?? '');
+  if (namespaced === undefined) throw new Error(`paramKind ${kind.apiVersion}/${kind.kind} is not served`);
+  let ns: string | undefined;
+  if (ref.namespace && !namespaced) throw new Error('paramRef.namespace must not be provided for a cluster-scoped `paramKind`');
+  else if (ref.namespace) ns = ref.namespace;
+  else if (!namespaced) ns = undefined;
+  else if (!req.namespace) throw new Error('cannot use namespaced paramRef in policy binding that matches cluster-scoped resources');
+  else ns = req.namespace;
+  let params = source.list(kind.apiVersion, kind.kind, ns);
+  if (ref.name) params = params.filter((o) => o?.metadata?.name === ref.name);
+  else if (ref.selector) params = params.filter((o) => selectorMatches(ref.selector, o?.metadata?.labels));
+  else params = [];
+  if (params.length === 0 && ref.parameterNotFoundAction === 'Deny') {
+    throw new Error('no params found for policy binding with `Deny` parameterNotFoundAction');
+  }
+  return params;
 }
 
 export function admit(req: AdmissionRequest, policies: any[], bindings: any[], opts: AdmitOptions = {}): AdmissionResult {
@@ -425,10 +459,23 @@ export function admit(req: AdmissionRequest, policies: any[], bindings: any[], o
     if (!matchResources(policy.spec?.matchConstraints, req, true)) continue;
     if (binding.spec?.matchResources && !matchResources(binding.spec.matchResources, req, false)) continue;
 
-    const ctx: Record<string, unknown> = { object, oldObject, request, params: null, namespaceObject, authorizer };
-    ctx.variables = lazyVariables(policy.spec?.variables ?? [], ctx);
-    const { decisions, audit } = evaluatePolicy(policy, req, ctx);
-    Object.assign(result.auditAnnotations, audit);
+    const decisions: Decision[] = [];
+    let params: any[];
+    try {
+      params = collectParams(policy, binding, req, opts.params);
+    } catch (err) {
+      params = [];
+      if ((policy.spec?.failurePolicy ?? 'Fail') !== 'Ignore') {
+        decisions.push({ action: 'deny', message: `failed to configure binding: ${(err as Error).message}`, reason: 'Invalid', expressionIndex: -1 });
+      }
+    }
+    for (const param of params) {
+      const ctx: Record<string, unknown> = { object, oldObject, request, params: toCel(param), namespaceObject, authorizer };
+      ctx.variables = lazyVariables(policy.spec?.variables ?? [], ctx);
+      const evaluated = evaluatePolicy(policy, req, ctx);
+      decisions.push(...evaluated.decisions);
+      Object.assign(result.auditAnnotations, evaluated.audit);
+    }
 
     const actions: string[] = binding.spec?.validationActions ?? [];
     const bindingName = binding.metadata?.name;

@@ -116,9 +116,10 @@ describe('admit: messages, reasons and failure policy', () => {
     expect(admit(request('UPDATE', alice), [ignoring('false')], [binding('b', 'p', ['Deny'])]).allowed).toBe(false);
   });
 
-  it('refuses params instead of ignoring them (not supported here)', () => {
-    const r = admit(request('UPDATE', alice), [policy('p', [{ expression: 'true' }], { paramKind: { apiVersion: 'v1', kind: 'ConfigMap' } })], [binding('b', 'p', ['Deny'])]);
-    expect(r.status?.message).toContain('params (spec.paramKind) are not supported');
+  it('refuses a paramRef it cannot resolve instead of ignoring it', () => {
+    const b = { ...binding('b', 'p', ['Deny']), spec: { policyName: 'p', validationActions: ['Deny'], paramRef: { name: 'limits' } } };
+    const r = admit(request('UPDATE', alice), [policy('p', [{ expression: 'true' }], { paramKind: { apiVersion: 'v1', kind: 'ConfigMap' } })], [b]);
+    expect(r.status?.message).toContain('failed to configure binding: params (spec.paramKind with a binding paramRef) cannot be resolved');
   });
 
   it('uses the first denial in binding-name order', () => {
@@ -306,5 +307,46 @@ describe('admit: the CEL authorizer', () => {
   it('without an authorize function the expression errors and failurePolicy decides', () => {
     const r = admit(request('DELETE', alice), [policy('p', [{ expression: 'authorizer.path("/version").check("get").allowed()' }])], [binding('b', 'p', ['Deny'])]);
     expect(r.status?.message).toContain('resulted in error');
+  });
+});
+
+describe('admit: params', () => {
+  // Prepare: ConfigMaps as params, one per namespace plus a labelled pair
+  const cms = [
+    { metadata: { name: 'limits', namespace: 'platform' }, data: { maxKeys: '1', owner: 'alice' } },
+    { metadata: { name: 'limits', namespace: 'team-a' }, data: { maxKeys: '5', owner: 'bob' } },
+    { metadata: { name: 'l1', namespace: 'platform', labels: { set: 'x' } }, data: { maxKeys: '3', owner: 'alice' } },
+    { metadata: { name: 'l2', namespace: 'platform', labels: { set: 'x' } }, data: { maxKeys: '3', owner: 'carol' } },
+  ];
+  const source = {
+    namespaced: (apiVersion: string, kind: string) => (apiVersion === 'v1' && kind === 'ConfigMap' ? true : undefined),
+    list: (_v: string, _k: string, ns: string | undefined) => cms.filter((c) => !ns || c.metadata.namespace === ns),
+  };
+  const owned = policy('owned', [{ expression: 'params.data.owner == request.userInfo.username', messageExpression: '"owner is " + params.data.owner' }],
+    { paramKind: { apiVersion: 'v1', kind: 'ConfigMap' } });
+  const withRef = (paramRef: unknown) => ({ metadata: { name: 'b' }, spec: { policyName: 'owned', validationActions: ['Deny'], paramRef } });
+
+  it.each([
+    ['by name, namespace defaults to the request\'s', { name: 'limits' }, alice, true],
+    ['by name, other user', { name: 'limits' }, { username: 'bob', groups: [] }, false],
+    ['by name in an explicit namespace', { name: 'limits', namespace: 'team-a' }, { username: 'bob', groups: [] }, true],
+    ['by selector: every param must pass', { selector: { matchLabels: { set: 'x' } } }, alice, false],
+    ['not found, Allow', { name: 'missing', parameterNotFoundAction: 'Allow' }, alice, true],
+    ['not found, Deny', { name: 'missing', parameterNotFoundAction: 'Deny' }, alice, false],
+  ])('%s', (_case, paramRef, user, allowed) => {
+    const r = admit(request('UPDATE', user as UserInfo), [owned], [withRef(paramRef)], { params: source });
+    expect(r.allowed).toBe(allowed);
+  });
+
+  it('reports the real texts', () => {
+    expect(admit(request('UPDATE', { username: 'bob', groups: [] }), [owned], [withRef({ name: 'limits' })], { params: source }).status?.message)
+      .toContain("denied request: owner is alice");
+    expect(admit(request('UPDATE', alice), [owned], [withRef({ name: 'missing', parameterNotFoundAction: 'Deny' })], { params: source }).status?.message)
+      .toContain('failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction');
+  });
+
+  it('a binding without paramRef evaluates with params = null', () => {
+    const p = policy('n', [{ expression: 'params == null' }], { paramKind: { apiVersion: 'v1', kind: 'ConfigMap' } });
+    expect(admit(request('UPDATE', alice), [p], [binding('b', 'n', ['Deny'])], { params: source }).allowed).toBe(true);
   });
 });
