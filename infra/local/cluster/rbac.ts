@@ -378,3 +378,128 @@ export const BOOTSTRAP_RBAC: any[] = [
     { kind: 'Group', name: 'system:authenticated' }, { kind: 'Group', name: 'system:unauthenticated' },
   ]),
 ];
+
+// ---------- privilege-escalation prevention (k8s.io/kubernetes/pkg/registry/rbac/validation) ----------
+
+/** BreakdownRule: one rule per (group, resource, verb[, name]) and per (url, verb). */
+export function breakdownRule(rule: PolicyRule): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  for (const group of rule.apiGroups ?? []) {
+    for (const resource of rule.resources ?? []) {
+      for (const verb of rule.verbs ?? []) {
+        if (rule.resourceNames?.length) {
+          for (const n of rule.resourceNames) out.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [n] });
+        } else {
+          out.push({ apiGroups: [group], resources: [resource], verbs: [verb] });
+        }
+      }
+    }
+  }
+  for (const url of rule.nonResourceURLs ?? []) {
+    for (const verb of rule.verbs ?? []) out.push({ nonResourceURLs: [url], verbs: [verb] });
+  }
+  return out;
+}
+
+const hasAll = (set: string[] | undefined, want: string[] | undefined): boolean => (want ?? []).every((w) => has(set, w));
+
+function resourceCoversAll(set: string[] | undefined, want: string[] | undefined): boolean {
+  if (has(set, '*')) return true;
+  for (const r of want ?? []) {
+    if (has(set, r)) continue;
+    const slash = r.indexOf('/');
+    if (slash >= 0 && has(set, `*${r.slice(slash)}`)) continue;
+    return false;
+  }
+  return true;
+}
+
+function nonResourceURLsCoverAll(set: string[] | undefined, want: string[] | undefined): boolean {
+  return (want ?? []).every((u) => (set ?? []).some((s) => s === u || s === '*' || (s.endsWith('*') && u.startsWith(s.slice(0, -1)))));
+}
+
+function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
+  const verbs = has(owner.verbs, '*') || hasAll(owner.verbs, sub.verbs);
+  const groups = has(owner.apiGroups, '*') || hasAll(owner.apiGroups, sub.apiGroups);
+  const names = sub.resourceNames?.length ? !owner.resourceNames?.length || hasAll(owner.resourceNames, sub.resourceNames) : !owner.resourceNames?.length;
+  return verbs && groups && resourceCoversAll(owner.resources, sub.resources) && names && nonResourceURLsCoverAll(owner.nonResourceURLs, sub.nonResourceURLs);
+}
+
+/** Covers: the atomic rules of `requested` that `owner` does not cover. */
+export function uncoveredRules(owner: PolicyRule[], requested: PolicyRule[]): PolicyRule[] {
+  const missing: PolicyRule[] = [];
+  for (const r of requested) for (const sub of breakdownRule(r)) if (!owner.some((o) => ruleCovers(o, sub))) missing.push(sub);
+  return missing;
+}
+
+/** Go's %q of a []string: `["a" "b"]`. */
+const goQuoteList = (l: string[]): string => `[${l.map((x) => JSON.stringify(x)).join(' ')}]`;
+
+/** rbacv1helpers.CompactString. */
+export function compactString(r: PolicyRule): string {
+  const parts: string[] = [];
+  if (r.apiGroups?.length) parts.push(`APIGroups:${goQuoteList(r.apiGroups)}`);
+  if (r.resources?.length) parts.push(`Resources:${goQuoteList(r.resources)}`);
+  if (r.nonResourceURLs?.length) parts.push(`NonResourceURLs:${goQuoteList(r.nonResourceURLs)}`);
+  if (r.resourceNames?.length) parts.push(`ResourceNames:${goQuoteList(r.resourceNames)}`);
+  if (r.verbs?.length) parts.push(`Verbs:${goQuoteList(r.verbs)}`);
+  return `{${parts.join(', ')}}`;
+}
+
+/** CompactRules: atomic rules of the same group/resource/name merge their verbs. */
+function compactRules(rules: PolicyRule[]): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  const simple = new Map<string, PolicyRule>();
+  for (const r of rules) {
+    const isSimple = !r.nonResourceURLs?.length && r.apiGroups?.length === 1 && r.resources?.length === 1 && (r.resourceNames?.length ?? 0) <= 1;
+    if (!isSimple) { out.push(r); continue; }
+    const key = JSON.stringify([r.apiGroups, r.resources, r.resourceNames ?? null]);
+    const cur = simple.get(key);
+    if (cur) cur.verbs = [...(cur.verbs ?? []), ...(r.verbs ?? [])];
+    else simple.set(key, structuredClone(r));
+  }
+  return [...out, ...simple.values()];
+}
+
+/**
+ * The API server's RBAC escalation check for writes to roles, clusterroles, rolebindings and clusterrolebindings
+ * (create, or update changing more than metadata): returns the Forbidden reason, or null when allowed. The caller
+ * answers `forbidden(resource, name, reason)` (403), e.g.
+ *   roles.rbac.authorization.k8s.io "x" is forbidden: user "alice" (groups=["system:authenticated"]) is attempting
+ *   to grant RBAC permissions not currently held:
+ *   {APIGroups:[""], Resources:["secrets"], Verbs:["get"]}
+ * As the real server: system:masters may always; a user allowed `escalate` on the (cluster)role may write any
+ * rules; a user allowed `bind` on the referenced role may bind it; otherwise the user must already hold every
+ * permission granted (in the object's namespace). `rbac` must hold the cluster roles and the namespace's roles.
+ */
+export function escalationCheck(user: UserInfo, resource: string, obj: any, rbac: RbacObjects): string | null {
+  if (user.groups.includes(GROUP_MASTERS)) return null;
+  const namespace: string | undefined = obj?.metadata?.namespace || undefined;
+  const name: string | undefined = obj?.metadata?.name;
+  const may = (verb: string, res: string, n?: string): boolean => authorize({
+    user, verb, apiGroup: 'rbac.authorization.k8s.io', resource: res, ...(namespace ? { namespace } : {}), ...(n ? { name: n } : {}), path: '', resourceRequest: true,
+  }, rbac).allowed;
+  let requested: PolicyRule[];
+  if (resource === 'roles' || resource === 'clusterroles') {
+    if (resource === 'clusterroles' && obj?.aggregationRule) {
+      return may('escalate', resource, name) ? null : 'must have cluster-admin privileges to use the aggregationRule';
+    }
+    if (may('escalate', resource, name)) return null;
+    requested = obj?.rules ?? [];
+  } else if (resource === 'rolebindings' || resource === 'clusterrolebindings') {
+    const ref = obj?.roleRef ?? {};
+    const refResource = ref.kind === 'Role' ? 'roles' : 'clusterroles';
+    if (may('bind', refResource, ref.name)) return null;
+    const role = ref.kind === 'Role'
+      ? (rbac.roles ?? []).find((r) => r?.metadata?.namespace === namespace && r?.metadata?.name === ref.name)
+      : (rbac.clusterRoles ?? []).find((r) => r?.metadata?.name === ref.name);
+    if (!role) return null; // a binding to a missing role grants nothing yet (the real server allows it)
+    requested = ref.kind === 'Role' ? role.rules ?? [] : clusterRoleRules(role, rbac.clusterRoles ?? []);
+  } else {
+    return null;
+  }
+  const missing = uncoveredRules(rulesFor(user, namespace, rbac), requested);
+  if (missing.length === 0) return null;
+  const descriptions = [...new Set(compactRules(missing).map(compactString))].sort();
+  return `user ${JSON.stringify(user.username)} (groups=${goQuoteList(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${descriptions.join('\n')}`;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UserInfo } from '../../../../../infra/local/cluster/auth.ts';
 import { serviceAccountUser } from '../../../../../infra/local/cluster/auth.ts';
 import {
-  authorize, BOOTSTRAP_RBAC, clusterRoleRules, forbiddenMessage, forbiddenStatus, reviewAccess, rulesFor, rulesReview,
+  authorize, BOOTSTRAP_RBAC, clusterRoleRules, compactString, escalationCheck, forbiddenMessage, uncoveredRules, forbiddenStatus, reviewAccess, rulesFor, rulesReview,
   type RbacObjects, type RequestAttributes,
 } from '../../../../../infra/local/cluster/rbac.ts';
 
@@ -222,5 +222,51 @@ describe('ClusterRole aggregation', () => {
       const role = crs.find((o) => o.metadata.name === name);
       expect(new Set(clusterRoleRules(role, crs).map((r) => JSON.stringify(r)))).toEqual(new Set(role.rules.map((r: unknown) => JSON.stringify(r))));
     }
+  });
+});
+
+describe('escalationCheck', () => {
+  // Prepare: dana administers namespace team-d through the bootstrap `admin` ClusterRole; erin may bind `view` anywhere
+  const dana = user('dana');
+  const erin = user('erin');
+  const esc: RbacObjects = {
+    ...rbac,
+    roles: [...rbac.roles, { metadata: { name: 'reader', namespace: 'team-d' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] }],
+    roleBindings: [...rbac.roleBindings, { metadata: { name: 'dana-admin', namespace: 'team-d' }, roleRef: { kind: 'ClusterRole', name: 'admin' }, subjects: [{ kind: 'User', name: 'dana' }] }],
+    clusterRoles: [...rbac.clusterRoles, { metadata: { name: 'binder' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['view'] },
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], verbs: ['create'] }] }],
+    clusterRoleBindings: [...rbac.clusterRoleBindings, { metadata: { name: 'erin-binder' }, roleRef: { kind: 'ClusterRole', name: 'binder' }, subjects: [{ kind: 'User', name: 'erin' }] }],
+  };
+  const role = (ns: string, rules: unknown[]) => ({ metadata: { name: 'r', namespace: ns }, rules });
+  const binding = (kind: string, ns: string | undefined, refKind: string, refName: string) =>
+    ({ kind, metadata: { name: 'b', ...(ns ? { namespace: ns } : {}) }, roleRef: { kind: refKind, name: refName }, subjects: [{ kind: 'User', name: 'x' }] });
+
+  it.each([
+    ['a role within her own rights', dana, 'roles', role('team-d', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]), null],
+    ['a role with a named subset of her rights', dana, 'roles', role('team-d', [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['web'] }]), null],
+    ['a role beyond her rights', dana, 'roles', role('team-d', [{ apiGroups: [''], resources: ['secrets', 'nodes'], verbs: ['get', 'list'] }]),
+      'user "dana" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get" "list"]}'],
+    ['a role in another namespace', dana, 'roles', role('team-e', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }]),
+      'user "dana" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["configmaps"], Verbs:["get"]}'],
+    ['binding a role she holds', dana, 'rolebindings', binding('RoleBinding', 'team-d', 'Role', 'reader'), null],
+    ['binding edit in her namespace (admin covers edit)', dana, 'rolebindings', binding('RoleBinding', 'team-d', 'ClusterRole', 'edit'), null],
+    ['binding cluster-admin', dana, 'rolebindings', binding('RoleBinding', 'team-d', 'ClusterRole', 'cluster-admin'),
+      'user "dana" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}'],
+    ['binding a missing role', dana, 'rolebindings', binding('RoleBinding', 'team-d', 'Role', 'nope'), null],
+    ['bind verb on the role', erin, 'clusterrolebindings', binding('ClusterRoleBinding', undefined, 'ClusterRole', 'view'), null],
+    ['bind verb is per name', erin, 'clusterrolebindings', binding('ClusterRoleBinding', undefined, 'ClusterRole', 'edit'), 'attempting to grant'],
+    ['aggregationRule needs escalate', dana, 'clusterroles', { metadata: { name: 'agg' }, aggregationRule: { clusterRoleSelectors: [] } }, 'must have cluster-admin privileges to use the aggregationRule'],
+    ['system:masters may grant anything', user('root', ['system:masters']), 'clusterroles', { metadata: { name: 'c' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }, null],
+    ['other resources are not checked', dana, 'secrets', { metadata: { name: 's', namespace: 'team-d' } }, null],
+  ])('%s', (_case, who, resource, obj, expected) => {
+    const got = escalationCheck(who, resource, obj, esc);
+    if (expected === null || !String(expected).startsWith('attempting')) expect(got).toBe(expected);
+    else expect(got).toContain(expected);
+  });
+
+  it('covers subresource and URL wildcards as the real Covers does', () => {
+    expect(uncoveredRules([{ apiGroups: ['apps'], resources: ['*/scale'], verbs: ['*'] }], [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get'] }])).toEqual([]);
+    expect(uncoveredRules([{ nonResourceURLs: ['/logs/*'], verbs: ['get'] }], [{ nonResourceURLs: ['/logs/a', '/metrics'], verbs: ['get'] }])).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    expect(compactString({ apiGroups: [''], resources: ['secrets'], resourceNames: ['a'], verbs: ['get', 'list'] })).toBe('{APIGroups:[""], Resources:["secrets"], ResourceNames:["a"], Verbs:["get" "list"]}');
   });
 });
