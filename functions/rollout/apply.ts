@@ -6,13 +6,15 @@
  * items as failures and SQS redelivers; already patched workloads record the fingerprint, so the retry does
  * not restart them again).
  */
-import type { Kube } from '../shared/kube/index.ts';
+import { isNotFound, type Kube } from '../shared/kube/index.ts';
 import { recordEvent } from '../shared/events.ts';
 import type { RolloutPlan, WorkloadPatch } from './plan.ts';
 import { WORKLOADS } from './workloads.ts';
 
 export interface ApplyResult {
   patched: WorkloadPatch[];
+  /** Workloads deleted between the list and the patch (nothing to restart). */
+  gone: WorkloadPatch[];
   /** Events that could not be recorded (the patch itself succeeded): names only. */
   eventErrors: string[];
 }
@@ -37,18 +39,35 @@ export function limiter(limit: number): Limiter {
 /** Run `fn` over `items` with at most `limit` in flight. */
 export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
+  let first: unknown;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (err) {
+        // Every item still runs (no write left dangling); the first error is rethrown at the end.
+        if (!failed) [failed, first] = [true, err];
+      }
+    }
   });
   await Promise.all(workers);
+  if (failed) throw first;
 }
 
 export async function applyRollouts(kube: Pick<Kube, 'apps' | 'core'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string; limit?: Limiter } = {}): Promise<ApplyResult> {
-  const result: ApplyResult = { patched: [], eventErrors: [] };
+  const result: ApplyResult = { patched: [], gone: [], eventErrors: [] };
   const limit = opts.limit ?? limiter(opts.concurrency ?? 16);
   await pool(plan.patches, opts.concurrency ?? 16, async (p) => {
     const { kind, namespace, name } = p.workload;
-    const obj = await limit(() => WORKLOADS[kind].patch(kube.apps, namespace, name, p.body));
+    let obj;
+    try {
+      obj = await limit(() => WORKLOADS[kind].patch(kube.apps, namespace, name, p.body));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      result.gone.push(p);
+      return;
+    }
     result.patched.push(p);
     try {
       await limit(() => recordEvent(kube, { apiVersion: 'apps/v1', kind, namespace, name, uid: obj.metadata?.uid }, {

@@ -21,7 +21,7 @@ import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
-import { applyRollouts, limiter, pool, type Limiter } from './apply.ts';
+import { applyRollouts, limiter, pool, type ApplyResult, type Limiter } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
 import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
 
@@ -91,6 +91,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
 
 interface GroupSummary {
   plan: RolloutPlan;
+  applied: ApplyResult;
   changed: ChangedObject[];
   notTriggers: string[];
 }
@@ -161,12 +162,12 @@ async function processGroup(deps: Deps, cluster: string, namespace: string, item
     changed.push({ kind, namespace, name, fingerprint: fingerprint(key, { kind, type: (obj as V1Secret).type, data: obj.data, binaryData: (obj as V1ConfigMap).binaryData }), settings });
   }
   const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
-  if (changed.length === 0) return { plan: empty, changed, notTriggers };
+  if (changed.length === 0) return { plan: empty, applied: { patched: [], gone: [], eventErrors: [] }, changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
   const workloads = await limited(readers, () => readers.list(kube, namespace, kinds));
   const plan = planRollouts(changed, workloads, deps.now());
-  await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit });
-  return { plan, changed, notTriggers };
+  const applied = await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit });
+  return { plan, applied, changed, notTriggers };
 }
 
 export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatchResponse> {
@@ -202,15 +203,17 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
       const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers.get(g.cluster));
       for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
       const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
-      for (const p of s.plan.patches) {
+      for (const p of s.applied.gone) logger.info('workload gone before its restart', { action: 'skip', cluster: g.cluster, ...wl(p.workload), reason: 'deleted between list and patch' });
+      for (const e of s.applied.eventErrors) logger.warn('could not record the Kubernetes Event', { cluster: g.cluster, reason: e });
+      for (const p of s.applied.patched) {
         logger.info('restart triggered', { action: 'restart', cluster: g.cluster, ...wl(p.workload), objects: p.changed.map((c) => `${c.kind}/${g.namespace}/${c.name}`), restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });
       }
       for (const sk of s.plan.skipped) logger.info('restart skipped', { action: 'skip', cluster: g.cluster, ...wl(sk.workload), objects: [`${sk.object.kind}/${g.namespace}/${sk.object.name}`], reason: sk.reason });
       for (const r of s.plan.reported) logger.info('reference reported, not restarted', { action: 'report', cluster: g.cluster, ...wl(r.workload), objects: [`${r.object.kind}/${g.namespace}/${r.object.name}`], reason: r.reason });
-      totals.triggered += s.plan.patches.length;
+      totals.triggered += s.applied.patched.length;
       totals.skipped += s.plan.skipped.length;
       totals.upToDate += s.plan.upToDate.length;
-      logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.plan.patches.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
+      logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.applied.patched.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
     } catch (err) {
       const retry = isRetryable(err) || !(err instanceof PermanentError);
       logger[retry ? 'warn' : 'error'](retry ? 'namespace failed; records returned for retry' : 'namespace failed permanently; records not retried', {
