@@ -83,10 +83,17 @@ export function internal(message: string): ApiError {
 }
 
 /** One field error of a 422 Invalid. */
-export interface FieldError { type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong' | 'FieldValueNotSupported'; field: string; detail: string; value?: unknown }
+export interface FieldError {
+  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueTooLong' | 'FieldValueNotSupported';
+  field: string;
+  detail: string;
+  value?: unknown;
+  /** the value as Go prints it (e.g. `[]string{"/x"}`), used instead of `value` */
+  raw?: string;
+}
 
 function errorText(e: FieldError): string {
-  const v = (x: unknown): string => (typeof x === 'string' ? JSON.stringify(x) : x === undefined ? 'null' : JSON.stringify(x));
+  const v = (x: unknown): string => e.raw ?? (typeof x === 'string' ? JSON.stringify(x) : x === undefined ? 'null' : JSON.stringify(x));
   switch (e.type) {
     case 'FieldValueInvalid': return `Invalid value: ${v(e.value)}: ${e.detail}`;
     case 'FieldValueRequired': return `Required value${e.detail ? `: ${e.detail}` : ''}`;

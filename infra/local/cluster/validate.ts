@@ -170,6 +170,61 @@ function workloadErrors(r: ResourceType, obj: any, old: any): FieldError[] {
   return out;
 }
 
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** Go's %#v of a []string, as field.Invalid prints slice values. */
+function goStrings(v: unknown): string {
+  return Array.isArray(v) ? `[]string{${v.map((x) => JSON.stringify(String(x))).join(', ')}}` : JSON.stringify(v);
+}
+
+/** kube's ValidatePolicyRule. */
+function ruleErrors(rule: any, namespaced: boolean, field: string): FieldError[] {
+  const out: FieldError[] = [];
+  const len = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  if (!len(rule?.verbs)) out.push({ type: 'FieldValueRequired', field: `${field}.verbs`, detail: 'verbs must contain at least one value' });
+  if (len(rule?.nonResourceURLs)) {
+    if (namespaced) out.push({ type: 'FieldValueInvalid', field: `${field}.nonResourceURLs`, raw: goStrings(rule.nonResourceURLs), detail: 'namespaced rules cannot apply to non-resource URLs' });
+    if (len(rule.apiGroups) || len(rule.resources) || len(rule.resourceNames)) {
+      out.push({ type: 'FieldValueInvalid', field: `${field}.nonResourceURLs`, raw: goStrings(rule.nonResourceURLs), detail: 'rules cannot apply to both regular resources and non-resource URLs' });
+    }
+    return out;
+  }
+  if (!len(rule?.apiGroups)) out.push({ type: 'FieldValueRequired', field: `${field}.apiGroups`, detail: 'resource rules must supply at least one api group' });
+  if (!len(rule?.resources)) out.push({ type: 'FieldValueRequired', field: `${field}.resources`, detail: 'resource rules must supply at least one resource' });
+  return out;
+}
+
+/** kube's ValidateRoleBinding / ValidateClusterRoleBinding (roleRef and subjects). */
+function bindingErrors(kind: string, obj: any, old: any | null): FieldError[] {
+  const out: FieldError[] = [];
+  const ref = obj.roleRef;
+  if (ref?.apiGroup !== RBAC_GROUP) out.push({ type: 'FieldValueNotSupported', field: 'roleRef.apiGroup', value: ref?.apiGroup ?? '', detail: `supported values: "${RBAC_GROUP}"` });
+  const kinds = kind === 'ClusterRoleBinding' ? ['ClusterRole'] : ['Role', 'ClusterRole'];
+  if (!kinds.includes(ref?.kind)) out.push({ type: 'FieldValueNotSupported', field: 'roleRef.kind', value: ref?.kind ?? '', detail: `supported values: ${kinds.map((k) => `"${k}"`).join(', ')}` });
+  if (!ref?.name) out.push({ type: 'FieldValueRequired', field: 'roleRef.name', detail: '' });
+  if (old && JSON.stringify(old.roleRef) !== JSON.stringify(ref)) {
+    out.push({ type: 'FieldValueInvalid', field: 'roleRef', value: ref, detail: 'cannot change roleRef' });
+  }
+  (Array.isArray(obj.subjects) ? obj.subjects : []).forEach((sub: any, i: number) => {
+    const f = `subjects[${i}]`;
+    if (!sub?.name) out.push({ type: 'FieldValueRequired', field: `${f}.name`, detail: '' });
+    switch (sub?.kind) {
+      case 'ServiceAccount':
+        if (sub.apiGroup) out.push({ type: 'FieldValueNotSupported', field: `${f}.apiGroup`, value: sub.apiGroup, detail: 'supported values: ""' });
+        if (sub.name) out.push(...nameErrors('subdomain', sub.name, `${f}.name`));
+        if (kind === 'ClusterRoleBinding' && !sub.namespace) out.push({ type: 'FieldValueRequired', field: `${f}.namespace`, detail: '' });
+        break;
+      case 'User':
+      case 'Group':
+        if (sub.apiGroup !== RBAC_GROUP) out.push({ type: 'FieldValueNotSupported', field: `${f}.apiGroup`, value: sub.apiGroup ?? '', detail: `supported values: "${RBAC_GROUP}"` });
+        break;
+      default:
+        out.push({ type: 'FieldValueNotSupported', field: `${f}.kind`, value: sub?.kind ?? '', detail: 'supported values: "ServiceAccount", "User", "Group"' });
+    }
+  });
+  return out;
+}
+
 /** Validation of a create (old = null) or update of `obj` (name and namespace already set). */
 export function validateObject(r: ResourceType, obj: any, old: any | null): FieldError[] {
   const out: FieldError[] = [];
@@ -213,15 +268,13 @@ export function validateObject(r: ResourceType, obj: any, old: any | null): Fiel
     case 'ReplicaSet':
       out.push(...workloadErrors(r, obj, old));
       break;
+    case 'Role':
+    case 'ClusterRole':
+      (Array.isArray(obj.rules) ? obj.rules : []).forEach((rule: any, i: number) => out.push(...ruleErrors(rule, r.kind === 'Role', `rules[${i}]`)));
+      break;
     case 'RoleBinding':
     case 'ClusterRoleBinding':
-      if (!obj.roleRef?.name) out.push({ type: 'FieldValueRequired', field: 'roleRef.name', detail: '' });
-      else if (old && JSON.stringify(old.roleRef) !== JSON.stringify(obj.roleRef)) {
-        out.push({ type: 'FieldValueInvalid', field: 'roleRef', value: obj.roleRef, detail: 'cannot change roleRef' });
-      }
-      if (obj.roleRef && !['Role', 'ClusterRole'].includes(obj.roleRef.kind)) {
-        out.push({ type: 'FieldValueNotSupported', field: 'roleRef.kind', value: obj.roleRef.kind, detail: 'supported values: "Role", "ClusterRole"' });
-      }
+      out.push(...bindingErrors(r.kind, obj, old));
       break;
     case 'ValidatingAdmissionPolicy':
       if (!Array.isArray(obj.spec?.validations) || obj.spec.validations.length === 0) {

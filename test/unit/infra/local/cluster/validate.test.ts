@@ -51,3 +51,25 @@ describe('validateObject', () => {
     expect(errs.map((e) => e.field)).toEqual(['spec.template.metadata.labels', 'spec.template.spec.containers[0].image']);
   });
 });
+
+describe('RBAC validation', () => {
+  const ROLES = lookupResource('rbac.authorization.k8s.io', 'v1', 'roles')!;
+  const CRB = lookupResource('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings')!;
+  it.each([
+    [{ verbs: [], apiGroups: [''], resources: ['secrets'] }, ['rules[0].verbs']],
+    [{ verbs: ['get'], resources: ['secrets'] }, ['rules[0].apiGroups']],
+    [{ verbs: ['get'], nonResourceURLs: ['/healthz'] }, ['rules[0].nonResourceURLs']],
+    [{ verbs: ['get'], apiGroups: [''], resources: ['secrets'] }, []],
+  ])('Role rule %j -> errors on %j', (rule, fields) => {
+    expect(validateObject(ROLES, { metadata: { name: 'r' }, rules: [rule] }, null).map((e) => e.field)).toEqual(fields);
+  });
+
+  it('checks ClusterRoleBinding roleRef and subjects as the real server does', () => {
+    const errs = validateObject(CRB, {
+      metadata: { name: 'b' },
+      roleRef: { kind: 'Role', name: 'x' },
+      subjects: [{ kind: 'User', name: 'alice' }, { kind: 'ServiceAccount', name: 'sa' }, { kind: 'Robot', name: 'r' }],
+    }, null);
+    expect(errs.map((e) => e.field)).toEqual(['roleRef.apiGroup', 'roleRef.kind', 'subjects[0].apiGroup', 'subjects[1].namespace', 'subjects[2].kind']);
+  });
+});
