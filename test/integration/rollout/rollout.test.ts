@@ -185,7 +185,8 @@ describe('rollout: consumers of a changed copy', () => {
     await createWorkload('Deployment', ns, 'deploy-paused', podSpec([{ form: 'env', kind: 'Secret', name: 'db' }]), { paused: true });
     await createWorkload('Deployment', ns, 'deploy-opted-out', podSpec([{ form: 'envFrom', kind: 'Secret', name: 'db' }]), { annotations: { 'ripple.dev/reload': 'false' } });
     await createWorkload('Deployment', ns, 'deploy-reloader-named', podSpec([]), { annotations: { 'secret.reloader.stakater.com/reload': 'db' } });
-    for (const [k, n] of [...consumers, ...bystanders, ['Deployment', 'deploy-reloader-named'] as [WorkloadKind, string]]) before.set(`${k}/${n}`, await settledRevisions(k, ns, n));
+    // A paused Deployment makes no ReplicaSet at all (as in Kubernetes): at least 0 revisions.
+    for (const [k, n] of [...consumers, ...bystanders, ['Deployment', 'deploy-reloader-named'] as [WorkloadKind, string]]) before.set(`${k}/${n}`, await settledRevisions(k, ns, n, n === 'deploy-paused' ? 0 : 1));
   }, 120_000);
 
   it('restarts exactly the consumers, one new revision each, for all three kinds and every reference form', async () => {
@@ -202,7 +203,7 @@ describe('rollout: consumers of a changed copy', () => {
       expect(w.spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toMatch(/^(Secret\/db|ConfigMap\/cfg)=hmac-sha256:[0-9a-f]{32}$/);
     }
     for (const [k, n] of bystanders) {
-      expect(await settledRevisions(k, ns, n), `${k} ${n}`).toBe(before.get(`${k}/${n}`));
+      expect(await settledRevisions(k, ns, n, n === 'deploy-paused' ? 0 : 1), `${k} ${n}`).toBe(before.get(`${k}/${n}`));
       expect((await readWorkload(k, ns, n)).spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toBeUndefined();
     }
     const log = stdout.text();
