@@ -83,7 +83,8 @@ export function clusterOfLogGroup(logGroup: string): string | null {
 export interface AuditAttempt {
   kind: 'Secret' | 'ConfigMap';
   namespace: string;
-  name: string;
+  /** null for a deletecollection: every object of the kind in the namespace is concerned. */
+  name: string | null;
   attempt: Attempt;
   /** authorization.k8s.io/decision, when present. */
   authorization?: string;
@@ -109,13 +110,14 @@ export function attemptFromAudit(message: string): AuditAttempt | { skip: string
   const ref = r.objectRef;
   const kind = ref?.resource ? KINDS[ref.resource] : undefined;
   if (!ref || !kind || (ref.apiGroup ?? '') !== '' || ref.subresource) return { skip: `not a Secret/ConfigMap (${ref?.resource ?? 'no objectRef'})` };
-  if (!ref.namespace || !ref.name) return { skip: `${kind} without namespace/name (${r.verb} on a collection)` };
+  if (!ref.namespace) return { skip: `${kind} without namespace (${r.verb} across namespaces)` };
+  if (!ref.name && r.verb !== 'deletecollection') return { skip: `${kind} without a name (${r.verb} on a collection)` };
   // With impersonation, the effective actor is the impersonated user.
   const who = r.impersonatedUser ?? r.user;
   return {
     kind,
     namespace: ref.namespace,
-    name: ref.name,
+    name: ref.name ?? null,
     authorization: r.annotations?.['authorization.k8s.io/decision'],
     attempt: {
       via: 'audit',

@@ -186,12 +186,13 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
         skipped.push(`log event ${le.id}: ${a.skip}`);
         continue;
       }
-      const p = policyFor(policies, a.kind, a.namespace, a.name);
-      if (!p) {
-        skipped.push(`log event ${le.id}: ${a.kind} ${a.namespace}/${a.name} is not protected`);
+      // A deletecollection names no object: it concerns every protected object of that kind in the namespace.
+      const concerned = a.name === null ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace) : [policyFor(policies, a.kind, a.namespace, a.name)].filter((p) => p !== undefined);
+      if (concerned.length === 0) {
+        skipped.push(`log event ${le.id}: ${a.kind} ${a.namespace}/${a.name ?? '*'} is not protected`);
         continue;
       }
-      byPolicy.set(p, [...(byPolicy.get(p) ?? []), a.attempt]);
+      for (const p of concerned) byPolicy.set(p, [...(byPolicy.get(p) ?? []), a.attempt]);
     }
   } else {
     const parsed = attemptsFromEvent(parseRippleEvent(event), policies, skipped);

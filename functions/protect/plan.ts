@@ -169,6 +169,9 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   if (attempt.code !== undefined && attempt.code >= 400) {
     return { verdict: 'denied', operation: op, actions: seed, outcome: `rejected by the API server (HTTP ${attempt.code}); nothing changed${seedNote}`, reason: `${actorText(actor)} attempted ${attempt.verb}` };
   }
+  if (attempt.verb === 'deletecollection' && current && (!snapshot || current.fingerprint === snapshot.fingerprint)) {
+    return { verdict: 'ignored', operation: null, actions: seed, outcome: `still present and unchanged: not affected by the collection delete${seedNote}`, reason: `${actorText(actor)} deleted a collection in the namespace` };
+  }
   if (!policy.protect.operations.includes(op)) {
     const a = snapshotAction(current, snapshot);
     return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? 'snapshot updated' : current ? 'snapshot already current' : 'object deleted; snapshot kept', reason: `${op} is not in protect.operations` };

@@ -65,7 +65,7 @@ beforeAll(async () => {
   await env.admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base', labels: { tier: 'base' } }, type: 'Opaque', data: { token: b64(`${CANARY}-v1`) } } });
   await env.admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'locked' }, data: { token: b64(`${CANARY}-locked`) } } });
   await env.admin.core.createNamespacedConfigMap({ namespace: 'platform', body: { metadata: { name: 'settings' }, data: { mode: 'strict' } } });
-  await env.admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'config-editor', namespace: 'platform' }, rules: [{ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'update', 'patch', 'delete'] }] } as never);
+  await env.admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'config-editor', namespace: 'platform' }, rules: [{ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'update', 'patch', 'delete', 'deletecollection'] }] } as never);
   await env.admin.objects.create({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -135,6 +135,19 @@ describe('protect', () => {
       ['bob', 'violation', 'content already matches last-known-good; nothing to restore'],
       ['ripple-protect', 'own', "ripple's own write"],
     ]);
+  });
+
+  it('a deletecollection that removed the base -> restored; protected objects it spared are not reported', async () => {
+    const mark = audit.length;
+    await bob.core.deleteCollectionNamespacedSecret({ namespace: 'platform', labelSelector: 'tier=base' });
+    expect(await readSecret('base')).toBeNull();
+    const record = await eventually(async () => audit.slice(mark).find((e) => e.user.username === 'bob' && e.verb === 'deletecollection'), 'deletecollection record');
+    const res = await invoke(encodeLogsEvent([record], LOG_GROUP));
+    const by = Object.fromEntries(res.reports.map((r) => [r.object, [r.verdict, r.outcome]]));
+    expect(by['Secret/platform/base']).toEqual(['violation', 're-created from last-known-good']);
+    expect(by['Secret/platform/locked']?.[0]).toBe('ignored');
+    expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v1`) });
+    expect(await readSecret('locked')).not.toBeNull();
   });
 
   it('a request refused by RBAC is reported as denied; nothing to restore', async () => {

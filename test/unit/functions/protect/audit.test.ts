@@ -57,6 +57,11 @@ describe('attemptFromAudit', () => {
     });
   });
 
+  it('a deletecollection concerns the whole namespace (name null)', () => {
+    const a = attemptFromAudit(JSON.stringify(record({ verb: 'deletecollection', objectRef: { resource: 'configmaps', namespace: 'platform' } })));
+    expect('attempt' in a && [a.kind, a.namespace, a.name, a.attempt.verb]).toEqual(['ConfigMap', 'platform', null, 'deletecollection']);
+  });
+
   it('the impersonated user is the actor', () => {
     const a = attemptFromAudit(JSON.stringify(record({ impersonatedUser: { username: 'eve', groups: ['x'] } })));
     expect('attempt' in a && a.attempt.actor).toEqual({ username: 'eve', groups: ['x'] });
@@ -66,7 +71,8 @@ describe('attemptFromAudit', () => {
     ['not json', 'x', /not JSON/],
     ['other stage', JSON.stringify(record({ stage: 'RequestReceived' })), /stage/],
     ['pods', JSON.stringify(record({ objectRef: { resource: 'pods', namespace: 'a', name: 'b' } })), /not a Secret/],
-    ['collection', JSON.stringify(record({ verb: 'list', objectRef: { resource: 'secrets', namespace: 'a' } })), /without namespace/],
+    ['collection', JSON.stringify(record({ verb: 'list', objectRef: { resource: 'secrets', namespace: 'a' } })), /without a name/],
+    ['across namespaces', JSON.stringify(record({ verb: 'deletecollection', objectRef: { resource: 'secrets' } })), /without namespace/],
     ['not an audit event', JSON.stringify({ hello: 1 }), /not an audit/],
   ])('skips %s', (_n, msg, why) => {
     const a = attemptFromAudit(msg);

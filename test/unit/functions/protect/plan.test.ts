@@ -53,6 +53,8 @@ describe('planProtect', () => {
     ['resync seeds a missing snapshot', enforce, { ...att('update', undefined), via: 'resync' }, { fingerprint: A }, null, 'ignored', ['seed-snapshot']],
     ['event on first sight seeds, never a violation', nobody, { ...att('update', undefined), actor: { groups: [], manager: 'kubectl' } }, { fingerprint: B }, null, 'ignored', ['seed-snapshot']],
     ['violation without snapshot seeds, cannot restore', enforce, att('update', 'bob'), { fingerprint: B }, null, 'violation', ['seed-snapshot']],
+    ['deletecollection that spared it', enforce, att('deletecollection', 'bob'), { fingerprint: A }, { fingerprint: A }, 'ignored', []],
+    ['deletecollection that removed it', enforce, att('deletecollection', 'bob'), null, { fingerprint: A }, 'violation', ['restore:recreate']],
     ['system:masters is not exempt', enforce, att('delete', 'admin', ['system:masters']), null, { fingerprint: A }, 'violation', ['restore:recreate']],
   ] as const)('%s', (_n, protect, attempt, current, snapshot, verdict, actions) => {
     const d = planProtect(input(protect, attempt as Attempt, current, snapshot));
