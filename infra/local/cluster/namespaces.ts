@@ -10,6 +10,8 @@ import { RESOURCES, storageKey, type ResourceType } from './resources.ts';
 import type { Change } from './store.ts';
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** The cluster's single Node (DaemonSets count one scheduled replica on it). */
+export const NODE_NAME = 'ripple-node';
 
 const OWNER_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
 const DEPENDENT_KEYS = ['replicasets.apps', 'controllerrevisions.apps'];
@@ -38,12 +40,38 @@ export class NamespaceLifecycle {
     this.unsubscribe();
   }
 
-  /** Creates the namespaces every cluster starts with. */
+  /** Creates the namespaces every cluster starts with, and its one Node (no kubelet: it only reports Ready). */
   static ensureDefaults(registry: Registry): void {
     for (const name of DEFAULT_NAMESPACES) {
       if (!registry.store.has('namespaces', '', name)) {
         registry.create(NS_RT(), '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { manager: 'kube-apiserver' });
       }
+    }
+    if (registry.store.count('nodes') === 0) {
+      const nodes = RESOURCES.find((r) => r.plural === 'nodes' && r.group === '')!;
+      const created = registry.create(nodes, '', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
+        spec: {},
+      }, { manager: 'kubelet' });
+      const now = nowSeconds();
+      const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message });
+      registry.update(nodes, '', NODE_NAME, {
+        ...created,
+        status: {
+          capacity: { cpu: '2', memory: '8Gi', pods: '110' },
+          allocatable: { cpu: '2', memory: '8Gi', pods: '110' },
+          conditions: [
+            cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+            cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+            cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+            cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+          ],
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: NODE_NAME }],
+          nodeInfo: { kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'none://embedded', osImage: 'ripple embedded cluster', kernelVersion: '', machineID: '', systemUUID: '', bootID: '' },
+        },
+      }, { manager: 'kubelet', subresource: 'status' });
     }
   }
 

@@ -15,11 +15,11 @@ import { managerName } from './fields.ts';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.ts';
 import { decodeProtobuf, ProtobufError } from './protobuf.ts';
 import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
-import { authorize, forbiddenStatus, reviewAccess, rulesFor, type RbacObjects, type RequestAttributes } from './rbac.ts';
+import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, type Registry } from './registry.ts';
-import { groupVersion, lookupResource, storageKey, type ResourceType } from './resources.ts';
+import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinnedName, SelectorError } from './selectors.ts';
-import { ApiError, badRequest, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
+import { ApiError, badRequest, forbidden, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
 import type { Entry, Store } from './store.ts';
 import type { WatchHub } from './watch.ts';
 import { includeObjectParam, TABLE_CONTENT_TYPE, toTable, wantsTable } from './table.ts';
@@ -155,6 +155,16 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
 
+/** Whether a write to an RBAC object changes what it grants (anything but metadata), as the escalation check needs. */
+function grantsChanged(obj: any, old: any | null): boolean {
+  if (!old) return true;
+  for (const k of new Set([...Object.keys(obj), ...Object.keys(old)])) {
+    if (k === 'metadata' || k === 'apiVersion' || k === 'kind') continue;
+    if (JSON.stringify(obj[k]) !== JSON.stringify(old[k])) return true;
+  }
+  return false;
+}
+
 export class ApiServer {
   private readonly d: ServerDeps;
   private readonly cache = new Map<string, any[]>();
@@ -177,6 +187,21 @@ export class ApiServer {
       this.cache.set(k, v);
     }
     return v;
+  }
+
+  /** The authorizer and param source ValidatingAdmissionPolicies may use (CEL `authorizer`, `params`). */
+  private admitOptions(): import('./admission.ts').AdmitOptions {
+    return {
+      authorize: (a) => (this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(a, this.rbac(a.namespace))),
+      params: {
+        namespaced: (apiVersion, kind) => lookupKind(apiVersion, kind)?.namespaced,
+        list: (apiVersion, kind, namespace) => {
+          const r = lookupKind(apiVersion, kind);
+          if (!r || r.virtual) return [];
+          return this.d.store.list(storageKey(r), r.namespaced ? namespace : '').map((e) => e.obj);
+        },
+      },
+    };
   }
 
   rbac(namespace: string | undefined): RbacObjects {
@@ -408,6 +433,11 @@ export class ApiServer {
     const fieldValidation = (fv ?? 'Warn') as 'Strict' | 'Warn' | 'Ignore';
     const warn = (m: string) => warnings.push(m);
     const admitHook = (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null): void => {
+      // RBAC escalation prevention (the real server's rbac storage), for writes that grant anything
+      if (obj && rt.group === 'rbac.authorization.k8s.io' && this.d.authorization === 'RBAC' && grantsChanged(obj, old)) {
+        const why = escalationCheck(user, rt.plural, obj, this.rbac(rt.namespaced ? namespace : undefined));
+        if (why) throw forbidden(rt, obj.metadata?.name ?? name, why);
+      }
       const policies = this.objects('validatingadmissionpolicies.admissionregistration.k8s.io', '');
       if (policies.length === 0) return;
       const bindings = this.objects('validatingadmissionpolicybindings.admissionregistration.k8s.io', '');
@@ -426,7 +456,7 @@ export class ApiServer {
         oldObject: old ? out(old) : null,
         namespaceObject: ns ? this.d.store.get('namespaces', '', ns)?.obj ?? null : null,
         dryRun,
-      }, policies, bindings);
+      }, policies, bindings, this.admitOptions());
       warnings.push(...r.warnings);
       Object.assign(annotations, r.auditAnnotations);
       if (!r.allowed) {
@@ -697,16 +727,7 @@ export class ApiServer {
       }
       case 'SelfSubjectRulesReview': {
         const ns = spec.namespace ?? '';
-        const rules = rulesFor(user, ns || undefined, this.rbac(ns || undefined));
-        return {
-          ...base,
-          spec,
-          status: {
-            resourceRules: rules.filter((r) => !r.nonResourceURLs).map((r) => ({ verbs: r.verbs ?? [], apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
-            nonResourceRules: rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs ?? [] })),
-            incomplete: false,
-          },
-        };
+        return { ...base, spec, status: rulesReview(user, ns || undefined, this.rbac(ns || undefined)) };
       }
     }
     throw methodNotSupported(rt, 'create');

@@ -55,6 +55,9 @@ const subjects = (o: any, kind: string) => (o.subjects ?? []).filter((s: any) =>
 
 const COLUMNS: Record<string, Column[]> = {
   Namespace: [NAME, col('Status', (o) => o.status?.phase ?? ''), AGE],
+  Node: [NAME, col('Status', (o) => ((o.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady')),
+    col('Roles', (o) => Object.keys(o.metadata?.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)).join(',') || '<none>'),
+    AGE, col('Version', (o) => o.status?.nodeInfo?.kubeletVersion ?? '')],
   Secret: [NAME, col('Type', (o) => o.type ?? ''), col('Data', (o) => Object.keys(o.data ?? {}).length, 'integer'), AGE],
   ConfigMap: [NAME, col('Data', (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, 'integer'), AGE],
   ServiceAccount: [NAME, col('Secrets', (o) => (o.secrets ?? []).length, 'integer'), AGE],
