@@ -73,6 +73,13 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(out).toMatch(/watched\s+seen-by-watch/);
   });
 
+  it('create secret generic stores base64 data', async () => {
+    await ok(['create', 'secret', 'generic', 'db', '--from-literal=user=alice', '--from-literal=pw=s3cret']);
+    const s = JSON.parse(await ok(['get', 'secret', 'db', '-o', 'json', '--show-managed-fields']));
+    expect(s.data).toEqual({ user: Buffer.from('alice').toString('base64'), pw: Buffer.from('s3cret').toString('base64') });
+    expect(s.metadata.managedFields[0].manager).toBe('kubectl-create');
+  });
+
   it.each([
     [['create', 'namespace', 'made-by-create'], 'namespaces', '', 'made-by-create'],
     [['create', 'configmap', 'cfg', '--from-literal=k=v'], 'configmaps', 'default', 'cfg'],
