@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { runCluster } from '../../../../cli/commands/cluster.ts';
+import { requestLine, runCluster } from '../../../../cli/commands/cluster.ts';
 import type { EmbeddedCluster } from '../../../../infra/local/cluster/index.ts';
 
 let cluster: EmbeddedCluster | undefined;
@@ -58,6 +58,34 @@ describe('ripple cluster', () => {
     cluster = first.cluster;
     const port = Number(new URL(first.cluster.url).port);
     await expect(runCluster({ ...base, port, kubeconfig: join(dir, 'p2.yaml') }, () => {})).rejects.toThrow(`127.0.0.1:${port} is already in use; choose another port (0 = any free port)`);
+  });
+
+  it('--verbose prints one line per request from its audit event', async () => {
+    const lines: string[] = [];
+    const started = await runCluster({ ...base, kubeconfig: join(dir, 'v.yaml'), verbose: true }, (l) => lines.push(l));
+    cluster = started.cluster;
+    const kc = new KubeConfig();
+    kc.loadFromString(readFileSync(started.kubeconfigPath, 'utf8'));
+    await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'logged' }, data: { k: 'not-in-logs' } } });
+    const line = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const l = lines.find((x) => x.includes('create configmaps'));
+        if (l) return l;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return '';
+    })();
+    expect(line).toMatch(/^\d\d:\d\d:\d\d admin create configmaps logged -n default 201 \(\d+ ms\)$/);
+    expect(lines.join('\n')).not.toContain('not-in-logs');
+  });
+
+  it('formats denials with the reason and impersonation', () => {
+    expect(requestLine({
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'x', stage: 'ResponseComplete', requestURI: '/api/v1/namespaces/a/secrets',
+      verb: 'list', user: { username: 'admin', groups: [] }, impersonatedUser: { username: 'bob', groups: [] }, sourceIPs: [],
+      objectRef: { resource: 'secrets', namespace: 'a', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 403, reason: 'Forbidden' },
+      requestReceivedTimestamp: '2026-01-01T10:00:00.000000Z', stageTimestamp: '2026-01-01T10:00:00.004000Z', annotations: {},
+    })).toBe('10:00:00 admin as bob list secrets -n a 403 Forbidden (4 ms)');
   });
 
   it('names the line of a malformed token file', async () => {
