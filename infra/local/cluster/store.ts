@@ -9,7 +9,17 @@
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-export interface Entry { obj: any; json: string }
+/** A stored object and its JSON text, serialized on first use (many writes, e.g. controller status updates, are never read). */
+export class Entry {
+  readonly obj: any;
+  private text: string | undefined;
+  constructor(obj: any) {
+    this.obj = obj;
+  }
+  get json(): string {
+    return (this.text ??= JSON.stringify(this.obj));
+  }
+}
 
 export interface Change {
   type: ChangeType;
@@ -18,9 +28,19 @@ export interface Change {
   namespace: string;
   name: string;
   object: any;
-  json: string;
+  /** the object's JSON text (serialized once, on first use, and shared) */
+  readonly json: string;
   /** the previous state (MODIFIED, DELETED) */
   old?: any;
+}
+
+function change(type: ChangeType, rv: number, key: string, namespace: string, name: string, entry: Entry, old: any): Change {
+  return {
+    type, rv, key, namespace, name, object: entry.obj, old,
+    get json() {
+      return entry.json;
+    },
+  };
 }
 
 interface Bucket { byName: Map<string, Entry>; sorted: string[] | null }
@@ -110,10 +130,10 @@ export class Store {
     const old = b.byName.get(name);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
-    const entry: Entry = { obj, json: JSON.stringify(obj) };
+    const entry = new Entry(obj);
     if (!old) b.sorted = null;
     b.byName.set(name, entry);
-    this.emit({ type: old ? 'MODIFIED' : 'ADDED', rv, key, namespace, name, object: obj, json: entry.json, old: old?.obj });
+    this.emit(change(old ? 'MODIFIED' : 'ADDED', rv, key, namespace, name, entry, old?.obj));
     return entry;
   }
 
@@ -127,8 +147,8 @@ export class Store {
     if (b.byName.size === 0) this.data.get(key)!.delete(namespace);
     const rv = ++this.rv;
     const last = { ...old.obj, metadata: { ...old.obj.metadata, resourceVersion: String(rv) } };
-    const entry: Entry = { obj: last, json: JSON.stringify(last) };
-    this.emit({ type: 'DELETED', rv, key, namespace, name, object: last, json: entry.json, old: old.obj });
+    const entry = new Entry(last);
+    this.emit(change('DELETED', rv, key, namespace, name, entry, old.obj));
     return entry;
   }
 
@@ -198,7 +218,7 @@ export class Store {
   load(rv: number, objects: { key: string; obj: any }[]): void {
     for (const { key, obj } of objects) {
       const b = this.bucket(key, obj.metadata.namespace ?? '');
-      b.byName.set(obj.metadata.name, { obj, json: JSON.stringify(obj) });
+      b.byName.set(obj.metadata.name, new Entry(obj));
       b.sorted = null;
     }
     this.rv = Math.max(this.rv, rv);
