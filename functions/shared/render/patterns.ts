@@ -2,21 +2,26 @@
  * EventBridge event patterns for the three handlers, and the CloudWatch Logs filter for the protect handler's
  * audit-log subscription, rendered from the policies: as narrow as the policies allow.
  *
- * - clone:   the sources (kind + namespace + name) created/updated/deleted; ripple-managed copies (by kind,
- *            target name and the managed-by label) updated/deleted; Namespaces created, and updated with label
- *            changes when a policy selects namespaces by label; resync requests.
+ * - clone:   the sources (kind + namespace + name) created/updated/deleted; copies (by kind, target name and
+ *            either of ripple's marks: the managed-by label or the ripple.dev/source annotation) deleted by anyone,
+ *            and updated unless the update is one of ripple's own copy writes (see copyClause); Namespaces
+ *            created, and updated with label changes when a policy selects namespaces by label; resync requests.
  * - rollout: sources and ripple-managed copies of reloading policies, Updated with data/type changes or
- *            Created (a re-created copy: `changes` is empty on Created).
+ *            Created (a re-created copy: `changes` is empty on Created). ripple's own copy writes are exactly
+ *            what must roll workloads, so there is no writer filter here.
  * - protect: the protected objects created (first sight: snapshot), updated and deleted; resync requests.
  * Events are matched on detail fields of events/schema.ts ObjectChangeDetail.
  */
-import { DETAIL_TYPES, EVENT_SOURCE, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
 import { ValidationError } from '../errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../policy/schema.ts';
 import { targetName } from '../policy/select.ts';
 
 type Pattern = Record<string, unknown>;
 const { created, updated, deleted, resync } = DETAIL_TYPES;
+
+/** EventBridge's default limit on a rule's event pattern, in characters (a quota increase raises it to 4096). */
+export const EVENT_PATTERN_MAX = 2048;
 
 /** A detail-type no event ever carries: the pattern of a handler no policy needs (EventBridge rejects empty patterns). */
 export const NO_EVENTS_DETAIL_TYPE = 'Ripple No Policy Needs This Handler';
@@ -47,6 +52,40 @@ function groupCopies(policies: RipplePolicy[]): { kind: string; names: string[] 
 const nothing = (): Pattern => ({ source: [EVENT_SOURCE], 'detail-type': [NO_EVENTS_DETAIL_TYPE] });
 const managed = { [LABEL_MANAGED_BY]: [MANAGED_BY_VALUE] };
 
+/** Either of the marks ripple puts on every copy (the clone handler recognises a copy by either). */
+const copyMarks: Pattern[] = [{ labels: managed }, { annotations: { [ANN_SOURCE]: [{ exists: true }] } }];
+
+/**
+ * A delete, or an update that is not one of ripple's own copy writes. Those carry `manager: ripple` (the
+ * forwarder reports the last field manager from managedFields) and both marks; after each fan-out they would
+ * come back as N no-op clone invocations. A delete by anyone is healed. In EventBridge `anything-but` does not
+ * match an absent field, so an event without a `manager` is listed explicitly. A removed mark routes the event
+ * whoever `manager` names: managedFields does not record who removed a field (a manager left owning nothing
+ * loses its entry), so removing the label from a copy ripple wrote still reports `manager: ripple`. (A mark
+ * changed to another value is owned by its writer, whose name `manager` then carries.)
+ */
+const deletedOrNotRipplesOwnWrite: Pattern[] = [
+  { 'detail-type': [deleted] },
+  { detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } },
+  { detail: { manager: [{ exists: false }] } },
+  { detail: { labels: { [LABEL_MANAGED_BY]: [{ exists: false }] } } },
+  { detail: { annotations: { [ANN_SOURCE]: [{ exists: false }] } } },
+];
+
+/**
+ * One clause for the copies of every syncing policy (kinds x target names: a marked object of one synced kind
+ * under another kind's target name is a no-op for the handler, and one clause keeps the pattern small).
+ */
+function copyClause(policies: RipplePolicy[]): Pattern | null {
+  const groups = groupCopies(policies);
+  if (groups.length === 0) return null;
+  return {
+    'detail-type': [updated, deleted],
+    detail: { kind: groups.map((g) => g.kind), name: [...new Set(groups.flatMap((g) => g.names))].sort(), $or: copyMarks },
+    $or: deletedOrNotRipplesOwnWrite,
+  };
+}
+
 export function clonePattern(policies: RipplePolicy[]): Pattern {
   const syncing = policies.filter((p) => p.spec.sync);
   if (syncing.length === 0) return nothing();
@@ -54,9 +93,8 @@ export function clonePattern(policies: RipplePolicy[]): Pattern {
   for (const g of groupSources(syncing)) {
     or.push({ 'detail-type': [created, updated, deleted], detail: { kind: [g.kind], namespace: [g.namespace], name: g.names } });
   }
-  for (const g of groupCopies(syncing)) {
-    or.push({ 'detail-type': [updated, deleted], detail: { kind: [g.kind], name: g.names, labels: managed } });
-  }
+  const copies = copyClause(syncing);
+  if (copies) or.push(copies);
   const bySelector = syncing.some((p) => p.spec.sync?.namespaces.selector);
   if (bySelector) {
     or.push({ 'detail-type': [created], detail: { kind: ['Namespace'] } });

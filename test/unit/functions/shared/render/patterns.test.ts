@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { matches, validatePattern } from '../../../../../infra/local/eventbridge/pattern.ts';
 import { matchesLogsFilter, validateLogsFilter } from '../../../../../infra/local/eventbridge/logs-filter.ts';
 import { RipplePolicy, type RipplePolicyInput } from '../../../../../functions/shared/policy/schema.ts';
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
+import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY } from '../../../../../functions/shared/constants.ts';
+import { objectChangeEntry, parseRippleEvent, type ObjectChangeDetail, type RippleEvent } from '../../../../../events/schema.ts';
 import {
   clonePattern,
+  EVENT_PATTERN_MAX,
   LOGS_FILTER_MAX,
   protectAuditFilter,
   protectPattern,
@@ -190,5 +194,81 @@ describe('protect audit-log filter', () => {
 
   it('too many namespaces for 1024 characters: a clear error', () => {
     expect(() => protectAuditFilter(spread(40))).toThrow(/the audit-log filter for 40 protected objects in 40 namespaces is \d+ characters even per namespace \(\d+ per object\); CloudWatch Logs allows 1024/);
+  });
+});
+
+// Copies and who wrote them. Events are built with the event schema's helpers (validated as the forwarder's
+// PutEvents entries are) and delivered as EventBridge delivers them.
+describe('clone pattern: copy updates and deletes, by writer and by mark', () => {
+  const rendered = JSON.parse(readFileSync('events/patterns/clone.json', 'utf8')) as object;
+  const renderedRollout = JSON.parse(readFileSync('events/patterns/rollout.json', 'utf8')) as object;
+  const srcAnn = { [ANN_SOURCE]: 'Secret/platform/blogsecret', [ANN_SOURCE_FINGERPRINT]: `hmac-sha256:${'b'.repeat(64)}` };
+  let seq = 0;
+  function delivered(detailType: 'updated' | 'deleted', d: Partial<ObjectChangeDetail>): RippleEvent {
+    const detail: ObjectChangeDetail = {
+      cluster: 'prod',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: 'team-a',
+      name: 'blogsecret',
+      uid: 'u',
+      resourceVersion: '7',
+      labels: managed,
+      annotations: srcAnn,
+      ownerReferences: [],
+      fingerprint: `hmac-sha256:${'a'.repeat(64)}`,
+      changes: detailType === 'updated' ? ['data'] : [],
+      observedAt: '2026-01-01T00:00:00Z',
+      ...d,
+    };
+    const entry = objectChangeEntry(DETAIL_TYPES[detailType], detail);
+    return parseRippleEvent({ version: '0', id: `e${++seq}`, source: entry.Source, account: '1', time: '2026-01-01T00:00:00Z', region: 'eu-west-1', resources: entry.Resources, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) });
+  }
+  const noLabel = { labels: {} };
+  const noAnn = { annotations: {} };
+
+  // [what, clone handler, rollout rule, event]
+  it.each([
+    ["ripple's own write (a fan-out after a source edit)", false, true, delivered('updated', { manager: FIELD_MANAGER, changes: ['data', 'annotations'] })],
+    ["ripple's own write of labels only", false, false, delivered('updated', { manager: FIELD_MANAGER, changes: ['labels'] })],
+    ["a user's data edit", true, true, delivered('updated', { manager: 'kubectl-edit' })],
+    ["a user's update of the copy's other labels", true, false, delivered('updated', { manager: 'kubectl-label', changes: ['labels'] })],
+    ['an update whose event names no manager', true, true, delivered('updated', {})],
+    ['an update with no manager, marked by the annotation only', true, false, delivered('updated', { ...noLabel, changes: ['labels'] })],
+    ['label removed (managedFields still names ripple: the remover owns nothing)', true, false, delivered('updated', { ...noLabel, manager: FIELD_MANAGER, changes: ['labels'] })],
+    ['label removed, by a named manager', true, false, delivered('updated', { ...noLabel, manager: 'kubectl-label', changes: ['labels'] })],
+    ['label changed to another value by a user', true, false, delivered('updated', { labels: { [LABEL_MANAGED_BY]: 'helm' }, manager: 'kubectl-label', changes: ['labels'] })],
+    ['source annotation removed (managedFields still names ripple)', true, false, delivered('updated', { ...noAnn, manager: FIELD_MANAGER, changes: ['annotations'] })],
+    ['a same-named object with neither mark, edited by a user', false, false, delivered('updated', { ...noLabel, ...noAnn, manager: 'kubectl-edit' })],
+    ['deleted by ripple', true, false, delivered('deleted', { manager: FIELD_MANAGER })],
+    ['deleted by a user', true, false, delivered('deleted', { manager: 'kubectl-edit' })],
+    ['deleted, no manager', true, false, delivered('deleted', {})],
+    ['deleted, marked by the label only', true, false, delivered('deleted', { ...noAnn, manager: FIELD_MANAGER })],
+    ['deleted, marked by the annotation only', true, false, delivered('deleted', { ...noLabel, manager: FIELD_MANAGER })],
+    ['a same-named object with neither mark, deleted', false, false, delivered('deleted', { ...noLabel, ...noAnn })],
+  ] as const)('%s -> clone %s, rollout %s', (_what, clone, rollout, ev) => {
+    expect(matches(rendered, ev)).toBe(clone);
+    expect(matches(clonePattern(policies), ev)).toBe(clone);
+    expect(matches(renderedRollout, ev)).toBe(rollout);
+  });
+
+  it('the rollout pattern has no writer filter: ripple writing new data into copies is what rolls workloads', () => {
+    expect(JSON.stringify(rolloutPattern(policies))).not.toContain('"manager"');
+    expect(matches(rolloutPattern(policies), delivered('updated', { manager: FIELD_MANAGER, changes: ['data', 'annotations'] }))).toBe(true);
+  });
+
+  it('the writer filter is on copy updates only: source changes by ripple still reach the clone handler', () => {
+    const ev = delivered('updated', { namespace: 'platform', labels: {}, annotations: {}, manager: FIELD_MANAGER });
+    expect(matches(rendered, ev)).toBe(true);
+  });
+
+  it.each([
+    ['the repository policies', policies],
+    ['Secret and ConfigMap copies from three namespaces', ['a', 'b'].flatMap((n) => [policy(`cm-${n}`, { sync: {}, reload: {} }), RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: `s-${n}` }, spec: { source: { kind: 'Secret', namespace: `ns-${n}`, name: `s-${n}` }, sync: {}, reload: {} } })])],
+  ])('stays within the default EventBridge pattern size (%s)', (_n, ps) => {
+    for (const p of [clonePattern(ps), rolloutPattern(ps)]) {
+      expect(validatePattern(p)).toBeNull();
+      expect(JSON.stringify(p).length).toBeLessThanOrEqual(EVENT_PATTERN_MAX);
+    }
   });
 });
