@@ -192,7 +192,7 @@ export function updateManagedFields(obj: any, old: any | null, manager: string, 
   let mine: ManagedFieldsEntry | null = null;
   const hasChanges = Object.keys(changed).length > 0;
   // dropping fields that no longer exist is only needed when something was removed
-  const prune = !old || hasRemovals(strip(old), strip(obj), []);
+  const prune = !!old && hasRemovals(strip(old), strip(obj), []);
   const keep = (t: FieldTree | null): FieldTree | null => (t && prune ? restrict(t, obj) : t);
   for (const e of previous) {
     if (e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (subresource ?? '')) {

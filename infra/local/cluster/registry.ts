@@ -44,9 +44,17 @@ export function randomSuffix(n = 5): string {
   return s;
 }
 
-/** RFC 3339 with seconds, as metav1.Time serializes. */
+let lastSecond = -1;
+let lastText = '';
+
+/** RFC 3339 with seconds, as metav1.Time serializes (formatted once per second). */
 export function nowSeconds(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== lastSecond) {
+    lastSecond = sec;
+    lastText = new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastText;
 }
 
 function isObject(v: unknown): v is Record<string, any> {
