@@ -1,0 +1,200 @@
+/**
+ * The checked-in clone and rollout patterns on the whole chain: embedded cluster (RBAC enforced) -> forwarder
+ * (its rendered RBAC) -> local EventBridge -> rules with events/patterns/clone.json and rollout.json -> the clone
+ * handler (group ripple:clone, rendered ClusterRole). A user edits copies with the real kubectl.
+ *
+ * What is proven: ripple's own copy writes (a fan-out after a source edit, and each heal) reach the rollout rule
+ * but not the clone handler; a user's edit, a removed managed-by label (managedFields still names ripple then)
+ * and a delete reach the clone handler, which reverts them.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
+import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import { makeHandler } from '../../../functions/clone/handler.ts';
+import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { loadPolicies } from '../../../functions/shared/policy/load.ts';
+import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
+import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import type { ObjectChangeDetail } from '../../../events/schema.ts';
+import { lambdaContext, quietObservability } from '../clone/harness.ts';
+
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+const POLICIES = loadPolicies('policies'); // Secret platform/blogsecret, synced everywhere, reloading
+const CLONE_PATTERN = JSON.parse(readFileSync('events/patterns/clone.json', 'utf8')) as object;
+const ROLLOUT_PATTERN = JSON.parse(readFileSync('events/patterns/rollout.json', 'utf8')) as object;
+const TEAMS = ['team-a', 'team-b', 'team-c'];
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+interface Delivered { id: string; 'detail-type': string; detail: ObjectChangeDetail }
+
+let cluster: EmbeddedCluster;
+let bus: LocalEventBridge;
+let forwarder: Forwarder;
+let admin: Kube;
+let dir: string;
+/** Events the clone rule delivered to the handler, in order. */
+const toClone: Delivered[] = [];
+const targetErrors: unknown[] = [];
+
+function kubectl(args: string[]): Promise<string> {
+  const env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
+  return new Promise((resolve, reject) => {
+    execFile('kubectl', args, { env, timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+  });
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; clone deliveries ${toClone.length}, target errors: ${targetErrors.map(String).join('; ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function copyIn(namespace: string) {
+  return admin.core.readNamespacedSecret({ namespace, name: 'blogsecret' }).catch((e: { name?: string }) => {
+    if (e.name === 'NotFoundError') return null;
+    throw e;
+  });
+}
+
+/** The event the forwarder sent for this state of a copy (kind/namespace/name/resourceVersion), once the bus has it. */
+function sentFor(detailType: string, namespace: string, resourceVersion: string): Delivered | undefined {
+  return (bus.received() as Delivered[]).find(
+    (e) => e['detail-type'] === detailType && e.detail.kind === 'Secret' && e.detail.namespace === namespace && e.detail.name === 'blogsecret' && e.detail.resourceVersion === resourceVersion,
+  );
+}
+const rules = (e: Delivered) => bus.matchedBy(e.id);
+
+beforeAll(async () => {
+  if (!hasKubectl) return;
+  cluster = await startCluster({ authorization: 'RBAC' });
+  admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
+  dir = mkdtempSync(join(tmpdir(), 'ripple-clone-pattern-'));
+  writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig({ user: 'alice', groups: ['system:masters'] }));
+  for (const ns of [RIPPLE_NAMESPACE, 'platform', ...TEAMS]) await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+  const rbac = renderRbacFiles(POLICIES);
+  for (const obj of [...rbac.forwarder, ...rbac.clone]) await admin.objects.create(obj as KubernetesObject);
+
+  bus = await startEventBridge();
+  bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
+  const clone = makeHandler({
+    config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
+    kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig({ user: 'clone-lambda', groups: [HANDLER_GROUPS.clone] }), 'local'),
+    policies: POLICIES,
+    observability: quietObservability(),
+  }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  bus.putRule({
+    name: 'ripple-clone',
+    eventBusName: 'ripple',
+    pattern: CLONE_PATTERN,
+    target: async (event) => {
+      toClone.push(event as Delivered);
+      await clone(event, lambdaContext);
+    },
+  });
+  bus.putRule({ name: 'ripple-rollout', eventBusName: 'ripple', pattern: ROLLOUT_PATTERN, target: async () => {} });
+
+  const saUser = `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`;
+  forwarder = await startForwarder(
+    {
+      cluster: 'local',
+      kubeConfig: cluster.kubeConfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }),
+      eventBusName: 'ripple',
+      eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      leaderElection: false,
+      httpPort: null,
+    },
+    { log: () => {}, sender: { lingerMs: 5 } },
+  );
+  await forwarder.synced;
+});
+afterAll(async () => {
+  await forwarder?.stop(1000);
+  await bus?.stop();
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> forwarder -> EventBridge -> clone handler', () => {
+  it("ripple's own copy writes reach rollout only; a user's edit, a removed label and a delete reach the clone handler", async () => {
+    // Prepare: the source; the clone handler fans it out
+    await admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'one' } } });
+    for (const ns of TEAMS) await eventually(`copy in ${ns}`, () => copyIn(ns));
+
+    // Act: edit the source -> ripple rewrites every copy
+    const src = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'blogsecret' });
+    await admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'blogsecret', body: { ...src, data: { password: b64('two') } } });
+    // Assess: each copy's update event, written by ripple, matched the rollout rule and not the clone rule
+    for (const ns of TEAMS) {
+      const copy = await eventually(`copy in ${ns} updated`, async () => {
+        const c = await copyIn(ns);
+        return c?.data?.password === b64('two') ? c : null;
+      });
+      const ev = await eventually(`the forwarder's event for ${ns}`, () => sentFor(DETAIL_TYPES.updated, ns, copy.metadata!.resourceVersion!));
+      expect(ev.detail.manager).toBe(FIELD_MANAGER);
+      expect(ev.detail.changes).toContain('data');
+      expect(rules(ev)).toEqual(['ripple-rollout']);
+    }
+    await bus.idle();
+    expect(toClone.filter((e) => e.detail.namespace !== 'platform' && e['detail-type'] === DETAIL_TYPES.updated)).toEqual([]);
+
+    // Act: a user removes the managed-by label from the copy in team-a
+    await kubectl(['-n', 'team-a', 'label', 'secret', 'blogsecret', `${LABEL_MANAGED_BY}-`]);
+    // Assess: the event still names ripple as manager (the remover owns no field, so managedFields has no entry
+    // for it), carries the source annotation, and reaches the clone handler, which puts the label back
+    const unlabelled = await eventually('the label-removal event', () =>
+      (bus.received() as Delivered[]).find((e) => e.detail.namespace === 'team-a' && e['detail-type'] === DETAIL_TYPES.updated && e.detail.labels?.[LABEL_MANAGED_BY] === undefined),
+    );
+    expect(unlabelled.detail.manager).toBe(FIELD_MANAGER);
+    expect(unlabelled.detail.annotations[ANN_SOURCE]).toBe('Secret/platform/blogsecret');
+    expect(rules(unlabelled)).toContain('ripple-clone');
+    const relabelled = await eventually('label restored', async () => {
+      const c = await copyIn('team-a');
+      return c?.metadata?.labels?.[LABEL_MANAGED_BY] === 'ripple' ? c : null;
+    });
+    const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, 'team-a', relabelled.metadata!.resourceVersion!));
+    expect(heal.detail.manager).toBe(FIELD_MANAGER);
+    expect(rules(heal)).not.toContain('ripple-clone');
+
+    // Act: a user edits the data of the copy in team-b
+    await kubectl(['-n', 'team-b', 'patch', 'secret', 'blogsecret', '--type', 'merge', '-p', JSON.stringify({ data: { password: b64('mine') } })]);
+    // Assess: routed (manager kubectl-patch) and reverted
+    const edited = await eventually('the data-edit event', () =>
+      (bus.received() as Delivered[]).find((e) => e.detail.namespace === 'team-b' && e['detail-type'] === DETAIL_TYPES.updated && e.detail.manager !== FIELD_MANAGER),
+    );
+    expect(edited.detail.manager).toBe('kubectl-patch');
+    expect(rules(edited)).toEqual(expect.arrayContaining(['ripple-clone', 'ripple-rollout']));
+    await eventually('data restored in team-b', async () => (await copyIn('team-b'))?.data?.password === b64('two'));
+
+    // Act: a user deletes the copy in team-c
+    const before = await copyIn('team-c');
+    await kubectl(['-n', 'team-c', 'delete', 'secret', 'blogsecret']);
+    // Assess: the delete reaches the clone handler, which re-creates the copy
+    const deleted = await eventually('the delete event', () => (bus.received() as Delivered[]).find((e) => e.detail.namespace === 'team-c' && e['detail-type'] === DETAIL_TYPES.deleted));
+    expect(rules(deleted)).toContain('ripple-clone');
+    await eventually('copy re-created in team-c', async () => {
+      const c = await copyIn('team-c');
+      return c && c.metadata?.uid !== before?.metadata?.uid;
+    });
+
+    // Assess: the clone handler saw exactly the three user actions on copies, none of ripple's own writes
+    await bus.idle();
+    const copyDeliveries = toClone.filter((e) => e.detail.namespace !== undefined && TEAMS.includes(e.detail.namespace));
+    expect(copyDeliveries.map((e) => `${e['detail-type']} ${e.detail.namespace} by ${e.detail.manager}`)).toEqual([
+      `${DETAIL_TYPES.updated} team-a by ${FIELD_MANAGER}`,
+      `${DETAIL_TYPES.updated} team-b by kubectl-patch`,
+      `${DETAIL_TYPES.deleted} team-c by ${FIELD_MANAGER}`, // a delete is healed whoever managedFields names
+    ]);
+    expect(targetErrors).toEqual([]);
+  });
+});
