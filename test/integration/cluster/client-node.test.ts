@@ -171,6 +171,20 @@ describe('watch', () => {
     expect(rvs).toEqual([...rvs].sort((a, b) => a - b));
   });
 
+  it('filters by label selector: an object leaving the selector is DELETED, one entering it ADDED', async () => {
+    const list = await core.listNamespacedConfigMap({ namespace: 'default' });
+    const events: string[] = [];
+    const ctl = await new Watch(kc).watch('/api/v1/namespaces/default/configmaps', { resourceVersion: list.metadata?.resourceVersion, labelSelector: 'tier=web' },
+      (type, obj) => events.push(`${type} ${obj.metadata.name} ${obj.metadata.labels?.tier ?? '-'}`), () => {});
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'sel', labels: { tier: 'web' } } } });
+    await core.patchNamespacedConfigMap({ name: 'sel', namespace: 'default', body: { metadata: { labels: { tier: 'db' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'other', labels: { tier: 'db' } } } });
+    await core.patchNamespacedConfigMap({ name: 'sel', namespace: 'default', body: { metadata: { labels: { tier: 'web' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await until(() => events.length >= 3, 'three events');
+    ctl.abort();
+    expect(events).toEqual(['ADDED sel web', 'DELETED sel db', 'ADDED sel web']);
+  });
+
   it('replays from an older resourceVersion and answers 410 Expired once history is compacted; the informer re-lists', async () => {
     const informer = makeInformer(kc, '/api/v1/namespaces/default/secrets', () => core.listNamespacedSecret({ namespace: 'default' }));
     const seen = new Set<string>();
