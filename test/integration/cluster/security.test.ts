@@ -367,6 +367,98 @@ describe('the rendered ripple admission policy (infra/k8s/admission/blogsecret.y
   });
 });
 
+describe('RBAC escalation prevention', () => {
+  it('lets a namespace admin bind what she holds, not cluster-admin', async () => {
+    // Prepare: dana administers team-d
+    expect((await kubectl('admin', ['create', 'namespace', 'team-d'])).code).toBe(0);
+    expect((await kubectl('admin', ['create', 'rolebinding', 'dana-admin', '--clusterrole=admin', '--user=dana', '-n', 'team-d'])).code).toBe(0);
+    // Act
+    const ok = await kubectl('admin', ['--as=dana', 'create', 'rolebinding', 'eve-view', '--clusterrole=view', '--user=eve', '-n', 'team-d']);
+    const escalating = await kubectl('admin', ['--as=dana', 'create', 'rolebinding', 'eve-root', '--clusterrole=cluster-admin', '--user=eve', '-n', 'team-d']);
+    const role = await kubectl('admin', ['--as=dana', 'create', 'role', 'nodes', '--verb=get', '--resource=nodes', '-n', 'team-d']);
+    // Assess
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(escalating.stderr.trim()).toBe([
+      'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "eve-root" is forbidden: user "dana" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
+      '{APIGroups:["*"], Resources:["*"], Verbs:["*"]}',
+      '{NonResourceURLs:["*"], Verbs:["*"]}',
+    ].join('\n'));
+    expect(role.code).not.toBe(0);
+    expect(role.stderr).toContain('is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}');
+  });
+});
+
+describe('ValidatingAdmissionPolicy with authorizer and params', () => {
+  beforeAll(async () => {
+    const setup = `
+apiVersion: v1
+kind: Namespace
+metadata: { name: gated }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: limits, namespace: gated }
+data: { maxKeys: "1" }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: frank-edit-cm, namespace: gated }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cm-writer }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: frank }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: cm-writer }
+rules: [{ apiGroups: [""], resources: [configmaps], verbs: [create, get, list] }]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: gated-configmaps }
+spec:
+  paramKind: { apiVersion: v1, kind: ConfigMap }
+  matchConstraints:
+    resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] }]
+    namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: gated } }
+  validations:
+    - expression: "authorizer.group('').resource('secrets').namespace(request.namespace).check('get').allowed()"
+      message: only users who may read Secrets here may create ConfigMaps
+      reason: Forbidden
+    - expression: "!has(object.data) || size(object.data) <= int(params.data.maxKeys)"
+      messageExpression: "'at most ' + params.data.maxKeys + ' keys'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: gated-configmaps }
+spec:
+  policyName: gated-configmaps
+  validationActions: [Deny]
+  paramRef: { name: limits, parameterNotFoundAction: Deny }
+`;
+    const r = await kubectl('admin', ['apply', '-f', '-'], setup);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('authorizer: denies a user who may not read Secrets, then allows once granted', async () => {
+    const denied = await kubectl('admin', ['--as=frank', 'create', 'configmap', 'one', '-n', 'gated', '--from-literal=a=1']);
+    expect(denied.stderr.trim()).toBe(
+      "error: failed to create configmap: configmaps \"one\" is forbidden: ValidatingAdmissionPolicy 'gated-configmaps' with binding 'gated-configmaps' denied request: only users who may read Secrets here may create ConfigMaps",
+    );
+    expect((await kubectl('admin', ['create', 'rolebinding', 'frank-secrets', '--clusterrole=edit', '--user=frank', '-n', 'gated'])).code).toBe(0);
+    const allowed = await kubectl('admin', ['--as=frank', 'create', 'configmap', 'one', '-n', 'gated', '--from-literal=a=1']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('params: the limit comes from the ConfigMap the binding names', async () => {
+    const r = await kubectl('admin', ['create', 'configmap', 'two', '-n', 'gated', '--from-literal=a=1', '--from-literal=b=2']);
+    const ok = await kubectl('admin', ['create', 'configmap', 'three', '-n', 'gated', '--from-literal=a=1']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(r.stderr.trim()).toBe(
+      // reason Invalid (422), but the message keeps admission's "is forbidden" framing, as the real server's
+      "error: failed to create configmap: configmaps \"two\" is forbidden: ValidatingAdmissionPolicy 'gated-configmaps' with binding 'gated-configmaps' denied request: at most 1 keys",
+    );
+  });
+});
+
 describe('audit log', () => {
   it('records the forbidden delete with user, impersonated user, verb, objectRef and code', () => {
     const e = events.find((x) => x.verb === 'delete' && x.impersonatedUser?.username === 'alice' && x.responseStatus.code === 403
