@@ -77,7 +77,20 @@ const ResourceAttributes: Schema = { 1: s('namespace'), 2: s('verb'), 3: s('grou
 const NonResourceAttributes: Schema = { 1: s('path'), 2: s('verb') };
 const ExtraValue: Schema = { 1: rs('items') };
 
+const ServicePort: Schema = { 1: s('name'), 2: s('protocol'), 3: i('port'), 4: { name: 'targetPort', type: 'intOrString' }, 5: i('nodePort'), 6: s('appProtocol') };
+const ServiceSpec: Schema = {
+  1: m('ports', ServicePort, true), 2: map('selector'), 3: s('clusterIP'), 4: s('type'), 5: rs('externalIPs'), 7: s('sessionAffinity'),
+  8: s('loadBalancerIP'), 9: rs('loadBalancerSourceRanges'), 10: s('externalName'), 11: s('externalTrafficPolicy'), 12: i('healthCheckNodePort'),
+  13: b('publishNotReadyAddresses'), 17: s('ipFamilyPolicy'), 18: rs('clusterIPs'), 19: rs('ipFamilies'), 20: b('allocateLoadBalancerNodePorts', true),
+  21: s('loadBalancerClass'), 22: s('internalTrafficPolicy'),
+};
+const PodDisruptionBudgetSpec: Schema = {
+  1: { name: 'minAvailable', type: 'intOrString' }, 2: m('selector', LabelSelector), 3: { name: 'maxUnavailable', type: 'intOrString' }, 4: s('unhealthyPodEvictionPolicy'),
+};
+
 const KINDS: Record<string, Schema> = {
+  'v1/Service': { 1: m('metadata', ObjectMeta), 2: m('spec', ServiceSpec) },
+  'policy/v1/PodDisruptionBudget': { 1: m('metadata', ObjectMeta), 2: m('spec', PodDisruptionBudgetSpec) },
   'v1/Secret': { 1: m('metadata', ObjectMeta), 2: map('data', 'bytes'), 3: s('type'), 4: map('stringData'), 5: b('immutable', true) },
   'v1/ConfigMap': { 1: m('metadata', ObjectMeta), 2: map('data'), 3: map('binaryData', 'bytes'), 4: b('immutable', true) },
   'v1/Namespace': { 1: m('metadata', ObjectMeta), 2: m('spec', { 1: rs('finalizers') }), 3: m('status', { 1: s('phase') }) },

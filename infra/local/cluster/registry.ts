@@ -161,6 +161,7 @@ export class Registry {
   }
 
   private nextIp = 1;
+  private nextNodePort = 30000 + Math.floor(Math.random() * 2000);
 
   /** Service defaults: type ClusterIP, a cluster IP from 10.96.0.0/12 (kept on update), port protocol and targetPort. */
   private defaultService(obj: any, old: any | null): void {
@@ -180,11 +181,17 @@ export class Registry {
     spec.ipFamilies ??= ['IPv4'];
     spec.ipFamilyPolicy ??= 'SingleStack';
     spec.internalTrafficPolicy ??= 'Cluster';
-    for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
-      if (!isObject(p)) continue;
+    const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    if (nodePorts) spec.externalTrafficPolicy ??= 'Cluster';
+    (Array.isArray(spec.ports) ? spec.ports : []).forEach((p: any) => {
+      if (!isObject(p)) return;
       p.protocol ??= 'TCP';
       p.targetPort ??= p.port;
-    }
+      if (nodePorts && p.nodePort === undefined) {
+        p.nodePort = old?.spec?.ports?.find((o: any) => o.port === p.port && o.protocol === p.protocol)?.nodePort ?? this.nextNodePort++;
+        if (this.nextNodePort > 32767) this.nextNodePort = 30000;
+      }
+    });
     obj.status ??= { loadBalancer: {} };
   }
 

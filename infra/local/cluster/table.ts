@@ -62,7 +62,7 @@ const COLUMNS: Record<string, Column[]> = {
   ConfigMap: [NAME, col('Data', (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, 'integer'), AGE],
   ServiceAccount: [NAME, col('Secrets', (o) => (o.secrets ?? []).length, 'integer'), AGE],
   Service: [NAME, col('Type', (o) => o.spec?.type ?? ''), col('Cluster-IP', (o) => o.spec?.clusterIP ?? '<none>'), col('External-IP', () => '<none>'),
-    col('Port(s)', (o) => (o.spec?.ports ?? []).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>'), AGE, col('Selector', (o) => selector({ matchLabels: o.spec?.selector }), 'string', 1)],
+    col('Port(s)', (o) => (o.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>'), AGE, col('Selector', (o) => selector({ matchLabels: o.spec?.selector }), 'string', 1)],
   Deployment: [NAME, col('Ready', (o) => `${n(o.status?.readyReplicas)}/${n(o.spec?.replicas)}`), col('Up-to-date', (o) => n(o.status?.updatedReplicas), 'integer'),
     col('Available', (o) => n(o.status?.availableReplicas), 'integer'), AGE,
     col('Containers', (o) => containers(o).map((c) => c.name).join(','), 'string', 1), col('Images', (o) => containers(o).map((c) => c.image).join(','), 'string', 1), col('Selector', (o) => selector(o.spec?.selector), 'string', 1)],

@@ -87,6 +87,8 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     [['create', 'role', 'reader', '--verb=get,list', '--resource=secrets'], 'roles.rbac.authorization.k8s.io', 'default', 'reader'],
     [['create', 'clusterrolebinding', 'crb', '--clusterrole=view', '--group=devs'], 'clusterrolebindings.rbac.authorization.k8s.io', '', 'crb'],
     [['create', 'deployment', 'ported', '--image=img:1', '--port=8080'], 'deployments.apps', 'default', 'ported'],
+    [['create', 'service', 'nodeport', 'svc', '--tcp=80:http'], 'services', 'default', 'svc'],
+    [['create', 'poddisruptionbudget', 'pdb', '--selector=app=a', '--min-available=50%'], 'poddisruptionbudgets.policy', 'default', 'pdb'],
   ])('%j (protobuf request body)', async (args, resource, ns, name) => {
     await ok(args);
     const obj = JSON.parse(await ok(['get', resource, name, ...(ns ? ['-n', ns] : []), '-o', 'json']));
@@ -95,6 +97,11 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     if (resource.startsWith('roles')) expect(obj.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]);
     if (resource.startsWith('clusterrolebindings')) expect(obj.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'devs' }]);
     if (resource.startsWith('deployments')) expect(obj.spec.template.spec.containers[0].ports).toEqual([{ containerPort: 8080, protocol: 'TCP' }]);
+    if (resource === 'services') {
+      expect(obj.spec).toMatchObject({ type: 'NodePort', selector: { app: 'svc' }, clusterIP: expect.stringMatching(/^10\.96\./), ports: [{ name: '80-http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
+      expect(obj.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+    }
+    if (resource.startsWith('poddisruptionbudgets')) expect(obj.spec).toEqual({ minAvailable: '50%', selector: { matchLabels: { app: 'a' } } });
   });
 
   it('serves OpenAPI v3 (index and per group-version, used by apply and explain) and v2 in JSON', async () => {
