@@ -342,6 +342,15 @@ describe('kubectl auth can-i', () => {
     expect(r.code).toBe(answer === 'yes' ? 0 : 1);
   });
 
+  it('kubectl auth whoami shows the impersonated identity', async () => {
+    const r = await kubectl('admin', ['--as=system:serviceaccount:ci:builder', 'auth', 'whoami', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).status.userInfo).toEqual({
+      username: 'system:serviceaccount:ci:builder',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'],
+    });
+  });
+
   it('lists alice\'s rules in a namespace', async () => {
     const r = await kubectl('alice', ['auth', 'can-i', '--list', '-n', 'platform']);
     expect(r.code, r.stderr).toBe(0);
