@@ -54,9 +54,10 @@ function bearerToken(headers: HeaderBag): string | null {
   let auth = headers.authorization;
   if (Array.isArray(auth)) auth = auth[0];
   if (typeof auth !== 'string') return null;
-  // kube: the scheme is matched case-insensitively, the token is the rest after one space; empty tokens fail
-  const m = /^bearer\s+(\S+)\s*$/i.exec(auth.trim());
-  return m ? m[1] : null;
+  // kube's bearertoken authenticator: trim, split on single spaces, scheme case-insensitive, token = 2nd part
+  const parts = auth.trim().split(' ');
+  if (parts.length < 2 || parts[0].toLowerCase() !== 'bearer') return null;
+  return parts[1] || null;
 }
 
 export class Authenticator {

@@ -12,7 +12,8 @@ describe('Authenticator', () => {
   it.each([
     ['Bearer admin-token', { username: 'admin', groups: ['system:masters', 'system:authenticated'] }],
     ['bearer alice-token', { username: 'alice', uid: 'u-alice', groups: ['system:authenticated'] }],
-    ['Bearer  alice-token ', { username: 'alice', uid: 'u-alice', groups: ['system:authenticated'] }],
+    [' Bearer alice-token ', { username: 'alice', uid: 'u-alice', groups: ['system:authenticated'] }],
+    ['Bearer  alice-token', null],
     ['Bearer unknown', null],
     ['Bearer ', null],
     ['Basic YWxpY2U6cHc=', null],
