@@ -400,10 +400,7 @@ export class ApiServer {
     if (rt.namespaced === false && info.namespace && rt.kind !== 'Namespace') throw pathNotFound();
     const q = url.searchParams;
     const verb = info.verb;
-    if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) {
-      const action: Record<string, string> = { get: 'get', list: 'list', watch: 'watch', create: 'create', update: 'update', patch: 'patch', delete: 'delete', deletecollection: 'deletecollection' };
-      throw methodNotSupported(rt, action[verb] ?? verb);
-    }
+    if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotSupported(rt, verb);
     if (rt.virtual) {
       if (verb !== 'create') throw methodNotSupported(rt, verb);
       const body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
@@ -467,6 +464,19 @@ export class ApiServer {
     const flushWarnings = () => {
       for (const w of warnings) res.appendHeader('Warning', `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]/g, '?'))}`);
     };
+    // warnings go out with successful responses only (kube-apiserver also sends them with failures)
+    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, q: URLSearchParams, rt: ResourceType, srt: ResourceType,
+    namespace: string, name: string, verb: string, ctx: {
+      manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
+      admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
+      flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
+    }): Promise<void> {
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const isEventsV1 = rt.group === 'events.k8s.io';
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
 
     if (info.subresource === 'scale') {
