@@ -34,6 +34,11 @@ function kubectl(who: string, args: string[], stdin?: string): Promise<Run> {
   });
 }
 
+/** kubectl's error output without `Warning:` lines (Warn-action policies of other tests may add some). */
+function errorText(r: Run): string {
+  return r.stderr.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n').trim();
+}
+
 function writeKubeconfig(name: string, yaml: string): void {
   const file = join(dir, `${name}.kubeconfig`);
   writeFileSync(file, yaml);
@@ -121,7 +126,7 @@ describe('RBAC', () => {
     const r = await kubectl('admin', ['--as=alice', 'delete', 'secret', 'blogsecret', '-n', 'platform']);
     // Assess
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe('Error from server (Forbidden): secrets "blogsecret" is forbidden: User "alice" cannot delete resource "secrets" in API group "" in the namespace "platform"');
+    expect(errorText(r)).toBe('Error from server (Forbidden): secrets "blogsecret" is forbidden: User "alice" cannot delete resource "secrets" in API group "" in the namespace "platform"');
   });
 
   it('denies alice with her own token: list in a namespace and across namespaces', async () => {
@@ -217,7 +222,7 @@ describe('ValidatingAdmissionPolicy', () => {
   it('denies alice (allowed by RBAC) deleting the protected Secret, with the policy message', async () => {
     const r = await kubectl('admin', ['--as=alice', 'delete', 'secret', 'blogsecret', '-n', 'platform']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe(
+    expect(errorText(r)).toBe(
       "Error from server (Forbidden): secrets \"blogsecret\" is forbidden: ValidatingAdmissionPolicy 'protect-blogsecret' with binding 'protect-blogsecret-binding' denied request: platform/blogsecret is protected: alice may not delete it",
     );
   });
@@ -301,7 +306,7 @@ spec:
     const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: big, namespace: platform, labels: { size: checked } }\ndata: { a: "1", b: "2" }\n`;
     const r = await kubectl('admin', ['create', '-f', '-'], big);
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe(
+    expect(errorText(r)).toBe(
       "The configmaps \"big\" is invalid: : ValidatingAdmissionPolicy 'small-configmaps' with binding 'small-configmaps-deny' denied request: failed expression: variables.keys <= 1",
     );
     // objects outside the binding's objectSelector are not checked
@@ -369,7 +374,7 @@ describe('the rendered ripple admission policy (infra/k8s/admission/blogsecret.y
     const denied = await kubectl('admin', ['--as=alice', 'annotate', 'secret', 'blogsecret', '-n', 'platform', 'touched=yes']);
     const exempt = await kubectl('admin', ['--as=alice', '--as-group=ripple:protect', 'annotate', 'secret', 'blogsecret', '-n', 'platform', 'restored=yes']);
     // Assess
-    expect(denied.stderr.trim()).toBe(
+    expect(errorText(denied)).toBe(
       "Error from server (Forbidden): secrets \"blogsecret\" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-blogsecret' with binding 'ripple-protect-blogsecret' denied request: This Secret is protected and may not be altered or deleted.",
     );
     expect(exempt.code, exempt.stderr).toBe(0);
@@ -387,7 +392,7 @@ describe('RBAC escalation prevention', () => {
     const role = await kubectl('admin', ['--as=dana', 'create', 'role', 'nodes', '--verb=get', '--resource=nodes', '-n', 'team-d']);
     // Assess
     expect(ok.code, ok.stderr).toBe(0);
-    expect(escalating.stderr.trim()).toBe([
+    expect(errorText(escalating)).toBe([
       'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "eve-root" is forbidden: user "dana" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
       '{APIGroups:["*"], Resources:["*"], Verbs:["*"]}',
       '{NonResourceURLs:["*"], Verbs:["*"]}',
@@ -449,7 +454,7 @@ spec:
 
   it('authorizer: denies a user who may not read Secrets, then allows once granted', async () => {
     const denied = await kubectl('admin', ['--as=frank', 'create', 'configmap', 'one', '-n', 'gated', '--from-literal=a=1']);
-    expect(denied.stderr.trim()).toBe(
+    expect(errorText(denied)).toBe(
       "error: failed to create configmap: configmaps \"one\" is forbidden: ValidatingAdmissionPolicy 'gated-configmaps' with binding 'gated-configmaps' denied request: only users who may read Secrets here may create ConfigMaps",
     );
     expect((await kubectl('admin', ['create', 'rolebinding', 'frank-secrets', '--clusterrole=edit', '--user=frank', '-n', 'gated'])).code).toBe(0);
@@ -461,7 +466,7 @@ spec:
     const r = await kubectl('admin', ['create', 'configmap', 'two', '-n', 'gated', '--from-literal=a=1', '--from-literal=b=2']);
     const ok = await kubectl('admin', ['create', 'configmap', 'three', '-n', 'gated', '--from-literal=a=1']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(r.stderr.trim()).toBe(
+    expect(errorText(r)).toBe(
       // reason Invalid (422), but the message keeps admission's "is forbidden" framing, as the real server's
       "error: failed to create configmap: configmaps \"two\" is forbidden: ValidatingAdmissionPolicy 'gated-configmaps' with binding 'gated-configmaps' denied request: at most 1 keys",
     );
