@@ -7,6 +7,7 @@
  * non-allow-listed annotations (including kubectl's last-applied-configuration) are read for the keyed
  * fingerprint and hashes, and never copied into a detail.
  */
+import type { KeyObject } from 'node:crypto';
 import { DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
 import { fingerprint } from '../functions/shared/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
@@ -25,8 +26,8 @@ export const DEFAULT_ANNOTATION_ALLOW_LIST = [
 
 export interface DiffContext {
   cluster: string;
-  /** HMAC key for fingerprints (the per-cluster key Secret's value). */
-  key: Buffer | string;
+  /** HMAC key for fingerprints (the per-cluster key Secret's value); a KeyObject is much faster. */
+  key: Buffer | string | KeyObject;
   /** Patterns as in DEFAULT_ANNOTATION_ALLOW_LIST. Sensitive annotations are dropped even if listed. */
   annotationAllowList: readonly string[];
   /** ISO timestamp for observedAt. */
@@ -37,6 +38,11 @@ export type ObjectDetailType = ObjectChangeEvent['detail-type'];
 export interface Emission {
   detailType: ObjectDetailType;
   detail: ObjectChangeDetail;
+}
+
+/** A sequential (flat) copy of a string, holding no references to the strings it was built from. */
+export function flat(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }
 
 /** Per-kind memory: object key → packed ObjState. */
@@ -188,7 +194,8 @@ export function observe(store: Store, spec: KindSpec, obj: any, ctx: DiffContext
     if (prev.uid === uid) return { emissions: [], noop: 'same-resource-version' };
   }
   const next = summarize(spec, obj, ctx);
-  store.set(key, encodeState(next));
+  // A new key is stored flat: a `${ns}/${name}` cons string would keep both parsed JSON strings alive.
+  store.set(prevPacked === undefined ? flat(key) : key, encodeState(next));
   if (silent) return { emissions: [] };
   if (prevPacked === undefined) {
     return { emissions: [{ detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) }] };

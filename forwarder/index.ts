@@ -7,7 +7,7 @@
  * when the replica was already leading when its first list completed, `leader-elected` when it took over later.
  */
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
@@ -95,7 +95,8 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
   const kube = deps.kube ?? kubeHttp(cfg.kubeConfig);
   const namespace = cfg.namespace ?? RIPPLE_NAMESPACE;
   const identity = cfg.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
-  const key = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
+  const rawKey = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
+  const key = createSecretKey(typeof rawKey === 'string' ? Buffer.from(rawKey) : rawKey);
 
   const put =
     deps.putEvents ??

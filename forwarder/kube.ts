@@ -43,7 +43,8 @@ function buildUrl(server: string, path: string, query: RequestOptions['query']):
   return url;
 }
 
-async function readBody(res: http.IncomingMessage, limit = 1 << 20): Promise<string> {
+/** The whole body; `limit` (for error bodies) keeps only the first characters. */
+async function readBody(res: http.IncomingMessage, limit = Infinity): Promise<string> {
   res.setEncoding('utf8');
   let s = '';
   for await (const chunk of res) {
@@ -115,13 +116,13 @@ export function kubeHttp(config: KubeConfig): KubeHttp {
       const res = await open(method, path, opts);
       const text = await readBody(res);
       const code = res.statusCode ?? 0;
-      if (code < 200 || code >= 300) throw new KubeHttpError(method, path, code, statusOf(text));
+      if (code < 200 || code >= 300) throw new KubeHttpError(method, path, code, statusOf(text.slice(0, 1 << 16)));
       return text ? JSON.parse(text) : undefined;
     },
 
     async watch(path, query, onLine, signal) {
       const res = await open('GET', path, { query: { ...query, watch: 'true' }, signal }, true);
-      if (res.statusCode !== 200) throw new KubeHttpError('GET', path, res.statusCode ?? 0, statusOf(await readBody(res)));
+      if (res.statusCode !== 200) throw new KubeHttpError('GET', path, res.statusCode ?? 0, statusOf(await readBody(res, 1 << 16)));
       res.setEncoding('utf8');
       // Errors (abort, reset) surface through the iteration below; never as an unhandled 'error' event.
       res.on('error', () => {});

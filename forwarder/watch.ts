@@ -191,6 +191,7 @@ export class ListWatch {
     this.current = ctl;
     const onStop = () => ctl.abort();
     this.stopCtl.signal.addEventListener('abort', onStop, { once: true });
+    if (this.stopCtl.signal.aborted) ctl.abort(); // stopped between the list and this watch
     let watchdogFired = false;
     let expired = false;
     this.lastActivity = this.o.now();
