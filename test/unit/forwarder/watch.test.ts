@@ -84,10 +84,10 @@ describe('ListWatch', () => {
 
   it('stop() right after the initial list ends the watch that has not started yet', async () => {
     const { http } = scripted([[obj('a', '1')]], [(_q, _o, signal) => hangUntilAborted(signal)]);
-    let lw!: ListWatch;
-    const handlers: ListWatchHandlers = { listStart() {}, listItem() {}, listEnd: () => void lw.stop(), event() {} };
-    lw = new ListWatch({ spec: KINDS.ConfigMap, http, handlers }).start();
-    await expect(lw.stop()).resolves.toBeUndefined();
+    const ref: { lw?: ListWatch } = {};
+    const handlers: ListWatchHandlers = { listStart() {}, listItem() {}, listEnd: () => void ref.lw!.stop(), event() {} };
+    ref.lw = new ListWatch({ spec: KINDS.ConfigMap, http, handlers }).start();
+    await expect(ref.lw.stop()).resolves.toBeUndefined();
   });
 
   it('retries a failing watch with backoff (through the sleep seam) and resumes from the same resourceVersion', async () => {
