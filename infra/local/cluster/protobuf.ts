@@ -90,6 +90,7 @@ const PodDisruptionBudgetSpec: Schema = {
 
 const KINDS: Record<string, Schema> = {
   'v1/Service': { 1: m('metadata', ObjectMeta), 2: m('spec', ServiceSpec) },
+  'v1/Pod': { 1: m('metadata', ObjectMeta), 2: m('spec', PodSpec) },
   'policy/v1/PodDisruptionBudget': { 1: m('metadata', ObjectMeta), 2: m('spec', PodDisruptionBudgetSpec) },
   'v1/Secret': { 1: m('metadata', ObjectMeta), 2: map('data', 'bytes'), 3: s('type'), 4: map('stringData'), 5: b('immutable', true) },
   'v1/ConfigMap': { 1: m('metadata', ObjectMeta), 2: map('data'), 3: map('binaryData', 'bytes'), 4: b('immutable', true) },

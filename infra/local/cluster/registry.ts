@@ -284,6 +284,11 @@ export class Registry {
       obj.status = {};
     }
     if (rt.kind === 'Service') this.defaultService(obj, null);
+    if (rt.kind === 'Pod') {
+      // no scheduler or kubelet here: a Pod stays Pending, unscheduled
+      defaultPodTemplate({ metadata: {}, spec: obj.spec });
+      obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
+    }
     if (rt.kind === 'PodDisruptionBudget') obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     if (rt.kind === 'ValidatingAdmissionPolicy') {
       obj.spec = { failurePolicy: 'Fail', ...(obj.spec ?? {}) };

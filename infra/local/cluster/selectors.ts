@@ -111,6 +111,8 @@ export interface FieldRequirement { field: string; op: '=' | '!='; value: string
 /** Field selectors each kind supports besides metadata.name and metadata.namespace. */
 const EXTRA_FIELDS: Record<string, string[]> = {
   secrets: ['type'],
+  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  nodes: ['spec.unschedulable'],
   namespaces: ['status.phase'],
   events: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
     'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],

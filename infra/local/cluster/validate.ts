@@ -262,6 +262,15 @@ export function validateObject(r: ResourceType, obj: any, old: any | null): Fiel
       out.push(...immutableErrors(obj, old, ['data', 'binaryData']));
       break;
     }
+    case 'Pod': {
+      const containers = obj.spec?.containers;
+      if (!Array.isArray(containers) || containers.length === 0) out.push({ type: 'FieldValueRequired', field: 'spec.containers', detail: '' });
+      else containers.forEach((c: any, i: number) => {
+        if (!c?.name) out.push({ type: 'FieldValueRequired', field: `spec.containers[${i}].name`, detail: '' });
+        if (!c?.image) out.push({ type: 'FieldValueRequired', field: `spec.containers[${i}].image`, detail: '' });
+      });
+      break;
+    }
     case 'Deployment':
     case 'StatefulSet':
     case 'DaemonSet':

@@ -202,6 +202,13 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(d.status?.observedGeneration).toBe(d.metadata?.generation);
   });
 
+  it('has a Node and (unscheduled) Pods: get nodes, run, get pods and describe node work', async () => {
+    expect((await ok(['get', 'nodes', '--no-headers'])).trim()).toMatch(/^ripple-node\s+Ready\s+<none>\s+\S+\s+v1\.32\.0$/);
+    expect(await ok(['run', 'lonely', '--image=busybox'])).toContain('pod/lonely created');
+    expect((await ok(['get', 'pod', 'lonely', '--no-headers'])).trim()).toMatch(/^lonely\s+0\/1\s+Pending\s+0\s+\S+$/);
+    expect(await ok(['describe', 'node', 'ripple-node'])).toContain('Non-terminated Pods:');
+  });
+
   it('scale changes replicas through the scale subresource', async () => {
     await ok(['create', 'deployment', 'scaled', '--image=img:1']);
     expect(await ok(['scale', 'deployment', 'scaled', '--replicas=3'])).toContain('deployment.apps/scaled scaled');

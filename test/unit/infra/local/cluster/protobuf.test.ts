@@ -54,7 +54,7 @@ describe('decodeProtobuf', () => {
 
   it.each([
     [Uint8Array.from([1, 2, 3]), 'does not start with the k8s magic number'],
-    [envelope('v1', 'Pod', []), 'protobuf encoding of Pod (v1) is not supported by the embedded cluster; send JSON'],
+    [envelope('v1', 'Endpoints', []), 'protobuf encoding of Endpoints (v1) is not supported by the embedded cluster; send JSON'],
     [Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x05, 0x0a]), 'truncated'],
   ])('refuses %#: %s', (buf, message) => {
     expect(() => decodeProtobuf(buf)).toThrow(ProtobufError);
