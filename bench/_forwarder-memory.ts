@@ -1,7 +1,10 @@
 /**
- * Child process of bench/forwarder.ts (run with --expose-gc): lists and watches every Secret of the cluster
- * in `kubeconfig` with either the forwarder (`ripple`) or a plain client-node informer (`informer`), waits for
- * the initial list to be held, and prints the retained heap as one JSON line.
+ * Child process of bench/forwarder.ts (run with --expose-gc): holds every Secret of the cluster in `kubeconfig`
+ * with either the forwarder (`ripple`) or a plain client-node informer (`informer`) and prints the retained heap
+ * per object as one JSON line.
+ *
+ * Per object = (heap while holding the N Secrets − heap while the same machinery runs with a label selector
+ * that matches nothing) / N: the fixed cost of the process (code, sockets, caches) is not an object's cost.
  *   node --expose-gc bench/_forwarder-memory.ts <ripple|informer> <kubeconfig-file> <expected-count>
  */
 import { readFileSync } from 'node:fs';
@@ -23,32 +26,39 @@ function heap(): number {
 const kc = new KubeConfig();
 kc.loadFromString(readFileSync(kubeconfigFile, 'utf8'));
 const core = kc.makeApiClient(CoreV1Api);
-// Warm both code paths' modules before the baseline, so the delta is the objects' cost.
-await core.listSecretForAllNamespaces({ limit: 1 });
+const NONE = 'ripple-bench=matches-nothing';
 
-mark('modules loaded');
-const before = heap();
-let count: number;
-let stop: () => Promise<void>;
-if (mode === 'ripple') {
-  const fwd = await startForwarder(
-    { cluster: 'bench', kubeConfig: kc, eventBusName: 'ripple', eventBridge: { region: 'us-east-1' }, kinds: ['Secret'], leaderElection: false, httpPort: null },
-    { fingerprintKey: Buffer.alloc(32, 7), log: process.env.FORWARDER_BENCH_VERBOSE ? (l, m, f) => process.stderr.write(`${l} ${m} ${JSON.stringify(f)}\n`) : () => {}, putEvents: async (entries) => ({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: 'x' })) }) },
-  );
-  await fwd.synced;
-  count = Number(/ripple_forwarder_objects\{kind="Secret"\} (\d+)/.exec(fwd.metrics())![1]);
-  stop = async () => void (await fwd.stop());
-} else {
-  const informer = makeInformer(kc, '/api/v1/secrets', () => core.listSecretForAllNamespaces());
+/** Start a holder of the Secrets matching `selector`; resolves once they are held. */
+async function hold(selector?: string): Promise<{ count: number; stop: () => Promise<void> }> {
+  if (mode === 'ripple') {
+    const fwd = await startForwarder(
+      { cluster: 'bench', kubeConfig: kc, eventBusName: 'ripple', eventBridge: { region: 'us-east-1' }, kinds: ['Secret'], leaderElection: false, httpPort: null, ...(selector ? { labelSelector: selector } : {}) },
+      {
+        fingerprintKey: Buffer.alloc(32, 7),
+        log: process.env.FORWARDER_BENCH_VERBOSE ? (l, m, f) => process.stderr.write(`${l} ${m} ${JSON.stringify(f)}\n`) : () => {},
+        putEvents: async (entries) => ({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: 'x' })) }),
+      },
+    );
+    await fwd.synced;
+    const count = Number(/ripple_forwarder_objects\{kind="Secret"\} (\d+)/.exec(fwd.metrics())![1]);
+    return { count, stop: async () => void (await fwd.stop()) };
+  }
+  const informer = makeInformer(kc, '/api/v1/secrets', () => core.listSecretForAllNamespaces(selector ? { labelSelector: selector } : {}), selector);
   await informer.start();
-  count = informer.list().length;
-  stop = () => informer.stop();
+  return { count: informer.list().length, stop: () => informer.stop() };
 }
+
+// Warm the code paths once (compiled code and caches are a fixed cost).
+await (await hold(NONE)).stop();
+const idle = await hold(NONE);
+const fixed = heap();
+await idle.stop();
+mark('fixed cost measured');
+const full = await hold();
+const held = heap();
 mark('objects held');
-const after = heap();
-if (count !== expected) throw new Error(`${mode}: holds ${count} objects, expected ${expected}`);
-console.log(JSON.stringify({ mode, objects: count, retainedBytes: after - before, bytesPerObject: Math.round((after - before) / count) }));
-mark('measured');
-await stop();
+if (full.count !== expected) throw new Error(`${mode}: holds ${full.count} objects, expected ${expected}`);
+console.log(JSON.stringify({ mode, objects: full.count, fixedBytes: fixed, retainedBytes: held - fixed, bytesPerObject: Math.round((held - fixed) / full.count) }));
+await full.stop();
 mark('stopped');
 process.exit(0);
