@@ -1,6 +1,6 @@
 /**
  * The forwarder against the embedded cluster (RBAC enforced, the forwarder running as its ServiceAccount with
- * exactly the RBAC of infra/k8s/forwarder, applied with `kubectl apply -k`) and the local EventBridge through
+ * exactly the RBAC rendered into infra/k8s/rbac/forwarder.yaml, applied with kubectl next to infra/k8s/forwarder) and the local EventBridge through
  * the real SDK. Network faults are made at the TCP level (tests/helpers.ts), not by reaching into the code.
  */
 import { spawn } from 'node:child_process';
@@ -77,8 +77,9 @@ beforeAll(async () => {
   bus = await startEventBridge();
   recorder = await startBodyRecorder(bus.url);
   core = cluster.kubeConfig().makeApiClient(CoreV1Api);
-  // The forwarder's own manifests, exactly as shipped.
+  // The forwarder's own manifests and its rendered RBAC, exactly as shipped.
   await kubectl(cluster.kubeconfig(), ['apply', '-k', join(root, 'infra/k8s/forwarder')]);
+  await kubectl(cluster.kubeconfig(), ['apply', '-f', join(root, 'infra/k8s/rbac/forwarder.yaml')]);
 }, 60_000);
 
 // A failed test must not leave forwarders sending into the next one.

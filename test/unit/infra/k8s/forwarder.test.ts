@@ -4,7 +4,6 @@
  * exactly this RBAC in test/integration/forwarder/manifests.test.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -29,15 +28,11 @@ describe('infra/k8s/forwarder', () => {
   it('renders the expected objects', () => {
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
-        'ClusterRole/ripple-forwarder',
-        'ClusterRoleBinding/ripple-forwarder',
         'ConfigMap/ripple-forwarder',
         'Deployment/ripple-forwarder',
         'Namespace/ripple-system',
         'NetworkPolicy/ripple-forwarder',
         'PodDisruptionBudget/ripple-forwarder',
-        'Role/ripple-forwarder',
-        'RoleBinding/ripple-forwarder',
         'Service/ripple-forwarder-metrics',
         'ServiceAccount/ripple-forwarder',
       ].sort(),
@@ -84,21 +79,18 @@ describe('infra/k8s/forwarder', () => {
     expect(ports).toEqual(expect.arrayContaining(['UDP/53', 'TCP/443', 'TCP/6443']));
   });
 
-  it('ClusterRole is list/watch only on namespaces, secrets and configmaps', () => {
-    const cr = find('ClusterRole');
-    expect(cr.rules).toEqual([{ apiGroups: [''], resources: ['namespaces', 'secrets', 'configmaps'], verbs: ['list', 'watch'] }]);
-    const role = find('Role');
-    expect(role.metadata.namespace).toBe('ripple-system');
-    const secretRules = role.rules.filter((r: any) => r.resources.includes('secrets'));
-    expect(secretRules).toEqual([
-      { apiGroups: [''], resources: ['secrets'], resourceNames: ['ripple-fingerprint-key'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-    ]);
-  });
-
-  const rbacRendered = existsSync(join(root, 'infra/k8s/rbac/kustomization.yaml')) && existsSync(join(root, 'infra/k8s/admission/kustomization.yaml'));
-  it.skipIf(!rbacRendered)('infra/k8s renders forwarder, rbac and admission together', () => {
+  it('infra/k8s combines the base with the rendered RBAC: list/watch only cluster-wide, a few names in ripple-system', () => {
+    // Prepare
     const all = renderKustomize('infra/k8s');
+    const mine = (kind: string) => all.find((o) => o.kind === kind && o.metadata.name === 'ripple-forwarder');
+    // Assess: the ServiceAccount the Deployment runs as is the subject of both bindings.
     expect(all.some((o) => o.kind === 'Deployment' && o.metadata.name === 'ripple-forwarder')).toBe(true);
+    for (const b of [mine('ClusterRoleBinding'), mine('RoleBinding')]) expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: find('Deployment').spec.template.spec.serviceAccountName, namespace: 'ripple-system' }]);
+    expect(mine('ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['namespaces', 'secrets', 'configmaps'], verbs: ['list', 'watch'] }]);
+    const role = mine('Role');
+    expect(role.metadata.namespace).toBe('ripple-system');
+    const grants = role.rules.flatMap((r: any) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${res}${r.resourceNames ? `/${r.resourceNames.join('|')}` : ''}`))).sort();
+    expect(grants).toEqual(expect.arrayContaining(['create leases', 'get leases/ripple-forwarder', 'update leases/ripple-forwarder', 'get secrets/ripple-fingerprint-key', 'create secrets']));
+    expect(grants.filter((g: string) => g.includes('secrets') && !g.includes('ripple-fingerprint-key') && !g.startsWith('create'))).toEqual([]);
   });
 });
