@@ -55,14 +55,14 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
   if (failed) throw first;
 }
 
-export async function applyRollouts(kube: Pick<Kube, 'apps' | 'core'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string; limit?: Limiter } = {}): Promise<ApplyResult> {
+export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string; limit?: Limiter } = {}): Promise<ApplyResult> {
   const result: ApplyResult = { patched: [], gone: [], eventErrors: [] };
   const limit = opts.limit ?? limiter(opts.concurrency ?? 16);
   await pool(plan.patches, opts.concurrency ?? 16, async (p) => {
     const { kind, namespace, name } = p.workload;
     let obj;
     try {
-      obj = await limit(() => WORKLOADS[kind].patch(kube.apps, namespace, name, p.body));
+      obj = await limit(() => WORKLOADS[kind].patch(kube.raw, namespace, name, p.body));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       result.gone.push(p);

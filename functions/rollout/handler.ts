@@ -104,7 +104,7 @@ const perNamespace: WorkloadLister = (kube, namespace, kinds) => listWorkloads(k
 function sharedLister(kinds: WorkloadKind[]): WorkloadLister {
   let all: Promise<Map<string, WorkloadView[]>> | null = null;
   return async (kube, namespace, wanted) => {
-    all ??= listWorkloadsByNamespace(kube.apps, kinds);
+    all ??= listWorkloadsByNamespace(kube.raw, kinds);
     const mine = (await all).get(namespace) ?? [];
     return mine.filter((w) => wanted.includes(w.kind));
   };
@@ -121,10 +121,11 @@ function sharedReader(): ObjectReader {
   return async (kube, kind, namespace, name) => {
     let all = byName.get(`${kind}/${name}`);
     if (!all) {
-      const fieldSelector = `metadata.name=${name}`;
-      all = (kind === 'Secret' ? kube.core.listSecretForAllNamespaces({ fieldSelector }) : kube.core.listConfigMapForAllNamespaces({ fieldSelector })).then(
-        (l) => new Map<string, V1Secret | V1ConfigMap>(l.items.map((o) => [o.metadata?.namespace ?? '', o])),
-      );
+      // Plain JSON (no model decoding): only metadata, type and data are read.
+      const resource = kind === 'Secret' ? 'secrets' : 'configmaps';
+      all = kube.raw
+        .request<{ items?: (V1Secret | V1ConfigMap)[] }>('GET', `/api/v1/${resource}`, { describe: { verb: 'list', resource }, query: { fieldSelector: `metadata.name=${name}` } })
+        .then((l) => new Map<string, V1Secret | V1ConfigMap>((l.items ?? []).map((o) => [o.metadata?.namespace ?? '', o])));
       byName.set(`${kind}/${name}`, all);
     }
     return (await all).get(namespace) ?? null;

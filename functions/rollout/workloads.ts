@@ -2,8 +2,9 @@
  * Workload kinds are a table: each kind maps to `{ list, podTemplate, paused, patch }`. Adding a kind is one
  * entry; nothing else branches on the kind.
  */
-import { PatchStrategy, setHeaderOptions, type AppsV1Api, type V1DaemonSet, type V1Deployment, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, type AppsV1Api, type V1DaemonSet, type V1Deployment, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../shared/constants.ts';
+import type { RawApi } from '../shared/kube/index.ts';
 import type { WorkloadKind, WorkloadView } from './plan.ts';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
@@ -12,40 +13,53 @@ export interface WorkloadKindOps {
   /** Resource name for RBAC and messages. */
   resource: string;
   list(apps: AppsV1Api, namespace: string): Promise<Workload[]>;
-  /** Every namespace at once (large batches: one request instead of one per namespace). */
-  listAll(apps: AppsV1Api): Promise<Workload[]>;
+  /**
+   * Every namespace at once (large batches: one request instead of one per namespace), decoded as plain JSON:
+   * the planner reads only metadata and the pod template, and model-decoding thousands of workloads costs more
+   * CPU than the request itself.
+   */
+  listAll(raw: RawApi): Promise<Workload[]>;
   podTemplate(obj: Workload): V1PodTemplateSpec | undefined;
   paused(obj: Workload): boolean;
-  /** Strategic merge patch with field manager `ripple`. */
-  patch(apps: AppsV1Api, namespace: string, name: string, body: object): Promise<Workload>;
+  /** Strategic merge patch with field manager `ripple`; the answer as plain JSON (only its metadata is read). */
+  patch(raw: RawApi, namespace: string, name: string, body: object): Promise<Workload>;
 }
 
-const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+const rawListAll = (resource: string) => async (raw: RawApi) =>
+  (await raw.request<{ items?: Workload[] }>('GET', `/apis/apps/v1/${resource}`, { describe: { verb: 'list', resource } })).items ?? [];
+
+const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
+  raw.request<Workload>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
+    describe: { verb: 'patch', resource, namespace, name },
+    body,
+    contentType: PatchStrategy.StrategicMergePatch,
+    query: { fieldManager: FIELD_MANAGER },
+  });
 
 export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   Deployment: {
     resource: 'deployments',
     list: async (apps, namespace) => (await apps.listNamespacedDeployment({ namespace })).items,
-    listAll: async (apps) => (await apps.listDeploymentForAllNamespaces()).items,
+    listAll: rawListAll('deployments'),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
-    patch: (apps, namespace, name, body) => apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER }, smp),
+    patch: rawPatch('deployments'),
   },
   StatefulSet: {
     resource: 'statefulsets',
     list: async (apps, namespace) => (await apps.listNamespacedStatefulSet({ namespace })).items,
-    listAll: async (apps) => (await apps.listStatefulSetForAllNamespaces()).items,
+    listAll: rawListAll('statefulsets'),
     podTemplate: (o) => (o as V1StatefulSet).spec?.template,
     paused: () => false,
-    patch: (apps, namespace, name, body) => apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager: FIELD_MANAGER }, smp),
+    patch: rawPatch('statefulsets'),
   },
   DaemonSet: {
     resource: 'daemonsets',
     list: async (apps, namespace) => (await apps.listNamespacedDaemonSet({ namespace })).items,
-    listAll: async (apps) => (await apps.listDaemonSetForAllNamespaces()).items,
+    listAll: rawListAll('daemonsets'),
     podTemplate: (o) => (o as V1DaemonSet).spec?.template,
     paused: () => false,
-    patch: (apps, namespace, name, body) => apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager: FIELD_MANAGER }, smp),
+    patch: rawPatch('daemonsets'),
   },
 };
 
@@ -71,9 +85,9 @@ export async function listWorkloads(apps: AppsV1Api, namespace: string, kinds: r
 }
 
 /** Every workload of the given kinds in all namespaces, grouped by namespace. */
-export async function listWorkloadsByNamespace(apps: AppsV1Api, kinds: readonly WorkloadKind[]): Promise<Map<string, WorkloadView[]>> {
+export async function listWorkloadsByNamespace(raw: RawApi, kinds: readonly WorkloadKind[]): Promise<Map<string, WorkloadView[]>> {
   const out = new Map<string, WorkloadView[]>();
-  const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].listAll(apps)).map((o) => viewOf(k, o))));
+  const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].listAll(raw)).map((o) => viewOf(k, o))));
   for (const v of lists.flat()) {
     const l = out.get(v.namespace);
     if (l) l.push(v);

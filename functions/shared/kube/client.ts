@@ -5,6 +5,7 @@
  * - errors translated at the edge (./errors.ts): every method of core/apps/objects throws RippleErrors.
  */
 import {
+  ApiException,
   AppsV1Api,
   CoreV1Api,
   KubeConfig,
@@ -12,12 +13,28 @@ import {
   ServerConfiguration,
   createConfiguration,
   type Configuration,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  RequestContext,
   Observable,
-  type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../constants.ts';
 import { translateKubeError, type RequestDescription } from './errors.ts';
+
+/**
+ * Requests whose JSON answer is parsed with plain JSON.parse instead of client-node's model decoder
+ * (ObjectSerializer walks every field of every item with its type table: for an all-namespaces list of 2,000
+ * Deployments that is most of the client's CPU). Same authentication, dispatcher, timeout, field manager
+ * and error translation as the typed APIs; the answer is plain JSON (timestamps stay strings).
+ */
+export interface RawApi {
+  request<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: { describe: RequestDescription; query?: Record<string, string>; body?: unknown; contentType?: string },
+  ): Promise<T>;
+}
 
 export interface Kube {
   cluster: string;
@@ -25,6 +42,8 @@ export interface Kube {
   core: CoreV1Api;
   apps: AppsV1Api;
   objects: KubernetesObjectApi;
+  /** Untyped JSON requests for hot paths (large lists, writes whose answer is barely read). */
+  raw: RawApi;
 }
 
 export interface KubeOptions {
@@ -149,6 +168,37 @@ function reuseDispatcher(kc: KubeConfig): void {
   };
 }
 
+const fetchLibrary = new IsomorphicFetchHttpLibrary();
+
+export function rawApi(kc: KubeConfig, opts: KubeOptions = {}): RawApi {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  return {
+    async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, o: { describe: RequestDescription; query?: Record<string, string>; body?: unknown; contentType?: string }): Promise<T> {
+      try {
+        const server = kc.getCurrentCluster()?.server;
+        if (!server) throw new Error('kubeconfig has no current cluster');
+        const url = new URL(server.replace(/\/$/, '') + path);
+        for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
+        if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
+        const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+        ctx.setHeaderParam('Accept', 'application/json');
+        if (o.body !== undefined) {
+          ctx.setHeaderParam('Content-Type', o.contentType ?? 'application/json');
+          ctx.setBody(JSON.stringify(o.body));
+        }
+        ctx.setSignal(AbortSignal.timeout(timeoutMs));
+        await kc.applySecurityAuthentication(ctx);
+        const res = await fetchLibrary.send(ctx).toPromise();
+        const text = await res.body.text();
+        if (res.httpStatusCode >= 400) throw new ApiException(res.httpStatusCode, `HTTP ${res.httpStatusCode}`, text, res.headers);
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch (err) {
+        throw translateKubeError(err, o.describe);
+      }
+    },
+  };
+}
+
 /** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file, or the EKS one from ./index.ts). */
 export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): Kube {
   reuseDispatcher(kc);
@@ -161,5 +211,6 @@ export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluste
     core: translating(new CoreV1Api(config)),
     apps: translating(new AppsV1Api(config)),
     objects: translating(objects),
+    raw: rawApi(kc, opts),
   };
 }

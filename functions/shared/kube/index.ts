@@ -16,7 +16,7 @@ import { runtimeConfig, type ClusterEntry, type RuntimeConfig } from '../runtime
 import { kubeFromKubeConfig, type Kube } from './client.ts';
 import { eksTokenCache, type CredentialProvider } from './eks-token.ts';
 
-export { kubeFromKubeConfig, type Kube } from './client.ts';
+export { kubeFromKubeConfig, type Kube, type RawApi } from './client.ts';
 export { NotFoundError, ForbiddenError, isNotFound, isConflict, orNull, translateKubeError } from './errors.ts';
 
 export type KubeFor = (cluster: string) => Promise<Kube>;
