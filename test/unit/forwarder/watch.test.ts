@@ -23,10 +23,10 @@ function scripted(lists: any[][], watches: WatchScript[]) {
   let l = 0;
   let w = 0;
   const http: KubeHttp = {
-    async request(_m, _p, opts) {
+    async request<T>(_m: string, _p: string, opts?: { query?: Record<string, unknown> }): Promise<T> {
       const items = lists[Math.min(l++, lists.length - 1)];
       calls.push(`list ${opts?.query?.continue ?? ''}`.trim());
-      return { metadata: { resourceVersion: String(100 + l) }, items };
+      return { metadata: { resourceVersion: String(100 + l) }, items } as T;
     },
     async watch(_p, query, onLine, signal) {
       calls.push(`watch rv=${query?.resourceVersion}`);
