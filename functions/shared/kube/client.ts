@@ -170,6 +170,15 @@ function reuseDispatcher(kc: KubeConfig): void {
 
 const fetchLibrary = new IsomorphicFetchHttpLibrary();
 
+/** The part of undici's Dispatcher API used here (client-node's Agent). */
+interface UndiciRequester {
+  request(opts: { origin: string; path: string; method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }): Promise<{
+    statusCode: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: { text(): Promise<string> };
+  }>;
+}
+
 export function rawApi(kc: KubeConfig, opts: KubeOptions = {}): RawApi {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return {
@@ -188,9 +197,24 @@ export function rawApi(kc: KubeConfig, opts: KubeOptions = {}): RawApi {
         }
         ctx.setSignal(AbortSignal.timeout(timeoutMs));
         await kc.applySecurityAuthentication(ctx);
-        const res = await fetchLibrary.send(ctx).toPromise();
-        const text = await res.body.text();
-        if (res.httpStatusCode >= 400) throw new ApiException(res.httpStatusCode, `HTTP ${res.httpStatusCode}`, text, res.headers);
+        // The undici dispatcher client-node chose (TLS agent) answers plain requests without fetch's Request/
+        // Response/web-stream machinery; without one (plain HTTP, no TLS options) fetch as client-node does.
+        const dispatcher = ctx.getDispatcher() as UndiciRequester | undefined;
+        let status: number;
+        let text: string;
+        let headers: Record<string, string>;
+        if (typeof dispatcher?.request === 'function') {
+          const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers: ctx.getHeaders(), body: ctx.getBody() as string | undefined, signal: ctx.getSignal() });
+          status = res.statusCode;
+          text = await res.body.text();
+          headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+        } else {
+          const res = await fetchLibrary.send(ctx).toPromise();
+          status = res.httpStatusCode;
+          text = await res.body.text();
+          headers = res.headers;
+        }
+        if (status >= 400) throw new ApiException(status, `HTTP ${status}`, text, headers);
         return (text ? JSON.parse(text) : undefined) as T;
       } catch (err) {
         throw translateKubeError(err, o.describe);

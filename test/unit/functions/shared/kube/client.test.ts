@@ -1,20 +1,27 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, PermanentError, RetryableError } from '../../../../../functions/shared/errors.ts';
 import { ForbiddenError, NotFoundError, kubeFromKubeConfig, orNull, retryOnConflict } from '../../../../../functions/shared/kube/index.ts';
 import { describeCall } from '../../../../../functions/shared/kube/client.ts';
+import { selfSignedCert } from '../../../../../infra/local/cluster/tls.ts';
 
 // A plain HTTP server answering like kube-apiserver does (Status bodies), so the real client-node request path runs.
 let server: Server;
 let url = '';
-const seen: { method: string; url: string; auth?: string }[] = [];
+// The same answers over HTTPS with a CA in the kubeconfig: client-node then hands requests an undici Agent
+// (the path the raw API takes against EKS and the embedded cluster).
+let tlsServer: Server;
+let tlsUrl = '';
+let tlsCa = '';
+const seen: { method: string; url: string; auth?: string; type?: string }[] = [];
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message });
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res) => {
-    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
+  const answer: RequestListener = (req: IncomingMessage, res) => {
+    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type'] });
     const name = /\/secrets\/([^/?]+)/.exec(req.url!)?.[1] ?? (/name=([^&]+)/.exec(req.url!)?.[1] ?? '');
     const send = (code: number, body: object) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -33,11 +40,21 @@ beforeAll(async () => {
     const c = codes[name];
     if (c) return send(c[0], status(...c));
     send(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns', resourceVersion: '1' } });
-  });
+  };
+  server = createServer(answer);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const cert = selfSignedCert(['127.0.0.1']);
+  tlsCa = cert.cert;
+  tlsServer = createHttpsServer({ cert: cert.cert, key: cert.key }, answer);
+  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+  tlsUrl = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(async () => {
+  tlsServer.closeAllConnections?.();
+  await new Promise<void>((r) => tlsServer.close(() => r()));
+  await new Promise<void>((r) => server.close(() => r()));
+});
 
 function kube(timeoutMs = 300) {
   const kc = new KubeConfig();
@@ -84,6 +101,51 @@ describe('kube client error translation', () => {
   it('orNull turns 404 into null and rethrows the rest', async () => {
     expect(await orNull(kube().core.readNamespacedSecret({ name: 'missing', namespace: 'ns' }))).toBeNull();
     await expect(orNull(kube().core.readNamespacedSecret({ name: 'broken', namespace: 'ns' }))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
+
+function tlsKube(timeoutMs = 300) {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: tlsUrl, caData: Buffer.from(tlsCa).toString('base64') }], users: [{ name: 'u', token: 'tok' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' });
+  return kubeFromKubeConfig(kc, 'c', { timeoutMs });
+}
+
+describe('kube client raw (plain JSON) requests', () => {
+  const rawPut = (k: ReturnType<typeof kube>, name: string) =>
+    k.raw.request('PUT', `/api/v1/namespaces/ns/secrets/${name}`, { describe: { verb: 'update', resource: 'secrets', namespace: 'ns', name }, body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } });
+  it.each([
+    ['conflict', ConflictError, /update secrets ns\/conflict: conflict/],
+    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
+    ['busy', RetryableError, /HTTP 429/],
+    ['broken', RetryableError, /HTTP 503/],
+    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
+    ['invalid', PermanentError, /HTTP 422/],
+    ['hang', RetryableError, /request timed out/],
+    ['reset', RetryableError, /network error|fetch failed|socket/],
+  ])('%s -> %o, over HTTP (fetch) and HTTPS (undici Agent)', async (name, cls, message) => {
+    for (const k of [kube(), tlsKube()]) {
+      const err = await rawPut(k, name).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(cls);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).not.toContain('c2VjcmV0');
+      if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
+    }
+  });
+
+  it('answers plain JSON, puts fieldManager=ripple on writes only, sends the bearer token and the content type', async () => {
+    for (const k of [kube(), tlsKube()]) {
+      seen.length = 0;
+      const got = await k.raw.request<{ kind: string; metadata: { name: string } }>('GET', '/api/v1/namespaces/ns/secrets/ok', { describe: { verb: 'get', resource: 'secrets' } });
+      expect(got).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ok', namespace: 'ns', resourceVersion: '1' } });
+      await k.raw.request('PATCH', '/api/v1/namespaces/ns/secrets/ok', { describe: { verb: 'patch', resource: 'secrets' }, body: { metadata: { labels: { a: 'b' } } }, contentType: 'application/strategic-merge-patch+json' });
+      await k.raw.request('POST', '/api/v1/namespaces/ns/secrets', { describe: { verb: 'create', resource: 'secrets' }, body: {}, query: { fieldManager: 'other' } });
+      expect(seen.map((r) => [r.method, new URL(r.url, url).searchParams.get('fieldManager'), r.type])).toEqual([
+        ['GET', null, undefined],
+        ['PATCH', 'ripple', 'application/strategic-merge-patch+json'],
+        ['POST', 'other', 'application/json'],
+      ]);
+      expect(seen.every((r) => r.auth === 'Bearer tok')).toBe(true);
+    }
   });
 });
 
