@@ -2,10 +2,11 @@
  * EventBridge event patterns for the three handlers, and the CloudWatch Logs filter for the protect handler's
  * audit-log subscription, rendered from the policies: as narrow as the policies allow.
  *
- * - clone:   the sources (kind + namespace + name) created/updated/deleted; copies (by kind, target name and
- *            either of ripple's marks: the managed-by label or the ripple.dev/source annotation) deleted by anyone,
- *            and updated unless the update is one of ripple's own copy writes (see copyClause); Namespaces
- *            created, and updated with label changes when a policy selects namespaces by label; resync requests.
+ * - clone:   the sources (kind + namespace + name) created/updated/deleted; objects of the synced kinds under a
+ *            copy's target name deleted, marked or not (see copyDeletedClause); copies (by kind, target name and
+ *            either of ripple's marks: the managed-by label or the ripple.dev/source annotation) updated unless
+ *            the update is one of ripple's own copy writes (see copyUpdatedClause); Namespaces created, and
+ *            updated with label changes when a policy selects namespaces by label; resync requests.
  * - rollout: sources and ripple-managed copies of reloading policies, Updated with data/type changes or
  *            Created (a re-created copy: `changes` is empty on Created). ripple's own copy writes are exactly
  *            what must roll workloads, so there is no writer filter here.
@@ -56,16 +57,15 @@ const managed = { [LABEL_MANAGED_BY]: [MANAGED_BY_VALUE] };
 const copyMarks: Pattern[] = [{ labels: managed }, { annotations: { [ANN_SOURCE]: [{ exists: true }] } }];
 
 /**
- * A delete, or an update that is not one of ripple's own copy writes. Those carry `manager: ripple` (the
- * forwarder reports the last field manager from managedFields) and both marks; after each fan-out they would
- * come back as N no-op clone invocations. A delete by anyone is healed. In EventBridge `anything-but` does not
- * match an absent field, so an event without a `manager` is listed explicitly. A removed mark routes the event
- * whoever `manager` names: managedFields does not record who removed a field (a manager left owning nothing
- * loses its entry), so removing the label from a copy ripple wrote still reports `manager: ripple`. (A mark
- * changed to another value is owned by its writer, whose name `manager` then carries.)
+ * An update that is not one of ripple's own copy writes. Those carry `manager: ripple` (the forwarder reports
+ * the last field manager from managedFields) and both marks; after each fan-out they would come back as N no-op
+ * clone invocations. In EventBridge `anything-but` does not match an absent field, so an event without a
+ * `manager` is listed explicitly. A removed mark routes the event whoever `manager` names: managedFields does
+ * not record who removed a field (a manager left owning nothing loses its entry), so removing the label from a
+ * copy ripple wrote still reports `manager: ripple`. (A mark changed to another value is owned by its writer,
+ * whose name `manager` then carries.)
  */
-const deletedOrNotRipplesOwnWrite: Pattern[] = [
-  { 'detail-type': [deleted] },
+const notRipplesOwnWrite: Pattern[] = [
   { detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } },
   { detail: { manager: [{ exists: false }] } },
   { detail: { labels: { [LABEL_MANAGED_BY]: [{ exists: false }] } } },
@@ -73,17 +73,29 @@ const deletedOrNotRipplesOwnWrite: Pattern[] = [
 ];
 
 /**
- * One clause for the copies of every syncing policy (kinds x target names: a marked object of one synced kind
- * under another kind's target name is a no-op for the handler, and one clause keeps the pattern small).
+ * The synced kinds and every copy's target name, as one list each (kinds x names: an object of one synced kind
+ * under another kind's target name is a no-op for the handler, and one list keeps the pattern small).
  */
-function copyClause(policies: RipplePolicy[]): Pattern | null {
+function copyTargets(policies: RipplePolicy[]): { kind: string[]; name: string[] } | null {
   const groups = groupCopies(policies);
   if (groups.length === 0) return null;
-  return {
-    'detail-type': [updated, deleted],
-    detail: { kind: groups.map((g) => g.kind), name: [...new Set(groups.flatMap((g) => g.names))].sort(), $or: copyMarks },
-    $or: deletedOrNotRipplesOwnWrite,
-  };
+  return { kind: groups.map((g) => g.kind), name: [...new Set(groups.flatMap((g) => g.names))].sort() };
+}
+
+/**
+ * Copies deleted, by anyone, with or without marks. A delete the forwarder finds on a relist (after 410 Gone)
+ * is synthesized from its memory, which keeps no labels or annotations, so it carries neither mark: requiring
+ * one would leave that copy missing until the scheduled resync. The clone handler re-reads the namespace and
+ * re-creates only where a copy belongs, so the deletion of an unrelated object of a synced kind under a target
+ * name costs one invocation that changes nothing.
+ */
+function copyDeletedClause(targets: { kind: string[]; name: string[] }): Pattern {
+  return { 'detail-type': [deleted], detail: { ...targets } };
+}
+
+/** Copies (either mark) updated by anyone but ripple, or with a mark removed. */
+function copyUpdatedClause(targets: { kind: string[]; name: string[] }): Pattern {
+  return { 'detail-type': [updated], detail: { ...targets, $or: copyMarks }, $or: notRipplesOwnWrite };
 }
 
 export function clonePattern(policies: RipplePolicy[]): Pattern {
@@ -93,8 +105,8 @@ export function clonePattern(policies: RipplePolicy[]): Pattern {
   for (const g of groupSources(syncing)) {
     or.push({ 'detail-type': [created, updated, deleted], detail: { kind: [g.kind], namespace: [g.namespace], name: g.names } });
   }
-  const copies = copyClause(syncing);
-  if (copies) or.push(copies);
+  const targets = copyTargets(syncing);
+  if (targets) or.push(copyDeletedClause(targets), copyUpdatedClause(targets));
   const bySelector = syncing.some((p) => p.spec.sync?.namespaces.selector);
   if (bySelector) {
     or.push({ 'detail-type': [created], detail: { kind: ['Namespace'] } });

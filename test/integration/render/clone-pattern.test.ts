@@ -5,7 +5,11 @@
  *
  * What is proven: ripple's own copy writes (a fan-out after a source edit, and each heal) reach the rollout rule
  * but not the clone handler; a user's edit, a removed managed-by label (managedFields still names ripple then)
- * and a delete reach the clone handler, which reverts them.
+ * and a delete reach the clone handler, which reverts them. A copy deleted while the forwarder's watch was cut
+ * off and its history compacted (410 Gone) is found by the relist; that Deleted event, synthesized from the
+ * forwarder's memory, carries no labels or annotations, and still reaches the clone handler, which re-creates
+ * the copy with no resync. The forwarder reaches the API server through a TCP proxy (a network fault, not a
+ * hook into its code).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { execFile, spawnSync } from 'node:child_process';
@@ -24,6 +28,7 @@ import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
 import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
 import { lambdaContext, quietObservability } from '../clone/harness.ts';
+import { kubeConfigVia, startTcpProxy, type TcpProxy } from '../forwarder/helpers.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const POLICIES = loadPolicies('policies'); // Secret platform/blogsecret, synced everywhere, reloading
@@ -37,6 +42,7 @@ interface Delivered { id: string; 'detail-type': string; detail: ObjectChangeDet
 let cluster: EmbeddedCluster;
 let bus: LocalEventBridge;
 let forwarder: Forwarder;
+let proxy: TcpProxy;
 let admin: Kube;
 let dir: string;
 /** Events the clone rule delivered to the handler, in order. */
@@ -105,21 +111,23 @@ beforeAll(async () => {
   bus.putRule({ name: 'ripple-rollout', eventBusName: 'ripple', pattern: ROLLOUT_PATTERN, target: async () => {} });
 
   const saUser = `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`;
+  proxy = await startTcpProxy(cluster.url);
   forwarder = await startForwarder(
     {
       cluster: 'local',
-      kubeConfig: cluster.kubeConfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }),
+      kubeConfig: kubeConfigVia(cluster.kubeconfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }), cluster.url, proxy.url),
       eventBusName: 'ripple',
       eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
       leaderElection: false,
       httpPort: null,
     },
-    { log: () => {}, sender: { lingerMs: 5 } },
+    { log: () => {}, sender: { lingerMs: 5 }, watch: { backoffBaseMs: 50, backoffCapMs: 500 } },
   );
   await forwarder.synced;
 });
 afterAll(async () => {
   await forwarder?.stop(1000);
+  await proxy?.close();
   await bus?.stop();
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -195,6 +203,52 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
       `${DETAIL_TYPES.updated} team-b by kubectl-patch`,
       `${DETAIL_TYPES.deleted} team-c by ${FIELD_MANAGER}`, // a delete is healed whoever managedFields names
     ]);
+    expect(targetErrors).toEqual([]);
+  });
+
+  it('a copy deleted while the watch was expired is found by the relist and re-created from its unmarked Deleted event, with no resync', async () => {
+    // Prepare: the source (the previous test may have made it) and a fresh namespace with its copy
+    const ns = 'relist-a';
+    await admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'one' } } }).catch((e: { name?: string }) => {
+      if (e.name !== 'ConflictError') throw e;
+    });
+    await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+    const before = await eventually(`copy in ${ns}`, () => copyIn(ns));
+    await eventually(`the forwarder's event for the copy in ${ns}`, () => sentFor(DETAIL_TYPES.created, ns, before.metadata!.resourceVersion!));
+    await bus.idle();
+    const mark = { bus: bus.received().length, clone: toClone.length };
+    const relists = () => Number(/^ripple_forwarder_relists_total\{kind="Secret",reason="expired"\} (\d+)/m.exec(forwarder.metrics())?.[1] ?? 0);
+    const relistsBefore = relists();
+
+    // Act: cut the forwarder off, delete the copy, drop the watch history, let the forwarder back in
+    proxy.refuse();
+    await kubectl(['-n', ns, 'delete', 'secret', 'blogsecret']);
+    cluster.compact();
+    proxy.allow();
+
+    // Assess: the relist found the delete; its event has no marks and no manager, and reached the clone handler
+    const deleted = await eventually('the relist delete event', () =>
+      (bus.received() as Delivered[]).slice(mark.bus).find((e) => e['detail-type'] === DETAIL_TYPES.deleted && e.detail.namespace === ns && e.detail.name === 'blogsecret'),
+    );
+    expect(relists()).toBeGreaterThan(relistsBefore);
+    expect(deleted.detail.uid).toBe(before.metadata!.uid);
+    expect(deleted.detail.labels).toEqual({});
+    expect(deleted.detail.annotations).toEqual({});
+    expect(deleted.detail.manager).toBeUndefined();
+    expect(rules(deleted)).toContain('ripple-clone');
+    // ... which re-created the copy
+    const after = await eventually(`copy re-created in ${ns}`, async () => {
+      const c = await copyIn(ns);
+      return c && c.metadata?.uid !== before.metadata?.uid ? c : null;
+    });
+    expect(after.metadata?.labels?.[LABEL_MANAGED_BY]).toBe('ripple');
+    expect(after.data?.password).toBe(before.data?.password);
+    // ... from that event alone: no resync was requested or delivered since the cut
+    await bus.idle();
+    const since = toClone.slice(mark.clone);
+    expect(since.map((e) => e['detail-type'])).not.toContain(DETAIL_TYPES.resync);
+    expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
+    expect(since.filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} ${e.detail.kind}/${e.detail.name}`)).toEqual([`${DETAIL_TYPES.deleted} Secret/blogsecret`]);
     expect(targetErrors).toEqual([]);
   });
 });

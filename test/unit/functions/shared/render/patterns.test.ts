@@ -68,6 +68,9 @@ describe.each([
   ['copy deleted', event(D, copy), true, false, false],
   ['copy re-created', event(C, copy), false, true, false],
   ['same-named unmanaged Secret updated', event(U, { ...copy, labels: {}, changes: ['data'] }), false, false, false],
+  ['same-named unmarked Secret deleted (a relist delete carries no marks)', event(D, { ...copy, labels: {} }), true, false, false],
+  ['other Secret deleted outside the source namespace', event(D, { ...copy, name: 'other' }), false, false, false],
+  ['a ConfigMap named like a copy deleted (kind not synced)', event(D, { ...copy, kind: 'ConfigMap', labels: {} }), false, false, false],
   ['other Secret in the source namespace', event(U, { ...source, name: 'other', changes: ['data'] }), false, false, false],
   ['a ConfigMap named like the source', event(U, { ...source, kind: 'ConfigMap', changes: ['data'] }), false, false, false],
   ['namespace created', event(C, { kind: 'Namespace', name: 'team-b' }), true, false, false],
@@ -100,6 +103,15 @@ describe('narrowness follows the policies', () => {
     expect(matches(clonePattern(ps), copyEv('app-settings'))).toBe(true);
     expect(matches(rolloutPattern(ps), copyEv('app-settings'))).toBe(true);
     expect(matches(clonePattern(ps), copyEv('settings'))).toBe(false);
+  });
+
+  it.each([
+    ['an unmarked delete under the target name', event(D, { kind: 'ConfigMap', namespace: 'x', name: 'app-settings' }), true],
+    ['an unmarked update under the target name', event(U, { kind: 'ConfigMap', namespace: 'x', name: 'app-settings', changes: ['data'] }), false],
+    ['an unmarked delete under the source name outside the source namespace', event(D, { kind: 'ConfigMap', namespace: 'x', name: 'settings' }), false],
+    ['an unmarked Secret delete under the target name (kind not synced)', event(D, { kind: 'Secret', namespace: 'x', name: 'app-settings' }), false],
+  ])('deletes under a target name reach clone without marks: %s -> %s', (_n, ev, want) => {
+    expect(matches(clonePattern([policy('settings', { sync: { targetName: 'app-settings' } })]), ev)).toBe(want);
   });
 
   it('a policy without sync/reload/protect adds nothing to that handler', () => {
@@ -245,7 +257,11 @@ describe('clone pattern: copy updates and deletes, by writer and by mark', () =>
     ['deleted, no manager', true, false, delivered('deleted', {})],
     ['deleted, marked by the label only', true, false, delivered('deleted', { ...noAnn, manager: FIELD_MANAGER })],
     ['deleted, marked by the annotation only', true, false, delivered('deleted', { ...noLabel, manager: FIELD_MANAGER })],
-    ['a same-named object with neither mark, deleted', false, false, delivered('deleted', { ...noLabel, ...noAnn })],
+    ['a same-named object with neither mark, deleted (the handler re-reads: a no-op if no copy belongs there)', true, false, delivered('deleted', { ...noLabel, ...noAnn })],
+    ['a copy deleted while the watch was expired (found by relist: no marks, no manager)', true, false, delivered('deleted', { ...noLabel, ...noAnn, changes: [] })],
+    ['an unmarked update with no manager is still not a copy', false, false, delivered('updated', { ...noLabel, ...noAnn })],
+    ['an object of another name with neither mark, deleted', false, false, delivered('deleted', { ...noLabel, ...noAnn, name: 'other' })],
+    ['a ConfigMap under the copy name, deleted (ConfigMaps are not synced here)', false, false, delivered('deleted', { ...noLabel, ...noAnn, kind: 'ConfigMap' })],
   ] as const)('%s -> clone %s, rollout %s', (_what, clone, rollout, ev) => {
     expect(matches(rendered, ev)).toBe(clone);
     expect(matches(clonePattern(policies), ev)).toBe(clone);
