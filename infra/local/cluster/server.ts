@@ -99,10 +99,14 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
   return info;
 }
 
+const COMMA = Buffer.from(',');
+const LIST_END = Buffer.from(']}');
+
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  // encoded once (Buffer.byteLength + a string write would encode it twice)
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+  res.end(bytes);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -710,8 +714,15 @@ export class ApiServer {
       return sendJson(res, 200, table, TABLE_CONTENT_TYPE);
     }
     const head = `{"kind":"${rt.listKind}","apiVersion":"${groupVersion(rt)}","metadata":${JSON.stringify(metadata)},"items":[`;
-    const body = encode ? entries.map((e) => JSON.stringify(encode(e.obj))).join(',') : entries.map((e) => e.json).join(',');
-    sendJson(res, 200, `${head}${body}]}`);
+    if (encode) return sendJson(res, 200, `${head}${entries.map((e) => JSON.stringify(encode(e.obj))).join(',')}]}`);
+    // each item's UTF-8 bytes are cached with the stored version: a list is a concatenation, not a re-encoding
+    const parts: Buffer[] = [Buffer.from(head, 'utf8')];
+    entries.forEach((e, i) => {
+      if (i) parts.push(COMMA);
+      parts.push(e.buffer);
+    });
+    parts.push(LIST_END);
+    sendJson(res, 200, Buffer.concat(parts));
   }
 
   private review(rt: ResourceType, body: any, user: UserInfo, namespace: string): any {

@@ -19,6 +19,11 @@ export class Entry {
   get json(): string {
     return (this.text ??= JSON.stringify(this.obj));
   }
+  private bytes: Buffer | undefined;
+  /** The JSON as UTF-8, encoded on first use and shared: lists concatenate these instead of re-encoding every item. */
+  get buffer(): Buffer {
+    return (this.bytes ??= Buffer.from(this.json, 'utf8'));
+  }
 }
 
 export interface Change {
