@@ -29,7 +29,7 @@ export interface CloneReporter {
 }
 
 export interface ApplyOptions {
-  kube: Pick<Kube, 'core'>;
+  kube: Pick<Kube, 'core' | 'raw'>;
   concurrency: number;
   /** Re-read one namespace and plan it again (after a conflict). */
   replan: (a: CloneAction) => Promise<CloneAction>;
@@ -117,7 +117,7 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
     conflicts: 0,
     failures: [],
   };
-  const { core } = opts.kube;
+  const { raw } = opts.kube;
 
   async function once(a: CloneAction): Promise<'done'> {
     const ops = CLONE_KINDS[a.kind];
@@ -130,16 +130,16 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
         return 'done';
       case 'create':
         summary.writes++;
-        await ops.create(core, a.namespace, a.object);
+        await ops.create(raw, a.namespace, a.object);
         return 'done';
       case 'update':
         summary.writes++;
-        await ops.replace(core, a.namespace, a.name, a.object);
+        await ops.replace(raw, a.namespace, a.name, a.object);
         return 'done';
       case 'delete':
         summary.writes++;
         try {
-          await ops.remove(core, a.namespace, a.name, { uid: a.uid, resourceVersion: a.resourceVersion });
+          await ops.remove(raw, a.namespace, a.name, { uid: a.uid, resourceVersion: a.resourceVersion });
         } catch (err) {
           if (err instanceof NotFoundError) return 'done';
           throw err;
@@ -148,12 +148,12 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
       case 'replace-immutable':
         summary.writes++;
         try {
-          await ops.remove(core, a.namespace, a.name, { uid: a.uid });
+          await ops.remove(raw, a.namespace, a.name, { uid: a.uid });
         } catch (err) {
           if (!(err instanceof NotFoundError)) throw err;
         }
         summary.writes++;
-        await ops.create(core, a.namespace, { ...a.object, metadata: { ...a.object.metadata, resourceVersion: undefined } });
+        await ops.create(raw, a.namespace, { ...a.object, metadata: { ...a.object.metadata, resourceVersion: undefined } });
         return 'done';
     }
   }

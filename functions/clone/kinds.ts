@@ -1,8 +1,11 @@
 /**
- * The kinds ripple clones are a table: each maps to `{ read, listNamed, create, replace, remove }` over
- * CoreV1Api. Adding a kind is one entry. Errors arrive translated (shared/kube).
+ * The kinds ripple clones are a table: each maps to `{ read, listNamed, create, replace, remove }`; reads over
+ * CoreV1Api, writes as plain JSON requests (`Kube.raw`: a fan-out writes one copy per namespace and never reads
+ * the answers, so client-node's model encoding/decoding of each is skipped). Adding a kind is one entry. Errors
+ * arrive translated (shared/kube).
  */
 import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { RawApi } from '../shared/kube/index.ts';
 import type { ClonedObject, SourceKind } from './plan.ts';
 
 export interface CloneKindOps {
@@ -11,10 +14,10 @@ export interface CloneKindOps {
   read(core: CoreV1Api, namespace: string, name: string): Promise<ClonedObject>;
   /** Every object of this kind named `name`, in all namespaces. */
   listNamed(core: CoreV1Api, name: string): Promise<ClonedObject[]>;
-  create(core: CoreV1Api, namespace: string, body: ClonedObject): Promise<ClonedObject>;
-  replace(core: CoreV1Api, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
+  create(raw: RawApi, namespace: string, body: ClonedObject): Promise<ClonedObject>;
+  replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
   /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */
-  remove(core: CoreV1Api, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
+  remove(raw: RawApi, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
 }
 
 /** Page size of list calls (the API server's answer stays bounded on clusters with many namespaces). */
@@ -38,25 +41,31 @@ const preconditions = (pre: { uid?: string; resourceVersion?: string }) => ({
 });
 const withKind = (kind: SourceKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
 
+const ns = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+/** create / replace / remove of `resource` as plain JSON requests (field manager ripple on writes, via Kube.raw). */
+function rawWrites(kind: SourceKind, resource: string): Pick<CloneKindOps, 'create' | 'replace' | 'remove'> {
+  return {
+    create: async (raw, namespace, body) =>
+      withKind(kind)(await raw.request('POST', `${ns(namespace)}/${resource}`, { describe: { verb: 'create', resource, namespace, name: body.metadata?.name }, body })),
+    replace: async (raw, namespace, name, body) =>
+      withKind(kind)(await raw.request('PUT', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'update', resource, namespace, name }, body })),
+    remove: async (raw, namespace, name, pre) => {
+      await raw.request('DELETE', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'delete', resource, namespace, name }, body: preconditions(pre) });
+    },
+  };
+}
+
 export const CLONE_KINDS: Record<SourceKind, CloneKindOps> = {
   Secret: {
     resource: 'secrets',
     read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listSecretForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('Secret')),
-    create: async (core, namespace, body) => withKind('Secret')(await core.createNamespacedSecret({ namespace, body: body as V1Secret })),
-    replace: async (core, namespace, name, body) => withKind('Secret')(await core.replaceNamespacedSecret({ namespace, name, body: body as V1Secret })),
-    remove: async (core, namespace, name, pre) => {
-      await core.deleteNamespacedSecret({ namespace, name, body: preconditions(pre) });
-    },
+    ...rawWrites('Secret', 'secrets'),
   },
   ConfigMap: {
     resource: 'configmaps',
     read: async (core, namespace, name) => withKind('ConfigMap')(await core.readNamespacedConfigMap({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listConfigMapForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
-    create: async (core, namespace, body) => withKind('ConfigMap')(await core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap })),
-    replace: async (core, namespace, name, body) => withKind('ConfigMap')(await core.replaceNamespacedConfigMap({ namespace, name, body: body as V1ConfigMap })),
-    remove: async (core, namespace, name, pre) => {
-      await core.deleteNamespacedConfigMap({ namespace, name, body: preconditions(pre) });
-    },
+    ...rawWrites('ConfigMap', 'configmaps'),
   },
 };

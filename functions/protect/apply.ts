@@ -119,7 +119,7 @@ export async function applyProtect(kube: Pick<Kube, 'core'>, t: Target, actions:
 }
 
 /** Kubernetes Event on the object, or on its namespace when it is gone. */
-export async function reportEvent(kube: Pick<Kube, 'core'>, t: Target, e: { reason: string; message: string; type: 'Normal' | 'Warning' }): Promise<void> {
+export async function reportEvent(kube: Pick<Kube, 'core' | 'raw'>, t: Target, e: { reason: string; message: string; type: 'Normal' | 'Warning' }): Promise<void> {
   const obj = await readObject(kube, t);
   const involved = obj
     ? { apiVersion: 'v1', kind: t.kind, namespace: t.namespace, name: t.name, uid: obj.metadata?.uid }
