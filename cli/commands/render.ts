@@ -1,12 +1,14 @@
 /**
  * `ripple render <patterns|admission|rbac|audit-filter|schema|events|all>`: write what ripple derives from the
  * policies (EventBridge patterns, rollout settings, the audit-log filter, admission policies, RBAC, JSON Schemas)
- * into the repository. `--check` compares instead of writing (CI: nothing is hand-copied).
+ * into the repository. `--check` compares instead of writing (CI: nothing is hand-copied). For `patterns`/`all` it
+ * prints, per handler, the pattern form rendered and its size (a pattern widened to fit `--pattern-limit` says so).
  */
 import type { Command } from 'commander';
 import { RippleError } from '../../functions/shared/errors.ts';
 import { loadPolicies } from '../../functions/shared/policy/load.ts';
-import { checkRendered, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../functions/shared/render/index.ts';
+import { checkRendered, patternSummary, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../functions/shared/render/index.ts';
+import { parsePatternLimit } from '../../functions/shared/render/patterns.ts';
 
 export function register(program: Command): void {
   program
@@ -17,7 +19,8 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'root directory the files are written under (paths as in the repository)', '.')
     .option('--check', 'do not write; exit 1 listing files that differ from a fresh render')
     .option('--stdout', 'print the rendered files instead of writing them')
-    .action((what: string, opts: { policies: string; out: string; check?: boolean; stdout?: boolean }) => {
+    .option('--pattern-limit <n>', 'the account\'s EventBridge "Event pattern size" quota in characters (default: $RIPPLE_PATTERN_LIMIT, else 2048); longer patterns are widened, or rendering fails')
+    .action((what: string, opts: { policies: string; out: string; check?: boolean; stdout?: boolean; patternLimit?: string }) => {
       if (what !== 'all' && !(RENDER_TARGETS as readonly string[]).includes(what)) {
         console.error(`ripple render: unknown target "${what}"; use one of ${[...RENDER_TARGETS, 'all'].join(', ')}`);
         process.exitCode = 2;
@@ -25,8 +28,13 @@ export function register(program: Command): void {
       }
       const target = what as RenderTarget | 'all';
       let files: Record<string, string>;
+      let summary: string[] = [];
       try {
-        files = renderFiles(target, what === 'schema' || what === 'events' ? [] : loadPolicies(opts.policies));
+        const fromEnv = opts.patternLimit === undefined;
+        const patternLimit = parsePatternLimit(opts.patternLimit ?? process.env.RIPPLE_PATTERN_LIMIT, fromEnv ? 'RIPPLE_PATTERN_LIMIT' : '--pattern-limit');
+        const policies = what === 'schema' || what === 'events' ? [] : loadPolicies(opts.policies);
+        files = renderFiles(target, policies, { patternLimit });
+        if (what === 'patterns' || what === 'all') summary = patternSummary(policies, { patternLimit });
       } catch (err) {
         if (err instanceof RippleError) {
           for (const l of err.message.split('\n')) console.error(l);
@@ -37,8 +45,10 @@ export function register(program: Command): void {
       }
       if (opts.stdout) {
         for (const [rel, content] of Object.entries(files)) process.stdout.write(`==> ${rel} <==\n${content}`);
+        for (const l of summary) console.error(l);
         return;
       }
+      for (const l of summary) console.log(l);
       if (opts.check) {
         const diff = checkRendered(target, files, opts.out);
         for (const d of diff) console.error(d);

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { eventJsonSchema } from '../../../events/schema.ts';
 import type { RipplePolicy } from '../policy/schema.ts';
 import { renderAdmission } from './admission.ts';
-import { clonePattern, protectAuditFilter, protectPattern, rolloutPattern, rolloutSettings } from './patterns.ts';
+import { describeRenderedPattern, protectAuditFilter, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
 import { renderRbacFiles, type K8sObject } from './rbac.ts';
 import { policyJsonSchema } from './schema.ts';
 
@@ -29,16 +29,23 @@ const yamlDocs = (what: RenderTarget, objs: K8sObject[]) => header(what) + objs.
 const kustomization = (what: RenderTarget, files: string[]) =>
   header(what) + stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files }, { lineWidth: 0 });
 
-export function renderTarget(what: RenderTarget, policies: RipplePolicy[]): Record<string, string> {
+/** Render options: `patternLimit` is the account's EventBridge "Event pattern size" quota (default 2048). */
+export interface RenderOptions {
+  patternLimit?: number;
+}
+
+export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts: RenderOptions = {}): Record<string, string> {
   switch (what) {
-    case 'patterns':
+    case 'patterns': {
+      const p = renderPatterns(policies, patternOptions(opts));
       return {
-        [`${PATTERNS_DIR}/clone.json`]: json(clonePattern(policies)),
-        [`${PATTERNS_DIR}/rollout.json`]: json(rolloutPattern(policies)),
-        [`${PATTERNS_DIR}/protect.json`]: json(protectPattern(policies)),
+        [`${PATTERNS_DIR}/clone.json`]: json(p.clone.pattern),
+        [`${PATTERNS_DIR}/rollout.json`]: json(p.rollout.pattern),
+        [`${PATTERNS_DIR}/protect.json`]: json(p.protect.pattern),
         [`${PATTERNS_DIR}/rollout-settings.json`]: json(rolloutSettings(policies)),
         ...renderTarget('audit-filter', policies),
       };
+    }
     case 'audit-filter':
       return { [`${PATTERNS_DIR}/protect-audit-filter.json`]: json(protectAuditFilter(policies)) };
     case 'admission': {
@@ -68,9 +75,16 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[]): Reco
 }
 
 /** Several targets (`all` = every one), merged. */
-export function renderFiles(what: RenderTarget | 'all', policies: RipplePolicy[]): Record<string, string> {
+export function renderFiles(what: RenderTarget | 'all', policies: RipplePolicy[], opts: RenderOptions = {}): Record<string, string> {
   const targets = what === 'all' ? RENDER_TARGETS : [what];
-  return Object.assign({}, ...targets.map((t) => renderTarget(t, policies)));
+  return Object.assign({}, ...targets.map((t) => renderTarget(t, policies, opts)));
+}
+
+const patternOptions = (opts: RenderOptions): PatternOptions => (opts.patternLimit === undefined ? {} : { limit: opts.patternLimit });
+
+/** For `ripple render`: per handler, the pattern form rendered and its size (a line each; see describeRenderedPattern). */
+export function patternSummary(policies: RipplePolicy[], opts: RenderOptions = {}): string[] {
+  return Object.values(renderPatterns(policies, patternOptions(opts))).map(describeRenderedPattern);
 }
 
 /** Generated files under the owned directories that a fresh render would not produce (their policy is gone). */
