@@ -11,6 +11,7 @@ import { RipplePolicy } from '../../../../../functions/shared/policy/schema.ts';
 import { targetName } from '../../../../../functions/shared/policy/select.ts';
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
 import { renderFiles } from '../../../../../functions/shared/render/index.ts';
+import { renderRbacFiles, type PolicyRule } from '../../../../../functions/shared/render/rbac.ts';
 import {
   describeRenderedPattern,
   EVENT_PATTERN_MAX,
@@ -136,6 +137,24 @@ describe.each(sets)('%s', (_n, ps) => {
 
   it.each(PATTERN_HANDLERS)('%s: no form matches events outside the policies', (h) => {
     for (const f of patternForms(h, ps)) for (const [what, ev] of neverMatch) expect(matches(f.pattern, ev), `${f.id}: ${what}`).toBe(false);
+  });
+});
+
+describe('rollout forms stay within what the rollout role may read', () => {
+  // The rollout handler reads each changed object; its ClusterRole allows `get` only on the source and target
+  // names of the reloading policies, per resource. A form admitting another (kind, name) would be a 403.
+  const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'configmaps' };
+  it.each(sets)('%s', (_n, ps) => {
+    const role = renderRbacFiles(ps).rollout.find((o) => o.kind === 'ClusterRole') as unknown as { rules: PolicyRule[] };
+    const readable = (kind: string, name: string) => role.rules.some((r) => r.resources.includes(RESOURCE[kind]) && r.verbs.includes('get') && r.resourceNames?.includes(name));
+    for (const f of patternForms('rollout', ps)) {
+      const clauses = ((f.pattern.$or as Record<string, unknown>[] | undefined) ?? [f.pattern]).map((c) => c.detail as { kind: string[]; name?: string[] });
+      for (const d of clauses) {
+        expect(d.name, `${f.id}: every clause lists names`).toBeDefined();
+        const outside = d.kind.flatMap((k) => d.name!.filter((n) => !readable(k, n)).map((n) => `${k}/${n}`));
+        expect(outside, f.id).toEqual([]);
+      }
+    }
   });
 });
 
