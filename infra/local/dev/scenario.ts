@@ -10,6 +10,7 @@
  *   3. the base is updated -> every copy is updated      6. `kubectl --as=alice delete` of the base is denied
  */
 import { execFile } from 'node:child_process';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
 import { ANN_RESTARTED_FOR, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
 import { errorText } from './manifests.ts';
@@ -221,9 +222,12 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   // ---- 6. alice cannot delete the base
   await step(`alice deletes the base ${srcNs}/${name} -> denied`, async () => {
     if (!cfg.protectMessage) return { reason: `the policy for ${srcNs}/${name} has no protect part`, detail: '' };
-    if (!cfg.kubectl) return { reason: 'kubectl is not on PATH: install kubectl to run this step', detail: '' };
-    const r = await run(cfg.kubectl, ['--kubeconfig', cfg.kubeconfigPath, '--as=alice', '-n', srcNs, 'delete', 'secret', name]);
-    if (r.code === 0) return { reason: `kubectl --as=alice delete succeeded: ${r.stdout.trim()}`, detail: '' };
+    // kubectl when it is installed (what a user types); otherwise the same request through the API with the
+    // impersonation header kubectl --as sends, so the step never depends on a tool being on PATH.
+    const r = cfg.kubectl
+      ? await run(cfg.kubectl, ['--kubeconfig', cfg.kubeconfigPath, '--as=alice', '-n', srcNs, 'delete', 'secret', name])
+      : await deleteAs(cfg.kc, 'alice', `/api/v1/namespaces/${srcNs}/secrets/${name}`);
+    if (r.code === 0) return { reason: `delete as alice succeeded: ${r.stdout.trim()}`, detail: '' };
     const denied = r.stderr.trim();
     if (!denied.includes(cfg.protectMessage)) return { reason: `denied, but not by ripple's policy: ${denied}`, detail: '' };
     if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
@@ -231,4 +235,30 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   });
 
   return results;
+}
+
+/** DELETE `path` impersonating `user` (the `Impersonate-User` header kubectl --as sends); kubectl-like result. */
+async function deleteAs(kc: KubeConfig, user: string, path: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const server = new URL(kc.getCurrentCluster()?.server ?? '');
+  const opts: RequestOptions = { method: 'DELETE', hostname: server.hostname, port: server.port, path, headers: {} };
+  await kc.applyToHTTPSOptions(opts);
+  opts.headers = { ...(opts.headers as Record<string, string>), 'Impersonate-User': user, Accept: 'application/json' };
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        const ok = (res.statusCode ?? 500) < 300;
+        let message = body;
+        try {
+          const status = JSON.parse(body) as { reason?: string; message?: string };
+          message = `Error from server (${status.reason ?? res.statusCode}): ${status.message ?? body}`;
+        } catch {}
+        resolve(ok ? { code: 0, stdout: `deleted ${path}`, stderr: '' } : { code: 1, stdout: '', stderr: message });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
