@@ -7,9 +7,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { explainClone, formatExplain } from '../../functions/clone/explain.ts';
-import { RippleError } from '../../functions/shared/errors.ts';
 import { kubeFromKubeConfig } from '../../functions/shared/kube/index.ts';
 import { loadPolicies } from '../../functions/shared/policy/load.ts';
+import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {
   program
@@ -35,12 +35,7 @@ export function register(program: Command): void {
         if (opts.output === 'json') console.log(JSON.stringify(result, null, 2));
         else console.log(formatExplain(result, { changesOnly: opts.changesOnly }));
       } catch (err) {
-        if (err instanceof RippleError) {
-          for (const l of err.message.split('\n')) console.error(l);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+        reportRippleError(err);
       }
     });
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { importKyvernoFiles } from '../../functions/shared/policy/kyverno.ts';
-import { RippleError } from '../../functions/shared/errors.ts';
+import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {
   const imp = program.command('import').description('import policies written for other tools');
@@ -20,12 +20,8 @@ export function register(program: Command): void {
       try {
         result = importKyvernoFiles(files);
       } catch (err) {
-        if (err instanceof RippleError) {
-          for (const l of err.message.split('\n')) console.error(l);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+        reportRippleError(err);
+        return;
       }
       if (opts.out) {
         writeFileSync(opts.out, result.yaml);

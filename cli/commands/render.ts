@@ -5,10 +5,10 @@
  * prints, per handler, the pattern form rendered and its size (a pattern widened to fit `--pattern-limit` says so).
  */
 import type { Command } from 'commander';
-import { RippleError } from '../../functions/shared/errors.ts';
 import { loadPolicies } from '../../functions/shared/policy/load.ts';
 import { checkRendered, patternSummary, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../functions/shared/render/index.ts';
 import { parsePatternLimit } from '../../functions/shared/render/patterns.ts';
+import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {
   program
@@ -36,12 +36,8 @@ export function register(program: Command): void {
         files = renderFiles(target, policies, { patternLimit });
         if (what === 'patterns' || what === 'all') summary = patternSummary(policies, { patternLimit });
       } catch (err) {
-        if (err instanceof RippleError) {
-          for (const l of err.message.split('\n')) console.error(l);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+        reportRippleError(err);
+        return;
       }
       if (opts.stdout) {
         for (const [rel, content] of Object.entries(files)) process.stdout.write(`==> ${rel} <==\n${content}`);
