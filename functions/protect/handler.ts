@@ -9,16 +9,13 @@
  * denied and violating attempts — a Kubernetes Event on the object (on its namespace if it is gone).
  * Object data never appears in any of them.
  */
-import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { DETAIL_TYPES } from '../shared/constants.ts';
 import { isRetryable, PermanentError } from '../shared/errors.ts';
 import { fingerprint } from '../shared/fingerprint.ts';
-import { fingerprintKeyCache } from '../shared/fingerprint-key.ts';
-import { kubeFor as defaultKubeFor, type Kube, type KubeFor } from '../shared/kube/index.ts';
-import { errorReason, observability, rippleMiddleware, type Observability } from '../shared/middleware.ts';
-import { loadPolicies } from '../shared/policy/load.ts';
+import { handlerDeps, lazyHandler, type HandlerDeps } from '../shared/handler-deps.ts';
+import { errorReason } from '../shared/middleware.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
@@ -27,11 +24,7 @@ import { applyProtect, readObject, reportEvent, type ProtectedObj, type Target }
 import { planProtect, settle, type Attempt, type ProtectDecision, type Verdict } from './plan.ts';
 import { contentFromSnapshot, contentLike, readSnapshot } from './snapshot.ts';
 
-export interface Deps {
-  kubeFor: KubeFor;
-  policies: () => RipplePolicy[];
-  fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>;
-  observability: () => Observability;
+export interface Deps extends HandlerDeps {
   defaultCluster: () => string;
 }
 
@@ -222,20 +215,14 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
-  let policies: RipplePolicy[] | null = null;
   return {
-    kubeFor: partial.kubeFor ?? defaultKubeFor,
-    policies: partial.policies ?? (() => (policies ??= loadPolicies(runtimeConfig().policyDir))),
-    fingerprintKey: partial.fingerprintKey ?? fingerprintKeyCache(),
-    observability: partial.observability ?? (() => observability('protect')),
+    ...handlerDeps('protect', partial),
     defaultCluster: partial.defaultCluster ?? (() => runtimeConfig().defaultCluster),
   };
 }
 
 export function makeHandler(partial: Partial<Deps> = {}) {
-  let deps: Deps | null = null;
-  const get = (): Deps => (deps ??= resolveDeps(partial));
-  return middy(async (event: unknown): Promise<ProtectSummary> => processEvent(get(), event)).use(rippleMiddleware({ handler: 'protect', observability: () => get().observability() }));
+  return lazyHandler('protect', () => resolveDeps(partial), (deps, event: unknown): Promise<ProtectSummary> => processEvent(deps, event));
 }
 
 export const handler = makeHandler();

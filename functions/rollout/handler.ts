@@ -6,31 +6,24 @@
  * consuming workload, apply. Returns `{ batchItemFailures }`: the records of a group that failed with a
  * retryable error; malformed or permanently failing records are logged and not retried.
  */
-import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ANN_POLICY, DETAIL_TYPES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../shared/constants.ts';
 import { isRetryable, PermanentError } from '../shared/errors.ts';
 import { fingerprint } from '../shared/fingerprint.ts';
-import { fingerprintKeyCache } from '../shared/fingerprint-key.ts';
-import { kubeFor as defaultKubeFor, orNull, type Kube, type KubeFor } from '../shared/kube/index.ts';
-import { errorReason, observability, rippleMiddleware, type Observability } from '../shared/middleware.ts';
-import { loadPolicies } from '../shared/policy/load.ts';
+import { handlerDeps, lazyHandler, type HandlerDeps } from '../shared/handler-deps.ts';
+import { orNull, type Kube } from '../shared/kube/index.ts';
+import { errorReason, type Observability } from '../shared/middleware.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
-import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
 import { applyRollouts, limiter, pool, type ApplyResult, type Limiter } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
 import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
 
-export interface Deps {
-  kubeFor: KubeFor;
-  policies: () => RipplePolicy[];
-  fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>;
+export interface Deps extends HandlerDeps {
   now: () => Date;
-  observability: () => Observability;
   /** Requests in flight (reads, lists, patches, Events) across the whole batch. */
   concurrency: number;
   /** Namespace groups processed in parallel. */
@@ -75,13 +68,9 @@ export function triggeringPolicies(policies: RipplePolicy[], kind: string, obj: 
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
-  let policies: RipplePolicy[] | null = null;
   return {
-    kubeFor: partial.kubeFor ?? defaultKubeFor,
-    policies: partial.policies ?? (() => (policies ??= loadPolicies(runtimeConfig().policyDir))),
-    fingerprintKey: partial.fingerprintKey ?? fingerprintKeyCache(),
+    ...handlerDeps('rollout', partial),
     now: partial.now ?? (() => new Date()),
-    observability: partial.observability ?? (() => observability('rollout')),
     concurrency: partial.concurrency ?? 16,
     groupConcurrency: partial.groupConcurrency ?? 16,
     readAllThreshold: partial.readAllThreshold ?? 8,
@@ -256,11 +245,7 @@ function parseRecord(record: SQSRecord, logger: Observability['logger']): Item |
 }
 
 export function makeHandler(partial: Partial<Deps> = {}) {
-  let deps: Deps | null = null;
-  const get = (): Deps => (deps ??= resolveDeps(partial));
-  return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => processBatch(get(), event)).use(
-    rippleMiddleware({ handler: 'rollout', observability: () => get().observability() }),
-  );
+  return lazyHandler('rollout', () => resolveDeps(partial), (deps, event: SQSEvent): Promise<SQSBatchResponse> => processBatch(deps, event));
 }
 
 export const handler = makeHandler();
