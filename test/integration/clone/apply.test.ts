@@ -9,8 +9,8 @@ import { listAll } from '../../../functions/clone/kinds.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
-import { HANDLER_GROUPS, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { b64, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
+import { LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
+import { b64, CLONE_IDENTITY, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const [POLICY] = policiesFrom(`apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -27,7 +27,7 @@ let kube: Kube;
 
 beforeAll(async () => {
   env = await startCloneEnv([POLICY]);
-  kube = kubeFromKubeConfig(env.cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }), 'local');
+  kube = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');
   await env.admin.core.createNamespace({ body: { metadata: { name: 'base' } } });
   await env.admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'blogsecret' }, stringData: { v: 'one' } } });
 });

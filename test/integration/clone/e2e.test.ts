@@ -4,18 +4,15 @@
  * the rendered clone pattern -> the clone handler (as group ripple:clone, rendered ClusterRole), invoked as
  * Lambda would be with the delivered event.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { makeHandler } from '../../../functions/clone/handler.ts';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { FORWARDER_SERVICE_ACCOUNT, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { clonePattern } from '../../../functions/shared/render/patterns.ts';
-import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
-import { b64, lambdaContext, policiesFrom, quietObservability, secretIn } from './harness.ts';
+import { b64, cloneHandlerOn, lambdaContext, policiesFrom, secretIn } from './harness.ts';
+import { applyRenderedRbac } from '../../support/rbac.ts';
 
 const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -48,16 +45,10 @@ beforeAll(async () => {
   admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
   await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } });
   await admin.core.createNamespace({ body: { metadata: { name: 'platform' } } });
-  const rbac = renderRbacFiles(POLICIES);
-  for (const obj of [...rbac.forwarder, ...rbac.clone]) await admin.objects.create(obj as KubernetesObject);
+  await applyRenderedRbac(admin, POLICIES, 'forwarder', 'clone');
 
   bus = await startEventBridge();
-  const clone = makeHandler({
-    config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
-    kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig({ user: 'clone-lambda', groups: [HANDLER_GROUPS.clone] }), 'local'),
-    policies: POLICIES,
-    observability: quietObservability(),
-  }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const clone = cloneHandlerOn(cluster, POLICIES);
   bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
   bus.putRule({
     name: 'ripple-clone',

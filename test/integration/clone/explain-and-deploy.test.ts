@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, CLONE_USER, lambdaContext, policiesFrom, secretIn, startCloneEnv, type CloneEnv } from './harness.ts';
-import { HANDLER_GROUPS } from '../../../functions/shared/constants.ts';
+import { b64, CLONE_IDENTITY, lambdaContext, policiesFrom, secretIn, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -115,7 +114,7 @@ describe('the exported handler, configured from the environment as deployed', ()
     // Prepare: a kubeconfig file for the clone identity; the module is imported before the environment is set
     const { handler } = await import('../../../functions/clone/handler.ts');
     const file = join(dir, 'clone.kubeconfig');
-    writeFileSync(file, env.cluster.kubeconfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }));
+    writeFileSync(file, env.cluster.kubeconfig(CLONE_IDENTITY));
     Object.assign(process.env, { RIPPLE_KUBECONFIG: file, RIPPLE_POLICY_DIR: dir, RIPPLE_CLUSTER_NAME: 'local', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
     await env.admin.core.createNamespace({ body: { metadata: { name: 'from-env', labels: { tier: 'blog' } } } });
     // Act: the serverless schedule input
@@ -180,7 +179,7 @@ describe('CloudFormation custom resource (deploy-time reconcile)', () => {
     const { kubeFromKubeConfig } = await import('../../../functions/shared/kube/index.ts');
     const { RetryableError } = await import('../../../functions/shared/errors.ts');
     const { parseRuntimeConfig } = await import('../../../functions/shared/runtime.ts');
-    const real = kubeFromKubeConfig(env.cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] }), 'local');
+    const real = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');
     let calls = 0;
     const flaky = makeHandler({
       config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),

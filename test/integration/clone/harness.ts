@@ -3,23 +3,25 @@
  * running as a user in group `ripple:clone` bound to exactly the rendered clone ClusterRole, the fingerprint key
  * Secret (as the forwarder creates it), and a write counter fed by the cluster's audit log.
  */
-import { KubeConfig, type CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
+import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
 import { fingerprint, newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
-import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
+import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 
-export const CLONE_USER = 'ripple-clone-handler';
+/** The clone handler's user and group (bound to the rendered clone ClusterRole). */
+export const CLONE_IDENTITY = handlerIdentity('clone');
+export const CLONE_USER = CLONE_IDENTITY.user;
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** Quiet Powertools (the tests read summaries and the cluster, not log lines). */
@@ -74,13 +76,12 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
   cluster.onAudit((e) => audit.push(e));
 
   // RBAC: exactly the rendered clone ClusterRole, bound to the clone group.
-  for (const obj of renderRbacFiles(policies).clone) await admin.objects.create(obj as KubernetesObject);
+  await applyRenderedRbac(admin, policies, 'clone');
   await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } }).catch(() => {});
   const key = newFingerprintKey();
   await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
 
-  const cloneKc: KubeConfig = cluster.kubeConfig({ user: CLONE_USER, groups: [HANDLER_GROUPS.clone] });
-  const cloneKube = kubeFromKubeConfig(cloneKc, 'local');
+  const cloneKube = kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local');
   const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '16' });
   let mark = 0;
   const keyBytes = Buffer.from(key, 'utf8');
@@ -121,6 +122,16 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     resyncEvent: () => delivered(resyncEntry({ cluster: 'local', reason: 'manual', observedAt: new Date().toISOString() })),
     stop: () => cluster.stop(),
   };
+}
+
+/** The clone handler as Lambda invokes it, `(event, context)`, running as the clone identity on `cluster`; log lines are dropped. */
+export function cloneHandlerOn(cluster: EmbeddedCluster, policies: RipplePolicy[]): (event: unknown, context: unknown) => Promise<unknown> {
+  return makeHandler({
+    config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
+    kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local'),
+    policies,
+    observability: quietObservability(),
+  }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
 }
 
 export function policiesFrom(yaml: string): RipplePolicy[] {

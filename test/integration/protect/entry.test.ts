@@ -14,6 +14,7 @@ import { kubeFromKubeConfig } from '../../../functions/shared/kube/index.ts';
 import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { ensureNamespace, eventually, handlerKube, startEnv, type Env } from '../rollout/fixture.ts';
+import { handlerIdentity } from '../../support/rbac.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -32,7 +33,7 @@ beforeAll(async () => {
   await ensureNamespace(env.admin, 'platform');
   await handlerKube(env, 'protect', parsePolicies(POLICY_YAML, 'entry.yaml'));
   const dir = mkdtempSync(join(tmpdir(), 'ripple-protect-entry-'));
-  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig({ user: 'ripple-protect', groups: ['ripple:protect'] }));
+  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig(handlerIdentity('protect')));
   writeFileSync(join(dir, 'ca-bundle.yaml'), POLICY_YAML);
   process.env.RIPPLE_KUBECONFIG = join(dir, 'kubeconfig');
   process.env.RIPPLE_POLICY_DIR = dir;

@@ -11,7 +11,6 @@
  * the copy with no resync. The forwarder reaches the API server through a TCP proxy (a network fault, not a
  * hook into its code).
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,14 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { makeHandler } from '../../../functions/clone/handler.ts';
-import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, FORWARDER_SERVICE_ACCOUNT, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { loadPolicies } from '../../../functions/shared/policy/load.ts';
-import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
-import { lambdaContext, quietObservability } from '../clone/harness.ts';
+import { b64, cloneHandlerOn, lambdaContext, secretIn } from '../clone/harness.ts';
+import { applyRenderedRbac } from '../../support/rbac.ts';
 import { kubeConfigVia, startTcpProxy, type TcpProxy } from '../forwarder/helpers.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -35,7 +32,6 @@ const POLICIES = loadPolicies('policies'); // Secret platform/blogsecret, synced
 const CLONE_PATTERN = JSON.parse(readFileSync('events/patterns/clone.json', 'utf8')) as object;
 const ROLLOUT_PATTERN = JSON.parse(readFileSync('events/patterns/rollout.json', 'utf8')) as object;
 const TEAMS = ['team-a', 'team-b', 'team-c'];
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 interface Delivered { id: string; 'detail-type': string; detail: ObjectChangeDetail }
 
@@ -66,11 +62,8 @@ async function eventually<T>(what: string, probe: () => Promise<T | null | undef
   }
 }
 
-async function copyIn(namespace: string) {
-  return admin.core.readNamespacedSecret({ namespace, name: 'blogsecret' }).catch((e: { name?: string }) => {
-    if (e.name === 'NotFoundError') return null;
-    throw e;
-  });
+function copyIn(namespace: string) {
+  return secretIn(admin.core, namespace, 'blogsecret');
 }
 
 /** The event the forwarder sent for this state of a copy (kind/namespace/name/resourceVersion), once the bus has it. */
@@ -88,17 +81,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ripple-clone-pattern-'));
   writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig({ user: 'alice', groups: ['system:masters'] }));
   for (const ns of [RIPPLE_NAMESPACE, 'platform', ...TEAMS]) await admin.core.createNamespace({ body: { metadata: { name: ns } } });
-  const rbac = renderRbacFiles(POLICIES);
-  for (const obj of [...rbac.forwarder, ...rbac.clone]) await admin.objects.create(obj as KubernetesObject);
+  await applyRenderedRbac(admin, POLICIES, 'forwarder', 'clone');
 
   bus = await startEventBridge();
   bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
-  const clone = makeHandler({
-    config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
-    kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig({ user: 'clone-lambda', groups: [HANDLER_GROUPS.clone] }), 'local'),
-    policies: POLICIES,
-    observability: quietObservability(),
-  }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const clone = cloneHandlerOn(cluster, POLICIES);
   bus.putRule({
     name: 'ripple-clone',
     eventBusName: 'ripple',

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
 import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import { changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, type Env } from './fixture.ts';
+import { handlerIdentity } from '../../support/rbac.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -27,7 +28,7 @@ beforeAll(async () => {
   await ensureNamespace(env.admin, 'team-e');
   await handlerKube(env, 'rollout', parsePolicies(POLICY_YAML, 'entry.yaml'));
   const dir = mkdtempSync(join(tmpdir(), 'ripple-rollout-entry-'));
-  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig({ user: 'ripple-rollout', groups: ['ripple:rollout'] }));
+  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig(handlerIdentity('rollout')));
   writeFileSync(join(dir, 'app-config.yaml'), POLICY_YAML);
   process.env.RIPPLE_KUBECONFIG = join(dir, 'kubeconfig');
   process.env.RIPPLE_POLICY_DIR = dir;

@@ -4,16 +4,16 @@
  * and a stdout capture for the "no Secret data in any log line" canary.
  */
 import type { SQSEvent } from 'aws-lambda';
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
-import { FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../../functions/shared/constants.ts';
+import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, type HandlerName } from '../../../functions/shared/constants.ts';
 import { fingerprint } from '../../../functions/shared/fingerprint.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { observability, type Observability } from '../../../functions/shared/middleware.ts';
-import { renderRbacFiles } from '../../../functions/shared/render/rbac.ts';
 import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../../../functions/shared/constants.ts';
 import type { ObjectChangeEvent, RippleEvent } from '../../../events/schema.ts';
+import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 
 export const FINGERPRINT_KEY = Buffer.from('integration-test-fingerprint-key');
 export const CLUSTER = 'local';
@@ -49,14 +49,8 @@ export async function ensureNamespace(admin: Kube, name: string, labels: Record<
  * bindings).
  */
 export async function handlerKube(env: Env, handler: HandlerName, policies: RipplePolicy[]): Promise<Kube> {
-  for (const obj of renderRbacFiles(policies)[handler]) {
-    try {
-      await env.admin.objects.create(obj as KubernetesObject);
-    } catch (err) {
-      if ((err as Error).name !== 'ConflictError') throw err;
-    }
-  }
-  return kubeFromKubeConfig(env.cluster.kubeConfig({ user: `ripple-${handler}`, groups: [HANDLER_GROUPS[handler]] }), CLUSTER);
+  await applyRenderedRbac(env.admin, policies, handler);
+  return kubeFromKubeConfig(env.cluster.kubeConfig(handlerIdentity(handler)), CLUSTER);
 }
 
 export function fp(obj: { kind?: string; type?: string; data?: Record<string, string>; binaryData?: Record<string, string> }): string {

@@ -1,0 +1,29 @@
+/**
+ * Handler identities for the integration tests: a handler runs as user `ripple-<handler>` in group
+ * `ripple:<handler>` (the group the rendered ClusterRoleBinding names), bound to exactly the RBAC objects the
+ * renderer gives it for the policies under test.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { HANDLER_GROUPS, type HandlerName } from '../../functions/shared/constants.ts';
+import type { Kube } from '../../functions/shared/kube/index.ts';
+import type { RipplePolicy } from '../../functions/shared/policy/schema.ts';
+import { renderRbacFiles } from '../../functions/shared/render/rbac.ts';
+
+/** The user and groups a handler's kubeconfig carries (`cluster.kubeConfig(handlerIdentity('clone'))`). */
+export function handlerIdentity(handler: HandlerName): { user: string; groups: string[] } {
+  return { user: `ripple-${handler}`, groups: [HANDLER_GROUPS[handler]] };
+}
+
+/** Create (as admin) the RBAC objects rendered for these parts and policies; objects that already exist are kept. */
+export async function applyRenderedRbac(admin: Kube, policies: RipplePolicy[], ...parts: ('forwarder' | HandlerName)[]): Promise<void> {
+  const rendered = renderRbacFiles(policies);
+  for (const part of parts) {
+    for (const obj of rendered[part]) {
+      try {
+        await admin.objects.create(obj as KubernetesObject);
+      } catch (err) {
+        if ((err as Error).name !== 'ConflictError') throw err;
+      }
+    }
+  }
+}
