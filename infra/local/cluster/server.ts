@@ -18,7 +18,7 @@ import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch.ts'
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, type Registry } from './registry.ts';
 import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinnedName, SelectorError } from './selectors.ts';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinnedName, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.ts';
 import { ApiError, badRequest, forbidden, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
 import type { Entry, Store } from './store.ts';
 import type { WatchHub } from './watch.ts';
@@ -125,6 +125,16 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** The request's labelSelector and fieldSelector; a malformed one is a 400 BadRequest saying what is wrong. */
+function requestSelectors(rt: ResourceType, q: URLSearchParams): { labels: LabelRequirement[]; fields: FieldRequirement[] } {
+  try {
+    return { labels: parseLabelSelector(q.get('labelSelector')), fields: parseFieldSelector(q.get('fieldSelector'), storageKey(rt)) };
+  } catch (err) {
+    if (err instanceof SelectorError) throw badRequest(err.message);
+    throw err;
+  }
 }
 
 function baseType(contentType: string | undefined): string {
@@ -499,15 +509,8 @@ export class ApiServer {
       case 'list':
         return this.list(req, res, rt, srt, namespace, q, encode);
       case 'watch': {
-        let labels, fields;
-        try {
-          labels = parseLabelSelector(q.get('labelSelector'));
-          fields = parseFieldSelector(q.get('fieldSelector'), storageKey(rt));
-        } catch (err) {
-          if (err instanceof SelectorError) throw badRequest(err.message);
-          throw err;
-        }
-        if (name) fields = [...fields, { field: 'metadata.name', op: '=' as const, value: name }];
+        const { labels, fields: requested } = requestSelectors(rt, q);
+        const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
         const timeout = q.get('timeoutSeconds');
         const include = includeObjectParam(q.get('includeObject'));
         const asTable = wantsTable(req.headers.accept);
@@ -655,14 +658,7 @@ export class ApiServer {
 
   /** Entries of a list request after selectors (namespace '' = all namespaces for namespaced types). */
   private select(rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams): Entry[] {
-    let labels, fields;
-    try {
-      labels = parseLabelSelector(q.get('labelSelector'));
-      fields = parseFieldSelector(q.get('fieldSelector'), storageKey(rt));
-    } catch (err) {
-      if (err instanceof SelectorError) throw badRequest(err.message);
-      throw err;
-    }
+    const { labels, fields } = requestSelectors(rt, q);
     const key = storageKey(srt);
     // fast path: metadata.name pinned
     const pinned = pinnedName(fields);
