@@ -3,18 +3,13 @@
  * from the environment (RIPPLE_KUBECONFIG, RIPPLE_POLICY_DIR); a CloudWatch Logs delivery whose log group names
  * the cluster.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeLogsEvent } from '../../../functions/protect/audit.ts';
 import type { ProtectSummary } from '../../../functions/protect/handler.ts';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig } from '../../../functions/shared/kube/index.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
-import { ensureNamespace, eventually, handlerKube, startEnv, type Env } from '../rollout/fixture.ts';
-import { handlerIdentity } from '../../support/rbac.ts';
+import { ensureNamespace, eventually, handlerEnvironment, startEnv, type Env } from '../rollout/fixture.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -31,12 +26,7 @@ beforeAll(async () => {
   env = await startEnv({ controllers: false });
   env.cluster.onAudit((e) => audit.push(e as AuditEvent));
   await ensureNamespace(env.admin, 'platform');
-  await handlerKube(env, 'protect', parsePolicies(POLICY_YAML, 'entry.yaml'));
-  const dir = mkdtempSync(join(tmpdir(), 'ripple-protect-entry-'));
-  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig(handlerIdentity('protect')));
-  writeFileSync(join(dir, 'ca-bundle.yaml'), POLICY_YAML);
-  process.env.RIPPLE_KUBECONFIG = join(dir, 'kubeconfig');
-  process.env.RIPPLE_POLICY_DIR = dir;
+  await handlerEnvironment(env, 'protect', 'ca-bundle.yaml', POLICY_YAML);
 }, 60_000);
 
 afterAll(async () => {

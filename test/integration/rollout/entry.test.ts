@@ -2,15 +2,10 @@
  * The deployed entry point `functions/rollout/handler.handler`: its dependencies are resolved on the first
  * invocation from the environment (RIPPLE_KUBECONFIG, RIPPLE_POLICY_DIR), never at import time.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
-import { changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, type Env } from './fixture.ts';
-import { handlerIdentity } from '../../support/rbac.ts';
+import { changeEvent, ensureNamespace, eventually, handlerEnvironment, sqsBatch, startEnv, type Env } from './fixture.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -26,12 +21,7 @@ let env: Env;
 beforeAll(async () => {
   env = await startEnv();
   await ensureNamespace(env.admin, 'team-e');
-  await handlerKube(env, 'rollout', parsePolicies(POLICY_YAML, 'entry.yaml'));
-  const dir = mkdtempSync(join(tmpdir(), 'ripple-rollout-entry-'));
-  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig(handlerIdentity('rollout')));
-  writeFileSync(join(dir, 'app-config.yaml'), POLICY_YAML);
-  process.env.RIPPLE_KUBECONFIG = join(dir, 'kubeconfig');
-  process.env.RIPPLE_POLICY_DIR = dir;
+  await handlerEnvironment(env, 'rollout', 'app-config.yaml', POLICY_YAML);
 }, 60_000);
 
 afterAll(async () => {

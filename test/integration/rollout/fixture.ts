@@ -3,6 +3,9 @@
  * namespace and fingerprint key, a handler identity bound to exactly its rendered ClusterRole, event builders,
  * and a stdout capture for the "no Secret data in any log line" canary.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import type { V1Secret } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
@@ -10,6 +13,7 @@ import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, type HandlerName } from '../.
 import { fingerprint } from '../../../functions/shared/fingerprint.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { observability, type Observability } from '../../../functions/shared/middleware.ts';
+import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../../../functions/shared/constants.ts';
 import type { ObjectChangeEvent, RippleEvent } from '../../../events/schema.ts';
@@ -51,6 +55,20 @@ export async function ensureNamespace(admin: Kube, name: string, labels: Record<
 export async function handlerKube(env: Env, handler: HandlerName, policies: RipplePolicy[]): Promise<Kube> {
   await applyRenderedRbac(env.admin, policies, handler);
   return kubeFromKubeConfig(env.cluster.kubeConfig(handlerIdentity(handler)), CLUSTER);
+}
+
+/**
+ * What a deployed handler finds in its environment, for tests of the `handler` export: the handler's rendered
+ * RBAC applied, a kubeconfig for its identity and the policy file (`policyFile`) in a fresh directory, and
+ * RIPPLE_KUBECONFIG / RIPPLE_POLICY_DIR pointing at them.
+ */
+export async function handlerEnvironment(env: Env, handler: HandlerName, policyFile: string, policyYaml: string): Promise<void> {
+  await handlerKube(env, handler, parsePolicies(policyYaml, 'entry.yaml'));
+  const dir = mkdtempSync(join(tmpdir(), `ripple-${handler}-entry-`));
+  writeFileSync(join(dir, 'kubeconfig'), env.cluster.kubeconfig(handlerIdentity(handler)));
+  writeFileSync(join(dir, policyFile), policyYaml);
+  process.env.RIPPLE_KUBECONFIG = join(dir, 'kubeconfig');
+  process.env.RIPPLE_POLICY_DIR = dir;
 }
 
 export function fp(obj: { kind?: string; type?: string; data?: Record<string, string>; binaryData?: Record<string, string> }): string {
