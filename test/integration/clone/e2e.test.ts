@@ -11,7 +11,7 @@ import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
 import { FORWARDER_SERVICE_ACCOUNT, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { clonePattern } from '../../../functions/shared/render/patterns.ts';
-import { b64, cloneHandlerOn, lambdaContext, policiesFrom, secretIn } from './harness.ts';
+import { b64, cloneHandlerOn, lambdaContext, policiesFrom, poller, secretIn } from './harness.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
 
 const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
@@ -30,15 +30,7 @@ let admin: Kube;
 const handled: { id: string; result: unknown }[] = [];
 const targetErrors: unknown[] = [];
 
-async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; handled ${handled.length} events, target errors: ${targetErrors.map(String).join('; ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = poller(() => `handled ${handled.length} events, target errors: ${targetErrors.map(String).join('; ')}`);
 
 beforeAll(async () => {
   cluster = await startCluster({ authorization: 'RBAC' });

@@ -134,6 +134,22 @@ export function cloneHandlerOn(cluster: EmbeddedCluster, policies: RipplePolicy[
   }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
 }
 
+/**
+ * `eventually(what, probe, timeoutMs = 15 s)`: polls `probe` every 50 ms until it returns a truthy value; on
+ * timeout it fails naming `what` and the state `diagnose()` describes (events handled, target errors).
+ */
+export function poller(diagnose: () => string) {
+  return async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v) return v;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${diagnose()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+}
+
 export function policiesFrom(yaml: string): RipplePolicy[] {
   return parsePolicies(yaml, 'test.yaml');
 }

@@ -23,7 +23,7 @@ import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, FORWARDER_SERVICE_ACCOUNT, LAB
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { loadPolicies } from '../../../functions/shared/policy/load.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
-import { b64, cloneHandlerOn, lambdaContext, secretIn } from '../clone/harness.ts';
+import { b64, cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
 import { kubeConfigVia, startTcpProxy, type TcpProxy } from '../forwarder/helpers.ts';
 
@@ -52,15 +52,7 @@ function kubectl(args: string[]): Promise<string> {
   });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; clone deliveries ${toClone.length}, target errors: ${targetErrors.map(String).join('; ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = poller(() => `clone deliveries ${toClone.length}, target errors: ${targetErrors.map(String).join('; ')}`);
 
 function copyIn(namespace: string) {
   return secretIn(admin.core, namespace, 'blogsecret');
