@@ -1,10 +1,10 @@
 /**
  * Handler identities for the integration tests: a handler runs as user `ripple-<handler>` in group
  * `ripple:<handler>` (the group the rendered ClusterRoleBinding names), bound to exactly the RBAC objects the
- * renderer gives it for the policies under test.
+ * renderer gives it for the policies under test. The forwarder runs as its ServiceAccount.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { HANDLER_GROUPS, type HandlerName } from '../../functions/shared/constants.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../functions/shared/constants.ts';
 import type { Kube } from '../../functions/shared/kube/index.ts';
 import type { RipplePolicy } from '../../functions/shared/policy/schema.ts';
 import { renderRbacFiles } from '../../functions/shared/render/rbac.ts';
@@ -13,6 +13,12 @@ import { renderRbacFiles } from '../../functions/shared/render/rbac.ts';
 export function handlerIdentity(handler: HandlerName): { user: string; groups: string[] } {
   return { user: `ripple-${handler}`, groups: [HANDLER_GROUPS[handler]] };
 }
+
+/** The forwarder's ServiceAccount as the API server sees it (the subject of the rendered forwarder bindings). */
+export const FORWARDER_IDENTITY = {
+  user: `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`,
+  groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`],
+};
 
 /** Create (as admin) the RBAC objects rendered for these parts and policies; objects that already exist are kept. */
 export async function applyRenderedRbac(admin: Kube, policies: RipplePolicy[], ...parts: ('forwarder' | HandlerName)[]): Promise<void> {

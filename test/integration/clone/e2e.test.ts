@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { FORWARDER_SERVICE_ACCOUNT, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { clonePattern } from '../../../functions/shared/render/patterns.ts';
 import { b64, cloneHandlerOn, lambdaContext, policiesFrom, poller, secretIn } from './harness.ts';
-import { applyRenderedRbac } from '../../support/rbac.ts';
+import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 
 const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
 kind: RipplePolicy
@@ -51,10 +51,9 @@ beforeAll(async () => {
     },
   });
 
-  const saUser = `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`;
   forwarder = await startForwarder({
     cluster: 'local',
-    kubeConfig: cluster.kubeConfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }),
+    kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY),
     eventBusName: 'ripple',
     eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
     leaderElection: false,

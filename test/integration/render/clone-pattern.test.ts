@@ -19,12 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, FORWARDER_SERVICE_ACCOUNT, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
 import { loadPolicies } from '../../../functions/shared/policy/load.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
 import { b64, cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';
-import { applyRenderedRbac } from '../../support/rbac.ts';
+import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 import { kubeConfigVia, startTcpProxy, type TcpProxy } from '../forwarder/helpers.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -89,12 +89,11 @@ beforeAll(async () => {
   });
   bus.putRule({ name: 'ripple-rollout', eventBusName: 'ripple', pattern: ROLLOUT_PATTERN, target: async () => {} });
 
-  const saUser = `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`;
   proxy = await startTcpProxy(cluster.url);
   forwarder = await startForwarder(
     {
       cluster: 'local',
-      kubeConfig: kubeConfigVia(cluster.kubeconfig({ user: saUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] }), cluster.url, proxy.url),
+      kubeConfig: kubeConfigVia(cluster.kubeconfig(FORWARDER_IDENTITY), cluster.url, proxy.url),
       eventBusName: 'ripple',
       eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
       leaderElection: false,
