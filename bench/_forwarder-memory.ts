@@ -3,6 +3,7 @@
  * with either the forwarder (`ripple`) or a plain client-node informer (`informer`) and prints the retained heap
  * per object as one JSON line.
  *
+ * Heap = JS heap used + ArrayBuffer memory (the forwarder's state table lives in ArrayBuffers).
  * Per object = (heap while holding the N Secrets − heap while the same machinery runs with a label selector
  * that matches nothing) / N: the fixed cost of the process (code, sockets, caches) is not an object's cost.
  *   node --expose-gc bench/_forwarder-memory.ts <ripple|informer> <kubeconfig-file> <expected-count>
@@ -18,9 +19,11 @@ const mark = (what: string) => process.stderr.write(`[${mode}] ${what} at ${((Da
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
+/** JS heap plus ArrayBuffer backing stores (off the JS heap, but memory the holder keeps all the same). */
 function heap(): number {
   for (let i = 0; i < 4; i++) gc!();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 const kc = new KubeConfig();

@@ -13,8 +13,10 @@ import { fingerprint } from '../functions/shared/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
 import type { KindSpec } from './kinds.ts';
 import { objectKey, splitKey } from './kinds.ts';
-import type { ObjState } from './state.ts';
-import { decodeState, encodeState, mapHash, packedRv, shortHash } from './state.ts';
+import type { ObjState, Store } from './state.ts';
+import { mapHash, shortHash } from './state.ts';
+
+export { Store } from './state.ts';
 
 /** Annotation keys (exact, or prefix ending in `*`) whose values may travel in events. */
 export const DEFAULT_ANNOTATION_ALLOW_LIST = [
@@ -39,14 +41,6 @@ export interface Emission {
   detailType: ObjectDetailType;
   detail: ObjectChangeDetail;
 }
-
-/** A sequential (flat) copy of a string, holding no references to the strings it was built from. */
-export function flat(s: string): string {
-  return Buffer.from(s, 'utf8').toString('utf8');
-}
-
-/** Per-kind memory: object key → packed ObjState. */
-export type Store = Map<string, string>;
 
 const SENSITIVE = new Set<string>(SENSITIVE_ANNOTATIONS);
 
@@ -186,21 +180,19 @@ export interface ObserveResult {
  */
 export function observe(store: Store, spec: KindSpec, obj: any, ctx: DiffContext, silent = false): ObserveResult {
   const key = objectKey(obj);
-  const prevPacked = store.get(key);
   const uid = String(obj.metadata?.uid ?? '');
   const rv = String(obj.metadata?.resourceVersion ?? '');
-  if (prevPacked !== undefined && rv !== '' && packedRv(prevPacked) === rv) {
-    const prev = decodeState(prevPacked);
-    if (prev.uid === uid) return { emissions: [], noop: 'same-resource-version' };
+  if (rv !== '') {
+    const known = store.identity(key);
+    if (known && known.rv === rv && known.uid === uid) return { emissions: [], noop: 'same-resource-version' };
   }
+  const prev = store.get(key);
   const next = summarize(spec, obj, ctx);
-  // A new key is stored flat: a `${ns}/${name}` cons string would keep both parsed JSON strings alive.
-  store.set(prevPacked === undefined ? flat(key) : key, encodeState(next));
+  store.set(key, next);
   if (silent) return { emissions: [] };
-  if (prevPacked === undefined) {
+  if (prev === undefined) {
     return { emissions: [{ detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) }] };
   }
-  const prev = decodeState(prevPacked);
   if (prev.uid !== next.uid) {
     // Deleted and re-created while we were not looking (e.g. across a 410 gap).
     return {
@@ -235,7 +227,6 @@ export function observeDeleted(store: Store, spec: KindSpec, obj: any, ctx: Diff
  * Deleted for what the list no longer holds. Items whose resourceVersion did not move cost no hashing.
  */
 export class Relist {
-  private readonly seen = new Set<string>();
   private readonly store: Store;
   private readonly spec: KindSpec;
   private readonly ctx: DiffContext;
@@ -246,21 +237,19 @@ export class Relist {
     this.spec = spec;
     this.ctx = ctx;
     this.silent = silent;
+    // A relist that was cut short (watch restarted mid-list) must not leave marks that hide deletions.
+    this.store.clearMarks();
   }
 
   item(obj: any): ObserveResult {
-    this.seen.add(objectKey(obj));
-    return observe(this.store, this.spec, obj, this.ctx, this.silent);
+    const r = observe(this.store, this.spec, obj, this.ctx, this.silent);
+    this.store.mark(objectKey(obj));
+    return r;
   }
 
   end(): Emission[] {
-    const out: Emission[] = [];
-    for (const [key, packed] of this.store) {
-      if (this.seen.has(key)) continue;
-      this.store.delete(key);
-      if (!this.silent) out.push({ detailType: DETAIL_TYPES.deleted, detail: detailFromState(this.spec, key, decodeState(packed), this.ctx) });
-    }
-    this.seen.clear();
-    return out;
+    const gone = this.store.sweep();
+    if (this.silent) return [];
+    return gone.map(({ key, state }) => ({ detailType: DETAIL_TYPES.deleted, detail: detailFromState(this.spec, key, state, this.ctx) }));
   }
 }

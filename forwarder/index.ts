@@ -13,8 +13,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
 import type { ResyncDetail } from '../events/schema.ts';
 import { RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
-import type { DiffContext, Emission, Store } from './diff.ts';
-import { DEFAULT_ANNOTATION_ALLOW_LIST, observe, observeDeleted, Relist } from './diff.ts';
+import type { DiffContext, Emission } from './diff.ts';
+import { DEFAULT_ANNOTATION_ALLOW_LIST, observe, observeDeleted, Relist, Store } from './diff.ts';
 import { startProbeServer } from './http.ts';
 import type { ProbeServer } from './http.ts';
 import { ensureFingerprintKey } from './key.ts';
@@ -165,7 +165,7 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
 
   for (const kindName of kinds) {
     const spec = KINDS[kindName];
-    const store: Store = new Map();
+    const store = new Store();
     stores.set(kindName, store);
     let relist: Relist | null = null;
     const skipped = (obj: any): boolean => {

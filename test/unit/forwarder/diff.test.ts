@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ObjectChangeDetail } from '../../../events/schema.ts';
 import { fingerprint } from '../../../functions/shared/fingerprint.ts';
-import type { DiffContext, Store } from '../../../forwarder/diff.ts';
-import { annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
+import type { DiffContext } from '../../../forwarder/diff.ts';
+import { Store, annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
 import { KINDS } from '../../../forwarder/kinds.ts';
-import { decodeState, encodeState, packedRv } from '../../../forwarder/state.ts';
 
 const KEY = 'test-key';
 const ctx: DiffContext = { cluster: 'dev', key: KEY, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, 'example.com/team'], now: () => '2026-11-25T10:00:00.000Z' };
@@ -30,21 +29,65 @@ function secret(over: { rv?: string; data?: Record<string, string>; labels?: Rec
   };
 }
 
-describe('state codec', () => {
+describe('state store', () => {
+  const state = (uid: string, rv: string, n = 0) => ({
+    uid,
+    rv,
+    fp: 'hmac-sha256:' + n.toString(16).padStart(32, 'a'),
+    labelsHash: '0123456789ab',
+    annotationsHash: 'ba9876543210',
+    ownersHash: 'ffffffffffff',
+    immutable: n % 2 === 0,
+    terminating: n % 3 === 0,
+  });
+
   it.each([
     ['uuid uid, numeric rv', UID, '123456'],
     ['non-uuid uid', 'not-a-uuid', '7'],
     ['opaque rv', UID, 'abc/def=='],
+    ['rv with a leading zero', UID, '0123'],
+    ['rv beyond 2^53', UID, '123456789012345678901'],
+    ['largest 15-digit rv', UID, '999999999999999'],
   ])('round-trips (%s)', (_n, uid, rv) => {
-    const st = { uid, rv, fp: 'hmac-sha256:' + 'ab'.repeat(16), labelsHash: '0123456789ab', annotationsHash: 'ba9876543210', ownersHash: 'ffffffffffff', immutable: true, terminating: false };
-    const packed = encodeState(st);
-    expect(decodeState(packed)).toEqual(st);
-    expect(packedRv(packed)).toBe(rv);
+    const store = new Store();
+    store.set('ns/a', state(uid, rv));
+    expect(store.get('ns/a')).toEqual(state(uid, rv));
+    expect(store.identity('ns/a')).toEqual({ uid, rv });
   });
 
-  it('packs a typical state into ~52 bytes', () => {
-    const packed = encodeState({ uid: UID, rv: '123456', fp: 'hmac-sha256:' + '0'.repeat(32), labelsHash: '0'.repeat(12), annotationsHash: '0'.repeat(12), ownersHash: '0'.repeat(12), immutable: false, terminating: false });
-    expect(packed.length).toBe(1 + 16 + 18 + 16 + 6);
+  it('keeps 5,000 keys apart through growth, overwrites and deletions', () => {
+    // Prepare
+    const store = new Store();
+    const key = (i: number) => `team-${i % 7}/app-${i}-credentials`;
+    const uid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+    // Act
+    for (let i = 0; i < 5000; i++) store.set(key(i), state(uid(i), String(i + 1), i));
+    for (let i = 0; i < 5000; i += 3) store.delete(key(i));
+    for (let i = 1; i < 5000; i += 3) store.set(key(i), state(uid(i), String(i + 100_000), i + 1));
+    // Assess
+    for (let i = 0; i < 5000; i++) {
+      if (i % 3 === 0) expect(store.get(key(i))).toBeUndefined();
+      else if (i % 3 === 1) expect(store.get(key(i))).toEqual(state(uid(i), String(i + 100_000), i + 1));
+      else expect(store.get(key(i))).toEqual(state(uid(i), String(i + 1), i));
+    }
+    expect(store.size).toBe(5000 - Math.ceil(5000 / 3));
+    expect(new Set(store.keyList()).size).toBe(store.size);
+  });
+
+  it('sweeps exactly the unmarked records, with their keys and states', () => {
+    const store = new Store();
+    for (const n of ['a', 'b', 'c', 'd', 'é/ü']) store.set(n, state(UID, '1'));
+    store.mark('b');
+    store.mark('d');
+    expect(store.sweep().map((g) => g.key).sort()).toEqual(['a', 'c', 'é/ü']);
+    expect(store.keyList().sort()).toEqual(['b', 'd']);
+    // marks are cleared by the sweep: the next one removes everything
+    expect(store.sweep().map((g) => g.key).sort()).toEqual(['b', 'd']);
+    expect(store.size).toBe(0);
+  });
+
+  it('rejects a fingerprint that is not hmac-sha256:<32 hex>', () => {
+    expect(() => new Store().set('ns/a', { ...state(UID, '1'), fp: 'md5:00' })).toThrow(/fingerprint "md5:00"/);
   });
 });
 
@@ -70,7 +113,7 @@ describe('annotation allow-list', () => {
 describe('observe', () => {
   it('emits Created for an unknown object with identity, hints and no data', () => {
     // Prepare
-    const store: Store = new Map();
+    const store = new Store();
     const obj = secret({ annotations: { 'ripple.dev/policy': 'p', 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"aHVudGVyMg=="}}', other: 'x' }, managedFields: [{ manager: 'kubectl-client-side-apply', time: '2026-01-01T00:00:00Z' }, { manager: 'kubectl-edit', time: '2026-01-02T00:00:00Z' }] });
     // Act
     const { emissions } = observe(store, KINDS.Secret, obj, ctx);
@@ -96,7 +139,7 @@ describe('observe', () => {
     ['owner added', { owners: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'o', uid: 'u1', controller: true }] }, ['ownerReferences']],
     ['data and labels changed', { data: { a: 'Yg==' }, labels: {} }, ['data', 'labels']],
   ])('emits Updated with changes when %s', (_n, over, changes) => {
-    const store: Store = new Map();
+    const store = new Store();
     observe(store, KINDS.Secret, secret(), ctx, true);
     const { emissions } = observe(store, KINDS.Secret, secret({ rv: '11', ...over }), ctx);
     expect(emissions.map((e) => e.detailType)).toEqual(['Kubernetes Object Updated']);
@@ -109,22 +152,22 @@ describe('observe', () => {
     ['only resourceVersion/managedFields moved', { managedFields: [{ manager: 'x', time: '2027-01-01T00:00:00Z' }] }],
     ['a non-allow-listed annotation changed', { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', other: 'y' } }],
   ])('drops a no-op update: %s', (_n, over) => {
-    const store: Store = new Map();
+    const store = new Store();
     observe(store, KINDS.Secret, secret(), ctx, true);
     const r = observe(store, KINDS.Secret, secret({ rv: '12', ...over }), ctx);
     expect(r.emissions).toEqual([]);
     expect(r.noop).toBe('no-change');
-    expect(packedRv(store.get('team-a/db')!)).toBe('12');
+    expect(store.get('team-a/db')!.rv).toBe('12');
   });
 
   it('skips hashing entirely for the same resourceVersion', () => {
-    const store: Store = new Map();
+    const store = new Store();
     observe(store, KINDS.Secret, secret(), ctx, true);
     expect(observe(store, KINDS.Secret, secret(), ctx).noop).toBe('same-resource-version');
   });
 
   it('reports a uid change under the same name as Deleted then Created', () => {
-    const store: Store = new Map();
+    const store = new Store();
     observe(store, KINDS.Secret, secret(), ctx, true);
     const other = '11111111-2222-4333-8444-555555555555';
     const { emissions } = observe(store, KINDS.Secret, secret({ uid: other, rv: '20' }), ctx);
@@ -135,7 +178,7 @@ describe('observe', () => {
   });
 
   it('Namespace: labels and phase are its content', () => {
-    const store: Store = new Map();
+    const store = new Store();
     const ns = (rv: string, labels: Record<string, string>, phase = 'Active') => ({ metadata: { name: 'team-a', uid: UID, resourceVersion: rv, labels }, status: { phase } });
     observe(store, KINDS.Namespace, ns('1', { a: '1' }), ctx, true);
     expect(observe(store, KINDS.Namespace, ns('2', { a: '2' }), ctx).emissions[0].detail.changes).toEqual(['labels']);
@@ -146,7 +189,7 @@ describe('observe', () => {
   });
 
   it('observeDeleted forgets the object and emits Deleted', () => {
-    const store: Store = new Map();
+    const store = new Store();
     observe(store, KINDS.Secret, secret(), ctx, true);
     const { emissions } = observeDeleted(store, KINDS.Secret, secret({ rv: '30' }), ctx);
     expect(emissions[0].detailType).toBe('Kubernetes Object Deleted');
@@ -162,7 +205,7 @@ describe('observe', () => {
 
 describe('Relist', () => {
   it('initial (silent) list records state and emits nothing', () => {
-    const store: Store = new Map();
+    const store = new Store();
     const r = new Relist(store, KINDS.ConfigMap, ctx, true);
     for (let i = 0; i < 5; i++) expect(r.item({ metadata: { name: `c${i}`, namespace: 'n', uid: `u${i}`, resourceVersion: `${i + 1}` }, data: { k: `${i}` } }).emissions).toEqual([]);
     expect(r.end()).toEqual([]);
@@ -171,7 +214,7 @@ describe('Relist', () => {
 
   it('after 410 emits only real differences: changed, new and deleted', () => {
     // Prepare
-    const store: Store = new Map();
+    const store = new Store();
     const cm = (name: string, rv: string, v: string) => ({ metadata: { name, namespace: 'n', uid: `uid-${name}`, resourceVersion: rv }, data: { k: v } });
     const first = new Relist(store, KINDS.ConfigMap, ctx, true);
     ['same', 'touched', 'changed', 'gone'].forEach((n) => first.item(cm(n, '1', 'v')));
