@@ -9,6 +9,7 @@
  *   node --expose-gc bench/_forwarder-memory.ts <ripple|informer> <kubeconfig-file> <expected-count>
  */
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { KubeConfig, CoreV1Api, makeInformer } from '@kubernetes/client-node';
 import { startForwarder } from '../forwarder/index.ts';
 
@@ -23,6 +24,10 @@ if (!gc) throw new Error('run with --expose-gc');
 function heap(): number {
   for (let i = 0; i < 4; i++) gc!();
   const m = process.memoryUsage();
+  if (process.env.FORWARDER_BENCH_VERBOSE) {
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
+    process.stderr.write(`[${mode}] heapUsed ${m.heapUsed} arrayBuffers ${m.arrayBuffers} ${JSON.stringify(spaces)}\n`);
+  }
   return m.heapUsed + m.arrayBuffers;
 }
 

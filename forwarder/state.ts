@@ -2,10 +2,11 @@
  * What the forwarder remembers per object, and nothing more: uid, resourceVersion, the keyed content
  * fingerprint and short hashes of labels, allow-listed annotations and owner references, plus two flags.
  *
- * Held in a flat table over ArrayBuffers (see Store below): a fixed 59-byte record plus the key's bytes and
- * ~12 bytes of index per object. See docs/forwarder.md for the measurements.
+ * Held in a flat table over ArrayBuffers (see Store below): a fixed 69-byte record, the key's bytes and ~6 bytes
+ * of index per object (≈104 B for a `team-N/app-N-credentials` key). See docs/forwarder.md for the measurements.
  *
  * Record: [flags 1][fingerprint 16][labels 6][annotations 6][owners 6][uid 16 (UUID)][rv 8 (number)]
+ *         [key location 4][key length 2][key hash 4]
  */
 import { createHash } from 'node:crypto';
 import { FINGERPRINT_PREFIX } from '../functions/shared/fingerprint.ts';
@@ -47,8 +48,8 @@ export function mapHash(m: Record<string, string> | null | undefined): string {
 // ---------------------------------------------------------------------------------------------------------------
 // The per-kind store: one flat open-addressing table over ArrayBuffers instead of a Map of strings.
 //
-// Per object it holds a fixed 70-byte record (flags, 128-bit fingerprint, three 48-bit hashes, the UUID uid as 16
-// bytes, the resourceVersion as a number, where its key's bytes are, the key's 32-bit hash and a relist mark), the
+// Per object it holds a fixed 69-byte record (flags and relist mark, 128-bit fingerprint, three 48-bit hashes, the UUID uid as 16
+// bytes, the resourceVersion as a number, where its key's bytes are, and the key's 32-bit hash), the
 // key's UTF-8 bytes (needed to name relist deletions) and one Int32 slot of the index. Records and key bytes live
 // in fixed-size chunks, so growing never leaves more than one chunk of slack. No per-object JS object or string
 // exists. A uid that is not a UUID or a resourceVersion that is not a canonical decimal (both legal, both rare)
@@ -62,16 +63,17 @@ const R_RV = R_UID + 16;
 const R_KLOC = R_RV + 8;
 const R_KLEN = R_KLOC + 4;
 const R_KHASH = R_KLEN + 2;
-const R_MARK = R_KHASH + 4;
-const REC = R_MARK + 1;
+const REC = R_KHASH + 4;
 const F_NUM_RV = 8;
+/** Seen by the current relist. */
+const F_MARK = 16;
 const RV_RE = /^(0|[1-9][0-9]{0,14})$/;
 const HEX_RE = /^[0-9a-f]*$/;
 /** Records per record chunk (2^CHUNK_BITS). */
 const CHUNK_BITS = 10;
 const CHUNK = 1 << CHUNK_BITS;
 /** Bytes per key chunk; a key's location is chunk << 16 | offset. */
-const KCHUNK = 0x10000;
+const KCHUNK = 0x4000;
 /** The index (linear probing) is rebuilt when live + deleted slots pass MAX_LOAD, to MIN_LOAD live. */
 const MAX_LOAD = 0.8;
 const MIN_LOAD = 0.6;
@@ -215,7 +217,7 @@ export class Store {
     const numRv = RV_RE.test(s.rv) && Number(s.rv) <= Number.MAX_SAFE_INTEGER;
     const o = Store.off(id);
     const r = this.chunk(id);
-    r[o + R_FLAGS] = (s.immutable ? F_IMMUTABLE : 0) | (s.terminating ? F_TERMINATING : 0) | (uuid ? F_UUID : 0) | (numRv ? F_NUM_RV : 0);
+    r[o + R_FLAGS] = (r[o + R_FLAGS] & F_MARK) | (s.immutable ? F_IMMUTABLE : 0) | (s.terminating ? F_TERMINATING : 0) | (uuid ? F_UUID : 0) | (numRv ? F_NUM_RV : 0);
     r.write(fp, o + R_FP, 'hex');
     r.write(s.labelsHash, o + R_HASHES, 'hex');
     r.write(s.annotationsHash, o + R_HASHES + HASH_BYTES, 'hex');
@@ -248,7 +250,7 @@ export class Store {
     r.writeUInt32LE(loc, o + R_KLOC);
     r.writeUInt16LE(len, o + R_KLEN);
     r.writeUInt32LE(h, o + R_KHASH);
-    r[o + R_MARK] = 0;
+    r[o + R_FLAGS] = 0;
     this.write(id, s);
     const n = this.table.length;
     let i = h % n;
@@ -353,12 +355,12 @@ export class Store {
   /** Mark `key` as seen by the current relist. */
   mark(key: string): void {
     const id = this.idOf(key);
-    if (id >= 0) this.chunk(id)[Store.off(id) + R_MARK] = 1;
+    if (id >= 0) this.chunk(id)[Store.off(id) + R_FLAGS] |= F_MARK;
   }
 
   /** Forget every relist mark (a new relist starts). */
   clearMarks(): void {
-    for (let id = 0; id < this.count; id++) this.chunk(id)[Store.off(id) + R_MARK] = 0;
+    for (let id = 0; id < this.count; id++) this.chunk(id)[Store.off(id) + R_FLAGS] &= ~F_MARK;
   }
 
   /** Remove every record not marked since the last sweep, returning their keys and states; clears all marks. */
@@ -367,8 +369,8 @@ export class Store {
     for (let id = this.count - 1; id >= 0; id--) {
       const r = this.chunk(id);
       const o = Store.off(id);
-      if (r[o + R_MARK]) {
-        r[o + R_MARK] = 0;
+      if (r[o + R_FLAGS] & F_MARK) {
+        r[o + R_FLAGS] &= ~F_MARK;
         continue;
       }
       const key = this.keyAt(id);
