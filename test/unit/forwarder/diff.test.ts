@@ -74,6 +74,34 @@ describe('state store', () => {
     expect(new Set(store.keyList()).size).toBe(store.size);
   });
 
+  it('survives churn that reclaims deleted keys\' bytes, keeping relist marks', () => {
+    // Prepare: 2,000 live keys, then 8 rounds replacing half of them with new names (old bytes become garbage)
+    const store = new Store();
+    const live = new Map<string, number>();
+    let next = 0;
+    const add = () => {
+      const k = `ns-${next % 13}/churn-${next}-${'x'.repeat(next % 40)}`;
+      store.set(k, state(UID, String(next + 1), next));
+      live.set(k, next++);
+    };
+    for (let i = 0; i < 2000; i++) add();
+    store.mark([...live.keys()][0]);
+    // Act
+    for (let round = 0; round < 8; round++) {
+      const victims = [...live.keys()].filter((_, i) => i % 2 === 1);
+      for (const k of victims) {
+        expect(store.delete(k)).toBe(true);
+        live.delete(k);
+      }
+      for (let i = 0; i < victims.length; i++) add();
+    }
+    // Assess
+    expect(store.size).toBe(live.size);
+    for (const [k, n] of live) expect(store.get(k)).toEqual(state(UID, String(n + 1), n));
+    expect(new Set(store.keyList())).toEqual(new Set(live.keys()));
+    expect(store.sweep()).toHaveLength(live.size - 1);
+  });
+
   it('sweeps exactly the unmarked records, with their keys and states', () => {
     const store = new Store();
     for (const n of ['a', 'b', 'c', 'd', 'é/ü']) store.set(n, state(UID, '1'));
