@@ -2,7 +2,7 @@
  * ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) evaluation with a real CEL engine
  * (@marcbachmann/cel-js), as kube-apiserver's validating-admission-policy plugin does it.
  *
- * Pipeline use (cluster-core), for create/update/patch(=UPDATE)/delete after authorization and before storing:
+ * Pipeline use (server.ts), for create/update/patch(=UPDATE)/delete after authorization and before storing:
  *   const r = admit({ operation, userInfo: effectiveUser, apiGroup, apiVersion, kind, resource, subresource,
  *                     namespace, name, object, oldObject, namespaceObject, dryRun }, vaps, vapBindings);
  *   - on DELETE pass object = null and oldObject = the stored object; on CREATE oldObject = null;

@@ -3,7 +3,7 @@
  * EKS control-plane audit log. Level Metadata means no request or response bodies, ever: the event type has no
  * field for them, so Secret data cannot end up here. Events go to subscribers and optionally to a JSON-lines file.
  *
- * Pipeline use (cluster-core), once per request after the response status is known:
+ * Pipeline use (server.ts), once per request after the response status is known:
  *   audit.record(auditEvent({ requestURI: req.url, verb, user: authenticatedUser, impersonatedUser, sourceIPs: [ip],
  *     userAgent, objectRef, code: status, status/reason/message for failures, received,
  *     annotations: { ...authorizationAnnotations(decision), ...admissionResult.auditAnnotations } }));

@@ -5,7 +5,7 @@
  * - impersonation headers (`Impersonate-User`, `Impersonate-Group`, `Impersonate-Uid`, `Impersonate-Extra-<key>`),
  *   parsed here; the pipeline authorizes them (verb `impersonate`, see `impersonationChecks`) before switching.
  *
- * Pipeline use (cluster-core):
+ * Pipeline use (server.ts):
  *   const user = authenticator.authenticate(req.headers);            // null -> 401 Unauthorized
  *   const imp = impersonation(req.headersDistinct);                  // throws ImpersonationError -> 400 BadRequest
  *   if (imp) for (const a of impersonationChecks(user, imp)) {       // each must be allowed, else 403 with

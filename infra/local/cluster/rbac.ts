@@ -15,7 +15,7 @@
  *   sets `name` from the URL for get/update/patch/delete, and for list/watch from a
  *   `fieldSelector=metadata.name=<n>` (as kube's RequestInfo does); create and deletecollection carry none.
  *
- * Pipeline (cluster-core): after `authorize` allows a create/update/patch of roles, clusterroles, rolebindings or
+ * Pipeline (server.ts): after `authorize` allows a create/update/patch of roles, clusterroles, rolebindings or
  * clusterrolebindings, call `escalationCheck(effectiveUser, resource, newObject, rbacObjectsFor(namespace))`
  * (skip it when only metadata changed) and answer `forbidden(rt, name, reason)` (403) when it returns a reason.
  */

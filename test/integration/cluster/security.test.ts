@@ -104,7 +104,7 @@ subjects:
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cluster-security-'));
+  dir = mkdtempSync(join(tmpdir(), 'ripple-security-'));
   auditFile = join(dir, 'audit.jsonl');
   cluster = await startCluster({ audit: { file: auditFile, onEvent: (e) => events.push(e) } });
   writeKubeconfig('admin', cluster.kubeconfig());
