@@ -42,12 +42,16 @@ export function packagingConfig(file = join(root, 'serverless.yml')): { function
   return { functions, esbuild: doc.custom.esbuild, nodeOptions: doc.provider.environment?.NODE_OPTIONS ?? '' };
 }
 
-/** serverless-esbuild's own options removed; `exclude` becomes `external`, as the plugin does. */
-function esbuildOptions(custom: EsbuildCustom, inlineSdk: boolean): Record<string, unknown> {
-  const { exclude = [], outputFileExtension = '.js', packager: _p, concurrency: _c, nativeZip: _n, ...rest } = custom as EsbuildCustom & Record<string, unknown>;
+/**
+ * serverless-esbuild's own options removed; `exclude` becomes `external`, as the plugin does. The "sdk inlined"
+ * variant inlines only `@aws-sdk/*`; other exclusions (@kubernetes/client-node) stay out of both.
+ */
+export function esbuildOptions(custom: EsbuildCustom, inlineSdk: boolean): Record<string, unknown> {
+  const { exclude = [], external = [], outputFileExtension = '.js', packager: _p, concurrency: _c, nativeZip: _n, ...rest } = custom as EsbuildCustom & Record<string, unknown>;
+  const out = [...exclude, ...(external as string[])];
   return {
     ...rest,
-    external: inlineSdk ? [] : exclude,
+    external: inlineSdk ? out.filter((e) => !e.startsWith('@aws-sdk/')) : out,
     outExtension: { '.js': outputFileExtension },
   };
 }

@@ -30,7 +30,7 @@ import type { AuditTuple, ClusterRequest } from './_cluster-process.ts';
 import { makeHandler as makeCloneHandler } from '../functions/clone/handler.ts';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
 import { fingerprint, newFingerprintKey } from '../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type Kube } from '../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../functions/shared/kube/kubeconfig.ts';
 import { parsePolicies } from '../functions/shared/policy/load.ts';
 import { parseRuntimeConfig } from '../functions/shared/runtime.ts';
 import { objectChangeEntry, resyncEntry, type PutEntry } from '../events/schema.ts';

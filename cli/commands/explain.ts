@@ -7,7 +7,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { explainClone, formatExplain } from '../../functions/clone/explain.ts';
-import { kubeFromKubeConfig } from '../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig } from '../../functions/shared/kube/kubeconfig.ts';
 import { loadPolicies } from '../../functions/shared/policy/load.ts';
 import { reportRippleError } from '../common.ts';
 

@@ -1,19 +1,19 @@
 /**
  * The kinds ripple clones are a table: each maps to `{ read, listNamed, create, replace, remove }`; reads over
- * CoreV1Api, writes as plain JSON requests (`Kube.raw`: a fan-out writes one copy per namespace and never reads
+ * CoreApi, writes as plain JSON requests (`Kube.raw`: a fan-out writes one copy per namespace and never reads
  * the answers, so client-node's model encoding/decoding of each is skipped). Adding a kind is one entry. Errors
  * arrive translated (shared/kube).
  */
-import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { RawApi } from '../shared/kube/index.ts';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { CoreApi, RawApi } from '../shared/kube/index.ts';
 import type { ClonedObject, SourceKind } from './plan.ts';
 
 export interface CloneKindOps {
   /** Resource name for RBAC and messages. */
   resource: string;
-  read(core: CoreV1Api, namespace: string, name: string): Promise<ClonedObject>;
+  read(core: CoreApi, namespace: string, name: string): Promise<ClonedObject>;
   /** Every object of this kind named `name`, in all namespaces. */
-  listNamed(core: CoreV1Api, name: string): Promise<ClonedObject[]>;
+  listNamed(core: CoreApi, name: string): Promise<ClonedObject[]>;
   create(raw: RawApi, namespace: string, body: ClonedObject): Promise<ClonedObject>;
   replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
   /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */

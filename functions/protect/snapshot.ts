@@ -7,12 +7,13 @@
  * changes by allowed actors.
  *
  * The pure half converts between a protected object and its snapshot; the I/O half reads and writes the
- * snapshot Secret through a CoreV1Api.
+ * snapshot Secret through the Kube's core calls (CoreApi, a subset of client-node's CoreV1Api).
  */
-import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../shared/constants.ts';
 import { PermanentError } from '../shared/errors.ts';
 import { isNotFound, translateKubeError } from '../shared/kube/errors.ts';
+import type { CoreApi } from '../shared/kube/typed.ts';
 
 export const ANN_SNAPSHOT_TYPE = 'ripple.dev/snapshot-type';
 export const ANN_SNAPSHOT_BINARY_KEYS = 'ripple.dev/snapshot-binary-keys';
@@ -108,7 +109,7 @@ export function contentLike(c: RestoredContent): { kind: string; type?: string; 
 
 // ---- I/O ----
 
-export async function readSnapshot(core: CoreV1Api, policy: string): Promise<V1Secret | null> {
+export async function readSnapshot(core: CoreApi, policy: string): Promise<V1Secret | null> {
   const name = snapshotName(policy);
   try {
     return await core.readNamespacedSecret({ name, namespace: RIPPLE_NAMESPACE });
@@ -119,7 +120,7 @@ export async function readSnapshot(core: CoreV1Api, policy: string): Promise<V1S
 }
 
 /** Create or replace the snapshot Secret (replace carries the read resourceVersion: a race is a ConflictError). */
-export async function writeSnapshot(core: CoreV1Api, body: V1Secret, existing: V1Secret | null): Promise<void> {
+export async function writeSnapshot(core: CoreApi, body: V1Secret, existing: V1Secret | null): Promise<void> {
   const name = body.metadata!.name!;
   try {
     if (!existing) {

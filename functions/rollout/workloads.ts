@@ -2,9 +2,9 @@
  * Workload kinds are a table: each kind maps to `{ list, podTemplate, paused, patch }`. Adding a kind is one
  * entry; nothing else branches on the kind.
  */
-import { PatchStrategy, type AppsV1Api, type V1DaemonSet, type V1Deployment, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../shared/constants.ts';
-import type { RawApi } from '../shared/kube/index.ts';
+import type { AppsApi, RawApi } from '../shared/kube/index.ts';
 import type { WorkloadKind, WorkloadView } from './plan.ts';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
@@ -12,7 +12,7 @@ type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 export interface WorkloadKindOps {
   /** Resource name for RBAC and messages. */
   resource: string;
-  list(apps: AppsV1Api, namespace: string): Promise<Workload[]>;
+  list(apps: AppsApi, namespace: string): Promise<Workload[]>;
   /**
    * Every namespace at once (large batches: one request instead of one per namespace), decoded as plain JSON:
    * the planner reads only metadata and the pod template, and model-decoding thousands of workloads costs more
@@ -32,7 +32,7 @@ const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: st
   raw.request<Workload>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
     describe: { verb: 'patch', resource, namespace, name },
     body,
-    contentType: PatchStrategy.StrategicMergePatch,
+    contentType: 'application/strategic-merge-patch+json',
     query: { fieldManager: FIELD_MANAGER },
   });
 
@@ -79,7 +79,7 @@ export function viewOf(kind: WorkloadKind, obj: Workload): WorkloadView {
 }
 
 /** Every workload of the given kinds in a namespace, as planner views (kinds listed in parallel). */
-export async function listWorkloads(apps: AppsV1Api, namespace: string, kinds: readonly WorkloadKind[]): Promise<WorkloadView[]> {
+export async function listWorkloads(apps: AppsApi, namespace: string, kinds: readonly WorkloadKind[]): Promise<WorkloadView[]> {
   const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].list(apps, namespace)).map((o) => viewOf(k, o))));
   return lists.flat();
 }

@@ -5,7 +5,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../functions/shared/constants.ts';
-import type { Kube } from '../../functions/shared/kube/index.ts';
+import type { KubeconfigKube as Kube } from '../../functions/shared/kube/kubeconfig.ts';
 import type { RipplePolicy } from '../../functions/shared/policy/schema.ts';
 import { renderRbacFiles } from '../../functions/shared/render/rbac.ts';
 

@@ -1,73 +1,32 @@
 /**
- * A Kube: the API clients ripple uses for one cluster, built from a client-node KubeConfig, with
- * - a timeout on every request (AbortSignal),
+ * A Kube: the API clients ripple uses for one cluster, over the plain JSON request path (./http.ts), with
+ * - a timeout on every request,
  * - `fieldManager=ripple` on every write (POST/PUT/PATCH) that does not name one,
- * - errors translated at the edge (./errors.ts): every method of core/apps/objects throws RippleErrors.
+ * - errors translated at the edge (./errors.ts): every method of core/apps throws RippleErrors.
+ * Nothing here loads @kubernetes/client-node (its types only): the Lambda bundles do not contain it. Kubes over
+ * a kubeconfig, with client-node's full typed APIs, come from ./kubeconfig.ts (local runs, CLI, tests).
  */
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  ServerConfiguration,
-  createConfiguration,
-  type Configuration,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-  Observable,
-  type ResponseContext,
-} from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../constants.ts';
+import { httpRawApi, type HttpTarget, type KubeOptions, type RawApi } from './http.ts';
 import { translateKubeError, type RequestDescription } from './errors.ts';
+import { appsApi, coreApi, type AppsApi, type CoreApi } from './typed.ts';
 
-/**
- * Requests whose JSON answer is parsed with plain JSON.parse instead of client-node's model decoder
- * (ObjectSerializer walks every field of every item with its type table: for an all-namespaces list of 2,000
- * Deployments that is most of the client's CPU). Same authentication, dispatcher, timeout, field manager
- * and error translation as the typed APIs; the answer is plain JSON (timestamps stay strings).
- */
-export interface RawApi {
-  request<T = unknown>(
-    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-    path: string,
-    opts: { describe: RequestDescription; query?: Record<string, string>; body?: unknown; contentType?: string },
-  ): Promise<T>;
-}
+export type { KubeOptions, RawApi } from './http.ts';
+export type { AppsApi, CoreApi } from './typed.ts';
 
 export interface Kube {
   cluster: string;
-  kc: KubeConfig;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  objects: KubernetesObjectApi;
+  /** The typed calls the handlers make (a subset of client-node's CoreV1Api; plain JSON answers). */
+  core: CoreApi;
+  /** The typed calls the handlers make (a subset of client-node's AppsV1Api; plain JSON answers). */
+  apps: AppsApi;
   /** Untyped JSON requests for hot paths (large lists, writes whose answer is barely read). */
   raw: RawApi;
 }
 
-export interface KubeOptions {
-  /** Per-request timeout (default 10 s). */
-  timeoutMs?: number;
-}
-
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-
-/** client-node middleware: request timeout + default field manager. */
-function rippleRequestMiddleware(timeoutMs: number) {
-  const of = <T>(v: T): Observable<T> => new Observable(Promise.resolve(v));
-  return {
-    pre(request: RequestContext): Observable<RequestContext> {
-      request.setSignal(AbortSignal.timeout(timeoutMs));
-      if (WRITE_METHODS.has(String(request.getHttpMethod())) && !new URL(request.getUrl()).searchParams.has('fieldManager')) {
-        request.setQueryParam('fieldManager', FIELD_MANAGER);
-      }
-      return of(request);
-    },
-    post(response: ResponseContext): Observable<ResponseContext> {
-      return of(response);
-    },
-  };
+/** A Kube over one API server (EKS: endpoint + CA + bearer token). */
+export function kubeOverHttp(cluster: string, target: HttpTarget, opts: KubeOptions = {}): Kube {
+  const raw = httpRawApi(target, opts);
+  return { cluster, core: coreApi(raw), apps: appsApi(raw), raw };
 }
 
 const VERBS: [RegExp, string][] = [
@@ -139,102 +98,4 @@ export function translating<T extends object>(api: T): T {
       };
     },
   });
-}
-
-export function apiConfiguration(kc: KubeConfig, opts: KubeOptions = {}): Configuration {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  return createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-    middleware: [rippleRequestMiddleware(opts.timeoutMs ?? 10_000)],
-  });
-}
-
-/**
- * client-node 2 builds a NEW undici Agent for every request when TLS options (a CA, client certs) are set —
- * i.e. against EKS: one TCP + TLS handshake per request, and agents never closed. Keep one per cluster server.
- */
-function reuseDispatcher(kc: KubeConfig): void {
-  const k = kc as unknown as { createDispatcher(cluster: { server?: string } | null, agentOptions: object): unknown; __rippleDispatchers?: Map<string, unknown> };
-  if (k.__rippleDispatchers) return;
-  const original = k.createDispatcher.bind(kc);
-  const cache = new Map<string, unknown>();
-  k.__rippleDispatchers = cache;
-  k.createDispatcher = (cluster, agentOptions) => {
-    const key = cluster?.server ?? '';
-    if (!cache.has(key)) cache.set(key, original(cluster, agentOptions));
-    return cache.get(key);
-  };
-}
-
-const fetchLibrary = new IsomorphicFetchHttpLibrary();
-
-/** The part of undici's Dispatcher API used here (client-node's Agent). */
-interface UndiciRequester {
-  request(opts: { origin: string; path: string; method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }): Promise<{
-    statusCode: number;
-    headers: Record<string, string | string[] | undefined>;
-    body: { text(): Promise<string> };
-  }>;
-}
-
-export function rawApi(kc: KubeConfig, opts: KubeOptions = {}): RawApi {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  return {
-    async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, o: { describe: RequestDescription; query?: Record<string, string>; body?: unknown; contentType?: string }): Promise<T> {
-      try {
-        const server = kc.getCurrentCluster()?.server;
-        if (!server) throw new Error('kubeconfig has no current cluster');
-        const url = new URL(server.replace(/\/$/, '') + path);
-        for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
-        if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
-        const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-        ctx.setHeaderParam('Accept', 'application/json');
-        if (o.body !== undefined) {
-          ctx.setHeaderParam('Content-Type', o.contentType ?? 'application/json');
-          ctx.setBody(JSON.stringify(o.body));
-        }
-        ctx.setSignal(AbortSignal.timeout(timeoutMs));
-        await kc.applySecurityAuthentication(ctx);
-        // The undici dispatcher client-node chose (TLS agent) answers plain requests without fetch's Request/
-        // Response/web-stream machinery; without one (plain HTTP, no TLS options) fetch as client-node does.
-        const dispatcher = ctx.getDispatcher() as UndiciRequester | undefined;
-        let status: number;
-        let text: string;
-        let headers: Record<string, string>;
-        if (typeof dispatcher?.request === 'function') {
-          const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers: ctx.getHeaders(), body: ctx.getBody() as string | undefined, signal: ctx.getSignal() });
-          status = res.statusCode;
-          text = await res.body.text();
-          headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
-        } else {
-          const res = await fetchLibrary.send(ctx).toPromise();
-          status = res.httpStatusCode;
-          text = await res.body.text();
-          headers = res.headers;
-        }
-        if (status >= 400) throw new ApiException(status, `HTTP ${status}`, text, headers);
-        return (text ? JSON.parse(text) : undefined) as T;
-      } catch (err) {
-        throw translateKubeError(err, o.describe);
-      }
-    },
-  };
-}
-
-/** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file, or the EKS one from ./index.ts). */
-export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): Kube {
-  reuseDispatcher(kc);
-  const config = apiConfiguration(kc, opts);
-  const objects = new KubernetesObjectApi(config);
-  (objects as unknown as { setDefaultNamespace(kc: KubeConfig): string }).setDefaultNamespace(kc);
-  return {
-    cluster,
-    kc,
-    core: translating(new CoreV1Api(config)),
-    apps: translating(new AppsV1Api(config)),
-    objects: translating(objects),
-    raw: rawApi(kc, opts),
-  };
 }

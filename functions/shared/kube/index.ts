@@ -1,22 +1,25 @@
 /**
- * Cluster access for the handlers: `kubeFor(cluster)` -> `{ kc, core, apps, objects }`, one per cluster,
- * cached for the life of the Lambda container.
+ * Cluster access for the handlers: `kubeFor(cluster)` -> `{ core, apps, raw }`, one per cluster, cached for
+ * the life of the Lambda container.
  *
  * - RIPPLE_KUBECONFIG (local runs): that kubeconfig; the context named like the cluster if there is one,
- *   otherwise the current context.
+ *   otherwise the current context. Parsed and authenticated by @kubernetes/client-node, loaded lazily
+ *   (./kubeconfig-kube.ts): only this branch loads it, and the Lambda bundles do not contain it.
  * - Otherwise EKS: endpoint + CA from RIPPLE_CLUSTERS or eks:DescribeCluster (cached), bearer token
- *   `k8s-aws-v1.…` from a presigned STS GetCallerIdentity URL (./eks-token.ts), re-signed every 14 minutes.
+ *   `k8s-aws-v1.…` from a presigned STS GetCallerIdentity URL (./eks-token.ts), re-signed every 14 minutes,
+ *   over node:https with one keep-alive Agent per cluster (./http.ts).
  *
  * Every request has a timeout, every write uses field manager `ripple`, errors arrive as RippleErrors
  * (./errors.ts). `retryOnConflict` re-runs a read-modify-write after a 409.
  */
-import { KubeConfig, type User } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ConflictError, PermanentError, RetryableError } from '../errors.ts';
 import { runtimeConfig, type ClusterEntry, type RuntimeConfig } from '../runtime.ts';
-import { kubeFromKubeConfig, type Kube } from './client.ts';
+import { kubeOverHttp, type Kube } from './client.ts';
 import { eksTokenCache, type CredentialProvider } from './eks-token.ts';
+import { kubeFromKubeconfigFile, type ClientNode } from './kubeconfig-kube.ts';
 
-export { kubeFromKubeConfig, type Kube, type RawApi } from './client.ts';
+export { kubeOverHttp, type Kube, type RawApi, type CoreApi, type AppsApi } from './client.ts';
 export { NotFoundError, ForbiddenError, isNotFound, isConflict, orNull, translateKubeError } from './errors.ts';
 
 export type KubeFor = (cluster: string) => Promise<Kube>;
@@ -33,8 +36,6 @@ export interface KubeProviderDeps {
   /** AWS credentials (default: the SDK's node provider chain, i.e. the Lambda role). */
   credentials?: CredentialProvider;
 }
-
-const EKS_USER = 'ripple-eks';
 
 async function defaultDescribeCluster(name: string, region: string): Promise<ClusterEndpoint> {
   const { EKSClient, DescribeClusterCommand } = await import('@aws-sdk/client-eks');
@@ -63,7 +64,6 @@ async function defaultCredentials(): Promise<CredentialProvider> {
 export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
   const { config } = deps;
   const clients = new Map<string, Promise<Kube>>();
-  let fileConfig: KubeConfig | null = null;
   let credentials: CredentialProvider | null = deps.credentials ?? null;
   const regionOf = (cluster: string): string => {
     const r = config.clusters[cluster]?.region ?? config.region;
@@ -78,23 +78,20 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
     },
   });
 
-  function fromFile(cluster: string): Kube {
-    if (!fileConfig) {
-      fileConfig = new KubeConfig();
-      try {
-        fileConfig.loadFromFile(config.kubeconfigPath!);
-      } catch (err) {
-        throw new PermanentError(`RIPPLE_KUBECONFIG ${config.kubeconfigPath}: cannot be read (${(err as Error).message})`, { cause: err });
-      }
+  const fileCache: { file?: KubeConfig } = {};
+  async function fromFile(cluster: string): Promise<Kube> {
+    let cn: ClientNode;
+    try {
+      cn = await import('@kubernetes/client-node');
+    } catch (err) {
+      throw new PermanentError(`RIPPLE_KUBECONFIG ${config.kubeconfigPath}: @kubernetes/client-node cannot be loaded (kubeconfigs are for local runs; the Lambda package does not contain it): ${(err as Error).message}`, { cause: err });
     }
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: fileConfig.clusters,
-      users: fileConfig.users,
-      contexts: fileConfig.contexts,
-      currentContext: fileConfig.contexts.some((c) => c.name === cluster) ? cluster : fileConfig.currentContext,
-    });
-    return kubeFromKubeConfig(kc, cluster, { timeoutMs: config.requestTimeoutMs });
+    try {
+      return kubeFromKubeconfigFile(cn, config.kubeconfigPath!, cluster, { timeoutMs: config.requestTimeoutMs }, fileCache);
+    } catch (err) {
+      if (fileCache.file) throw err;
+      throw new PermanentError(`RIPPLE_KUBECONFIG ${config.kubeconfigPath}: cannot be read (${(err as Error).message})`, { cause: err });
+    }
   }
 
   async function fromEks(cluster: string): Promise<Kube> {
@@ -106,27 +103,23 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
     const region = regionOf(cluster);
     const { endpoint, caData } =
       entry?.endpoint && entry.caData ? { endpoint: entry.endpoint, caData: entry.caData } : await (deps.describeCluster ?? defaultDescribeCluster)(cluster, region);
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: cluster, server: endpoint, caData, skipTLSVerify: false }],
-      users: [{ name: EKS_USER }],
-      contexts: [{ name: cluster, cluster, user: EKS_USER }],
-      currentContext: cluster,
-    });
-    kc.addAuthenticator({
-      isAuthProvider: (user: User) => user.name === EKS_USER,
-      applyAuthentication: async (_user, opts) => {
-        const headers = (opts.headers ??= {}) as Record<string, string>;
-        headers.Authorization = `Bearer ${await tokens.get(cluster)}`;
+    return kubeOverHttp(
+      cluster,
+      {
+        server: endpoint,
+        ca: Buffer.from(caData, 'base64'),
+        prepare: async (ro) => {
+          ro.headers.Authorization = `Bearer ${await tokens.get(cluster)}`;
+        },
       },
-    });
-    return kubeFromKubeConfig(kc, cluster, { timeoutMs: config.requestTimeoutMs });
+      { timeoutMs: config.requestTimeoutMs },
+    );
   }
 
   return (cluster: string) => {
     let hit = clients.get(cluster);
     if (!hit) {
-      hit = config.kubeconfigPath ? Promise.resolve().then(() => fromFile(cluster)) : fromEks(cluster);
+      hit = config.kubeconfigPath ? fromFile(cluster) : fromEks(cluster);
       clients.set(cluster, hit);
       hit.catch(() => clients.delete(cluster));
     }

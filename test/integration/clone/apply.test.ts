@@ -8,7 +8,7 @@ import { applyClonePlan, forgetRecordedReports } from '../../../functions/clone/
 import { listAll } from '../../../functions/clone/kinds.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
 import { b64, CLONE_IDENTITY, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 

@@ -9,7 +9,7 @@ import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { clonePattern } from '../../../functions/shared/render/patterns.ts';
 import { b64, cloneHandlerOn, lambdaContext, policiesFrom, poller, secretIn } from './harness.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';

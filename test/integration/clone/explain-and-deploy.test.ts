@@ -176,7 +176,7 @@ describe('CloudFormation custom resource (deploy-time reconcile)', () => {
     // Prepare: the first cluster connection fails as a 503 would
     answers.length = 0;
     const { makeHandler } = await import('../../../functions/clone/handler.ts');
-    const { kubeFromKubeConfig } = await import('../../../functions/shared/kube/index.ts');
+    const { kubeFromKubeConfig } = await import('../../../functions/shared/kube/kubeconfig.ts');
     const { RetryableError } = await import('../../../functions/shared/errors.ts');
     const { parseRuntimeConfig } = await import('../../../functions/shared/runtime.ts');
     const real = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');

@@ -12,7 +12,7 @@ import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
 import { fingerprint, newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';

@@ -10,7 +10,7 @@ import { makeHandler, type ProtectSummary } from '../../../functions/protect/han
 import { snapshotName } from '../../../functions/protect/snapshot.ts';
 import { makeHandler as makeCloneHandler } from '../../../functions/clone/handler.ts';
 import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
 import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';

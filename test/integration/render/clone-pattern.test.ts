@@ -20,7 +20,7 @@ import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
 import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { loadPolicies } from '../../../functions/shared/policy/load.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
 import { b64, cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';

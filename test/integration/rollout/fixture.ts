@@ -11,7 +11,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, type HandlerName } from '../../../functions/shared/constants.ts';
 import { fingerprint } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type Kube } from '../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { observability, type Observability } from '../../../functions/shared/middleware.ts';
 import { parsePolicies } from '../../../functions/shared/policy/load.ts';
 import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';

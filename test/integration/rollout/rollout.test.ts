@@ -10,7 +10,7 @@ import { makeHandler } from '../../../functions/rollout/handler.ts';
 import type { WorkloadKind } from '../../../functions/rollout/plan.ts';
 import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
 import { RetryableError } from '../../../functions/shared/errors.ts';
-import type { Kube } from '../../../functions/shared/kube/index.ts';
+import type { KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { captureStdout, changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, testObservability, type Env } from './fixture.ts';
 

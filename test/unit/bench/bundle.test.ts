@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Metafile } from 'esbuild';
-import { dominantInputs, packagingConfig } from '../../../bench/bundle.ts';
+import { build, type Metafile } from 'esbuild';
+import { dominantInputs, esbuildOptions, packagingConfig } from '../../../bench/bundle.ts';
 
 describe('bench bundle', () => {
   it('reads the functions and esbuild options the package is built with from serverless.yml', () => {
@@ -10,7 +10,7 @@ describe('bench bundle', () => {
       { name: 'rollout', entry: 'functions/rollout/handler.ts', exportName: 'handler' },
       { name: 'protect', entry: 'functions/protect/handler.ts', exportName: 'handler' },
     ]);
-    expect(cfg.esbuild).toMatchObject({ format: 'esm', outputFileExtension: '.mjs', minify: true, exclude: ['@aws-sdk/*'] });
+    expect(cfg.esbuild).toMatchObject({ format: 'esm', outputFileExtension: '.mjs', minify: true, exclude: ['@aws-sdk/*', '@kubernetes/client-node'] });
   });
 
   it('sums the bytes each package contributes to an output, largest first', () => {
@@ -39,4 +39,19 @@ describe('bench bundle', () => {
     ]);
     expect(dominantInputs(meta, 'out/other.mjs')).toEqual([]);
   });
+
+  it.each(packagingConfig().functions.map((f) => [f.name, f.entry] as const))(
+    '%s bundle, built as packaged: no @kubernetes/client-node inside, and only a dynamic (kubeconfig-branch) import of it',
+    async (_name, entry) => {
+      // Act
+      const res = await build({ ...(esbuildOptions(packagingConfig().esbuild, false) as object), entryPoints: [entry], write: false, metafile: true, sourcemap: false, logLevel: 'silent', outdir: 'out' });
+      // Assess
+      const inputs = Object.keys(res.metafile.inputs);
+      expect(inputs.some((p) => p.includes('node_modules/@kubernetes/client-node'))).toBe(false);
+      const code = res.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
+      expect(code).not.toMatch(/from\s*["']@kubernetes\/client-node["']/);
+      expect(code).toMatch(/import\(\s*["']@kubernetes\/client-node["']\s*\)/);
+    },
+    60_000,
+  );
 });

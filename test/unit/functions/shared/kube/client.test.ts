@@ -4,15 +4,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, PermanentError, RetryableError } from '../../../../../functions/shared/errors.ts';
-import { ForbiddenError, NotFoundError, kubeFromKubeConfig, orNull, retryOnConflict } from '../../../../../functions/shared/kube/index.ts';
+import { ForbiddenError, NotFoundError, orNull, retryOnConflict } from '../../../../../functions/shared/kube/index.ts';
+import { kubeFromKubeConfig } from '../../../../../functions/shared/kube/kubeconfig.ts';
+import { kubeOverHttp } from '../../../../../functions/shared/kube/client.ts';
 import { describeCall } from '../../../../../functions/shared/kube/client.ts';
 import { selfSignedCert } from '../../../../../infra/local/cluster/tls.ts';
 
 // A plain HTTP server answering like kube-apiserver does (Status bodies), so the real client-node request path runs.
 let server: Server;
 let url = '';
-// The same answers over HTTPS with a CA in the kubeconfig: client-node then hands requests an undici Agent
-// (the path the raw API takes against EKS and the embedded cluster).
+// The same answers over HTTPS with a CA in the kubeconfig (client-node's typed APIs hand requests an undici Agent;
+// raw requests go over node:https with the kubeconfig's CA and credentials).
 let tlsServer: Server;
 let tlsUrl = '';
 let tlsCa = '';
@@ -39,6 +41,7 @@ beforeAll(async () => {
     };
     const c = codes[name];
     if (c) return send(c[0], status(...c));
+    if (/^\/api\/v1\/secrets\?/.test(req.url!)) return send(200, { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: '1', continue: 'next-page' }, items: [] });
     send(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns', resourceVersion: '1' } });
   };
   server = createServer(answer);
@@ -122,7 +125,7 @@ describe('kube client raw (plain JSON) requests', () => {
     ['invalid', PermanentError, /HTTP 422/],
     ['hang', RetryableError, /request timed out/],
     ['reset', RetryableError, /network error|fetch failed|socket/],
-  ])('%s -> %o, over HTTP (fetch) and HTTPS (undici Agent)', async (name, cls, message) => {
+  ])('%s -> %o, over HTTP and HTTPS (kubeconfig CA)', async (name, cls, message) => {
     for (const k of [kube(), tlsKube()]) {
       const err = await rawPut(k, name).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(cls);
@@ -172,5 +175,55 @@ describe('describeCall', () => {
     ['readNamespacedDeploymentStatus', { name: 'd', namespace: 'n' }, { verb: 'get', resource: 'deployments/status', namespace: 'n', name: 'd' }],
   ])('%s', (method, args, expected) => {
     expect(describeCall(method, [args])).toEqual({ namespace: undefined, name: undefined, ...expected });
+  });
+});
+
+// The Lambda (EKS) path: no client-node at all, node:https with the cluster CA and a bearer token.
+function httpKube(timeoutMs = 300) {
+  return kubeOverHttp('c', { server: tlsUrl, ca: tlsCa, prepare: async (ro) => void (ro.headers.Authorization = 'Bearer tok') }, { timeoutMs });
+}
+
+describe('kube typed calls over the plain JSON path (no client-node)', () => {
+  it.each([
+    ['conflict', ConflictError, /update secrets ns\/conflict: conflict/],
+    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
+    ['busy', RetryableError, /HTTP 429/],
+    ['broken', RetryableError, /HTTP 503/],
+    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
+    ['invalid', PermanentError, /HTTP 422/],
+    ['hang', RetryableError, /request timed out/],
+    ['reset', RetryableError, /network error/],
+  ])('%s -> %o', async (name, cls, message) => {
+    const err = await httpKube()
+      .core.replaceNamespacedSecret({ name, namespace: 'ns', body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(cls);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('c2VjcmV0');
+    if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
+  });
+
+  it('sends client-node\'s paths and query parameters, fieldManager=ripple on writes, and the bearer token', async () => {
+    // Prepare
+    const k = httpKube();
+    seen.length = 0;
+    // Act
+    const got = await k.core.readNamespacedSecret({ name: 'ok', namespace: 'ns' });
+    await k.core.createNamespacedSecret({ namespace: 'ns', body: { metadata: { name: 'ok' } } });
+    await k.core.replaceNamespacedSecret({ name: 'ok', namespace: 'ns', body: { metadata: { name: 'ok' } }, fieldManager: 'other' });
+    await k.core.deleteNamespacedSecret({ name: 'ok', namespace: 'ns', body: { preconditions: { uid: 'u1' } } });
+    const list = await k.core.listSecretForAllNamespaces({ fieldSelector: 'metadata.name=ok', limit: 2, _continue: 'this-page' });
+    // Assess
+    expect(got.metadata?.resourceVersion).toBe('1');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /api/v1/namespaces/ns/secrets/ok',
+      'POST /api/v1/namespaces/ns/secrets?fieldManager=ripple',
+      'PUT /api/v1/namespaces/ns/secrets/ok?fieldManager=other',
+      'DELETE /api/v1/namespaces/ns/secrets/ok',
+      'GET /api/v1/secrets?fieldSelector=metadata.name%3Dok&limit=2&continue=this-page',
+    ]);
+    expect(seen.every((s) => s.auth === 'Bearer tok')).toBe(true);
+    expect(seen[1]!.type).toBe('application/json');
+    expect(list.metadata?._continue).toBe('next-page'); // client-node's model name for `continue`
   });
 });
