@@ -72,20 +72,22 @@ describe('EventSourceMapping', () => {
   it('treats a thrown error as a failure of the whole batch and an invalid item identifier likewise', async () => {
     const { q } = queue();
     let calls = 0;
+    // Both messages wait before the mapping starts, so every delivery is one batch holding both.
+    q.send('{"a":1}');
+    q.send('{"a":2}');
     const m = new EventSourceMapping(q, {
       batchSize: 10,
       maximumBatchingWindowMs: 0,
       reportBatchItemFailures: true,
       maximumConcurrency: 1,
-      invoke: async () => {
+      invoke: async (e) => {
         calls++;
+        expect(e.Records).toHaveLength(2);
         if (calls === 1) return { ok: false, error: { name: 'Error', message: 'x' }, requestId: 'r' };
         if (calls === 2) return ok({ batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] });
         return ok({ batchItemFailures: [] });
       },
     });
-    q.send('{"a":1}');
-    q.send('{"a":2}');
     await until(() => q.size() === 0);
     m.stop();
     expect(calls).toBe(3);
