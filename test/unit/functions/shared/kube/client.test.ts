@@ -59,6 +59,29 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
+/** One error-translation table for both transports: the kubeconfig path and the plain JSON (Lambda) path. */
+const ERROR_CASES: Array<[string, new (...a: any[]) => Error, RegExp]> = [
+  ['conflict', ConflictError, /update secrets ns\/conflict: conflict/],
+  ['missing', NotFoundError, /update secrets ns\/missing: not found/],
+  ['busy', RetryableError, /HTTP 429/],
+  ['broken', RetryableError, /HTTP 503/],
+  ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
+  ['invalid', PermanentError, /HTTP 422/],
+  ['hang', RetryableError, /request timed out/],
+  ['reset', RetryableError, /network error/],
+];
+
+/** Replace a Secret named after the case; the error must be translated, say what failed, and carry no data. */
+async function expectTranslated(k: { core: { replaceNamespacedSecret(p: any): Promise<unknown> } }, name: string, cls: new (...a: any[]) => Error, message: RegExp) {
+  const err = await k.core
+    .replaceNamespacedSecret({ name, namespace: 'ns', body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(cls);
+  expect((err as Error).message).toMatch(message);
+  expect((err as Error).message).not.toContain('c2VjcmV0');
+  if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
+}
+
 function kube(timeoutMs = 300) {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'c', server: url, skipTLSVerify: true }], users: [{ name: 'u', token: 'tok' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' });
@@ -66,24 +89,7 @@ function kube(timeoutMs = 300) {
 }
 
 describe('kube client error translation', () => {
-  it.each([
-    ['conflict', ConflictError, /replace|update secrets ns\/conflict: conflict/],
-    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
-    ['busy', RetryableError, /HTTP 429/],
-    ['broken', RetryableError, /HTTP 503/],
-    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
-    ['invalid', PermanentError, /HTTP 422/],
-    ['hang', RetryableError, /request timed out/],
-    ['reset', RetryableError, /network error|fetch failed/],
-  ])('%s -> %o', async (name, cls, message) => {
-    const err = await kube()
-      .core.replaceNamespacedSecret({ name, namespace: 'ns', body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(cls);
-    expect((err as Error).message).toMatch(message);
-    expect((err as Error).message).not.toContain('c2VjcmV0');
-    if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
-  });
+  it.each(ERROR_CASES)('%s -> %o', (name, cls, message) => expectTranslated(kube(), name, cls, message));
 
   it('puts fieldManager=ripple on writes, not on reads, and sends the bearer token', async () => {
     const k = kube();
@@ -184,24 +190,7 @@ function httpKube(timeoutMs = 300) {
 }
 
 describe('kube typed calls over the plain JSON path (no client-node)', () => {
-  it.each([
-    ['conflict', ConflictError, /update secrets ns\/conflict: conflict/],
-    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
-    ['busy', RetryableError, /HTTP 429/],
-    ['broken', RetryableError, /HTTP 503/],
-    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
-    ['invalid', PermanentError, /HTTP 422/],
-    ['hang', RetryableError, /request timed out/],
-    ['reset', RetryableError, /network error/],
-  ])('%s -> %o', async (name, cls, message) => {
-    const err = await httpKube()
-      .core.replaceNamespacedSecret({ name, namespace: 'ns', body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(cls);
-    expect((err as Error).message).toMatch(message);
-    expect((err as Error).message).not.toContain('c2VjcmV0');
-    if (cls === PermanentError || cls === ForbiddenError) expect(err).not.toBeInstanceOf(RetryableError);
-  });
+  it.each(ERROR_CASES)('%s -> %o', (name, cls, message) => expectTranslated(httpKube(), name, cls, message));
 
   it('sends client-node\'s paths and query parameters, fieldManager=ripple on writes, and the bearer token', async () => {
     // Prepare
