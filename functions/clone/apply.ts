@@ -15,7 +15,7 @@ import { ConflictError, PermanentError, RetryableError } from '../shared/errors.
 import { buildEvent } from '../shared/events.ts';
 import { ForbiddenError, NotFoundError, type Kube } from '../shared/kube/index.ts';
 import { CLONE_KINDS } from './kinds.ts';
-import { isWrite, type ActionType, type CloneAction } from './plan.ts';
+import { isWrite, noActions, type ActionType, type CloneAction } from './plan.ts';
 
 export interface CloneReporter {
   /** A same-named object left alone, or an immutable copy not replaced (log + metric). */
@@ -112,7 +112,7 @@ async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { acti
 
 export async function applyClonePlan(actions: readonly CloneAction[], opts: ApplyOptions): Promise<ApplySummary> {
   const summary: ApplySummary = {
-    done: { create: 0, update: 0, 'replace-immutable': 0, delete: 0, skip: 0, 'report-unmanaged': 0, 'report-immutable': 0 },
+    done: noActions(),
     writes: 0,
     conflicts: 0,
     failures: [],

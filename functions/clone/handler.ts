@@ -15,7 +15,7 @@ import { loadPolicies } from '../shared/policy/load.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { runtimeConfig, type RuntimeConfig } from '../shared/runtime.ts';
 import { applyClonePlan, type ApplySummary, type CloneReporter } from './apply.ts';
-import { planClone, type ActionType, type CloneAction } from './plan.ts';
+import { noActions, planClone, type ActionType, type CloneAction } from './plan.ts';
 import { newReadCache, readSnapshot, scopeLabel, type ReadCache } from './snapshot.ts';
 import { classify, workFor, type CloudFormationEvent, type Trigger, type WorkItem } from './triggers.ts';
 
@@ -82,7 +82,7 @@ export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 
     cluster,
     policies: items.length,
     namespaces: 0,
-    actions: { create: 0, update: 0, 'replace-immutable': 0, delete: 0, skip: 0, 'report-unmanaged': 0, 'report-immutable': 0 },
+    actions: noActions(),
     writes: 0,
     conflicts: 0,
     failures: [],

@@ -244,8 +244,7 @@ export function isWrite(a: CloneAction): boolean {
   return a.action === 'create' || a.action === 'update' || a.action === 'delete' || a.action === 'replace-immutable';
 }
 
-export function countActions(actions: readonly CloneAction[]): Record<ActionType, number> {
-  const out: Record<ActionType, number> = { create: 0, update: 0, 'replace-immutable': 0, delete: 0, skip: 0, 'report-unmanaged': 0, 'report-immutable': 0 };
-  for (const a of actions) out[a.action]++;
-  return out;
+/** A fresh count per action type, all zero. */
+export function noActions(): Record<ActionType, number> {
+  return { create: 0, update: 0, 'replace-immutable': 0, delete: 0, skip: 0, 'report-unmanaged': 0, 'report-immutable': 0 };
 }
