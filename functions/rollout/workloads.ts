@@ -63,8 +63,6 @@ export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   },
 };
 
-export const WORKLOAD_KIND_NAMES = Object.keys(WORKLOADS) as WorkloadKind[];
-
 /** The planner's view of a listed workload. */
 export function viewOf(kind: WorkloadKind, obj: Workload): WorkloadView {
   const ops = WORKLOADS[kind];
