@@ -19,7 +19,7 @@ import { startProbeServer } from './http.ts';
 import type { ProbeServer } from './http.ts';
 import { ensureFingerprintKey } from './key.ts';
 import type { KindName } from './kinds.ts';
-import { EXCLUDED_SECRET_TYPES, globToRegExp, KIND_NAMES, KINDS, skipReason } from './kinds.ts';
+import { EXCLUDED_SECRET_TYPES, KIND_NAMES, KINDS, skipReason } from './kinds.ts';
 import type { KubeHttp } from './kube.ts';
 import { kubeHttp } from './kube.ts';
 import { LeaderElector } from './leader.ts';
@@ -109,7 +109,7 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
     annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])],
     now: () => new Date().toISOString(),
   };
-  const skipCtx = { excludeNamespaces: (cfg.excludeNamespaces ?? []).map(globToRegExp), excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES };
+  const skipCtx = { excludeNamespaces: cfg.excludeNamespaces ?? [], excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES };
 
   const electing = cfg.leaderElection !== false;
   let leading = !electing;

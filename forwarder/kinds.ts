@@ -4,6 +4,8 @@
  * client (named checks, first reason wins) so a server that ignores a selector still cannot leak them into
  * events or memory.
  */
+import { globMatch } from '../functions/shared/policy/select.ts';
+
 export const KIND_NAMES = ['Namespace', 'Secret', 'ConfigMap'] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
@@ -43,14 +45,9 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-/** `kube-*` style glob (only `*` is special) to a RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  const esc = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${esc}$`);
-}
-
 export interface SkipContext {
-  excludeNamespaces: RegExp[];
+  /** Namespace names or globs (`kube-*`), matched with the policy's `globMatch`. */
+  excludeNamespaces: readonly string[];
   excludedSecretTypes: readonly string[];
 }
 
@@ -63,7 +60,7 @@ const checks: Check[] = [
   function excludedNamespace(spec, obj, ctx) {
     const ns: string | undefined = spec.kind === 'Namespace' ? obj.metadata.name : obj.metadata.namespace;
     if (!ns) return null;
-    return ctx.excludeNamespaces.some((re) => re.test(ns)) ? `namespace ${ns} is excluded` : null;
+    return ctx.excludeNamespaces.some((g) => globMatch(g, ns)) ? `namespace ${ns} is excluded` : null;
   },
   function excludedSecretType(spec, obj, ctx) {
     if (spec.kind !== 'Secret') return null;
