@@ -41,7 +41,7 @@ function apiGroup(group: string, versions: string[]): any {
   return { name: group, versions: gvs, preferredVersion: gvs[0] };
 }
 
-export function apiGroupList(): any {
+function buildApiGroupList(): any {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
@@ -49,18 +49,13 @@ export function apiGroupList(): any {
   };
 }
 
-export function apiGroupDoc(group: string): any | null {
-  const g = groups().find((x) => x.group === group && group !== '');
-  return g ? { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.group, g.versions) } : null;
-}
 
 function subresourceVerbs(sub: string): string[] {
   return sub === 'finalize' ? ['update'] : ['get', 'patch', 'update'];
 }
 
-export function apiResourceList(group: string, version: string): any | null {
+function buildApiResourceList(group: string, version: string): any {
   const list = resourcesIn(group, version);
-  if (!list.length) return null;
   const resources: any[] = [];
   for (const r of list) {
     resources.push({
@@ -96,8 +91,7 @@ function discoveryResource(r: ResourceType): any {
   };
 }
 
-/** Aggregated discovery for /api (core = true) or /apis. */
-export function aggregated(core: boolean): any {
+function buildAggregated(core: boolean): any {
   const items = groups()
     .filter((g) => (core ? g.group === '' : g.group !== ''))
     .map((g) => ({
@@ -109,4 +103,28 @@ export function aggregated(core: boolean): any {
       })),
     }));
   return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
+}
+
+// The served resources are fixed, so every discovery document is built once, not per request.
+const GROUP_LIST = buildApiGroupList();
+const GROUP_DOCS = new Map<string, any>(groups().filter((g) => g.group !== '').map((g) => [g.group, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.group, g.versions) }]));
+const RESOURCE_LISTS = new Map<string, any>(groups().flatMap((g) => g.versions.map((v) => [`${g.group}/${v}`, buildApiResourceList(g.group, v)] as const)));
+const AGGREGATED_CORE = buildAggregated(true);
+const AGGREGATED_GROUPS = buildAggregated(false);
+
+export function apiGroupList(): any {
+  return GROUP_LIST;
+}
+
+export function apiGroupDoc(group: string): any | null {
+  return GROUP_DOCS.get(group) ?? null;
+}
+
+export function apiResourceList(group: string, version: string): any | null {
+  return RESOURCE_LISTS.get(`${group}/${version}`) ?? null;
+}
+
+/** Aggregated discovery for /api (core = true) or /apis. */
+export function aggregated(core: boolean): any {
+  return core ? AGGREGATED_CORE : AGGREGATED_GROUPS;
 }
