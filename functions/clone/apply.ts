@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { ConflictError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { buildEvent } from '../shared/events.ts';
 import { ForbiddenError, NotFoundError, type Kube } from '../shared/kube/index.ts';
+import { pool } from '../shared/pool.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import { isWrite, noActions, type ActionType, type CloneAction } from './plan.ts';
 
@@ -54,14 +55,6 @@ export interface ApplySummary {
   writes: number;
   conflicts: number;
   failures: Failure[];
-}
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }
 
 const TERMINATING = /being terminated|is terminating/i;

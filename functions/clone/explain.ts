@@ -5,6 +5,7 @@
  */
 import { newFingerprintKey } from '../shared/fingerprint.ts';
 import { orNull, type Kube } from '../shared/kube/index.ts';
+import { pool } from '../shared/pool.ts';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, ANN_SOURCE_FINGERPRINT } from '../shared/constants.ts';
 import { readFingerprintKey } from '../shared/fingerprint-key.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
@@ -68,20 +69,16 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps'>, policies: 
     if (!snapshot.source) notes.push(`policy ${policy.metadata.name}: source ${policy.spec.source.kind} ${policy.spec.source.namespace}/${policy.spec.source.name} is absent`);
     const actions = planClone({ ...snapshot, fingerprintKey: key });
     const settings = typeof rollout === 'string' ? null : rollout.reloadSettings([policy]);
-    const queue = [...actions];
-    const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, queue.length)) }, async () => {
-      for (let a = queue.shift(); a; a = queue.shift()) {
-        let restarts: string[] | null = typeof rollout === 'string' ? null : [];
-        if (typeof rollout !== 'string' && settings && contentChange(a) && 'object' in a) {
-          const workloads = await rollout.listWorkloads(kube.apps, a.namespace, settings.kinds);
-          const fp = a.object.metadata?.annotations?.[ANN_SOURCE_FINGERPRINT] ?? '';
-          const plan = rollout.planRollouts([{ kind: a.kind, namespace: a.namespace, name: a.name, fingerprint: fp, settings }], workloads, new Date());
-          restarts = plan.patches.map((p) => `${p.workload.kind}/${p.workload.name}`);
-        }
-        rows.push({ policy: policy.metadata.name, kind: a.kind, namespace: a.namespace, name: a.name, action: a.action, differs: 'differs' in a ? a.differs : [], restarts, reason: a.reason });
+    await pool(actions, opts.concurrency ?? 16, async (a) => {
+      let restarts: string[] | null = typeof rollout === 'string' ? null : [];
+      if (typeof rollout !== 'string' && settings && contentChange(a) && 'object' in a) {
+        const workloads = await rollout.listWorkloads(kube.apps, a.namespace, settings.kinds);
+        const fp = a.object.metadata?.annotations?.[ANN_SOURCE_FINGERPRINT] ?? '';
+        const plan = rollout.planRollouts([{ kind: a.kind, namespace: a.namespace, name: a.name, fingerprint: fp, settings }], workloads, new Date());
+        restarts = plan.patches.map((p) => `${p.workload.kind}/${p.workload.name}`);
       }
+      rows.push({ policy: policy.metadata.name, kind: a.kind, namespace: a.namespace, name: a.name, action: a.action, differs: 'differs' in a ? a.differs : [], restarts, reason: a.reason });
     });
-    await Promise.all(workers);
   }
   rows.sort((x, y) => (x.policy + '\0' + x.namespace < y.policy + '\0' + y.namespace ? -1 : 1));
   return { rows, restartsUnavailable, notes };

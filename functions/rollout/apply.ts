@@ -8,6 +8,7 @@
  */
 import { isNotFound, type Kube } from '../shared/kube/index.ts';
 import { recordEvent } from '../shared/events.ts';
+import { limiter, pool, type Limiter } from '../shared/pool.ts';
 import type { RolloutPlan, WorkloadPatch } from './plan.ts';
 import { WORKLOADS } from './workloads.ts';
 
@@ -17,42 +18,6 @@ export interface ApplyResult {
   gone: WorkloadPatch[];
   /** Events that could not be recorded (the patch itself succeeded): names only. */
   eventErrors: string[];
-}
-
-/** At most `limit` callers inside at once (shared by all namespace groups of a batch). */
-export type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
-export function limiter(limit: number): Limiter {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= limit) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-/** Run `fn` over `items` with at most `limit` in flight. */
-export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  let first: unknown;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      try {
-        await fn(items[next++]);
-      } catch (err) {
-        // Every item still runs (no write left dangling); the first error is rethrown at the end.
-        if (!failed) [failed, first] = [true, err];
-      }
-    }
-  });
-  await Promise.all(workers);
-  if (failed) throw first;
 }
 
 export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string; limit?: Limiter } = {}): Promise<ApplyResult> {

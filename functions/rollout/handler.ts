@@ -18,7 +18,8 @@ import { errorReason, type Observability } from '../shared/middleware.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts';
-import { applyRollouts, limiter, pool, type ApplyResult, type Limiter } from './apply.ts';
+import { limiter, pool, type Limiter } from '../shared/pool.ts';
+import { applyRollouts, type ApplyResult } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
 import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limiter, pool } from '../../../../functions/rollout/apply.ts';
+import { limiter, pool } from '../../../../functions/shared/pool.ts';
 
 describe('limiter', () => {
   it('never lets more than the limit run at once, and runs everything', async () => {
