@@ -206,7 +206,7 @@ export class ApiServer {
   /** The authorizer and param source ValidatingAdmissionPolicies may use (CEL `authorizer`, `params`). */
   private admitOptions(): import('./admission.ts').AdmitOptions {
     return {
-      authorize: (a) => (this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(a, this.rbac(a.namespace))),
+      authorize: (a) => this.decide(a),
       params: {
         namespaced: (apiVersion, kind) => lookupKind(apiVersion, kind)?.namespaced,
         list: (apiVersion, kind, namespace) => {
@@ -216,6 +216,11 @@ export class ApiServer {
         },
       },
     };
+  }
+
+  /** The configured authorizer's decision: everything under AlwaysAllow, else RBAC over the stored objects. */
+  private decide(attrs: RequestAttributes): { allowed: boolean; reason: string } {
+    return this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(attrs, this.rbac(attrs.namespace));
   }
 
   rbac(namespace: string | undefined): RbacObjects {
@@ -309,7 +314,7 @@ export class ApiServer {
       }
       if (imp) {
         for (const check of impersonationChecks(user, imp)) {
-          const d = this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(check, this.rbac(check.namespace));
+          const d = this.decide(check);
           if (!d.allowed) {
             Object.assign(annotations, authorizationAnnotations(d));
             fail(forbiddenStatus(check, d.reason));
@@ -338,7 +343,7 @@ export class ApiServer {
           // reported by the handler
         }
       }
-      const decision = this.d.authorization === 'AlwaysAllow' ? { allowed: true, reason: '' } : authorize(attrs, this.rbac(attrs.namespace));
+      const decision = this.decide(attrs);
       Object.assign(annotations, authorizationAnnotations(decision));
       if (!decision.allowed) {
         fail(forbiddenStatus(attrs, decision.reason));
