@@ -6,6 +6,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from './constants.ts';
 import { RetryableError } from './errors.ts';
+import { isNotFound } from './kube/errors.ts';
 
 export const FINGERPRINT_KEY_DATA = 'key';
 
@@ -14,7 +15,7 @@ export async function readFingerprintKey(core: Pick<CoreV1Api, 'readNamespacedSe
   try {
     secret = await core.readNamespacedSecret({ name: FINGERPRINT_KEY_SECRET, namespace: RIPPLE_NAMESPACE });
   } catch (err) {
-    if ((err as { code?: number }).code === 404 || (err as Error).name === 'NotFoundError') {
+    if (isNotFound(err)) {
       throw new RetryableError(`fingerprint key Secret ${RIPPLE_NAMESPACE}/${FINGERPRINT_KEY_SECRET}: not found (the forwarder creates it on start; retrying)`);
     }
     throw err;
