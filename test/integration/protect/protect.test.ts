@@ -10,6 +10,7 @@ import { makeHandler, type ProtectSummary } from '../../../functions/protect/han
 import { snapshotName } from '../../../functions/protect/snapshot.ts';
 import { makeHandler as makeCloneHandler } from '../../../functions/clone/handler.ts';
 import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { orNull } from '../../../functions/shared/kube/errors.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
 import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
 import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
@@ -45,12 +46,9 @@ async function auditRecord(user: string, verb: string, name: string, after = 0):
   return eventually(async () => audit.slice(after).find((e) => e.user.username === user && e.verb === verb && e.objectRef?.name === name && e.objectRef?.namespace === 'platform'), `audit record ${user} ${verb} ${name}`);
 }
 
+/** The Secret, or null when it does not exist (404); any other error fails the test. */
 async function readSecret(name: string, namespace = 'platform'): Promise<V1Secret | null> {
-  try {
-    return await env.admin.core.readNamespacedSecret({ name, namespace });
-  } catch {
-    return null;
-  }
+  return orNull(env.admin.core.readNamespacedSecret({ name, namespace }));
 }
 
 beforeAll(async () => {
