@@ -95,6 +95,8 @@ interface ApiRule {
   Name: string;
   EventBusName: string;
   EventPattern?: string;
+  /** EventPattern parsed once at PutRule: `matches` caches the compiled form per object, so delivery neither re-parses nor re-compiles. */
+  parsedPattern?: unknown;
   ScheduleExpression?: string;
   State: string;
   Description?: string;
@@ -153,7 +155,7 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
   function deliver(event: DeliveredEvent, bus: string): void {
     const names: string[] = [];
     for (const rule of apiRules.values()) {
-      if (rule.EventBusName === bus && rule.State === 'ENABLED' && rule.EventPattern && matches(JSON.parse(rule.EventPattern), event)) names.push(rule.Name);
+      if (rule.EventBusName === bus && rule.State === 'ENABLED' && rule.parsedPattern !== undefined && matches(rule.parsedPattern, event)) names.push(rule.Name);
     }
     const targets: LocalRule[] = [];
     for (const rule of localRules.values()) {
@@ -255,9 +257,17 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
     return v;
   }
 
-  function checkPattern(text: string): void {
+  /** The pattern parsed and validated; an invalid one is InvalidEventPatternException with EventBridge's reason. */
+  function checkPattern(text: string): unknown {
+    let parsed: unknown;
     try {
-      compilePattern(text);
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text; // compilePattern reports the invalid JSON in EventBridge's words
+    }
+    try {
+      compilePattern(parsed);
+      return parsed;
     } catch (err) {
       if (err instanceof InvalidEventPatternError) throw new ApiError('InvalidEventPatternException', err.message);
       throw err;
@@ -277,7 +287,7 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
     TestEventPattern: (input) => {
       const patternText = requireString(input, 'EventPattern');
       const eventText = requireString(input, 'Event');
-      checkPattern(patternText);
+      const pattern = checkPattern(patternText);
       let event: unknown;
       try {
         event = JSON.parse(eventText);
@@ -287,7 +297,7 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
       const required = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
       const missing = typeof event === 'object' && event !== null ? required.filter((f) => !(f in event)) : required;
       if (missing.length) throw new ApiError('ValidationException', `Parameter Event is not valid. Reason: Provided Event is missing required field(s): ${missing.join(', ')}.`);
-      return { Result: matches(patternText, event) };
+      return { Result: matches(pattern, event) };
     },
     PutRule: (input) => {
       const name = requireString(input, 'Name');
@@ -295,12 +305,13 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
       if (!buses.has(bus)) throw new ApiError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
       const pattern = input.EventPattern as string | undefined;
       if (!pattern && !input.ScheduleExpression) throw new ApiError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.');
-      if (pattern) checkPattern(pattern);
+      const parsedPattern = pattern ? checkPattern(pattern) : undefined;
       const existing = apiRules.get(ruleKey(bus, name));
       apiRules.set(ruleKey(bus, name), {
         Name: name,
         EventBusName: bus,
         EventPattern: pattern,
+        parsedPattern,
         ScheduleExpression: input.ScheduleExpression as string | undefined,
         State: (input.State as string) ?? 'ENABLED',
         Description: input.Description as string | undefined,
