@@ -17,6 +17,7 @@ import { fingerprint } from '../shared/fingerprint.ts';
 import { handlerDeps, lazyHandler, type HandlerDeps } from '../shared/handler-deps.ts';
 import { errorReason } from '../shared/middleware.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
+import { policiesForSource } from '../shared/policy/select.ts';
 import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
 import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent } from './audit.ts';
@@ -55,10 +56,6 @@ type ProtectedPolicy = RipplePolicy & { spec: { protect: NonNullable<RipplePolic
 
 function protectedPolicies(policies: RipplePolicy[]): ProtectedPolicy[] {
   return policies.filter((p): p is ProtectedPolicy => Boolean(p.spec.protect));
-}
-
-function policyFor(policies: ProtectedPolicy[], kind: string, namespace: string, name: string): ProtectedPolicy | undefined {
-  return policies.find((p) => p.spec.source.kind === kind && p.spec.source.namespace === namespace && p.spec.source.name === name);
 }
 
 const METRIC: Record<Verdict, string | null> = {
@@ -152,7 +149,7 @@ function attemptsFromEvent(e: RippleEvent, policies: ProtectedPolicy[], skipped:
     return { cluster: e.detail.cluster, byPolicy };
   }
   const d = e.detail;
-  const p = d.namespace ? policyFor(policies, d.kind, d.namespace, d.name) : undefined;
+  const p = d.namespace ? policiesForSource(policies, d.kind, d.namespace, d.name)[0] : undefined;
   if (!p) {
     skipped.push(`${d.kind} ${d.namespace ?? ''}/${d.name}: not the source of a policy with a protect section`);
     return { cluster: d.cluster, byPolicy };
@@ -180,7 +177,7 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
         continue;
       }
       // A deletecollection names no object: it concerns every protected object of that kind in the namespace.
-      const concerned = a.name === null ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace) : [policyFor(policies, a.kind, a.namespace, a.name)].filter((p) => p !== undefined);
+      const concerned = a.name === null ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace) : policiesForSource(policies, a.kind, a.namespace, a.name).slice(0, 1);
       if (concerned.length === 0) {
         skipped.push(`log event ${le.id}: ${a.kind} ${a.namespace}/${a.name ?? '*'} is not protected`);
         continue;

@@ -108,7 +108,7 @@ export function namespaceSkipReason(policy: RipplePolicy, ns: NamespaceLike): st
 }
 
 /** Policies whose source is exactly this object. */
-export function policiesForSource(policies: RipplePolicy[], kind: string, namespace: string, name: string): RipplePolicy[] {
+export function policiesForSource<P extends RipplePolicy>(policies: P[], kind: string, namespace: string, name: string): P[] {
   return policies.filter((p) => p.spec.source.kind === kind && p.spec.source.namespace === namespace && p.spec.source.name === name);
 }
 
