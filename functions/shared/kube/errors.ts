@@ -27,10 +27,6 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof NotFoundError || statusCode(err) === 404;
 }
 
-export function isConflict(err: unknown): boolean {
-  return err instanceof ConflictError || statusCode(err) === 409;
-}
-
 /** Resolve to null on 404, rethrow anything else. */
 export async function orNull<T>(p: Promise<T>): Promise<T | null> {
   try {

@@ -20,7 +20,7 @@ import { eksTokenCache, type CredentialProvider } from './eks-token.ts';
 import { kubeFromKubeconfigFile, type ClientNode } from './kubeconfig-kube.ts';
 
 export { kubeOverHttp, type Kube, type RawApi, type CoreApi, type AppsApi } from './client.ts';
-export { NotFoundError, ForbiddenError, isNotFound, isConflict, orNull, translateKubeError } from './errors.ts';
+export { NotFoundError, ForbiddenError, isNotFound, orNull, translateKubeError } from './errors.ts';
 
 export type KubeFor = (cluster: string) => Promise<Kube>;
 
