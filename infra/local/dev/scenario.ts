@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
 import { ANN_RESTARTED_FOR, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
+import { orNull } from '../../../functions/shared/kube/errors.ts';
 import { errorText } from './manifests.ts';
 import type { Output } from './output.ts';
 
@@ -48,15 +49,6 @@ function sameData(a: Record<string, string> | undefined, b: Record<string, strin
   const ka = Object.keys(a ?? {}).sort();
   const kb = Object.keys(b ?? {}).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a?.[k] === b?.[k]);
-}
-
-async function orNull<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return null;
-    throw err;
-  }
 }
 
 /** Poll `check` until it returns null (converged) or the timeout passes; returns the last reason. */
