@@ -6,7 +6,7 @@
  * Events are buffered briefly and delivered in batches, as the service does.
  */
 import { randomBytes } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { compileLogsFilter } from '../eventbridge/logs-filter.ts';
 
 export interface LogEvent {
@@ -30,10 +30,6 @@ export interface AwsLogsEvent {
 
 export function encodeAwsLogs(m: DataMessage): AwsLogsEvent {
   return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(m), 'utf8')).toString('base64') } };
-}
-
-export function decodeAwsLogs(e: AwsLogsEvent): DataMessage {
-  return JSON.parse(gunzipSync(Buffer.from(e.awslogs.data, 'base64')).toString('utf8')) as DataMessage;
 }
 
 let seq = 0;

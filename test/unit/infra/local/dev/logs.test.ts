@@ -1,7 +1,8 @@
 /** CloudWatch Logs subscription delivery: filter, batch, and the gzip+base64 awslogs envelope. */
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeAwsLogs, LogSubscription, type AwsLogsEvent, type DataMessage } from '../../../../../infra/local/dev/logs.ts';
+import { decodeLogsEvent } from '../../../../../functions/protect/audit.ts';
+import { LogSubscription, type AwsLogsEvent, type DataMessage } from '../../../../../infra/local/dev/logs.ts';
 import { prettyLogLine } from '../../../../../infra/local/dev/output.ts';
 
 const audit = (verb: string, resource: string) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', verb, user: { username: 'alice', groups: [] }, objectRef: { resource, namespace: 'platform', name: 'blogsecret' } });
@@ -20,7 +21,7 @@ describe('LogSubscription', () => {
     const [event] = delivered[0];
     expect(Object.keys(event)).toEqual(['awslogs']);
     const raw = JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, 'base64')).toString('utf8'));
-    expect(raw).toEqual(decodeAwsLogs(event));
+    expect(raw).toEqual(decodeLogsEvent(event)); // what the protect handler reads
     expect(raw).toMatchObject({ messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: '/aws/eks/ripple/cluster', logStream: 'kube-apiserver-audit-abc', subscriptionFilters: ['protect-audit'] });
     expect(raw.logEvents.map((e: { timestamp: number }) => e.timestamp)).toEqual([1_764_000_000_000, 1_764_000_000_003]);
     expect(JSON.parse(raw.logEvents[0].message)).toMatchObject({ verb: 'delete' });
