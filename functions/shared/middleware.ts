@@ -77,8 +77,6 @@ export function errorReason(err: unknown): string {
 export interface RippleMiddlewareOptions {
   handler: HandlerName | string;
   observability?: () => Observability;
-  /** What the handler returns after a permanent error (default `{ status: 'rejected', reason }`). */
-  permanentResponse?: (event: unknown, reason: string) => unknown;
 }
 
 export function rippleMiddleware(opts: RippleMiddlewareOptions): MiddlewareObj<unknown, unknown, Error, Context> {
@@ -110,7 +108,7 @@ export function rippleMiddleware(opts: RippleMiddlewareOptions): MiddlewareObj<u
       logger.error('permanent error; not retried', { errorClass: kind, reason });
       metrics.addMetric(kind === 'schema' ? 'RejectedEvents' : 'PermanentErrors', MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
-      request.response = opts.permanentResponse ? opts.permanentResponse(request.event, reason) : { status: 'rejected', reason };
+      request.response = { status: 'rejected', reason };
       request.error = null;
       return;
     }
