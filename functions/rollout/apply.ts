@@ -20,7 +20,7 @@ export interface ApplyResult {
   eventErrors: string[];
 }
 
-export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, opts: { concurrency?: number; instance?: string; limit?: Limiter } = {}): Promise<ApplyResult> {
+export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, opts: { concurrency?: number; limit?: Limiter } = {}): Promise<ApplyResult> {
   const result: ApplyResult = { patched: [], gone: [], eventErrors: [] };
   const limit = opts.limit ?? limiter(opts.concurrency ?? 16);
   await pool(plan.patches, opts.concurrency ?? 16, async (p) => {
@@ -39,7 +39,6 @@ export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, 
         reason: 'RestartTriggered',
         message: `ripple restarted ${kind} ${namespace}/${name} for ${p.changed.map((c) => `${c.kind} ${c.name}`).join(', ')} (${p.restartedFor})`,
         component: 'rollout',
-        ...(opts.instance ? { instance: opts.instance } : {}),
       }));
     } catch (err) {
       result.eventErrors.push(`${kind} ${namespace}/${name}: ${(err as Error).message}`);

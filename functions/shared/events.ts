@@ -22,8 +22,6 @@ export interface EventInput {
   type?: 'Normal' | 'Warning';
   /** Which part of ripple reports it: `clone`, `rollout`, `protect`. */
   component: string;
-  /** Defaults to the Lambda function name or `ripple`. */
-  instance?: string;
 }
 
 /** The Event object (pure; exported for tests). */
@@ -46,7 +44,7 @@ export function buildEvent(obj: InvolvedObject, e: EventInput, now = new Date())
     type: e.type ?? 'Normal',
     source: { component: `ripple-${e.component}` },
     reportingComponent: `ripple.dev/${e.component}`,
-    reportingInstance: e.instance ?? `ripple-${e.component}`,
+    reportingInstance: `ripple-${e.component}`,
     firstTimestamp: now,
     lastTimestamp: now,
     count: 1,
