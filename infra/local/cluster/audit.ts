@@ -34,7 +34,6 @@ export interface AuditEvent {
 
 export const ANNOTATION_DECISION = 'authorization.k8s.io/decision';
 export const ANNOTATION_REASON = 'authorization.k8s.io/reason';
-export const ANNOTATION_VALIDATION_FAILURE = 'validation.policy.admission.k8s.io/validation_failure';
 
 /** Audit timestamps as the real server writes them: RFC 3339 with microseconds (`...T10:00:00.123456Z`). */
 export function microTime(d: Date = new Date()): string {

@@ -110,10 +110,6 @@ export function lookupKind(apiVersion: string, kind: string): ResourceType | und
   return byKind.get(`${apiVersion}/${kind}`);
 }
 
-export function resourceFor(group: string, plural: string): ResourceType | undefined {
-  return RESOURCES.find((r) => r.group === group && r.plural === plural);
-}
-
 /** group -> versions served (the core group is ""). Order: core first, then as listed. */
 export function groups(): { group: string; versions: string[] }[] {
   const out: { group: string; versions: string[] }[] = [];
