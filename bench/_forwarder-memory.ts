@@ -3,9 +3,13 @@
  * with either the forwarder (`ripple`) or a plain client-node informer (`informer`) and prints the retained heap
  * per object as one JSON line.
  *
- * Heap = JS heap used + ArrayBuffer memory (the forwarder's state table lives in ArrayBuffers).
- * Per object = (heap while holding the N Secrets − heap while the same machinery runs with a label selector
- * that matches nothing) / N: the fixed cost of the process (code, sockets, caches) is not an object's cost.
+ * Memory is split in two:
+ * - data: JS heap data spaces (new, old, large-object) + ArrayBuffer memory (the forwarder's state table lives in
+ *   ArrayBuffers) — what objects are held in;
+ * - code: V8's code spaces and trusted space (compiled machine code, bytecode, deoptimization data) — the cost of
+ *   the code that runs, which grows once as the list/diff path is compiled and does not grow with the object count.
+ * Per object = (data while holding the N Secrets − data while the same machinery runs with a label selector
+ * that matches nothing) / N. The code delta and the all-in figure ((data + code delta) / N) are printed as well.
  *   node --expose-gc bench/_forwarder-memory.ts <ripple|informer> <kubeconfig-file> <expected-count>
  */
 import { readFileSync } from 'node:fs';
@@ -20,15 +24,25 @@ const mark = (what: string) => process.stderr.write(`[${mode}] ${what} at ${((Da
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-/** JS heap plus ArrayBuffer backing stores (off the JS heap, but memory the holder keeps all the same). */
-function heap(): number {
+/** V8 spaces holding code rather than data (machine code, bytecode and its metadata). */
+const CODE_SPACES = new Set(['code_space', 'code_large_object_space', 'trusted_space', 'trusted_large_object_space', 'shared_trusted_space', 'shared_trusted_large_object_space']);
+
+/** After GC: data (JS heap data spaces + ArrayBuffer backing stores, off the JS heap but kept all the same) and code. */
+function heap(): { data: number; code: number } {
   for (let i = 0; i < 4; i++) gc!();
   const m = process.memoryUsage();
-  if (process.env.FORWARDER_BENCH_VERBOSE) {
-    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
-    process.stderr.write(`[${mode}] heapUsed ${m.heapUsed} arrayBuffers ${m.arrayBuffers} ${JSON.stringify(spaces)}\n`);
+  const spaces = v8.getHeapSpaceStatistics();
+  let data = m.arrayBuffers;
+  let code = 0;
+  for (const s of spaces) {
+    if (CODE_SPACES.has(s.space_name)) code += s.space_used_size;
+    else data += s.space_used_size;
   }
-  return m.heapUsed + m.arrayBuffers;
+  if (process.env.FORWARDER_BENCH_VERBOSE) {
+    const bySpace = Object.fromEntries(spaces.map((s) => [s.space_name, s.space_used_size]));
+    process.stderr.write(`[${mode}] heapUsed ${m.heapUsed} arrayBuffers ${m.arrayBuffers} ${JSON.stringify(bySpace)}\n`);
+  }
+  return { data, code };
 }
 
 const kc = new KubeConfig();
@@ -66,7 +80,19 @@ const full = await hold();
 const held = heap();
 mark('objects held');
 if (full.count !== expected) throw new Error(`${mode}: holds ${full.count} objects, expected ${expected}`);
-console.log(JSON.stringify({ mode, objects: full.count, fixedBytes: fixed, retainedBytes: held - fixed, bytesPerObject: Math.round((held - fixed) / full.count) }));
+const retained = held.data - fixed.data;
+const codeGrowth = held.code - fixed.code;
+console.log(
+  JSON.stringify({
+    mode,
+    objects: full.count,
+    fixedBytes: fixed.data + fixed.code,
+    retainedBytes: retained,
+    codeGrowthBytes: codeGrowth,
+    bytesPerObject: Math.round(retained / full.count),
+    allInBytesPerObject: Math.round((retained + codeGrowth) / full.count),
+  }),
+);
 await full.stop();
 mark('stopped');
 process.exit(0);

@@ -5,8 +5,9 @@
  *    validation, PutEvents over HTTP with the real SDK) into the local EventBridge: events/s and entries/call.
  * 2. End to end: Secrets written to the embedded cluster while the forwarder watches it; delivered events/s
  *    (bounded by the embedded cluster's write rate, printed for context).
- * 3. Memory: retained heap per object with 10k and 100k Secrets held, the forwarder side by side with a plain
- *    client-node makeInformer on the same cluster, each in its own process (--expose-gc).
+ * 3. Memory: retained data (JS heap data spaces + ArrayBuffers) per object with 10k and 100k Secrets held, the
+ *    forwarder side by side with a plain client-node makeInformer on the same cluster, each in its own process
+ *    (--expose-gc); the growth of V8's code spaces (fixed, not per object) and the all-in figure are printed too.
  * 4. Failover: time from cutting the leader's network to the standby leading, with the default Lease timings.
  * Figures are printed and written into docs/forwarder.md between the bench markers.
  */
@@ -117,7 +118,16 @@ async function endToEnd(n: number): Promise<{ events: number; seconds: number; p
   return { events: n, seconds, perSecond: Math.round(n / seconds), entriesPerCall: Math.round((val('ripple_forwarder_put_entries_total') / val('ripple_forwarder_put_calls_total')) * 100) / 100 };
 }
 
-async function memory(n: number, kubectlApplied = false): Promise<{ objects: number; ripple: number; informer: number; ratio: number; jsonBytes: number }> {
+interface HolderMemory {
+  /** Retained data bytes per object (JS heap data spaces + ArrayBuffers). */
+  bytesPerObject: number;
+  /** Growth of V8's code spaces while the objects flowed in (compiled code; fixed, not per object). */
+  codeGrowthBytes: number;
+  /** (data + code growth) / objects: everything the process gained, spread over the objects. */
+  allInBytesPerObject: number;
+}
+
+async function memory(n: number, kubectlApplied = false): Promise<{ objects: number; ripple: HolderMemory; informer: HolderMemory; ratio: number; allInRatio: number; jsonBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'ripple-bench-'));
   try {
     // The cluster state is written as a state file, so 100k objects load in seconds instead of 100k API calls.
@@ -143,11 +153,12 @@ async function memory(n: number, kubectlApplied = false): Promise<{ objects: num
       const child = async (mode: string) => {
         const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--expose-gc', '--max-old-space-size=4096', join(root, 'bench/_forwarder-memory.ts'), mode, kcFile, String(n)], { maxBuffer: 1 << 20 });
         if (process.env.FORWARDER_BENCH_VERBOSE) process.stderr.write(stderr);
-        return JSON.parse(stdout.trim().split('\n').pop()!) as { bytesPerObject: number };
+        return JSON.parse(stdout.trim().split('\n').pop()!) as HolderMemory;
       };
       const ripple = await child('ripple');
       const informer = await child('informer');
-      return { objects: n, ripple: ripple.bytesPerObject, informer: informer.bytesPerObject, ratio: Math.round((informer.bytesPerObject / ripple.bytesPerObject) * 10) / 10, jsonBytes: Math.round(jsonBytes / n) };
+      const ratio = (a: number, b: number) => Math.round((a / b) * 10) / 10;
+      return { objects: n, ripple, informer, ratio: ratio(informer.bytesPerObject, ripple.bytesPerObject), allInRatio: ratio(informer.allInBytesPerObject, ripple.allInBytesPerObject), jsonBytes: Math.round(jsonBytes / n) };
     } finally {
       await cluster.stop();
     }
@@ -228,7 +239,10 @@ export async function run(): Promise<void> {
     for (const [n, kubectlApplied] of [...sizes.map((n) => [n, false] as const), [sizes[sizes.length - 1], true] as const]) {
       const m = await memory(n, kubectlApplied);
       const what = kubectlApplied ? 'Secrets applied with kubectl (last-applied annotation)' : 'Secrets';
-      say(`| memory, ${n.toLocaleString('en')} ${what}, ≈${m.jsonBytes} B JSON each | forwarder **${m.ripple} B/object** | informer ${m.informer} B/object | **${m.ratio}× less** | goal ≤ 300 B, ≥ 10× |`);
+      const kb = (b: number) => `${b < 0 ? '−' : '+'}${Math.round(Math.abs(b) / 1024).toLocaleString('en')} KB`;
+      say(
+        `| memory, ${n.toLocaleString('en')} ${what}, ≈${m.jsonBytes} B JSON each | forwarder **${m.ripple.bytesPerObject} B/object** (all-in ${m.ripple.allInBytesPerObject}; code ${kb(m.ripple.codeGrowthBytes)}) | informer ${m.informer.bytesPerObject} B/object (all-in ${m.informer.allInBytesPerObject}; code ${kb(m.informer.codeGrowthBytes)}) | **${m.ratio}× less** (all-in ${m.allInRatio}×) | goal ≤ 300 B, ≥ 10× |`,
+      );
     }
   }
   if (want('failover')) {
