@@ -94,3 +94,20 @@ describe('infra/k8s/forwarder', () => {
     expect(grants.filter((g: string) => g.includes('secrets') && !g.includes('ripple-fingerprint-key') && !g.startsWith('create'))).toEqual([]);
   });
 });
+
+describe('infra/k8s-overlays/example', () => {
+  const overlay = renderKustomize('infra/k8s-overlays/example');
+  const base = renderKustomize('infra/k8s');
+
+  it('is the whole base with the pushed image and this cluster\'s three settings, nothing else changed', () => {
+    // Prepare
+    const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    // Assess
+    expect(overlay.map(key).sort()).toEqual(base.map(key).sort());
+    const dep = overlay.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ripple-forwarder');
+    expect(dep.spec.template.spec.containers[0].image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/ripple-forwarder:0.1.0');
+    const cm = overlay.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ripple-forwarder');
+    const baseCm = base.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ripple-forwarder');
+    expect(cm.data).toEqual({ ...baseCm.data, RIPPLE_CLUSTER_NAME: 'prod-eu', RIPPLE_EVENT_BUS_NAME: 'ripple-prod', AWS_REGION: 'eu-west-1' });
+  });
+});
