@@ -6,6 +6,7 @@
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { CoreApi, RawApi } from '../shared/kube/index.ts';
+import { listAll } from '../shared/kube/index.ts';
 import type { ClonedObject, SourceKind } from './plan.ts';
 
 export interface CloneKindOps {
@@ -18,21 +19,6 @@ export interface CloneKindOps {
   replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
   /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */
   remove(raw: RawApi, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
-}
-
-/** Page size of list calls (the API server's answer stays bounded on clusters with many namespaces). */
-export const PAGE = 500;
-
-/** Every item of a paginated list (limit/continue). */
-export async function listAll<T>(page: (opts: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>, size = PAGE): Promise<T[]> {
-  const out: T[] = [];
-  let token: string | undefined;
-  do {
-    const res = await page({ limit: size, ...(token ? { _continue: token } : {}) });
-    out.push(...res.items);
-    token = res.metadata?._continue || undefined;
-  } while (token);
-  return out;
 }
 
 const byName = (name: string) => ({ fieldSelector: `metadata.name=${name}` });

@@ -4,10 +4,10 @@
  */
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { Kube } from '../shared/kube/index.ts';
-import { orNull } from '../shared/kube/index.ts';
+import { listAll, orNull } from '../shared/kube/index.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { targetName, type NamespaceLike } from '../shared/policy/select.ts';
-import { CLONE_KINDS, listAll } from './kinds.ts';
+import { CLONE_KINDS } from './kinds.ts';
 import type { ClonedObject, CloneInput } from './plan.ts';
 
 /** Which namespaces a run looks at: all of them, or one (a namespace or copy event). */

@@ -5,6 +5,7 @@
 import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../shared/constants.ts';
 import type { AppsApi, RawApi } from '../shared/kube/index.ts';
+import { listAll, listAllRaw } from '../shared/kube/index.ts';
 import type { WorkloadKind, WorkloadView } from './plan.ts';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
@@ -25,8 +26,8 @@ export interface WorkloadKindOps {
   patch(raw: RawApi, namespace: string, name: string, body: object): Promise<Workload>;
 }
 
-const rawListAll = (resource: string) => async (raw: RawApi) =>
-  (await raw.request<{ items?: Workload[] }>('GET', `/apis/apps/v1/${resource}`, { describe: { verb: 'list', resource } })).items ?? [];
+/** All namespaces, page by page (limit/continue). */
+const rawListAll = (resource: string) => (raw: RawApi) => listAllRaw<Workload>(raw, `/apis/apps/v1/${resource}`, { verb: 'list', resource });
 
 const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
   raw.request<Workload>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
@@ -39,7 +40,7 @@ const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: st
 export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   Deployment: {
     resource: 'deployments',
-    list: async (apps, namespace) => (await apps.listNamespacedDeployment({ namespace })).items,
+    list: (apps, namespace) => listAll((p) => apps.listNamespacedDeployment({ namespace, ...p })),
     listAll: rawListAll('deployments'),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
@@ -47,7 +48,7 @@ export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   },
   StatefulSet: {
     resource: 'statefulsets',
-    list: async (apps, namespace) => (await apps.listNamespacedStatefulSet({ namespace })).items,
+    list: (apps, namespace) => listAll((p) => apps.listNamespacedStatefulSet({ namespace, ...p })),
     listAll: rawListAll('statefulsets'),
     podTemplate: (o) => (o as V1StatefulSet).spec?.template,
     paused: () => false,
@@ -55,7 +56,7 @@ export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   },
   DaemonSet: {
     resource: 'daemonsets',
-    list: async (apps, namespace) => (await apps.listNamespacedDaemonSet({ namespace })).items,
+    list: (apps, namespace) => listAll((p) => apps.listNamespacedDaemonSet({ namespace, ...p })),
     listAll: rawListAll('daemonsets'),
     podTemplate: (o) => (o as V1DaemonSet).spec?.template,
     paused: () => false,

@@ -21,6 +21,7 @@ import { kubeFromKubeconfigFile, type ClientNode } from './kubeconfig-kube.ts';
 
 export { kubeOverHttp, type Kube, type RawApi, type CoreApi, type AppsApi } from './client.ts';
 export { NotFoundError, ForbiddenError, isNotFound, orNull, translateKubeError } from './errors.ts';
+export { listAll, listAllRaw, PAGE } from './paging.ts';
 
 export type KubeFor = (cluster: string) => Promise<Kube>;
 

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyClonePlan, forgetRecordedReports } from '../../../functions/clone/apply.ts';
-import { listAll } from '../../../functions/clone/kinds.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
+import { listAll, listAllRaw } from '../../../functions/shared/kube/paging.ts';
 import { LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
 import { b64, CLONE_IDENTITY, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 
@@ -97,6 +97,19 @@ describe('listAll', () => {
     let pages = 0;
     const all = await listAll((p) => (pages++, env.admin.core.listNamespace(p)), 2);
     const names = all.map((n) => n.metadata?.name).sort();
+    expect(names).toEqual((await env.admin.core.listNamespace()).items.map((n) => n.metadata?.name).sort());
+    expect(names.length).toBeGreaterThan(4);
+    expect(pages).toBe(Math.ceil(names.length / 2));
+  });
+
+  it('listAllRaw follows continue tokens of plain JSON lists to the end (page size 2)', async () => {
+    // Prepare: count the requests on their way out.
+    let pages = 0;
+    const raw: typeof env.admin.raw = { request: (method, path, opts) => (pages++, env.admin.raw.request(method, path, opts)) };
+    // Act
+    const all = await listAllRaw<{ metadata: { name: string } }>(raw, '/api/v1/namespaces', { verb: 'list', resource: 'namespaces' }, { size: 2 });
+    // Assess
+    const names = all.map((n) => n.metadata.name).sort();
     expect(names).toEqual((await env.admin.core.listNamespace()).items.map((n) => n.metadata?.name).sort());
     expect(names.length).toBeGreaterThan(4);
     expect(pages).toBe(Math.ceil(names.length / 2));
