@@ -49,6 +49,13 @@ export const ObjectChangeDetail = z
     type: z.string().optional(),
     /** Last field manager from managedFields, e.g. `kubectl-edit`, `ripple`. */
     manager: z.string().optional(),
+    /**
+     * On Created/Updated of an object carrying `ripple.dev/source-fingerprint` (a copy ripple wrote): true when
+     * its content fingerprint differs from that annotation (the copy no longer holds what ripple wrote), false
+     * when they match. Absent otherwise (no annotation, Namespaces, Deleted). Set whoever `manager` names: a
+     * user's edit that only removes fields leaves ripple as the last manager.
+     */
+    drifted: z.boolean().optional(),
     /** When the forwarder saw the change (ISO 8601). */
     observedAt: z.string(),
   })

@@ -8,7 +8,7 @@
  * fingerprint and hashes, and never copied into a detail.
  */
 import type { KeyObject } from 'node:crypto';
-import { DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
+import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
 import { fingerprint } from '../functions/shared/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
 import type { KindSpec } from './kinds.ts';
@@ -125,7 +125,26 @@ export function changedParts(spec: KindSpec, prev: ObjState, next: ObjState): Ch
   return parts;
 }
 
-export function detailFromObject(spec: KindSpec, obj: any, st: ObjState, ctx: DiffContext, extra: { changes: ChangePart[]; previousFingerprint?: string }): ObjectChangeDetail {
+/**
+ * Whether a copy's content differs from what ripple wrote into it: the object's own keyed fingerprint (`st.fp`,
+ * already computed) against the `ripple.dev/source-fingerprint` annotation the clone handler records with every
+ * write (the source's fingerprint, same key and same content function; functions/clone/plan.ts desiredCopy).
+ * A copy in sync has the two equal; ripple's own writes always do. undefined when the object carries no such
+ * annotation, and for Namespaces (their fingerprint is labels + phase, not a copy's content). Only the boolean
+ * leaves this function.
+ *
+ * Why: managedFields does not record who removed a field, so a user's edit that only removes something from a
+ * copy (a data key) still reports `manager: ripple`; `drifted: true` lets the clone pattern route it anyway.
+ */
+export function drifted(spec: KindSpec, obj: any, st: ObjState): boolean | undefined {
+  if (spec.kind === 'Namespace') return undefined;
+  const recorded: unknown = obj?.metadata?.annotations?.[ANN_SOURCE_FINGERPRINT];
+  if (typeof recorded !== 'string') return undefined;
+  return recorded !== st.fp;
+}
+
+/** A Created/Updated/Deleted detail from the object in hand. `drifted` is given for Created/Updated only. */
+export function detailFromObject(spec: KindSpec, obj: any, st: ObjState, ctx: DiffContext, extra: { changes: ChangePart[]; previousFingerprint?: string; drifted?: boolean }): ObjectChangeDetail {
   const md = obj.metadata ?? {};
   const manager = lastManager(obj);
   return {
@@ -144,6 +163,7 @@ export function detailFromObject(spec: KindSpec, obj: any, st: ObjState, ctx: Di
     changes: extra.changes,
     ...(spec.kind === 'Secret' && typeof obj.type === 'string' ? { type: obj.type } : {}),
     ...(manager ? { manager } : {}),
+    ...(extra.drifted !== undefined ? { drifted: extra.drifted } : {}),
     observedAt: ctx.now(),
   };
 }
@@ -191,14 +211,14 @@ export function observe(store: Store, spec: KindSpec, obj: any, ctx: DiffContext
   store.set(key, next);
   if (silent) return { emissions: [] };
   if (prev === undefined) {
-    return { emissions: [{ detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) }] };
+    return { emissions: [{ detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [], drifted: drifted(spec, obj, next) }) }] };
   }
   if (prev.uid !== next.uid) {
     // Deleted and re-created while we were not looking (e.g. across a 410 gap).
     return {
       emissions: [
         { detailType: DETAIL_TYPES.deleted, detail: detailFromState(spec, key, prev, ctx) },
-        { detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [] }) },
+        { detailType: DETAIL_TYPES.created, detail: detailFromObject(spec, obj, next, ctx, { changes: [], drifted: drifted(spec, obj, next) }) },
       ],
     };
   }
@@ -208,7 +228,7 @@ export function observe(store: Store, spec: KindSpec, obj: any, ctx: DiffContext
     emissions: [
       {
         detailType: DETAIL_TYPES.updated,
-        detail: detailFromObject(spec, obj, next, ctx, { changes, previousFingerprint: prev.fp !== next.fp ? prev.fp : undefined }),
+        detail: detailFromObject(spec, obj, next, ctx, { changes, previousFingerprint: prev.fp !== next.fp ? prev.fp : undefined, drifted: drifted(spec, obj, next) }),
       },
     ],
   };

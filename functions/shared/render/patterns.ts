@@ -5,7 +5,7 @@
  * - clone:   the sources (kind + namespace + name) created/updated/deleted; objects of the synced kinds under a
  *            copy's target name deleted, marked or not (see copyDeletedClause); copies (by kind, target name and
  *            either of ripple's marks: the managed-by label or the ripple.dev/source annotation) updated unless
- *            the update is one of ripple's own copy writes (see copyUpdatedClause); Namespaces created, and
+ *            the update is one of ripple's own copy writes (see notRipplesOwnWrite); Namespaces created, and
  *            updated with label changes when a policy selects namespaces by label; resync requests.
  * - rollout: sources and ripple-managed copies of reloading policies, Updated with data/type changes or
  *            Created (a re-created copy: `changes` is empty on Created). ripple's own copy writes are exactly
@@ -90,18 +90,21 @@ const copyMarks: Pattern[] = [{ labels: managed }, { annotations: { [ANN_SOURCE]
 
 /**
  * An update that is not one of ripple's own copy writes. Those carry `manager: ripple` (the forwarder reports
- * the last field manager from managedFields) and both marks; after each fan-out they would come back as N no-op
- * clone invocations. In EventBridge `anything-but` does not match an absent field, so an event without a
- * `manager` is listed explicitly. A removed mark routes the event whoever `manager` names: managedFields does
- * not record who removed a field (a manager left owning nothing loses its entry), so removing the label from a
- * copy ripple wrote still reports `manager: ripple`. (A mark changed to another value is owned by its writer,
- * whose name `manager` then carries.)
+ * the last field manager from managedFields), both marks and `drifted: false`; after each fan-out they would
+ * come back as N no-op clone invocations. In EventBridge `anything-but` does not match an absent field, so an
+ * event without a `manager` is listed explicitly. managedFields does not record who removed a field (a manager
+ * left owning nothing loses its entry), so an edit that only removes something from a copy ripple wrote still
+ * reports `manager: ripple`. Such an update is routed whoever `manager` names when it removed a mark, or when
+ * the copy's content no longer matches the source fingerprint ripple recorded on it (`drifted: true`, computed
+ * by the forwarder: e.g. a data key removed). (A mark changed to another value is owned by its writer, whose
+ * name `manager` then carries.)
  */
 const notRipplesOwnWrite: Pattern[] = [
   { detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } },
   { detail: { manager: [{ exists: false }] } },
   { detail: { labels: { [LABEL_MANAGED_BY]: [{ exists: false }] } } },
   { detail: { annotations: { [ANN_SOURCE]: [{ exists: false }] } } },
+  { detail: { drifted: [true] } },
 ];
 
 /**
@@ -127,7 +130,7 @@ function copyDeletedClause(targets: { kind: string[]; name?: string[] }): Patter
   return { 'detail-type': [deleted], detail: { ...targets } };
 }
 
-/** Copies (either mark) updated by anyone but ripple, or with a mark removed. */
+/** Copies (either mark) updated by anyone but ripple, or with a mark removed, or drifted from what ripple wrote. */
 function copyUpdatedClause(targets: { kind: string[]; name?: string[] }): Pattern {
   return { 'detail-type': [updated], detail: { ...targets, $or: copyMarks }, $or: notRipplesOwnWrite };
 }

@@ -4,6 +4,9 @@ import { fingerprint } from '../../../functions/shared/fingerprint.ts';
 import type { DiffContext } from '../../../forwarder/diff.ts';
 import { Store, annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
 import { KINDS } from '../../../forwarder/kinds.ts';
+import { desiredCopy } from '../../../functions/clone/plan.ts';
+import { ANN_SOURCE_FINGERPRINT } from '../../../functions/shared/constants.ts';
+import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 
 const KEY = 'test-key';
 const ctx: DiffContext = { cluster: 'dev', key: KEY, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, 'example.com/team'], now: () => '2026-11-25T10:00:00.000Z' };
@@ -257,5 +260,98 @@ describe('Relist', () => {
     expect(del).toMatchObject({ namespace: 'n', uid: 'uid-gone', resourceVersion: '1', labels: {}, annotations: {} });
     expect(ObjectChangeDetail.parse(del)).toBeTruthy();
     expect([...store.keys()].sort()).toEqual(['n/changed', 'n/new', 'n/same', 'n/touched']);
+  });
+});
+
+// drifted: a copy's content against the source fingerprint the clone handler recorded on it. Copies are built
+// with the clone planner's own desiredCopy (same key), so "in sync" means exactly what the clone handler writes.
+describe('drifted', () => {
+  const b64v = (v: string) => Buffer.from(v).toString('base64');
+  const policyFor = (kind: 'Secret' | 'ConfigMap') =>
+    RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: 'db' }, spec: { source: { kind, namespace: 'platform', name: 'db' }, sync: {} } });
+  const secretSource = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'db', namespace: 'platform' }, data: { user: b64v('app'), password: b64v('hunter2') } };
+  const cmSource = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'db', namespace: 'platform' }, data: { host: 'db.local' }, binaryData: { cert: b64v('CERT') } };
+  /** The copy the clone handler writes into team-a, as the API returns it (uid, rv, ripple as the only manager). */
+  function written(kind: 'Secret' | 'ConfigMap', edit: (o: any) => void = () => {}, rv = '10'): any {
+    const o: any = structuredClone(desiredCopy(policyFor(kind), kind === 'Secret' ? secretSource : cmSource, 'team-a', KEY));
+    o.metadata.uid = UID;
+    o.metadata.resourceVersion = rv;
+    o.metadata.managedFields = [{ manager: 'ripple', operation: 'Update', time: '2026-11-25T10:00:00Z' }];
+    edit(o);
+    return o;
+  }
+  const present = (d: ObjectChangeDetail) => ('drifted' in d ? d.drifted : 'absent');
+
+  it.each([
+    ['Secret copy as ripple wrote it', 'Secret', () => {}, false],
+    ['ConfigMap copy (data + binaryData) as ripple wrote it', 'ConfigMap', () => {}, false],
+    ['Secret copy with a data key removed', 'Secret', (o: any) => delete o.data.password, true],
+    ['Secret copy with a value changed', 'Secret', (o: any) => { o.data.password = b64v('other'); }, true],
+    ['Secret copy with a key added', 'Secret', (o: any) => { o.data.extra = b64v('x'); }, true],
+    ['ConfigMap copy with its binaryData removed', 'ConfigMap', (o: any) => delete o.binaryData, true],
+    ['copy whose recorded fingerprint was edited', 'Secret', (o: any) => { o.metadata.annotations[ANN_SOURCE_FINGERPRINT] = 'not-a-fingerprint'; }, true],
+    ['copy without the source-fingerprint annotation', 'Secret', (o: any) => delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT], 'absent'],
+  ] as const)('Created: %s -> %s', (_n, kind, edit, want) => {
+    // Act
+    const { emissions } = observe(new Store(), KINDS[kind], written(kind, edit), ctx);
+    // Assess
+    expect(emissions.map((e) => e.detailType)).toEqual(['Kubernetes Object Created']);
+    expect(present(emissions[0].detail)).toBe(want);
+    expect(ObjectChangeDetail.parse(emissions[0].detail)).toEqual(emissions[0].detail);
+  });
+
+  it('Updated: a data key removed from a copy ripple wrote reports manager ripple and drifted true, without the data', () => {
+    // Prepare: the forwarder knows the copy as written
+    const store = new Store();
+    observe(store, KINDS.Secret, written('Secret'), ctx, true);
+    // Act: someone removes a key; the remover owns nothing afterwards, so managedFields still names only ripple
+    const { emissions } = observe(store, KINDS.Secret, written('Secret', (o) => delete o.data.password, '11'), ctx);
+    // Assess
+    expect(emissions.map((e) => e.detailType)).toEqual(['Kubernetes Object Updated']);
+    const d = emissions[0].detail;
+    expect(d).toMatchObject({ manager: 'ripple', drifted: true, changes: ['data'] });
+    const text = JSON.stringify(emissions);
+    for (const v of ['hunter2', b64v('hunter2'), 'app', b64v('app')]) expect(text).not.toContain(`"${v}"`);
+    expect(text).not.toContain('password');
+  });
+
+  it('Updated: ripple rewriting a drifted copy back reports drifted false', () => {
+    const store = new Store();
+    observe(store, KINDS.Secret, written('Secret', (o) => delete o.data.password), ctx, true);
+    const d = observe(store, KINDS.Secret, written('Secret', () => {}, '12'), ctx).emissions[0].detail;
+    expect(d).toMatchObject({ manager: 'ripple', drifted: false, changes: ['data'] });
+  });
+
+  it('Updated: a label-only update of an in-sync copy reports drifted false', () => {
+    const store = new Store();
+    observe(store, KINDS.Secret, written('Secret'), ctx, true);
+    const d = observe(store, KINDS.Secret, written('Secret', (o) => { o.metadata.labels.extra = 'x'; }, '11'), ctx).emissions[0].detail;
+    expect(d).toMatchObject({ changes: ['labels'], drifted: false });
+  });
+
+  it('a source (no source-fingerprint annotation) carries no drifted field', () => {
+    const store = new Store();
+    observe(store, KINDS.Secret, secret(), ctx, true);
+    const d = observe(store, KINDS.Secret, secret({ rv: '11', data: {} }), ctx).emissions[0].detail;
+    expect(present(d)).toBe('absent');
+  });
+
+  it('Namespaces carry no drifted field, even with the annotation (their fingerprint is labels + phase)', () => {
+    const ns = { metadata: { name: 'team-a', uid: UID, resourceVersion: '1', labels: {}, annotations: { [ANN_SOURCE_FINGERPRINT]: 'hmac-sha256:' + '0'.repeat(32) } }, status: { phase: 'Active' } };
+    expect(present(observe(new Store(), KINDS.Namespace, ns, ctx).emissions[0].detail)).toBe('absent');
+  });
+
+  it('Deleted carries no drifted field: from the watch, and from memory after a relist', () => {
+    // Prepare
+    const store = new Store();
+    observe(store, KINDS.Secret, written('Secret', (o) => delete o.data.password), ctx, true);
+    // Act + Assess: watch DELETED, object in hand
+    expect(present(observeDeleted(store, KINDS.Secret, written('Secret', (o) => delete o.data.password, '13'), ctx).emissions[0].detail)).toBe('absent');
+    // Act + Assess: relist finds it gone (memory only)
+    observe(store, KINDS.Secret, written('Secret', (o) => delete o.data.password, '14'), ctx, true);
+    const relist = new Relist(store, KINDS.Secret, ctx, false);
+    const gone = relist.end();
+    expect(gone.map((e) => e.detailType)).toEqual(['Kubernetes Object Deleted']);
+    expect(present(gone[0].detail)).toBe('absent');
   });
 });

@@ -82,6 +82,7 @@ function mustMatch(ps: RipplePolicy[]): [PatternHandler, string, RippleEvent][] 
     out.push(['clone', `${at}: source labels updated by ripple`, change('updated', { ...src, manager: FIELD_MANAGER, changes: ['labels'] })]);
     out.push(['clone', `${at}: copy edited by a user`, change('updated', { ...copy, manager: 'kubectl-edit' })]);
     out.push(['clone', `${at}: copy label removed (managedFields still names ripple)`, change('updated', { ...copy, labels: {}, manager: FIELD_MANAGER, changes: ['labels'] })]);
+    out.push(['clone', `${at}: copy data key removed (managedFields still names ripple; drifted)`, change('updated', { ...copy, manager: FIELD_MANAGER, drifted: true })]);
     out.push(['clone', `${at}: copy deleted`, change('deleted', { ...copy, manager: 'kubectl-edit' })]);
     out.push(['clone', `${at}: copy deleted, found by relist (no marks)`, change('deleted', { kind, namespace: ELSEWHERE, name: targetName(p) })]);
     for (const t of ['created', 'updated', 'deleted'] as const) out.push(['protect', `${at}: protected object ${t}`, change(t, src)]);
