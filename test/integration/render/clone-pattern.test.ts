@@ -8,8 +8,10 @@
  * and a delete reach the clone handler, which reverts them. A copy deleted while the forwarder's watch was cut
  * off and its history compacted (410 Gone) is found by the relist; that Deleted event, synthesized from the
  * forwarder's memory, carries no labels or annotations, and still reaches the clone handler, which re-creates
- * the copy with no resync. The forwarder reaches the API server through a TCP proxy (a network fault, not a
- * hook into its code).
+ * the copy with no resync. A data key removed from a copy with a JSON patch leaves managedFields naming ripple
+ * only (the remover owns nothing afterwards), so the event says `manager: ripple`; the forwarder's `drifted:
+ * true` (content against the recorded source fingerprint) routes it, and the copy is restored with no resync.
+ * The forwarder reaches the API server through a TCP proxy (a network fault, not a hook into its code).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -129,6 +131,7 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
       const ev = await eventually(`the forwarder's event for ${ns}`, () => sentFor(DETAIL_TYPES.updated, ns, copy.metadata!.resourceVersion!));
       expect(ev.detail.manager).toBe(FIELD_MANAGER);
       expect(ev.detail.changes).toContain('data');
+      expect(ev.detail.drifted).toBe(false);
       expect(rules(ev)).toEqual(['ripple-rollout']);
     }
     await bus.idle();
@@ -227,6 +230,61 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
     expect(since.map((e) => e['detail-type'])).not.toContain(DETAIL_TYPES.resync);
     expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
     expect(since.filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} ${e.detail.kind}/${e.detail.name}`)).toEqual([`${DETAIL_TYPES.deleted} Secret/blogsecret`]);
+    expect(targetErrors).toEqual([]);
+  });
+  it('a data key removed from a copy by a JSON patch (managedFields still names only ripple) is routed by drifted and restored, with no resync', async () => {
+    // Prepare: the source with two keys, a fresh namespace and its copy as ripple wrote it
+    const ns = 'drift-a';
+    const source = { password: b64('drift-one'), user: b64('app') };
+    const src = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'blogsecret' }).catch(() => null);
+    if (src) await admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'blogsecret', body: { ...src, data: source } });
+    else await admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'blogsecret' }, data: source } });
+    await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+    const written = await eventually(`copy in ${ns}`, async () => {
+      const c = await copyIn(ns);
+      return c?.data?.password === source.password && c.data?.user === source.user ? c : null;
+    });
+    const created = await eventually(`the forwarder's event for the copy in ${ns}`, () =>
+      sentFor(DETAIL_TYPES.created, ns, written.metadata!.resourceVersion!) ?? sentFor(DETAIL_TYPES.updated, ns, written.metadata!.resourceVersion!),
+    );
+    expect(created.detail.manager).toBe(FIELD_MANAGER);
+    expect(created.detail.drifted).toBe(false);
+    await bus.idle();
+    const mark = { bus: bus.received().length, clone: toClone.length };
+
+    // Act: a user removes one data key with a JSON patch (no value set, so the remover owns no field)
+    const patched = JSON.parse(await kubectl(['-n', ns, 'patch', 'secret', 'blogsecret', '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/data/password' }]), '-o', 'json', '--show-managed-fields'])) as {
+      data?: Record<string, string>;
+      metadata: { resourceVersion: string; managedFields?: { manager: string }[] };
+    };
+    // Assess: as on a real API server, the remover got no managedFields entry: ripple is the only manager left
+    expect(patched.data).toEqual({ user: source.user });
+    expect(patched.metadata.managedFields?.map((m) => m.manager)).toEqual([FIELD_MANAGER]);
+    // ... so the forwarder's event names ripple, and says the copy drifted from what ripple wrote
+    const removal = await eventually('the removal event', () => sentFor(DETAIL_TYPES.updated, ns, patched.metadata.resourceVersion));
+    expect(removal.detail.manager).toBe(FIELD_MANAGER);
+    expect(removal.detail.drifted).toBe(true);
+    expect(removal.detail.changes).toContain('data');
+    expect(rules(removal)).toContain('ripple-clone');
+    // ... and the clone handler restored the key
+    const restored = await eventually(`password restored in ${ns}`, async () => {
+      const c = await copyIn(ns);
+      return c?.data?.password === source.password ? c : null;
+    });
+    expect(restored.data).toEqual(source);
+    // ... whose own write is in sync again and not routed back to the clone handler
+    const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, ns, restored.metadata!.resourceVersion!));
+    expect(heal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
+    expect(rules(heal)).not.toContain('ripple-clone');
+    // ... from the removal event alone: no resync since, and exactly one clone delivery for this copy
+    await bus.idle();
+    expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
+    expect(toClone.slice(mark.clone).filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} by ${e.detail.manager}, drifted ${e.detail.drifted}`)).toEqual([
+      `${DETAIL_TYPES.updated} by ${FIELD_MANAGER}, drifted true`,
+    ]);
+    // ... and no event carried the data
+    const wire = JSON.stringify(bus.received());
+    for (const v of [source.password, source.user, 'drift-one']) expect(wire).not.toContain(v);
     expect(targetErrors).toEqual([]);
   });
 });
