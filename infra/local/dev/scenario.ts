@@ -7,7 +7,8 @@
  *         env.valueFrom.secretKeyRef, and a user alice with broad rights (ClusterRole edit) but not cluster-admin
  *   1. a copy appears in every team namespace          4. the consuming Deployment rolls out (new revision)
  *   2. a namespace created later gets a copy too        5. a deleted copy is re-created
- *   3. the base is updated -> every copy is updated      6. `kubectl --as=alice delete` of the base is denied
+ *   3. the base is updated -> every copy is updated      6. a copy whose data someone removed is reverted
+ *                                                        7. `kubectl --as=alice delete` of the base is denied
  */
 import { execFile } from 'node:child_process';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -211,7 +212,28 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     return { reason, detail: 'new copy with the base content' };
   });
 
-  // ---- 6. alice cannot delete the base
+  // ---- 6. copy edited -> reverted. The edit only removes the key: the editor is left owning no field, so
+  // managedFields still names ripple as the last writer (the forwarder's `drifted` flag routes it all the same).
+  const edited = teams[2] ?? victim;
+  await step(`copy ${edited}/${name} edited (key ${SECRET_KEY} removed) -> reverted`, async () => {
+    const copy = await orNull(core.readNamespacedSecret({ name, namespace: edited }));
+    if (!copy) return { reason: `there is no copy in ${edited} to edit`, detail: '' };
+    const { [SECRET_KEY]: _removed, ...rest } = copy.data ?? {};
+    await core.replaceNamespacedSecret({ name, namespace: edited, body: { ...copy, data: rest } });
+    const reason = await waitFor(
+      async () => {
+        const now = await orNull(core.readNamespacedSecret({ name, namespace: edited }));
+        if (!now) return `the copy in ${edited} is gone`;
+        if (now.metadata?.uid !== copy.metadata?.uid) return `the copy in ${edited} was re-created instead of reverted`;
+        return copyState([edited]);
+      },
+      cfg.stepTimeoutMs,
+      poll,
+    );
+    return { reason, detail: 'the same copy, its content put back' };
+  });
+
+  // ---- 7. alice cannot delete the base
   await step(`alice deletes the base ${srcNs}/${name} -> denied`, async () => {
     if (!cfg.protectMessage) return { reason: `the policy for ${srcNs}/${name} has no protect part`, detail: '' };
     // kubectl when it is installed (what a user types); otherwise the same request through the API with the

@@ -26,7 +26,7 @@ describe('ripple dev --once', () => {
     const r = await rippleDev('--once', '--logs', 'none', '--state-dir', stateDir, '--step-timeout', '60');
     // Assess
     const out = r.stdout + r.stderr;
-    expect(out, out).toContain('all 6 steps converged');
+    expect(out, out).toContain('all 7 steps converged');
     expect(r.code, out).toBe(0);
     for (const step of [
       '✓ copy created in team-a, team-b, team-c',
@@ -34,6 +34,7 @@ describe('ripple dev --once', () => {
       '✓ base platform/blogsecret updated -> copies updated',
       '✓ Deployment team-a/blog rolled out: revision 1 -> 2',
       '✓ copy team-b/blogsecret deleted -> re-created',
+      '✓ copy team-c/blogsecret edited (key password removed) -> reverted',
       '✓ alice deletes the base platform/blogsecret -> denied',
     ]) {
       expect(out).toContain(step);
@@ -62,7 +63,7 @@ describe('ripple dev --once --kubeconfig FILE', () => {
       expect(r.code, out).toBe(0);
       expect(out).toContain(`from ${kubeconfig}`);
       expect(out).toContain("a real cluster's audit log is not readable locally");
-      expect(out).toContain('all 6 steps converged');
+      expect(out).toContain('all 7 steps converged');
     } finally {
       await cluster.stop();
     }
