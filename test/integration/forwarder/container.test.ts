@@ -31,11 +31,17 @@ const dockerfile = readFileSync(join(root, 'forwarder/Dockerfile'), 'utf8');
 function unavailable(): string | null {
   if (process.platform !== 'linux') return 'needs Linux namespaces';
   if (process.getuid?.() !== 0) return 'needs root (mount namespaces, chroot)';
+  // The same kinds of mounts the run below makes, on an empty directory.
+  const probe = mkdtempSync(join(tmpdir(), 'ripple-ns-probe-'));
   try {
-    execFileSync('unshare', ['--mount', '--pid', '--fork', 'true'], { stdio: 'ignore' });
+    for (const d of ['proc', 'tmp']) mkdirSync(join(probe, d));
+    const script = 'set -e; mount --bind "$1" "$1"; mount -t proc proc "$1/proc"; mount -t tmpfs tmpfs "$1/tmp"; mount -o remount,bind,ro "$1"; command -v chroot >/dev/null';
+    execFileSync('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', script, 'probe', probe], { stdio: 'pipe' });
     return null;
-  } catch {
-    return 'unshare --mount --pid is not permitted here';
+  } catch (err) {
+    return `unshare/mount not permitted here (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]})`;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
   }
 }
 const why = unavailable();
