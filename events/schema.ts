@@ -52,7 +52,8 @@ export const ObjectChangeDetail = z
     /**
      * On Created/Updated of an object carrying `ripple.dev/source-fingerprint` (a copy ripple wrote): true when
      * its content fingerprint differs from that annotation (the copy no longer holds what ripple wrote), false
-     * when they match. Absent otherwise (no annotation, Namespaces, Deleted). Set whoever `manager` names: a
+     * when they match; true as well for a copy (`ripple.dev/source`) whose `ripple.dev/source-fingerprint` was
+     * removed. Absent otherwise (not a copy, Namespaces, Deleted). Set whoever `manager` names: a
      * user's edit that only removes fields leaves ripple as the last manager.
      */
     drifted: z.boolean().optional(),

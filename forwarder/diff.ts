@@ -8,7 +8,7 @@
  * fingerprint and hashes, and never copied into a detail.
  */
 import type { KeyObject } from 'node:crypto';
-import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
+import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
 import { fingerprint } from '../functions/shared/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
 import type { KindSpec } from './kinds.ts';
@@ -129,17 +129,19 @@ export function changedParts(spec: KindSpec, prev: ObjState, next: ObjState): Ch
  * Whether a copy's content differs from what ripple wrote into it: the object's own keyed fingerprint (`st.fp`,
  * already computed) against the `ripple.dev/source-fingerprint` annotation the clone handler records with every
  * write (the source's fingerprint, same key and same content function; functions/clone/plan.ts desiredCopy).
- * A copy in sync has the two equal; ripple's own writes always do. undefined when the object carries no such
- * annotation, and for Namespaces (their fingerprint is labels + phase, not a copy's content). Only the boolean
- * leaves this function.
+ * A copy in sync has the two equal; ripple's own writes always do. A copy (it carries `ripple.dev/source`) whose
+ * recorded fingerprint was removed has drifted too: ripple never writes one without it. undefined for objects
+ * that are not copies, and for Namespaces (their fingerprint is labels + phase, not a copy's content). Only the
+ * boolean leaves this function.
  *
  * Why: managedFields does not record who removed a field, so a user's edit that only removes something from a
  * copy (a data key) still reports `manager: ripple`; `drifted: true` lets the clone pattern route it anyway.
  */
 export function drifted(spec: KindSpec, obj: any, st: ObjState): boolean | undefined {
   if (spec.kind === 'Namespace') return undefined;
-  const recorded: unknown = obj?.metadata?.annotations?.[ANN_SOURCE_FINGERPRINT];
-  if (typeof recorded !== 'string') return undefined;
+  const annotations = obj?.metadata?.annotations;
+  const recorded: unknown = annotations?.[ANN_SOURCE_FINGERPRINT];
+  if (typeof recorded !== 'string') return typeof annotations?.[ANN_SOURCE] === 'string' ? true : undefined;
   return recorded !== st.fp;
 }
 

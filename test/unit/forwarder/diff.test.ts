@@ -290,7 +290,8 @@ describe('drifted', () => {
     ['Secret copy with a key added', 'Secret', (o: any) => { o.data.extra = b64v('x'); }, true],
     ['ConfigMap copy with its binaryData removed', 'ConfigMap', (o: any) => delete o.binaryData, true],
     ['copy whose recorded fingerprint was edited', 'Secret', (o: any) => { o.metadata.annotations[ANN_SOURCE_FINGERPRINT] = 'not-a-fingerprint'; }, true],
-    ['copy without the source-fingerprint annotation', 'Secret', (o: any) => delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT], 'absent'],
+    ['copy whose source-fingerprint annotation was removed (ripple never writes one without it)', 'Secret', (o: any) => delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT], true],
+    ['object with neither copy annotation (not a copy)', 'Secret', (o: any) => { delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT]; delete o.metadata.annotations['ripple.dev/source']; }, 'absent'],
   ] as const)('Created: %s -> %s', (_n, kind, edit, want) => {
     // Act
     const { emissions } = observe(new Store(), KINDS[kind], written(kind, edit), ctx);
