@@ -18,6 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HANDLER_GROUPS, FORWARDER_SERVICE_ACCOUNT, RIPPLE_NAMESPACE, type HandlerName } from '../../../functions/shared/constants.ts';
+import { parsePatternLimit } from '../../../functions/shared/render/patterns.ts';
 import { startEventBridge, type LocalEventBridge } from '../eventbridge/index.ts';
 import { invokeAsync, LocalFunctionRuntime, type DeadLetterRecord, type InvokeOutcome } from './lambda.ts';
 import { LogSubscription } from './logs.ts';
@@ -227,7 +228,10 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     };
 
     // ---- local EventBridge
-    const bus = await startEventBridge({ account: app.accountId, region: app.region, port: o.busPort });
+    // The same "Event pattern size" quota `ripple render` assumed (RIPPLE_PATTERN_LIMIT, else 2048): a pattern
+    // over it fails here as it would fail `serverless deploy`.
+    const patternSizeQuota = parsePatternLimit(process.env.RIPPLE_PATTERN_LIMIT, 'RIPPLE_PATTERN_LIMIT');
+    const bus = await startEventBridge({ account: app.accountId, region: app.region, port: o.busPort, patternSizeQuota });
     stopFns.push(() => bus.stop());
     const clusterName = String(app.params.cluster ?? 'local');
     out.item('event bus', `${bus.url} (${app.buses.join(', ') || 'no bus'})`);

@@ -21,7 +21,16 @@ export interface StartEventBridgeOptions {
   port?: number;
   account?: string;
   region?: string;
+  /**
+   * The account's "Event pattern size" quota in characters (EventBridge's default 2048, adjustable): PutRule and
+   * putRule() refuse a longer pattern, as EventBridge does, so a pattern that would fail `serverless deploy`
+   * fails here first.
+   */
+  patternSizeQuota?: number;
 }
+
+/** EventBridge's default "Event pattern size" quota (characters). */
+export const EVENT_PATTERN_SIZE_QUOTA = 2048;
 
 /** An event as EventBridge delivers it to targets. */
 export interface DeliveredEvent {
@@ -130,6 +139,7 @@ function toDate(t: PutEventsEntryInput['Time']): Date | null {
 export async function startEventBridge(opts: StartEventBridgeOptions = {}): Promise<LocalEventBridge> {
   const account = opts.account ?? '000000000000';
   const region = opts.region ?? 'us-east-1';
+  const patternQuota = opts.patternSizeQuota ?? EVENT_PATTERN_SIZE_QUOTA;
   const localRules = new Map<string, LocalRule>();
   const apiRules = new Map<string, ApiRule>();
   const buses = new Set<string>(['default']);
@@ -274,6 +284,16 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
     }
   }
 
+  /** A pattern longer than the quota is refused (the message names both sizes and what to do). */
+  function checkPatternSize(size: number, rule: string): void {
+    if (size > patternQuota) {
+      throw new ApiError(
+        'LimitExceededException',
+        `Rule ${rule}: the event pattern is ${size} characters, over the account's "Event pattern size" quota of ${patternQuota}; narrow the pattern or raise the quota (Service Quotas, Amazon EventBridge)`,
+      );
+    }
+  }
+
   function findApiRule(input: Record<string, unknown>): ApiRule {
     const name = requireString(input, input.Rule !== undefined ? 'Rule' : 'Name');
     const bus = busName(input.EventBusName as string | undefined);
@@ -306,6 +326,7 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
       const pattern = input.EventPattern as string | undefined;
       if (!pattern && !input.ScheduleExpression) throw new ApiError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.');
       const parsedPattern = pattern ? checkPattern(pattern) : undefined;
+      if (pattern) checkPatternSize(pattern.length, name);
       const existing = apiRules.get(ruleKey(bus, name));
       apiRules.set(ruleKey(bus, name), {
         Name: name,
@@ -445,6 +466,7 @@ export async function startEventBridge(opts: StartEventBridgeOptions = {}): Prom
     region,
     putRule(r) {
       compilePattern(r.pattern); // throws InvalidEventPatternError with EventBridge's reason
+      checkPatternSize(JSON.stringify(r.pattern).length, r.name);
       const bus = busName(r.eventBusName);
       buses.add(bus);
       localRules.set(ruleKey(bus, r.name), r);

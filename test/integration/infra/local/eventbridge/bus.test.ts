@@ -156,6 +156,33 @@ describe('TestEventPattern, PutRule, ListRules, PutTargets, DescribeEventBus', (
     await expect(client.send(new PutRuleCommand({ Name: 'bad', EventPattern: JSON.stringify({ source: [{ numeric: ['>', 'x'] }] }) }))).rejects.toMatchObject({ name: 'InvalidEventPatternException', message: expect.stringMatching(/Value of > must be numeric at source/) });
   });
 
+  it("PutRule and putRule() refuse a pattern over the account's Event pattern size quota (2048 by default, configurable)", async () => {
+    // Prepare: patterns of exactly 2048 and 2049 characters.
+    const sized = (n: number) => {
+      const p = { source: ['x'], detail: { name: [''] } };
+      p.detail.name[0] = 'a'.repeat(n - JSON.stringify(p).length);
+      return p;
+    };
+    expect(JSON.stringify(sized(2048))).toHaveLength(2048);
+    // Act + Assess: over the API
+    await client.send(new PutRuleCommand({ Name: 'at-quota', EventPattern: JSON.stringify(sized(2048)) }));
+    await expect(client.send(new PutRuleCommand({ Name: 'over-quota', EventPattern: JSON.stringify(sized(2049)) }))).rejects.toMatchObject({
+      name: 'LimitExceededException',
+      message: expect.stringMatching(/^Rule over-quota: the event pattern is 2049 characters, over the account's "Event pattern size" quota of 2048; narrow the pattern or raise the quota/),
+    });
+    // and in process
+    expect(() => bus.putRule({ name: 'local-over', pattern: sized(2049), target: async () => {} })).toThrow(/Rule local-over: the event pattern is 2049 characters/);
+    // A bus started with a raised quota takes it.
+    const raised = await startEventBridge({ patternSizeQuota: 4096 });
+    try {
+      const c = new EventBridgeClient({ endpoint: raised.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      await c.send(new PutRuleCommand({ Name: 'raised', EventPattern: JSON.stringify(sized(4096)) }));
+      await expect(c.send(new PutRuleCommand({ Name: 'raised-over', EventPattern: JSON.stringify(sized(4097)) }))).rejects.toMatchObject({ name: 'LimitExceededException' });
+    } finally {
+      await raised.stop();
+    }
+  });
+
   it('ListRules includes in-process rules of the bus', async () => {
     const rules = await client.send(new ListRulesCommand({ EventBusName: 'ripple' }));
     expect(rules.Rules?.map((r) => r.Name)).toEqual(['configmaps', 'secrets']);
