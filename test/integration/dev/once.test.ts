@@ -23,9 +23,17 @@ function rippleDev(...args: string[]): Promise<{ code: number; stdout: string; s
 describe('ripple dev --once', () => {
   it('runs the article scenario through the whole pipeline and exits 0 when every step converged', { timeout: 180_000 }, async () => {
     // Act
-    const r = await rippleDev('--once', '--logs', 'none', '--state-dir', stateDir, '--step-timeout', '60');
+    const r = await rippleDev('--once', '--logs', 'json', '--state-dir', stateDir, '--step-timeout', '60');
     // Assess
     const out = r.stdout + r.stderr;
+    // Every function's and the forwarder's log lines are in the output: the base's values are in none of them,
+    // neither in clear nor base64 (the scenario writes "initial value", then "rotated at <time>").
+    expect(out).toMatch(/"service":"ripple-clone"/);
+    expect(out).toMatch(/"service":"ripple-rollout"/);
+    expect(out).toMatch(/"service":"ripple-protect"/);
+    for (const secret of ['initial value', Buffer.from('initial value').toString('base64'), 'rotated at', Buffer.from('rotated a').toString('base64')]) {
+      expect(out.includes(secret), `"${secret}" in the output`).toBe(false);
+    }
     expect(out, out).toContain('all 7 steps converged');
     expect(r.code, out).toBe(0);
     for (const step of [
