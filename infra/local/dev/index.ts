@@ -25,6 +25,7 @@ import { LogSubscription } from './logs.ts';
 import { applyObjects, readKustomization } from './manifests.ts';
 import { createOutput, type LogMode, type Output } from './output.ts';
 import { runScenario, type StepResult } from './scenario.ts';
+import { parseSchedule, runSchedule, type Schedule } from './schedule.ts';
 import { handlerFile, loadServerless, type LocalApp } from './serverless.ts';
 import { EventSourceMapping, LocalQueue, type QueueMessage } from './sqs.ts';
 
@@ -362,20 +363,31 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     // ---- schedules
     for (const s of app.schedules) {
       if (!s.enabled) continue;
-      if (s.rateMs === null) {
-        out.warn(`schedule ${s.expression} for ${s.function}: only rate(...) expressions run locally`);
+      let schedule: Schedule;
+      try {
+        schedule = parseSchedule(s.expression);
+      } catch (err) {
+        out.warn(`${(err as Error).message}; not scheduled (EventBridge would refuse it at deploy)`);
         continue;
       }
-      const every = s.rateMs / rateScale;
       const ruleArn = `arn:aws:events:${app.region}:${app.accountId}:rule/${s.name}`;
-      const timer = setInterval(() => {
+      const fire = (label: string) => {
         const event = s.input ?? { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: app.accountId, time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), region: app.region, resources: [ruleArn], detail: {} };
-        out.step(`schedule ${s.expression}${rateScale !== 1 ? ` (÷${rateScale})` : ''} -> ${s.function}`);
+        out.step(`schedule ${label} -> ${s.function}`);
         void asyncInvoke(s.function, event, `schedule ${s.name}`);
-      }, every);
-      timer.unref();
-      stopFns.push(() => clearInterval(timer));
-      out.item('schedule', `${s.expression} -> ${s.function}${rateScale !== 1 ? ` (every ${(every / 1000).toFixed(1)}s with --rate-scale ${rateScale})` : ''}`);
+      };
+      if (s.rateMs !== null) {
+        const every = s.rateMs / rateScale;
+        const timer = setInterval(() => fire(`${s.expression}${rateScale !== 1 ? ` (÷${rateScale})` : ''}`), every);
+        timer.unref();
+        stopFns.push(() => clearInterval(timer));
+        out.item('schedule', `${s.expression} -> ${s.function}${rateScale !== 1 ? ` (every ${(every / 1000).toFixed(1)}s with --rate-scale ${rateScale})` : ''}`);
+        continue;
+      }
+      // cron(...): each firing at its UTC time (--rate-scale does not apply).
+      const { first, stop } = runSchedule(schedule, () => fire(s.expression));
+      stopFns.push(stop);
+      out.item('schedule', `${s.expression} -> ${s.function} (${first ? `next ${first.toISOString().replace(/\.\d{3}Z$/, 'Z')}, UTC` : 'never fires again'})`);
     }
 
     // ---- audit log -> CloudWatch Logs subscriptions

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument, type ScalarTag, type CollectionTag } from 'yaml';
+import { rateMs } from './schedule.ts';
 
 export class ServerlessConfigError extends Error {
   constructor(message: string) {
@@ -327,7 +328,7 @@ export interface LocalSqsEvent {
 export interface LocalSchedule {
   function: string;
   name: string;
-  /** rate in milliseconds (cron expressions are reported and not scheduled). */
+  /** rate in milliseconds; null for cron(...) (and for an expression parseSchedule refuses). */
   rateMs: number | null;
   expression: string;
   input?: unknown;
@@ -359,15 +360,7 @@ export interface LocalApp {
   notes: string[];
 }
 
-const RATE = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/;
-
-export function rateMs(expression: string): number | null {
-  const m = RATE.exec(expression.trim());
-  if (!m) return null;
-  const n = Number(m[1]);
-  const unit = m[2].replace(/s$/, '');
-  return n * ({ minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const)[unit as 'minute' | 'hour' | 'day'];
-}
+export { rateMs } from './schedule.ts';
 
 type Res = Record<string, { Type?: string; Properties?: Record<string, any> }>;
 
