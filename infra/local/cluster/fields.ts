@@ -5,7 +5,38 @@
  */
 import { mergeKeyFor } from './patch.ts';
 
-type FieldTree = Record<string, any>;
+export type FieldTree = Record<string, any>;
+
+/** How a list field is merged and tracked: atomic (null), associative by key fields, or a set of scalars. */
+export type ListType = { type: 'map'; keys: string[]; defaults: Record<string, unknown> } | { type: 'set' } | null;
+
+/**
+ * The list type of `field` inside the object at `path`, as the built-in types' OpenAPI declares it
+ * (`x-kubernetes-list-type`/`-map-keys`, else the strategic merge key): container ports are keyed by
+ * containerPort and protocol, Service ports by port and protocol (protocol defaults to TCP), metadata.finalizers
+ * is a set; every other list without a merge key is atomic.
+ */
+export function listType(path: string[], field: string): ListType {
+  if (field === 'finalizers' && path[path.length - 1] === 'metadata') return { type: 'set' };
+  const key = mergeKeyFor(path, field);
+  if (!key) return null;
+  if (key === 'containerPort') return { type: 'map', keys: ['containerPort', 'protocol'], defaults: { protocol: 'TCP' } };
+  if (field === 'ports' && key === 'port') return { type: 'map', keys: ['port', 'protocol'], defaults: { protocol: 'TCP' } };
+  return { type: 'map', keys: [key], defaults: {} };
+}
+
+/** The FieldsV1 path element of a list item (`k:{"name":"a"}` or `v:"x"`), or null when it has no key. */
+export function itemElement(lt: Exclude<ListType, null>, item: unknown): string | null {
+  if (lt.type === 'set') return isObject(item) || Array.isArray(item) ? null : `v:${JSON.stringify(item)}`;
+  if (!isObject(item)) return null;
+  const id: Record<string, unknown> = {};
+  for (const k of [...lt.keys].sort()) {
+    const v = item[k] ?? lt.defaults[k];
+    if (v === undefined || v === null || typeof v === 'object') return null;
+    id[k] = v;
+  }
+  return `k:${JSON.stringify(id)}`;
+}
 
 const SKIP_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
 
@@ -56,14 +87,15 @@ function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
   if (Array.isArray(v)) {
     if (deepEqual(v, old)) return null;
     if (path.length > 0) {
-      const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
-      if (key && v.every((x) => isObject(x) && x[key] !== undefined)) {
+      const lt = listType(path.slice(0, -1), path[path.length - 1]);
+      if (lt?.type === 'map' && v.every((x) => itemElement(lt, x) !== null)) {
         const out: FieldTree = {};
         const olds = Array.isArray(old) ? old : [];
         for (const item of v) {
-          const prev = olds.find((x) => isObject(x) && x[key] === item[key]);
+          const el = itemElement(lt, item)!;
+          const prev = olds.find((x) => itemElement(lt, x) === el);
           const sub = diffTree(item, prev, path);
-          if (sub) out[`k:${JSON.stringify({ [key]: item[key] })}`] = { ...sub, '.': {} };
+          if (sub) out[el] = { ...sub, '.': {} };
         }
         if (!Array.isArray(old)) out['.'] = {};
         return out;
@@ -121,8 +153,7 @@ function restrict(t: FieldTree, v: unknown): FieldTree | null {
       } catch {
         continue;
       }
-      const [[ik, iv]] = Object.entries(id);
-      const item = v.find((x) => isObject(x) && x[ik] === iv);
+      const item = v.find((x) => isObject(x) && Object.entries(id).every(([ik, iv]) => (x[ik] ?? (ik === 'protocol' ? 'TCP' : undefined)) === iv));
       if (!item) continue;
       const r = restrict(sub, item);
       if (r) out[k] = r;
@@ -148,11 +179,12 @@ function hasRemovals(prev: unknown, next: unknown, path: string[]): boolean {
   }
   if (Array.isArray(prev) && path.length > 0) {
     if (!Array.isArray(next)) return true;
-    const key = mergeKeyFor(path.slice(0, -1), path[path.length - 1]);
-    if (!key) return false;
+    const lt = listType(path.slice(0, -1), path[path.length - 1]);
+    if (lt?.type !== 'map') return false;
     for (const item of prev) {
-      if (!isObject(item)) continue;
-      const match = next.find((x) => isObject(x) && x[key] === item[key]);
+      const el = itemElement(lt, item);
+      if (el === null) continue;
+      const match = next.find((x) => itemElement(lt, x) === el);
       if (!match || hasRemovals(item, match, path)) return true;
     }
   }

@@ -6,12 +6,16 @@
  *   (containers by name, volumeMounts by mountPath, ports by containerPort, ...), `metadata.finalizers` merges
  *   as a set, every other list is replaced; directives `$patch` (replace|delete|merge), `$retainKeys`,
  *   `$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>` are honoured.
- * Server-side apply (`application/apply-patch+yaml`) is not supported: the caller answers 415.
+ * Server-side apply (`application/apply-patch+yaml`, APPLY_PATCH_TYPE) is not a patch of this kind: apply.ts merges
+ * the applied configuration with field ownership (managedFields), using the same list keys (fields.ts listType,
+ * built on mergeKeyFor below).
  */
 import fjp from 'fast-json-patch';
 
 export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'] as const;
 export type PatchType = (typeof PATCH_TYPES)[number];
+/** Server-side apply's content type (handled by apply.ts, not applyPatch). */
+export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
 
 export class PatchError extends Error {
   readonly code: number;

@@ -20,6 +20,11 @@ export interface WriteOptions {
   owned?: boolean;
   dryRun?: boolean;
   subresource?: string;
+  /**
+   * the body's metadata.managedFields are already computed (server-side apply): they are stored as they are
+   * instead of recording an Update by `manager`
+   */
+  managedFieldsComputed?: boolean;
   /** admission hook, called with (new, old) after validation and before storing; throws to deny */
   admit?: (obj: any | null, old: any | null) => void;
 }
@@ -149,6 +154,27 @@ function mergeStringData(obj: any): void {
   obj.type ??= 'Opaque';
 }
 
+function withoutTime(entries: unknown): unknown {
+  return Array.isArray(entries) ? entries.map((e) => (isObject(e) ? { ...e, time: undefined } : e)) : entries;
+}
+
+/** Whether two managedFields lists record the same ownership (times aside). */
+function sameManagedFields(a: unknown, b: unknown): boolean {
+  return deepEqual(JSON.parse(JSON.stringify(withoutTime(a ?? []))), JSON.parse(JSON.stringify(withoutTime(b ?? []))));
+}
+
+/**
+ * The managedFields a write sets itself, when they differ from the stored ones: `[{}]` resets them to none;
+ * an absent or empty list, or one that is not a list of entries with a manager and fieldsV1, keeps the stored
+ * ones (as kube-apiserver does, so clients that know nothing of managedFields cannot drop them).
+ */
+function givenManagedFields(given: unknown, stored: unknown): any[] | undefined {
+  if (!Array.isArray(given) || given.length === 0) return undefined;
+  if (given.length === 1 && isObject(given[0]) && Object.keys(given[0]).length === 0) return [];
+  if (!given.every((e) => isObject(e) && typeof e.manager === 'string' && isObject(e.fieldsV1))) return undefined;
+  return deepEqual(given, stored) ? undefined : given;
+}
+
 export class Registry {
   readonly store: Store;
   /** called after an object in a namespace is removed or marked for deletion (namespace lifecycle) */
@@ -268,6 +294,7 @@ export class Registry {
     const key = storageKey(rt);
     if (this.store.has(key, rt.namespaced ? namespace : '', name)) throw alreadyExists(rt, name);
     const now = nowSeconds();
+    const computed = opts.managedFieldsComputed && Array.isArray(meta.managedFields) ? meta.managedFields : undefined;
     for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields']) delete meta[k];
     meta.uid = randomUUID();
     meta.creationTimestamp = now;
@@ -296,7 +323,7 @@ export class Registry {
     }
     const errors: FieldError[] = validateObject(rt, obj, null);
     if (errors.length) throw invalid(rt, name, errors);
-    meta.managedFields = updateManagedFields(obj, null, opts.manager, groupVersion(rt), now);
+    meta.managedFields = computed ?? updateManagedFields(obj, null, opts.manager, groupVersion(rt), now);
     if (meta.managedFields.length === 0) delete meta.managedFields;
     opts.admit?.(obj, null);
     if (opts.dryRun) return obj;
@@ -318,6 +345,7 @@ export class Registry {
       ? { metadata: body.metadata, status: body.status === undefined || opts.owned ? body.status : JSON.parse(JSON.stringify(body.status)) }
       : this.decode(rt, body, namespace, opts);
     const meta = incoming.metadata;
+    const given = opts.subresource ? undefined : givenManagedFields(meta.managedFields, old.metadata.managedFields);
     if (meta.name !== undefined && meta.name !== name) {
       throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     }
@@ -363,11 +391,27 @@ export class Registry {
     }
     const errors = validateObject(rt, obj, old);
     if (errors.length) throw invalid(rt, name, errors);
+    if (opts.managedFieldsComputed) {
+      const computed = Array.isArray(meta.managedFields) ? meta.managedFields : [];
+      obj.metadata.managedFields = old.metadata.managedFields;
+      if (sameContent(obj, old) && sameManagedFields(computed, old.metadata.managedFields)) return old;
+      if (computed.length) obj.metadata.managedFields = computed;
+      else delete obj.metadata.managedFields;
+      return this.commit(rt, key, ns, name, obj, old, opts);
+    }
     obj.metadata.managedFields = old.metadata.managedFields;
-    if (sameContent(obj, old)) return old;
-    const mf = updateManagedFields(obj, old, opts.manager, groupVersion(rt), nowSeconds(), opts.subresource === 'status' ? 'status' : undefined);
+    if (sameContent(obj, old) && !given) return old;
+    // managedFields the request set itself (kubectl's client-side to server-side apply migration) replace the
+    // stored ones before this write is recorded, as kube-apiserver's field manager does
+    const before = given ? { ...old, metadata: { ...old.metadata, managedFields: given } } : old;
+    const mf = updateManagedFields(obj, before, opts.manager, groupVersion(rt), nowSeconds(), opts.subresource === 'status' ? 'status' : undefined);
     if (mf.length) obj.metadata.managedFields = mf;
     else delete obj.metadata.managedFields;
+    return this.commit(rt, key, ns, name, obj, old, opts);
+  }
+
+  /** The end of an update: admission, then the store (or nothing for a dry run). */
+  private commit(rt: ResourceType, key: string, ns: string, name: string, obj: any, old: any, opts: WriteOptions): any {
     opts.admit?.(obj, old);
     if (opts.dryRun) return obj;
     if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && rt.kind !== 'Namespace') {

@@ -14,9 +14,11 @@ import { AGGREGATED_V2, aggregated, apiGroupDoc, apiGroupList, apiResourceList, 
 import { managerName } from './fields.ts';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.ts';
 import { decodeProtobuf, ProtobufError } from './protobuf.ts';
-import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
+import { applyPatch, APPLY_PATCH_TYPE, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
+import { ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData } from './apply.ts';
+import { unknownFields } from './validate.ts';
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
-import { NAMESPACE_RT, type Registry } from './registry.ts';
+import { NAMESPACE_RT, nowSeconds, type Registry } from './registry.ts';
 import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinnedName, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.ts';
 import { ApiError, badRequest, forbidden, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
@@ -168,6 +170,13 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 }
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
+
+/** 422 for a bad PatchOptions parameter: `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: ...`. */
+function patchOptionsInvalid(field: string, reason: string, text: string): ApiError {
+  return new ApiError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}`, {
+    group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason, message: text, field }],
+  });
+}
 
 /** Whether a write to an RBAC object changes what it grants (anything but metadata), as the escalation check needs. */
 function grantsChanged(obj: any, old: any | null): boolean {
@@ -555,7 +564,11 @@ export class ApiServer {
       }
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
-        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType([...PATCH_TYPES]);
+        if (ct === APPLY_PATCH_TYPE && !info.subresource) {
+          return this.apply(req, res, q, rt, srt, namespace, name, { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+        }
+        if (ct !== APPLY_PATCH_TYPE && q.get('force') !== null) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
+        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
         const patch = parseBody(await readBody(req), 'application/json', rt.kind);
         const cur = reg.get(srt, namespace, name);
         if (!cur) throw notFound(rt, name);
@@ -600,6 +613,80 @@ export class ApiServer {
       }
     }
     throw methodNotSupported(rt, verb);
+  }
+
+  /**
+   * Server-side apply (PATCH application/apply-patch+yaml) of a whole object: creates it when absent (201),
+   * else merges the configuration into it (200), through the same registry writes, admission and watch events
+   * as other writes. Subresources are not applied here (415).
+   */
+  private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string, ctx: {
+    dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
+    admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
+    flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
+  }): Promise<void> {
+    const { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const manager = q.get('fieldManager');
+    if (!manager) throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch');
+    if (manager.length > 128) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', 'Too long: may not be more than 128 bytes');
+    const forceParam = q.get('force');
+    if (forceParam !== null && !['true', 'false', '1', '0', 't', 'f', 'True', 'False', 'TRUE', 'FALSE'].includes(forceParam)) {
+      throw badRequest(`force: invalid boolean value ${JSON.stringify(forceParam)}`);
+    }
+    const force = forceParam !== null && ['true', '1', 't', 'True', 'TRUE'].includes(forceParam);
+    const buf = await readBody(req);
+    if (!buf.length) throw badRequest(`${rt.kind}: the request body is empty`);
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
+    let config: any;
+    try {
+      config = parseApplyBody(buf.toString('utf8'));
+      checkApplyConfig(config, { apiVersion: groupVersion(rt), kind: rt.kind, name, namespace: rt.namespaced ? namespace : '' });
+    } catch (err) {
+      if (err instanceof ApplyError) throw badRequest(err.message);
+      throw err;
+    }
+    if (typeof config.metadata?.name === 'string') refExtra.name = config.metadata.name;
+    config = stringDataToData(config);
+    // unknown fields: refused (Strict) or reported and left out of the configuration, so nobody owns them
+    const unknown = unknownFields(rt, config);
+    if (unknown.length) {
+      const texts = unknown.map((f) => `unknown field "${f}"`);
+      if (fieldValidation === 'Strict') throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${texts.join(', ')}`);
+      if (fieldValidation === 'Warn') for (const t of texts) warn(t);
+      config = { ...config, metadata: { ...(config.metadata ?? {}) } };
+      for (const f of unknown) {
+        if (f.startsWith('metadata.')) delete config.metadata[f.slice('metadata.'.length)];
+        else delete config[f];
+      }
+    }
+    const reg = this.d.registry;
+    const cur = reg.get(srt, namespace, name);
+    let applied: any;
+    try {
+      applied = applyConfiguration(cur ? out(JSON.parse(cur.json)) : null, config, { manager, apiVersion: groupVersion(rt), now: nowSeconds(), force }).obj;
+    } catch (err) {
+      if (err instanceof ApplyConflictError) {
+        throw new ApiError(409, 'Conflict', err.message, {
+          causes: err.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c)}`, field: c.path })),
+        });
+      }
+      if (err instanceof ApplyError) {
+        if (err.code === 400) throw badRequest(err.message);
+        throw new ApiError(422, 'Invalid', err.message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes: [{ reason: 'FieldValueInvalid', message: err.message }] } as any);
+      }
+      throw err;
+    }
+    if (encode) applied = eventToCore(applied);
+    const opts = { manager, dryRun, fieldValidation: 'Ignore' as const, warn, owned: true, managedFieldsComputed: true };
+    if (!cur) {
+      const obj = reg.create(srt, namespace, applied, { ...opts, admit: admitHook('CREATE') });
+      refExtra.name = obj.metadata.name;
+      flushWarnings();
+      return sendJson(res, 201, this.stored(srt, obj, encode));
+    }
+    const obj = reg.update(srt, namespace, name, applied, { ...opts, admit: admitHook('UPDATE') });
+    flushWarnings();
+    return sendJson(res, 200, this.stored(srt, obj, encode));
   }
 
   /** autoscaling/v1 Scale of a workload: get, update (PUT) and patch of spec.replicas. */
