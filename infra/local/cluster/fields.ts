@@ -81,6 +81,8 @@ function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
       }
     }
     if (o) return any ? out : null;
+    // metadata holding only server-owned fields (name, namespace, ...) is nobody's
+    if (inMetadata && !any) return null;
     if (path.length > 0 && !inMetadata) out['.'] = {};
     return out;
   }
