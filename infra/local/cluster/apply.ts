@@ -5,7 +5,8 @@
  *
  * - The applied field set is every field present in the configuration (maps are not members themselves,
  *   keyed list items are; atomic lists are one leaf), without apiVersion, kind, status and the metadata fields
- *   the server owns (name, namespace, uid, resourceVersion, ...).
+ *   the server owns (name, namespace, uid, resourceVersion, ...). An apply to the status subresource merges
+ *   and owns .status alone (its entry has `subresource: status`); any other apply leaves .status alone.
  * - Merge: scalars and atomic lists take the applied value, maps merge recursively, associative lists
  *   (`x-kubernetes-list-type: map` / strategic merge keys, see fields.ts listType) merge item by item in
  *   structured-merge-diff's order, sets (metadata.finalizers) are unions; a null removes the field.
@@ -119,9 +120,13 @@ const SEP = '\n';
 /** metadata fields the server owns: never part of a manager's set (structured-merge-diff's stripped fields) */
 const SERVER_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
 
-/** The object without apiVersion, kind, status and server-owned metadata: the part field sets speak of. */
-function tracked(obj: any): Record<string, any> {
+/**
+ * The object without apiVersion, kind, status and server-owned metadata: the part field sets speak of
+ * (for the status subresource: status alone).
+ */
+function trackedPart(obj: any, subresource?: 'status'): Record<string, any> {
   if (!isObject(obj)) return {};
+  if (subresource === 'status') return obj.status === undefined ? {} : { status: obj.status };
   const { apiVersion: _a, kind: _k, status: _s, metadata, ...rest } = obj;
   const meta: Record<string, any> = {};
   for (const [k, v] of Object.entries(isObject(metadata) ? metadata : {})) if (!SERVER_META.has(k)) meta[k] = v;
@@ -402,6 +407,8 @@ export interface ApplyRequest {
   apiVersion: string;
   now: string;
   force: boolean;
+  /** `status`: apply to the status subresource (only .status is merged and owned; the entry says subresource: status) */
+  subresource?: 'status';
 }
 
 const OP_ORDER = (e: ManagedFieldsEntry): string => `${e.operation}\u0000${e.time ?? ''}\u0000${e.manager}\u0000${e.apiVersion}\u0000${e.subresource ?? ''}`;
@@ -417,12 +424,18 @@ export function sortManagedFields(entries: ManagedFieldsEntry[]): ManagedFieldsE
  */
 export function applyConfiguration(live: any | null, config: any, req: ApplyRequest): { obj: any; managedFields: ManagedFieldsEntry[] } {
   const previous: ManagedFieldsEntry[] = Array.isArray(live?.metadata?.managedFields) ? live.metadata.managedFields : [];
-  const isMine = (e: ManagedFieldsEntry) => e.manager === req.manager && e.operation === 'Apply' && !e.subresource;
+  const sub = req.subresource;
+  const isMine = (e: ManagedFieldsEntry) => e.manager === req.manager && e.operation === 'Apply' && (e.subresource ?? '') === (sub ?? '');
   const last = previous.find(isMine);
   const others = previous.filter((e) => !isMine(e));
+  const tracked = (o: any) => trackedPart(o, sub);
   const applied = appliedSet(tracked(config));
-  const configWithoutMeta = { ...config, metadata: { ...(config.metadata ?? {}) } };
-  delete configWithoutMeta.metadata.managedFields;
+  // a status apply changes status only; any other apply leaves status alone (the status subresource owns it)
+  const { status: _status, ...main } = config;
+  const configWithoutMeta = sub === 'status'
+    ? (config.status === undefined ? {} : { status: config.status })
+    : { ...main, metadata: { ...(config.metadata ?? {}) } };
+  delete configWithoutMeta.metadata?.managedFields;
   const base = live ? structuredClone(live) : {};
   const merged = mergeApplied(base, configWithoutMeta);
   // prune what this manager applied last time and nobody owns now
@@ -470,7 +483,7 @@ export function applyConfiguration(live: any | null, config: any, req: ApplyRequ
     const fieldsV1 = toTree(applied);
     // the time moves when the object or this manager's set changes (a no-op apply writes nothing)
     const same = last && !changed.size && !removed.size && deepEqual(last.fieldsV1, fieldsV1) && last.apiVersion === req.apiVersion;
-    out.push({ manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: same ? last.time : req.now, fieldsType: 'FieldsV1', fieldsV1 });
+    out.push({ manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: same ? last.time : req.now, fieldsType: 'FieldsV1', fieldsV1, ...(sub ? { subresource: sub } : {}) });
   }
   const managedFields = sortManagedFields(out);
   merged.metadata = { ...(merged.metadata ?? {}), managedFields };

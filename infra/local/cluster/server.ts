@@ -564,11 +564,11 @@ export class ApiServer {
       }
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
-        if (ct === APPLY_PATCH_TYPE && !info.subresource) {
-          return this.apply(req, res, q, rt, srt, namespace, name, { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+        if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
+          return this.apply(req, res, q, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
         }
         if (ct !== APPLY_PATCH_TYPE && q.get('force') !== null) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
-        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
+        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
         const patch = parseBody(await readBody(req), 'application/json', rt.kind);
         const cur = reg.get(srt, namespace, name);
         if (!cur) throw notFound(rt, name);
@@ -618,9 +618,11 @@ export class ApiServer {
   /**
    * Server-side apply (PATCH application/apply-patch+yaml) of a whole object: creates it when absent (201),
    * else merges the configuration into it (200), through the same registry writes, admission and watch events
-   * as other writes. Subresources are not applied here (415).
+   * as other writes. On the status subresource only .status is applied, to an existing object (scale and
+   * finalize answer 415 for apply).
    */
-  private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string, ctx: {
+  private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
+    subresource: 'status' | undefined, ctx: {
     dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
     flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
@@ -661,9 +663,10 @@ export class ApiServer {
     }
     const reg = this.d.registry;
     const cur = reg.get(srt, namespace, name);
+    if (!cur && subresource) throw notFound(rt, name);
     let applied: any;
     try {
-      applied = applyConfiguration(cur ? out(JSON.parse(cur.json)) : null, config, { manager, apiVersion: groupVersion(rt), now: nowSeconds(), force }).obj;
+      applied = applyConfiguration(cur ? out(JSON.parse(cur.json)) : null, config, { manager, apiVersion: groupVersion(rt), now: nowSeconds(), force, ...(subresource ? { subresource } : {}) }).obj;
     } catch (err) {
       if (err instanceof ApplyConflictError) {
         throw new ApiError(409, 'Conflict', err.message, {
@@ -684,7 +687,7 @@ export class ApiServer {
       flushWarnings();
       return sendJson(res, 201, this.stored(srt, obj, encode));
     }
-    const obj = reg.update(srt, namespace, name, applied, { ...opts, admit: admitHook('UPDATE') });
+    const obj = reg.update(srt, namespace, name, applied, { ...opts, ...(subresource ? { subresource } : {}), admit: admitHook('UPDATE', subresource) });
     flushWarnings();
     return sendJson(res, 200, this.stored(srt, obj, encode));
   }

@@ -9,7 +9,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { startCluster, type AuditEvent, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -187,6 +187,44 @@ describe.skipIf(!hasKubectl)('kubectl apply --server-side', () => {
     expect((await kubectl(['get', 'configmap', 'ssa-rbac'])).stderr).toContain('NotFound');
   });
 
+  it('--subresource=status applies .status alone, recorded with subresource: status', async () => {
+    const pdb = (extra: Record<string, unknown>) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'ssa-pdb' }, ...extra });
+    await ok(['apply', '--server-side', '-f', manifest('pdb', pdb({ spec: { minAvailable: 1, selector: { matchLabels: { app: 'x' } } } }))]);
+    // Act: the status configuration also names a spec field, which a status apply leaves alone
+    await ok(['apply', '--server-side', '--subresource=status', '--field-manager=pdb-ctl', '-f',
+      manifest('pdb-status', pdb({ spec: { minAvailable: 5 }, status: { currentHealthy: 3, desiredHealthy: 1, disruptionsAllowed: 2, expectedPods: 3 } }))]);
+    // Assess
+    const got = await getYaml('pdb', 'ssa-pdb');
+    expect(got.status.disruptionsAllowed).toBe(2);
+    expect(got.spec.minAvailable).toBe(1);
+    const entry = got.metadata.managedFields.find((e: any) => e.manager === 'pdb-ctl');
+    expect(entry).toMatchObject({ operation: 'Apply', subresource: 'status' });
+    expect(Object.keys(entry.fieldsV1)).toEqual(['f:status']);
+  });
+
+  it('admission sees CREATE for an apply that creates and UPDATE for one that changes', async () => {
+    await ok(['apply', '--server-side', '-f', manifest('vap', {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'no-forbidden-key' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'], resourceNames: ['ssa-guarded'] }] },
+        validations: [{ expression: "!has(object.data) || !('forbidden' in object.data)", messageExpression: "'no forbidden key on ' + request.operation", reason: 'Forbidden' }],
+      },
+    })]);
+    await ok(['apply', '--server-side', '-f', manifest('vapb', {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'no-forbidden-key' },
+      spec: { policyName: 'no-forbidden-key', validationActions: ['Deny'] },
+    })]);
+    const denied = await kubectl(['apply', '--server-side', '-f', manifest('g1', configMap('ssa-guarded', { forbidden: 'x' }))]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('no forbidden key on CREATE');
+    await ok(['apply', '--server-side', '-f', manifest('g2', configMap('ssa-guarded', { fine: 'x' }))]);
+    const deniedUpdate = await kubectl(['apply', '--server-side', '-f', manifest('g3', configMap('ssa-guarded', { fine: 'x', forbidden: 'x' }))]);
+    expect(deniedUpdate.code).toBe(1);
+    expect(deniedUpdate.stderr).toContain('no forbidden key on UPDATE');
+    expect((await getYaml('configmap', 'ssa-guarded')).data).toEqual({ fine: 'x' });
+  });
+
   it('stringData in an applied Secret lands in data', async () => {
     await ok(['apply', '--server-side', '-f', manifest('sec', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssa-secret' }, stringData: { user: 'alice' } })]);
     const s = await getYaml('secret', 'ssa-secret');
@@ -217,6 +255,23 @@ describe('server-side apply from @kubernetes/client-node', () => {
     const forced = await core.patchNamespacedConfigMap({ name: 'cn-ssa', namespace: 'default', fieldManager: 'other', force: true, body: configMap('cn-ssa', { k: 'v2' }) }, opts);
     expect(forced.data).toEqual({ k: 'v2' });
     expect(forced.metadata?.managedFields?.map((e) => e.manager)).toEqual(['other']);
+  });
+
+  it('watchers see ADDED for an apply that creates and MODIFIED for one that changes', async () => {
+    const events: string[] = [];
+    const list = await core.listNamespacedConfigMap({ namespace: 'default' });
+    const ctl = await new Watch(kc).watch('/api/v1/namespaces/default/configmaps', { resourceVersion: list.metadata?.resourceVersion, fieldSelector: 'metadata.name=cn-watch' },
+      (type, obj) => events.push(`${type} ${JSON.stringify(obj.data)}`), () => {});
+    try {
+      const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+      await core.patchNamespacedConfigMap({ name: 'cn-watch', namespace: 'default', fieldManager: 'w', body: configMap('cn-watch', { a: '1' }) }, opts);
+      await core.patchNamespacedConfigMap({ name: 'cn-watch', namespace: 'default', fieldManager: 'w', body: configMap('cn-watch', { a: '2' }) }, opts);
+      const end = Date.now() + 10_000;
+      while (events.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      ctl.abort();
+    }
+    expect(events).toEqual(['ADDED {"a":"1"}', 'MODIFIED {"a":"2"}']);
   });
 
   it('refuses an apply without fieldManager (422), a mismatched name (400), and unknown patch types (415)', async () => {
