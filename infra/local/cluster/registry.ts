@@ -172,7 +172,15 @@ function givenManagedFields(given: unknown, stored: unknown): any[] | undefined 
   if (!Array.isArray(given) || given.length === 0) return undefined;
   if (given.length === 1 && isObject(given[0]) && Object.keys(given[0]).length === 0) return [];
   if (!given.every((e) => isObject(e) && typeof e.manager === 'string' && isObject(e.fieldsV1))) return undefined;
-  return deepEqual(given, stored) ? undefined : given;
+  // clients re-encode what they read (client-node writes times with milliseconds): same instants, same entries
+  const normalized = given.map((e) => {
+    const t = typeof e.time === 'string' || e.time instanceof Date ? new Date(e.time) : undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(e)) if (v !== undefined && v !== null) out[k] = v;
+    if (t && !Number.isNaN(t.getTime())) out.time = t.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return out;
+  });
+  return deepEqual(normalized, stored) ? undefined : normalized;
 }
 
 export class Registry {

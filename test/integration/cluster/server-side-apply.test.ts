@@ -274,6 +274,21 @@ describe('server-side apply from @kubernetes/client-node', () => {
     expect(events).toEqual(['ADDED {"a":"1"}', 'MODIFIED {"a":"2"}']);
   });
 
+  it('managedFields a write sets itself replace the stored ones ([{}] clears them); re-sending what was read changes nothing', async () => {
+    const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    await core.patchNamespacedConfigMap({ name: 'cn-mf', namespace: 'default', fieldManager: 'm', body: configMap('cn-mf', { a: '1' }) }, opts);
+    // a replace of what was read (client-node re-encodes the times) is a no-op: same resourceVersion
+    const read = await core.readNamespacedConfigMap({ name: 'cn-mf', namespace: 'default' });
+    const replaced = await core.replaceNamespacedConfigMap({ name: 'cn-mf', namespace: 'default', body: read });
+    expect(replaced.metadata?.resourceVersion).toBe(read.metadata?.resourceVersion);
+    // Act: clear them with a JSON patch
+    const cleared = await core.patchNamespacedConfigMap({ name: 'cn-mf', namespace: 'default', body: [{ op: 'replace', path: '/metadata/managedFields', value: [{}] }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    // Assess
+    expect(cleared.metadata?.managedFields).toBeUndefined();
+    expect(cleared.data).toEqual({ a: '1' });
+  });
+
   it('refuses an apply without fieldManager (422), a mismatched name (400), and unknown patch types (415)', async () => {
     const body = JSON.stringify(configMap('raw-ssa', { a: '1' }));
     const noManager = await rawPatch('/api/v1/namespaces/default/configmaps/raw-ssa', 'application/apply-patch+yaml', body);
