@@ -32,6 +32,23 @@ export class ApplyError extends Error {
   }
 }
 
+/**
+ * A configuration that does not fit the type's schema (unknown fields, duplicate list keys): kube-apiserver
+ * answers 500 `failed to create typed patch object (<ns>/<name>; <gvk>): <errors>` (see typedPatchMessage).
+ */
+export class TypedPatchError extends ApplyError {
+  readonly errors: string[];
+  constructor(errors: string[]) {
+    super(errors.length === 1 ? errors[0] : `errors:\n  ${errors.join('\n  ')}`, 500);
+    this.errors = errors;
+  }
+}
+
+/** The real server's text for a TypedPatchError: `failed to create typed patch object (default/x; /v1, Kind=ConfigMap): .dta: field not declared in schema`. */
+export function typedPatchMessage(err: TypedPatchError, at: { namespace: string; name: string; group: string; version: string; kind: string }): string {
+  return `failed to create typed patch object (${at.namespace}/${at.name}; ${at.group}/${at.version}, Kind=${at.kind}): ${err.message}`;
+}
+
 export interface Conflict {
   /** the other manager's entry */
   manager: string;
@@ -172,6 +189,7 @@ export function toTree(paths: Iterable<string>): FieldTree {
 /** The field set of an applied configuration (already reduced to its tracked part). */
 export function appliedSet(config: any): Set<string> {
   const out = new Set<string>();
+  const errors: string[] = [];
   const walk = (v: unknown, names: string[], prefix: string): void => {
     if (isObject(v)) {
       for (const [k, child] of Object.entries(v)) {
@@ -188,7 +206,7 @@ export function appliedSet(config: any): Set<string> {
         const seen = new Set<string>();
         v.forEach((item, i) => {
           const el = els[i]!;
-          if (seen.has(el)) throw new ApplyError(`.${names.join('.')}: duplicate entries for key ${pathString(el)}`, 422);
+          if (seen.has(el)) errors.push(`${pathString(prefix)}: duplicate entries for key ${pathString(el)}`);
           seen.add(el);
           const p = `${prefix}${SEP}${el}`;
           out.add(p);
@@ -200,6 +218,7 @@ export function appliedSet(config: any): Set<string> {
     out.add(prefix);
   };
   walk(config, [], '');
+  if (errors.length) throw new TypedPatchError(errors);
   return out;
 }
 

@@ -15,7 +15,9 @@ import { managerName } from './fields.ts';
 import { openApiV2, openApiV3Doc, openApiV3Index } from './openapi.ts';
 import { decodeProtobuf, ProtobufError } from './protobuf.ts';
 import { applyPatch, APPLY_PATCH_TYPE, PATCH_TYPES, PatchError, type PatchType } from './patch.ts';
-import { ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData } from './apply.ts';
+import {
+  ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData, TypedPatchError, typedPatchMessage,
+} from './apply.ts';
 import { unknownFields } from './validate.ts';
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, nowSeconds, type Registry } from './registry.ts';
@@ -565,7 +567,7 @@ export class ApiServer {
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
         if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
-          return this.apply(req, res, q, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+          return this.apply(req, res, q, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { dryRun, warn, admitHook, flushWarnings, encode, refExtra });
         }
         if (ct !== APPLY_PATCH_TYPE && q.get('force') !== null) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
         if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
@@ -623,11 +625,11 @@ export class ApiServer {
    */
   private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
     subresource: 'status' | undefined, ctx: {
-    dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
+    dryRun: boolean; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
     flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
   }): Promise<void> {
-    const { dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const { dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
     const manager = q.get('fieldManager');
     if (!manager) throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch');
     if (manager.length > 128) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', 'Too long: may not be more than 128 bytes');
@@ -649,18 +651,10 @@ export class ApiServer {
     }
     if (typeof config.metadata?.name === 'string') refExtra.name = config.metadata.name;
     config = stringDataToData(config);
-    // unknown fields: refused (Strict) or reported and left out of the configuration, so nobody owns them
+    const at = { namespace: rt.namespaced ? namespace : '', name, group: rt.group, version: rt.version, kind: rt.kind };
+    // unknown fields are refused whatever fieldValidation says: the configuration must fit the schema
     const unknown = unknownFields(rt, config);
-    if (unknown.length) {
-      const texts = unknown.map((f) => `unknown field "${f}"`);
-      if (fieldValidation === 'Strict') throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${texts.join(', ')}`);
-      if (fieldValidation === 'Warn') for (const t of texts) warn(t);
-      config = { ...config, metadata: { ...(config.metadata ?? {}) } };
-      for (const f of unknown) {
-        if (f.startsWith('metadata.')) delete config.metadata[f.slice('metadata.'.length)];
-        else delete config[f];
-      }
-    }
+    if (unknown.length) throw new ApiError(500, '', typedPatchMessage(new TypedPatchError(unknown.map((f) => `.${f}: field not declared in schema`)), at));
     const reg = this.d.registry;
     const cur = reg.get(srt, namespace, name);
     if (!cur && subresource) throw notFound(rt, name);
@@ -673,6 +667,7 @@ export class ApiServer {
           causes: err.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c)}`, field: c.path })),
         });
       }
+      if (err instanceof TypedPatchError) throw new ApiError(500, '', typedPatchMessage(err, at));
       if (err instanceof ApplyError) {
         if (err.code === 400) throw badRequest(err.message);
         throw new ApiError(422, 'Invalid', err.message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes: [{ reason: 'FieldValueInvalid', message: err.message }] } as any);

@@ -225,6 +225,12 @@ describe.skipIf(!hasKubectl)('kubectl apply --server-side', () => {
     expect((await getYaml('configmap', 'ssa-guarded')).data).toEqual({ fine: 'x' });
   });
 
+  it('a configuration with a field the type does not have is refused, as structured-merge-diff refuses it', async () => {
+    const r = await kubectl(['apply', '--server-side', '--validate=false', '-f', manifest('unknown', { ...configMap('ssa-unknown', {}), dta: { a: '1' } })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('Error from server: failed to create typed patch object (default/ssa-unknown; /v1, Kind=ConfigMap): .dta: field not declared in schema');
+  });
+
   it('stringData in an applied Secret lands in data', async () => {
     await ok(['apply', '--server-side', '-f', manifest('sec', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssa-secret' }, stringData: { user: 'alice' } })]);
     const s = await getYaml('secret', 'ssa-secret');

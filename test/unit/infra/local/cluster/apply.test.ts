@@ -25,7 +25,8 @@ describe('the applied field set', () => {
   });
 
   it('refuses duplicate keys in an associative list', () => {
-    expect(() => appliedSet({ spec: { containers: [{ name: 'a' }, { name: 'a' }] } })).toThrow(/duplicate entries for key \[name="a"\]/);
+    expect(() => appliedSet({ spec: { containers: [{ name: 'a', env: [{ name: 'X' }, { name: 'X' }] }, { name: 'a' }] } })).toThrow(
+      'errors:\n  .spec.containers[name="a"].env: duplicate entries for key [name="X"]\n  .spec.containers: duplicate entries for key [name="a"]');
   });
 
   it('round-trips FieldsV1 trees through member paths', () => {
