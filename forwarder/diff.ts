@@ -8,8 +8,16 @@
  * fingerprint and hashes, and never copied into a detail.
  */
 import type { KeyObject } from 'node:crypto';
-import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, SENSITIVE_ANNOTATIONS } from '../functions/shared/constants.ts';
-import { fingerprint } from '../functions/shared/fingerprint.ts';
+import {
+  ANN_METADATA_FINGERPRINT,
+  ANN_SOURCE,
+  ANN_SOURCE_FINGERPRINT,
+  DETAIL_TYPES,
+  RIPPLE_NAMESPACE,
+  SENSITIVE_ANNOTATIONS,
+  SNAPSHOT_PREFIX,
+} from '../functions/shared/constants.ts';
+import { fingerprint, metadataFingerprint } from '../functions/shared/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
 import type { KindSpec } from './kinds.ts';
 import { objectKey, splitKey } from './kinds.ts';
@@ -92,6 +100,18 @@ function isTerminating(spec: KindSpec, obj: any): boolean {
   return spec.kind === 'Namespace' && (obj?.status?.phase === 'Terminating' || !!obj?.metadata?.deletionTimestamp);
 }
 
+const EVERY_ANNOTATION = ['*'] as const;
+
+/**
+ * Hash of the annotations that may travel (allow-listed). For a copy, of all its annotations but the sensitive
+ * ones: a copy's annotations that never travel (a propagated one outside the allow-list) are still part of what
+ * ripple wrote, so an edit of only those is a change (`changes: ["annotations"]`, judged by `drifted`), not a
+ * dropped no-op. Only the hash is kept, in the same 48-bit slot: the state does not grow.
+ */
+function annotationsHash(md: any, ctx: DiffContext): string {
+  return mapHash(allowedAnnotations(md?.annotations, isCopy(md) ? EVERY_ANNOTATION : ctx.annotationAllowList));
+}
+
 /** What the forwarder remembers about `obj` (computes the keyed fingerprint). */
 export function summarize(spec: KindSpec, obj: any, ctx: DiffContext): ObjState {
   const md = obj.metadata ?? {};
@@ -100,7 +120,7 @@ export function summarize(spec: KindSpec, obj: any, ctx: DiffContext): ObjState 
     rv: String(md.resourceVersion ?? ''),
     fp: fingerprint(ctx.key, { kind: spec.kind, type: obj.type, data: obj.data, binaryData: obj.binaryData, metadata: md, status: obj.status }),
     labelsHash: mapHash(md.labels),
-    annotationsHash: mapHash(allowedAnnotations(md.annotations, ctx.annotationAllowList)),
+    annotationsHash: annotationsHash(md, ctx),
     ownersHash: shortHash(JSON.stringify(owners(obj))),
     immutable: obj.immutable === true,
     terminating: isTerminating(spec, obj),
@@ -126,23 +146,47 @@ export function changedParts(spec: KindSpec, prev: ObjState, next: ObjState): Ch
 }
 
 /**
- * Whether a copy's content differs from what ripple wrote into it: the object's own keyed fingerprint (`st.fp`,
- * already computed) against the `ripple.dev/source-fingerprint` annotation the clone handler records with every
- * write (the source's fingerprint, same key and same content function; functions/clone/plan.ts desiredCopy).
- * A copy in sync has the two equal; ripple's own writes always do. A copy (it carries `ripple.dev/source`) whose
- * recorded fingerprint was removed has drifted too: ripple never writes one without it. undefined for objects
- * that are not copies, and for Namespaces (their fingerprint is labels + phase, not a copy's content). Only the
- * boolean leaves this function.
+ * Whether a copy differs from what ripple wrote into it. Two checks, both against annotations the clone handler
+ * records with every write (functions/clone/plan.ts desiredCopy), both computed from the object in hand:
+ * - content: the object's own keyed fingerprint (`st.fp`, already computed) against `ripple.dev/source-fingerprint`
+ *   (the source's fingerprint, same key and same content function);
+ * - metadata: `metadataFingerprint` of the object's labels and annotations (that annotation itself left out)
+ *   against `ripple.dev/metadata-fingerprint`.
+ * A copy in sync has both equal; ripple's own writes always do. A copy (it carries `ripple.dev/source`) that
+ * lacks either annotation has drifted too: ripple never writes one without them. Removing `ripple.dev/source`
+ * itself changes the metadata fingerprint, so an object still carrying the metadata fingerprint is checked as
+ * well. undefined for objects that are not copies (none of the three annotations), for protect's last-known-good
+ * snapshots (`ripple-system/ripple-snapshot-*`: they name their protected object in `ripple.dev/source` but are
+ * not copies), and for Namespaces (their fingerprint is labels + phase, not a copy's content). Only the boolean
+ * leaves this function: the state table keeps nothing more for it.
  *
  * Why: managedFields does not record who removed a field, so a user's edit that only removes something from a
- * copy (a data key) still reports `manager: ripple`; `drifted: true` lets the clone pattern route it anyway.
+ * copy (a data key, a propagated label or annotation, `ripple.dev/policy`) still reports `manager: ripple`;
+ * `drifted: true` lets the clone pattern route it anyway.
  */
 export function drifted(spec: KindSpec, obj: any, st: ObjState): boolean | undefined {
   if (spec.kind === 'Namespace') return undefined;
-  const annotations = obj?.metadata?.annotations;
-  const recorded: unknown = annotations?.[ANN_SOURCE_FINGERPRINT];
-  if (typeof recorded !== 'string') return typeof annotations?.[ANN_SOURCE] === 'string' ? true : undefined;
-  return recorded !== st.fp;
+  const md = obj?.metadata;
+  const annotations = md?.annotations;
+  const named = typeof annotations?.[ANN_SOURCE] === 'string';
+  const recordedContent: unknown = annotations?.[ANN_SOURCE_FINGERPRINT];
+  const recordedMetadata: unknown = annotations?.[ANN_METADATA_FINGERPRINT];
+  if (!named && typeof recordedContent !== 'string' && typeof recordedMetadata !== 'string') return undefined;
+  if (isSnapshot(md)) return undefined;
+  if (typeof recordedContent === 'string' ? recordedContent !== st.fp : named) return true;
+  if (typeof recordedMetadata !== 'string') return named;
+  return recordedMetadata !== metadataFingerprint(md?.labels, annotations);
+}
+
+/** protect's last-known-good snapshot Secrets (functions/protect/snapshot.ts): ripple's, but not copies. */
+function isSnapshot(md: any): boolean {
+  return md?.namespace === RIPPLE_NAMESPACE && typeof md?.name === 'string' && md.name.startsWith(SNAPSHOT_PREFIX);
+}
+
+/** Carries a copy's marks (ripple.dev/source or ripple.dev/metadata-fingerprint) and is not a snapshot. */
+function isCopy(md: any): boolean {
+  const a = md?.annotations;
+  return (typeof a?.[ANN_SOURCE] === 'string' || typeof a?.[ANN_METADATA_FINGERPRINT] === 'string') && !isSnapshot(md);
 }
 
 /** A Created/Updated/Deleted detail from the object in hand. `drifted` is given for Created/Updated only. */

@@ -16,6 +16,7 @@
  * The source object itself is never an action target (its namespace never holds a copy).
  */
 import {
+  ANN_METADATA_FINGERPRINT,
   ANN_POLICY,
   ANN_SOURCE,
   ANN_SOURCE_FINGERPRINT,
@@ -24,7 +25,7 @@ import {
   MANAGED_BY_VALUE,
   SENSITIVE_ANNOTATIONS,
 } from '../shared/constants.ts';
-import { fingerprint } from '../shared/fingerprint.ts';
+import { fingerprint, metadataFingerprint } from '../shared/fingerprint.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../shared/policy/select.ts';
 
@@ -125,7 +126,10 @@ export function ownershipProblem(policy: RipplePolicy, obj: ClonedObject): strin
   return `${where}: exists and is not owned by ripple (label ${LABEL_MANAGED_BY} ${label === undefined ? 'missing' : `is "${label}"`})`;
 }
 
-/** The copy ripple wants in `namespace`: content of the source, propagated metadata, ripple's marks. */
+/**
+ * The copy ripple wants in `namespace`: content of the source, propagated metadata, ripple's marks
+ * (ripple.dev/source, ripple.dev/source-fingerprint, ripple.dev/policy, ripple.dev/metadata-fingerprint).
+ */
 export function desiredCopy(policy: RipplePolicy, source: ClonedObject, namespace: string, fingerprintKey: string | Buffer): ClonedObject {
   const kind = policy.spec.source.kind;
   const propagate = policy.spec.sync?.propagate ?? { labels: ['*'], annotations: [] };
@@ -135,6 +139,8 @@ export function desiredCopy(policy: RipplePolicy, source: ClonedObject, namespac
   annotations[ANN_SOURCE] = sourceRef(policy);
   annotations[ANN_SOURCE_FINGERPRINT] = fingerprint(fingerprintKey, { kind, type: source.type, data: source.data, binaryData: source.binaryData });
   annotations[ANN_POLICY] = policy.metadata.name;
+  // Last, over the final labels and annotations: the forwarder recomputes it from the copy it sees (drifted).
+  annotations[ANN_METADATA_FINGERPRINT] = metadataFingerprint(labels, annotations);
   const obj: ClonedObject = { apiVersion: 'v1', kind, metadata: { name: targetName(policy), namespace, labels, annotations } };
   if (kind === 'Secret') obj.type = source.type ?? 'Opaque';
   if (!isEmpty(source.data)) obj.data = { ...source.data };

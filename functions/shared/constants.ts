@@ -32,6 +32,12 @@ export const ANNOTATION_PREFIX = 'ripple.dev/';
 export const ANN_SOURCE = 'ripple.dev/source';
 /** On copies: the source fingerprint the copy was written from. */
 export const ANN_SOURCE_FINGERPRINT = 'ripple.dev/source-fingerprint';
+/**
+ * On copies: fingerprint of the copy's own labels and annotations as ripple wrote them (this one left out;
+ * functions/shared/fingerprint.ts `metadataFingerprint`), so a removal-only edit of them is told from ripple's
+ * own write (forwarder/diff.ts `drifted`).
+ */
+export const ANN_METADATA_FINGERPRINT = 'ripple.dev/metadata-fingerprint';
 /** On copies and snapshots: the RipplePolicy that owns them. */
 export const ANN_POLICY = 'ripple.dev/policy';
 /** On pod templates: which objects (and fingerprints) the last restart was for. */

@@ -3,8 +3,9 @@
  * templates. HMAC-SHA256 with a per-cluster key (Secret ripple-system/ripple-fingerprint-key, data key `key`),
  * so a low-entropy secret value cannot be guessed from its fingerprint. Order-proof: keys are sorted.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { ANN_METADATA_FINGERPRINT, SENSITIVE_ANNOTATIONS } from './constants.ts';
 
 export const FINGERPRINT_PREFIX = 'hmac-sha256:';
 
@@ -38,6 +39,26 @@ export function canonicalContent(obj: ContentLike): string {
 export function fingerprint(key: Buffer | string | KeyObject, obj: ContentLike): string {
   const mac = createHmac('sha256', key).update(canonicalContent(obj)).digest('hex');
   return FINGERPRINT_PREFIX + mac.slice(0, 32);
+}
+
+export const METADATA_FINGERPRINT_PREFIX = 'sha256:';
+
+const SENSITIVE = new Set<string>(SENSITIVE_ANNOTATIONS);
+
+/**
+ * `sha256:<32 hex>` (128 bits) of an object's labels and annotations: canonical JSON of the label pairs and the
+ * annotation pairs, each sorted by key. Left out: the `ripple.dev/metadata-fingerprint` annotation itself (it
+ * holds this value) and the sensitive annotations (SENSITIVE_ANNOTATIONS: kubectl's last-applied-configuration
+ * can hold Secret data in clear). The clone handler records it on every copy it writes (over the copy's final
+ * labels and annotations); the forwarder recomputes it from the object in hand to tell a removal-only edit of a
+ * copy's labels or annotations from ripple's own write (forwarder/diff.ts `drifted`). Unkeyed, unlike
+ * `fingerprint`: what it covers is metadata, never data, and the clone planner never propagates sensitive
+ * annotations, so there is no low-entropy secret to guess from it.
+ */
+export function metadataFingerprint(labels: Record<string, string> | null | undefined, annotations: Record<string, string> | null | undefined): string {
+  const ann = sortedPairs(annotations).filter(([k]) => k !== ANN_METADATA_FINGERPRINT && !SENSITIVE.has(k));
+  const digest = createHash('sha256').update(JSON.stringify({ labels: sortedPairs(labels), annotations: ann })).digest('hex');
+  return METADATA_FINGERPRINT_PREFIX + digest.slice(0, 32);
 }
 
 /** A new random key (32 bytes, base64) for a cluster's fingerprint Secret. */

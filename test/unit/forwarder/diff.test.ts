@@ -5,7 +5,7 @@ import type { DiffContext } from '../../../forwarder/diff.ts';
 import { Store, annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
 import { KINDS } from '../../../forwarder/kinds.ts';
 import { desiredCopy } from '../../../functions/clone/plan.ts';
-import { ANN_SOURCE_FINGERPRINT } from '../../../functions/shared/constants.ts';
+import { ANN_METADATA_FINGERPRINT, ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
 import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 
 const KEY = 'test-key';
@@ -263,14 +263,22 @@ describe('Relist', () => {
   });
 });
 
-// drifted: a copy's content against the source fingerprint the clone handler recorded on it. Copies are built
-// with the clone planner's own desiredCopy (same key), so "in sync" means exactly what the clone handler writes.
+// drifted: a copy's content against the source fingerprint, and its labels and annotations against the metadata
+// fingerprint, the clone handler recorded on it. Copies are built with the clone planner's own desiredCopy (same
+// key), so "in sync" means exactly what the clone handler writes.
 describe('drifted', () => {
   const b64v = (v: string) => Buffer.from(v).toString('base64');
   const policyFor = (kind: 'Secret' | 'ConfigMap') =>
-    RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: 'db' }, spec: { source: { kind, namespace: 'platform', name: 'db' }, sync: {} } });
-  const secretSource = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'db', namespace: 'platform' }, data: { user: b64v('app'), password: b64v('hunter2') } };
-  const cmSource = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'db', namespace: 'platform' }, data: { host: 'db.local' }, binaryData: { cert: b64v('CERT') } };
+    RipplePolicy.parse({
+      apiVersion: 'ripple.dev/v1alpha1',
+      kind: 'RipplePolicy',
+      metadata: { name: 'db' },
+      spec: { source: { kind, namespace: 'platform', name: 'db' }, sync: { propagate: { labels: ['*'], annotations: ['example.com/*'] } } },
+    });
+  // Sources with a label and an annotation the policy propagates, so copies carry both.
+  const sourceMeta = { labels: { team: 'data' }, annotations: { 'example.com/owner': 'dba' } };
+  const secretSource = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'db', namespace: 'platform', ...sourceMeta }, data: { user: b64v('app'), password: b64v('hunter2') } };
+  const cmSource = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'db', namespace: 'platform', ...sourceMeta }, data: { host: 'db.local' }, binaryData: { cert: b64v('CERT') } };
   /** The copy the clone handler writes into team-a, as the API returns it (uid, rv, ripple as the only manager). */
   function written(kind: 'Secret' | 'ConfigMap', edit: (o: any) => void = () => {}, rv = '10'): any {
     const o: any = structuredClone(desiredCopy(policyFor(kind), kind === 'Secret' ? secretSource : cmSource, 'team-a', KEY));
@@ -291,7 +299,21 @@ describe('drifted', () => {
     ['ConfigMap copy with its binaryData removed', 'ConfigMap', (o: any) => delete o.binaryData, true],
     ['copy whose recorded fingerprint was edited', 'Secret', (o: any) => { o.metadata.annotations[ANN_SOURCE_FINGERPRINT] = 'not-a-fingerprint'; }, true],
     ['copy whose source-fingerprint annotation was removed (ripple never writes one without it)', 'Secret', (o: any) => delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT], true],
-    ['object with neither copy annotation (not a copy)', 'Secret', (o: any) => { delete o.metadata.annotations[ANN_SOURCE_FINGERPRINT]; delete o.metadata.annotations['ripple.dev/source']; }, 'absent'],
+    ['copy with a propagated label removed', 'Secret', (o: any) => delete o.metadata.labels.team, true],
+    ['ConfigMap copy with a propagated label removed', 'ConfigMap', (o: any) => delete o.metadata.labels.team, true],
+    ['copy with a propagated annotation removed', 'Secret', (o: any) => delete o.metadata.annotations['example.com/owner'], true],
+    ['copy with ripple.dev/policy removed', 'Secret', (o: any) => delete o.metadata.annotations[ANN_POLICY], true],
+    ['copy with its managed-by label removed', 'Secret', (o: any) => delete o.metadata.labels[LABEL_MANAGED_BY], true],
+    ['copy with ripple.dev/source removed (the fingerprints still name it a copy)', 'Secret', (o: any) => delete o.metadata.annotations[ANN_SOURCE], true],
+    ['copy whose metadata-fingerprint annotation was removed (ripple never writes one without it)', 'Secret', (o: any) => delete o.metadata.annotations[ANN_METADATA_FINGERPRINT], true],
+    ['copy whose metadata-fingerprint annotation was edited', 'Secret', (o: any) => { o.metadata.annotations[ANN_METADATA_FINGERPRINT] = 'sha256:' + '0'.repeat(32); }, true],
+    ['copy with a label added by a user', 'Secret', (o: any) => { o.metadata.labels.extra = 'x'; }, true],
+    ['copy with a propagated label value changed', 'Secret', (o: any) => { o.metadata.labels.team = 'other'; }, true],
+    ['copy with an annotation added by a user', 'Secret', (o: any) => { o.metadata.annotations['example.com/note'] = 'x'; }, true],
+    ["copy with kubectl's last-applied-configuration added (sensitive: not part of the metadata fingerprint)", 'Secret', (o: any) => { o.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] = '{}'; }, false],
+    ['object with no copy annotation (not a copy)', 'Secret', (o: any) => { for (const k of [ANN_SOURCE_FINGERPRINT, ANN_SOURCE, ANN_METADATA_FINGERPRINT]) delete o.metadata.annotations[k]; }, 'absent'],
+    ['unrelated object carrying only other ripple.dev annotations', 'Secret', (o: any) => { o.metadata.annotations = { [ANN_POLICY]: 'db', 'ripple.dev/reload': 'false' }; }, 'absent'],
+    ["protect's last-known-good snapshot (names its object in ripple.dev/source; not a copy)", 'Secret', (o: any) => { o.metadata.namespace = 'ripple-system'; o.metadata.name = 'ripple-snapshot-db'; delete o.metadata.annotations[ANN_METADATA_FINGERPRINT]; }, 'absent'],
   ] as const)('Created: %s -> %s', (_n, kind, edit, want) => {
     // Act
     const { emissions } = observe(new Store(), KINDS[kind], written(kind, edit), ctx);
@@ -323,11 +345,59 @@ describe('drifted', () => {
     expect(d).toMatchObject({ manager: 'ripple', drifted: false, changes: ['data'] });
   });
 
-  it('Updated: a label-only update of an in-sync copy reports drifted false', () => {
+  it.each([
+    ['a propagated label removed', (o: any) => delete o.metadata.labels.team, ['labels']],
+    ['a propagated annotation removed', (o: any) => delete o.metadata.annotations['example.com/owner'], ['annotations']],
+    ['ripple.dev/policy removed', (o: any) => delete o.metadata.annotations[ANN_POLICY], ['annotations']],
+    ['the metadata-fingerprint annotation removed', (o: any) => delete o.metadata.annotations[ANN_METADATA_FINGERPRINT], ['annotations']],
+  ] as const)('Updated: %s from a copy ripple wrote (content unchanged) reports manager ripple and drifted true', (_n, edit, changes) => {
+    // Prepare: the forwarder knows the copy as written
     const store = new Store();
     observe(store, KINDS.Secret, written('Secret'), ctx, true);
-    const d = observe(store, KINDS.Secret, written('Secret', (o) => { o.metadata.labels.extra = 'x'; }, '11'), ctx).emissions[0].detail;
-    expect(d).toMatchObject({ changes: ['labels'], drifted: false });
+    // Act: a removal-only edit; the remover owns nothing afterwards, so managedFields still names only ripple
+    const d = observe(store, KINDS.Secret, written('Secret', edit, '11'), ctx).emissions[0].detail;
+    // Assess
+    expect(d).toMatchObject({ manager: 'ripple', drifted: true, changes });
+  });
+
+  it('a change of only annotations outside the allow-list: an Updated event for a copy (never with their values), a dropped no-op for other objects', () => {
+    // Prepare: a copy (its propagated example.com/owner is not allow-listed) and a plain Secret
+    expect(annotationAllowed('example.com/owner', ctx.annotationAllowList)).toBe(false);
+    const [copies, plains] = [new Store(), new Store()];
+    observe(copies, KINDS.Secret, written('Secret'), ctx, true);
+    observe(plains, KINDS.Secret, secret({ annotations: { 'example.com/owner': 'dba' } }), ctx, true);
+    // Act: the same edit on both
+    const copy = observe(copies, KINDS.Secret, written('Secret', (o) => { o.metadata.annotations['example.com/owner'] = 'someone-else'; }, '11'), ctx);
+    const plain = observe(plains, KINDS.Secret, secret({ rv: '11', annotations: { 'example.com/owner': 'someone-else' } }), ctx);
+    // Assess
+    expect(copy.emissions.map((e) => e.detail)).toMatchObject([{ changes: ['annotations'], drifted: true }]);
+    expect(JSON.stringify(copy.emissions)).not.toContain('someone-else');
+    expect(JSON.stringify(copy.emissions)).not.toContain('example.com/owner');
+    expect(plain).toEqual({ emissions: [], noop: 'no-change' });
+  });
+
+  it.each([
+    ['a propagated label removed', (o: any) => delete o.metadata.labels.team],
+    ['ripple.dev/policy removed', (o: any) => delete o.metadata.annotations[ANN_POLICY]],
+    ['a label added', (o: any) => { o.metadata.labels.extra = 'x'; }],
+  ] as const)('Updated: ripple rewriting a copy with %s back reports drifted false', (_n, edit) => {
+    const store = new Store();
+    observe(store, KINDS.Secret, written('Secret', edit), ctx, true);
+    const d = observe(store, KINDS.Secret, written('Secret', () => {}, '12'), ctx).emissions[0].detail;
+    expect(d).toMatchObject({ manager: 'ripple', drifted: false });
+  });
+
+  it("Updated: ripple's own fan-out after a source edit (data, labels and annotations change together) reports drifted false", () => {
+    // Prepare: the copy of the old source
+    const store = new Store();
+    observe(store, KINDS.ConfigMap, written('ConfigMap'), ctx, true);
+    // Act: the clone planner's copy of an edited source (new data, a label changed, an annotation added)
+    const edited = { ...cmSource, metadata: { ...cmSource.metadata, labels: { team: 'data2', tier: 'gold' }, annotations: { 'example.com/owner': 'ops', 'example.com/pager': 'on' } }, data: { host: 'db2.local' } };
+    const o: any = structuredClone(desiredCopy(policyFor('ConfigMap'), edited, 'team-a', KEY));
+    Object.assign(o.metadata, { uid: UID, resourceVersion: '11', managedFields: [{ manager: 'ripple', operation: 'Update', time: '2026-11-25T10:01:00Z' }] });
+    const d = observe(store, KINDS.ConfigMap, o, ctx).emissions[0].detail;
+    // Assess
+    expect(d).toMatchObject({ manager: 'ripple', drifted: false, changes: ['data', 'labels', 'annotations'] });
   });
 
   it('a source (no source-fingerprint annotation) carries no drifted field', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { differingParts, desiredCopy, isWrite, ownershipProblem, planClone, type ClonedObject, type CloneAction } from '../../../../functions/clone/plan.ts';
-import { fingerprint } from '../../../../functions/shared/fingerprint.ts';
+import { fingerprint, metadataFingerprint } from '../../../../functions/shared/fingerprint.ts';
 import { RipplePolicy, type RipplePolicyInput } from '../../../../functions/shared/policy/schema.ts';
 
 const KEY = 'test-key';
@@ -47,7 +47,15 @@ describe('desiredCopy', () => {
       name: 'blogsecret',
       namespace: 'team-a',
       labels: { team: 'blog', 'app.kubernetes.io/managed-by': 'ripple' },
-      annotations: { 'ripple.dev/source': 'Secret/base/blogsecret', 'ripple.dev/source-fingerprint': fingerprint(KEY, source as never), 'ripple.dev/policy': 'blog' },
+      annotations: {
+        'ripple.dev/source': 'Secret/base/blogsecret',
+        'ripple.dev/source-fingerprint': fingerprint(KEY, source as never),
+        'ripple.dev/policy': 'blog',
+        'ripple.dev/metadata-fingerprint': metadataFingerprint(
+          { team: 'blog', 'app.kubernetes.io/managed-by': 'ripple' },
+          { 'ripple.dev/source': 'Secret/base/blogsecret', 'ripple.dev/source-fingerprint': fingerprint(KEY, source as never), 'ripple.dev/policy': 'blog' },
+        ),
+      },
     });
     expect(c.type).toBe('Opaque');
     expect(c.data).toEqual({ password: 'cGFzcw==' });
@@ -89,6 +97,7 @@ describe('differingParts', () => {
     ['label added', (c) => (c.metadata!.labels = { ...c.metadata!.labels, x: 'y' }), ['labels']],
     ['label removed', (c) => delete c.metadata!.labels!.team, ['labels']],
     ['annotation edited', (c) => (c.metadata!.annotations!['ripple.dev/source-fingerprint'] = 'hmac-sha256:00'), ['annotations']],
+    ['metadata fingerprint removed (a copy written before it existed)', (c) => delete c.metadata!.annotations!['ripple.dev/metadata-fingerprint'], ['annotations']],
     ['immutable set', (c) => (c.immutable = true), ['immutable']],
     ['data and labels', (c) => ((c.data = {}), (c.metadata!.labels = {})), ['data', 'labels']],
   ])('%s -> %j', (_n, edit, parts) => {
