@@ -50,11 +50,13 @@ export const ObjectChangeDetail = z
     /** Last field manager from managedFields, e.g. `kubectl-edit`, `ripple`. */
     manager: z.string().optional(),
     /**
-     * On Created/Updated of an object carrying `ripple.dev/source-fingerprint` (a copy ripple wrote): true when
-     * its content fingerprint differs from that annotation (the copy no longer holds what ripple wrote), false
-     * when they match; true as well for a copy (`ripple.dev/source`) whose `ripple.dev/source-fingerprint` was
-     * removed. Absent otherwise (not a copy, Namespaces, Deleted). Set whoever `manager` names: a
-     * user's edit that only removes fields leaves ripple as the last manager.
+     * On Created/Updated of a copy ripple wrote (it carries `ripple.dev/source`, `ripple.dev/source-fingerprint`
+     * or `ripple.dev/metadata-fingerprint`): true when the copy no longer is what ripple wrote — its content
+     * fingerprint differs from `ripple.dev/source-fingerprint`, or the metadata fingerprint of its labels and
+     * annotations differs from `ripple.dev/metadata-fingerprint` (a label or annotation removed, added or
+     * changed), or a copy (`ripple.dev/source`) lacks either annotation; false when both match (ripple's own
+     * writes always do). Absent otherwise (not a copy, protect's snapshots, Namespaces, Deleted). Set whoever
+     * `manager` names: a user's edit that only removes fields leaves ripple as the last manager.
      */
     drifted: z.boolean().optional(),
     /** When the forwarder saw the change (ISO 8601). */

@@ -101,11 +101,11 @@ export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 
       summary.failures.push({ kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}: ${errorReason(err)}` });
       continue;
     }
-    const actions = planClone({ ...snapshot, fingerprintKey: key });
+    const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite });
     summary.namespaces += actions.length;
     const replan = async (a: CloneAction): Promise<CloneAction> => {
       const fresh = await readSnapshot(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
-      return planClone({ ...fresh, fingerprintKey: key })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
+      return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
     };
     const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter });
     for (const [k, v] of Object.entries(applied.done) as [ActionType, number][]) summary.actions[k] += v;

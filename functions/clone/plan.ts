@@ -79,6 +79,14 @@ export interface CloneInput {
   /** Objects of the source's kind named like the target, in the namespaces in scope (managed or not). */
   copies: ClonedObject[];
   fingerprintKey: string | Buffer;
+  /**
+   * The run was triggered by an update of a copy that names ripple as its last field manager (triggers.ts
+   * `WorkItem.ownWrite`). A copy that then differs from the desired copy only by labels or annotations *added*
+   * (every desired one present with its value, content in sync) is skipped: a user's addition would name the
+   * user as manager, so these were added to ripple's own write by admission, and rewriting them away would loop
+   * (write, mutated again, drifted, write...). The scheduled reconcile still rewrites it, as before.
+   */
+  ownWrite?: boolean;
 }
 
 /** `Secret/team-a/blogsecret`: the value of ripple.dev/source on copies. */
@@ -160,6 +168,19 @@ export function differingParts(desired: ClonedObject, actual: ClonedObject): Par
   return parts;
 }
 
+function contains(actual: Record<string, string> | undefined, wanted: Record<string, string> | undefined): boolean {
+  return Object.entries(wanted ?? {}).every(([k, v]) => actual?.[k] === v);
+}
+
+/** `actual` differs from `desired` only by labels/annotations it has in addition (none removed or changed). */
+function onlyAdditions(desired: ClonedObject, actual: ClonedObject, differs: Part[]): boolean {
+  return (
+    differs.every((p) => p === 'labels' || p === 'annotations') &&
+    contains(actual.metadata?.labels, desired.metadata?.labels) &&
+    contains(actual.metadata?.annotations, desired.metadata?.annotations)
+  );
+}
+
 /** Named checks on the source itself: a reason it cannot be cloned, or null. */
 export function sourceProblem(policy: RipplePolicy, source: ClonedObject): string | null {
   if (policy.spec.source.kind === 'Secret' && source.type === 'kubernetes.io/service-account-token') {
@@ -198,6 +219,9 @@ function forNamespace(input: CloneInput, ns: NamespaceLike, copy: ClonedObject |
   if (copy.metadata?.deletionTimestamp != null) return { ...at, action: 'skip', reason: 'copy is being deleted; it is re-created when the deletion is seen' };
   const differs = differingParts(desired, copy);
   if (differs.length === 0) return { ...at, action: 'skip', reason: 'up to date' };
+  if (input.ownWrite && onlyAdditions(desired, copy, differs)) {
+    return { ...at, action: 'skip', reason: `differs only by ${differs.join(' and ')} added to ripple's own write (admission mutation?); left to the scheduled reconcile` };
+  }
   const uid = copy.metadata?.uid ?? '';
   if (differs.includes('type')) {
     return { ...at, action: 'replace-immutable', object: desired, differs, uid, reason: `differs in ${differs.join(', ')}; Secret type cannot change in place` };

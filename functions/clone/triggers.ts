@@ -9,7 +9,7 @@
  * - `Ripple Resync Requested`, an EventBridge Scheduled Event (or the serverless schedule input
  *   `{ reason: "schedule" }`), a CloudFormation custom-resource Create/Update: everything.
  */
-import { DETAIL_TYPES } from '../shared/constants.ts';
+import { DETAIL_TYPES, FIELD_MANAGER } from '../shared/constants.ts';
 import type { RipplePolicy } from '../shared/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
@@ -18,6 +18,13 @@ import type { Scope } from './snapshot.ts';
 export interface WorkItem {
   policy: RipplePolicy;
   scope: Scope;
+  /**
+   * The trigger is an Updated of this copy whose last field manager is ripple: it reached the clone rule only
+   * because the forwarder said `drifted`. Labels or annotations found *added* on such a copy were added to
+   * ripple's own write (a mutating admission webhook: its changes count as the requester's), so rewriting
+   * them away would only be mutated again; see plan.ts `CloneInput.ownWrite`.
+   */
+  ownWrite?: boolean;
 }
 
 export interface CloudFormationEvent {
@@ -83,7 +90,8 @@ export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): Wo
   for (const policy of policiesForCopy(syncing, d.kind, d.name)) {
     if (policy.spec.source.namespace === d.namespace) continue; // that is the source, handled above
     if (items.some((i) => i.policy === policy)) continue;
-    items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace } });
+    const ownWrite = event['detail-type'] === DETAIL_TYPES.updated && d.manager === FIELD_MANAGER;
+    items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace }, ...(ownWrite ? { ownWrite } : {}) });
   }
   return items;
 }

@@ -10,7 +10,9 @@
  * forwarder's memory, carries no labels or annotations, and still reaches the clone handler, which re-creates
  * the copy with no resync. A data key removed from a copy with a JSON patch leaves managedFields naming ripple
  * only (the remover owns nothing afterwards), so the event says `manager: ripple`; the forwarder's `drifted:
- * true` (content against the recorded source fingerprint) routes it, and the copy is restored with no resync.
+ * true` (content against the recorded source fingerprint) routes it, and the copy is restored with no resync. The
+ * same for a propagated label removed with a JSON patch: content unchanged, `drifted: true` from the metadata
+ * fingerprint (labels and annotations against the recorded `ripple.dev/metadata-fingerprint`).
  * The forwarder reaches the API server through a TCP proxy (a network fault, not a hook into its code).
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -21,8 +23,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { ANN_METADATA_FINGERPRINT, ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
+import { metadataFingerprint } from '../../../functions/shared/fingerprint.ts';
 import { loadPolicies } from '../../../functions/shared/policy/load.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
 import { b64, cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';
@@ -285,6 +288,60 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
     // ... and no event carried the data
     const wire = JSON.stringify(bus.received());
     for (const v of [source.password, source.user, 'drift-one']) expect(wire).not.toContain(v);
+    expect(targetErrors).toEqual([]);
+  });
+
+  it('a propagated label removed from a copy by a JSON patch (managedFields still names only ripple) is routed by drifted and restored, with no resync', async () => {
+    // Prepare: the source with a label (the policy propagates every label: sync.propagate defaults to labels ["*"]),
+    // a fresh namespace and its copy as ripple wrote it
+    const ns = 'drift-b';
+    const labels = { tier: 'gold' };
+    const src = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'blogsecret' }).catch(() => null);
+    if (src) await admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'blogsecret', body: { ...src, metadata: { ...src.metadata, labels } } });
+    else await admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'blogsecret', labels }, stringData: { password: 'one' } } });
+    await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+    const written = await eventually(`copy in ${ns} with the source's label`, async () => {
+      const c = await copyIn(ns);
+      return c?.metadata?.labels?.tier === 'gold' ? c : null;
+    });
+    expect(written.metadata?.annotations?.[ANN_METADATA_FINGERPRINT]).toBe(metadataFingerprint(written.metadata?.labels, written.metadata?.annotations));
+    const created = await eventually(`the forwarder's event for the copy in ${ns}`, () =>
+      sentFor(DETAIL_TYPES.created, ns, written.metadata!.resourceVersion!) ?? sentFor(DETAIL_TYPES.updated, ns, written.metadata!.resourceVersion!),
+    );
+    expect(created.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
+    await bus.idle();
+    const mark = { bus: bus.received().length, clone: toClone.length };
+
+    // Act: a user removes the propagated label with a JSON patch (no value set, so the remover owns no field)
+    const patched = JSON.parse(await kubectl(['-n', ns, 'patch', 'secret', 'blogsecret', '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/metadata/labels/tier' }]), '-o', 'json', '--show-managed-fields'])) as {
+      metadata: { resourceVersion: string; labels?: Record<string, string>; managedFields?: { manager: string }[] };
+    };
+    // Assess: the label is gone, ripple's marks are all still there, and ripple is the only manager left
+    expect(patched.metadata.labels).toEqual({ [LABEL_MANAGED_BY]: 'ripple' });
+    expect(patched.metadata.managedFields?.map((m) => m.manager)).toEqual([FIELD_MANAGER]);
+    // ... so the forwarder's event names ripple, carries both marks and unchanged content, and says the copy drifted
+    const removal = await eventually('the removal event', () => sentFor(DETAIL_TYPES.updated, ns, patched.metadata.resourceVersion));
+    expect(removal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: true, changes: ['labels'], labels: { [LABEL_MANAGED_BY]: 'ripple' } });
+    expect(removal.detail.annotations[ANN_SOURCE]).toBe('Secret/platform/blogsecret');
+    expect(removal.detail.previousFingerprint).toBeUndefined();
+    expect(rules(removal)).toContain('ripple-clone');
+    expect(rules(removal)).not.toContain('ripple-rollout');
+    // ... and the clone handler put the label back
+    const restored = await eventually(`label restored in ${ns}`, async () => {
+      const c = await copyIn(ns);
+      return c?.metadata?.labels?.tier === 'gold' ? c : null;
+    });
+    expect(restored.metadata?.annotations).toEqual(written.metadata?.annotations);
+    // ... whose own write is in sync again and not routed back to the clone handler
+    const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, ns, restored.metadata!.resourceVersion!));
+    expect(heal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
+    expect(rules(heal)).not.toContain('ripple-clone');
+    // ... from the removal event alone: no resync since, and exactly one clone delivery for this copy
+    await bus.idle();
+    expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
+    expect(toClone.slice(mark.clone).filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} by ${e.detail.manager}, drifted ${e.detail.drifted}`)).toEqual([
+      `${DETAIL_TYPES.updated} by ${FIELD_MANAGER}, drifted true`,
+    ]);
     expect(targetErrors).toEqual([]);
   });
 });

@@ -140,6 +140,22 @@ describe('planClone', () => {
     expect(a.reason).toMatch(reason);
   });
 
+  // ownWrite: the run was triggered by a copy update naming ripple as last manager (routed on drifted).
+  it.each<[string, boolean, (c: ClonedObject) => void, string, RegExp]>([
+    ['label added to ripple\'s write (admission)', true, (c) => (c.metadata!.labels = { ...c.metadata!.labels, injected: 'yes' }), 'skip', /added to ripple's own write/],
+    ['annotation added to ripple\'s write (admission)', true, (c) => (c.metadata!.annotations = { ...c.metadata!.annotations, 'webhook.example/seen': 'x' }), 'skip', /differs only by annotations added/],
+    ['same, from a schedule or a user\'s event', false, (c) => (c.metadata!.labels = { ...c.metadata!.labels, injected: 'yes' }), 'update', /differs in labels/],
+    ['propagated label removed', true, (c) => delete c.metadata!.labels!.team, 'update', /differs in labels/],
+    ['propagated label changed', true, (c) => (c.metadata!.labels = { ...c.metadata!.labels, team: 'other' }), 'update', /differs in labels/],
+    ['ripple.dev/policy removed', true, (c) => delete c.metadata!.annotations!['ripple.dev/policy'], 'update', /differs in annotations/],
+    ['metadata fingerprint removed', true, (c) => delete c.metadata!.annotations!['ripple.dev/metadata-fingerprint'], 'update', /differs in annotations/],
+    ['label added and a data key removed', true, (c) => ((c.metadata!.labels = { ...c.metadata!.labels, injected: 'yes' }), (c.data = {})), 'update', /differs in data, labels/],
+  ])('ownWrite %s -> %s', (_n, ownWrite, edit, action, reason) => {
+    const a = planClone({ policy: policy(), source, namespaces: [ns('a')], copies: [copyIn('a', policy(), edit)], fingerprintKey: KEY, ownWrite })[0];
+    expect(a.action).toBe(action);
+    expect(a.reason).toMatch(reason);
+  });
+
   it('immutable copy whose labels differ while the source is immutable too: metadata-only update', () => {
     const src = { ...source, immutable: true };
     const copy = desiredCopy(policy(), src, 'a', KEY);

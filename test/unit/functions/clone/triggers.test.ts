@@ -11,7 +11,7 @@ const renamed = policy('cfg', { kind: 'ConfigMap', namespace: 'base', name: 'set
 const protectOnly = policy('p', { kind: 'Secret', namespace: 'base', name: 'other' }, null);
 const policies = [blog, renamed, protectOnly];
 
-function change(detailType: string, d: { kind: string; namespace?: string; name: string }) {
+function change(detailType: string, d: { kind: string; namespace?: string; name: string; manager?: string }) {
   return {
     version: '0', id: 'e-1', source: 'ripple.kubernetes', account: '1', time: '2026-11-25T10:00:00Z', region: 'eu-west-1', resources: [], 'detail-type': detailType,
     detail: { cluster: 'prod', apiVersion: 'v1', uid: 'u', resourceVersion: '1', labels: {}, annotations: {}, ownerReferences: [], fingerprint: 'hmac-sha256:' + '0'.repeat(32), changes: [], observedAt: '2026-11-25T10:00:00Z', ...d },
@@ -40,6 +40,18 @@ describe('clone triggers', () => {
   ])('%s', (_n, event, expected) => {
     const items = workFor(classify(event, 'prod'), policies);
     expect(items.map((i) => `${i.policy.metadata.name}@${i.scope.kind === 'all' ? 'all' : i.scope.namespace}`)).toEqual(expected);
+  });
+
+  it.each<[string, unknown, boolean]>([
+    ['copy updated by ripple (routed only on drifted)', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'blogsecret', manager: 'ripple' }), true],
+    ['copy updated by a user', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'blogsecret', manager: 'kubectl-edit' }), false],
+    ['copy updated, no manager', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'blogsecret' }), false],
+    ['copy deleted, last manager ripple', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'team-a', name: 'blogsecret', manager: 'ripple' }), false],
+    ['source updated by ripple', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'blogsecret', manager: 'ripple' }), false],
+  ])('ownWrite: %s -> %s', (_n, event, ownWrite) => {
+    const items = workFor(classify(event, 'prod'), policies);
+    expect(items).toHaveLength(1);
+    expect(items[0].ownWrite ?? false).toBe(ownWrite);
   });
 
   it.each<[unknown, string[]]>([
