@@ -95,9 +95,10 @@ const copyMarks: Pattern[] = [{ labels: managed }, { annotations: { [ANN_SOURCE]
  * event without a `manager` is listed explicitly. managedFields does not record who removed a field (a manager
  * left owning nothing loses its entry), so an edit that only removes something from a copy ripple wrote still
  * reports `manager: ripple`. Such an update is routed whoever `manager` names when it removed a mark, or when
- * the copy's content no longer matches the source fingerprint ripple recorded on it (`drifted: true`, computed
- * by the forwarder: e.g. a data key removed). (A mark changed to another value is owned by its writer, whose
- * name `manager` then carries.)
+ * the copy no longer is what ripple wrote (`drifted: true`, computed by the forwarder: its content against the
+ * recorded `ripple.dev/source-fingerprint`, e.g. a data key removed; its labels and annotations against the
+ * recorded `ripple.dev/metadata-fingerprint`, e.g. a propagated label or annotation or `ripple.dev/policy`
+ * removed). (A mark changed to another value is owned by its writer, whose name `manager` then carries.)
  */
 const notRipplesOwnWrite: Pattern[] = [
   { detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } },
