@@ -34,13 +34,15 @@ export function rateMs(expression: string): number | null {
 /** Parse `rate(...)` or `cron(...)`; anything else, or a cron EventBridge would refuse, is a ScheduleExpressionError. */
 export function parseSchedule(expression: string): Schedule {
   const text = expression.trim();
-  const rate = rateMs(text);
-  if (rate !== null) {
-    if (rate === 0) throw new ScheduleExpressionError(expression, 'the rate must be at least 1');
-    if (/^rate\(1\s+\w+s\)$/.test(text) || (!/^rate\(1\s/.test(text) && !/s\)$/.test(text))) {
+  const rate = RATE.exec(text);
+  if (rate) {
+    const n = Number(rate[1]);
+    if (n === 0) throw new ScheduleExpressionError(expression, 'the rate must be at least 1');
+    if ((n === 1) === rate[2].endsWith('s')) {
       throw new ScheduleExpressionError(expression, 'use the singular unit for 1 (rate(1 minute)) and the plural otherwise (rate(5 minutes))');
     }
-    return { expression, next: (from) => new Date(from.getTime() + rate) };
+    const every = rateMs(text)!;
+    return { expression, next: (from) => new Date(from.getTime() + every) };
   }
   const m = CRON.exec(text);
   if (!m) throw new ScheduleExpressionError(expression, 'not rate(value unit) or cron(minutes hours day-of-month month day-of-week year)');
