@@ -6,6 +6,10 @@
  * - Entries that fail with ThrottlingException or InternalFailure are retried with exponential backoff and
  *   full jitter; any other code is counted, logged (detail type and resource, never the detail) and not retried.
  * - `enqueue` resolves when there is room: a full queue slows whoever feeds it (the watch), nothing is dropped.
+ * - Per resource (an entry's first `Resources` ARN), entries are delivered in the order they were queued: an entry
+ *   waits while an earlier one for the same resource is in flight or waiting for a retry, so a throttled event
+ *   can never land after a newer one and leave the bus's last word on an object stale. At most one entry per
+ *   resource is in flight; other resources are not held up. Entries without a resource (resync) are unordered.
  * - `stop(graceMs)` flushes what is queued and reports what could not be sent in time.
  */
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
@@ -84,6 +88,8 @@ export interface SenderOptions {
 
 interface Item {
   entry: PutEntry;
+  /** Ordering key: the entry's resource, if any. */
+  resource: string | undefined;
   size: number;
   at: number;
   attempts: number;
@@ -101,6 +107,8 @@ export class Sender {
   private flushWaiters: (() => void)[] = [];
   private spaceWaiters: (() => void)[] = [];
   private wakeUp: (() => void) | null = null;
+  /** Resources with an entry in flight or waiting for a retry: their later entries wait. */
+  private readonly busy = new Set<string>();
   private readonly loop: Promise<void>;
 
   constructor(opts: SenderOptions) {
@@ -136,7 +144,7 @@ export class Sender {
       await new Promise<void>((r) => this.spaceWaiters.push(r));
       if (this.stopping) throw new Error('sender is stopping; event not queued');
     }
-    this.queue.push({ entry, size: entrySize(entry), at: this.o.now(), attempts: 0 });
+    this.queue.push({ entry, resource: entry.Resources?.[0], size: entrySize(entry), at: this.o.now(), attempts: 0 });
     this.wake();
   }
 
@@ -211,9 +219,15 @@ export class Sender {
         }
       }
       const batch = this.takeBatch();
+      if (batch.length === 0) {
+        // Everything queued waits behind an earlier entry for its resource; a settled call wakes us.
+        await this.waitWake();
+        continue;
+      }
       this.inflight++;
       this.inflightEntries += batch.length;
       void this.send(batch).then((again) => {
+        for (const i of batch) if (i.resource !== undefined && !again.includes(i)) this.busy.delete(i.resource);
         if (again.length) void this.retry(again);
         this.inflight--;
         this.inflightEntries -= batch.length;
@@ -222,16 +236,29 @@ export class Sender {
     }
   }
 
+  /**
+   * The next call's entries, in queue order, skipping (and keeping in place) entries whose resource already has
+   * an entry in flight, waiting for a retry, or in this batch: one entry per resource at a time.
+   */
   private takeBatch(): Item[] {
     const batch: Item[] = [];
+    const held: Item[] = [];
     let bytes = 0;
-    while (this.queue.length && batch.length < this.o.maxEntries) {
-      const next = this.queue[0];
+    let i = 0;
+    for (; i < this.queue.length && batch.length < this.o.maxEntries; i++) {
+      const next = this.queue[i];
+      if (next.resource !== undefined && this.busy.has(next.resource)) {
+        held.push(next);
+        continue;
+      }
       if (batch.length && bytes + next.size > this.o.maxBytes) break;
-      batch.push(this.queue.shift()!);
+      batch.push(next);
       bytes += next.size;
+      if (next.resource !== undefined) this.busy.add(next.resource);
     }
-    for (const w of this.spaceWaiters.splice(0)) w();
+    if (held.length) this.queue.splice(0, i, ...held);
+    else this.queue.splice(0, i);
+    if (batch.length) for (const w of this.spaceWaiters.splice(0)) w();
     return batch;
   }
 
@@ -276,6 +303,7 @@ export class Sender {
     const attempt = Math.max(...items.map((i) => i.attempts));
     await this.o.sleep(backoffMs(attempt, this.o.retryBaseMs, this.o.retryCapMs, this.o.random));
     this.retrying -= items.length;
+    for (const i of items) if (i.resource !== undefined) this.busy.delete(i.resource);
     if (this.abandoned) return;
     for (const i of items) i.attempts++;
     this.queue.unshift(...items.map((i) => ({ ...i, at: 0 })));

@@ -113,6 +113,43 @@ describe('Sender', () => {
     await s.stop();
   });
 
+  it('keeps per-resource order across retries: a newer entry for a resource waits for the throttled older one', async () => {
+    // Prepare: s7's first version is throttled once; its retry waits until released. Regression: the newer
+    // version used to go out in the next call and the retried older one landed last, leaving the bus's last
+    // event for the object stale.
+    const same = (i: number): PutEntry => ({ ...entry(i), Resources: ['k8s://dev/Secret/n/s7'] });
+    const delivered: number[] = [];
+    let throttled = false;
+    const put: PutEventsFn = async (entries) => {
+      const Entries = entries.map((e) => {
+        const i = JSON.parse(e.Detail).i;
+        if (i === 1 && !throttled) {
+          throttled = true;
+          return { ErrorCode: 'ThrottlingException', ErrorMessage: 'injected' };
+        }
+        delivered.push(i);
+        return { EventId: `id-${i}` };
+      });
+      return { FailedEntryCount: Entries.filter((x) => 'ErrorCode' in x).length, Entries } as PutEventsResult;
+    };
+    let releaseRetry!: () => void;
+    const retryGate = new Promise<void>((r) => (releaseRetry = r));
+    const s = new Sender({ put, random: () => 0.5, lingerMs: 0, sleep: () => retryGate });
+    // Act: v1 is throttled; then v2 and v3 of the same object and an unrelated entry are queued.
+    await s.enqueue(same(1));
+    for (let n = 0; n < 100 && !throttled; n++) await new Promise((r) => setTimeout(r, 1));
+    await s.enqueue(same(2));
+    await s.enqueue(entry(9));
+    await s.enqueue(same(3));
+    for (let n = 0; n < 100 && !delivered.includes(9); n++) await new Promise((r) => setTimeout(r, 1));
+    // Assess: other resources are not held up; the object's newer versions wait for the retry.
+    expect(delivered).toEqual([9]);
+    releaseRetry();
+    await s.flush();
+    expect(delivered.filter((i) => i !== 9)).toEqual([1, 2, 3]);
+    await s.stop();
+  });
+
   it('backpressure: enqueue waits while the queue is full, and nothing is dropped', async () => {
     // Prepare: a bus that answers only when released.
     let release!: () => void;
