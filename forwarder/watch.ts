@@ -9,7 +9,9 @@
  * - 410 Gone (on the watch or as an ERROR line) → relist, handed to the consumer to diff against what it knew;
  * - any other error → retry with exponential backoff and full jitter, reset once a watch connects;
  * - a watchdog aborts a watch that has delivered neither events nor bookmarks for `watchdogMs` (time spent
- *   waiting for the consumer — backpressure — does not count) and resumes it.
+ *   waiting for the consumer — backpressure — does not count) and resumes it;
+ * - a list page that has not answered within `watchdogMs` (a connection stalled mid-list) is abandoned and the
+ *   list retried, so a stall during a relist cannot stop the kind for good either.
  */
 import type { KindSpec } from './kinds.ts';
 import type { KubeHttp, WatchLine } from './kube.ts';
@@ -48,6 +50,14 @@ export interface ListWatchOptions {
 }
 
 type WatchOutcome = 'closed' | 'expired' | 'watchdog' | 'stopped';
+
+/** A list page abandoned by the watchdog. */
+class ListPageTimeout extends Error {
+  constructor(path: string, ms: number) {
+    super(`list ${path}: no answer within ${ms} ms (stalled connection); retrying`);
+    this.name = 'ListPageTimeout';
+  }
+}
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -154,7 +164,7 @@ export class ListWatch {
           continue;
         }
         failures++;
-        this.o.metrics.inc('watch_restarts_total', { kind, reason: 'error' });
+        this.o.metrics.inc('watch_restarts_total', { kind, reason: err instanceof ListPageTimeout ? 'watchdog' : 'error' });
         const delay = backoffMs(failures, this.o.backoffBaseMs, this.o.backoffCapMs, this.o.random);
         this.o.log('warn', needList ? 'list failed; retrying' : 'watch failed; retrying', { kind, attempt: failures, delayMs: delay, ...errorFields(err) });
         await this.o.sleep(delay, this.stopCtl.signal);
@@ -172,7 +182,7 @@ export class ListWatch {
     let cont: string | undefined;
     let rv: string | undefined;
     do {
-      const page = await this.o.http.request('GET', this.spec.path, { query: { ...this.query(), limit: this.o.pageSize, continue: cont }, signal: this.stopCtl.signal });
+      const page = await this.listPage(cont);
       for (const item of page.items ?? []) {
         metrics.inc('events_seen_total', { kind: this.spec.kind });
         await handlers.listItem(item);
@@ -184,6 +194,28 @@ export class ListWatch {
     this.rv = rv;
     this.lastActivity = this.o.now();
     metrics.inc('relists_total', { kind: this.spec.kind, reason });
+  }
+
+  /** One list page, abandoned (ListPageTimeout) if it has not fully answered within watchdogMs. */
+  private async listPage(cont: string | undefined): Promise<any> {
+    const ctl = new AbortController();
+    const onStop = () => ctl.abort();
+    this.stopCtl.signal.addEventListener('abort', onStop, { once: true });
+    if (this.stopCtl.signal.aborted) ctl.abort();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort(new Error('list page timeout'));
+    }, this.o.watchdogMs);
+    try {
+      return await this.o.http.request('GET', this.spec.path, { query: { ...this.query(), limit: this.o.pageSize, continue: cont }, signal: ctl.signal });
+    } catch (err) {
+      if (timedOut && !this.stopCtl.signal.aborted) throw new ListPageTimeout(this.spec.path, this.o.watchdogMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.stopCtl.signal.removeEventListener('abort', onStop);
+    }
   }
 
   private async watchOnce(): Promise<{ outcome: WatchOutcome; lines: number }> {

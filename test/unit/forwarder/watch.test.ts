@@ -103,6 +103,34 @@ describe('ListWatch', () => {
     expect(calls).toEqual(['list', 'watch rv=101', 'watch rv=101', 'watch rv=101', 'watch rv=101']);
   });
 
+  it('a list page that never answers (a stalled connection) is abandoned after the watchdog time and retried', async () => {
+    // Prepare: the first list request hangs until its signal aborts — a connection stalled mid-list. Regression:
+    // the list had no deadline (only the watch had a watchdog), so the kind stopped for good, silently.
+    let lists = 0;
+    const calls: string[] = [];
+    const http: KubeHttp = {
+      async request<T>(_m: string, _p: string, opts?: { signal?: AbortSignal }): Promise<T> {
+        calls.push('list');
+        if (++lists === 1) await hangUntilAborted(opts!.signal!);
+        return { metadata: { resourceVersion: '7' }, items: [obj('a', '7')] } as T;
+      },
+      async watch(_p, query, _onLine, signal) {
+        calls.push(`watch rv=${query?.resourceVersion}`);
+        return hangUntilAborted(signal);
+      },
+    };
+    const { seen, handlers } = recorder();
+    const metrics = new Metrics();
+    const lw = new ListWatch({ spec: KINDS.ConfigMap, http, handlers, metrics, watchdogMs: 40, backoffBaseMs: 1, backoffCapMs: 1 }).start();
+    // Act
+    await until(() => calls.length >= 3);
+    await lw.stop();
+    // Assess
+    expect(calls).toEqual(['list', 'list', 'watch rv=7']);
+    expect(seen).toEqual(['listStart startup', 'listStart startup', 'item a', 'listEnd startup']);
+    expect(metrics.get('watch_restarts_total', { kind: 'ConfigMap', reason: 'watchdog' })).toBe(1);
+  });
+
   it('the watchdog restarts a watch that delivers nothing, not one waiting on a slow consumer', async () => {
     // Prepare: the first watch goes silent; the second delivers an event whose handler is slow.
     let release!: () => void;
