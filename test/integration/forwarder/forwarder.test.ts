@@ -137,12 +137,16 @@ describe('forwarder on the embedded cluster', () => {
 
     // Assess
     const evs = about(since(mark), ns);
-    // In order per kind (each kind has its own watch, so kinds may interleave either way).
-    expect(names(evs.filter((e) => e.detail.kind === 'Secret'))).toEqual(['Created Secret/db', 'Updated Secret/db', 'Updated Secret/db', 'Created Secret/last']);
+    // In order per object (the sender keeps each object's events in order; another object's event may go out
+    // while one of db's waits for the call before it, and kinds have their own watches).
+    const of = (kind: string, name: string) => evs.filter((e) => e.detail.kind === kind && e.detail.name === name);
+    expect(names(of('Secret', 'db'))).toEqual(['Created Secret/db', 'Updated Secret/db', 'Updated Secret/db']);
+    expect(names(of('Secret', 'last'))).toEqual(['Created Secret/last']);
+    expect(names(evs.filter((e) => e.detail.kind === 'Secret')).sort()).toEqual(['Created Secret/db', 'Created Secret/last', 'Updated Secret/db', 'Updated Secret/db']);
     expect(names(evs.filter((e) => e.detail.kind === 'ConfigMap'))).toEqual(['Created ConfigMap/cfg', 'Deleted ConfigMap/cfg']);
     for (const e of since(mark)) expect(() => parseRippleEvent(e)).not.toThrow();
     expect(since(mark).filter((e) => e['detail-type'] === 'Ripple Resync Requested').map((e) => e.detail.reason)).toEqual(['startup']);
-    const [created, dataChange, labelChange] = evs.filter((e) => e.detail.kind === 'Secret');
+    const [created, dataChange, labelChange] = of('Secret', 'db');
     expect(created.detail).toMatchObject({ cluster: 'it', kind: 'Secret', namespace: ns, type: 'Opaque', labels: { app: 'db' }, annotations: { 'ripple.dev/policy': 'p1' }, changes: [] });
     expect(created.resources).toEqual([`k8s://it/Secret/${ns}/db`]);
     expect(dataChange.detail.changes).toEqual(['data']);
