@@ -218,6 +218,12 @@ describe('clone handler under seeded random operations and event delivery', () =
     // ---- the world the test changes ----
     const sourceRv = new Map<Kind, string | null>(); // the resourceVersion of the test's last write of each source (null: deleted)
     const unmanaged = new Map<string, { kind: Kind; namespace: string; json: string }>(); // kind/namespace -> as created
+    // The keep policy with its source gone: the copies as the source's deletion left them (uid@resourceVersion),
+    // followed through the test's own edits and deletes; ripple must not write them. A namespace relabelled
+    // since may also have lost its copy (a namespace leaving the selector loses it, if that hint arrives).
+    let kept: Map<string, string> | null = null;
+    const wavered = new Set<string>();
+    const version = (o: Obj) => `${o.metadata?.uid}@${o.metadata?.resourceVersion}`;
     const mine: string[] = []; // namespaces the test created (and has not deleted)
     const system = ['default', 'kube-system', RIPPLE_NAMESPACE, SOURCE_NS];
     const opCounts: Record<string, number> = {};
@@ -242,6 +248,7 @@ describe('clone handler under seeded random operations and event delivery', () =
     async function createSource(kind: Kind) {
       const created = { ...(await create(kind, SOURCE_NS, sourceBody(kind))), apiVersion: 'v1', kind } as Obj;
       sourceRv.set(kind, created.metadata!.resourceVersion!);
+      if (kind === 'ConfigMap') kept = null;
       hint('created', created, kind);
     }
     async function updateSource(kind: Kind) {
@@ -263,6 +270,10 @@ describe('clone handler under seeded random operations and event delivery', () =
       if (!cur) return updateSource(kind);
       await remove(kind, SOURCE_NS, cur.metadata!.name!);
       sourceRv.set(kind, null);
+      if (kind === 'ConfigMap') {
+        kept = new Map((await copies('ConfigMap')).map((o) => [o.metadata!.namespace!, version(o)]));
+        wavered.clear();
+      }
       hint('deleted', cur, kind);
       count(`source-delete-${kind}`);
     }
@@ -279,6 +290,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       const name = pick([...mine, ...system]);
       const ns = await core.readNamespace({ name });
       const on = ns.metadata?.labels?.settings === 'enabled';
+      wavered.add(name);
       const patched = await core.patchNamespace({ name, body: { metadata: { labels: { settings: on ? null : 'enabled', ...(chance(0.3) ? { team: pick(['blog', 'other']) } : {}) } } } }, MERGE_PATCH);
       hint('updated', patched, 'Namespace', ['labels']);
       count(on ? 'namespace-leave-selector' : 'namespace-enter-selector');
@@ -289,6 +301,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       const inside = (await Promise.all((['Secret', 'ConfigMap'] as const).map((k) => read(k, name, targetName(policyOf(k)))))).filter((o): o is Obj => o !== null);
       const ns = await core.deleteNamespace({ name }).then(() => core.readNamespace({ name }).catch(() => null));
       for (const k of ['Secret', 'ConfigMap'] as const) unmanaged.delete(`${k}/${name}`);
+      kept?.delete(name);
       if (ns) hint('updated', ns, 'Namespace', ['status']);
       hint('deleted', { metadata: { name, uid: ns?.metadata?.uid } }, 'Namespace');
       for (const o of inside) hint('deleted', o, o.kind as Kind); // the namespace controller deletes its contents
@@ -321,6 +334,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       const patch = ops();
       if (patch.length === 0) return;
       const after = { ...(await jsonPatch(kind, md.namespace!, md.name!, patch)), apiVersion: 'v1', kind } as Obj;
+      if (kind === 'ConfigMap') kept?.set(md.namespace!, version(after));
       hint('updated', after, kind, what.startsWith('data') ? ['data'] : what.startsWith('label') ? ['labels'] : ['annotations']);
       count(`copy-${what}`);
     }
@@ -330,6 +344,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       if (all.length === 0) return createNamespace();
       const c = pick(all);
       await remove(kind, c.metadata!.namespace!, c.metadata!.name!);
+      if (kind === 'ConfigMap') kept?.delete(c.metadata!.namespace!);
       hint('deleted', c, kind);
       count('copy-delete');
     }
@@ -342,6 +357,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       const existing = await read(kind, namespace, name);
       if (existing) {
         await remove(kind, namespace, name); // the user deletes the copy and puts their own object in its place
+        if (kind === 'ConfigMap') kept?.delete(namespace);
         hint('deleted', existing, kind);
       }
       const body = { apiVersion: 'v1', kind, metadata: { name, labels: { owner: 'team' }, annotations: { 'user.example.com/note': 'mine' } }, data: { password: kind === 'Secret' ? secretValue() : 'theirs' } } as Obj;
@@ -374,104 +390,124 @@ describe('clone handler under seeded random operations and event delivery', () =
       [0.02, async () => (enqueue(resync()), count('resync-midway'))],
       [0.04, async () => count('quiet')],
     ];
-    const total = ops.reduce((s, [w]) => s + w, 0);
-    for (let i = 0; i < OPS; i++) {
-      let r = rand() * total;
-      const op = ops.find(([w]) => (r -= w) < 0)?.[1] ?? ops[0][1];
+    // A main part with every operation, then two rounds. Each round first deletes or re-creates sources —
+    // round 1 deletes each at random, round 2 toggles each (so every run checks both policies with the source
+    // present and with it gone) — then runs a tail of operations that touch no source and request no resync
+    // (a later source change rewrites every copy and would heal earlier drift by the way; the tail leaves drift
+    // for the hints and the final resync), then settles and checks the property.
+    const tail = Math.max(1, Math.round(OPS * 0.12));
+    const tailOps = ops.slice(4, -2);
+    async function step(table: typeof ops) {
+      let r = rand() * table.reduce((s, [w]) => s + w, 0);
+      const op = table.find(([w]) => (r -= w) < 0)?.[1] ?? table[0][1];
       await op();
       await deliverSome();
     }
-    // some of what is still pending arrives before the final resync, the rest after it (stale hints)
-    for (let i = Math.floor(pending.length / 2); i > 0; i--) await invoke(pending.splice(Math.floor(rand() * pending.length), 1)[0]);
-    // deleted namespaces finish terminating (nothing holds them)
-    for (let i = 0; i < 200; i++) {
-      const terminating = (await core.listNamespace()).items.filter((ns) => ns.status?.phase === 'Terminating');
-      if (terminating.length === 0) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-
-    // the keep policy's copies as they are before the final resync (kept untouched if the source is gone)
-    const keptBefore = new Map((await copies('ConfigMap')).map((o) => [o.metadata!.namespace!, JSON.stringify(o)]));
-    const finalLogsFrom = logs.length;
-    await invoke(resync());
-    await echoOwnWrites();
-    const afterResync = env.audit.length;
-    while (pending.length > 0) await invoke(pending.splice(Math.floor(rand() * pending.length), 1)[0]);
-
-    // ---- Assess: the property ----
+    for (let i = 0; i < OPS - 2 * tail; i++) await step(ops);
     const violations: string[] = [];
-    const namespaces = (await core.listNamespace()).items;
-    const sources = new Map<Kind, Obj | null>();
-    for (const kind of ['Secret', 'ConfigMap'] as const) sources.set(kind, await read(kind, SOURCE_NS, policyOf(kind).spec.source.name));
-    for (const kind of ['Secret', 'ConfigMap'] as const) {
-      const policy = policyOf(kind);
-      const source = sources.get(kind)!;
-      const byNs = new Map((await listNamed(kind, targetName(policy))).map((o) => [o.metadata!.namespace!, o]));
-      for (const ns of namespaces) {
-        const name = ns.metadata!.name!;
-        if (name === SOURCE_NS || ns.status?.phase === 'Terminating') continue;
-        const at = `${kind} ${name}/${targetName(policy)}`;
-        const obj = byNs.get(name) ?? null;
-        const own = unmanaged.get(`${kind}/${name}`);
-        if (own) {
-          if (JSON.stringify(obj) !== own.json) violations.push(`${at}: unmanaged object changed: ${JSON.stringify(obj)?.slice(0, 300)}`);
-          continue;
-        }
-        if (obj && ownershipProblem(policy, obj) !== null) violations.push(`${at}: an object that is not ripple's and not the test's: ${ownershipProblem(policy, obj)}`);
-        const selected = namespaceSkipReason(policy, ns) === null;
-        if (!selected) {
-          if (obj) violations.push(`${at}: a copy in a namespace that is not selected (${namespaceSkipReason(policy, ns)})`);
-        } else if (!source) {
-          if (policy.spec.sync?.onSourceDelete === 'keep') {
-            if ((obj ? JSON.stringify(obj) : undefined) !== keptBefore.get(name)) violations.push(`${at}: source gone, onSourceDelete keep, but the copy was changed by the resync`);
-          } else if (obj) violations.push(`${at}: source gone (onSourceDelete: delete) but the copy is there`);
-        } else if (!obj) {
-          violations.push(`${at}: missing`);
-        } else {
-          const want = desiredCopy(policy, source, name, keyBytes);
-          for (const part of ['data', 'binaryData', 'type', 'immutable'] as const) {
-            if (JSON.stringify(obj[part] ?? null) !== JSON.stringify(want[part] ?? null)) violations.push(`${at}: ${part} differs from the desired copy`);
-          }
-          for (const part of ['labels', 'annotations'] as const) {
-            const sorted = (m?: Record<string, string>) => JSON.stringify(Object.entries(m ?? {}).sort());
-            if (sorted(obj.metadata?.[part]) !== sorted(want.metadata?.[part])) violations.push(`${at}: ${part} ${sorted(obj.metadata?.[part])} differ from the desired ${sorted(want.metadata?.[part])}`);
-          }
-        }
+    const states: string[] = [];
+    let cloneWrites: typeof env.audit = [];
+    let namespaceCount = 0;
+    for (const round of [1, 2]) {
+      for (const kind of ['ConfigMap', 'Secret'] as const) {
+        const present = (await read(kind, SOURCE_NS, policyOf(kind).spec.source.name)) !== null;
+        if (round === 1 ? present && chance(0.5) : present) await deleteSource(kind);
+        else if (round === 2) await createSource(kind).then(() => count(`source-recreate-${kind}`));
       }
-      // the source: only ever written by the test
-      if ((source?.metadata?.resourceVersion ?? null) !== sourceRv.get(kind)) violations.push(`${kind} source: resourceVersion ${source?.metadata?.resourceVersion} is not the test's last write ${sourceRv.get(kind)}`);
-      if (source?.metadata?.managedFields?.some((f) => f.manager === 'ripple')) violations.push(`${kind} source: ripple is a field manager`);
-      if (source?.metadata?.labels?.[LABEL_MANAGED_BY] !== undefined) violations.push(`${kind} source: carries ${LABEL_MANAGED_BY}`);
-    }
-    // every write by the clone identity (whole run) targets a copy name outside the source namespace, never a source
-    const cloneWrites = env.audit.filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb));
-    for (const w of cloneWrites) {
-      const r = w.objectRef;
-      if (r?.resource === 'events') continue;
-      if (r?.namespace === SOURCE_NS || ![targetName(SECRET_POLICY), targetName(CM_POLICY)].includes(r?.name ?? '')) violations.push(`clone wrote ${w.verb} ${r?.resource} ${r?.namespace}/${r?.name}`);
-    }
-    // unmanaged objects in selected namespaces with the source present: reported by the final resync (log + Event)
-    const finalLogs = logs.slice(finalLogsFrom).map((l) => JSON.parse(l) as { message?: string; namespace?: string; kind?: string });
-    for (const u of unmanaged.values()) {
-      const ns = namespaces.find((x) => x.metadata?.name === u.namespace);
-      if (!ns || !sources.get(u.kind) || namespaceSkipReason(policyOf(u.kind), ns) !== null) continue;
-      if (!finalLogs.some((l) => l.message === 'same-named object not managed by ripple: left alone' && l.namespace === u.namespace && l.kind === u.kind)) violations.push(`${u.kind} ${u.namespace}: unmanaged object not reported in the log`);
-      const uid = (JSON.parse(u.json) as Obj).metadata?.uid;
-      const events = (await core.listNamespacedEvent({ namespace: u.namespace })).items.filter((e) => e.reason === 'UnmanagedObject' && e.involvedObject?.uid === uid);
-      if (events.length !== 1) violations.push(`${u.kind} ${u.namespace}: ${events.length} UnmanagedObject Events (want 1)`);
-    }
-    // no Secret value in any log line (clear, or base64 as the API carries it)
-    const leaked = logs.filter((l) => l.includes(CANARY) || l.includes(CANARY_B64));
-    if (leaked.length) violations.push(`${leaked.length} log lines carry a Secret value, e.g. ${leaked[0].slice(0, 200)}`);
-    if (rejected.length) violations.push(`handler rejected or gave up: ${rejected.slice(0, 3).join('; ')}`);
+      for (let i = 0; i < tail; i++) await step(tailOps);
+      // some of what is still pending arrives before the final resync, the rest after it (stale hints)
+      for (let i = Math.floor(pending.length / 2); i > 0; i--) await invoke(pending.splice(Math.floor(rand() * pending.length), 1)[0]);
+      // deleted namespaces finish terminating (nothing holds them)
+      for (let i = 0; i < 200; i++) {
+        const terminating = (await core.listNamespace()).items.filter((ns) => ns.status?.phase === 'Terminating');
+        if (terminating.length === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
 
-    // stale hints after the final resync wrote nothing; a scheduled run writes nothing either (idempotency)
-    const second = await invoke(scheduled());
-    const laterWrites = env.audit.slice(afterResync).filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb));
-    if (laterWrites.length) violations.push(`${laterWrites.length} writes after convergence: ${laterWrites.slice(0, 5).map((w) => `${w.verb} ${w.objectRef?.resource} ${w.objectRef?.namespace}/${w.objectRef?.name}`).join(', ')}`);
-    if (second?.writes !== 0) violations.push(`scheduled run after convergence: writes ${second?.writes}`);
+      const finalLogsFrom = logs.length;
+      await invoke(resync());
+      await echoOwnWrites();
+      const afterResync = env.audit.length;
+      while (pending.length > 0) await invoke(pending.splice(Math.floor(rand() * pending.length), 1)[0]);
 
-    const summary = `seed ${SEED}: ${OPS} ops ${JSON.stringify(opCounts)}; events ${JSON.stringify(tally)}; ${namespaces.length} namespaces, ${unmanaged.size} unmanaged; sources ${[...sources].map(([k, s]) => `${k} ${s ? 'present' : 'absent'}`).join(', ')}; clone writes ${cloneWrites.length}; ${logs.length} log lines`;
+      // ---- Assess: the property ----
+      const namespaces = (await core.listNamespace()).items;
+      const sources = new Map<Kind, Obj | null>();
+      for (const kind of ['Secret', 'ConfigMap'] as const) sources.set(kind, await read(kind, SOURCE_NS, policyOf(kind).spec.source.name));
+      for (const kind of ['Secret', 'ConfigMap'] as const) {
+        const policy = policyOf(kind);
+        const source = sources.get(kind)!;
+        const byNs = new Map((await listNamed(kind, targetName(policy))).map((o) => [o.metadata!.namespace!, o]));
+        for (const ns of namespaces) {
+          const name = ns.metadata!.name!;
+          if (name === SOURCE_NS || ns.status?.phase === 'Terminating') continue;
+          const at = `${kind} ${name}/${targetName(policy)}`;
+          const obj = byNs.get(name) ?? null;
+          const own = unmanaged.get(`${kind}/${name}`);
+          if (own) {
+            if (JSON.stringify(obj) !== own.json) violations.push(`round ${round}: ${at}: unmanaged object changed: ${JSON.stringify(obj)?.slice(0, 300)}`);
+            continue;
+          }
+          if (obj && ownershipProblem(policy, obj) !== null) violations.push(`round ${round}: ${at}: an object that is not ripple's and not the test's: ${ownershipProblem(policy, obj)}`);
+          const selected = namespaceSkipReason(policy, ns) === null;
+          if (!selected) {
+            if (obj) violations.push(`round ${round}: ${at}: a copy in a namespace that is not selected (${namespaceSkipReason(policy, ns)})`);
+          } else if (!source) {
+            if (policy.spec.sync?.onSourceDelete === 'keep') {
+              const want = (kept as Map<string, string> | null)?.get(name);
+              if (obj ? version(obj) !== want : want !== undefined && !wavered.has(name)) violations.push(`round ${round}: ${at}: source gone, onSourceDelete keep: the copy is ${obj ? version(obj) : 'gone'}, want ${want ?? 'none'} as the deletion and the test's own edits left it`);
+            } else if (obj) violations.push(`round ${round}: ${at}: source gone (onSourceDelete: delete) but the copy is there`);
+          } else if (!obj) {
+            violations.push(`round ${round}: ${at}: missing`);
+          } else {
+            const want = desiredCopy(policy, source, name, keyBytes);
+            for (const part of ['data', 'binaryData', 'type', 'immutable'] as const) {
+              if (JSON.stringify(obj[part] ?? null) !== JSON.stringify(want[part] ?? null)) violations.push(`round ${round}: ${at}: ${part} differs from the desired copy`);
+            }
+            for (const part of ['labels', 'annotations'] as const) {
+              const sorted = (m?: Record<string, string>) => JSON.stringify(Object.entries(m ?? {}).sort());
+              if (sorted(obj.metadata?.[part]) !== sorted(want.metadata?.[part])) violations.push(`round ${round}: ${at}: ${part} ${sorted(obj.metadata?.[part])} differ from the desired ${sorted(want.metadata?.[part])}`);
+            }
+          }
+        }
+        // the source: only ever written by the test
+        if ((source?.metadata?.resourceVersion ?? null) !== sourceRv.get(kind)) violations.push(`round ${round}: ${kind} source: resourceVersion ${source?.metadata?.resourceVersion} is not the test's last write ${sourceRv.get(kind)}`);
+        if (source?.metadata?.managedFields?.some((f) => f.manager === 'ripple')) violations.push(`round ${round}: ${kind} source: ripple is a field manager`);
+        if (source?.metadata?.labels?.[LABEL_MANAGED_BY] !== undefined) violations.push(`round ${round}: ${kind} source: carries ${LABEL_MANAGED_BY}`);
+      }
+      // every write by the clone identity (whole run) targets a copy name outside the source namespace, never a source
+      cloneWrites = env.audit.filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb));
+      for (const w of cloneWrites) {
+        const r = w.objectRef;
+        if (r?.resource === 'events') continue;
+        if (r?.namespace === SOURCE_NS || ![targetName(SECRET_POLICY), targetName(CM_POLICY)].includes(r?.name ?? '')) violations.push(`round ${round}: clone wrote ${w.verb} ${r?.resource} ${r?.namespace}/${r?.name}`);
+      }
+      // unmanaged objects in selected namespaces with the source present: reported by the final resync (log + Event)
+      const finalLogs = logs.slice(finalLogsFrom).map((l) => JSON.parse(l) as { message?: string; namespace?: string; kind?: string });
+      for (const u of unmanaged.values()) {
+        const ns = namespaces.find((x) => x.metadata?.name === u.namespace);
+        if (!ns || !sources.get(u.kind) || namespaceSkipReason(policyOf(u.kind), ns) !== null) continue;
+        if (!finalLogs.some((l) => l.message === 'same-named object not managed by ripple: left alone' && l.namespace === u.namespace && l.kind === u.kind)) violations.push(`round ${round}: ${u.kind} ${u.namespace}: unmanaged object not reported in the log`);
+        const uid = (JSON.parse(u.json) as Obj).metadata?.uid;
+        const events = (await core.listNamespacedEvent({ namespace: u.namespace })).items.filter((e) => e.reason === 'UnmanagedObject' && e.involvedObject?.uid === uid);
+        if (events.length !== 1) violations.push(`round ${round}: ${u.kind} ${u.namespace}: ${events.length} UnmanagedObject Events (want 1)`);
+      }
+      // no Secret value in any log line (clear, or base64 as the API carries it)
+      const leaked = logs.filter((l) => l.includes(CANARY) || l.includes(CANARY_B64));
+      if (leaked.length) violations.push(`round ${round}: ${leaked.length} log lines carry a Secret value, e.g. ${leaked[0].slice(0, 200)}`);
+      if (rejected.length) violations.push(`round ${round}: handler rejected or gave up: ${rejected.slice(0, 3).join('; ')}`);
+
+      // stale hints after the final resync wrote nothing; a scheduled run writes nothing either (idempotency)
+      const second = await invoke(scheduled());
+      const laterWrites = env.audit.slice(afterResync).filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb));
+      if (laterWrites.length) violations.push(`round ${round}: ${laterWrites.length} writes after convergence: ${laterWrites.slice(0, 5).map((w) => `${w.verb} ${w.objectRef?.resource} ${w.objectRef?.namespace}/${w.objectRef?.name}`).join(', ')}`);
+      if (second?.writes !== 0) violations.push(`round ${round}: scheduled run after convergence: writes ${second?.writes}`);
+
+      states.push(`round ${round}: ${[...sources].map(([k, s]) => `${k} ${s ? 'present' : 'absent'}`).join(', ')}`);
+      namespaceCount = namespaces.length;
+    }
+
+    const summary = `seed ${SEED}: ${OPS} ops ${JSON.stringify(opCounts)}; events ${JSON.stringify(tally)}; ${namespaceCount} namespaces, ${unmanaged.size} unmanaged; sources ${states.join('; ')}; clone writes ${cloneWrites.length}; ${logs.length} log lines`;
     if (violations.length || process.env.RIPPLE_PROPERTY_VERBOSE) console.log(summary);
     expect(violations, summary).toEqual([]);
     // the run exercised what it claims to (a property over nothing proves nothing)
