@@ -130,7 +130,7 @@ describe('clone handler under seeded random operations and event delivery', () =
 
     // ---- forwarder-shaped events, delivered with faults ----
     const pending: object[] = [];
-    const tally = { events: 0, dropped: 0, duplicated: 0, delivered: 0, retried: 0, echoes: 0 };
+    const tally = { events: 0, dropped: 0, duplicated: 0, delivered: 0, retried: 0, echoes: 0, conflicts: 0 };
     const rejected: string[] = [];
     function detailOf(obj: Obj | V1Namespace, kind: Kind | 'Namespace', changes: ObjectChangeDetail['changes'], withDrift: boolean): ObjectChangeDetail {
       const md = obj.metadata ?? {};
@@ -180,6 +180,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       try {
         const r = await handle(event, lambdaContext);
         if (r && typeof r === 'object' && (r as { status?: string }).status === 'rejected') rejected.push((r as { reason: string }).reason);
+        tally.conflicts += (r as { conflicts?: number } | null)?.conflicts ?? 0;
         return r;
       } catch (err) {
         // EventBridge retries a failed invocation later (at least once, in any order).
@@ -195,7 +196,9 @@ describe('clone handler under seeded random operations and event delivery', () =
     // hints: half of them are delivered too.
     let auditSeen = 0;
     async function echoOwnWrites() {
-      const fresh = env.audit.slice(auditSeen);
+      // in a stable order (concurrent writes reach the audit log in any order), so a seed replays the same way
+      const at = (e: (typeof env.audit)[number]) => `${e.objectRef?.resource}/${e.objectRef?.namespace}/${e.objectRef?.name}/${e.verb}`;
+      const fresh = env.audit.slice(auditSeen).sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
       auditSeen = env.audit.length;
       for (const e of fresh) {
         if (e.user.username !== CLONE_USER || !WRITE_VERBS.has(e.verb) || e.responseStatus.code >= 300) continue;
@@ -319,9 +322,10 @@ describe('clone handler under seeded random operations and event delivery', () =
       const md = c.metadata!;
       const data = Object.keys(c.data ?? {});
       const value = kind === 'Secret' ? secretValue() : `user-${uniq()}`;
-      const labelKeys = Object.keys(md.labels ?? {});
-      // never both marks: an object without ripple.dev/source and without the managed-by label is not ripple's
-      const annKeys = Object.keys(md.annotations ?? {}).filter((k) => k !== ANN_SOURCE);
+      // Never both marks: an object without ripple.dev/source and without the managed-by label is not ripple's
+      // (it would be an unmanaged object from then on). Either one alone may go.
+      const labelKeys = Object.keys(md.labels ?? {}).filter((k) => k !== LABEL_MANAGED_BY || md.annotations?.[ANN_SOURCE] !== undefined);
+      const annKeys = Object.keys(md.annotations ?? {}).filter((k) => k !== ANN_SOURCE || md.labels?.[LABEL_MANAGED_BY] !== undefined);
       const edits: [string, () => object[]][] = [
         ['data-changed', () => (data.length ? [{ op: 'replace', path: `/data/${esc(pick(data))}`, value }] : [{ op: 'add', path: '/data', value: { password: value } }])],
         ['data-key-removed', () => (data.length ? [{ op: 'remove', path: `/data/${esc(pick(data))}` }] : [])],
@@ -440,7 +444,7 @@ describe('clone handler under seeded random operations and event delivery', () =
         const byNs = new Map((await listNamed(kind, targetName(policy))).map((o) => [o.metadata!.namespace!, o]));
         for (const ns of namespaces) {
           const name = ns.metadata!.name!;
-          if (name === SOURCE_NS || ns.status?.phase === 'Terminating') continue;
+          if ((name === SOURCE_NS && targetName(policy) === policy.spec.source.name) || ns.status?.phase === 'Terminating') continue; // the source itself
           const at = `${kind} ${name}/${targetName(policy)}`;
           const obj = byNs.get(name) ?? null;
           const own = unmanaged.get(`${kind}/${name}`);
