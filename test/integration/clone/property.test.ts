@@ -226,6 +226,7 @@ describe('clone handler under seeded random operations and event delivery', () =
     // since may also have lost its copy (a namespace leaving the selector loses it, if that hint arrives).
     let kept: Map<string, string> | null = null;
     const wavered = new Set<string>();
+    const held = new Map<string, number>(); // namespaces kept Terminating -> the audit log's length when deleted
     const version = (o: Obj) => `${o.metadata?.uid}@${o.metadata?.resourceVersion}`;
     const mine: string[] = []; // namespaces the test created (and has not deleted)
     const system = ['default', 'kube-system', RIPPLE_NAMESPACE, SOURCE_NS];
@@ -302,11 +303,15 @@ describe('clone handler under seeded random operations and event delivery', () =
       if (mine.length < 3) return createNamespace();
       const name = mine.splice(Math.floor(rand() * mine.length), 1)[0];
       const inside = (await Promise.all((['Secret', 'ConfigMap'] as const).map((k) => read(k, name, targetName(policyOf(k)))))).filter((o): o is Obj => o !== null);
+      // Some stay Terminating (an object with a finalizer nobody removes): no clone write may go there from then on.
+      const hold = chance(0.3);
+      if (hold) await core.createNamespacedConfigMap({ namespace: name, body: { metadata: { name: 'held', finalizers: ['example.com/hold'] } } });
       const ns = await core.deleteNamespace({ name }).then(() => core.readNamespace({ name }).catch(() => null));
+      if (hold) held.set(name, env.audit.length);
       for (const k of ['Secret', 'ConfigMap'] as const) unmanaged.delete(`${k}/${name}`);
       kept?.delete(name);
       if (ns) hint('updated', ns, 'Namespace', ['status']);
-      hint('deleted', { metadata: { name, uid: ns?.metadata?.uid } }, 'Namespace');
+      if (!hold) hint('deleted', { metadata: { name, uid: ns?.metadata?.uid } }, 'Namespace');
       for (const o of inside) hint('deleted', o, o.kind as Kind); // the namespace controller deletes its contents
       count('namespace-delete');
     }
@@ -423,7 +428,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       for (let i = Math.floor(pending.length / 2); i > 0; i--) await invoke(pending.splice(Math.floor(rand() * pending.length), 1)[0]);
       // deleted namespaces finish terminating (nothing holds them)
       for (let i = 0; i < 200; i++) {
-        const terminating = (await core.listNamespace()).items.filter((ns) => ns.status?.phase === 'Terminating');
+        const terminating = (await core.listNamespace()).items.filter((ns) => ns.status?.phase === 'Terminating' && !held.has(ns.metadata!.name!));
         if (terminating.length === 0) break;
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -486,6 +491,11 @@ describe('clone handler under seeded random operations and event delivery', () =
         if (r?.resource === 'events') continue;
         if (r?.namespace === SOURCE_NS || ![targetName(SECRET_POLICY), targetName(CM_POLICY)].includes(r?.name ?? '')) violations.push(`round ${round}: clone wrote ${w.verb} ${r?.resource} ${r?.namespace}/${r?.name}`);
       }
+      // namespaces kept Terminating: not one write attempted there since they were deleted
+      for (const [name, from] of held) {
+        const there = env.audit.slice(from).filter((e) => e.user.username === CLONE_USER && WRITE_VERBS.has(e.verb) && e.objectRef?.namespace === name);
+        if (there.length) violations.push(`round ${round}: ${there.length} clone writes in terminating namespace ${name}: ${there.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name} ${e.responseStatus.code}`).join(', ')}`);
+      }
       // unmanaged objects in selected namespaces with the source present: reported by the final resync (log + Event)
       const finalLogs = logs.slice(finalLogsFrom).map((l) => JSON.parse(l) as { message?: string; namespace?: string; kind?: string });
       for (const u of unmanaged.values()) {
@@ -511,7 +521,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       namespaceCount = namespaces.length;
     }
 
-    const summary = `seed ${SEED}: ${OPS} ops ${JSON.stringify(opCounts)}; events ${JSON.stringify(tally)}; ${namespaceCount} namespaces, ${unmanaged.size} unmanaged; sources ${states.join('; ')}; clone writes ${cloneWrites.length}; ${logs.length} log lines`;
+    const summary = `seed ${SEED}: ${OPS} ops ${JSON.stringify(opCounts)}; events ${JSON.stringify(tally)}; ${namespaceCount} namespaces (${held.size} kept terminating), ${unmanaged.size} unmanaged; sources ${states.join('; ')}; clone writes ${cloneWrites.length}; ${logs.length} log lines`;
     if (violations.length || process.env.RIPPLE_PROPERTY_VERBOSE) console.log(summary);
     expect(violations, summary).toEqual([]);
     // the run exercised what it claims to (a property over nothing proves nothing)
