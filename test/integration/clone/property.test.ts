@@ -8,19 +8,24 @@
  * - source data/label/annotation updates (Secret values carry a canary), source delete and re-create (a new
  *   uid, sometimes another Secret type);
  * - namespace create (some selected, some excluded: kube-*, sandbox-*), relabel (into and out of the selector,
- *   also ripple-system/kube-system/platform/default), delete;
+ *   also ripple-system/kube-system/platform/default), delete (some kept Terminating by a finalizer);
  * - user edits of copies by JSON patch (data changed, data key removed, label added/removed, annotation
  *   added/removed), copy deletes;
  * - unmanaged objects created under a copy's name.
  * Every change yields forwarder-shaped events (events/schema.ts `objectChangeEntry`, with manager and drifted as
- * the forwarder computes them), and so do ripple's own writes (seen in the audit log) — delivered at random:
- * dropped, duplicated, reordered, delayed, two or three at once, retried when the handler throws.
- *
- * Then a `Ripple Resync Requested`, the stale events still pending, and the property: every selected,
- * non-terminating namespace holds exactly the planner's `desiredCopy` (data, type, labels, annotations), or —
- * source deleted — nothing (delete) or the copy as it was before the resync (keep); no copy elsewhere;
- * unmanaged objects byte-for-byte as created, reported (log line + Event); sources only ever written by the
- * test; no Secret value in any log line. Then a scheduled event: not one write (audit log) — idempotency.
+ * the forwarder computes them), and so do half of ripple's own writes (seen in the audit log) — delivered at
+ * random: duplicated, reordered, delayed, two or three at once, retried when the handler throws. Two rounds,
+ * each starting with source deletes/re-creates and ending with a tail that touches no source, then a check.
+ * Two cases:
+ * 1. events also dropped: half the pending events, a `Ripple Resync Requested`, the other (stale) half, the
+ *    check, then a scheduled event;
+ * 2. nothing dropped: pending events are delivered before each tail and everything after it; the hints alone
+ *    must converge (no resync before the check), then a resync.
+ * The check: every selected, non-terminating namespace holds exactly the planner's `desiredCopy` (data, type,
+ * labels, annotations), or — source deleted — nothing (delete) or the copy as the deletion and the user's own
+ * edits left it (keep); no copy elsewhere; unmanaged objects byte-for-byte as created, reported (log line +
+ * Event); sources only ever written by the test; no write attempted in a namespace kept Terminating; no Secret
+ * value in any log line; not one write by the clone identity from convergence through the last run (audit log).
  *
  * RIPPLE_PROPERTY_SEED picks another (reproducible) sequence; RIPPLE_PROPERTY_OPS the number of operations.
  */
