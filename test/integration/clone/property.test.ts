@@ -41,22 +41,12 @@ import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
 import { namespaceSkipReason, targetName } from '../../../functions/shared/policy/select.ts';
 import { lastManager } from '../../../forwarder/diff.ts';
 import { CLONE_USER, WRITE_VERBS, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
+import { prng } from '../../support/prng.ts';
 
 const SEED = Number(process.env.RIPPLE_PROPERTY_SEED ?? 20261125) >>> 0;
 const OPS = Number(process.env.RIPPLE_PROPERTY_OPS ?? 150);
 const root = join(import.meta.dirname, '../../..');
 
-/** mulberry32 (as in the forwarder's chaos test): the same seed gives the same operation sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // 15 characters (a multiple of 3): its base64 is a prefix of the base64 of every Secret value made from it.
 const CANARY = 'PROPcanary-Xq7Z';

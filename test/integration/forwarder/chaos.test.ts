@@ -30,23 +30,13 @@ import type { LocalEventBridge } from '../../../infra/local/eventbridge/index.ts
 import { startEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import type { BodyRecorder, TcpProxy } from './helpers.ts';
 import { FORWARDER_SA, kubeConfigVia, kubectl, startBodyRecorder, startTcpProxy, until } from './helpers.ts';
+import { prng } from '../../support/prng.ts';
 
 const SEED = Number(process.env.RIPPLE_CHAOS_SEED ?? 20261125) >>> 0;
 const OPS = Number(process.env.RIPPLE_CHAOS_OPS ?? 300);
 const root = join(import.meta.dirname, '../../..');
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** mulberry32: a small, fast, seedable PRNG (the same seed gives the same operation sequence). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The canary prefix is 15 characters (a multiple of 3), so its base64 is a prefix of every value's base64.
 const CANARY = 'CHAOScanary-Zq9';
