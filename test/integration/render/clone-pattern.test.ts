@@ -71,6 +71,22 @@ function sentFor(detailType: string, namespace: string, resourceVersion: string)
 }
 const rules = (e: Delivered) => bus.matchedBy(e.id);
 
+/**
+ * After a removal-only edit of the copy in `ns` was restored (the restoring write at `healedAt`): ripple's heal is
+ * in sync again (drifted false) and not routed back to the clone handler, and the removal event alone did it —
+ * no resync since `mark`, exactly one clone delivery for this copy (an Updated by ripple, drifted true).
+ */
+async function expectHealedFromTheRemovalAlone(ns: string, healedAt: string, mark: { bus: number; clone: number }): Promise<void> {
+  const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, ns, healedAt));
+  expect(heal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
+  expect(rules(heal)).not.toContain('ripple-clone');
+  await bus.idle();
+  expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
+  expect(toClone.slice(mark.clone).filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} by ${e.detail.manager}, drifted ${e.detail.drifted}`)).toEqual([
+    `${DETAIL_TYPES.updated} by ${FIELD_MANAGER}, drifted true`,
+  ]);
+}
+
 beforeAll(async () => {
   if (!hasKubectl) return;
   cluster = await startCluster({ authorization: 'RBAC' });
@@ -275,16 +291,7 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
       return c?.data?.password === source.password ? c : null;
     });
     expect(restored.data).toEqual(source);
-    // ... whose own write is in sync again and not routed back to the clone handler
-    const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, ns, restored.metadata!.resourceVersion!));
-    expect(heal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
-    expect(rules(heal)).not.toContain('ripple-clone');
-    // ... from the removal event alone: no resync since, and exactly one clone delivery for this copy
-    await bus.idle();
-    expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
-    expect(toClone.slice(mark.clone).filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} by ${e.detail.manager}, drifted ${e.detail.drifted}`)).toEqual([
-      `${DETAIL_TYPES.updated} by ${FIELD_MANAGER}, drifted true`,
-    ]);
+    await expectHealedFromTheRemovalAlone(ns, restored.metadata!.resourceVersion!, mark);
     // ... and no event carried the data
     const wire = JSON.stringify(bus.received());
     for (const v of [source.password, source.user, 'drift-one']) expect(wire).not.toContain(v);
@@ -332,16 +339,7 @@ describe.skipIf(!hasKubectl)('rendered clone pattern on the chain cluster -> for
       return c?.metadata?.labels?.tier === 'gold' ? c : null;
     });
     expect(restored.metadata?.annotations).toEqual(written.metadata?.annotations);
-    // ... whose own write is in sync again and not routed back to the clone handler
-    const heal = await eventually("the heal's event", () => sentFor(DETAIL_TYPES.updated, ns, restored.metadata!.resourceVersion!));
-    expect(heal.detail).toMatchObject({ manager: FIELD_MANAGER, drifted: false });
-    expect(rules(heal)).not.toContain('ripple-clone');
-    // ... from the removal event alone: no resync since, and exactly one clone delivery for this copy
-    await bus.idle();
-    expect((bus.received() as Delivered[]).slice(mark.bus).filter((e) => e['detail-type'] === DETAIL_TYPES.resync)).toEqual([]);
-    expect(toClone.slice(mark.clone).filter((e) => e.detail.namespace === ns).map((e) => `${e['detail-type']} by ${e.detail.manager}, drifted ${e.detail.drifted}`)).toEqual([
-      `${DETAIL_TYPES.updated} by ${FIELD_MANAGER}, drifted true`,
-    ]);
+    await expectHealedFromTheRemovalAlone(ns, restored.metadata!.resourceVersion!, mark);
     expect(targetErrors).toEqual([]);
   });
 });
