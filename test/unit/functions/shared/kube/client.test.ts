@@ -122,16 +122,7 @@ function tlsKube(timeoutMs = 300) {
 describe('kube client raw (plain JSON) requests', () => {
   const rawPut = (k: ReturnType<typeof kube>, name: string) =>
     k.raw.request('PUT', `/api/v1/namespaces/ns/secrets/${name}`, { describe: { verb: 'update', resource: 'secrets', namespace: 'ns', name }, body: { metadata: { name, namespace: 'ns' }, data: { k: 'c2VjcmV0' } } });
-  it.each([
-    ['conflict', ConflictError, /update secrets ns\/conflict: conflict/],
-    ['missing', NotFoundError, /update secrets ns\/missing: not found/],
-    ['busy', RetryableError, /HTTP 429/],
-    ['broken', RetryableError, /HTTP 503/],
-    ['denied', ForbiddenError, /update secrets ns\/denied: forbidden: .*cannot update resource "secrets".*grant "update" on "secrets"/],
-    ['invalid', PermanentError, /HTTP 422/],
-    ['hang', RetryableError, /request timed out/],
-    ['reset', RetryableError, /network error|fetch failed|socket/],
-  ])('%s -> %o, over HTTP and HTTPS (kubeconfig CA)', async (name, cls, message) => {
+  it.each(ERROR_CASES)('%s -> %o, over HTTP and HTTPS (kubeconfig CA)', async (name, cls, message) => {
     for (const k of [kube(), tlsKube()]) {
       const err = await rawPut(k, name).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(cls);
