@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { objectChangeEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
+import { DETAIL_BASE } from '../../support/events.ts';
 import { DETAIL_TYPES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 
@@ -85,7 +86,7 @@ describe('100 policies in 25 namespaces', () => {
   });
 
   it("the forwarder's events for every policy reach the rules they must", async () => {
-    const base = { cluster: 'prod', apiVersion: 'v1', uid: 'u', resourceVersion: '1', labels: {}, annotations: {}, ownerReferences: [], fingerprint: `hmac-sha256:${'a'.repeat(64)}`, changes: [], observedAt: '2026-01-01T00:00:00Z' };
+    const base = DETAIL_BASE;
     const cases: { entry: PutEntry; want: string[] }[] = [];
     MANY.forEach((s, i) => {
       const src: ObjectChangeDetail = { ...base, ...s, changes: ['data'] };

@@ -8,6 +8,7 @@ import { matches, validatePattern } from '../../../../../infra/local/eventbridge
 import { objectChangeEntry, parseRippleEvent, resyncEntry, type ObjectChangeDetail, type PutEntry, type RippleEvent } from '../../../../../events/schema.ts';
 import { ANN_POLICY, ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../../../functions/shared/constants.ts';
 import { RipplePolicy } from '../../../../../functions/shared/policy/schema.ts';
+import { DETAIL_BASE } from '../../../../support/events.ts';
 import { targetName } from '../../../../../functions/shared/policy/select.ts';
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
 import { renderFiles } from '../../../../../functions/shared/render/index.ts';
@@ -49,19 +50,7 @@ function delivered(entry: PutEntry): RippleEvent {
   return parseRippleEvent({ version: '0', id: `e${++seq}`, source: entry.Source, account: '1', time: '2026-01-01T00:00:00Z', region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) });
 }
 function change(detailType: 'created' | 'updated' | 'deleted', d: Partial<ObjectChangeDetail> & Pick<ObjectChangeDetail, 'kind' | 'name'>): RippleEvent {
-  const detail: ObjectChangeDetail = {
-    cluster: 'prod',
-    apiVersion: 'v1',
-    uid: 'u',
-    resourceVersion: '1',
-    labels: {},
-    annotations: {},
-    ownerReferences: [],
-    fingerprint: `hmac-sha256:${'a'.repeat(64)}`,
-    changes: detailType === 'updated' ? ['data'] : [],
-    observedAt: '2026-01-01T00:00:00Z',
-    ...d,
-  };
+  const detail: ObjectChangeDetail = { ...DETAIL_BASE, changes: detailType === 'updated' ? ['data'] : [], ...d };
   return delivered(objectChangeEntry(DETAIL_TYPES[detailType], detail));
 }
 const resync = () => delivered(resyncEntry({ cluster: 'prod', reason: 'schedule', observedAt: '2026-01-01T00:00:00Z' }));

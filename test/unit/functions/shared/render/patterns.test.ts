@@ -6,6 +6,7 @@ import { RipplePolicy, type RipplePolicyInput } from '../../../../../functions/s
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
 import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY } from '../../../../../functions/shared/constants.ts';
 import { objectChangeEntry, parseRippleEvent, type ObjectChangeDetail, type RippleEvent } from '../../../../../events/schema.ts';
+import { DETAIL_BASE } from '../../../../support/events.ts';
 import {
   clonePattern,
   EVENT_PATTERN_MAX,
@@ -20,19 +21,7 @@ const policies = loadPolicies('policies'); // the article's scenario: Secret pla
 
 type Detail = Record<string, unknown>;
 function event(detailType: string, d: Detail): object {
-  const detail = {
-    cluster: 'prod',
-    apiVersion: 'v1',
-    uid: 'u',
-    resourceVersion: '1',
-    labels: {},
-    annotations: {},
-    ownerReferences: [],
-    fingerprint: `hmac-sha256:${'a'.repeat(64)}`,
-    changes: [],
-    observedAt: '2026-01-01T00:00:00Z',
-    ...d,
-  };
+  const detail = { ...DETAIL_BASE, ...d };
   return { version: '0', id: '1', source: 'ripple.kubernetes', account: '1', time: '2026-01-01T00:00:00Z', region: 'eu-west-1', resources: [], 'detail-type': detailType, detail };
 }
 const C = 'Kubernetes Object Created';
@@ -218,19 +207,14 @@ describe('clone pattern: copy updates and deletes, by writer and by mark', () =>
   let seq = 0;
   function delivered(detailType: 'updated' | 'deleted', d: Partial<ObjectChangeDetail>): RippleEvent {
     const detail: ObjectChangeDetail = {
-      cluster: 'prod',
-      apiVersion: 'v1',
+      ...DETAIL_BASE,
       kind: 'Secret',
       namespace: 'team-a',
       name: 'blogsecret',
-      uid: 'u',
       resourceVersion: '7',
       labels: managed,
       annotations: srcAnn,
-      ownerReferences: [],
-      fingerprint: `hmac-sha256:${'a'.repeat(64)}`,
       changes: detailType === 'updated' ? ['data'] : [],
-      observedAt: '2026-01-01T00:00:00Z',
       ...d,
     };
     const entry = objectChangeEntry(DETAIL_TYPES[detailType], detail);
