@@ -147,10 +147,14 @@ function compileCidr(text: string, path: string): Matcher {
   if (!bytes) fail(looksLikeIp(ip) ? `Invalid IP address: ${ip}` : `Nonstandard IP address: ${ip}`, path);
   if (bytes.length === 4 && maskBits > 31) fail('IPv4 mask bits must be < 32', path);
   if (bytes.length === 16 && maskBits > 127) fail('IPv6 mask bits must be < 128', path);
+  // As event-ruler (CIDR.java) does: the range is the network the mask names, so host bits set in the pattern's
+  // address (10.0.0.5/24) are cleared in the lower bound and set in the upper one.
   let hostBits = bytes.length * 8 - maskBits;
   const top = [...bytes];
   for (let i = top.length - 1; i >= 0 && hostBits > 0; i--, hostBits -= 8) {
-    top[i] = hostBits >= 8 ? 0xff : top[i] | ((1 << hostBits) - 1);
+    const low = hostBits >= 8 ? 0xff : (1 << hostBits) - 1;
+    bytes[i] &= ~low & 0xff;
+    top[i] |= low;
   }
   const hex = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
   return { t: 'cidr', lo: hex(bytes), hi: hex(top) };

@@ -147,6 +147,12 @@ const cases: Record<string, Row[]> = {
     ['IPv6 outside 2001:db8::/32', { ip: [{ cidr: '2001:db8::/32' }] }, { ip: '2001:db9::5' }, false],
     ['IPv4 does not match an IPv6 range', { ip: [{ cidr: '::/1' }] }, { ip: '10.0.0.1' }, false],
     ['not an IP', { ip: [{ cidr: '10.0.0.0/8' }] }, { ip: 'hostname' }, false],
+    ['host bits set: 10.0.0.1 in 10.0.0.5/24 (the network is the masked prefix)', { ip: [{ cidr: '10.0.0.5/24' }] }, { ip: '10.0.0.1' }, true],
+    ['host bits set: 10.0.0.255 in 10.0.0.5/24', { ip: [{ cidr: '10.0.0.5/24' }] }, { ip: '10.0.0.255' }, true],
+    ['host bits set: 10.0.1.0 outside 10.0.0.5/24', { ip: [{ cidr: '10.0.0.5/24' }] }, { ip: '10.0.1.0' }, false],
+    ['host bits set in a partial byte: 10.0.0.129 in 10.0.0.200/25', { ip: [{ cidr: '10.0.0.200/25' }] }, { ip: '10.0.0.129' }, true],
+    ['host bits set in a partial byte: 10.0.0.127 outside 10.0.0.200/25', { ip: [{ cidr: '10.0.0.200/25' }] }, { ip: '10.0.0.127' }, false],
+    ['IPv6 host bits set: 2001:db8::1 in 2001:db8::ff/120', { ip: [{ cidr: '2001:db8::ff/120' }] }, { ip: '2001:db8::1' }, true],
     ['exact IPv6 literal compares addresses', { ip: ['2001:db8::1'] }, { ip: '2001:0db8:0:0:0:0:0:1' }, true],
   ],
   'exists (CF "Exists matching"; OPS "Exists", "Does not exist")': [
