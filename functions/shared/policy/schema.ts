@@ -28,16 +28,39 @@ export function durationMs(d: string): number {
   return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
+/** A label key as Kubernetes validates it (a qualified name): `[prefix/]name`, the prefix a DNS-1123 subdomain. */
+const labelKey = z
+  .string()
+  .regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(?=[^/]{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/,
+    'must be a label key: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+  )
+  .max(317);
+
+/** A label value as Kubernetes validates it: empty, or at most 63 letters, digits, "-", "_" or ".". */
+const labelValue = z
+  .string()
+  .max(63, 'must be a label value: at most 63 characters')
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a label value: empty, or letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+
 export const LabelSelector = z
   .object({
-    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchLabels: z
+      .record(z.string(), labelValue)
+      .superRefine((labels, ctx) => {
+        // Keys checked here rather than as the record's key schema, so the message says what is wrong with the key.
+        for (const key of Object.keys(labels)) {
+          for (const issue of labelKey.safeParse(key).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [key], message: issue.message });
+        }
+      })
+      .optional(),
     matchExpressions: z
       .array(
         z
           .object({
-            key: z.string().min(1),
+            key: labelKey,
             operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-            values: z.array(z.string()).optional(),
+            values: z.array(labelValue).optional(),
           })
           .strict()
           .superRefine((e, ctx) => {

@@ -153,6 +153,42 @@ spec:
       'bad.yaml:10:13: spec.sync.namespaces.selector.matchExpressions[0].values: must list at least one value for operator In',
     ],
     [
+      'selector label key with a space and "!"',
+      `metadata: { name: x }
+spec:
+  source: { kind: Secret, namespace: platform, name: x }
+  sync: { namespaces: { selector: { matchLabels: { "bad key!": x } } } }
+`,
+      'bad.yaml:6:64: spec.sync.namespaces.selector.matchLabels.bad key!: must be a label key: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+    ],
+    [
+      'selector label value with a space',
+      `metadata: { name: x }
+spec:
+  source: { kind: Secret, namespace: platform, name: x }
+  sync: { namespaces: { selector: { matchLabels: { tier: "has space" } } } }
+`,
+      'bad.yaml:6:58: spec.sync.namespaces.selector.matchLabels.tier: must be a label value: empty, or letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+    ],
+    [
+      'selector label key prefix not a DNS subdomain',
+      `metadata: { name: x }
+spec:
+  source: { kind: Secret, namespace: platform, name: x }
+  sync: { namespaces: { selector: { matchExpressions: [{ key: "Example.com/tier", operator: Exists }] } } }
+`,
+      'bad.yaml:6:63: spec.sync.namespaces.selector.matchExpressions[0].key: must be a label key: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+    ],
+    [
+      'selector expression value too long',
+      `metadata: { name: x }
+spec:
+  source: { kind: Secret, namespace: platform, name: x }
+  sync: { namespaces: { selector: { matchExpressions: [{ key: tier, operator: In, values: [${'a'.repeat(64)}] }] } } }
+`,
+      `bad.yaml:6:92: spec.sync.namespaces.selector.matchExpressions[0].values[0]: must be a label value: at most 63 characters`,
+    ],
+    [
       'empty include',
       `metadata: { name: x }
 spec:
