@@ -18,6 +18,8 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HANDLER_GROUPS, FORWARDER_SERVICE_ACCOUNT, RIPPLE_NAMESPACE, type HandlerName } from '../../../functions/shared/constants.ts';
+import { loadPolicies } from '../../../functions/shared/policy/load.ts';
+import { checkRendered, renderFiles, writeRendered } from '../../../functions/shared/render/index.ts';
 import { parsePatternLimit } from '../../../functions/shared/render/patterns.ts';
 import { startEventBridge, type LocalEventBridge } from '../eventbridge/index.ts';
 import { invokeAsync, LocalFunctionRuntime, type DeadLetterRecord, type InvokeOutcome } from './lambda.ts';
@@ -81,6 +83,28 @@ const WHAT_IS_LOST: Record<string, string> = {
   rollout: 'rollouts will not happen',
   protect: 'changes to protected bases will not be reverted or reported',
 };
+
+/**
+ * Validates policies/ and re-renders what derives from it (patterns, admission, RBAC, audit filter, schema) when the
+ * checked-in files differ, so the pipeline never runs on files rendered from other policies. An invalid policy
+ * throws `ripple validate`'s error (file:line:column and the path), and ripple dev does not start.
+ */
+function renderFromPolicies(cwd: string, out: Output): void {
+  const dir = join(cwd, 'policies');
+  if (!existsSync(dir)) {
+    const patternsDir = join(cwd, 'events', 'patterns');
+    if (!existsSync(patternsDir) || readdirSync(patternsDir).filter((f) => f.endsWith('.json')).length === 0) {
+      throw new Error('neither policies/ nor rendered events/patterns/ exist: there is nothing to route; add a policy (docs/policy.md)');
+    }
+    return;
+  }
+  const policies = loadPolicies(dir);
+  const files = renderFiles('all', policies, { patternLimit: parsePatternLimit(process.env.RIPPLE_PATTERN_LIMIT, 'RIPPLE_PATTERN_LIMIT') });
+  const stale = checkRendered('all', files, cwd);
+  if (stale.length === 0) return;
+  out.step(`policies/ changed since the last render: re-rendering (\`ripple render all\`): ${stale.map((d) => d.split(':')[0]).join(', ')}`);
+  writeRendered('all', files, cwd);
+}
 
 async function importIfExists<T>(file: string): Promise<T | null> {
   if (!existsSync(file)) return null;
@@ -157,19 +181,8 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
   };
 
   try {
-    // ---- rendered artifacts (patterns, RBAC, admission policies) come from policies/
-    const renderCli = join(cwd, 'cli', 'commands', 'render.ts');
-    const patternsDir = join(cwd, 'events', 'patterns');
-    const needsRender = !existsSync(patternsDir) || readdirSync(patternsDir).filter((f) => f.endsWith('.json')).length === 0;
-    if (needsRender) {
-      if (existsSync(renderCli)) {
-        out.step('rendering events/patterns and infra/k8s from policies/ (`ripple render all`)');
-        const r = spawnSync(process.execPath, [join(cwd, 'cli', 'ripple.ts'), 'render', 'all'], { cwd, encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`ripple render all failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
-      } else {
-        throw new Error('events/patterns/ is empty and cli/commands/render.ts does not exist: the rendered EventBridge patterns are missing, so serverless.yml cannot be read');
-      }
-    }
+    // ---- policies/ checked first (file:line:col, as `ripple validate` does); rendered files brought up to date
+    renderFromPolicies(cwd, out);
 
     // ---- serverless.yml
     const slsFile = resolve(cwd, o.serverlessFile ?? 'serverless.yml');
