@@ -450,7 +450,7 @@ export class ApiServer {
     if (rt.namespaced && !namespace && ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const dryRun = q.getAll('dryRun').includes('All');
+    const dryRun = WRITE_VERBS.has(verb) && dryRunOption(q.getAll('dryRun'), verb);
     const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
     const warnings: string[] = [];
     const fv = q.get('fieldValidation');
@@ -590,20 +590,20 @@ export class ApiServer {
         return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'delete': {
-        const opts = await this.deleteOptions(req, q);
-        const r = reg.delete(srt, namespace, name, { ...opts, dryRun, admit: admitHook('DELETE') });
+        const opts = await this.deleteOptions(req, q, verb);
+        const r = reg.delete(srt, namespace, name, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
         flushWarnings();
         if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
         return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
       }
       case 'deletecollection': {
-        const opts = await this.deleteOptions(req, q);
+        const opts = await this.deleteOptions(req, q, verb);
         const entries = this.select(rt, srt, namespace, q);
         const items: any[] = [];
         for (const e of entries) {
           const n = e.obj.metadata.name;
           try {
-            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...opts, dryRun, admit: admitHook('DELETE') });
+            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
             items.push(out(r.obj));
           } catch (err) {
             if (err instanceof ApiError && err.code === 404) continue;
@@ -734,16 +734,24 @@ export class ApiServer {
     return e && e.obj === obj ? e.json : obj;
   }
 
-  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
+  /**
+   * DeleteOptions as kube-apiserver reads them: from the request body (kubectl sends them there) and the query
+   * string. `dryRun` in either place makes the delete a dry run.
+   */
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams, verb: string): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
     const buf = await readBody(req);
     let body: any = {};
     if (buf.length && (baseType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' || buf.toString('utf8').trim())) body = parseBody(buf, req.headers['content-type'], 'DeleteOptions');
+    if (body?.dryRun !== undefined && body.dryRun !== null && !Array.isArray(body.dryRun)) {
+      throw badRequest(`DeleteOptions: dryRun must be a list of strings, got ${JSON.stringify(body.dryRun)}`);
+    }
+    const dryRun = dryRunOption([...q.getAll('dryRun'), ...((body?.dryRun as string[] | undefined) ?? [])], verb);
     let policy = body?.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
     if (body?.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
     if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
       throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
     }
-    return { ...(body?.preconditions ? { preconditions: body.preconditions } : {}), ...(policy ? { propagationPolicy: policy } : {}) };
+    return { dryRun, ...(body?.preconditions ? { preconditions: body.preconditions } : {}), ...(policy ? { propagationPolicy: policy } : {}) };
   }
 
   /** Entries of a list request after selectors (namespace '' = all namespaces for namespaced types). */
@@ -851,3 +859,18 @@ export class ApiServer {
 }
 
 export { NAMESPACE_RT };
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/**
+ * The dryRun option's values, checked as kube-apiserver checks them (only "All" exists): an unknown value is refused
+ * with 422 naming it, never taken for a real write.
+ */
+function dryRunOption(values: string[], verb: string): boolean {
+  const bad = values.filter((v) => v !== 'All');
+  if (bad.length > 0) {
+    const kind = verb === 'create' ? 'CreateOptions' : verb === 'update' ? 'UpdateOptions' : verb === 'patch' ? 'PatchOptions' : 'DeleteOptions';
+    throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, { kind, group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, field: 'dryRun' }] });
+  }
+  return values.length > 0;
+}
