@@ -89,12 +89,12 @@ export type Source = z.infer<typeof Source>;
 
 export const Protect = z
   .object({
-    /** Operations that are denied (enforce) or reported (audit). CREATE is never affected. */
+    /** Operations on the object denied (enforce) or reported (audit); CREATE of the name and DELETE of its namespace are always guarded. */
     operations: z
       .array(z.enum(['UPDATE', 'DELETE']))
       .min(1)
       .default(['UPDATE', 'DELETE'])
-      .describe('Operations denied (enforce) or reported (audit) for everyone but the allowed actors. CREATE is never affected.'),
+      .describe('Operations on the object denied (enforce) or reported (audit) for everyone but the allowed actors. CREATE of the protected name and DELETE of its namespace are always guarded by admission.'),
     /** Actors allowed to change the base. ripple's own handlers are always allowed. */
     allow: z
       .object({

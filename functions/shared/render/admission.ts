@@ -1,15 +1,25 @@
 /**
- * ValidatingAdmissionPolicy + Binding per protected object (infra/k8s/admission/<policy>.yaml): the API server
- * itself denies UPDATE/DELETE of the base object by anyone but the allowed actors, with the policy's message.
+ * ValidatingAdmissionPolicies (infra/k8s/admission/): the API server itself refuses what would route round a
+ * protected base, for anyone but the allowed actors, with the policy's message.
  *
- * - matchConstraints: the object's resource with resourceNames [name], the policy's operations, and a
- *   namespaceSelector on `kubernetes.io/metadata.name` (set by the API server on every Namespace).
- * - The CEL check is on request.userInfo: groups (allow.groups + ripple's protect handler group, always),
- *   usernames (allow.users, and `system:serviceaccount:<ns>:<name>` for allow.serviceAccounts).
+ * Per protected base (`<policy>.yaml`):
+ * - `ripple-protect-<policy>`: CREATE of the protected name (admission sees the name on the object; a generateName
+ *   request has no name in its attributes, so CREATE is matched on `object.metadata.name` in a match condition rather
+ *   than by `resourceNames`), and the policy's operations (UPDATE/DELETE) on the object. The namespace controller is
+ *   exempt for DELETE: it removes what is left in a namespace whose deletion an allowed actor started (the namespace
+ *   policy below refuses everyone else), and blocking it would leave the namespace Terminating for ever.
+ * - `ripple-protect-<policy>-namespace`: DELETE of the namespace that holds the base, so deleting the namespace is no
+ *   way round protecting the object in it.
  * - enforce -> validationActions [Deny]; audit -> [Audit, Warn] (the actor sees a warning, the audit log records it).
- * CREATE is never matched.
+ *
+ * Once (`_ripple-system.yaml`, a name no policy can have): ripple's own namespace (last-known-good snapshots, the
+ * fingerprint key) may be deleted only by system:masters, and its Secrets written only by ripple (the protect
+ * handler's snapshots, the forwarder's key) and system:masters. Always Deny.
+ *
+ * Allowed actors: request.userInfo groups (allow.groups + ripple's protect handler group, always), usernames
+ * (allow.users, and `system:serviceaccount:<ns>:<name>` for allow.serviceAccounts).
  */
-import { HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, ANN_POLICY } from '../constants.ts';
+import { ANN_POLICY, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE } from '../constants.ts';
 import type { RipplePolicy } from '../policy/schema.ts';
 import type { K8sObject } from './rbac.ts';
 
@@ -36,50 +46,94 @@ export function exemptExpression(p: RipplePolicy): string {
   return parts.join(' || ');
 }
 
-/** The policy and its binding for one protected object (null when the policy does not protect). */
+/**
+ * Who deletes what is left in a terminating namespace: kube-controller-manager's namespace controller, as its own
+ * ServiceAccount (`--use-service-account-credentials`, as EKS runs it) or as the controller manager's user.
+ */
+export const NAMESPACE_CONTROLLER_USERS = ['system:serviceaccount:kube-system:namespace-controller', 'system:kube-controller-manager'];
+
+const vap = (name: string, annotations: Record<string, string>, spec: Record<string, unknown>): K8sObject => ({
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicy',
+  metadata: { name, labels: LABELS, annotations },
+  spec: { failurePolicy: 'Fail', ...spec },
+});
+const vapBinding = (name: string, annotations: Record<string, string>, actions: string[]): K8sObject => ({
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicyBinding',
+  metadata: { name, labels: LABELS, annotations },
+  spec: { policyName: name, validationActions: actions },
+});
+const byName = (ns: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
+
+/** The policies and bindings for one protected object (null when the policy does not protect). */
 export function renderAdmission(p: RipplePolicy): K8sObject[] | null {
   const protect = p.spec.protect;
   if (!protect) return null;
   const s = p.spec.source;
   const name = admissionPolicyName(p);
   const annotations = { [ANN_POLICY]: p.metadata.name };
-  const policy: K8sObject = {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name, labels: LABELS, annotations },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: [''],
-            apiVersions: ['v1'],
-            operations: [...protect.operations],
-            resources: [RESOURCE[s.kind]],
-            resourceNames: [s.name],
-            scope: 'Namespaced',
-          },
-        ],
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.namespace } },
+  const actions = protect.mode === 'enforce' ? ['Deny'] : ['Audit', 'Warn'];
+  const objectRule = (operations: string[], names?: string[]) => ({
+    apiGroups: [''],
+    apiVersions: ['v1'],
+    operations,
+    resources: [RESOURCE[s.kind]],
+    ...(names ? { resourceNames: names } : {}),
+    scope: 'Namespaced',
+  });
+  const controller = celList(NAMESPACE_CONTROLLER_USERS);
+  const policy = vap(name, annotations, {
+    matchConstraints: {
+      resourceRules: [objectRule(['CREATE']), objectRule([...protect.operations], [s.name])],
+      namespaceSelector: byName(s.namespace),
+    },
+    matchConditions: [{ name: 'protected-name', expression: `request.operation != "CREATE" || object.metadata.name == ${celString(s.name)}` }],
+    variables: [{ name: 'exempt', expression: exemptExpression(p) }],
+    validations: [
+      {
+        expression: `variables.exempt || (request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${controller})`,
+        messageExpression: celString(protect.message),
+        reason: 'Forbidden',
       },
-      variables: [{ name: 'exempt', expression: exemptExpression(p) }],
-      validations: [
-        {
-          expression: 'variables.exempt',
-          messageExpression: celString(protect.message),
-          reason: 'Forbidden',
-        },
+    ],
+  });
+  const nsName = `${name}-namespace`;
+  const nsMessage = `Namespace ${s.namespace} holds ${s.kind} ${s.namespace}/${s.name}, protected by ripple policy ${p.metadata.name}: only its allowed actors may delete the namespace. ${protect.message}`;
+  const namespacePolicy = vap(nsName, annotations, {
+    matchConstraints: {
+      resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['namespaces'], resourceNames: [s.namespace], scope: 'Cluster' }],
+    },
+    variables: [{ name: 'exempt', expression: exemptExpression(p) }],
+    validations: [{ expression: 'variables.exempt', messageExpression: celString(nsMessage), reason: 'Forbidden' }],
+  });
+  return [policy, vapBinding(name, annotations, actions), namespacePolicy, vapBinding(nsName, annotations, actions)];
+}
+
+export const SYSTEM_ADMISSION_NAME = 'ripple-protect-system';
+
+/** ripple's own namespace and the Secrets in it (snapshots, fingerprint key): always rendered, always Deny. */
+export function renderSystemAdmission(): K8sObject[] {
+  const annotations = { [ANN_POLICY]: '' };
+  const masters = '(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == "system:masters"))';
+  const writers = `(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(HANDLER_GROUPS.protect)})) || (has(request.userInfo.username) && request.userInfo.username == ${celString(`system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`)})`;
+  const controller = `(request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${celList(NAMESPACE_CONTROLLER_USERS)})`;
+  const policy = vap(SYSTEM_ADMISSION_NAME, annotations, {
+    matchConstraints: {
+      resourceRules: [
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['namespaces'], resourceNames: [RIPPLE_NAMESPACE], scope: 'Cluster' },
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['secrets'], scope: 'Namespaced' },
       ],
     },
-  };
-  const binding: K8sObject = {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name, labels: LABELS, annotations },
-    spec: {
-      policyName: name,
-      validationActions: protect.mode === 'enforce' ? ['Deny'] : ['Audit', 'Warn'],
-    },
-  };
-  return [policy, binding];
+    // the Secrets rule is for ripple's namespace only; the namespace rule names it already
+    matchConditions: [{ name: 'ripple-namespace', expression: `request.resource.resource == "namespaces" || request.namespace == ${celString(RIPPLE_NAMESPACE)}` }],
+    validations: [
+      {
+        expression: `${masters} || (request.resource.resource == "secrets" && (${writers} || ${controller}))`,
+        messageExpression: celString(`${RIPPLE_NAMESPACE} holds ripple's last-known-good snapshots and fingerprint key: only ripple and system:masters may change its Secrets or delete it.`),
+        reason: 'Forbidden',
+      },
+    ],
+  });
+  return [policy, vapBinding(SYSTEM_ADMISSION_NAME, annotations, ['Deny'])];
 }

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { admit, expressionErrors, type AdmissionRequest } from '../../../../../infra/local/cluster/admission.ts';
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
 import { RipplePolicy } from '../../../../../functions/shared/policy/schema.ts';
-import { renderAdmission } from '../../../../../functions/shared/render/admission.ts';
+import { NAMESPACE_CONTROLLER_USERS, renderAdmission, renderSystemAdmission } from '../../../../../functions/shared/render/admission.ts';
 
 // Rendered ValidatingAdmissionPolicies evaluated by the embedded cluster's real CEL admission.
 const [blog] = loadPolicies('policies');
-const [vap, binding] = renderAdmission(blog)!;
+const [vap, binding, nsVap, nsBinding] = renderAdmission(blog)!;
+const [sysVap, sysBinding] = renderSystemAdmission();
 
 const secret = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data: { k: 'dg==' } });
 function request(op: AdmissionRequest['operation'], who: { username: string; groups: string[] }, ns = 'platform', name = 'blogsecret', kind = 'Secret'): AdmissionRequest {
@@ -43,7 +44,12 @@ describe('the article\'s protection as a ValidatingAdmissionPolicy', () => {
     ['UPDATE by a developer', request('UPDATE', dev), false],
     ['DELETE by a developer', request('DELETE', dev), false],
     ['DELETE by a ServiceAccount', request('DELETE', sa('kyverno', 'kyverno')), false],
-    ['CREATE by a developer (never affected)', request('CREATE', dev), true],
+    ['CREATE of the protected name by a developer', request('CREATE', dev), false],
+    ['CREATE of the protected name by system:masters', request('CREATE', admin), true],
+    ['CREATE of another Secret in platform by a developer', request('CREATE', dev, 'platform', 'other'), true],
+    ['DELETE by the namespace controller (cleanup of a namespace an allowed actor deleted)', request('DELETE', sa('kube-system', 'namespace-controller')), true],
+    ['DELETE by kube-controller-manager (namespace cleanup without SA credentials)', request('DELETE', { username: 'system:kube-controller-manager', groups: ['system:authenticated'] }), true],
+    ['UPDATE by the namespace controller (it only deletes)', request('UPDATE', sa('kube-system', 'namespace-controller')), false],
     ['UPDATE of a copy in another namespace', request('UPDATE', dev, 'team-a'), true],
     ['UPDATE of another Secret in platform', request('UPDATE', dev, 'platform', 'other'), true],
     ['UPDATE of a ConfigMap with the same name', request('UPDATE', dev, 'platform', 'blogsecret', 'ConfigMap'), true],
@@ -56,6 +62,78 @@ describe('the article\'s protection as a ValidatingAdmissionPolicy', () => {
       expect(r.status?.message).toContain(`secrets "blogsecret" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-blogsecret' with binding 'ripple-protect-blogsecret' denied request`);
     }
   });
+});
+
+const namespaceRequest = (who: { username: string; groups: string[] }, ns = 'platform'): AdmissionRequest => ({
+  operation: 'DELETE',
+  userInfo: who,
+  apiGroup: '',
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  resource: 'namespaces',
+  namespace: '',
+  name: ns,
+  object: null,
+  oldObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } },
+});
+
+describe('deleting the namespace that holds a protected base', () => {
+  it('compiles', () => {
+    expect(expressionErrors(nsVap)).toEqual([]);
+    expect((nsBinding.spec as any).validationActions).toEqual(['Deny']);
+  });
+
+  it.each([
+    ['a namespace deleter (RBAC may delete namespaces, not exempt)', dev, 'platform', false],
+    ['a ServiceAccount', sa('ci', 'cleanup'), 'platform', false],
+    ['system:masters', admin, 'platform', true],
+    ['ripple\'s protect handler', handler, 'platform', true],
+    ['a developer, another namespace', dev, 'team-a', true],
+  ])('DELETE namespace by %s (%s) -> allowed=%s', (_n, who, ns, allowed) => {
+    const r = admit(namespaceRequest(who, ns), [vap, nsVap, sysVap], [binding, nsBinding, sysBinding]);
+    expect(r.allowed).toBe(allowed);
+    if (!allowed) {
+      expect(r.status?.code).toBe(403);
+      expect(r.status?.message).toContain(`namespaces "platform" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-blogsecret-namespace'`);
+      expect(r.status?.message).toContain('Namespace platform holds Secret platform/blogsecret, protected by ripple policy blogsecret');
+    }
+  });
+});
+
+describe('ripple-system: snapshots and the fingerprint key', () => {
+  const forwarder = sa('ripple-system', 'ripple-forwarder');
+  it('compiles', () => {
+    expect(expressionErrors(sysVap)).toEqual([]);
+    expect((sysBinding.spec as any).validationActions).toEqual(['Deny']);
+  });
+
+  it.each([
+    ['a namespace deleter deletes ripple-system', namespaceRequest(dev, 'ripple-system'), false],
+    ['ripple\'s protect handler deletes ripple-system', namespaceRequest(handler, 'ripple-system'), false],
+    ['system:masters deletes ripple-system', namespaceRequest(admin, 'ripple-system'), true],
+    ['a developer deletes the fingerprint key', request('DELETE', dev, 'ripple-system', 'ripple-fingerprint-key'), false],
+    ['a developer overwrites a snapshot', request('UPDATE', dev, 'ripple-system', 'ripple-snapshot-blogsecret'), false],
+    ['a developer creates a snapshot-named Secret', request('CREATE', dev, 'ripple-system', 'ripple-snapshot-blogsecret'), false],
+    ['the forwarder creates the fingerprint key', request('CREATE', forwarder, 'ripple-system', 'ripple-fingerprint-key'), true],
+    ['ripple\'s protect handler writes a snapshot', request('UPDATE', handler, 'ripple-system', 'ripple-snapshot-blogsecret'), true],
+    ['the namespace controller deletes what is left after an allowed namespace delete', request('DELETE', sa('kube-system', 'namespace-controller'), 'ripple-system', 'ripple-fingerprint-key'), true],
+    ['a developer writes a Secret in another namespace', request('UPDATE', dev, 'team-a', 'anything'), true],
+    ['a developer writes a ConfigMap in ripple-system (not guarded here)', request('UPDATE', dev, 'ripple-system', 'x', 'ConfigMap'), true],
+  ])('%s -> allowed=%s', (_n, req, allowed) => {
+    const r = admit(req, [sysVap], [sysBinding]);
+    expect(r.allowed).toBe(allowed);
+    if (!allowed) expect(r.status?.message).toContain('only ripple and system:masters may change its Secrets or delete it');
+  });
+
+  it('names both namespace-controller identities', () => {
+    expect(NAMESPACE_CONTROLLER_USERS).toEqual(['system:serviceaccount:kube-system:namespace-controller', 'system:kube-controller-manager']);
+  });
+});
+
+it('CREATE of the protected name through generateName (no name in the request attributes) is refused too', () => {
+  const r = admit({ ...request('CREATE', dev), name: '' }, [vap], [binding]);
+  expect(r.allowed).toBe(false);
+  expect(r.status?.message).toContain(MESSAGE);
 });
 
 describe('allow lists, modes and messages', () => {

@@ -1,0 +1,123 @@
+/**
+ * The rendered admission policies (infra/k8s/admission/, applied with `kubectl apply -k` as a user would) on the
+ * embedded cluster, driven by kubectl as hostile users whom RBAC lets do everything in question, so that only
+ * admission stands in the way: the routes round a protected base that admission closes.
+ *
+ * - alice: ClusterRole edit everywhere (may create, update and delete Secrets in every namespace, ripple-system too)
+ * - dora: may delete namespaces (and nothing else)
+ * - the cluster admin (system:masters): the article's allowed actor
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+
+const repo = resolve(import.meta.dirname, '../../..');
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+const MESSAGE = 'This Secret is protected and may not be altered or deleted.';
+
+let cluster: EmbeddedCluster;
+let core: CoreV1Api;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+function kubectl(args: string[], input?: string): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    const child = execFile('kubectl', args, { env, timeout: 20_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.out}`);
+  return r.out;
+}
+const as = (user: string) => ['--as', user];
+const secretYaml = (ns: string, name: string, value: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: ${name}, namespace: ${ns} }\nstringData: { password: ${value} }\n`;
+
+beforeAll(async () => {
+  if (!hasKubectl) return;
+  cluster = await startCluster();
+  core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+  dir = mkdtempSync(join(tmpdir(), 'ripple-admission-routes-'));
+  writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig(), { mode: 0o600 });
+  env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
+  // Prepare: the base, ripple's namespace with its key, the rendered admission policies, and the users' RBAC
+  await ok(['create', 'namespace', 'platform']);
+  await ok(['create', 'namespace', 'ripple-system']);
+  await ok(['create', 'namespace', 'team-a']);
+  await ok(['apply', '-f', '-'], secretYaml('platform', 'blogsecret', 'v2'));
+  await ok(['apply', '-f', '-'], secretYaml('ripple-system', 'ripple-fingerprint-key', 'k'));
+  await ok(['apply', '-k', join(repo, 'infra/k8s/admission')]);
+  await ok(['create', 'clusterrolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice']);
+  await ok(['create', 'clusterrole', 'namespace-deleter', '--verb=delete,get,list', '--resource=namespaces']);
+  await ok(['create', 'clusterrolebinding', 'dora-deletes-namespaces', '--clusterrole=namespace-deleter', '--user=dora']);
+});
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const password = async (ns: string, name: string) => Buffer.from((await core.readNamespacedSecret({ namespace: ns, name })).data!.password, 'base64').toString();
+
+describe.skipIf(!hasKubectl)('admission closes the routes round a protected base', () => {
+  it('RBAC alone would let them: alice may create Secrets in platform and ripple-system, dora may delete namespaces', async () => {
+    expect((await ok(['auth', 'can-i', 'create', 'secrets', '-n', 'platform', ...as('alice')])).trim()).toBe('yes');
+    expect((await ok(['auth', 'can-i', 'delete', 'secrets', '-n', 'ripple-system', ...as('alice')])).trim()).toBe('yes');
+    expect((await ok(['auth', 'can-i', 'delete', 'namespaces', ...as('dora')])).split('\n')[0]).toBe('yes');
+  });
+
+  it('a namespace deleter cannot delete the namespace that holds the base; the message names the policy and the base', async () => {
+    const r = await kubectl(['delete', 'namespace', 'platform', ...as('dora')]);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(`namespaces "platform" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-blogsecret-namespace'`);
+    expect(r.out).toContain('Namespace platform holds Secret platform/blogsecret, protected by ripple policy blogsecret');
+    expect((await core.readNamespace({ name: 'platform' })).status?.phase).toBe('Active');
+    expect(await password('platform', 'blogsecret')).toBe('v2');
+    // another namespace is hers to delete
+    await ok(['delete', 'namespace', 'team-a', ...as('dora')]);
+  });
+
+  it('nor ripple-system, nor the Secrets in it (snapshots, fingerprint key)', async () => {
+    const ns = await kubectl(['delete', 'namespace', 'ripple-system', ...as('dora')]);
+    expect(ns.out).toContain(`namespaces "ripple-system" is forbidden: ValidatingAdmissionPolicy 'ripple-protect-system'`);
+    const key = await kubectl(['delete', 'secret', 'ripple-fingerprint-key', '-n', 'ripple-system', ...as('alice')]);
+    expect(key.out).toContain('only ripple and system:masters may change its Secrets or delete it');
+    const forged = await kubectl(['apply', '-f', '-', ...as('alice')], secretYaml('ripple-system', 'ripple-snapshot-blogsecret', 'forged'));
+    expect(forged.code).not.toBe(0);
+    expect(forged.out).toContain('only ripple and system:masters may change its Secrets or delete it');
+    expect(await password('ripple-system', 'ripple-fingerprint-key')).toBe('k');
+  });
+
+  it('after an allowed delete, a non-exempt user cannot create the base under its name, by name or by generateName', async () => {
+    await ok(['delete', 'secret', 'blogsecret', '-n', 'platform']); // the admin
+    const r = await kubectl(['apply', '-f', '-', ...as('alice')], secretYaml('platform', 'blogsecret', 'alice-was-here'));
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(`ValidatingAdmissionPolicy 'ripple-protect-blogsecret'`);
+    expect(r.out).toContain(MESSAGE);
+    const generated = await kubectl(['create', '-f', '-', ...as('alice')], 'apiVersion: v1\nkind: Secret\nmetadata: { generateName: blogsecret, namespace: platform }\n');
+    expect(generated.code).toBe(0); // a generated name is never the protected one
+    await expect(core.readNamespacedSecret({ namespace: 'platform', name: 'blogsecret' })).rejects.toMatchObject({ code: 404 });
+    // other names stay hers
+    await ok(['create', 'secret', 'generic', 'other', '-n', 'platform', '--from-literal=a=b', ...as('alice')]);
+    // and the admin re-creates the base
+    await ok(['apply', '-f', '-'], secretYaml('platform', 'blogsecret', 'v3'));
+    expect(await password('platform', 'blogsecret')).toBe('v3');
+  });
+
+  it('the namespace controller may clean up after an allowed namespace delete (it is exempt for DELETE only)', async () => {
+    const controller = 'system:serviceaccount:kube-system:namespace-controller';
+    await ok(['create', 'clusterrolebinding', 'namespace-controller', '--clusterrole=edit', `--serviceaccount=kube-system:namespace-controller`]);
+    const update = await kubectl(['label', 'secret', 'blogsecret', '-n', 'platform', 'x=y', ...as(controller)]);
+    expect(update.out).toContain(MESSAGE);
+    await ok(['delete', 'secret', 'blogsecret', '-n', 'platform', ...as(controller)]);
+  });
+
+  it('the allowed actor deletes the namespace and the deletion completes', async () => {
+    await ok(['delete', 'namespace', 'platform', '--wait=true', '--timeout=15s']);
+    await expect(core.readNamespace({ name: 'platform' })).rejects.toMatchObject({ code: 404 });
+  });
+});
