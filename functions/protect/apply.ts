@@ -10,7 +10,7 @@ import { PermanentError } from '../shared/errors.ts';
 import { recordEvent } from '../shared/events.ts';
 import { orNull, retryOnConflict, type Kube } from '../shared/kube/index.ts';
 import type { Action } from './plan.ts';
-import { buildSnapshot, contentFromSnapshot, writeSnapshot, readSnapshot, type RestoredContent } from './snapshot.ts';
+import { buildAbsentSnapshot, buildSnapshot, contentFromSnapshot, snapshotIsAbsent, writeSnapshot, readSnapshot, type RestoredContent } from './snapshot.ts';
 
 export type ProtectedKind = 'Secret' | 'ConfigMap';
 export type ProtectedObj = V1Secret | V1ConfigMap;
@@ -70,6 +70,16 @@ async function replace(kube: Pick<Kube, 'core'>, c: RestoredContent): Promise<vo
   await create(kube, c);
 }
 
+/** Delete the object a violating create left (uid precondition: only the object read here). */
+async function remove(kube: Pick<Kube, 'core'>, t: Pick<Target, 'kind' | 'namespace' | 'name'>): Promise<void> {
+  const current = await readObject(kube, t);
+  if (!current) return;
+  const uid = current.metadata?.uid;
+  const opts = { name: t.name, namespace: t.namespace, body: { preconditions: uid ? { uid } : undefined } };
+  if (t.kind === 'Secret') await orNull(kube.core.deleteNamespacedSecret(opts));
+  else await orNull(kube.core.deleteNamespacedConfigMap(opts));
+}
+
 export interface ApplyOutcome {
   /** What was written, e.g. `snapshot updated`, `re-created`; empty when nothing was. */
   writes: string[];
@@ -92,8 +102,22 @@ export async function applyProtect(kube: Pick<Kube, 'core'>, t: Target, actions:
       writes.push(a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated');
       continue;
     }
+    if (a.do === 'mark-absent') {
+      await retryOnConflict(async () => {
+        if (await readObject(kube, t)) return; // re-created meanwhile: that create's own record moves the snapshot
+        await writeSnapshot(kube.core, buildAbsentSnapshot(t.policy, t.kind, t.namespace, t.name), await readSnapshot(kube.core, t.policy));
+      });
+      writes.push('snapshot marked absent');
+      continue;
+    }
     const snap = await readSnapshot(kube.core, t.policy);
     if (!snap) throw new PermanentError(`${t.kind} ${t.namespace}/${t.name}: policy ${t.policy}: no last-known-good snapshot to restore from`);
+    if (a.how === 'remove') {
+      if (!snapshotIsAbsent(snap)) continue; // an allowed change moved the snapshot meanwhile: nothing to undo
+      await remove(kube, t);
+      writes.push('removed');
+      continue;
+    }
     const content = contentFromSnapshot(snap);
     if (content.kind !== t.kind || content.namespace !== t.namespace || content.name !== t.name) {
       throw new PermanentError(`snapshot of policy ${t.policy} holds ${content.kind} ${content.namespace}/${content.name}, not ${t.kind} ${t.namespace}/${t.name} (the policy's source changed); delete the snapshot so it is re-seeded`);

@@ -22,8 +22,8 @@ import { runtimeConfig } from '../shared/runtime.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
 import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent } from './audit.ts';
 import { applyProtect, readObject, reportEvent, type ProtectedObj, type Target } from './apply.ts';
-import { planProtect, settle, type Attempt, type ProtectDecision, type Verdict } from './plan.ts';
-import { contentFromSnapshot, contentLike, readSnapshot } from './snapshot.ts';
+import { planProtect, settle, type Attempt, type ProtectDecision, type SnapshotState, type Verdict } from './plan.ts';
+import { contentFromSnapshot, contentLike, readSnapshot, snapshotIsAbsent } from './snapshot.ts';
 
 export interface Deps extends HandlerDeps {
   defaultCluster: () => string;
@@ -93,8 +93,9 @@ async function protectObject(deps: Deps, cluster: string, policy: ProtectedPolic
   const fp = (o: ProtectedObj): string => fingerprint(key, contentOf(src.kind, o));
   const [obj, snap] = await Promise.all([readObject(kube, t), readSnapshot(kube.core, t.policy)]);
   const current = obj ? { fingerprint: fp(obj), type: (obj as V1Secret).type, immutable: obj.immutable === true, ...lastWrite(obj) } : null;
-  let snapshot: { fingerprint: string; type?: string } | null = null;
-  if (snap) {
+  let snapshot: SnapshotState | null = null;
+  if (snap && snapshotIsAbsent(snap)) snapshot = { fingerprint: '', absent: true };
+  else if (snap) {
     const c = contentFromSnapshot(snap);
     snapshot = { fingerprint: fingerprint(key, contentLike(c)), ...(c.type ? { type: c.type } : {}) };
   }
@@ -104,7 +105,7 @@ async function protectObject(deps: Deps, cluster: string, policy: ProtectedPolic
   const actions = planned.flatMap((p) => p.decision.actions);
   const applied = await applyProtect(kube, t, actions, fp);
   for (const w of applied.writes) {
-    if (w === 're-created' || w === 'data restored' || w === 'replaced') metrics.addMetric('ProtectionRestores', MetricUnit.Count, 1);
+    if (w === 're-created' || w === 'data restored' || w === 'replaced' || w === 'removed') metrics.addMetric('ProtectionRestores', MetricUnit.Count, 1);
     else metrics.addMetric('SnapshotUpdates', MetricUnit.Count, 1);
   }
   const object = `${t.kind}/${t.namespace}/${t.name}`;

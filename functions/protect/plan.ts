@@ -8,20 +8,24 @@
  * unattributed change is a violation only when the policy allows nobody but ripple; otherwise it waits for its
  * audit record (verdict `unattributed`), because restoring then could revert an allowed actor's change.
  *
- * Verdicts, first match wins: not a change (get/list/watch/create), or an event/resync showing no drift from
+ * Verdicts, first match wins: not a change (get/list/watch), or an event/resync showing no drift from
  * the snapshot → `ignored`; ripple's own write → `own`;
  * rejected by the API server (status >= 400: RBAC or admission) → `denied`; operation not in
  * protect.operations → `allowed`; actor in protect.allow → `allowed`; no actor known → `unattributed` (or
  * `violation` when nobody is allowed); otherwise → `violation`.
  * Actions: allowed → update the snapshot from the current state; violation in enforce mode → restore from the
  * snapshot (re-create if deleted, rewrite data if altered, delete + create when type/immutability forbid an
- * update); violation in audit mode → report only. No snapshot yet → seed it from the current state (first
- * sight), never restore.
+ * update; delete when the last allowed change deleted it); violation in audit mode → report only. No snapshot yet
+ * → seed it from the current state (first sight), never restore.
+ * The snapshot follows every allowed change — create, replace and delete ("absent" is a state too: `mark-absent`) —
+ * so a restore never writes content older than the last allowed change. CREATE is always guarded, whatever
+ * protect.operations says (as admission does). A DELETE record whose object is still there changed nothing (a
+ * collection delete that matched nothing, a dry run): ignored.
  */
 import { HANDLER_GROUPS, FIELD_MANAGER } from '../shared/constants.ts';
 import type { Protect } from '../shared/policy/schema.ts';
 
-export type Operation = 'UPDATE' | 'DELETE';
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 export type Verdict = 'ignored' | 'own' | 'denied' | 'allowed' | 'unattributed' | 'violation';
 
 export interface Actor {
@@ -58,6 +62,8 @@ export interface CurrentState {
 export interface SnapshotState {
   fingerprint: string;
   type?: string;
+  /** The last allowed change deleted the object: absent is its last-known-good state. */
+  absent?: boolean;
 }
 
 export interface ProtectInput {
@@ -70,7 +76,9 @@ export interface ProtectInput {
 export type Action =
   | { do: 'seed-snapshot' }
   | { do: 'update-snapshot' }
-  | { do: 'restore'; how: 'recreate' | 'rewrite' | 'replace' };
+  /** The last allowed change deleted the object: the snapshot records absence (its content is dropped). */
+  | { do: 'mark-absent' }
+  | { do: 'restore'; how: 'recreate' | 'rewrite' | 'replace' | 'remove' };
 
 export interface ProtectDecision {
   verdict: Verdict;
@@ -85,6 +93,7 @@ export interface ProtectDecision {
 export const OWN_GROUP = HANDLER_GROUPS.protect;
 
 export function operationOf(verb: string): Operation | null {
+  if (verb === 'create') return 'CREATE';
   if (verb === 'update' || verb === 'patch') return 'UPDATE';
   if (verb === 'delete' || verb === 'deletecollection') return 'DELETE';
   return null;
@@ -133,6 +142,7 @@ export function writtenAfter(current: CurrentState | null, attempt: Attempt): bo
 const LATER = 'written again after this request; the later write decides';
 
 function restoreAction(current: CurrentState | null, snapshot: SnapshotState): Action | null {
+  if (snapshot.absent) return current ? { do: 'restore', how: 'remove' } : null;
   if (!current) return { do: 'restore', how: 'recreate' };
   if (current.fingerprint === snapshot.fingerprint) return null;
   if ((snapshot.type !== undefined && current.type !== undefined && snapshot.type !== current.type) || current.immutable) {
@@ -142,10 +152,22 @@ function restoreAction(current: CurrentState | null, snapshot: SnapshotState): A
 }
 
 function snapshotAction(current: CurrentState | null, snapshot: SnapshotState | null): Action | null {
-  if (!current) return null;
+  if (!current) return snapshot && !snapshot.absent ? { do: 'mark-absent' } : null;
   if (!snapshot) return { do: 'seed-snapshot' };
-  return current.fingerprint === snapshot.fingerprint ? null : { do: 'update-snapshot' };
+  return !snapshot.absent && current.fingerprint === snapshot.fingerprint ? null : { do: 'update-snapshot' };
 }
+
+/** The object is as the snapshot says (the same content, or absent and recorded as absent). */
+function matchesSnapshot(current: CurrentState | null, snapshot: SnapshotState): boolean {
+  return snapshot.absent ? !current : !!current && current.fingerprint === snapshot.fingerprint;
+}
+
+const ALLOWED_OUTCOME: Record<Action['do'], string> = {
+  'seed-snapshot': 'snapshot seeded',
+  'update-snapshot': 'snapshot updated',
+  'mark-absent': 'object deleted by an allowed actor; snapshot records it absent',
+  restore: 'restored',
+};
 
 export function planProtect(input: ProtectInput): ProtectDecision {
   const { policy, current, snapshot, attempt } = input;
@@ -162,25 +184,27 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   if (attempt.via !== 'audit' && current && !snapshot) {
     return { verdict: 'ignored', operation: null, actions: [{ do: 'seed-snapshot' }], outcome: 'first sight: snapshot seeded from the current state', reason: `no earlier state to compare with (${attempt.via})` };
   }
-  if (attempt.via !== 'audit' && current && snapshot && current.fingerprint === snapshot.fingerprint) {
-    return { verdict: 'ignored', operation: null, actions: [], outcome: 'content matches last-known-good', reason: `no content drift seen (${attempt.via})` };
+  if (attempt.via !== 'audit' && snapshot && matchesSnapshot(current, snapshot)) {
+    return { verdict: 'ignored', operation: null, actions: [], outcome: snapshot.absent ? 'absent, as last-known-good' : 'content matches last-known-good', reason: `no content drift seen (${attempt.via})` };
   }
   if (isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP} / field manager ${FIELD_MANAGER})` };
   if (attempt.code !== undefined && attempt.code >= 400) {
     return { verdict: 'denied', operation: op, actions: seed, outcome: `rejected by the API server (HTTP ${attempt.code}); nothing changed${seedNote}`, reason: `${actorText(actor)} attempted ${attempt.verb}` };
   }
-  if (attempt.verb === 'deletecollection' && current && (!snapshot || current.fingerprint === snapshot.fingerprint)) {
-    return { verdict: 'ignored', operation: null, actions: seed, outcome: `still present and unchanged: not affected by the collection delete${seedNote}`, reason: `${actorText(actor)} deleted a collection in the namespace` };
+  if (op === 'DELETE' && current && attempt.via === 'audit') {
+    // The object is still there: this request did not delete it (a collection delete that matched nothing else, a
+    // dry run); a deletion followed by a re-create has the create's own record.
+    return { verdict: 'ignored', operation: null, actions: seed, outcome: `still present: not deleted by this request${seedNote}`, reason: `${actorText(actor)} ${attempt.verb}` };
   }
-  if (!policy.protect.operations.includes(op)) {
+  if (op !== 'CREATE' && !policy.protect.operations.includes(op)) {
     const a = snapshotAction(current, snapshot);
-    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? 'snapshot updated' : current ? 'snapshot already current' : 'object deleted; snapshot kept', reason: `${op} is not in protect.operations` };
+    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? ALLOWED_OUTCOME[a.do] : current ? 'snapshot already current' : 'object absent; snapshot already says so', reason: `${op} is not in protect.operations` };
   }
   const by = allowedBy(policy.protect.allow, actor);
   if (by) {
     if (writtenAfter(current, attempt)) return { verdict: 'allowed', operation: op, actions: seed, outcome: `${LATER}; snapshot not taken from it${seedNote}`, reason: by };
     const a = snapshotAction(current, snapshot);
-    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? (a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated') : current ? 'snapshot already current' : 'object deleted by an allowed actor; snapshot kept', reason: by };
+    return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? ALLOWED_OUTCOME[a.do] : current ? 'snapshot already current' : 'object absent; snapshot already says so', reason: by };
   }
   if (!actor.username && !nobodyAllowed(policy.protect.allow)) {
     return { verdict: 'unattributed', operation: op, actions: seed, outcome: `awaiting the audit record to name the actor${seedNote}`, reason: `${actorText(actor)}; protect.allow names actors, so only an audit record can decide` };
@@ -196,8 +220,8 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   if (policy.protect.mode === 'audit') {
     return { verdict: 'violation', operation: op, actions: [], outcome: restore ? 'reported only (audit mode)' : 'reported only (audit mode); content matches last-known-good', reason };
   }
-  if (!restore) return { verdict: 'violation', operation: op, actions: [], outcome: 'content already matches last-known-good; nothing to restore', reason };
-  const texts = { recreate: 're-created from last-known-good', rewrite: 'data restored from last-known-good', replace: 'replaced (delete + create) from last-known-good' } as const;
+  if (!restore) return { verdict: 'violation', operation: op, actions: [], outcome: snapshot.absent ? 'already absent, as last-known-good; nothing to restore' : 'content already matches last-known-good; nothing to restore', reason };
+  const texts = { recreate: 're-created from last-known-good', rewrite: 'data restored from last-known-good', replace: 'replaced (delete + create) from last-known-good', remove: 'deleted: absent is last-known-good (the last allowed change deleted it)' } as const;
   const how = restore.do === 'restore' ? texts[restore.how] : 'restored';
   return { verdict: 'violation', operation: op, actions: [restore], outcome: how, reason };
 }

@@ -19,6 +19,8 @@ export const ANN_SNAPSHOT_TYPE = 'ripple.dev/snapshot-type';
 export const ANN_SNAPSHOT_BINARY_KEYS = 'ripple.dev/snapshot-binary-keys';
 export const ANN_SNAPSHOT_LABELS = 'ripple.dev/snapshot-labels';
 export const ANN_SNAPSHOT_IMMUTABLE = 'ripple.dev/snapshot-immutable';
+/** The last allowed change deleted the protected object: the snapshot records absence and holds no data. */
+export const ANN_SNAPSHOT_ABSENT = 'ripple.dev/snapshot-absent';
 
 export type ProtectedKind = 'Secret' | 'ConfigMap';
 export type ProtectedObject = (V1Secret | V1ConfigMap) & { kind?: string };
@@ -62,6 +64,26 @@ export function buildSnapshot(policy: string, kind: ProtectedKind, obj: Protecte
     type: 'Opaque',
     data,
   };
+}
+
+/** The snapshot of an object an allowed actor deleted: absence is its last-known-good state (pure). */
+export function buildAbsentSnapshot(policy: string, kind: ProtectedKind, namespace: string, name: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: snapshotName(policy),
+      namespace: RIPPLE_NAMESPACE,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
+      annotations: { [ANN_POLICY]: policy, [ANN_SOURCE]: `${kind}/${namespace}/${name}`, [ANN_SNAPSHOT_ABSENT]: 'true' },
+    },
+    type: 'Opaque',
+    data: {},
+  };
+}
+
+export function snapshotIsAbsent(snap: V1Secret): boolean {
+  return snap.metadata?.annotations?.[ANN_SNAPSHOT_ABSENT] === 'true';
 }
 
 export interface RestoredContent {

@@ -388,7 +388,9 @@ function preciseAuditFilter(protecting: RipplePolicy[]): string {
   const groups = new Map<string, { resource: string; namespace: string; verbs: string[]; names: string[] }>();
   for (const p of protecting) {
     const ops = p.spec.protect!.operations;
-    const verbs = [...(ops.includes('UPDATE') ? ['update', 'patch'] : []), ...(ops.includes('DELETE') ? ['delete'] : [])];
+    // CREATE is always guarded (admission refuses it too): a violating create that slipped through is undone, and an
+    // allowed one moves the last-known-good snapshot
+    const verbs = ['create', ...(ops.includes('UPDATE') ? ['update', 'patch'] : []), ...(ops.includes('DELETE') ? ['delete'] : [])];
     const s = p.spec.source;
     const key = `${s.kind}/${s.namespace}/${verbs.join(',')}`;
     const g = groups.get(key) ?? { resource: RESOURCE[s.kind], namespace: s.namespace, verbs, names: [] };
@@ -420,5 +422,5 @@ function namespaceAuditFilter(protecting: RipplePolicy[]): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([r, ns]) => `($.objectRef.resource = "${r}" && ${anyOf('objectRef.namespace', [...ns].sort())})`);
   const resources = clauses.length === 1 ? clauses[0] : `(${clauses.join(' || ')})`;
-  return `{ $.stage = "ResponseComplete" && ${anyOf('verb', ['update', 'patch', 'delete', 'deletecollection'])} && ${resources} }`;
+  return `{ $.stage = "ResponseComplete" && ${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources} }`;
 }

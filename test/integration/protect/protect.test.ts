@@ -204,6 +204,54 @@ describe('protect', () => {
     expect((await readSecret(snapshotName('settings'), RIPPLE_NAMESPACE))?.data).toEqual({ mode: b64('strict') });
   });
 
+  it('the snapshot follows an allowed delete and re-create; a later collection delete that removed nothing restores nothing', async () => {
+    // Prepare: alice (allowed) may also create in platform
+    await env.admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'config-creator', namespace: 'platform' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }] } as never);
+    await env.admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'config-creators', namespace: 'platform' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'config-creator' }, subjects: ['alice', 'bob'].map((name) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name })) } as never);
+    // Act: alice deletes the base, then re-creates it with new content (V3), each audit record delivered
+    let mark = audit.length;
+    await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
+    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    const absent = await readSecret(snapshotName('base'), RIPPLE_NAMESPACE);
+    expect(absent?.metadata?.annotations?.['ripple.dev/snapshot-absent']).toBe('true');
+    expect(absent?.data ?? {}).toEqual({});
+    mark = audit.length;
+    await alice.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(`{"auths":{"${CANARY}-v3":{}}}`) } } });
+    const created = await invoke(encodeLogsEvent([await auditRecord('alice', 'create', 'base', mark)], LOG_GROUP));
+    expect(created.reports).toEqual([expect.objectContaining({ verdict: 'allowed', verb: 'create', outcome: 'snapshot updated' })]);
+    // bob's collection delete matches nothing; its record still names the namespace
+    mark = audit.length;
+    await bob.core.deleteCollectionNamespacedSecret({ namespace: 'platform', labelSelector: 'matches=nothing' });
+    const rec = await eventually(async () => audit.slice(mark).find((e) => e.user.username === 'bob' && e.verb === 'deletecollection'), 'deletecollection record');
+    const res = await invoke(encodeLogsEvent([rec], LOG_GROUP));
+    // Assess: V3 (the admin's re-created dockerconfigjson) stays; nothing restored over it; the snapshot holds V3
+    expect(res.reports.every((r) => r.verdict !== 'violation')).toBe(true);
+    const base = await readSecret('base');
+    expect(base?.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(Buffer.from(base!.data!['.dockerconfigjson'], 'base64').toString()).toContain(`${CANARY}-v3`);
+    const snap = await readSecret(snapshotName('base'), RIPPLE_NAMESPACE);
+    expect(snap?.data).toEqual(base?.data);
+  });
+
+  it('a non-exempt create of a deleted base (admission off) is undone: absent stays the last allowed state', async () => {
+    // Prepare: the allowed actor deletes the base
+    let mark = audit.length;
+    await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
+    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    // Act: bob creates a Secret under the protected name with his own value
+    mark = audit.length;
+    await bob.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, data: { token: b64(`${CANARY}-bob`) } } });
+    const res = await invoke(encodeLogsEvent([await auditRecord('bob', 'create', 'base', mark)], LOG_GROUP));
+    // Assess: removed, reported as a violation; the snapshot still says absent
+    expect(res.reports).toEqual([expect.objectContaining({ actor: 'bob', verb: 'create', verdict: 'violation' })]);
+    expect(await readSecret('base')).toBeNull();
+    expect((await readSecret(snapshotName('base'), RIPPLE_NAMESPACE))?.metadata?.annotations?.['ripple.dev/snapshot-absent']).toBe('true');
+    // a resync afterwards agrees: absent is last-known-good, nothing to do
+    const again = await invoke(resync());
+    expect(again.reports.find((r) => r.object === 'Secret/platform/base')?.verdict ?? 'ignored').toBe('ignored');
+    expect(await readSecret('base')).toBeNull();
+  });
+
   it('never logs Secret data', () => {
     const log = stdout.text();
     expect(log).toContain('protection audit');

@@ -143,7 +143,7 @@ describe('protect audit-log filter', () => {
     ['delete of the protected Secret', audit('delete', ref), true],
     ['deletecollection of secrets in its namespace', audit('deletecollection', { resource: 'secrets', namespace: 'platform' }), true],
     ['get of the protected Secret', audit('get', ref), false],
-    ['create of the protected Secret', audit('create', ref), false],
+    ['create of the protected Secret (CREATE is always guarded)', audit('create', ref), true],
     ['the RequestReceived stage', audit('update', ref, 'RequestReceived'), false],
     ['update of a copy', audit('update', { ...ref, namespace: 'team-a' }), false],
     ['update of another Secret', audit('update', { ...ref, name: 'other' }), false],

@@ -266,7 +266,7 @@ describe('admit: the rendered ripple policy (infra/k8s/admission/blogsecret.yaml
   it.each([
     ['alice may not delete', request('DELETE', alice), false],
     ['alice may not update', request('UPDATE', alice), false],
-    ['alice may create', request('CREATE', alice), true],
+    ['alice may not create the protected name', request('CREATE', alice), false],
     ['the protect handler group may update', request('UPDATE', handler), true],
     ['system:masters may delete', request('DELETE', admin), true],
     ['same name in another namespace is not protected', request('DELETE', alice, 'blogsecret', { namespace: 'team-a' }), true],
