@@ -21,7 +21,7 @@ import { parseRippleEvent, type ObjectChangeEvent } from '../../events/schema.ts
 import { limiter, pool, type Limiter } from '../shared/pool.ts';
 import { applyRollouts, type ApplyResult } from './apply.ts';
 import { planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadKind, type WorkloadView } from './plan.ts';
-import { listWorkloads, listWorkloadsByNamespace } from './workloads.ts';
+import { listWorkloads } from './workloads.ts';
 
 export interface Deps extends HandlerDeps {
   now: () => Date;
@@ -29,10 +29,6 @@ export interface Deps extends HandlerDeps {
   concurrency: number;
   /** Namespace groups processed in parallel. */
   groupConcurrency: number;
-  /** From this many namespaces of one cluster in a batch on, changed objects are read with one all-namespaces list by name. */
-  readAllThreshold: number;
-  /** From this many namespaces of one cluster in a batch on, workloads are listed once per kind for all namespaces. */
-  listAllThreshold: number;
 }
 
 /** Changes that alter what pods read. Created counts too (a re-created Secret may differ from what pods loaded). */
@@ -74,8 +70,6 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     now: partial.now ?? (() => new Date()),
     concurrency: partial.concurrency ?? 16,
     groupConcurrency: partial.groupConcurrency ?? 16,
-    readAllThreshold: partial.readAllThreshold ?? 8,
-    listAllThreshold: partial.listAllThreshold ?? 8,
   };
 }
 
@@ -86,46 +80,21 @@ interface GroupSummary {
   notTriggers: string[];
 }
 
-/** Lists workloads of one namespace: per namespace, or from one all-namespaces list shared by the batch. */
+/** Lists the workloads of one namespace (plain JSON, paged): one request per kind and namespace, never all namespaces. */
 type WorkloadLister = (kube: Kube, namespace: string, kinds: WorkloadKind[]) => Promise<WorkloadView[]>;
 
-const perNamespace: WorkloadLister = (kube, namespace, kinds) => listWorkloads(kube.apps, namespace, kinds);
+const perNamespace: WorkloadLister = (kube, namespace, kinds) => listWorkloads(kube.raw, namespace, kinds);
 
-function sharedLister(kinds: WorkloadKind[]): WorkloadLister {
-  let all: Promise<Map<string, WorkloadView[]>> | null = null;
-  return async (kube, namespace, wanted) => {
-    all ??= listWorkloadsByNamespace(kube.raw, kinds);
-    const mine = (await all).get(namespace) ?? [];
-    return mine.filter((w) => wanted.includes(w.kind));
-  };
-}
-
-/** Reads one changed object: a GET, or from one all-namespaces LIST by name shared by the batch (copies share a name). */
+/** Reads one changed object with a GET in its namespace (level-based: the current content, not the event's). */
 type ObjectReader = (kube: Kube, kind: 'Secret' | 'ConfigMap', namespace: string, name: string) => Promise<V1Secret | V1ConfigMap | null>;
 
 const getOne: ObjectReader = (kube, kind, namespace, name) =>
   kind === 'Secret' ? orNull(kube.core.readNamespacedSecret({ name, namespace })) : orNull(kube.core.readNamespacedConfigMap({ name, namespace }));
 
-function sharedReader(): ObjectReader {
-  const byName = new Map<string, Promise<Map<string, V1Secret | V1ConfigMap>>>();
-  return async (kube, kind, namespace, name) => {
-    let all = byName.get(`${kind}/${name}`);
-    if (!all) {
-      // Plain JSON (no model decoding): only metadata, type and data are read.
-      const resource = kind === 'Secret' ? 'secrets' : 'configmaps';
-      all = kube.raw
-        .request<{ items?: (V1Secret | V1ConfigMap)[] }>('GET', `/api/v1/${resource}`, { describe: { verb: 'list', resource }, query: { fieldSelector: `metadata.name=${name}` } })
-        .then((l) => new Map<string, V1Secret | V1ConfigMap>((l.items ?? []).map((o) => [o.metadata?.namespace ?? '', o])));
-      byName.set(`${kind}/${name}`, all);
-    }
-    return (await all).get(namespace) ?? null;
-  };
-}
-
 interface Readers {
   read: ObjectReader;
   list: WorkloadLister;
-  /** Shared by every group of the batch: bounds writes in flight. */
+  /** Shared by every group of the batch: bounds requests in flight. */
   limit?: Limiter;
 }
 
@@ -180,18 +149,13 @@ export async function processBatch(deps: Deps, event: SQSEvent): Promise<SQSBatc
     g.items.push(item);
   }
   const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0 };
-  // Many namespaces of one cluster in this batch: one all-namespaces list per kind instead of one per namespace.
-  const perCluster = new Map<string, number>();
-  for (const g of groups.values()) perCluster.set(g.cluster, (perCluster.get(g.cluster) ?? 0) + 1);
-  const reloadKinds = [...new Set(deps.policies().flatMap((p) => p.spec.reload?.kinds ?? []))];
-  const readers = new Map<string, Readers>();
-  const writeLimit = limiter(deps.concurrency);
-  for (const [c, n] of perCluster) {
-    readers.set(c, { read: n >= deps.readAllThreshold ? sharedReader() : getOne, list: n >= deps.listAllThreshold ? sharedLister(reloadKinds) : perNamespace, limit: writeLimit });
-  }
+  // Every read, list and write of the batch goes through one limiter. Reads are per namespace (a GET per changed
+  // object, one list per workload kind): an all-namespaces list per batch would cost O(cluster) per batch, i.e.
+  // O(N^2) for a fan-out of N namespaces over N/100 batches.
+  const readers: Readers = { read: getOne, list: perNamespace, limit: limiter(deps.concurrency) };
   await pool([...groups.values()], deps.groupConcurrency, async (g) => {
     try {
-      const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers.get(g.cluster));
+      const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers);
       for (const reason of s.notTriggers) logger.info('not a rollout trigger', { cluster: g.cluster, namespace: g.namespace, reason });
       const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
       for (const p of s.applied.gone) logger.info('workload gone before its restart', { action: 'skip', cluster: g.cluster, ...wl(p.workload), reason: 'deleted between list and patch' });
