@@ -154,6 +154,9 @@ beforeAll(async () => {
     },
     policies: () => POLICIES,
     observability: testObservability('rollout'),
+    // These events are fresh, so each restart would first wait out its coalescing window (10 s); the waiting
+    // itself is tested in coalesce.test.ts.
+    sleep: async () => {},
   });
 }, 60_000);
 
