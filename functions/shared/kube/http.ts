@@ -25,7 +25,11 @@ export interface RawApi {
 export interface KubeOptions {
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
-  /** Client-side rate limit for this cluster (token bucket; default DEFAULT_RATE_LIMIT; perSecond 0 = off). */
+  /**
+   * Client-side rate limit for this cluster (token bucket; perSecond 0 = off). Absent: off. The handlers' Kubes
+   * (kube/index.ts) always pass the runtime config's, whose default is DEFAULT_RATE_LIMIT; the CLI and tests
+   * leave it off.
+   */
   rateLimit?: RateLimit;
   /**
    * A 429 (API Priority and Fairness, or a proxy) is retried inside the invocation after its Retry-After, up to
@@ -77,7 +81,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   // One pool per cluster: connections (and TLS sessions) are reused across requests and invocations.
   const agent = tls ? new HttpsAgent({ keepAlive: true, ...(target.ca ? { ca: target.ca } : {}) }) : new HttpAgent({ keepAlive: true });
   const basePath = base.pathname === '/' ? '' : base.pathname;
-  const bucket = tokenBucket(opts.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const bucket = tokenBucket(opts.rateLimit ?? { perSecond: 0 });
   const max429 = opts.max429Retries ?? 6;
   const capMs = opts.maxRetryAfterMs ?? 10_000;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
