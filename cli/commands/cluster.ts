@@ -18,6 +18,7 @@ export interface ClusterCommandOptions {
   watchHistory?: number;
   bookmarkInterval?: number;
   authorization: string;
+  maxRequestsPerSecond?: number;
   verbose?: boolean;
 }
 
@@ -70,6 +71,7 @@ export async function runCluster(opts: ClusterCommandOptions, log: (line: string
     ...(tokens ? { tokens } : {}),
     ...(opts.auditLog ? { audit: { file: resolve(opts.auditLog) } } : {}),
     authorization: opts.authorization as 'RBAC' | 'AlwaysAllow',
+    ...(opts.maxRequestsPerSecond !== undefined ? { maxRequestsPerSecond: opts.maxRequestsPerSecond } : {}),
   });
   if (opts.verbose) cluster.onAudit((e) => log(requestLine(e)));
   const kubeconfigPath = resolve(opts.kubeconfig);
@@ -78,6 +80,7 @@ export async function runCluster(opts: ClusterCommandOptions, log: (line: string
   log(`embedded cluster listening on ${cluster.url}`);
   log(`kubeconfig (admin, group system:masters): ${kubeconfigPath}`);
   if (opts.state) log(`state: ${resolve(opts.state)} (kept across restarts)`);
+  if (opts.maxRequestsPerSecond !== undefined) log(`request rate limit: ${opts.maxRequestsPerSecond}/s (429 + Retry-After over it; system:masters and watches exempt)`);
   if (opts.auditLog) log(`audit log: ${resolve(opts.auditLog)} (audit.k8s.io/v1 events, JSON lines)`);
   if (tokens?.length) log(`tokens: ${tokens.length} from ${opts.tokenFile} (plus the admin token)`);
   log('');
@@ -105,6 +108,7 @@ export function register(program: Command): void {
     .option('--watch-history <n>', 'changes kept for watch resumption; older resourceVersions get 410 Expired', integer('watch-history', 0))
     .option('--bookmark-interval <seconds>', 'seconds between watch BOOKMARK events', integer('bookmark-interval', 0))
     .option('--authorization <mode>', 'RBAC or AlwaysAllow', 'RBAC')
+    .option('--max-requests-per-second <n>', 'answer 429 TooManyRequests (Retry-After: 1) over this many requests/s, as API Priority and Fairness does (system:masters and watches exempt)', integer('max-requests-per-second', 1))
     .option('-v, --verbose', 'print one line per request (user, verb, object, status; never bodies)')
     .action(async (opts: ClusterCommandOptions) => {
       const { cluster } = await runCluster(opts);

@@ -36,7 +36,8 @@ export function register(program: Command): void {
     .option('--step-timeout <seconds>', 'how long each scenario step may take to converge', positive('step-timeout'), 30)
     .option('--bus-port <port>', 'port of the local EventBridge (default: any free port)', (v: string) => Number(v))
     .option('--logs <mode>', 'function logs: pretty (default on a TTY), json (default otherwise), none')
-    .action(async (opts: { once?: boolean; kubeconfig?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; stateDir: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string }) => {
+    .option('--max-requests-per-second <n>', 'embedded cluster: answer 429 + Retry-After over this many requests/s (system:masters and watches exempt)', positive('max-requests-per-second'))
+    .action(async (opts: { once?: boolean; kubeconfig?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; stateDir: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string; maxRequestsPerSecond?: number }) => {
       if (opts.logs && !['pretty', 'json', 'none'].includes(opts.logs)) throw new Error(`--logs: must be pretty, json or none, got "${opts.logs}"`);
       const code = await runDev({
         once: opts.once,
@@ -51,6 +52,7 @@ export function register(program: Command): void {
         stepTimeoutMs: opts.stepTimeout * 1000,
         busPort: opts.busPort,
         logs: opts.logs as LogMode | undefined,
+        ...(opts.maxRequestsPerSecond !== undefined ? { maxRequestsPerSecond: opts.maxRequestsPerSecond } : {}),
       });
       process.exitCode = code;
       // worker threads and sockets of a stopped session must not keep the process alive

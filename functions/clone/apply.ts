@@ -37,7 +37,16 @@ export interface ApplyOptions {
   reporter?: CloneReporter;
   /** Record Kubernetes Events for reports (default true). */
   events?: boolean;
+  /**
+   * True once the invocation's time budget is spent: no new write starts (those in flight finish). The copies
+   * not written are retryable failures, so the handler ends well before its timeout and the retry, level-based,
+   * writes exactly the copies still out of date (none twice, none lost).
+   */
+  outOfTime?: () => boolean;
 }
+
+/** The message of a copy left for the next invocation (no write was sent for it). */
+export const DEFERRED = 'not written in this invocation: its time budget is spent; the retry (level-based) writes it';
 
 export interface Failure {
   kind: string;
@@ -154,6 +163,10 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
   await pool(actions, opts.concurrency, async (first) => {
     let a = first;
     for (let attempt = 1; ; attempt++) {
+      if (isWrite(a) && opts.outOfTime?.()) {
+        summary.failures.push({ kind: a.kind, namespace: a.namespace, name: a.name, action: a.action, retryable: true, message: DEFERRED });
+        return;
+      }
       try {
         const r = await once(a);
         if (r === 'done') {

@@ -51,7 +51,7 @@ async function loadRollout(): Promise<RolloutModules | string> {
 const contentChange = (a: CloneAction): boolean =>
   a.action === 'create' || ((a.action === 'update' || a.action === 'replace-immutable') && (a.differs.includes('data') || a.differs.includes('type')));
 
-export async function explainClone(kube: Pick<Kube, 'core' | 'apps'>, policies: readonly RipplePolicy[], opts: { concurrency?: number } = {}): Promise<ExplainResult> {
+export async function explainClone(kube: Pick<Kube, 'core' | 'apps' | 'raw'>, policies: readonly RipplePolicy[], opts: { concurrency?: number } = {}): Promise<ExplainResult> {
   const notes: string[] = [];
   const keySecret = await orNull(kube.core.readNamespacedSecret({ name: FINGERPRINT_KEY_SECRET, namespace: RIPPLE_NAMESPACE }));
   let key: Buffer | string;
@@ -72,7 +72,7 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps'>, policies: 
     await pool(actions, opts.concurrency ?? 16, async (a) => {
       let restarts: string[] | null = typeof rollout === 'string' ? null : [];
       if (typeof rollout !== 'string' && settings && contentChange(a) && 'object' in a) {
-        const workloads = await rollout.listWorkloads(kube.apps, a.namespace, settings.kinds);
+        const workloads = await rollout.listWorkloads(kube.raw, a.namespace, settings.kinds);
         const fp = a.object.metadata?.annotations?.[ANN_SOURCE_FINGERPRINT] ?? '';
         const plan = rollout.planRollouts([{ kind: a.kind, namespace: a.namespace, name: a.name, fingerprint: fp, settings }], workloads, new Date());
         restarts = plan.patches.map((p) => `${p.workload.kind}/${p.workload.name}`);

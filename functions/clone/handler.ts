@@ -29,6 +29,12 @@ export interface Deps {
   respond: (url: string, body: object) => Promise<void>;
   /** Pauses between in-invocation retries of a deploy-time reconcile that failed with a retryable error. */
   cfnRetryDelaysMs: number[];
+  /**
+   * Time kept free at the end of an invocation (default 30 s: a request timeout plus 429 waits): once the
+   * remaining time falls below it, no new copy write starts and the invocation fails as retryable; the retry
+   * continues where it stopped (level-based).
+   */
+  timeReserveMs: number;
 }
 
 export interface CloneSummary {
@@ -60,6 +66,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     observability: partial.observability ?? observability('clone'),
     respond: partial.respond ?? putResponse,
     cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? [2000, 5000],
+    timeReserveMs: partial.timeReserveMs ?? 30_000,
   };
 }
 
@@ -76,7 +83,7 @@ function reporterFor(obs: Observability): CloneReporter {
 }
 
 /** Reconcile the given work items on one cluster (one policy failing to read does not stop the others). */
-export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 'config'> & { observability?: Observability }, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
+export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 'config'> & { observability?: Observability; outOfTime?: () => boolean }, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
   const summary: CloneSummary = {
     trigger,
     cluster,
@@ -107,7 +114,7 @@ export async function reconcile(deps: Pick<Deps, 'kubeFor' | 'fingerprintKey' | 
       const fresh = await readSnapshot(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
       return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
     };
-    const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter });
+    const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter, outOfTime: deps.outOfTime });
     for (const [k, v] of Object.entries(applied.done) as [ActionType, number][]) summary.actions[k] += v;
     summary.writes += applied.writes;
     summary.conflicts += applied.conflicts;
@@ -153,9 +160,11 @@ export function makeHandler(partial: Partial<Deps> = {}) {
   let deps: Deps | null = null;
   const obs = () => (deps ??= resolveDeps(partial)).observability;
 
-  async function main(event: unknown, _context?: Context): Promise<CloneSummary | object> {
+  async function main(event: unknown, context?: Context): Promise<CloneSummary | object> {
     deps ??= resolveDeps(partial);
-    const d = deps;
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const budgetEnds = typeof remaining === 'number' ? performance.now() + remaining - deps.timeReserveMs : Infinity;
+    const d = { ...deps, outOfTime: () => performance.now() >= budgetEnds };
     const trigger = classify(event, d.config.defaultCluster);
     const items = workFor(trigger, d.policies);
     if (trigger.type === 'cloudformation') {

@@ -25,6 +25,8 @@ export interface ReloadSettings extends ConsumerSettings {
   optOutAnnotations: readonly string[];
   /** Policies the settings come from (for reports). */
   policies: readonly string[];
+  /** `reload.coalesce` in ms (the longest of the policies): changes within this window make one rollout. */
+  coalesceMs: number;
 }
 
 export interface ChangedObject {
@@ -84,6 +86,13 @@ export interface RolloutPlan {
   upToDate: Skipped[];
   /** References reported but never restarted (imagePullSecrets, forms outside reload.references). */
   reported: Skipped[];
+}
+
+/** `reload.coalesce` in ms; the schema's default (10s) when absent or not a duration. */
+function coalesceMs(d: string | undefined): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d ?? '10s');
+  if (!m) return 10_000;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
 const entryKey = (e: { kind: string; name: string }): string => `${e.kind}/${e.name}`;
@@ -192,10 +201,28 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
 }
 
 /**
+ * Until when a plan must wait before it may write (coalescing): for each patch, each object it restarts for
+ * changed first at `firstChangeAt` (`Kind/name` -> ms) and coalesces for its `reload.coalesce`; the latest end of
+ * those windows. 0 when the plan writes nothing (nothing to wait for).
+ */
+export function holdUntil(plan: RolloutPlan, changed: readonly ChangedObject[], firstChangeAt: ReadonlyMap<string, number>): number {
+  let until = 0;
+  const settings = new Map(changed.map((c) => [entryKey(c), c.settings]));
+  for (const p of plan.patches) {
+    for (const e of p.changed) {
+      const at = firstChangeAt.get(entryKey(e));
+      const window = settings.get(entryKey(e))?.coalesceMs ?? 0;
+      if (at !== undefined) until = Math.max(until, at + window);
+    }
+  }
+  return until;
+}
+
+/**
  * Merge the reload sections of the policies that concern one object (union of kinds, reference forms and
  * opt-out annotations; Reloader annotations if any policy enables them). Null when none has a reload section.
  */
-export function reloadSettings(policies: readonly { metadata: { name: string }; spec: { reload?: { kinds: readonly WorkloadKind[]; references: readonly ConsumerSettings['references'][number][]; optOutAnnotation: string; reloaderAnnotations: boolean } } }[]): ReloadSettings | null {
+export function reloadSettings(policies: readonly { metadata: { name: string }; spec: { reload?: { kinds: readonly WorkloadKind[]; references: readonly ConsumerSettings['references'][number][]; optOutAnnotation: string; reloaderAnnotations: boolean; coalesce?: string } } }[]): ReloadSettings | null {
   const withReload = policies.filter((p) => p.spec.reload);
   if (withReload.length === 0) return null;
   const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
@@ -205,5 +232,6 @@ export function reloadSettings(policies: readonly { metadata: { name: string }; 
     optOutAnnotations: uniq(withReload.map((p) => p.spec.reload!.optOutAnnotation)),
     reloaderAnnotations: withReload.some((p) => p.spec.reload!.reloaderAnnotations),
     policies: withReload.map((p) => p.metadata.name).sort(),
+    coalesceMs: Math.max(...withReload.map((p) => coalesceMs(p.spec.reload!.coalesce))),
   };
 }

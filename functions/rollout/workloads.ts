@@ -4,8 +4,8 @@
  */
 import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../shared/constants.ts';
-import type { AppsApi, RawApi } from '../shared/kube/index.ts';
-import { listAll, listAllRaw } from '../shared/kube/index.ts';
+import type { RawApi } from '../shared/kube/index.ts';
+import { listAllRaw } from '../shared/kube/index.ts';
 import type { WorkloadKind, WorkloadView } from './plan.ts';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
@@ -13,21 +13,21 @@ type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 export interface WorkloadKindOps {
   /** Resource name for RBAC and messages. */
   resource: string;
-  list(apps: AppsApi, namespace: string): Promise<Workload[]>;
   /**
-   * Every namespace at once (large batches: one request instead of one per namespace), decoded as plain JSON:
-   * the planner reads only metadata and the pod template, and model-decoding thousands of workloads costs more
-   * CPU than the request itself.
+   * One namespace, page by page, as plain JSON (the planner reads only metadata and the pod template). Never
+   * all namespaces: a batch touches at most 100 namespaces, and an all-namespaces list per batch costs O(cluster)
+   * per batch, O(N^2) for a fan-out over N namespaces.
    */
-  listAll(raw: RawApi): Promise<Workload[]>;
+  list(raw: RawApi, namespace: string): Promise<Workload[]>;
   podTemplate(obj: Workload): V1PodTemplateSpec | undefined;
   paused(obj: Workload): boolean;
   /** Strategic merge patch with field manager `ripple`; the answer as plain JSON (only its metadata is read). */
   patch(raw: RawApi, namespace: string, name: string, body: object): Promise<Workload>;
 }
 
-/** All namespaces, page by page (limit/continue). */
-const rawListAll = (resource: string) => (raw: RawApi) => listAllRaw<Workload>(raw, `/apis/apps/v1/${resource}`, { verb: 'list', resource });
+/** One namespace, page by page (limit/continue). */
+const rawList = (resource: string) => (raw: RawApi, namespace: string) =>
+  listAllRaw<Workload>(raw, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`, { verb: 'list', resource, namespace });
 
 const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
   raw.request<Workload>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
@@ -40,24 +40,21 @@ const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: st
 export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
   Deployment: {
     resource: 'deployments',
-    list: (apps, namespace) => listAll((p) => apps.listNamespacedDeployment({ namespace, ...p })),
-    listAll: rawListAll('deployments'),
+    list: rawList('deployments'),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
     patch: rawPatch('deployments'),
   },
   StatefulSet: {
     resource: 'statefulsets',
-    list: (apps, namespace) => listAll((p) => apps.listNamespacedStatefulSet({ namespace, ...p })),
-    listAll: rawListAll('statefulsets'),
+    list: rawList('statefulsets'),
     podTemplate: (o) => (o as V1StatefulSet).spec?.template,
     paused: () => false,
     patch: rawPatch('statefulsets'),
   },
   DaemonSet: {
     resource: 'daemonsets',
-    list: (apps, namespace) => listAll((p) => apps.listNamespacedDaemonSet({ namespace, ...p })),
-    listAll: rawListAll('daemonsets'),
+    list: rawList('daemonsets'),
     podTemplate: (o) => (o as V1DaemonSet).spec?.template,
     paused: () => false,
     patch: rawPatch('daemonsets'),
@@ -78,19 +75,7 @@ export function viewOf(kind: WorkloadKind, obj: Workload): WorkloadView {
 }
 
 /** Every workload of the given kinds in a namespace, as planner views (kinds listed in parallel). */
-export async function listWorkloads(apps: AppsApi, namespace: string, kinds: readonly WorkloadKind[]): Promise<WorkloadView[]> {
-  const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].list(apps, namespace)).map((o) => viewOf(k, o))));
+export async function listWorkloads(raw: RawApi, namespace: string, kinds: readonly WorkloadKind[]): Promise<WorkloadView[]> {
+  const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].list(raw, namespace)).map((o) => viewOf(k, o))));
   return lists.flat();
-}
-
-/** Every workload of the given kinds in all namespaces, grouped by namespace. */
-export async function listWorkloadsByNamespace(raw: RawApi, kinds: readonly WorkloadKind[]): Promise<Map<string, WorkloadView[]>> {
-  const out = new Map<string, WorkloadView[]>();
-  const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].listAll(raw)).map((o) => viewOf(k, o))));
-  for (const v of lists.flat()) {
-    const l = out.get(v.namespace);
-    if (l) l.push(v);
-    else out.set(v.namespace, [v]);
-  }
-  return out;
 }

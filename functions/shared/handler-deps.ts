@@ -30,9 +30,14 @@ export function handlerDeps(handler: HandlerName, partial: Partial<HandlerDeps>)
   };
 }
 
-/** `process(deps, event)` as a middy handler with the ripple middleware; `resolve` runs once, on the first invocation. */
-export function lazyHandler<D extends HandlerDeps, E, R>(handler: HandlerName, resolve: () => D, process: (deps: D, event: E) => Promise<R>) {
+/** What a handler may read of the Lambda context: the time it has left (absent outside Lambda: unbounded). */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
+/** `process(deps, event, context)` as a middy handler with the ripple middleware; `resolve` runs once, on the first invocation. */
+export function lazyHandler<D extends HandlerDeps, E, R>(handler: HandlerName, resolve: () => D, process: (deps: D, event: E, context?: InvocationContext) => Promise<R>) {
   let deps: D | null = null;
   const get = (): D => (deps ??= resolve());
-  return middy(async (event: E): Promise<R> => process(get(), event)).use(rippleMiddleware({ handler, observability: () => get().observability() }));
+  return middy(async (event: E, context?: InvocationContext): Promise<R> => process(get(), event, context)).use(rippleMiddleware({ handler, observability: () => get().observability() }));
 }

@@ -32,6 +32,8 @@ export interface RuntimeConfig {
   region: string | null;
   requestTimeoutMs: number;
   writeConcurrency: number;
+  /** Client-side request rate limit per cluster and container (RIPPLE_KUBE_QPS, RIPPLE_KUBE_BURST; QPS 0 = off). */
+  rateLimit: { perSecond: number; burst: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +43,14 @@ function positiveInt(env: Env, name: string, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name}: must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function nonNegative(env: Env, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ValidationError(`${name}: must be a number >= 0, got "${raw}"`);
   return n;
 }
 
@@ -75,7 +85,14 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
     requestTimeoutMs: positiveInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
     writeConcurrency: positiveInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
+    rateLimit: rateLimitFrom(env),
   };
+}
+
+/** Defaults: 100 requests/s, bursts of 2 x that (see DEFAULT_RATE_LIMIT in kube/http.ts for why). */
+function rateLimitFrom(env: Env): { perSecond: number; burst: number } {
+  const perSecond = nonNegative(env, 'RIPPLE_KUBE_QPS', 100);
+  return { perSecond, burst: env.RIPPLE_KUBE_BURST ? positiveInt(env, 'RIPPLE_KUBE_BURST', 1) : Math.max(1, Math.ceil(perSecond * 2)) };
 }
 
 let cached: RuntimeConfig | null = null;

@@ -88,7 +88,7 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
       throw new PermanentError(`RIPPLE_KUBECONFIG ${config.kubeconfigPath}: @kubernetes/client-node cannot be loaded (kubeconfigs are for local runs; the Lambda package does not contain it): ${(err as Error).message}`, { cause: err });
     }
     try {
-      return kubeFromKubeconfigFile(cn, config.kubeconfigPath!, cluster, { timeoutMs: config.requestTimeoutMs }, fileCache);
+      return kubeFromKubeconfigFile(cn, config.kubeconfigPath!, cluster, { timeoutMs: config.requestTimeoutMs, rateLimit: config.rateLimit }, fileCache);
     } catch (err) {
       if (fileCache.file) throw err;
       throw new PermanentError(`RIPPLE_KUBECONFIG ${config.kubeconfigPath}: cannot be read (${(err as Error).message})`, { cause: err });
@@ -113,7 +113,7 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
           ro.headers.Authorization = `Bearer ${await tokens.get(cluster)}`;
         },
       },
-      { timeoutMs: config.requestTimeoutMs },
+      { timeoutMs: config.requestTimeoutMs, rateLimit: config.rateLimit },
     );
   }
 

@@ -20,6 +20,7 @@ import { loadState, StatePersister } from './state.ts';
 import { Store } from './store.ts';
 import { WatchHub } from './watch.ts';
 import { selfSignedCert } from './tls.ts';
+import { requestRateLimit } from './ratelimit.ts';
 
 export type { TokenEntry } from './auth.ts';
 export type { AuditEvent } from './audit.ts';
@@ -35,6 +36,11 @@ export interface StartClusterOptions {
   controllers?: boolean;
   /** interval of watch BOOKMARK events for watches that allow them; default 5000 ms, 0 = never */
   bookmarkIntervalMs?: number;
+  /**
+   * Requests per second the server accepts (system:masters, watches and health probes exempt); over it, 429
+   * TooManyRequests with Retry-After: 1, as API Priority and Fairness answers. Absent: unlimited.
+   */
+  maxRequestsPerSecond?: number;
 }
 
 export interface EmbeddedCluster {
@@ -98,6 +104,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
     audit,
     authorization: opts.authorization ?? 'RBAC',
     serverAddress: () => address,
+    ...(opts.maxRequestsPerSecond !== undefined ? { rateLimit: requestRateLimit(opts.maxRequestsPerSecond) } : {}),
   });
   const tls = selfSignedCert([host]);
   const server: Server = createServer({ keepAlive: true, noDelay: true, cert: tls.cert, key: tls.key }, api.handle);

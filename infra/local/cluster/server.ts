@@ -26,6 +26,7 @@ import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, pinne
 import { ApiError, badRequest, forbidden, internal, methodNotSupported, notFound, pathNotFound, success, unsupportedMediaType } from './status.ts';
 import type { Entry, Store } from './store.ts';
 import type { WatchHub } from './watch.ts';
+import type { RequestRateLimit } from './ratelimit.ts';
 import { includeObjectParam, TABLE_CONTENT_TYPE, toTable, wantsTable } from './table.ts';
 
 export interface ServerDeps {
@@ -36,6 +37,8 @@ export interface ServerDeps {
   audit: AuditLog;
   authorization: 'RBAC' | 'AlwaysAllow';
   serverAddress: () => string;
+  /** Request-rate limit (429 + Retry-After over it); absent: unlimited. */
+  rateLimit?: RequestRateLimit;
 }
 
 /** kube's RequestInfo. */
@@ -334,6 +337,12 @@ export class ApiServer {
         }
         effective = impersonatedUser(imp);
         impersonated = effective;
+      }
+      const throttled = this.d.rateLimit?.admit(effective, info.verb, url.pathname);
+      if (throttled) {
+        res.setHeader('Retry-After', String(throttled.details?.retryAfterSeconds ?? 1));
+        fail(throttled);
+        return;
       }
       const attrs: RequestAttributes = {
         user: effective,

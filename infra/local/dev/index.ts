@@ -52,6 +52,8 @@ export interface DevOptions {
   stepTimeoutMs?: number;
   /** Port of the local EventBridge (default: any free port). */
   busPort?: number;
+  /** Embedded cluster only: requests/s it accepts before answering 429 + Retry-After (absent: unlimited). */
+  maxRequestsPerSecond?: number;
   logs?: LogMode;
   color?: boolean;
   write?: (s: string) => void;
@@ -207,7 +209,7 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     } else {
       const mod = await importIfExists<{ startCluster: (opts?: object) => Promise<Cluster> }>(join(cwd, 'infra', 'local', 'cluster', 'index.ts'));
       if (!mod) throw new Error('infra/local/cluster/index.ts not found: the embedded cluster is not built yet; run against a real cluster with --kubeconfig FILE');
-      cluster = await mod.startCluster({ statePath: undefined });
+      cluster = await mod.startCluster({ statePath: undefined, ...(o.maxRequestsPerSecond !== undefined ? { maxRequestsPerSecond: o.maxRequestsPerSecond } : {}) });
       const c = cluster;
       stopFns.push(() => c.stop());
       kubeconfigPath = join(stateDir, 'kubeconfig');

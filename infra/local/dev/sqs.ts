@@ -68,14 +68,23 @@ export class LocalQueue {
     return () => this.listeners.delete(cb);
   }
 
-  /** Visible messages, oldest first. */
-  private visible(): QueueMessage[] {
+  /**
+   * Visible messages, oldest first, at most `max`. The map keeps insertion order, which is send order (a message
+   * made visible again keeps its place), so this stops after `max` instead of sorting the whole queue: the
+   * mapping asks on every send, and a queue of 30,000 records must not cost O(n) per send.
+   */
+  private visible(max = Infinity): QueueMessage[] {
     const now = this.now();
-    return [...this.messages.values()].filter((m) => m.visibleAt <= now).sort((a, b) => a.sentAt - b.sentAt);
+    const out: QueueMessage[] = [];
+    for (const m of this.messages.values()) {
+      if (out.length >= max) break;
+      if (m.visibleAt <= now) out.push(m);
+    }
+    return out;
   }
 
-  visibleCount(): number {
-    return this.visible().length;
+  visibleCount(max = Infinity): number {
+    return this.visible(max).length;
   }
 
   /** Earliest time a currently invisible message becomes visible again, or null. */
@@ -87,7 +96,7 @@ export class LocalQueue {
 
   /** Oldest visible message's send time (the batching window starts there). */
   oldestVisibleSentAt(): number | null {
-    const v = this.visible();
+    const v = this.visible(1);
     return v.length ? v[0].sentAt : null;
   }
 
@@ -99,7 +108,7 @@ export class LocalQueue {
   receive(max: number): QueueMessage[] {
     const out: QueueMessage[] = [];
     const now = this.now();
-    for (const m of this.visible()) {
+    for (const m of this.visible(max)) {
       if (out.length >= max) break;
       if (this.opts.redrive && m.receiveCount >= this.opts.redrive.maxReceiveCount) {
         // SQS moves a message to the dead-letter queue when a receive would exceed maxReceiveCount
@@ -184,7 +193,7 @@ export class EventSourceMapping {
   private pump(): void {
     if (this.stopped) return;
     while (this.active < this.opts.maximumConcurrency) {
-      const visible = this.queue.visibleCount();
+      const visible = this.queue.visibleCount(this.opts.batchSize);
       if (visible === 0) {
         const next = this.queue.nextVisibleAt();
         if (next !== null) this.schedule(next);

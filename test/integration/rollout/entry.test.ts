@@ -13,7 +13,7 @@ metadata: { name: app-config }
 spec:
   source: { kind: ConfigMap, namespace: platform, name: app-config }
   sync: {}
-  reload: {}
+  reload: { coalesce: 1s }
 `;
 
 let env: Env;

@@ -4,7 +4,7 @@ import { formatRestartedFor, parseRestartedFor, planRollouts, reloadSettings, ty
 
 const FP1 = 'hmac-sha256:' + '1'.repeat(32);
 const FP2 = 'hmac-sha256:' + '2'.repeat(32);
-const settings: ReloadSettings = { kinds: ['Deployment', 'StatefulSet', 'DaemonSet'], references: ['env', 'envFrom', 'volume', 'projected'], optOutAnnotations: ['ripple.dev/reload'], reloaderAnnotations: false, policies: ['p'] };
+const settings: ReloadSettings = { kinds: ['Deployment', 'StatefulSet', 'DaemonSet'], references: ['env', 'envFrom', 'volume', 'projected'], optOutAnnotations: ['ripple.dev/reload'], reloaderAnnotations: false, policies: ['p'], coalesceMs: 10_000 };
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 
 const secret = (name: string, fingerprint = FP1, s: ReloadSettings = settings): ChangedObject => ({ kind: 'Secret', namespace: 'team-a', name, fingerprint, settings: s });
@@ -114,10 +114,10 @@ describe('reloadSettings', () => {
   });
   it('merges policies', () => {
     const s = reloadSettings([
-      p('b', { kinds: ['Deployment'], references: ['env'], optOutAnnotation: 'x/a', reloaderAnnotations: false }),
-      p('a', { kinds: ['DaemonSet'], references: ['volume'], optOutAnnotation: 'x/b', reloaderAnnotations: true }),
+      p('b', { kinds: ['Deployment'], references: ['env'], optOutAnnotation: 'x/a', reloaderAnnotations: false, coalesce: '500ms' }),
+      p('a', { kinds: ['DaemonSet'], references: ['volume'], optOutAnnotation: 'x/b', reloaderAnnotations: true, coalesce: '2m' }),
       p('c'),
     ])!;
-    expect(s).toEqual({ kinds: ['Deployment', 'DaemonSet'], references: ['env', 'volume'], optOutAnnotations: ['x/a', 'x/b'], reloaderAnnotations: true, policies: ['a', 'b'] });
+    expect(s).toEqual({ kinds: ['Deployment', 'DaemonSet'], references: ['env', 'volume'], optOutAnnotations: ['x/a', 'x/b'], reloaderAnnotations: true, policies: ['a', 'b'], coalesceMs: 120_000 });
   });
 });
