@@ -13,13 +13,14 @@
  * - enforce -> validationActions [Deny]; audit -> [Audit, Warn] (the actor sees a warning, the audit log records it).
  *
  * Once (`_ripple-system.yaml`, a name no policy can have): ripple's own namespace (last-known-good snapshots, the
- * fingerprint key) may be deleted only by system:masters, and its Secrets written only by ripple (the protect
- * handler's snapshots, the forwarder's key) and system:masters. Always Deny.
+ * fingerprint key) may be deleted only by system:masters, and its Secrets written only by system:masters and by
+ * ripple within its job: the protect handler its `ripple-snapshot-*` Secrets, the forwarder the key's first
+ * creation. Always Deny.
  *
  * Allowed actors: request.userInfo groups (allow.groups + ripple's protect handler group, always), usernames
  * (allow.users, and `system:serviceaccount:<ns>:<name>` for allow.serviceAccounts).
  */
-import { ANN_POLICY, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE } from '../constants.ts';
+import { ANN_POLICY, FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../constants.ts';
 import type { RipplePolicy } from '../policy/schema.ts';
 import type { K8sObject } from './rbac.ts';
 
@@ -116,7 +117,11 @@ export const SYSTEM_ADMISSION_NAME = 'ripple-protect-system';
 export function renderSystemAdmission(): K8sObject[] {
   const annotations = { [ANN_POLICY]: '' };
   const masters = '(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == "system:masters"))';
-  const writers = `(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(HANDLER_GROUPS.protect)})) || (has(request.userInfo.username) && request.userInfo.username == ${celString(`system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`)})`;
+  // the protect handler writes only its snapshots; the forwarder only creates the fingerprint key; nobody but
+  // system:masters changes the key afterwards
+  const protectWrites = `(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(HANDLER_GROUPS.protect)}) && variables.name.startsWith(${celString(SNAPSHOT_PREFIX)}))`;
+  const forwarderCreatesKey = `(has(request.userInfo.username) && request.userInfo.username == ${celString(`system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`)} && request.operation == "CREATE" && variables.name == ${celString(FINGERPRINT_KEY_SECRET)})`;
+  const writers = `${protectWrites} || ${forwarderCreatesKey}`;
   const controller = `(request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${celList(NAMESPACE_CONTROLLER_USERS)})`;
   const policy = vap(SYSTEM_ADMISSION_NAME, annotations, {
     matchConstraints: {
@@ -127,6 +132,8 @@ export function renderSystemAdmission(): K8sObject[] {
     },
     // the Secrets rule is for ripple's namespace only; the namespace rule names it already
     matchConditions: [{ name: 'ripple-namespace', expression: `request.resource.resource == "namespaces" || request.namespace == ${celString(RIPPLE_NAMESPACE)}` }],
+    // a created object's name is on the object (generateName included); otherwise in the request
+    variables: [{ name: 'name', expression: 'request.operation == "CREATE" ? object.metadata.name : request.name' }],
     validations: [
       {
         expression: `${masters} || (request.resource.resource == "secrets" && (${writers} || ${controller}))`,
@@ -136,4 +143,57 @@ export function renderSystemAdmission(): K8sObject[] {
     ],
   });
   return [policy, vapBinding(SYSTEM_ADMISSION_NAME, annotations, ['Deny'])];
+}
+
+export const CLONE_ADMISSION_NAME = 'ripple-clone-identity';
+export const ROLLOUT_ADMISSION_NAME = 'ripple-rollout-identity';
+const SYSTEM_NAMESPACE = `request.namespace.startsWith("kube-") || request.namespace == ${celString(RIPPLE_NAMESPACE)}`;
+const inGroup = (g: string) => `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(g)})`;
+
+/**
+ * Where RBAC cannot say it (no label or field conditions, no "any namespace but these"), admission bounds the
+ * clone and rollout identities to their jobs (`_ripple-identities.yaml`, always Deny):
+ * - clone writes only Secrets/ConfigMaps that carry ripple's ownership label, before and after the write, and
+ *   never in `kube-*` or ripple-system;
+ * - rollout changes only the pod template's `ripple.dev/restarted-*` annotations, never in `kube-*` or
+ *   ripple-system: a pod-template patch could otherwise change the image or the service account.
+ */
+export function renderIdentityAdmission(): K8sObject[] {
+  const annotations = { [ANN_POLICY]: '' };
+  const marked = (o: string) => `has(${o}.metadata.labels) && ${celString(LABEL_MANAGED_BY)} in ${o}.metadata.labels && ${o}.metadata.labels[${celString(LABEL_MANAGED_BY)}] == ${celString(MANAGED_BY_VALUE)}`;
+  const clone = vap(CLONE_ADMISSION_NAME, annotations, {
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['secrets', 'configmaps'], scope: 'Namespaced' }] },
+    matchConditions: [{ name: 'clone-identity', expression: inGroup(HANDLER_GROUPS.clone) }],
+    validations: [
+      { expression: `!(${SYSTEM_NAMESPACE})`, message: `ripple's clone handler never writes in kube-* or ${RIPPLE_NAMESPACE}`, reason: 'Forbidden' },
+      { expression: `request.operation == "CREATE" || (${marked('oldObject')})`, message: `ripple's clone handler changes only objects that carry ${LABEL_MANAGED_BY}: ${MANAGED_BY_VALUE} (a copy it made)`, reason: 'Forbidden' },
+      { expression: `request.operation == "DELETE" || (${marked('object')})`, message: `ripple's clone handler writes only objects that carry ${LABEL_MANAGED_BY}: ${MANAGED_BY_VALUE}`, reason: 'Forbidden' },
+    ],
+  });
+  const tmpl = (o: string, field: 'labels' | 'annotations') => `(has(${o}.spec.template.metadata) && has(${o}.spec.template.metadata.${field}) ? ${o}.spec.template.metadata.${field} : {})`;
+  const rollout = vap(ROLLOUT_ADMISSION_NAME, annotations, {
+    matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['deployments', 'statefulsets', 'daemonsets'], scope: 'Namespaced' }] },
+    matchConditions: [{ name: 'rollout-identity', expression: inGroup(HANDLER_GROUPS.rollout) }],
+    variables: [
+      { name: 'newAnnotations', expression: tmpl('object', 'annotations') },
+      { name: 'oldAnnotations', expression: tmpl('oldObject', 'annotations') },
+    ],
+    validations: [
+      { expression: `!(${SYSTEM_NAMESPACE})`, message: `ripple's rollout handler never restarts workloads in kube-* or ${RIPPLE_NAMESPACE}`, reason: 'Forbidden' },
+      { expression: 'request.operation == "UPDATE"', message: "ripple's rollout handler only patches workloads; it never creates or deletes them", reason: 'Forbidden' },
+      {
+        expression: [
+          'object.spec.template.spec == oldObject.spec.template.spec',
+          `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
+          'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
+          'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+          'object.spec.selector == oldObject.spec.selector',
+          '(has(object.spec.replicas) ? object.spec.replicas : -1) == (has(oldObject.spec.replicas) ? oldObject.spec.replicas : -1)',
+        ].join(' && '),
+        message: "ripple's rollout handler may change only the pod template's ripple.dev/restarted-* annotations",
+        reason: 'Forbidden',
+      },
+    ],
+  });
+  return [clone, vapBinding(CLONE_ADMISSION_NAME, annotations, ['Deny']), rollout, vapBinding(ROLLOUT_ADMISSION_NAME, annotations, ['Deny'])];
 }

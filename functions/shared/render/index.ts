@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { eventJsonSchema } from '../../../events/schema.ts';
 import type { RipplePolicy } from '../policy/schema.ts';
-import { renderAdmission, renderSystemAdmission } from './admission.ts';
+import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from './admission.ts';
 import { describeRenderedPattern, protectAuditFilter, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
 import { renderRbacFiles, type K8sObject } from './rbac.ts';
 import { policyJsonSchema } from './schema.ts';
@@ -58,8 +58,9 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
         out[`${ADMISSION_DIR}/${p.metadata.name}.yaml`] = yamlDocs('admission', objs);
       }
       // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
-      files.push('_ripple-system.yaml');
+      files.push('_ripple-system.yaml', '_ripple-identities.yaml');
       out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
+      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission());
       out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }

@@ -99,7 +99,8 @@ export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; h
       { why: 'report on workloads', apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ],
     protect: [
-      { why: 'protected objects, snapshots and the fingerprint key', apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update', 'delete'], names: (n) => withKey(both(n.sources('Secret', protecting), n.snapshots())) },
+      { why: 'protected objects and snapshots', apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update', 'delete'], names: (n) => both(n.sources('Secret', protecting), n.snapshots()) },
+      { why: 'fingerprint key (read only: protect never changes it)', apiGroups: [''], resources: ['secrets'], verbs: ['get'], names: () => [FINGERPRINT_KEY_SECRET] },
       { why: 'protected objects', apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update', 'delete'], names: (n) => n.sources('ConfigMap', protecting) },
       { why: 're-create a deleted protected object; first snapshot (bound only in those namespaces)', apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       { why: 're-create a deleted protected object (bound only in those namespaces)', apiGroups: [''], resources: ['configmaps'], verbs: ['create'], when: (n) => any(n.sources('ConfigMap', protecting)) },

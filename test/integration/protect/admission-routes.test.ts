@@ -116,6 +116,43 @@ describe.skipIf(!hasKubectl)('admission closes the routes round a protected base
     await ok(['delete', 'secret', 'blogsecret', '-n', 'platform', ...as(controller)]);
   });
 
+  it('each handler identity, as itself with its rendered RBAC, is held to its job', async () => {
+    // Prepare: the rendered RBAC (what a deploy applies), a workload in kube-system and in team-b
+    await ok(['apply', '-k', join(repo, 'infra/k8s/rbac')]);
+    await ok(['create', 'namespace', 'team-b']);
+    for (const ns of ['kube-system', 'team-b']) await ok(['create', 'deployment', 'blog', '--image=blog:1', '-n', ns]);
+    const rollout = ['--as', 'arn:aws:sts::1:assumed-role/rollout/fn', '--as-group', 'ripple:rollout'];
+    const clone = ['--as', 'arn:aws:sts::1:assumed-role/clone/fn', '--as-group', 'ripple:clone'];
+    const protect = ['--as', 'arn:aws:sts::1:assumed-role/protect/fn', '--as-group', 'ripple:protect'];
+    const restart = JSON.stringify({ spec: { template: { metadata: { annotations: { 'ripple.dev/restarted-for': 'Secret/blogsecret@x' } } } } });
+
+    // rollout: the restart annotation in a team namespace, and nothing else
+    await ok(['patch', 'deployment', 'blog', '-n', 'team-b', '-p', restart, ...rollout]);
+    const system = await kubectl(['patch', 'deployment', 'blog', '-n', 'kube-system', '-p', restart, ...rollout]);
+    expect(system.out).toContain("ripple's rollout handler never restarts workloads in kube-* or ripple-system");
+    const image = await kubectl(['set', 'image', 'deployment/blog', 'blog=evil:1', '-n', 'team-b', ...rollout]);
+    expect(image.out).toContain("ripple's rollout handler may change only the pod template's ripple.dev/restarted-* annotations");
+
+    // clone: marked copies outside system namespaces only
+    const marked = (ns: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: blogsecret, namespace: ${ns}, labels: { app.kubernetes.io/managed-by: ripple } }\nstringData: { password: copy }\n`;
+    await ok(['create', '-f', '-', ...clone], marked('team-b'));
+    const kubeSystem = await kubectl(['create', '-f', '-', ...clone], marked('kube-system'));
+    expect(kubeSystem.out).toContain("ripple's clone handler never writes in kube-* or ripple-system");
+    // a team's own Secret that happens to have the copy's name: RBAC lets clone write that name, admission does not
+    await ok(['create', 'namespace', 'team-c']);
+    await ok(['create', 'secret', 'generic', 'blogsecret', '-n', 'team-c', '--from-literal=a=theirs']);
+    const takeover = await kubectl(['label', 'secret', 'blogsecret', '-n', 'team-c', 'app.kubernetes.io/managed-by=ripple', ...clone]);
+    expect(takeover.out).toContain("ripple's clone handler changes only objects that carry app.kubernetes.io/managed-by: ripple");
+
+    // protect: never the fingerprint key, and only its own snapshot names
+    const key = await kubectl(['delete', 'secret', 'ripple-fingerprint-key', '-n', 'ripple-system', ...protect]);
+    expect(key.code).not.toBe(0);
+    expect(await password('ripple-system', 'ripple-fingerprint-key')).toBe('k');
+    const other = await kubectl(['create', 'secret', 'generic', 'exfiltrated', '-n', 'ripple-system', '--from-literal=a=b', ...protect]);
+    expect(other.out).toContain('only ripple and system:masters may change its Secrets or delete it');
+    await ok(['create', 'secret', 'generic', 'ripple-snapshot-blogsecret', '-n', 'ripple-system', '--from-literal=a=b', ...protect]);
+  });
+
   it('the allowed actor deletes the namespace and the deletion completes', async () => {
     await ok(['delete', 'namespace', 'platform', '--wait=true', '--timeout=15s']);
     await expect(core.readNamespace({ name: 'platform' })).rejects.toMatchObject({ code: 404 });

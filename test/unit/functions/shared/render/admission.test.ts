@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { admit, expressionErrors, type AdmissionRequest } from '../../../../../infra/local/cluster/admission.ts';
 import { loadPolicies } from '../../../../../functions/shared/policy/load.ts';
 import { RipplePolicy } from '../../../../../functions/shared/policy/schema.ts';
-import { NAMESPACE_CONTROLLER_USERS, renderAdmission, renderSystemAdmission } from '../../../../../functions/shared/render/admission.ts';
+import { NAMESPACE_CONTROLLER_USERS, renderAdmission, renderIdentityAdmission, renderSystemAdmission } from '../../../../../functions/shared/render/admission.ts';
 
 // Rendered ValidatingAdmissionPolicies evaluated by the embedded cluster's real CEL admission.
 const [blog] = loadPolicies('policies');
@@ -116,6 +116,12 @@ describe('ripple-system: snapshots and the fingerprint key', () => {
     ['a developer creates a snapshot-named Secret', request('CREATE', dev, 'ripple-system', 'ripple-snapshot-blogsecret'), false],
     ['the forwarder creates the fingerprint key', request('CREATE', forwarder, 'ripple-system', 'ripple-fingerprint-key'), true],
     ['ripple\'s protect handler writes a snapshot', request('UPDATE', handler, 'ripple-system', 'ripple-snapshot-blogsecret'), true],
+    ['ripple\'s protect handler creates a snapshot', request('CREATE', handler, 'ripple-system', 'ripple-snapshot-blogsecret'), true],
+    ['ripple\'s protect handler updates the fingerprint key', request('UPDATE', handler, 'ripple-system', 'ripple-fingerprint-key'), false],
+    ['ripple\'s protect handler deletes the fingerprint key', request('DELETE', handler, 'ripple-system', 'ripple-fingerprint-key'), false],
+    ['ripple\'s protect handler creates a Secret of another name', request('CREATE', handler, 'ripple-system', 'exfiltrated'), false],
+    ['the forwarder overwrites the fingerprint key', request('UPDATE', forwarder, 'ripple-system', 'ripple-fingerprint-key'), false],
+    ['the forwarder creates another Secret', request('CREATE', forwarder, 'ripple-system', 'other'), false],
     ['the namespace controller deletes what is left after an allowed namespace delete', request('DELETE', sa('kube-system', 'namespace-controller'), 'ripple-system', 'ripple-fingerprint-key'), true],
     ['a developer writes a Secret in another namespace', request('UPDATE', dev, 'team-a', 'anything'), true],
     ['a developer writes a ConfigMap in ripple-system (not guarded here)', request('UPDATE', dev, 'ripple-system', 'x', 'ConfigMap'), true],
@@ -173,5 +179,62 @@ describe('allow lists, modes and messages', () => {
 
   it('a policy without protect renders nothing', () => {
     expect(renderAdmission(RipplePolicy.parse({ ...p, spec: { source: p.spec.source } }))).toBeNull();
+  });
+});
+
+describe('the clone and rollout identities, bounded by admission where RBAC cannot say it', () => {
+  const [cloneVap, cloneBinding, rolloutVap, rolloutBinding] = renderIdentityAdmission();
+  const cloner = { username: 'arn:aws:sts::1:assumed-role/clone/fn', groups: ['ripple:clone', 'system:authenticated'] };
+  const roller = { username: 'arn:aws:sts::1:assumed-role/rollout/fn', groups: ['ripple:rollout', 'system:authenticated'] };
+  const copy = (ns: string, marked: boolean) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'blogsecret', namespace: ns, ...(marked ? { labels: { 'app.kubernetes.io/managed-by': 'ripple' } } : {}) }, data: { k: 'dg==' } });
+  const write = (op: AdmissionRequest['operation'], who: { username: string; groups: string[] }, ns: string, obj: object | null, old: object | null): AdmissionRequest => ({
+    operation: op, userInfo: who, apiGroup: '', apiVersion: 'v1', kind: 'Secret', resource: 'secrets', namespace: ns, name: 'blogsecret', object: obj, oldObject: old,
+    namespaceObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } },
+  });
+  const deployment = (ns: string, patch: (d: any) => void = () => {}) => {
+    const d: any = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'blog', namespace: ns }, spec: { replicas: 2, selector: { matchLabels: { app: 'blog' } }, template: { metadata: { labels: { app: 'blog' }, annotations: { team: 'a' } }, spec: { serviceAccountName: 'blog', containers: [{ name: 'c', image: 'blog:1' }] } } } };
+    patch(d);
+    return d;
+  };
+  const roll = (ns: string, patch: (d: any) => void, who = roller, op: AdmissionRequest['operation'] = 'UPDATE'): AdmissionRequest => ({
+    operation: op, userInfo: who, apiGroup: 'apps', apiVersion: 'v1', kind: 'Deployment', resource: 'deployments', namespace: ns, name: 'blog',
+    object: op === 'DELETE' ? null : deployment(ns, patch), oldObject: op === 'CREATE' ? null : deployment(ns),
+    namespaceObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } },
+  });
+  const restart = (d: any) => { d.spec.template.metadata.annotations['ripple.dev/restarted-for'] = 'Secret/blogsecret@abc'; d.spec.template.metadata.annotations['ripple.dev/restarted-at'] = '2026-12-04T00:00:00Z'; };
+
+  it('compiles', () => {
+    expect(expressionErrors(cloneVap)).toEqual([]);
+    expect(expressionErrors(rolloutVap)).toEqual([]);
+    expect([(cloneBinding.spec as any).validationActions, (rolloutBinding.spec as any).validationActions]).toEqual([['Deny'], ['Deny']]);
+  });
+
+  it.each([
+    ['clone creates a marked copy in team-a', write('CREATE', cloner, 'team-a', copy('team-a', true), null), true],
+    ['clone updates its own copy', write('UPDATE', cloner, 'team-a', copy('team-a', true), copy('team-a', true)), true],
+    ['clone deletes its own copy', write('DELETE', cloner, 'team-a', null, copy('team-a', true)), true],
+    ['clone creates the copy\'s name in kube-system', write('CREATE', cloner, 'kube-system', copy('kube-system', true), null), false],
+    ['clone creates in ripple-system', write('CREATE', cloner, 'ripple-system', copy('ripple-system', true), null), false],
+    ['clone creates an unmarked Secret', write('CREATE', cloner, 'team-a', copy('team-a', false), null), false],
+    ['clone overwrites an object it did not make', write('UPDATE', cloner, 'team-a', copy('team-a', true), copy('team-a', false)), false],
+    ['clone deletes an object it did not make', write('DELETE', cloner, 'team-a', null, copy('team-a', false)), false],
+    ['a user is not concerned', write('CREATE', dev, 'kube-system', copy('kube-system', false), null), true],
+  ])('%s -> allowed=%s', (_n, req, allowed) => {
+    expect(admit(req, [cloneVap], [cloneBinding]).allowed).toBe(allowed);
+  });
+
+  it.each([
+    ['rollout restarts (ripple annotations only)', roll('team-a', restart), true],
+    ['rollout restarts a workload in kube-system', roll('kube-system', restart), false],
+    ['rollout changes the image', roll('team-a', (d) => { restart(d); d.spec.template.spec.containers[0].image = 'evil:1'; }), false],
+    ['rollout changes the service account', roll('team-a', (d) => { d.spec.template.spec.serviceAccountName = 'admin'; }), false],
+    ['rollout changes another template annotation', roll('team-a', (d) => { d.spec.template.metadata.annotations.team = 'b'; }), false],
+    ['rollout removes another template annotation', roll('team-a', (d) => { delete d.spec.template.metadata.annotations.team; }), false],
+    ['rollout changes template labels', roll('team-a', (d) => { d.spec.template.metadata.labels.app = 'other'; }), false],
+    ['rollout scales', roll('team-a', (d) => { d.spec.replicas = 50; }), false],
+    ['rollout deletes a workload', roll('team-a', () => {}, roller, 'DELETE'), false],
+    ['a user changes the image', roll('team-a', (d) => { d.spec.template.spec.containers[0].image = 'new:2'; }, dev), true],
+  ])('%s -> allowed=%s', (_n, req, allowed) => {
+    expect(admit(req, [rolloutVap], [rolloutBinding]).allowed).toBe(allowed);
   });
 });
