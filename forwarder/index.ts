@@ -13,15 +13,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
 import type { ResyncDetail } from '../events/schema.ts';
 import { RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
+import { ensureFingerprintKey } from '../functions/shared/fingerprint-key.ts';
+import type { RawApi } from '../functions/shared/kube/http.ts';
+import { kubeconfigRawApi } from '../functions/shared/kube/kubeconfig.ts';
 import type { DiffContext, Emission } from './diff.ts';
 import { DEFAULT_ANNOTATION_ALLOW_LIST, observe, observeDeleted, Relist, Store } from './diff.ts';
 import { startProbeServer } from './http.ts';
 import type { ProbeServer } from './http.ts';
-import { ensureFingerprintKey } from './key.ts';
 import type { KindName } from './kinds.ts';
 import { EXCLUDED_SECRET_TYPES, KIND_NAMES, KINDS, skipReason } from './kinds.ts';
-import type { KubeHttp } from './kube.ts';
-import { kubeHttp } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import type { LeaderOptions } from './leader.ts';
 import type { Log } from './log.ts';
@@ -56,7 +56,7 @@ export interface ForwarderConfig {
 }
 
 export interface ForwarderDeps {
-  kube?: KubeHttp;
+  kube?: RawApi;
   putEvents?: PutEventsFn;
   fingerprintKey?: Buffer | string;
   log?: Log;
@@ -92,7 +92,8 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
 
   const log = deps.log ?? jsonLog();
   const metrics = new Metrics();
-  const kube = deps.kube ?? kubeHttp(cfg.kubeConfig);
+  // Request timeout: above the list-page watchdog, so a stalled list page is the watchdog's (ListPageTimeout).
+  const kube = deps.kube ?? kubeconfigRawApi(cfg.kubeConfig, { timeoutMs: Math.max(30_000, 2 * (deps.watch?.watchdogMs ?? 90_000)) });
   const namespace = cfg.namespace ?? RIPPLE_NAMESPACE;
   const identity = cfg.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const rawKey = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
