@@ -11,6 +11,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { envInt, type Env } from './env.ts';
 import { ValidationError } from './errors.ts';
 
 export const ClusterEntry = z
@@ -32,16 +33,6 @@ export interface RuntimeConfig {
   region: string | null;
   requestTimeoutMs: number;
   writeConcurrency: number;
-}
-
-type Env = Record<string, string | undefined>;
-
-function positiveInt(env: Env, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name}: must be a positive integer, got "${raw}"`);
-  return n;
 }
 
 /** Pure: environment in, config out. Throws ValidationError naming the variable. */
@@ -73,8 +64,8 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     policyDir: isAbsolute(dir) ? dir : join(root, dir),
     defaultCluster: env.RIPPLE_CLUSTER_NAME || Object.keys(clusters)[0] || 'local',
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
-    requestTimeoutMs: positiveInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
-    writeConcurrency: positiveInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
+    requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
+    writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
   };
 }
 
