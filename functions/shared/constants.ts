@@ -53,6 +53,8 @@ export const HANDLER_GROUPS = {
   protect: 'ripple:protect',
 } as const;
 export type HandlerName = keyof typeof HANDLER_GROUPS;
+/** The handlers, in HANDLER_GROUPS order (clone, rollout, protect): the one list every other place derives from. */
+export const HANDLERS = Object.keys(HANDLER_GROUPS) as readonly HandlerName[];
 
 /** The forwarder's ServiceAccount (in RIPPLE_NAMESPACE). */
 export const FORWARDER_SERVICE_ACCOUNT = 'ripple-forwarder';
