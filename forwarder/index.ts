@@ -183,6 +183,17 @@ function watchKind(kindName: KindName, store: Store, w: KindWiring): ListWatch {
   });
 }
 
+/** Gauges read at scrape time. */
+function collectGauges(metrics: Metrics, watchers: ListWatch[], stores: Map<KindName, Store>, leading: () => boolean, ready: () => boolean): void {
+  metrics.collect(() => {
+    const now = Date.now();
+    for (const lw of watchers) metrics.set('seconds_since_last_event', { kind: lw.spec.kind }, Math.round((now - lw.lastActivity) / 100) / 10);
+    for (const [k, s] of stores) metrics.set('objects', { kind: k }, s.size);
+    metrics.set('is_leader', undefined, leading() ? 1 : 0);
+    metrics.set('ready', undefined, ready() ? 1 : 0);
+  });
+}
+
 function eventBridgeClient(cfg: ForwarderConfig): EventBridgeClient {
   const eb = cfg.eventBridge;
   return new EventBridgeClient({ region: eb.region, ...(eb.endpoint ? { endpoint: eb.endpoint } : {}), ...(eb.credentials ? { credentials: eb.credentials } : {}) });
@@ -207,12 +218,7 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
   const rawKey = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
   const key = createSecretKey(typeof rawKey === 'string' ? Buffer.from(rawKey) : rawKey);
   const sender = new Sender({ ...deps.sender, put: deps.putEvents ?? eventBridgePut(eventBridgeClient(cfg)), metrics, log });
-  const ctx: DiffContext = {
-    cluster: cfg.cluster,
-    key,
-    annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])],
-    now: () => new Date().toISOString(),
-  };
+  const ctx: DiffContext = { cluster: cfg.cluster, key, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])], now: () => new Date().toISOString() };
 
   const electing = cfg.leaderElection !== false;
   let stopped = false;
@@ -252,13 +258,7 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
   );
 
   const ready = (): boolean => !stopped && terms.initialDone && watchers.every((w) => w.synced);
-  metrics.collect(() => {
-    const now = Date.now();
-    for (const lw of watchers) metrics.set('seconds_since_last_event', { kind: lw.spec.kind }, Math.round((now - lw.lastActivity) / 100) / 10);
-    for (const [k, s] of stores) metrics.set('objects', { kind: k }, s.size);
-    metrics.set('is_leader', undefined, terms.leading ? 1 : 0);
-    metrics.set('ready', undefined, ready() ? 1 : 0);
-  });
+  collectGauges(metrics, watchers, stores, () => terms.leading, ready);
 
   elector?.start();
   for (const w of watchers) w.start();

@@ -91,6 +91,38 @@ async function readBody(res: IncomingMessage, limit = Infinity): Promise<string>
   return limit === Infinity ? text : text.slice(0, limit);
 }
 
+/**
+ * Deliver a watch body line by line, awaiting `onLine` before reading on. Errors thrown by `onLine` are marked
+ * (`consumer`) so the caller can tell them from the connection's.
+ */
+async function streamLines(res: IncomingMessage, onLine: (line: WatchLine) => unknown, consumer: { err?: unknown }): Promise<void> {
+  res.setEncoding('utf8');
+  // Errors (abort, reset) surface through the iteration below; never as an unhandled 'error' event.
+  res.on('error', () => {});
+  const deliver = async (line: string) => {
+    const parsed = JSON.parse(line) as WatchLine;
+    try {
+      await onLine(parsed);
+    } catch (err) {
+      consumer.err = err;
+      throw err;
+    }
+  };
+  let buf = '';
+  for await (const chunk of res as AsyncIterable<string>) {
+    buf += chunk;
+    let start = 0;
+    let nl: number;
+    while ((nl = buf.indexOf('\n', start)) >= 0) {
+      const line = buf.slice(start, nl);
+      start = nl + 1;
+      if (line.trim() !== '') await deliver(line);
+    }
+    buf = buf.slice(start);
+  }
+  if (buf.trim() !== '') await deliver(buf);
+}
+
 export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const base = new URL(target.server.replace(/\/$/, ''));
@@ -146,39 +178,14 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
     },
 
     async watch(path, query, onLine, signal) {
-      const describe = { ...describePath('GET', path, query), verb: 'watch' };
-      let consumerError: { err: unknown } | null = null;
+      const consumer: { err?: unknown } = {};
       try {
         const res = await open('GET', path, { query: { ...query, watch: 'true' }, signal }, true);
         if (res.statusCode !== 200) throw new KubeHttpError(res.statusCode ?? 0, await readBody(res, ERROR_BODY_LIMIT));
-        res.setEncoding('utf8');
-        // Errors (abort, reset) surface through the iteration below; never as an unhandled 'error' event.
-        res.on('error', () => {});
-        const deliver = async (line: string) => {
-          const parsed = JSON.parse(line) as WatchLine;
-          try {
-            await onLine(parsed);
-          } catch (err) {
-            consumerError = { err };
-            throw err;
-          }
-        };
-        let buf = '';
-        for await (const chunk of res as AsyncIterable<string>) {
-          buf += chunk;
-          let start = 0;
-          let nl: number;
-          while ((nl = buf.indexOf('\n', start)) >= 0) {
-            const line = buf.slice(start, nl);
-            start = nl + 1;
-            if (line.trim() !== '') await deliver(line);
-          }
-          buf = buf.slice(start);
-        }
-        if (buf.trim() !== '') await deliver(buf);
+        await streamLines(res, onLine, consumer);
       } catch (err) {
-        if (consumerError) throw (consumerError as { err: unknown }).err;
-        throw translateKubeError(err, describe);
+        if ('err' in consumer) throw consumer.err;
+        throw translateKubeError(err, { ...describePath('GET', path, query), verb: 'watch' });
       }
     },
   };
