@@ -24,9 +24,10 @@ import type { LocalEventBridge } from '../eventbridge/index.ts';
 import { createOutput, type Output } from './output.ts';
 import { runScenario, type StepResult } from './scenario.ts';
 import { loadServerless, type LocalApp } from './serverless.ts';
-import { newDev, wireAuditLog, wireBus, wireCluster, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess, type Dev, type DevOptions } from './wire.ts';
+import { newDev, type Dev, type DevOptions } from './session.ts';
+import { wireAuditLog, wireBus, wireCluster, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess } from './wire.ts';
 
-export type { DevOptions } from './wire.ts';
+export type { DevOptions } from './session.ts';
 
 export interface DevSession {
   app: LocalApp;

@@ -1,10 +1,10 @@
 /**
  * The steps `startDev` (./index.ts) runs, in order, each wiring one part of serverless.yml (or of the cluster)
  * locally: cluster, infra/k8s manifests, event bus, functions, queues, rules, schedules, audit-log
- * subscriptions, forwarder. Each takes the session (`Dev`: options, output, what to stop) and what earlier steps
- * built, and registers how to stop what it started.
+ * subscriptions, forwarder. Each takes the session (`Dev`, ./session.ts: options, output, what to stop) and what
+ * earlier steps built, and registers how to stop what it started.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -18,81 +18,8 @@ import { LogSubscription } from './logs.ts';
 import { applyObjects, readKustomization } from './manifests.ts';
 import { parseSchedule, runSchedule, type Schedule } from './schedule.ts';
 import { handlerFile, type LocalApp } from './serverless.ts';
+import type { Dev } from './session.ts';
 import { EventSourceMapping, LocalQueue, type QueueMessage } from './sqs.ts';
-import type { LogMode, Output } from './output.ts';
-
-export interface DevOptions {
-  /** Service directory (where serverless.yml, policies/ and infra/k8s live). */
-  cwd?: string;
-  /** Where the kubeconfigs and dead-letter files go (default <cwd>/.ripple). */
-  stateDir?: string;
-  serverlessFile?: string;
-  stage?: string;
-  params?: Record<string, string>;
-  /** Run against this cluster instead of the embedded one. */
-  kubeconfig?: string;
-  /** Run the scenario and exit: 0 only if every step converged. */
-  once?: boolean;
-  /** Seed and narrate the article's scenario (default true). */
-  scenario?: boolean;
-  /** Divide schedule rates by this (rate(10 minutes) with 60 -> every 10 s). Default 1. */
-  rateScale?: number;
-  /** Divide retry delays (SQS visibility timeouts, Lambda async retry delays) by this. Default 60. */
-  retryScale?: number;
-  stepTimeoutMs?: number;
-  /** Port of the local EventBridge (default: any free port). */
-  busPort?: number;
-  logs?: LogMode;
-  color?: boolean;
-  write?: (s: string) => void;
-  /** Resolves to stop a long-running (not --once) session; default: SIGINT/SIGTERM. */
-  until?: Promise<void>;
-}
-
-/** The session every step shares. */
-export interface Dev {
-  o: DevOptions;
-  out: Output;
-  cwd: string;
-  stateDir: string;
-  dlqDir: string;
-  /** Retry delays (SQS visibility timeouts, Lambda async retry delays) are divided by this. */
-  retryScale: number;
-  /** Schedule rates are divided by this. */
-  rateScale: number;
-  /** Parts of the service that are missing, each with what will not happen. */
-  missing: string[];
-  /** Register a stop step (run in reverse order). */
-  onStop(f: () => Promise<void> | void): void;
-}
-
-export function newDev(o: DevOptions, out: Output): Dev & { stop(): Promise<void> } {
-  const cwd = resolve(o.cwd ?? process.cwd());
-  const stateDir = resolve(o.stateDir ?? join(cwd, '.ripple'));
-  const dlqDir = join(stateDir, 'dlq');
-  mkdirSync(dlqDir, { recursive: true });
-  const stopFns: Array<() => Promise<void> | void> = [];
-  return {
-    o,
-    out,
-    cwd,
-    stateDir,
-    dlqDir,
-    retryScale: o.retryScale ?? 60,
-    rateScale: o.rateScale ?? 1,
-    missing: [],
-    onStop: (f) => void stopFns.push(f),
-    async stop() {
-      for (const f of stopFns.splice(0).reverse()) {
-        try {
-          await f();
-        } catch {
-          // keep stopping the rest
-        }
-      }
-    },
-  };
-}
 
 export interface ClusterAccess {
   /** The embedded cluster; null with --kubeconfig. */
