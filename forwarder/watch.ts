@@ -180,12 +180,18 @@ export class ListWatch {
     let rv: string | undefined;
     do {
       const page = await this.listPage(cont);
-      for (const item of page.items ?? []) {
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion;
+      // Each listed object is let go once handled: nothing of a page is still referenced when the next one (or
+      // listEnd) runs, so the forwarder never holds more than one page's objects beyond its own state.
+      const items: any[] = page.items ?? [];
+      page.items = null;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        items[i] = undefined;
         metrics.inc('events_seen_total', { kind: this.spec.kind });
         await handlers.listItem(item);
       }
-      cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion;
     } while (cont);
     await handlers.listEnd(reason);
     this.rv = rv;

@@ -132,7 +132,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   const basePath = base.pathname === '/' ? '' : base.pathname;
 
   /** Send one request; resolves with the response head (the body still to be read). */
-  async function open(method: Method, path: string, o: RawRequestOptions, stream: boolean): Promise<IncomingMessage> {
+  async function open(method: Method, path: string, o: RawRequestOptions, stream: boolean, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const url = new URL(basePath + path, base.origin);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
@@ -142,8 +142,6 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
       headers['Content-Type'] = o.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
-    const signals = stream ? [] : [AbortSignal.timeout(timeoutMs)];
-    if (o.signal) signals.push(o.signal);
     const ro: PreparedOptions = {
       method,
       protocol: url.protocol,
@@ -153,7 +151,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
       headers,
       // A watch gets a connection of its own (agent: false): it is long-lived and aborted mid-body.
       agent: stream ? false : agent,
-      ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+      ...(signal ? { signal } : {}),
       ...(target.ca ? { ca: target.ca } : {}),
     };
     await target.prepare(ro);
@@ -166,21 +164,31 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
 
   return {
     async request<T>(method: Method, path: string, o: RawRequestOptions = {}): Promise<T> {
+      // The timeout (and the caller's signal) cover the whole exchange, body included, and are released with it:
+      // nothing of a finished request stays referenced by a pending timer.
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+      const onAbort = () => ctl.abort(o.signal!.reason);
+      if (o.signal?.aborted) onAbort();
+      else o.signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const res = await open(method, path, o, false);
+        const res = await open(method, path, o, false, ctl.signal);
         const status = res.statusCode ?? 0;
         const text = await readBody(res, status >= 400 ? ERROR_BODY_LIMIT : Infinity);
         if (status >= 400) throw new KubeHttpError(status, text);
         return (text ? JSON.parse(text) : undefined) as T;
       } catch (err) {
         throw translateKubeError(err, o.describe ?? describePath(method, path, o.query));
+      } finally {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
       }
     },
 
     async watch(path, query, onLine, signal) {
       const consumer: { err?: unknown } = {};
       try {
-        const res = await open('GET', path, { query: { ...query, watch: 'true' }, signal }, true);
+        const res = await open('GET', path, { query: { ...query, watch: 'true' } }, true, signal);
         if (res.statusCode !== 200) throw new KubeHttpError(res.statusCode ?? 0, await readBody(res, ERROR_BODY_LIMIT));
         await streamLines(res, onLine, consumer);
       } catch (err) {
