@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { ValidationError } from '../errors.ts';
 import { RIPPLE_NAMESPACE } from '../constants.ts';
-import { PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg } from './load.ts';
+import { PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg, type YamlDocument } from './load.ts';
 import { API_VERSION, KIND, RipplePolicy, type RipplePolicyInput } from './schema.ts';
 import { checkKeys, hasWildcard, isObj, RuleContext, type RefForm, type ReloadPart, type SourceKind, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
 import { importGenerate, importMutate, importValidate, sourceParts } from './kyverno-rules.ts';
@@ -92,73 +92,67 @@ function header(p: SourceParts): string {
   return lines.map((l) => `# ${l}`.trimEnd()).join('\n') + '\n';
 }
 
-/** Import Kyverno ClusterPolicies (several files, several documents each). Throws PolicyError listing every unsupported construct. */
-export function importKyverno(inputs: KyvernoInput[]): ImportResult {
-  const problems: PolicyProblem[] = [];
-  const sources = new Map<string, SourceParts>();
-  const reloads: { part: ReloadPart; kind: SourceKind; rel: Seg[]; ctx: RuleContext }[] = [];
-  let policyCount = 0;
-  for (const input of inputs) {
-    const { docs, problems: yp } = readYamlDocuments(input.text, input.file);
-    problems.push(...yp);
-    for (const doc of docs) {
-      const d = doc.data;
-      const docFail = (path: Seg[], message: string) => {
-        const { line, col } = doc.position(path);
-        problems.push({ file: input.file, line, col, path: pathString(path), message });
-      };
-      if (!isObj(d)) {
-        docFail([], 'each document must be a Kyverno ClusterPolicy');
-        continue;
-      }
-      const pname = isObj(d.metadata) && typeof d.metadata.name === 'string' ? d.metadata.name : '<unnamed>';
-      if (d.kind !== 'ClusterPolicy' || typeof d.apiVersion !== 'string' || !d.apiVersion.startsWith('kyverno.io/')) {
-        docFail(['kind'], `${d.kind ?? 'document'} ${pname}: only kyverno.io ClusterPolicy documents can be imported (namespaced Policy, ValidatingPolicy and others are not supported)`);
-        continue;
-      }
-      policyCount++;
-      const spec = d.spec;
-      if (!isObj(spec) || !Array.isArray(spec.rules) || spec.rules.length === 0) {
-        docFail(['spec'], `ClusterPolicy ${pname}: spec.rules must list at least one rule`);
-        continue;
-      }
-      for (const k of Object.keys(spec)) {
-        if (!SPEC_KEYS.includes(k)) docFail(['spec', k], `ClusterPolicy ${pname}: spec.${k} is not supported by ripple import (supported: ${SPEC_KEYS.join(', ')})`);
-      }
-      if (spec.admission === false) docFail(['spec', 'admission'], `ClusterPolicy ${pname}: admission: false is not supported`);
-      let action: 'enforce' | 'audit' = 'audit'; // Kyverno's default failure action is Audit
-      if (spec.validationFailureAction !== undefined) {
-        const a = String(spec.validationFailureAction).toLowerCase();
-        if (a !== 'enforce' && a !== 'audit') docFail(['spec', 'validationFailureAction'], `ClusterPolicy ${pname}: validationFailureAction must be Enforce or Audit`);
-        else action = a;
-      }
-      spec.rules.forEach((rule: unknown, i: number) => {
-        const base: Seg[] = ['spec', 'rules', i];
-        const rname = isObj(rule) && typeof rule.name === 'string' ? rule.name : `#${i}`;
-        const ctx = new RuleContext(problems, doc, input.file, pname, rname, base);
-        if (!isObj(rule)) return void ctx.fail([], 'a rule must be a mapping');
-        checkKeys(ctx, [], rule, RULE_KEYS, 'rule field');
-        const types = ['validate', 'generate', 'mutate'].filter((t) => rule[t] !== undefined);
-        if (types.length !== 1) return void ctx.fail([], `a rule needs exactly one of validate, generate, mutate (verifyImages and cleanup rules are not supported); found ${types.join(', ') || 'none'}`);
-        if (rule.match === undefined) return void ctx.fail([], 'a rule needs match');
-        // spec.background only governs Kyverno's background reports; a deny on request.operation is admission-only
-        // either way, so it needs no mapping.
-        if (types[0] === 'validate') importValidate(ctx, rule, action, sources);
-        else if (types[0] === 'generate') importGenerate(ctx, rule, spec, sources);
-        else {
-          const before = reloads.length;
-          const local: { part: ReloadPart; kind: SourceKind; rel: Seg[] }[] = [];
-          importMutate(ctx, rule, spec, local);
-          reloads.splice(before, 0, ...local.map((l) => ({ ...l, ctx })));
-        }
-      });
-    }
-  }
-  if (problems.length === 0 && policyCount === 0) {
-    throw new ValidationError(`no Kyverno ClusterPolicy found in ${inputs.map((i) => i.file).join(', ') || '(no files)'}`);
-  }
+type PendingReload = { part: ReloadPart; kind: SourceKind; rel: Seg[]; ctx: RuleContext };
 
-  // Attach restart rules to the source whose copies (or itself) they watch.
+/**
+ * One YAML document: a ClusterPolicy's rules into `sources` (validate, generate) and `reloads` (mutate), problems
+ * into `problems`. Returns whether the document is a kyverno.io ClusterPolicy.
+ */
+function importDocument(doc: YamlDocument, file: string, problems: PolicyProblem[], sources: Map<string, SourceParts>, reloads: PendingReload[]): boolean {
+  const d = doc.data;
+  const docFail = (path: Seg[], message: string) => {
+    const { line, col } = doc.position(path);
+    problems.push({ file: file, line, col, path: pathString(path), message });
+  };
+  if (!isObj(d)) {
+    docFail([], 'each document must be a Kyverno ClusterPolicy');
+    return false;
+  }
+  const pname = isObj(d.metadata) && typeof d.metadata.name === 'string' ? d.metadata.name : '<unnamed>';
+  if (d.kind !== 'ClusterPolicy' || typeof d.apiVersion !== 'string' || !d.apiVersion.startsWith('kyverno.io/')) {
+    docFail(['kind'], `${d.kind ?? 'document'} ${pname}: only kyverno.io ClusterPolicy documents can be imported (namespaced Policy, ValidatingPolicy and others are not supported)`);
+    return false;
+  }
+  const spec = d.spec;
+  if (!isObj(spec) || !Array.isArray(spec.rules) || spec.rules.length === 0) {
+    docFail(['spec'], `ClusterPolicy ${pname}: spec.rules must list at least one rule`);
+    return true;
+  }
+  for (const k of Object.keys(spec)) {
+    if (!SPEC_KEYS.includes(k)) docFail(['spec', k], `ClusterPolicy ${pname}: spec.${k} is not supported by ripple import (supported: ${SPEC_KEYS.join(', ')})`);
+  }
+  if (spec.admission === false) docFail(['spec', 'admission'], `ClusterPolicy ${pname}: admission: false is not supported`);
+  let action: 'enforce' | 'audit' = 'audit'; // Kyverno's default failure action is Audit
+  if (spec.validationFailureAction !== undefined) {
+    const a = String(spec.validationFailureAction).toLowerCase();
+    if (a !== 'enforce' && a !== 'audit') docFail(['spec', 'validationFailureAction'], `ClusterPolicy ${pname}: validationFailureAction must be Enforce or Audit`);
+    else action = a;
+  }
+  spec.rules.forEach((rule: unknown, i: number) => {
+    const base: Seg[] = ['spec', 'rules', i];
+    const rname = isObj(rule) && typeof rule.name === 'string' ? rule.name : `#${i}`;
+    const ctx = new RuleContext(problems, doc, file, pname, rname, base);
+    if (!isObj(rule)) return void ctx.fail([], 'a rule must be a mapping');
+    checkKeys(ctx, [], rule, RULE_KEYS, 'rule field');
+    const types = ['validate', 'generate', 'mutate'].filter((t) => rule[t] !== undefined);
+    if (types.length !== 1) return void ctx.fail([], `a rule needs exactly one of validate, generate, mutate (verifyImages and cleanup rules are not supported); found ${types.join(', ') || 'none'}`);
+    if (rule.match === undefined) return void ctx.fail([], 'a rule needs match');
+    // spec.background only governs Kyverno's background reports; a deny on request.operation is admission-only
+    // either way, so it needs no mapping.
+    if (types[0] === 'validate') importValidate(ctx, rule, action, sources);
+    else if (types[0] === 'generate') importGenerate(ctx, rule, spec, sources);
+    else {
+      const before = reloads.length;
+      const local: { part: ReloadPart; kind: SourceKind; rel: Seg[] }[] = [];
+      importMutate(ctx, rule, spec, local);
+      reloads.splice(before, 0, ...local.map((l) => ({ ...l, ctx })));
+    }
+  });
+  return true;
+}
+
+/** Attach restart rules to the source whose copies (or itself) they watch. */
+function attachReloads(reloads: PendingReload[], sources: Map<string, SourceParts>): void {
   for (const r of reloads) {
     const candidates = [...sources.values()].filter(
       (s) => s.kind === r.kind && ((s.sync && s.sync.targetName === r.part.name) || (s.name === r.part.name && (!r.part.namespaces || r.part.namespaces.includes(s.namespace)))),
@@ -197,8 +191,10 @@ export function importKyverno(inputs: KyvernoInput[]): ImportResult {
       prev.notes = [...new Set([...prev.notes, ...r.part.notes])];
     } else target.reload = { ...r.part, kinds: [...r.part.kinds], references: [...r.part.references], notes: [...r.part.notes] };
   }
-  if (problems.length > 0) throw new PolicyError(problems);
+}
 
+/** The merged sources as RipplePolicies, sorted, and their YAML with comments saying where each part came from. */
+function output(sources: Map<string, SourceParts>): ImportResult {
   const all = [...sources.values()].sort((a, b) => `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`));
   const REF_ORDER: RefForm[] = ['env', 'envFrom', 'volume', 'projected'];
   const KIND_ORDER: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
@@ -215,6 +211,25 @@ export function importKyverno(inputs: KyvernoInput[]): ImportResult {
   const policies = inputsOut.map((p) => RipplePolicy.parse(p));
   const yaml = all.map((s, i) => header(s) + stringify(inputsOut[i], { lineWidth: 0 })).join('---\n');
   return { policies, yaml };
+}
+
+/** Import Kyverno ClusterPolicies (several files, several documents each). Throws PolicyError listing every unsupported construct. */
+export function importKyverno(inputs: KyvernoInput[]): ImportResult {
+  const problems: PolicyProblem[] = [];
+  const sources = new Map<string, SourceParts>();
+  const reloads: PendingReload[] = [];
+  let policyCount = 0;
+  for (const input of inputs) {
+    const { docs, problems: yp } = readYamlDocuments(input.text, input.file);
+    problems.push(...yp);
+    for (const doc of docs) if (importDocument(doc, input.file, problems, sources, reloads)) policyCount++;
+  }
+  if (problems.length === 0 && policyCount === 0) {
+    throw new ValidationError(`no Kyverno ClusterPolicy found in ${inputs.map((i) => i.file).join(', ') || '(no files)'}`);
+  }
+  attachReloads(reloads, sources);
+  if (problems.length > 0) throw new PolicyError(problems);
+  return output(sources);
 }
 
 /** importKyverno over files on disk. */
