@@ -36,9 +36,19 @@ export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 
     operations = (['UPDATE', 'DELETE'] as const).filter((o) => ops.includes(o));
     if (operations.length === 0 && bad.length === 0) ctx.fail(['preconditions'], 'the rule applies to no operation (the conditions exclude each other)');
   }
+  const allow = allowedActors(ctx, rule.exclude, notes);
+  const message = typeof v.message === 'string' ? v.message : undefined;
+  if (v.message !== undefined && typeof v.message !== 'string') ctx.fail(['validate', 'message'], 'message must be a string');
+  else if (message && /\{\{/.test(message)) ctx.fail(['validate', 'message'], 'a message with {{variables}} is not supported; write a literal message');
+
+  protectTargets(ctx, match.resources, sources, () => ({ origin: ctx.origin, notes, operations, ...dedupAllow(allow), mode, message }));
+}
+
+/** `exclude` of a validate rule: the users, groups and ServiceAccounts allowed to change the protected objects. */
+function allowedActors(ctx: RuleContext, exclude: unknown, notes: string[]): { groups: string[]; users: string[]; serviceAccounts: string[] } {
   const allow = { groups: [] as string[], users: [] as string[], serviceAccounts: [] as string[] };
-  if (rule.exclude !== undefined) {
-    const ex = resourceFilters(ctx, ['exclude'], rule.exclude, 'exclude');
+  if (exclude !== undefined) {
+    const ex = resourceFilters(ctx, ['exclude'], exclude, 'exclude');
     for (const r of ex.resources) ctx.fail(r.rel, 'excluding resources from a validate rule is not supported; name exactly the protected objects in match');
     for (const a of ex.actors) {
       if (a.value.roles !== undefined) ctx.fail([...a.rel, 'roles'], 'exclude roles is not supported: admission sees the user name and groups, not RoleBindings; allow the users or groups bound to the Role instead');
@@ -85,11 +95,12 @@ export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 
       }
     }
   }
-  const message = typeof v.message === 'string' ? v.message : undefined;
-  if (v.message !== undefined && typeof v.message !== 'string') ctx.fail(['validate', 'message'], 'message must be a string');
-  else if (message && /\{\{/.test(message)) ctx.fail(['validate', 'message'], 'a message with {{variables}} is not supported; write a literal message');
+  return allow;
+}
 
-  for (const f of match.resources) {
+/** The protect part on every Secret/ConfigMap a validate rule names (exact names in exact namespaces). */
+function protectTargets(ctx: RuleContext, resources: ReturnType<typeof resourceFilters>['resources'], sources: Map<string, SourceParts>, part: () => NonNullable<SourceParts['protect']>): void {
+  for (const f of resources) {
     for (const [i, k] of f.kinds.entries()) {
       if (k !== 'Secret' && k !== 'ConfigMap') {
         ctx.fail([...f.rel, 'kinds', i], `kind "${k}" cannot be protected by ripple (Secret, ConfigMap)`);
@@ -119,7 +130,7 @@ export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 
             ctx.fail(f.rel, `${k} ${ns}/${name} is already protected by ${parts.protect.origin}; merge the two rules`);
             continue;
           }
-          parts.protect = { origin: ctx.origin, notes, operations, ...dedupAllow(allow), mode, message };
+          parts.protect = part();
         }
       }
     }
