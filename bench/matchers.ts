@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { HANDLERS } from '../functions/shared/constants.ts';
 import { startEventBridge } from '../infra/local/eventbridge/index.ts';
 import { compileLogsFilter } from '../infra/local/eventbridge/logs-filter.ts';
 import { matches } from '../infra/local/eventbridge/pattern.ts';
@@ -25,7 +26,7 @@ function perSecond(fn: () => void, ms = 1500): number {
 
 export async function run(): Promise<void> {
   const patternDir = join(root, 'events', 'patterns');
-  const names = ['clone', 'rollout', 'protect'].filter((n) => readdirSync(patternDir).includes(`${n}.json`));
+  const names = HANDLERS.filter((n) => readdirSync(patternDir).includes(`${n}.json`));
   const patterns = names.map((n) => JSON.parse(readFileSync(join(patternDir, `${n}.json`), 'utf8')) as object);
   const sampleDir = join(root, 'events', 'samples');
   const events = readdirSync(sampleDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(sampleDir, f), 'utf8')) as object);

@@ -1,7 +1,10 @@
 /**
  * The forwarder's configuration, parsed once from the environment into one typed object (pure: env in,
- * config or a clear error out). docs/forwarder.md lists every variable.
+ * config or a ValidationError naming the variable out, through the same helpers as the handlers'
+ * configuration, functions/shared/env.ts). docs/forwarder.md lists every variable.
  */
+import { envBool, envInt, envList, envOneOf, envRequired } from '../functions/shared/env.ts';
+import { ValidationError } from '../functions/shared/errors.ts';
 import type { KindName } from './kinds.ts';
 import { KIND_NAMES } from './kinds.ts';
 import type { LogLevel } from './log.ts';
@@ -27,69 +30,33 @@ export interface EnvConfig {
   logLevel: LogLevel;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-function list(v: string | undefined): string[] {
-  return (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-function int(env: Record<string, string | undefined>, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}: "${raw}" is not an integer between ${min} and ${max}`);
-  return n;
-}
-
-function bool(env: Record<string, string | undefined>, name: string, def: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  if (/^(true|1|yes|on)$/i.test(raw)) return true;
-  if (/^(false|0|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(`${name}: "${raw}" is not a boolean (true or false)`);
-}
-
-function required(env: Record<string, string | undefined>, name: string, what: string): string {
-  const v = env[name]?.trim();
-  if (!v) throw new ConfigError(`${name} is required: ${what}`);
-  return v;
-}
-
+/** Throws ValidationError (a RippleError) naming the variable. */
 export function parseEnv(env: Record<string, string | undefined>): EnvConfig {
-  const kinds = env.RIPPLE_KINDS ? list(env.RIPPLE_KINDS) : [...KIND_NAMES];
-  for (const k of kinds) if (!(KIND_NAMES as readonly string[]).includes(k)) throw new ConfigError(`RIPPLE_KINDS: "${k}" is not one of ${KIND_NAMES.join(', ')}`);
+  const kinds = env.RIPPLE_KINDS ? envList(env, 'RIPPLE_KINDS') : [...KIND_NAMES];
+  for (const k of kinds) if (!(KIND_NAMES as readonly string[]).includes(k)) throw new ValidationError(`RIPPLE_KINDS: "${k}" is not one of ${KIND_NAMES.join(', ')}`);
   const port = env.RIPPLE_HTTP_PORT;
-  const httpPort = port === 'off' || port === 'none' ? null : int(env, 'RIPPLE_HTTP_PORT', 8080, 0, 65535);
-  const logLevel = (env.RIPPLE_LOG_LEVEL || 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`RIPPLE_LOG_LEVEL: "${logLevel}" is not one of debug, info, warn, error`);
+  const httpPort = port === 'off' || port === 'none' ? null : envInt(env, 'RIPPLE_HTTP_PORT', 8080, 0, 65535);
+  const logLevel = envOneOf<LogLevel>(env, 'RIPPLE_LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info');
   const endpoint = env.RIPPLE_EVENTBRIDGE_ENDPOINT?.trim() || undefined;
-  if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`RIPPLE_EVENTBRIDGE_ENDPOINT: "${endpoint}" is not an http(s) URL`);
+  if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ValidationError(`RIPPLE_EVENTBRIDGE_ENDPOINT: "${endpoint}" is not an http(s) URL`);
   return {
-    cluster: required(env, 'RIPPLE_CLUSTER_NAME', 'the cluster name put into every event (the EKS cluster name)'),
-    eventBusName: required(env, 'RIPPLE_EVENT_BUS_NAME', 'the EventBridge bus events are sent to'),
-    region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || required(env, 'AWS_REGION', 'the EventBridge region'),
+    cluster: envRequired(env, 'RIPPLE_CLUSTER_NAME', 'the cluster name put into every event (the EKS cluster name)'),
+    eventBusName: envRequired(env, 'RIPPLE_EVENT_BUS_NAME', 'the EventBridge bus events are sent to'),
+    region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || envRequired(env, 'AWS_REGION', 'the EventBridge region'),
     ...(endpoint ? { endpoint } : {}),
     namespace: env.RIPPLE_NAMESPACE?.trim() || env.POD_NAMESPACE?.trim() || 'ripple-system',
     ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
     kinds: kinds as KindName[],
-    excludeNamespaces: list(env.RIPPLE_EXCLUDE_NAMESPACES),
+    excludeNamespaces: envList(env, 'RIPPLE_EXCLUDE_NAMESPACES'),
     ...(env.RIPPLE_LABEL_SELECTOR ? { labelSelector: env.RIPPLE_LABEL_SELECTOR } : {}),
-    annotationAllowList: list(env.RIPPLE_ANNOTATION_ALLOW_LIST),
+    annotationAllowList: envList(env, 'RIPPLE_ANNOTATION_ALLOW_LIST'),
     httpPort,
-    leaderElection: bool(env, 'RIPPLE_LEADER_ELECTION', true),
+    leaderElection: envBool(env, 'RIPPLE_LEADER_ELECTION', true),
     ...(env.RIPPLE_KUBECONFIG ? { kubeconfigPath: env.RIPPLE_KUBECONFIG } : {}),
-    stopGraceMs: int(env, 'RIPPLE_STOP_GRACE_SECONDS', 20, 1, 3600) * 1000,
-    watchdogMs: int(env, 'RIPPLE_WATCHDOG_SECONDS', 90, 5, 3600) * 1000,
-    maxQueue: int(env, 'RIPPLE_QUEUE_SIZE', 1000, 10, 1_000_000),
-    lingerMs: int(env, 'RIPPLE_BATCH_LINGER_MS', 20, 0, 60_000),
+    stopGraceMs: envInt(env, 'RIPPLE_STOP_GRACE_SECONDS', 20, 1, 3600) * 1000,
+    watchdogMs: envInt(env, 'RIPPLE_WATCHDOG_SECONDS', 90, 5, 3600) * 1000,
+    maxQueue: envInt(env, 'RIPPLE_QUEUE_SIZE', 1000, 10, 1_000_000),
+    lingerMs: envInt(env, 'RIPPLE_BATCH_LINGER_MS', 20, 0, 60_000),
     logLevel,
   };
 }

@@ -13,15 +13,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
 import type { ResyncDetail } from '../events/schema.ts';
 import { RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
+import { ensureFingerprintKey } from '../functions/shared/fingerprint-key.ts';
+import type { RawApi } from '../functions/shared/kube/http.ts';
+import { kubeconfigRawApi } from '../functions/shared/kube/kubeconfig.ts';
 import type { DiffContext, Emission } from './diff.ts';
 import { DEFAULT_ANNOTATION_ALLOW_LIST, observe, observeDeleted, Relist, Store } from './diff.ts';
 import { startProbeServer } from './http.ts';
 import type { ProbeServer } from './http.ts';
-import { ensureFingerprintKey } from './key.ts';
 import type { KindName } from './kinds.ts';
 import { EXCLUDED_SECRET_TYPES, KIND_NAMES, KINDS, skipReason } from './kinds.ts';
-import type { KubeHttp } from './kube.ts';
-import { kubeHttp } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import type { LeaderOptions } from './leader.ts';
 import type { Log } from './log.ts';
@@ -56,7 +56,7 @@ export interface ForwarderConfig {
 }
 
 export interface ForwarderDeps {
-  kube?: KubeHttp;
+  kube?: RawApi;
   putEvents?: PutEventsFn;
   fingerprintKey?: Buffer | string;
   log?: Log;
@@ -84,161 +84,193 @@ export interface Forwarder {
   flush(): Promise<void>;
 }
 
-export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps = {}): Promise<Forwarder> {
+/**
+ * Leadership terms and the one `Ripple Resync Requested` per term: sent once the initial list is done, by the
+ * replica leading then (reason `startup` on a first term that saw no other holder, else `leader-elected`).
+ */
+class Terms {
+  leading: boolean;
+  initialDone = false;
+  private resyncSent = false;
+  private reason: ResyncDetail['reason'] = 'startup';
+  private count = 0;
+  private readonly sendResync: (reason: ResyncDetail['reason']) => Promise<void>;
+  private readonly log: Log;
+  constructor(electing: boolean, sendResync: (reason: ResyncDetail['reason']) => Promise<void>, log: Log) {
+    this.leading = !electing;
+    this.sendResync = sendResync;
+    this.log = log;
+  }
+
+  started(previousHolder: string): void {
+    // First term of a process that never saw another holder: a start-up. Otherwise a takeover.
+    this.reason = this.count === 0 && previousHolder === '' ? 'startup' : 'leader-elected';
+    this.count++;
+    this.leading = true;
+    this.resyncSent = false;
+    if (this.initialDone) void this.resync().catch((err) => this.log('warn', 'resync not queued', { error: String(err) }));
+  }
+
+  stopped(): void {
+    this.leading = false;
+  }
+
+  async initialListDone(): Promise<void> {
+    this.initialDone = true;
+    if (this.leading && !this.resyncSent) await this.resync();
+  }
+
+  private async resync(): Promise<void> {
+    this.resyncSent = true;
+    await this.sendResync(this.reason);
+  }
+}
+
+interface KindWiring {
+  cfg: ForwarderConfig;
+  deps: ForwarderDeps;
+  kube: RawApi;
+  metrics: Metrics;
+  log: Log;
+  ctx: DiffContext;
+  skipCtx: Parameters<typeof skipReason>[2];
+  emit(emissions: Emission[]): Promise<void>;
+  /** Called once this kind's first list is done. */
+  initialListDone(): Promise<void>;
+}
+
+/** One kind's list+watch feeding its store through the diff step. */
+function watchKind(kindName: KindName, store: Store, w: KindWiring): ListWatch {
+  const { metrics, log, ctx } = w;
+  const spec = KINDS[kindName];
+  let relist: Relist | null = null;
+  const skipped = (obj: any): boolean => {
+    const why = skipReason(spec, obj, w.skipCtx);
+    if (why) metrics.inc('events_skipped_total', { kind: kindName });
+    return why !== null;
+  };
+  return new ListWatch({
+    ...w.deps.watch,
+    spec,
+    http: w.kube,
+    labelSelector: kindName === 'Namespace' ? undefined : w.cfg.labelSelector,
+    metrics,
+    log,
+    handlers: {
+      listStart(reason) {
+        relist = new Relist(store, spec, ctx, reason === 'startup');
+        if (reason !== 'startup') log('info', 'relisting after the watch expired', { kind: kindName });
+      },
+      async listItem(obj) {
+        if (skipped(obj)) return;
+        const r = relist!.item(obj);
+        if (r.noop === 'no-change') metrics.inc('events_dropped_noop_total', { kind: kindName });
+        await w.emit(r.emissions);
+      },
+      async listEnd(reason) {
+        const deletes = relist!.end();
+        relist = null;
+        await w.emit(deletes);
+        if (reason === 'startup') await w.initialListDone();
+      },
+      async event(type, obj) {
+        if (skipped(obj)) return;
+        const r = type === 'DELETED' ? observeDeleted(store, spec, obj, ctx) : observe(store, spec, obj, ctx);
+        if (r.noop) metrics.inc('events_dropped_noop_total', { kind: kindName });
+        await w.emit(r.emissions);
+      },
+    },
+  });
+}
+
+/** Gauges read at scrape time. */
+function collectGauges(metrics: Metrics, watchers: ListWatch[], stores: Map<KindName, Store>, leading: () => boolean, ready: () => boolean): void {
+  metrics.collect(() => {
+    const now = Date.now();
+    for (const lw of watchers) metrics.set('seconds_since_last_event', { kind: lw.spec.kind }, Math.round((now - lw.lastActivity) / 100) / 10);
+    for (const [k, s] of stores) metrics.set('objects', { kind: k }, s.size);
+    metrics.set('is_leader', undefined, leading() ? 1 : 0);
+    metrics.set('ready', undefined, ready() ? 1 : 0);
+  });
+}
+
+function eventBridgeClient(cfg: ForwarderConfig): EventBridgeClient {
+  const eb = cfg.eventBridge;
+  return new EventBridgeClient({ region: eb.region, ...(eb.endpoint ? { endpoint: eb.endpoint } : {}), ...(eb.credentials ? { credentials: eb.credentials } : {}) });
+}
+
+function validate(cfg: ForwarderConfig): KindName[] {
   if (!cfg.cluster) throw new Error('forwarder config: cluster is required (the name put into every event)');
   if (!cfg.eventBusName) throw new Error('forwarder config: eventBusName is required');
   const kinds = cfg.kinds ?? [...KIND_NAMES];
   for (const k of kinds) if (!KIND_NAMES.includes(k)) throw new Error(`forwarder config: kinds: "${k}" is not one of ${KIND_NAMES.join(', ')}`);
+  return kinds;
+}
 
+export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps = {}): Promise<Forwarder> {
+  const kinds = validate(cfg);
   const log = deps.log ?? jsonLog();
   const metrics = new Metrics();
-  const kube = deps.kube ?? kubeHttp(cfg.kubeConfig);
+  // Request timeout: above the list-page watchdog, so a stalled list page is the watchdog's (ListPageTimeout).
+  const kube = deps.kube ?? kubeconfigRawApi(cfg.kubeConfig, { timeoutMs: Math.max(30_000, 2 * (deps.watch?.watchdogMs ?? 90_000)) });
   const namespace = cfg.namespace ?? RIPPLE_NAMESPACE;
   const identity = cfg.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const rawKey = deps.fingerprintKey ?? (await ensureFingerprintKey(kube, namespace, log));
   const key = createSecretKey(typeof rawKey === 'string' ? Buffer.from(rawKey) : rawKey);
-
-  const put =
-    deps.putEvents ??
-    eventBridgePut(new EventBridgeClient({ region: cfg.eventBridge.region, ...(cfg.eventBridge.endpoint ? { endpoint: cfg.eventBridge.endpoint } : {}), ...(cfg.eventBridge.credentials ? { credentials: cfg.eventBridge.credentials } : {}) }));
-  const sender = new Sender({ ...deps.sender, put, metrics, log });
-
-  const ctx: DiffContext = {
-    cluster: cfg.cluster,
-    key,
-    annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])],
-    now: () => new Date().toISOString(),
-  };
-  const skipCtx = { excludeNamespaces: cfg.excludeNamespaces ?? [], excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES };
+  const sender = new Sender({ ...deps.sender, put: deps.putEvents ?? eventBridgePut(eventBridgeClient(cfg)), metrics, log });
+  const ctx: DiffContext = { cluster: cfg.cluster, key, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, ...(cfg.annotationAllowList ?? [])], now: () => new Date().toISOString() };
 
   const electing = cfg.leaderElection !== false;
-  let leading = !electing;
-  let initialDone = false;
-  let resyncSentThisTerm = false;
-  let resyncReason: ResyncDetail['reason'] = 'startup';
-  let termCount = 0;
   let stopped = false;
-
-  const sendResync = async (reason: ResyncDetail['reason']) => {
-    resyncSentThisTerm = true;
+  const terms = new Terms(electing, async (reason) => {
     await sender.enqueue(resyncEntry({ cluster: cfg.cluster, reason, observedAt: ctx.now() }, cfg.eventBusName));
     log('info', 'resync requested', { reason });
-  };
-
+  }, log);
   const emit = async (emissions: Emission[]) => {
     for (const e of emissions) {
       if (stopped) return;
-      if (!leading) {
+      if (!terms.leading) {
         metrics.inc('events_not_leader_total');
         continue;
       }
       await sender.enqueue(objectChangeEntry(e.detailType, e.detail, cfg.eventBusName));
     }
   };
-
   const elector = electing
-    ? new LeaderElector({
-        ...deps.leader,
-        http: kube,
-        namespace,
-        identity,
-        log,
-        onStartedLeading: (previousHolder) => {
-          // First term of a process that never saw another holder: a start-up. Otherwise a takeover.
-          resyncReason = termCount === 0 && previousHolder === '' ? 'startup' : 'leader-elected';
-          termCount++;
-          leading = true;
-          resyncSentThisTerm = false;
-          if (initialDone) void sendResync(resyncReason).catch((err) => log('warn', 'resync not queued', { error: String(err) }));
-        },
-        onStoppedLeading: () => {
-          leading = false;
-        },
-      })
+    ? new LeaderElector({ ...deps.leader, http: kube, namespace, identity, log, onStartedLeading: (previous) => terms.started(previous), onStoppedLeading: () => terms.stopped() })
     : null;
 
-  const stores = new Map<KindName, Store>();
-  const watchers: ListWatch[] = [];
+  const stores = new Map<KindName, Store>(kinds.map((k) => [k, new Store()]));
   let resolveSynced!: () => void;
   const synced = new Promise<void>((r) => (resolveSynced = r));
   const pendingInitial = new Set<KindName>(kinds);
-
-  for (const kindName of kinds) {
-    const spec = KINDS[kindName];
-    const store = new Store();
-    stores.set(kindName, store);
-    let relist: Relist | null = null;
-    const skipped = (obj: any): boolean => {
-      const why = skipReason(spec, obj, skipCtx);
-      if (why) metrics.inc('events_skipped_total', { kind: kindName });
-      return why !== null;
-    };
-    const lw = new ListWatch({
-      ...deps.watch,
-      spec,
-      http: kube,
-      labelSelector: kindName === 'Namespace' ? undefined : cfg.labelSelector,
-      metrics,
-      log,
-      handlers: {
-        listStart(reason) {
-          relist = new Relist(store, spec, ctx, reason === 'startup');
-          if (reason !== 'startup') log('info', 'relisting after the watch expired', { kind: kindName });
-        },
-        async listItem(obj) {
-          if (skipped(obj)) return;
-          const r = relist!.item(obj);
-          if (r.noop === 'no-change') metrics.inc('events_dropped_noop_total', { kind: kindName });
-          await emit(r.emissions);
-        },
-        async listEnd(reason) {
-          const deletes = relist!.end();
-          relist = null;
-          await emit(deletes);
-          if (reason === 'startup' && pendingInitial.delete(kindName) && pendingInitial.size === 0) {
-            initialDone = true;
-            log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
-            if (leading && !resyncSentThisTerm) await sendResync(resyncReason);
-            resolveSynced();
-          }
-        },
-        async event(type, obj) {
-          if (skipped(obj)) return;
-          const r = type === 'DELETED' ? observeDeleted(store, spec, obj, ctx) : observe(store, spec, obj, ctx);
-          if (r.noop) metrics.inc('events_dropped_noop_total', { kind: kindName });
-          await emit(r.emissions);
-        },
+  const wiring = { cfg, deps, kube, metrics, log, ctx, emit, skipCtx: { excludeNamespaces: cfg.excludeNamespaces ?? [], excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES } };
+  const watchers = kinds.map((kindName) =>
+    watchKind(kindName, stores.get(kindName)!, {
+      ...wiring,
+      async initialListDone() {
+        if (!pendingInitial.delete(kindName) || pendingInitial.size > 0) return;
+        log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
+        await terms.initialListDone();
+        resolveSynced();
       },
-    });
-    watchers.push(lw);
-  }
+    }),
+  );
 
-  metrics.collect(() => {
-    const now = Date.now();
-    for (const lw of watchers) metrics.set('seconds_since_last_event', { kind: lw.spec.kind }, Math.round((now - lw.lastActivity) / 100) / 10);
-    for (const [k, s] of stores) metrics.set('objects', { kind: k }, s.size);
-    metrics.set('is_leader', undefined, leading ? 1 : 0);
-    metrics.set('ready', undefined, ready() ? 1 : 0);
-  });
-
-  function ready(): boolean {
-    return !stopped && initialDone && watchers.every((w) => w.synced);
-  }
+  const ready = (): boolean => !stopped && terms.initialDone && watchers.every((w) => w.synced);
+  collectGauges(metrics, watchers, stores, () => terms.leading, ready);
 
   elector?.start();
   for (const w of watchers) w.start();
-
-  let server: ProbeServer | null = null;
-  if (cfg.httpPort !== undefined && cfg.httpPort !== null) {
-    server = await startProbeServer(cfg.httpPort, { healthy: () => !stopped, ready, metrics: () => metrics.render() });
-  }
+  const server: ProbeServer | null =
+    cfg.httpPort !== undefined && cfg.httpPort !== null ? await startProbeServer(cfg.httpPort, { healthy: () => !stopped, ready, metrics: () => metrics.render() }) : null;
   log('info', 'forwarder started', { cluster: cfg.cluster, identity, kinds, leaderElection: electing, httpPort: server?.port ?? null });
 
   return {
     httpPort: server?.port ?? null,
     synced,
     metrics: () => metrics.render(),
-    isLeader: () => leading,
+    isLeader: () => terms.leading,
     ready,
     queueDepth: () => sender.depth(),
     flush: () => sender.flush(),

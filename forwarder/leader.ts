@@ -7,7 +7,9 @@
  * - `stop()` releases a held Lease (empty holder), so a graceful shutdown fails over within one poll.
  * Worst-case failover after a crash: leaseDuration + retry (10 s + 2 s by default).
  */
-import type { KubeHttp } from './kube.ts';
+import { ConflictError } from '../functions/shared/errors.ts';
+import { isNotFound } from '../functions/shared/kube/errors.ts';
+import type { RawApi } from '../functions/shared/kube/http.ts';
 import type { Log } from './log.ts';
 import { errorFields, silentLog } from './log.ts';
 import { abortableSleep } from './watch.ts';
@@ -15,7 +17,7 @@ import { abortableSleep } from './watch.ts';
 export const LEASE_NAME = 'ripple-forwarder';
 
 export interface LeaderOptions {
-  http: KubeHttp;
+  http: RawApi;
   namespace: string;
   identity: string;
   name?: string;
@@ -128,7 +130,7 @@ export class LeaderElector {
     try {
       cur = await this.o.http.request<Lease>('GET', `${this.path}/${this.o.name}`);
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
     if (!cur) {
       const created = await this.o.http.request<Lease>('POST', this.path, {
@@ -139,7 +141,7 @@ export class LeaderElector {
           spec: { holderIdentity: me, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         },
       }).catch((err) => {
-        if ((err as { statusCode?: number }).statusCode === 409) return null; // another candidate was faster
+        if (err instanceof ConflictError) return null; // another candidate was faster
         throw err;
       });
       if (created) this.won(created, now, this.lastOtherHolder);
@@ -165,7 +167,7 @@ export class LeaderElector {
       ...cur,
       spec: { holderIdentity: me, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 },
     }).catch((err) => {
-      if ((err as { statusCode?: number }).statusCode === 409) return null;
+      if (err instanceof ConflictError) return null;
       throw err;
     });
     if (taken) this.won(taken, now, this.lastOtherHolder);

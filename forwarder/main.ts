@@ -6,7 +6,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, parseEnv } from './config.ts';
+import { ValidationError } from '../functions/shared/errors.ts';
+import { parseEnv } from './config.ts';
 import { startForwarder } from './index.ts';
 import { errorFields, jsonLog } from './log.ts';
 
@@ -16,7 +17,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   try {
     cfg = parseEnv(env);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ValidationError) {
       log('error', 'invalid configuration', { message: err.message });
       process.exitCode = 2;
       return;

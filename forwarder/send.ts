@@ -38,23 +38,38 @@ export function entrySize(e: PutEntry): number {
   return n;
 }
 
-/** Split entries into calls of ≤ maxEntries and ≤ maxBytes (pure; an entry above maxBytes goes alone). */
-export function planBatches<T>(items: T[], size: (t: T) => number, maxEntries = MAX_ENTRIES_PER_CALL, maxBytes = MAX_CALL_BYTES): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
+/** What batching needs to know of a queued entry. */
+export interface Batchable {
+  /** Ordering key: the entry's resource, if any. */
+  resource: string | undefined;
+  size: number;
+}
+
+/**
+ * The next PutEvents call from the head of `queue` (pure; the Sender's only batching): entries in queue order,
+ * ≤ maxEntries and ≤ maxBytes (an entry above maxBytes goes alone), skipping entries whose resource is `busy`
+ * (in flight or waiting for a retry) or already in this batch — one entry per resource at a time. Returns the
+ * batch, the skipped entries (`held`, to keep their place at the head) and how many queue entries were looked at
+ * (`scanned`: the caller replaces `queue[0, scanned)` by `held`).
+ */
+export function nextBatch<T extends Batchable>(queue: readonly T[], busy: ReadonlySet<string>, maxEntries = MAX_ENTRIES_PER_CALL, maxBytes = MAX_CALL_BYTES): { batch: T[]; held: T[]; scanned: number } {
+  const batch: T[] = [];
+  const held: T[] = [];
+  const taken = new Set<string>();
   let bytes = 0;
-  for (const it of items) {
-    const s = size(it);
-    if (cur.length && (cur.length >= maxEntries || bytes + s > maxBytes)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
+  let i = 0;
+  for (; i < queue.length && batch.length < maxEntries; i++) {
+    const next = queue[i]!;
+    if (next.resource !== undefined && (busy.has(next.resource) || taken.has(next.resource))) {
+      held.push(next);
+      continue;
     }
-    cur.push(it);
-    bytes += s;
+    if (batch.length && bytes + next.size > maxBytes) break;
+    batch.push(next);
+    bytes += next.size;
+    if (next.resource !== undefined) taken.add(next.resource);
   }
-  if (cur.length) out.push(cur);
-  return out;
+  return { batch, held, scanned: i };
 }
 
 /** Exponential backoff with full jitter: random in [0, min(cap, base·2^attempt)]. */
@@ -86,11 +101,8 @@ export interface SenderOptions {
   log?: Log;
 }
 
-interface Item {
+interface Item extends Batchable {
   entry: PutEntry;
-  /** Ordering key: the entry's resource, if any. */
-  resource: string | undefined;
-  size: number;
   at: number;
   attempts: number;
 }
@@ -236,28 +248,12 @@ export class Sender {
     }
   }
 
-  /**
-   * The next call's entries, in queue order, skipping (and keeping in place) entries whose resource already has
-   * an entry in flight, waiting for a retry, or in this batch: one entry per resource at a time.
-   */
+  /** Take the next call's entries off the queue (nextBatch); their resources are busy until the call settles. */
   private takeBatch(): Item[] {
-    const batch: Item[] = [];
-    const held: Item[] = [];
-    let bytes = 0;
-    let i = 0;
-    for (; i < this.queue.length && batch.length < this.o.maxEntries; i++) {
-      const next = this.queue[i];
-      if (next.resource !== undefined && this.busy.has(next.resource)) {
-        held.push(next);
-        continue;
-      }
-      if (batch.length && bytes + next.size > this.o.maxBytes) break;
-      batch.push(next);
-      bytes += next.size;
-      if (next.resource !== undefined) this.busy.add(next.resource);
-    }
-    if (held.length) this.queue.splice(0, i, ...held);
-    else this.queue.splice(0, i);
+    const { batch, held, scanned } = nextBatch(this.queue, this.busy, this.o.maxEntries, this.o.maxBytes);
+    if (held.length) this.queue.splice(0, scanned, ...held);
+    else this.queue.splice(0, scanned);
+    for (const i of batch) if (i.resource !== undefined) this.busy.add(i.resource);
     if (batch.length) for (const w of this.spaceWaiters.splice(0)) w();
     return batch;
   }

@@ -14,7 +14,8 @@
  *   list retried, so a stall during a relist cannot stop the kind for good either.
  */
 import type { KindSpec } from './kinds.ts';
-import type { KubeHttp, WatchLine } from './kube.ts';
+import { describePath, ExpiredError, translateKubeError } from '../functions/shared/kube/errors.ts';
+import { KubeHttpError, type RawApi, type WatchLine } from '../functions/shared/kube/http.ts';
 import type { Log } from './log.ts';
 import { errorFields, silentLog } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -31,7 +32,7 @@ export interface ListWatchHandlers {
 
 export interface ListWatchOptions {
   spec: KindSpec;
-  http: KubeHttp;
+  http: RawApi;
   handlers: ListWatchHandlers;
   labelSelector?: string;
   /** Replaces spec.fieldSelector when set. */
@@ -70,10 +71,6 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function statusCodeOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number })?.statusCode;
 }
 
 export class ListWatch {
@@ -158,7 +155,7 @@ export class ListWatch {
         }
       } catch (err) {
         if (this.stopCtl.signal.aborted) break;
-        if (statusCodeOf(err) === 410) {
+        if (err instanceof ExpiredError) {
           needList = 'expired';
           this.o.metrics.inc('watch_restarts_total', { kind, reason: 'expired' });
           continue;
@@ -183,12 +180,18 @@ export class ListWatch {
     let rv: string | undefined;
     do {
       const page = await this.listPage(cont);
-      for (const item of page.items ?? []) {
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion;
+      // Each listed object is let go once handled: nothing of a page is still referenced when the next one (or
+      // listEnd) runs, so the forwarder never holds more than one page's objects beyond its own state.
+      const items: any[] = page.items ?? [];
+      page.items = null;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        items[i] = undefined;
         metrics.inc('events_seen_total', { kind: this.spec.kind });
         await handlers.listItem(item);
       }
-      cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion;
     } while (cont);
     await handlers.listEnd(reason);
     this.rv = rv;
@@ -250,7 +253,7 @@ export class ListWatch {
           ctl.abort(new Error('expired'));
           return;
         }
-        throw Object.assign(new Error(`watch ${this.spec.path}: ${line.object?.message ?? 'error event'}`), { statusCode: code });
+        throw translateKubeError(new KubeHttpError(typeof code === 'number' ? code : 500, JSON.stringify(line.object ?? {})), { ...describePath('GET', this.spec.path), verb: 'watch' });
       }
       if (line.type !== 'ADDED' && line.type !== 'MODIFIED' && line.type !== 'DELETED') return;
       this.o.metrics.inc('events_seen_total', { kind: this.spec.kind });

@@ -9,8 +9,10 @@
  * is found.
  */
 
-export const HANDLERS = ['clone', 'rollout', 'protect'] as const;
-export type Handler = (typeof HANDLERS)[number];
+import { HANDLERS, type HandlerName } from '../../functions/shared/constants.ts';
+
+export { HANDLERS };
+export type Handler = HandlerName;
 
 /** Fields shown for every matching line, in this order (absent ones are simply empty). */
 export const DISPLAY_FIELDS = [

@@ -43,7 +43,7 @@ export const ANN_POLICY = 'ripple.dev/policy';
 /** On pod templates: which objects (and fingerprints) the last restart was for. */
 export const ANN_RESTARTED_FOR = 'ripple.dev/restarted-for';
 export const ANN_RESTARTED_AT = 'ripple.dev/restarted-at';
-/** On workloads: set to "false" to opt out of reloads (name configurable per policy). */
+/** On workloads: set to "false" to opt out of reloads (the default of a policy's `reload.optOutAnnotation`). */
 export const ANN_RELOAD_OPT_OUT = 'ripple.dev/reload';
 
 /** Kubernetes groups the handlers act as (EKS access entries map the Lambda roles to these; no `system:` prefix allowed). */
@@ -53,6 +53,8 @@ export const HANDLER_GROUPS = {
   protect: 'ripple:protect',
 } as const;
 export type HandlerName = keyof typeof HANDLER_GROUPS;
+/** The handlers, in HANDLER_GROUPS order (clone, rollout, protect): the one list every other place derives from. */
+export const HANDLERS = Object.keys(HANDLER_GROUPS) as readonly HandlerName[];
 
 /** The forwarder's ServiceAccount (in RIPPLE_NAMESPACE). */
 export const FORWARDER_SERVICE_ACCOUNT = 'ripple-forwarder';

@@ -1,12 +1,17 @@
 /**
- * Reading the per-cluster fingerprint key (Secret ripple-system/ripple-fingerprint-key, data key `key`).
- * The HMAC key is the Secret value's bytes. Cached per cluster for `ttlMs` (default 5 min) so a batch costs at
- * most one read; a rotated key is picked up after the TTL.
+ * The per-cluster fingerprint key (Secret ripple-system/ripple-fingerprint-key, data key `key`). The HMAC key is
+ * the Secret value's bytes.
+ * - The handlers read it (`readFingerprintKey`), cached per cluster for `ttlMs` (default 5 min) so a batch costs
+ *   at most one read; a rotated key is picked up after the TTL.
+ * - The forwarder ensures it (`ensureFingerprintKey`): created with a fresh random value when absent; a
+ *   concurrent creator wins and everyone re-reads its value.
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from './constants.ts';
-import { RetryableError } from './errors.ts';
+import { FINGERPRINT_KEY_SECRET, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE } from './constants.ts';
+import { ConflictError, PermanentError, RetryableError } from './errors.ts';
+import { newFingerprintKey } from './fingerprint.ts';
 import { isNotFound } from './kube/errors.ts';
+import type { RawApi } from './kube/http.ts';
 
 export const FINGERPRINT_KEY_DATA = 'key';
 
@@ -36,4 +41,43 @@ export function fingerprintKeyCache(ttlMs = 5 * 60_000, now: () => number = Date
     key.catch(() => cache.delete(cluster));
     return key;
   };
+}
+
+function keyFrom(secret: { data?: Record<string, string> } | undefined, namespace: string): Buffer {
+  const b64 = secret?.data?.[FINGERPRINT_KEY_DATA];
+  const key = typeof b64 === 'string' ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+  if (key.length < 16) {
+    throw new PermanentError(`Secret ${namespace}/${FINGERPRINT_KEY_SECRET}: data.${FINGERPRINT_KEY_DATA} is missing or shorter than 16 bytes; delete the Secret to have a new key generated`);
+  }
+  return key;
+}
+
+/**
+ * The key, created when absent (the forwarder, at start). Errors are the client's (./kube/errors.ts): a 403
+ * names the verb and resource to grant.
+ */
+export async function ensureFingerprintKey(raw: RawApi, namespace: string, log: (level: 'info', msg: string, fields?: Record<string, unknown>) => void = () => {}): Promise<Buffer> {
+  type Secret = { data?: Record<string, string> };
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  try {
+    return keyFrom(await raw.request<Secret>('GET', `${path}/${FINGERPRINT_KEY_SECRET}`), namespace);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    const created = await raw.request<Secret>('POST', path, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: FINGERPRINT_KEY_SECRET, namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE } },
+        data: { [FINGERPRINT_KEY_DATA]: Buffer.from(newFingerprintKey()).toString('base64') },
+      },
+    });
+    log('info', 'fingerprint key created', { secret: `${namespace}/${FINGERPRINT_KEY_SECRET}` });
+    return keyFrom(created, namespace);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+  }
+  return keyFrom(await raw.request<Secret>('GET', `${path}/${FINGERPRINT_KEY_SECRET}`), namespace);
 }

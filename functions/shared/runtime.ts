@@ -11,6 +11,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { envInt, type Env } from './env.ts';
 import { ValidationError } from './errors.ts';
 
 export const ClusterEntry = z
@@ -34,16 +35,6 @@ export interface RuntimeConfig {
   writeConcurrency: number;
   /** Client-side request rate limit per cluster and container (RIPPLE_KUBE_QPS, RIPPLE_KUBE_BURST; QPS 0 = off). */
   rateLimit: { perSecond: number; burst: number };
-}
-
-type Env = Record<string, string | undefined>;
-
-function positiveInt(env: Env, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name}: must be a positive integer, got "${raw}"`);
-  return n;
 }
 
 function nonNegative(env: Env, name: string, dflt: number): number {
@@ -83,8 +74,8 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     policyDir: isAbsolute(dir) ? dir : join(root, dir),
     defaultCluster: env.RIPPLE_CLUSTER_NAME || Object.keys(clusters)[0] || 'local',
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
-    requestTimeoutMs: positiveInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
-    writeConcurrency: positiveInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
+    requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
+    writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
     rateLimit: rateLimitFrom(env),
   };
 }
@@ -92,7 +83,7 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
 /** Defaults: 100 requests/s, bursts of 2 x that (see DEFAULT_RATE_LIMIT in kube/http.ts for why). */
 function rateLimitFrom(env: Env): { perSecond: number; burst: number } {
   const perSecond = nonNegative(env, 'RIPPLE_KUBE_QPS', 100);
-  return { perSecond, burst: env.RIPPLE_KUBE_BURST ? positiveInt(env, 'RIPPLE_KUBE_BURST', 1) : Math.max(1, Math.ceil(perSecond * 2)) };
+  return { perSecond, burst: env.RIPPLE_KUBE_BURST ? envInt(env, 'RIPPLE_KUBE_BURST', 1) : Math.max(1, Math.ceil(perSecond * 2)) };
 }
 
 let cached: RuntimeConfig | null = null;

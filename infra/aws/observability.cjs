@@ -6,7 +6,8 @@
  * The query strings come from cli/logs/queries.ts, the same module `ripple logs` uses (loading a .ts module needs
  * Node >= 24, which the project pins; `npm run` and `npx` use it).
  */
-const HANDLERS = ['clone', 'rollout', 'protect'];
+/** HANDLER_GROUPS' keys, read from functions/shared/constants.ts (./clusters.cjs). */
+const HANDLERS = Object.keys(require('./clusters.cjs').readConstants().groups);
 const LOG_GROUP = { clone: 'CloneLogGroup', rollout: 'RolloutLogGroup', protect: 'ProtectLogGroup' };
 const FUNCTION = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' };
 
@@ -57,7 +58,7 @@ function dashboard(stage, queries = loadQueries()) {
     ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${RolloutDlq.QueueName}', { label: 'rollout DLQ' }],
     ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${RolloutQueue.QueueName}', { label: 'rollout queue' }],
   ];
-  const rules = ['clone', 'protect', 'rollout'].map((h) => ['AWS/Events', 'MatchedEvents', 'EventBusName', '${RippleBus}', 'RuleName', `ripple-${stage}-${h}`, { stat: 'Sum', label: `${h} rule` }]);
+  const rules = HANDLERS.map((h) => ['AWS/Events', 'MatchedEvents', 'EventBusName', '${RippleBus}', 'RuleName', `ripple-${stage}-${h}`, { stat: 'Sum', label: `${h} rule` }]);
   const widget = (x, y, title, metrics, extra = {}) => ({
     type: 'metric',
     x,

@@ -1,6 +1,6 @@
 /**
  * Translate what the Kubernetes API (via @kubernetes/client-node) throws into ripple's errors, at the edge:
- * 409 -> ConflictError (re-read and retry), 404 -> NotFoundError, 429/5xx/timeouts/connection resets ->
+ * 409 -> ConflictError (re-read and retry), 404 -> NotFoundError, 410 -> ExpiredError (relist), 429/5xx/timeouts/connection resets ->
  * RetryableError, 403 -> PermanentError naming the verb and resource (an RBAC gap is obvious from the log),
  * other 4xx -> PermanentError. Only the server's Status message is kept (it names objects and fields, never
  * data); ApiException's own message (headers, whole body) is dropped.
@@ -20,6 +20,14 @@ export class ForbiddenError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ForbiddenError';
+  }
+}
+
+/** The resourceVersion or continue token is too old (HTTP 410 Gone, also as a watch ERROR line): list again. */
+export class ExpiredError extends PermanentError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExpiredError';
   }
 }
 
@@ -48,6 +56,26 @@ export interface RequestDescription {
 export function describe(d: RequestDescription): string {
   const where = d.namespace ? `${d.namespace}/${d.name ?? ''}` : (d.name ?? '');
   return `${d.verb} ${d.resource}${where ? ` ${where.replace(/\/$/, '')}` : ''}`;
+}
+
+const PATH_VERBS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/**
+ * A RequestDescription read from a request's method and path (`/api/v1/namespaces/ns/secrets/name`,
+ * `/apis/coordination.k8s.io/v1/namespaces/ns/leases`, `/api/v1/namespaces`): for callers that do not describe
+ * their requests themselves.
+ */
+export function describePath(method: string, path: string, query?: Record<string, unknown>): RequestDescription {
+  const parts = path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts[0] === 'apis' ? parts.slice(3) : parts;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [resource = path, name, sub] = rest;
+  const verb = method === 'GET' ? (name === undefined ? (query?.watch ? 'watch' : 'list') : 'get') : method === 'DELETE' && name === undefined ? 'deletecollection' : (PATH_VERBS[method] ?? method.toLowerCase());
+  return { verb, resource: sub ? `${resource}/${sub}` : resource, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -93,7 +121,8 @@ export function translateKubeError(err: unknown, d: RequestDescription): RippleE
     const { message, reason } = statusMessage(err);
     const detail = message ?? reason ?? `HTTP ${code}`;
     if (code === 409) return new ConflictError(`${what}: conflict (${detail})`, { cause: err });
-    if (code === 404) return new NotFoundError(`${what}: not found`, { cause: err });
+    if (code === 404) return new NotFoundError(`${what}: not found${d.verb === 'create' && message ? ` (${message})` : ''}`, { cause: err });
+    if (code === 410) return new ExpiredError(`${what}: expired (${detail}); list again`, { cause: err });
     if (code === 403) {
       // Not every 403 is RBAC: the API server also answers 403 to creates in a terminating namespace.
       const hint = /being terminated/.test(detail) ? '' : ` (grant "${d.verb}" on "${d.resource}" to ripple's ClusterRole)`;

@@ -11,7 +11,7 @@
 import type { AppsV1Api, Configuration, CoreV1Api, KubeConfig, KubernetesObjectApi, Observable, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../constants.ts';
 import { translating, type Kube } from './client.ts';
-import { httpRawApi, type KubeOptions, type PreparedOptions } from './http.ts';
+import { httpRawApi, type KubeOptions, type PreparedOptions, type RawApi } from './http.ts';
 
 export type ClientNode = typeof import('@kubernetes/client-node');
 
@@ -82,21 +82,26 @@ async function prepareFrom(kc: KubeConfig, ro: PreparedOptions): Promise<void> {
   for (const f of TLS_FIELDS) if (o[f] !== undefined) (ro as unknown as Record<string, unknown>)[f] = o[f];
 }
 
+/** The one JSON/watch client (./http.ts) authenticated by a KubeConfig (the forwarder's only door to the API server). */
+export function kubeconfigRawApi(kc: KubeConfig, opts: KubeOptions = {}): RawApi {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig: no current cluster; set current-context');
+  return httpRawApi({ server, prepare: (ro) => prepareFrom(kc, ro) }, opts);
+}
+
 /** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file). */
 export function kubeconfigKube(cn: ClientNode, kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): KubeconfigKube {
   reuseDispatcher(kc);
   const config = apiConfiguration(cn, kc, opts);
   const objects = new cn.KubernetesObjectApi(config);
   (objects as unknown as { setDefaultNamespace(kc: KubeConfig): string }).setDefaultNamespace(kc);
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('kubeconfig has no current cluster');
   return {
     cluster,
     kc,
     core: translating(new cn.CoreV1Api(config)),
     apps: translating(new cn.AppsV1Api(config)),
     objects: translating(objects),
-    raw: httpRawApi({ server, prepare: (ro) => prepareFrom(kc, ro) }, opts),
+    raw: kubeconfigRawApi(kc, opts),
   };
 }
 

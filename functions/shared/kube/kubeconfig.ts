@@ -8,6 +8,7 @@ import type { KubeOptions } from './http.ts';
 import { kubeconfigKube, type KubeconfigKube } from './kubeconfig-kube.ts';
 
 export type { KubeconfigKube } from './kubeconfig-kube.ts';
+export { kubeconfigRawApi } from './kubeconfig-kube.ts';
 
 /** Build a Kube over a KubeConfig (embedded cluster, a kubeconfig file): client-node's typed APIs + `raw`. */
 export function kubeFromKubeConfig(kc: KubeConfig, cluster = kc.getCurrentCluster()?.name ?? 'local', opts: KubeOptions = {}): KubeconfigKube {

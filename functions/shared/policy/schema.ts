@@ -4,6 +4,7 @@
  * files against it with file:line:column errors (see ./load.ts).
  */
 import { z } from 'zod';
+import { ANN_RELOAD_OPT_OUT } from '../constants.ts';
 
 export const API_VERSION = 'ripple.dev/v1alpha1';
 export const KIND = 'RipplePolicy';
@@ -173,7 +174,7 @@ export const Reload = z
       .default([...REFERENCE_FORMS])
       .describe('Which references make a workload a consumer: env (valueFrom), envFrom, volume, projected (volume sources). Init containers are always included.'),
     /** Workloads with this annotation set to "false" are never restarted. */
-    optOutAnnotation: z.string().min(1).default('ripple.dev/reload').describe('Workloads with this annotation set to "false" are never restarted.'),
+    optOutAnnotation: z.string().min(1).default(ANN_RELOAD_OPT_OUT).describe('Workloads with this annotation set to "false" are never restarted.'),
     /** Changes arriving within this window for the same workload become one rollout (SQS batching window). */
     coalesce: Duration.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
       .default('10s')

@@ -19,7 +19,7 @@
  * correct); the handlers decide per object from the policies, so a wider form only costs invocations that change
  * nothing. If even the widest form is too long, rendering fails naming the handler, the size and what to do.
  */
-import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, type HandlerName } from '../constants.ts';
 import { ValidationError } from '../errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../policy/schema.ts';
 import { targetName } from '../policy/select.ts';
@@ -151,8 +151,8 @@ export interface PatternForm {
   pattern: Pattern;
 }
 
-export type PatternHandler = 'clone' | 'rollout' | 'protect';
-export const PATTERN_HANDLERS: readonly PatternHandler[] = ['clone', 'rollout', 'protect'];
+export type PatternHandler = HandlerName;
+export const PATTERN_HANDLERS: readonly PatternHandler[] = HANDLERS;
 
 function cloneForm(syncing: RipplePolicy[], sources: SourceForm, copyNames: boolean): Pattern {
   const or: Pattern[] = sourceDetails(syncing, sources).map((detail) => ({ 'detail-type': [created, updated, deleted], detail }));

@@ -73,7 +73,26 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
+/** What every step uses: the clients, the scenario's names, the step runner and the copy checks. */
+interface Scenario {
+  cfg: ScenarioConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  rbac: RbacAuthorizationV1Api;
+  srcNs: string;
+  name: string;
+  teams: string[];
+  late: string;
+  poll: number;
+  results: StepResult[];
+  step(title: string, body: () => Promise<{ reason: string | null; detail: string; more?: string }>): Promise<boolean>;
+  ensureNamespace(ns: string): Promise<void>;
+  readSource(): Promise<V1Secret | null>;
+  /** null when every namespace has a copy equal to the base; else what is missing. */
+  copyState(namespaces: string[]): Promise<string | null>;
+}
+
+function scenario(cfg: ScenarioConfig): Scenario {
   const core = cfg.kc.makeApiClient(CoreV1Api);
   const apps = cfg.kc.makeApiClient(AppsV1Api);
   const rbac = cfg.kc.makeApiClient(RbacAuthorizationV1Api);
@@ -123,7 +142,15 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     return null;
   };
 
-  // ---- seed
+  return { cfg, core, apps, rbac, srcNs, name, teams, late, poll, results, step, ensureNamespace, readSource, copyState };
+}
+
+const revisionOf = (d: V1Deployment | null) => Number(d?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+
+/** The article's objects: namespaces, the base Secret, a Deployment reading it, user alice with ClusterRole edit. */
+async function seed(sc: Scenario): Promise<void> {
+  const { core, apps, rbac, srcNs, name, teams, ensureNamespace, readSource } = sc;
+  const out = sc.cfg.out;
   out.step(`seed: namespaces ${srcNs}, ${teams.join(', ')}; Secret ${srcNs}/${name}; Deployment ${teams[0]}/${DEPLOYMENT} reading it through env.valueFrom.secretKeyRef; user alice (ClusterRole edit)`);
   for (const ns of [srcNs, ...teams]) await ensureNamespace(ns);
   const existing = await readSource();
@@ -146,7 +173,13 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   if (!(await orNull(rbac.readClusterRoleBinding({ name: binding })))) {
     await rbac.createClusterRoleBinding({ body: { metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] } });
   }
-  await cfg.afterSeed?.();
+  await sc.cfg.afterSeed?.();
+}
+
+export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
+  const sc = scenario(cfg);
+  const { core, apps, srcNs, name, teams, late, poll, step, readSource, copyState, ensureNamespace } = sc;
+  await seed(sc);
 
   // ---- 1. copies everywhere
   await step(`copy created in ${teams.join(', ')}`, async () => ({ reason: await waitFor(() => copyState(teams), cfg.stepTimeoutMs, poll), detail: `${teams.length} copies equal to the base` }));
@@ -158,7 +191,6 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   });
 
   // ---- 3. source updated -> copies updated
-  const revisionOf = (d: V1Deployment | null) => Number(d?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
   const before = await orNull(apps.readNamespacedDeployment({ name: DEPLOYMENT, namespace: teams[0] }));
   const revBefore = revisionOf(before);
   const templateBefore = JSON.stringify(before?.spec?.template?.metadata?.annotations ?? {});
@@ -170,7 +202,15 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     return { reason: await waitFor(() => copyState(all), cfg.stepTimeoutMs, poll), detail: `${all.length} copies carry the new content` };
   });
 
-  // ---- 4. rollout
+  await stepRolledOut(sc, revBefore, templateBefore);
+  await stepCopyRecreated(sc);
+  await stepCopyReverted(sc);
+  await stepProtected(sc);
+  return sc.results;
+}
+
+async function stepRolledOut(sc: Scenario, revBefore: number, templateBefore: string): Promise<void> {
+  const { cfg, apps, teams, poll, step } = sc;
   await step(`Deployment ${teams[0]}/${DEPLOYMENT} rolled out`, async () => {
     let detail = '';
     const reason = await waitFor(
@@ -191,8 +231,10 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     );
     return { reason, detail };
   });
+}
 
-  // ---- 5. copy deleted -> re-created
+async function stepCopyRecreated(sc: Scenario): Promise<void> {
+  const { cfg, core, name, teams, poll, step, copyState } = sc;
   const victim = teams[1] ?? teams[0];
   await step(`copy ${victim}/${name} deleted -> re-created`, async () => {
     const copy = await orNull(core.readNamespacedSecret({ name, namespace: victim }));
@@ -211,9 +253,12 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     );
     return { reason, detail: 'new copy with the base content' };
   });
+}
 
-  // ---- 6. copy edited -> reverted. The edit only removes the key: the editor is left owning no field, so
-  // managedFields still names ripple as the last writer (the forwarder's `drifted` flag routes it all the same).
+/** The edit only removes the key: the editor is left owning no field, so managedFields still names ripple as the last writer (the forwarder's `drifted` flag routes it all the same). */
+async function stepCopyReverted(sc: Scenario): Promise<void> {
+  const { cfg, core, name, teams, poll, step, copyState } = sc;
+  const victim = teams[1] ?? teams[0];
   const edited = teams[2] ?? victim;
   await step(`copy ${edited}/${name} edited (key ${SECRET_KEY} removed) -> reverted`, async () => {
     const copy = await orNull(core.readNamespacedSecret({ name, namespace: edited }));
@@ -232,8 +277,10 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     );
     return { reason, detail: 'the same copy, its content put back' };
   });
+}
 
-  // ---- 7. alice cannot delete the base
+async function stepProtected(sc: Scenario): Promise<void> {
+  const { cfg, srcNs, name, step, readSource } = sc;
   await step(`alice deletes the base ${srcNs}/${name} -> denied`, async () => {
     if (!cfg.protectMessage) return { reason: `the policy for ${srcNs}/${name} has no protect part`, detail: '' };
     // kubectl when it is installed (what a user types); otherwise the same request through the API with the
@@ -247,8 +294,6 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
     if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
     return { reason: null, detail: '', more: denied };
   });
-
-  return results;
 }
 
 /** DELETE `path` impersonating `user` (the `Impersonate-User` header kubectl --as sends); kubectl-like result. */

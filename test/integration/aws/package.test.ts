@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, HANDLERS, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
 import { savedQueries } from '../../../cli/logs/queries.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,7 +20,6 @@ const { policiesHash } = require(join(root, 'infra/aws/policies-hash.cjs')) as {
 
 const STAGE = 'dev';
 const CLUSTERS = ['ci-primary', 'ci-second'];
-const HANDLERS = ['clone', 'rollout', 'protect'] as const;
 const FN = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' } as const;
 const ROLE = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' } as const;
 const DLQ = { clone: 'CloneDlq', rollout: 'RolloutDlq', protect: 'ProtectDlq' } as const;

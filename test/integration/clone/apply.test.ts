@@ -105,7 +105,7 @@ describe('listAll', () => {
   it('listAllRaw follows continue tokens of plain JSON lists to the end (page size 2)', async () => {
     // Prepare: count the requests on their way out.
     let pages = 0;
-    const raw: typeof env.admin.raw = { request: (method, path, opts) => (pages++, env.admin.raw.request(method, path, opts)) };
+    const raw: typeof env.admin.raw = { request: (method, path, opts) => (pages++, env.admin.raw.request(method, path, opts)), watch: env.admin.raw.watch };
     // Act
     const all = await listAllRaw<{ metadata: { name: string } }>(raw, '/api/v1/namespaces', { verb: 'list', resource: 'namespaces' }, { size: 2 });
     // Assess

@@ -49,6 +49,7 @@ function handlerWith(wrap: (raw: RawApi) => RawApi) {
 
 /** Writes slowed down (as against a busy API server) so that a small budget ends mid-way. */
 const slowWrites = (ms: number) => (raw: RawApi): RawApi => ({
+  watch: raw.watch,
   request: async (method, path, o) => {
     if (method !== 'GET') await new Promise((r) => setTimeout(r, ms));
     return raw.request(method, path, o);
@@ -120,6 +121,7 @@ describe('clone: work bounded per invocation', () => {
     let landed = 0;
     const never = new Promise<never>(() => {});
     const dying = (raw: RawApi): RawApi => ({
+      watch: raw.watch,
       request: async (method, path, o) => {
         if (method === 'GET' || writes >= 40) return writes >= 40 ? never : raw.request(method, path, o);
         const mine = ++writes;

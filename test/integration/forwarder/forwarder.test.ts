@@ -98,7 +98,7 @@ describe('forwarder on the embedded cluster', () => {
     const kc = cluster.kubeConfig({ user: 'system:serviceaccount:ripple-system:nobody', groups: ['system:serviceaccounts', 'system:authenticated'] });
     // Act + Assess
     await expect(startForwarder({ cluster: 'it', kubeConfig: kc, eventBusName: 'ripple', eventBridge: { endpoint: recorder.url, region: 'us-east-1', credentials } }, { log: () => {} })).rejects.toThrow(
-      /ripple-system\/ripple-fingerprint-key \(forbidden\): grant the forwarder's ServiceAccount get on it/,
+      /get secrets ripple-system\/ripple-fingerprint-key: forbidden: .*\(grant "get" on "secrets"/,
     );
     const denied: string[] = [];
     const off = cluster.onAudit((e) => {

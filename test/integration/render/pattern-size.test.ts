@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { objectChangeEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { DETAIL_BASE } from '../../support/events.ts';
-import { DETAIL_TYPES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
+import { DETAIL_TYPES, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ripple-pattern-size-'));
@@ -46,7 +46,6 @@ function ripple(args: string[], env: Record<string, string> = {}): Promise<{ cod
 }
 
 const MANY = specs(100, 25, (i) => `app-${i}`);
-const HANDLERS = ['clone', 'rollout', 'protect'] as const;
 
 let bus: LocalEventBridge;
 let client: EventBridgeClient;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../../forwarder/config.ts';
+import { RippleError, ValidationError } from '../../../functions/shared/errors.ts';
 
 const base = { RIPPLE_CLUSTER_NAME: 'dev', RIPPLE_EVENT_BUS_NAME: 'ripple', AWS_REGION: 'eu-west-1' };
 
@@ -72,7 +73,18 @@ describe('parseEnv', () => {
     [{ RIPPLE_HTTP_PORT: '70000' }, /RIPPLE_HTTP_PORT: "70000" is not an integer between 0 and 65535/],
     [{ RIPPLE_LEADER_ELECTION: 'maybe' }, /RIPPLE_LEADER_ELECTION: "maybe" is not a boolean/],
     [{ RIPPLE_EVENTBRIDGE_ENDPOINT: 'localhost:4010' }, /RIPPLE_EVENTBRIDGE_ENDPOINT: "localhost:4010" is not an http\(s\) URL/],
+    [{ RIPPLE_LOG_LEVEL: 'loud' }, /RIPPLE_LOG_LEVEL: "loud" is not one of debug, info, warn, error/],
   ])('rejects %o with a message naming the variable', (over, msg) => {
     expect(() => parseEnv({ ...base, ...over })).toThrow(msg);
+    // One error family: the handlers' ValidationError, a RippleError (forwarder/main.ts exits 2 on it).
+    const err = (() => {
+      try {
+        parseEnv({ ...base, ...over });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toBeInstanceOf(RippleError);
   });
 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PutEntry } from '../../../events/schema.ts';
 import type { PutEventsFn, PutEventsResult } from '../../../forwarder/send.ts';
-import { backoffMs, entrySize, isRetryableCallError, planBatches, Sender } from '../../../forwarder/send.ts';
+import { backoffMs, entrySize, isRetryableCallError, nextBatch, Sender } from '../../../forwarder/send.ts';
 import { Metrics } from '../../../forwarder/metrics.ts';
 
 function entry(i: number, detailBytes = 20): PutEntry {
@@ -39,9 +39,24 @@ describe('pure rules', () => {
     [25, 10, 1_000_000, [10, 10, 5]],
     [10, 10, 1_000_000, [10]],
     [5, 10, 250, [2, 2, 1]],
-  ])('planBatches(%i items, ≤%i, ≤%i bytes)', (n, maxEntries, maxBytes, sizes) => {
-    const items = Array.from({ length: n }, (_, i) => i);
-    expect(planBatches(items, () => 100, maxEntries, maxBytes).map((b) => b.length)).toEqual(sizes);
+    [3, 10, 50, [1, 1, 1]],
+  ])('nextBatch drains %i items in calls of ≤%i entries, ≤%i bytes (an oversized entry goes alone)', (n, maxEntries, maxBytes, sizes) => {
+    let queue = Array.from({ length: n }, (_, i) => ({ resource: `r${i}`, size: 100 }));
+    const calls: number[] = [];
+    while (queue.length) {
+      const { batch, held, scanned } = nextBatch(queue, new Set(), maxEntries, maxBytes);
+      calls.push(batch.length);
+      queue = [...held, ...queue.slice(scanned)];
+    }
+    expect(calls).toEqual(sizes);
+  });
+
+  it('nextBatch takes one entry per resource, skips busy resources and keeps skipped entries in order at the head', () => {
+    const q = ['a', 'b', 'a', 'c', undefined, undefined, 'd'].map((resource, i) => ({ resource, size: 1, i }));
+    const { batch, held, scanned } = nextBatch(q, new Set(['c']), 4);
+    expect(batch.map((e) => e.i)).toEqual([0, 1, 4, 5]);
+    expect(held.map((e) => e.i)).toEqual([2, 3]);
+    expect(scanned).toBe(6);
   });
 
   it('backoff grows, is capped and jittered', () => {

@@ -1,10 +1,10 @@
 /**
- * ListWatch's state machine through its transport seam (a scripted KubeHttp). The same paths run against
+ * ListWatch's state machine through its transport seam (a scripted RawApi). The same paths run against
  * the embedded cluster in test/integration/forwarder/forwarder.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { KINDS } from '../../../forwarder/kinds.ts';
-import type { KubeHttp, WatchLine } from '../../../forwarder/kube.ts';
+import type { RawApi, WatchLine } from '../../../functions/shared/kube/http.ts';
 import { Metrics } from '../../../forwarder/metrics.ts';
 import type { ListWatchHandlers } from '../../../forwarder/watch.ts';
 import { ListWatch } from '../../../forwarder/watch.ts';
@@ -22,7 +22,7 @@ function scripted(lists: any[][], watches: WatchScript[]) {
   const calls: string[] = [];
   let l = 0;
   let w = 0;
-  const http: KubeHttp = {
+  const http: RawApi = {
     async request<T>(_m: string, _p: string, opts?: { query?: Record<string, unknown> }): Promise<T> {
       const items = lists[Math.min(l++, lists.length - 1)];
       calls.push(`list ${opts?.query?.continue ?? ''}`.trim());
@@ -93,7 +93,7 @@ describe('ListWatch', () => {
   it('retries a failing watch with backoff (through the sleep seam) and resumes from the same resourceVersion', async () => {
     const sleeps: number[] = [];
     const fail = async () => {
-      throw Object.assign(new Error('boom'), { statusCode: 500 });
+      throw Object.assign(new Error('boom'), { code: 500 });
     };
     const { http, calls } = scripted([[obj('a', '1')]], [fail, fail, fail, (_q, _o, signal) => hangUntilAborted(signal)]);
     const lw = new ListWatch({ spec: KINDS.ConfigMap, http, handlers: recorder().handlers, random: () => 1, backoffBaseMs: 100, backoffCapMs: 250, sleep: async (ms) => void sleeps.push(ms) }).start();
@@ -108,7 +108,7 @@ describe('ListWatch', () => {
     // the list had no deadline (only the watch had a watchdog), so the kind stopped for good, silently.
     let lists = 0;
     const calls: string[] = [];
-    const http: KubeHttp = {
+    const http: RawApi = {
       async request<T>(_m: string, _p: string, opts?: { signal?: AbortSignal }): Promise<T> {
         calls.push('list');
         if (++lists === 1) await hangUntilAborted(opts!.signal!);

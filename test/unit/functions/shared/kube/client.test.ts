@@ -8,6 +8,7 @@ import { ForbiddenError, NotFoundError, orNull, retryOnConflict } from '../../..
 import { kubeFromKubeConfig } from '../../../../../functions/shared/kube/kubeconfig.ts';
 import { kubeOverHttp } from '../../../../../functions/shared/kube/client.ts';
 import { describeCall } from '../../../../../functions/shared/kube/client.ts';
+import { describePath, ExpiredError } from '../../../../../functions/shared/kube/errors.ts';
 import { selfSignedCert } from '../../../../../infra/local/cluster/tls.ts';
 
 // A plain HTTP server answering like kube-apiserver does (Status bodies), so the real client-node request path runs.
@@ -24,6 +25,21 @@ const status = (code: number, reason: string, message: string) => ({ kind: 'Stat
 beforeAll(async () => {
   const answer: RequestListener = (req: IncomingMessage, res) => {
     seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type'] });
+    const q = new URL(req.url!, 'http://x').searchParams;
+    if (q.get('watch') === 'true') {
+      // Watches: an error answer chosen by labelSelector, else three lines split across chunks, then the end.
+      const fail: Record<string, [number, string, string]> = { gone: [410, 'Expired', 'too old resource version: 1 (5)'], denied: [403, 'Forbidden', 'configmaps is forbidden'] };
+      const f = fail[q.get('labelSelector') ?? ''];
+      if (f) {
+        res.writeHead(f[0], { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(status(...f)));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const lines = ['a', 'b', 'c'].map((n, i) => JSON.stringify({ type: 'ADDED', object: { metadata: { name: n, resourceVersion: String(i + 2) } } }) + '\n').join('');
+      res.write(lines.slice(0, 30));
+      setTimeout(() => res.end(lines.slice(30)), 20);
+      return;
+    }
     const name = /\/secrets\/([^/?]+)/.exec(req.url!)?.[1] ?? (/name=([^&]+)/.exec(req.url!)?.[1] ?? '');
     const send = (code: number, body: object) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -146,6 +162,55 @@ describe('kube client raw (plain JSON) requests', () => {
       ]);
       expect(seen.every((r) => r.auth === 'Bearer tok')).toBe(true);
     }
+  });
+});
+
+describe('kube client watch (the same client, streaming)', () => {
+  it('delivers lines in order, split across chunks, awaiting the consumer before reading on, over HTTP and HTTPS', async () => {
+    for (const k of [kube(), tlsKube()]) {
+      seen.length = 0;
+      const got: string[] = [];
+      let inFlight = 0;
+      await k.raw.watch('/api/v1/namespaces/ns/configmaps', { resourceVersion: '1', labelSelector: undefined }, async (l) => {
+        inFlight++;
+        expect(inFlight).toBe(1); // never two lines at once: the stream waits for the consumer
+        await new Promise((r) => setTimeout(r, 5));
+        got.push(`${l.type} ${l.object.metadata.name}`);
+        inFlight--;
+      }, new AbortController().signal);
+      expect(got).toEqual(['ADDED a', 'ADDED b', 'ADDED c']);
+      const q = new URL(seen[0]!.url, url).searchParams;
+      expect([q.get('watch'), q.get('resourceVersion'), q.has('labelSelector'), seen[0]!.auth]).toEqual(['true', '1', false, 'Bearer tok']);
+    }
+  });
+
+  it.each([
+    ['gone', ExpiredError, /watch configmaps ns: expired \(too old resource version: 1 \(5\)\); list again/],
+    ['denied', ForbiddenError, /watch configmaps ns: forbidden: configmaps is forbidden/],
+  ] as const)('an HTTP error answer (%s) is translated like any request: %o', async (selector, cls, message) => {
+    const err = await kube().raw.watch('/api/v1/namespaces/ns/configmaps', { labelSelector: selector }, () => {}, new AbortController().signal).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(cls);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it("an error thrown by the consumer comes back unchanged (it is not the server's)", async () => {
+    const mine = new Error('consumer failed');
+    await expect(kube().raw.watch('/api/v1/namespaces/ns/configmaps', {}, () => Promise.reject(mine), new AbortController().signal)).rejects.toBe(mine);
+  });
+});
+
+describe('describePath', () => {
+  it.each([
+    ['GET', '/api/v1/namespaces/ns/secrets/a', { verb: 'get', resource: 'secrets', namespace: 'ns', name: 'a' }],
+    ['GET', '/api/v1/secrets', { verb: 'list', resource: 'secrets' }],
+    ['POST', '/apis/coordination.k8s.io/v1/namespaces/ripple-system/leases', { verb: 'create', resource: 'leases', namespace: 'ripple-system' }],
+    ['PUT', '/apis/coordination.k8s.io/v1/namespaces/ripple-system/leases/l', { verb: 'update', resource: 'leases', namespace: 'ripple-system', name: 'l' }],
+    ['PATCH', '/apis/apps/v1/namespaces/n/deployments/d/status', { verb: 'patch', resource: 'deployments/status', namespace: 'n', name: 'd' }],
+    ['GET', '/api/v1/namespaces/team-a', { verb: 'get', resource: 'namespaces', name: 'team-a' }],
+    ['GET', '/api/v1/namespaces', { verb: 'list', resource: 'namespaces' }],
+    ['DELETE', '/api/v1/namespaces/n/configmaps', { verb: 'deletecollection', resource: 'configmaps', namespace: 'n' }],
+  ])('%s %s', (method, path, expected) => {
+    expect(describePath(method, path)).toEqual(expected);
   });
 });
 

@@ -105,7 +105,7 @@ describe('parseRuntimeConfig', () => {
     [{}, /no cluster configured/],
     [{ RIPPLE_CLUSTERS: '{nope' }, /RIPPLE_CLUSTERS: not valid JSON/],
     [{ RIPPLE_CLUSTERS: '{"a":{"endpoint":"not a url"}}' }, /RIPPLE_CLUSTERS\.a\.endpoint/],
-    [{ RIPPLE_KUBECONFIG: '/k', RIPPLE_WRITE_CONCURRENCY: '0' }, /RIPPLE_WRITE_CONCURRENCY: must be a positive integer/],
+    [{ RIPPLE_KUBECONFIG: '/k', RIPPLE_WRITE_CONCURRENCY: '0' }, /RIPPLE_WRITE_CONCURRENCY: "0" is not an integer of at least 1/],
   ])('%j -> %s', (env, message) => {
     expect(() => parseRuntimeConfig(env)).toThrow(message);
   });

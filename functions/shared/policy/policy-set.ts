@@ -1,0 +1,131 @@
+/**
+ * Checks across a set of policies: one policy per source object, unique names, and no two policies writing the
+ * same copy into the same namespace.
+ */
+import type { RipplePolicy } from './schema.ts';
+import { policyOrigin, type PolicyProblem } from './problems.ts';
+import { isGlob, namespaceNameSkipReason, targetName } from './select.ts';
+
+
+function srcKey(p: RipplePolicy): string {
+  const s = p.spec.source;
+  return `${s.kind} ${s.namespace}/${s.name}`;
+}
+
+/** A literal prefix/suffix check: two globs whose fixed prefixes (or suffixes) differ can never match one name. */
+function globsDisjoint(a: string, b: string): boolean {
+  const pre = (g: string) => g.slice(0, g.search(/[*?]|$/));
+  const suf = (g: string) => {
+    const i = Math.max(g.lastIndexOf('*'), g.lastIndexOf('?'));
+    return i < 0 ? g : g.slice(i + 1);
+  };
+  const [pa, pb] = [pre(a), pre(b)];
+  if (!pa.startsWith(pb) && !pb.startsWith(pa)) return true;
+  const [sa, sb] = [suf(a), suf(b)];
+  if (!sa.endsWith(sb) && !sb.endsWith(sa)) return true;
+  return false;
+}
+
+/** Label selectors that can never both match one namespace (conservative: only the obvious cases). */
+function selectorsDisjoint(a: RipplePolicy, b: RipplePolicy): boolean {
+  const req = (p: RipplePolicy): Map<string, Set<string>> => {
+    const out = new Map<string, Set<string>>();
+    const sel = p.spec.sync?.namespaces.selector;
+    for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) out.set(k, new Set([v]));
+    for (const e of sel?.matchExpressions ?? []) {
+      if (e.operator !== 'In') continue;
+      const vals = new Set(e.values ?? []);
+      const prev = out.get(e.key);
+      out.set(e.key, prev ? new Set([...prev].filter((x) => vals.has(x))) : vals);
+    }
+    return out;
+  };
+  const ra = req(a);
+  const rb = req(b);
+  for (const [k, va] of ra) {
+    const vb = rb.get(k);
+    if (vb && ![...va].some((x) => vb.has(x))) return true;
+  }
+  const absent = (p: RipplePolicy) => new Set((p.spec.sync?.namespaces.selector?.matchExpressions ?? []).filter((e) => e.operator === 'DoesNotExist').map((e) => e.key));
+  for (const k of absent(a)) if (rb.has(k)) return true;
+  for (const k of absent(b)) if (ra.has(k)) return true;
+  return false;
+}
+
+/** Can two syncing policies ever select the same namespace? */
+function mayShareNamespace(a: RipplePolicy, b: RipplePolicy): string | null {
+  if (selectorsDisjoint(a, b)) return null;
+  const ia = a.spec.sync!.namespaces.include;
+  const ib = b.spec.sync!.namespaces.include;
+  const literalA = ia.every((g) => !isGlob(g));
+  const literalB = ib.every((g) => !isGlob(g));
+  if (literalA || literalB) {
+    const [names, other, self] = literalA ? [ia, b, a] : [ib, a, b];
+    const shared = names.find((n) => namespaceNameSkipReason(self, n) === null && namespaceNameSkipReason(other, n) === null);
+    return shared ?? null;
+  }
+  for (const ga of ia) {
+    for (const gb of ib) {
+      if (!globsDisjoint(ga, gb)) return `matching both "${ga}" and "${gb}"`;
+    }
+  }
+  return null;
+}
+
+function originText(p: RipplePolicy): string {
+  const o = policyOrigin(p);
+  return o ? `${o.file}:${o.line}:${o.col}` : '<unknown>';
+}
+
+/**
+ * Problems across a set of policies: duplicate names, two policies for one source object, two policies
+ * writing the same copy (kind + name) into one namespace, a copy that would overwrite another policy's source.
+ */
+export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const report = (p: RipplePolicy, path: string, message: string) => {
+    const o = policyOrigin(p) ?? { file: '<unknown>', line: 0, col: 0 };
+    problems.push({ ...o, path, message });
+  };
+  const byName = new Map<string, RipplePolicy>();
+  const bySource = new Map<string, RipplePolicy>();
+  for (const p of policies) {
+    const prevName = byName.get(p.metadata.name);
+    if (prevName) report(p, 'metadata.name', `duplicate policy name "${p.metadata.name}" (also at ${originText(prevName)}); policy names must be unique`);
+    else byName.set(p.metadata.name, p);
+    const prevSrc = bySource.get(srcKey(p));
+    if (prevSrc) {
+      report(p, 'spec.source', `${srcKey(p)} is already the source of policy "${prevSrc.metadata.name}" (${originText(prevSrc)}); write one RipplePolicy per source object and merge protect/sync/reload into it`);
+    } else bySource.set(srcKey(p), p);
+  }
+  const syncing = policies.filter((p) => p.spec.sync);
+  for (let i = 0; i < syncing.length; i++) {
+    for (let j = i + 1; j < syncing.length; j++) {
+      const [a, b] = [syncing[i], syncing[j]];
+      if (a.spec.source.kind !== b.spec.source.kind || targetName(a) !== targetName(b)) continue;
+      const shared = mayShareNamespace(a, b);
+      if (shared) {
+        report(
+          b,
+          'spec.sync',
+          `policies "${a.metadata.name}" (${originText(a)}) and "${b.metadata.name}" both write ${a.spec.source.kind} "${targetName(a)}" into the same namespaces (e.g. a namespace ${shared.startsWith('matching') ? shared : `"${shared}"`}); give one a different sync.targetName or make their sync.namespaces disjoint (exact names, distinct prefixes, or conflicting selector labels)`,
+        );
+      }
+    }
+  }
+  for (const a of syncing) {
+    for (const b of policies) {
+      if (a === b) continue;
+      const s = b.spec.source;
+      if (s.kind !== a.spec.source.kind || s.name !== targetName(a)) continue;
+      if (namespaceNameSkipReason(a, s.namespace) === null) {
+        report(
+          a,
+          'spec.sync.namespaces',
+          `would copy ${s.kind} "${s.name}" into namespace ${s.namespace}, overwriting the source of policy "${b.metadata.name}" (${originText(b)}); add "${s.namespace}" to sync.namespaces.exclude`,
+        );
+      }
+    }
+  }
+  return problems;
+}
