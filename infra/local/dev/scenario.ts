@@ -9,6 +9,8 @@
  *   2. a namespace created later gets a copy too        5. a deleted copy is re-created
  *   3. the base is updated -> every copy is updated      6. a copy whose data someone removed is reverted
  *                                                        7. `kubectl --as=alice delete` of the base is denied
+ *                                                        8. `kubectl --as=dora delete namespace` of the base's
+ *                                                           namespace is denied (dora may delete namespaces)
  */
 import { execFile } from 'node:child_process';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -151,7 +153,7 @@ const revisionOf = (d: V1Deployment | null) => Number(d?.metadata?.annotations?.
 async function seed(sc: Scenario): Promise<void> {
   const { core, apps, rbac, srcNs, name, teams, ensureNamespace, readSource } = sc;
   const out = sc.cfg.out;
-  out.step(`seed: namespaces ${srcNs}, ${teams.join(', ')}; Secret ${srcNs}/${name}; Deployment ${teams[0]}/${DEPLOYMENT} reading it through env.valueFrom.secretKeyRef; user alice (ClusterRole edit)`);
+  out.step(`seed: namespaces ${srcNs}, ${teams.join(', ')}; Secret ${srcNs}/${name}; Deployment ${teams[0]}/${DEPLOYMENT} reading it through env.valueFrom.secretKeyRef; user alice (ClusterRole edit); user dora (may delete namespaces)`);
   for (const ns of [srcNs, ...teams]) await ensureNamespace(ns);
   const existing = await readSource();
   const base: V1Secret = { metadata: { name, namespace: srcNs, labels: { app: 'blog' } }, type: 'Opaque', data: { [SECRET_KEY]: enc('initial value') } };
@@ -172,6 +174,13 @@ async function seed(sc: Scenario): Promise<void> {
   const binding = 'ripple-scenario-alice-edit';
   if (!(await orNull(rbac.readClusterRoleBinding({ name: binding })))) {
     await rbac.createClusterRoleBinding({ body: { metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] } });
+  }
+  const deleter = 'ripple-scenario-namespace-deleter';
+  if (!(await orNull(rbac.readClusterRole({ name: deleter })))) {
+    await rbac.createClusterRole({ body: { metadata: { name: deleter }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'delete'] }] } });
+  }
+  if (!(await orNull(rbac.readClusterRoleBinding({ name: deleter })))) {
+    await rbac.createClusterRoleBinding({ body: { metadata: { name: deleter }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: deleter }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'dora' }] } });
   }
   await sc.cfg.afterSeed?.();
 }
@@ -206,6 +215,7 @@ export async function runScenario(cfg: ScenarioConfig): Promise<StepResult[]> {
   await stepCopyRecreated(sc);
   await stepCopyReverted(sc);
   await stepProtected(sc);
+  await stepNamespaceProtected(sc);
   return sc.results;
 }
 
@@ -291,6 +301,23 @@ async function stepProtected(sc: Scenario): Promise<void> {
     if (r.code === 0) return { reason: `delete as alice succeeded: ${r.stdout.trim()}`, detail: '' };
     const denied = r.stderr.trim();
     if (!denied.includes(cfg.protectMessage)) return { reason: `denied, but not by ripple's policy: ${denied}`, detail: '' };
+    if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
+    return { reason: null, detail: '', more: denied };
+  });
+}
+
+async function stepNamespaceProtected(sc: Scenario): Promise<void> {
+  const { cfg, core, srcNs, name, step, readSource } = sc;
+  await step(`dora deletes the namespace ${srcNs} (to take the base with it) -> denied`, async () => {
+    if (!cfg.protectMessage) return { reason: `the policy for ${srcNs}/${name} has no protect part`, detail: '' };
+    const r = cfg.kubectl
+      ? await run(cfg.kubectl, ['--kubeconfig', cfg.kubeconfigPath, '--as=dora', 'delete', 'namespace', srcNs, '--wait=false'])
+      : await deleteAs(cfg.kc, 'dora', `/api/v1/namespaces/${srcNs}`);
+    if (r.code === 0) return { reason: `namespace delete as dora succeeded: ${r.stdout.trim()}`, detail: '' };
+    const denied = r.stderr.trim();
+    if (!denied.includes('protected by ripple policy')) return { reason: `denied, but not by ripple's policy: ${denied}`, detail: '' };
+    const ns = await orNull(core.readNamespace({ name: srcNs }));
+    if (ns?.status?.phase !== 'Active') return { reason: `namespace ${srcNs} is ${ns ? ns.status?.phase : 'gone'} after the denied delete`, detail: '' };
     if (!(await readSource())) return { reason: `the base ${srcNs}/${name} is gone after the denied delete`, detail: '' };
     return { reason: null, detail: '', more: denied };
   });

@@ -34,7 +34,7 @@ describe('ripple dev --once', () => {
     for (const secret of ['initial value', Buffer.from('initial value').toString('base64'), 'rotated at', Buffer.from('rotated a').toString('base64')]) {
       expect(out.includes(secret), `"${secret}" in the output`).toBe(false);
     }
-    expect(out, out).toContain('all 7 steps converged');
+    expect(out, out).toContain('all 8 steps converged');
     expect(r.code, out).toBe(0);
     for (const step of [
       '✓ copy created in team-a, team-b, team-c',
@@ -44,10 +44,13 @@ describe('ripple dev --once', () => {
       '✓ copy team-b/blogsecret deleted -> re-created',
       '✓ copy team-c/blogsecret edited (key password removed) -> reverted',
       '✓ alice deletes the base platform/blogsecret -> denied',
+      '✓ dora deletes the namespace platform (to take the base with it) -> denied',
     ]) {
       expect(out).toContain(step);
     }
     expect(out).toContain('This Secret is protected and may not be altered or deleted.');
+    expect(out).toContain("ValidatingAdmissionPolicy 'ripple-protect-blogsecret-namespace'");
+    expect(out).toContain('Namespace platform holds Secret platform/blogsecret, protected by ripple policy blogsecret');
     // every path of serverless.yml carried events: the rules, the rollout queue and the audit-log subscription
     expect(out).toMatch(/rule ripple-dev-clone: \d+ ok/);
     expect(out).toMatch(/queue ripple-dev-rollout: \d+ ok/);
@@ -71,7 +74,7 @@ describe('ripple dev --once --kubeconfig FILE', () => {
       expect(r.code, out).toBe(0);
       expect(out).toContain(`from ${kubeconfig}`);
       expect(out).toContain("a real cluster's audit log is not readable locally");
-      expect(out).toContain('all 7 steps converged');
+      expect(out).toContain('all 8 steps converged');
     } finally {
       await cluster.stop();
     }
