@@ -22,7 +22,7 @@
  * protect.operations says (as admission does). A DELETE record whose object is still there changed nothing (a
  * collection delete that matched nothing, a dry run): ignored.
  */
-import { HANDLER_GROUPS, FIELD_MANAGER } from '../shared/constants.ts';
+import { HANDLER_GROUPS, FIELD_MANAGER, NAMESPACE_CONTROLLER_USERS } from '../shared/constants.ts';
 import type { Protect } from '../shared/policy/schema.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -190,6 +190,11 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   if (isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP} / field manager ${FIELD_MANAGER})` };
   if (attempt.code !== undefined && attempt.code >= 400) {
     return { verdict: 'denied', operation: op, actions: seed, outcome: `rejected by the API server (HTTP ${attempt.code}); nothing changed${seedNote}`, reason: `${actorText(actor)} attempted ${attempt.verb}` };
+  }
+  if (op === 'DELETE' && attempt.via === 'audit' && actor.username && NAMESPACE_CONTROLLER_USERS.includes(actor.username)) {
+    // The namespace controller empties a namespace someone deleted: the namespace delete is what is judged (admission
+    // refuses it to all but the allowed actors); re-creating into a terminating namespace would fail anyway.
+    return { verdict: 'ignored', operation: null, actions: [], outcome: 'deleted with its namespace; snapshot kept', reason: `${actorText(actor)} is the namespace controller` };
   }
   if (op === 'DELETE' && current && attempt.via === 'audit') {
     // The object is still there: this request did not delete it (a collection delete that matched nothing else, a

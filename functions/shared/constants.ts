@@ -21,6 +21,12 @@ export const FINGERPRINT_KEY_SECRET = 'ripple-fingerprint-key';
 /** Prefix of the Secrets (in RIPPLE_NAMESPACE) holding last-known-good snapshots of protected objects. */
 export const SNAPSHOT_PREFIX = 'ripple-snapshot-';
 
+/**
+ * Who deletes what is left in a terminating namespace: kube-controller-manager's namespace controller, as its own
+ * ServiceAccount (`--use-service-account-credentials`, as EKS runs it) or as the controller manager's user.
+ */
+export const NAMESPACE_CONTROLLER_USERS = ['system:serviceaccount:kube-system:namespace-controller', 'system:kube-controller-manager'];
+
 /** Field manager of every write ripple makes. */
 export const FIELD_MANAGER = 'ripple';
 

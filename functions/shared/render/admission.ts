@@ -20,7 +20,7 @@
  * Allowed actors: request.userInfo groups (allow.groups + ripple's protect handler group, always), usernames
  * (allow.users, and `system:serviceaccount:<ns>:<name>` for allow.serviceAccounts).
  */
-import { ANN_POLICY, FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../constants.ts';
+import { ANN_POLICY, FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE_CONTROLLER_USERS, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../constants.ts';
 import type { RipplePolicy } from '../policy/schema.ts';
 import type { K8sObject } from './rbac.ts';
 
@@ -47,11 +47,7 @@ export function exemptExpression(p: RipplePolicy): string {
   return parts.join(' || ');
 }
 
-/**
- * Who deletes what is left in a terminating namespace: kube-controller-manager's namespace controller, as its own
- * ServiceAccount (`--use-service-account-credentials`, as EKS runs it) or as the controller manager's user.
- */
-export const NAMESPACE_CONTROLLER_USERS = ['system:serviceaccount:kube-system:namespace-controller', 'system:kube-controller-manager'];
+export { NAMESPACE_CONTROLLER_USERS };
 
 const vap = (name: string, annotations: Record<string, string>, spec: Record<string, unknown>): K8sObject => ({
   apiVersion: 'admissionregistration.k8s.io/v1',

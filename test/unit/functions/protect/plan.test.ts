@@ -51,6 +51,8 @@ describe('planProtect', () => {
     ['no-op deletecollection after an allowed re-create keeps the new content', enforce, att('deletecollection', 'bob'), { fingerprint: B }, { fingerprint: A }, 'ignored', []],
     ['delete record whose object is still there (dry run): nothing to undo', enforce, att('delete', 'bob'), { fingerprint: A }, { fingerprint: A }, 'ignored', []],
     ['event: present while the snapshot says absent is drift', nobody, { ...att('update', undefined), actor: { groups: [], manager: 'kubectl' } }, { fingerprint: B }, { fingerprint: '', absent: true }, 'violation', ['restore:remove']],
+    ['the namespace controller deletes it with its namespace: nothing to restore into a terminating namespace', enforce, att('delete', 'system:serviceaccount:kube-system:namespace-controller', ['system:serviceaccounts']), null, { fingerprint: A }, 'ignored', []],
+    ['the namespace controller never changes content', enforce, att('update', 'system:serviceaccount:kube-system:namespace-controller'), { fingerprint: B }, { fingerprint: A }, 'violation', ['restore:rewrite']],
     ['resync: absent as the snapshot says', enforce, { ...att('delete', undefined), via: 'resync' }, null, { fingerprint: '', absent: true }, 'ignored', []],
     ['violation update -> rewrite', enforce, att('update', 'bob'), { fingerprint: B }, { fingerprint: A }, 'violation', ['restore:rewrite']],
     ['violation delete -> recreate', enforce, att('delete', 'bob'), null, { fingerprint: A }, 'violation', ['restore:recreate']],
