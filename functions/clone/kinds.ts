@@ -5,8 +5,8 @@
  * arrive translated (shared/kube).
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { CoreApi, RawApi } from '../shared/kube/index.ts';
-import { listAll } from '../shared/kube/index.ts';
+import type { CoreApi, RawApi } from '../runtime/kube.ts';
+import { listAll } from '../runtime/kube.ts';
 import type { ClonedObject, SourceKind } from './plan.ts';
 
 export interface CloneKindOps {

@@ -24,10 +24,10 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
   SENSITIVE_ANNOTATIONS,
-} from '../shared/constants.ts';
-import { fingerprint, metadataFingerprint } from '../shared/fingerprint.ts';
-import type { RipplePolicy } from '../shared/policy/schema.ts';
-import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../shared/policy/select.ts';
+} from '../../core/constants.ts';
+import { fingerprint, metadataFingerprint } from '../../core/fingerprint.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../../core/policy/select.ts';
 
 export type SourceKind = 'Secret' | 'ConfigMap';
 

@@ -3,10 +3,10 @@
  * objects in them. Level-based: whatever the event said, this is read fresh.
  */
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { Kube } from '../shared/kube/index.ts';
-import { listAll, orNull } from '../shared/kube/index.ts';
-import type { RipplePolicy } from '../shared/policy/schema.ts';
-import { targetName, type NamespaceLike } from '../shared/policy/select.ts';
+import type { Kube } from '../runtime/kube.ts';
+import { listAll, orNull } from '../runtime/kube.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import type { ClonedObject, CloneInput } from './plan.ts';
 

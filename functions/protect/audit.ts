@@ -6,7 +6,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { ValidationError } from '../shared/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { Attempt } from './plan.ts';
 
 export interface CloudWatchLogsEvent {

@@ -11,14 +11,14 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { DETAIL_TYPES } from '../shared/constants.ts';
-import { isRetryable, PermanentError } from '../shared/errors.ts';
-import { fingerprint } from '../shared/fingerprint.ts';
-import { handlerDeps, lazyHandler, type HandlerDeps } from '../shared/handler-deps.ts';
-import { errorReason } from '../shared/middleware.ts';
-import type { RipplePolicy } from '../shared/policy/schema.ts';
-import { policiesForSource } from '../shared/policy/select.ts';
-import { runtimeConfig } from '../shared/runtime.ts';
+import { DETAIL_TYPES } from '../../core/constants.ts';
+import { isRetryable, PermanentError } from '../../core/errors.ts';
+import { fingerprint } from '../../core/fingerprint.ts';
+import { handlerDeps, lazyHandler, type HandlerDeps } from '../runtime/handler-deps.ts';
+import { errorReason } from '../runtime/middleware.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { policiesForSource } from '../../core/policy/select.ts';
+import { runtimeConfig } from '../runtime/config.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
 import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent } from './audit.ts';
 import { applyProtect, readObject, reportEvent, type ProtectedObj, type Target } from './apply.ts';

@@ -10,10 +10,10 @@
  * snapshot Secret through the Kube's core calls (CoreApi, a subset of client-node's CoreV1Api).
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../shared/constants.ts';
-import { PermanentError } from '../shared/errors.ts';
-import { isNotFound, translateKubeError } from '../shared/kube/errors.ts';
-import type { CoreApi } from '../shared/kube/typed.ts';
+import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../../core/constants.ts';
+import { PermanentError } from '../../core/errors.ts';
+import { isNotFound, translateKubeError } from '../../kube/errors.ts';
+import type { CoreApi } from '../../kube/typed.ts';
 
 export const ANN_SNAPSHOT_TYPE = 'ripple.dev/snapshot-type';
 export const ANN_SNAPSHOT_BINARY_KEYS = 'ripple.dev/snapshot-binary-keys';

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyClonePlan, forgetRecordedReports } from '../../../functions/clone/apply.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
 import { readSnapshot } from '../../../functions/clone/snapshot.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { listAll, listAllRaw } from '../../../functions/shared/kube/paging.ts';
-import { LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { listAll, listAllRaw } from '../../../kube/paging.ts';
+import { LABEL_MANAGED_BY } from '../../../core/constants.ts';
 import { b64, CLONE_IDENTITY, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const [POLICY] = policiesFrom(`apiVersion: ripple.dev/v1alpha1

@@ -12,12 +12,12 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { RetryableError } from '../../../functions/shared/errors.ts';
-import type { RawApi } from '../../../functions/shared/kube/index.ts';
-import { kubeFromKubeConfig } from '../../../functions/shared/kube/kubeconfig.ts';
-import { pool } from '../../../functions/shared/pool.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { RetryableError } from '../../../core/errors.ts';
+import type { RawApi } from '../../../functions/runtime/kube.ts';
+import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
+import { pool } from '../../../functions/runtime/pool.ts';
+import { parsePolicies } from '../../../core/policy/load.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { CLONE_IDENTITY, CLONE_USER, lambdaContext, quietObservability, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const N = 120;

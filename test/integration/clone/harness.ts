@@ -10,12 +10,12 @@ import type { Context } from 'aws-lambda';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
-import { fingerprint, newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
-import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../core/constants.ts';
+import { fingerprint, newFingerprintKey } from '../../../core/fingerprint.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { parsePolicies } from '../../../core/policy/load.ts';
+import type { RipplePolicy } from '../../../core/policy/schema.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeLogsEvent } from '../../../functions/protect/audit.ts';
 import type { ProtectSummary } from '../../../functions/protect/handler.ts';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig } from '../../../functions/shared/kube/kubeconfig.ts';
+import { DETAIL_TYPES, EVENT_SOURCE } from '../../../core/constants.ts';
+import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { ensureNamespace, eventually, handlerEnvironment, startEnv, type Env } from '../rollout/fixture.ts';
 

@@ -9,11 +9,11 @@ import { encodeLogsEvent } from '../../../functions/protect/audit.ts';
 import { makeHandler, type ProtectSummary } from '../../../functions/protect/handler.ts';
 import { snapshotName } from '../../../functions/protect/snapshot.ts';
 import { makeHandler as makeCloneHandler } from '../../../functions/clone/handler.ts';
-import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { orNull } from '../../../functions/shared/kube/errors.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
-import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { orNull } from '../../../kube/errors.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
+import { RipplePolicy } from '../../../core/policy/schema.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { CLUSTER, captureStdout, changeEvent, ensureNamespace, eventually, fp, handlerKube, startEnv, testObservability, type Env } from '../rollout/fixture.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventSkipReason, triggeringPolicies } from '../../../../functions/rollout/handler.ts';
-import { RipplePolicy } from '../../../../functions/shared/policy/schema.ts';
+import { RipplePolicy } from '../../../../core/policy/schema.ts';
 import type { ObjectChangeEvent } from '../../../../events/schema.ts';
 
 const FP1 = 'hmac-sha256:' + '1'.repeat(32);
