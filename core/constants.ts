@@ -46,6 +46,10 @@ export const ANN_RESTARTED_AT = 'ripple.dev/restarted-at';
 /** On workloads: set to "false" to opt out of reloads (the default of a policy's `reload.optOutAnnotation`). */
 export const ANN_RELOAD_OPT_OUT = 'ripple.dev/reload';
 
+/** The kinds ripple protects, clones and reloads for (a policy's `spec.source.kind`). */
+export const OBJECT_KINDS = ['Secret', 'ConfigMap'] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
 /** Kubernetes groups the handlers act as (EKS access entries map the Lambda roles to these; no `system:` prefix allowed). */
 export const HANDLER_GROUPS = {
   clone: 'ripple:clone',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventSkipReason, triggeringPolicies } from '../../../../functions/rollout/handler.ts';
+import { eventSkipReason, triggeringPolicies } from '../../../../functions/rollout/triggers.ts';
 import { RipplePolicy } from '../../../../core/policy/schema.ts';
 import type { ObjectChangeEvent } from '../../../../events/schema.ts';
 
