@@ -311,7 +311,8 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     const rolloutKc = await cluster.kubeConfig({ user: rolloutUser, groups: [HANDLER_GROUPS.rollout] });
     const cloneKube = lambdaKube(cloneKc, o.clientLimit);
     const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' });
-    const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: POLICY, observability: quiet() }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
+    const cloneObs = quiet();
+    const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: () => POLICY, observability: () => cloneObs }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
     let maxInvocationMs = 0;
     const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();

@@ -1,5 +1,5 @@
 /**
- * The wiring the protect and rollout handlers share: the dependencies both take (each handler's `Deps` extends
+ * The wiring every handler shares (clone, protect, rollout): the dependencies they take (each handler's `Deps` extends
  * `HandlerDeps`) with their production defaults, and a middy handler that resolves them on its first invocation
  * (env is read then, never at import time). Tests pass any dependency in place of its default.
  */

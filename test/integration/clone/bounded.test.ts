@@ -44,7 +44,8 @@ const RESERVE_MS = 1000;
 function handlerWith(wrap: (raw: RawApi) => RawApi) {
   const kube = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');
   const wrapped = { ...kube, raw: wrap(kube.raw) };
-  return makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '8' }), kubeFor: async () => wrapped, policies: POLICIES, observability: quietObservability(), timeReserveMs: RESERVE_MS }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number }>;
+  const obs = quietObservability();
+  return makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '8' }), kubeFor: async () => wrapped, policies: () => POLICIES, observability: () => obs, timeReserveMs: RESERVE_MS }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number }>;
 }
 
 /** Writes slowed down (as against a busy API server) so that a small budget ends mid-way. */

@@ -183,12 +183,12 @@ describe('CloudFormation custom resource (deploy-time reconcile)', () => {
     let calls = 0;
     const flaky = makeHandler({
       config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
-      policies: POLICIES,
+      policies: () => POLICIES,
       kubeFor: async () => {
         if (++calls === 1) throw new RetryableError('list namespaces: HTTP 503 (etcd unavailable)');
         return real;
       },
-      observability: (await import('./harness.ts')).quietObservability(),
+      observability: ((o) => () => o)((await import('./harness.ts')).quietObservability()),
       cfnRetryDelaysMs: [10, 10],
     }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
     // Act

@@ -99,7 +99,10 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     resetWrites: () => {
       mark = audit.length;
     },
-    handler: (ps, logs) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability(logs), cfnRetryDelaysMs: [10, 10] }) as unknown as (event: unknown) => Promise<any>,
+    handler: (ps, logs) => {
+      const obs = quietObservability(logs);
+      return makeHandler({ config, kubeFor: async () => cloneKube, policies: () => ps, observability: () => obs, cfnRetryDelaysMs: [10, 10] }) as unknown as (event: unknown) => Promise<any>;
+    },
     delivered,
     changeEvent(dt, obj) {
       const detail: ObjectChangeDetail = {
@@ -126,11 +129,12 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
 
 /** The clone handler as Lambda invokes it, `(event, context)`, running as the clone identity on `cluster`; log lines are dropped. */
 export function cloneHandlerOn(cluster: EmbeddedCluster, policies: RipplePolicy[]): (event: unknown, context: unknown) => Promise<unknown> {
+  const obs = quietObservability();
   return makeHandler({
     config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
     kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local'),
-    policies,
-    observability: quietObservability(),
+    policies: () => policies,
+    observability: () => obs,
   }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
 }
 

@@ -173,7 +173,7 @@ describe('protect', () => {
 
     // Flows on to sync: the same change event, given to the clone handler, brings the copy in team-a up to date.
     const cloneKube = await handlerKube(env, 'clone', POLICIES);
-    const clone = makeCloneHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: CLUSTER }), kubeFor: async () => cloneKube, policies: POLICIES, observability: testObservability('clone')() });
+    const clone = makeCloneHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: CLUSTER }), kubeFor: async () => cloneKube, policies: () => POLICIES, observability: testObservability('clone') });
     await clone(changeEvent(DETAIL_TYPES.updated, changed, 'Secret'), {} as never);
     expect((await readSecret('base', 'team-a'))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
 
