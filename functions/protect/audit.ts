@@ -4,7 +4,7 @@
  * Pure decoding into change attempts on Secrets/ConfigMaps; records that are not ResponseComplete, not about
  * a Secret/ConfigMap, or not parseable are dropped with a reason.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
 import type { Attempt } from './plan.ts';
@@ -59,20 +59,6 @@ export function decodeLogsEvent(e: CloudWatchLogsEvent): LogsPayload {
   }
   if (!Array.isArray(payload.logEvents)) throw new ValidationError('awslogs.data: logEvents is missing');
   return payload;
-}
-
-/** Build the subscription event CloudWatch Logs would deliver for these audit records (local runs, tests). */
-export function encodeLogsEvent(records: object[], logGroup: string, logStream = 'kube-apiserver-audit-local'): CloudWatchLogsEvent {
-  const now = Date.now();
-  const payload: LogsPayload = {
-    messageType: 'DATA_MESSAGE',
-    owner: '000000000000',
-    logGroup,
-    logStream,
-    subscriptionFilters: ['ripple-protect'],
-    logEvents: records.map((r, i) => ({ id: `${now}${i}`, timestamp: now, message: JSON.stringify(r) })),
-  };
-  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString('base64') } };
 }
 
 /** `/aws/eks/<cluster>/cluster` -> `<cluster>`; null for any other group name. */
