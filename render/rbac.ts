@@ -25,6 +25,7 @@ import {
   RIPPLE_NAMESPACE,
   SNAPSHOT_PREFIX,
   type HandlerName,
+  type ObjectKind,
 } from '../core/constants.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
 import { targetName } from '../core/policy/select.ts';
@@ -32,12 +33,11 @@ import { targetName } from '../core/policy/select.ts';
 /** The forwarder's leader-election Lease (forwarder/leader.ts LEASE_NAME). */
 export const FORWARDER_LEASE = 'ripple-forwarder';
 
-type Kind = 'Secret' | 'ConfigMap';
 
 /** Object names a policy set involves, per kind and role. `undefined` policies = not restricted by name. */
 interface Names {
-  sources(kind: Kind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
-  copies(kind: Kind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
+  sources(kind: ObjectKind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
+  copies(kind: ObjectKind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
   snapshots(): string[] | undefined;
 }
 

@@ -4,10 +4,10 @@
  */
 import { pathString, type PolicyProblem, type Seg, type YamlDocument } from '../../core/policy/load.ts';
 import type { LabelSelector } from '../../core/policy/schema.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
 export type Obj = Record<string, any>;
 export type RefForm = 'env' | 'envFrom' | 'volume' | 'projected';
-export type SourceKind = 'Secret' | 'ConfigMap';
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
 /** Everything one rule contributes to the policy of one source object. */
@@ -37,7 +37,7 @@ export interface ReloadPart extends Contribution {
   namespaces?: string[];
 }
 export interface SourceParts {
-  kind: SourceKind;
+  kind: ObjectKind;
   namespace: string;
   name: string;
   protect?: ProtectPart;

@@ -1,8 +1,8 @@
 /**
  * `ripple import kyverno`: one Kyverno rule at a time — validate -> protect, generate -> sync, mutate -> reload.
  */
-import { HANDLER_GROUPS } from '../../core/constants.ts';
-import { checkKeys, hasWildcard, isObj, resourceFilters, ruleOperations, RuleContext, selectorOf, strList, type Obj, type RefForm, type ReloadPart, type SourceKind, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
+import { HANDLER_GROUPS, type ObjectKind } from '../../core/constants.ts';
+import { checkKeys, hasWildcard, isObj, resourceFilters, ruleOperations, RuleContext, selectorOf, strList, type Obj, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
 import { CLUSTER_ADMIN_GROUP, KYVERNO_ENGINE_SERVICE_ACCOUNTS } from './kyverno-names.ts';
 import type { Seg } from '../../core/policy/load.ts';
 import type { LabelSelector } from '../../core/policy/schema.ts';
@@ -141,7 +141,7 @@ export function dedupAllow(a: { groups: string[]; users: string[]; serviceAccoun
   return { groups: [...new Set(a.groups)], users: [...new Set(a.users)], serviceAccounts: [...new Set(a.serviceAccounts)] };
 }
 
-export function sourceParts(sources: Map<string, SourceParts>, kind: SourceKind, namespace: string, name: string): SourceParts {
+export function sourceParts(sources: Map<string, SourceParts>, kind: ObjectKind, namespace: string, name: string): SourceParts {
   const key = `${kind}/${namespace}/${name}`;
   let p = sources.get(key);
   if (!p) {
@@ -239,7 +239,7 @@ export const anchor = (k: string): string | null => {
 };
 
 /** Walk the conditional anchors below `(spec)` of the pod template; returns the reference forms they select. */
-export function anchorReferences(ctx: RuleContext, rel: Seg[], spec: unknown, kind: SourceKind, names: string[]): RefForm[] {
+export function anchorReferences(ctx: RuleContext, rel: Seg[], spec: unknown, kind: ObjectKind, names: string[]): RefForm[] {
   const forms = new Set<RefForm>();
   const bad = (r: Seg[], what: string) => ctx.fail(r, `conditional anchor ${what} is not supported; ripple understands (containers)/(initContainers) with (env)(valueFrom)(secretKeyRef|configMapKeyRef)(name), (envFrom)(secretRef|configMapRef)(name), and (volumes) with (secret)(secretName), (configMap)(name) or (projected)(sources)(secret|configMap)(name)`);
   const nameMatches = (r: Seg[], v: unknown) => {
@@ -313,7 +313,7 @@ export function anchorReferences(ctx: RuleContext, rel: Seg[], spec: unknown, ki
   return [...forms];
 }
 
-export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { part: ReloadPart; kind: SourceKind; rel: Seg[] }[]): void {
+export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[]): void {
   const m = rule.mutate;
   if (!isObj(m)) return void ctx.fail(['mutate'], 'mutate must be a mapping');
   checkKeys(ctx, ['mutate'], m, ['targets', 'patchStrategicMerge'], 'mutate field');

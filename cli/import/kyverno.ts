@@ -17,10 +17,10 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { ValidationError } from '../../core/errors.ts';
-import { RIPPLE_NAMESPACE } from '../../core/constants.ts';
+import { RIPPLE_NAMESPACE, type ObjectKind } from '../../core/constants.ts';
 import { PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg, type YamlDocument } from '../../core/policy/load.ts';
 import { API_VERSION, KIND, RipplePolicy, type RipplePolicyInput } from '../../core/policy/schema.ts';
-import { checkKeys, hasWildcard, isObj, RuleContext, type RefForm, type ReloadPart, type SourceKind, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
+import { checkKeys, hasWildcard, isObj, RuleContext, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
 import { importGenerate, importMutate, importValidate, sourceParts } from './kyverno-rules.ts';
 
 export { CLUSTER_ADMIN_GROUP, KYVERNO_ENGINE_SERVICE_ACCOUNTS } from './kyverno-names.ts';
@@ -92,7 +92,7 @@ function header(p: SourceParts): string {
   return lines.map((l) => `# ${l}`.trimEnd()).join('\n') + '\n';
 }
 
-type PendingReload = { part: ReloadPart; kind: SourceKind; rel: Seg[]; ctx: RuleContext };
+type PendingReload = { part: ReloadPart; kind: ObjectKind; rel: Seg[]; ctx: RuleContext };
 
 /**
  * One YAML document: a ClusterPolicy's rules into `sources` (validate, generate) and `reloads` (mutate), problems
@@ -143,7 +143,7 @@ function importDocument(doc: YamlDocument, file: string, problems: PolicyProblem
     else if (types[0] === 'generate') importGenerate(ctx, rule, spec, sources);
     else {
       const before = reloads.length;
-      const local: { part: ReloadPart; kind: SourceKind; rel: Seg[] }[] = [];
+      const local: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[] = [];
       importMutate(ctx, rule, spec, local);
       reloads.splice(before, 0, ...local.map((l) => ({ ...l, ctx })));
     }

@@ -4,7 +4,7 @@
  * files against it with file:line:column errors (see ./load.ts).
  */
 import { z } from 'zod';
-import { ANN_RELOAD_OPT_OUT } from '../constants.ts';
+import { ANN_RELOAD_OPT_OUT, OBJECT_KINDS } from '../constants.ts';
 
 export const API_VERSION = 'ripple.dev/v1alpha1';
 export const KIND = 'RipplePolicy';
@@ -81,7 +81,7 @@ export type LabelSelector = z.infer<typeof LabelSelector>;
 
 export const Source = z
   .object({
-    kind: z.enum(['Secret', 'ConfigMap']),
+    kind: z.enum(OBJECT_KINDS),
     namespace: dns1123Label,
     name: dns1123Subdomain,
   })

@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.ts';
 import type { Attempt } from './plan.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
 export interface CloudWatchLogsEvent {
   awslogs: { data: string };
@@ -67,7 +68,7 @@ export function clusterOfLogGroup(logGroup: string): string | null {
 }
 
 export interface AuditAttempt {
-  kind: 'Secret' | 'ConfigMap';
+  kind: ObjectKind;
   namespace: string;
   /** null for a deletecollection: every object of the kind in the namespace is concerned. */
   name: string | null;
@@ -76,7 +77,7 @@ export interface AuditAttempt {
   authorization?: string;
 }
 
-const KINDS: Record<string, 'Secret' | 'ConfigMap'> = { secrets: 'Secret', configmaps: 'ConfigMap' };
+const KINDS: Record<string, ObjectKind> = { secrets: 'Secret', configmaps: 'ConfigMap' };
 
 /** One audit record -> an attempt on a Secret/ConfigMap, or a reason why not. */
 export function attemptFromAudit(message: string): AuditAttempt | { skip: string } {
