@@ -10,7 +10,7 @@ import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, ANN_SOURCE_FINGERPRINT } from
 import { readFingerprintKey } from '../../kube/fingerprint-key.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { planClone, type CloneAction, type Part } from '../../functions/clone/plan.ts';
-import { newReadCache, readSnapshot } from '../../functions/clone/snapshot.ts';
+import { newReadCache, readCurrent } from '../../functions/clone/read.ts';
 
 export interface ExplainRow {
   policy: string;
@@ -65,7 +65,7 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps' | 'raw'>, po
   const cache = newReadCache();
   const rows: ExplainRow[] = [];
   for (const policy of policies.filter((p) => p.spec.sync)) {
-    const snapshot = await readSnapshot(kube, policy, { kind: 'all' }, cache);
+    const snapshot = await readCurrent(kube, policy, { kind: 'all' }, cache);
     if (!snapshot.source) notes.push(`policy ${policy.metadata.name}: source ${policy.spec.source.kind} ${policy.spec.source.namespace}/${policy.spec.source.name} is absent`);
     const actions = planClone({ ...snapshot, fingerprintKey: key });
     const settings = typeof rollout === 'string' ? null : rollout.reloadSettings([policy]);

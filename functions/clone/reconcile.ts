@@ -9,7 +9,7 @@ import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
 import { applyClonePlan, type ApplySummary, type CloneReporter } from './apply.ts';
 import { noActions, planClone, type ActionType, type CloneAction } from './plan.ts';
-import { newReadCache, readSnapshot, scopeLabel, type ReadCache } from './snapshot.ts';
+import { newReadCache, readCurrent, scopeLabel, type ReadCache } from './read.ts';
 import type { WorkItem } from './triggers.ts';
 
 export interface CloneSummary {
@@ -55,7 +55,7 @@ export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (clust
   for (const item of items) {
     let snapshot;
     try {
-      snapshot = await readSnapshot(kube, item.policy, item.scope, cache);
+      snapshot = await readCurrent(kube, item.policy, item.scope, cache);
     } catch (err) {
       const src = item.policy.spec.source;
       summary.failures.push({ kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}: ${errorReason(err)}` });
@@ -64,7 +64,7 @@ export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (clust
     const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite });
     summary.namespaces += actions.length;
     const replan = async (a: CloneAction): Promise<CloneAction> => {
-      const fresh = await readSnapshot(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
+      const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
       return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
     };
     const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter, outOfTime: deps.outOfTime });

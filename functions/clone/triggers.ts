@@ -13,7 +13,7 @@ import { DETAIL_TYPES, FIELD_MANAGER } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
-import type { Scope } from './snapshot.ts';
+import type { Scope } from './read.ts';
 
 export interface WorkItem {
   policy: RipplePolicy;

@@ -27,7 +27,7 @@ export function newReadCache(): ReadCache {
   return { named: new Map() };
 }
 
-export async function readSnapshot(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<Omit<CloneInput, 'fingerprintKey'>> {
+export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<Omit<CloneInput, 'fingerprintKey'>> {
   const { kind, namespace, name } = policy.spec.source;
   const ops = CLONE_KINDS[kind];
   const target = targetName(policy);
