@@ -66,7 +66,7 @@ export function buildSnapshot(policy: string, kind: ObjectKind, obj: ProtectedOb
 }
 
 /** The snapshot of an object an allowed actor deleted: absence is its last-known-good state (pure). */
-export function buildAbsentSnapshot(policy: string, kind: ProtectedKind, namespace: string, name: string): V1Secret {
+export function buildAbsentSnapshot(policy: string, kind: ObjectKind, namespace: string, name: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -211,19 +211,19 @@ describe('protect', () => {
     // Act: alice deletes the base, then re-creates it with new content (V3), each audit record delivered
     let mark = audit.length;
     await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
-    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    await invoke(recordsAsAwsLogs([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
     const absent = await readSecret(snapshotName('base'), RIPPLE_NAMESPACE);
     expect(absent?.metadata?.annotations?.['ripple.dev/snapshot-absent']).toBe('true');
     expect(absent?.data ?? {}).toEqual({});
     mark = audit.length;
     await alice.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(`{"auths":{"${CANARY}-v3":{}}}`) } } });
-    const created = await invoke(encodeLogsEvent([await auditRecord('alice', 'create', 'base', mark)], LOG_GROUP));
+    const created = await invoke(recordsAsAwsLogs([await auditRecord('alice', 'create', 'base', mark)], LOG_GROUP));
     expect(created.reports).toEqual([expect.objectContaining({ verdict: 'allowed', verb: 'create', outcome: 'snapshot updated' })]);
     // bob's collection delete matches nothing; its record still names the namespace
     mark = audit.length;
     await bob.core.deleteCollectionNamespacedSecret({ namespace: 'platform', labelSelector: 'matches=nothing' });
     const rec = await eventually(async () => audit.slice(mark).find((e) => e.user.username === 'bob' && e.verb === 'deletecollection'), 'deletecollection record');
-    const res = await invoke(encodeLogsEvent([rec], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([rec], LOG_GROUP));
     // Assess: V3 (the admin's re-created dockerconfigjson) stays; nothing restored over it; the snapshot holds V3
     expect(res.reports.every((r) => r.verdict !== 'violation')).toBe(true);
     const base = await readSecret('base');
@@ -237,11 +237,11 @@ describe('protect', () => {
     // Prepare: the allowed actor deletes the base
     let mark = audit.length;
     await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
-    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    await invoke(recordsAsAwsLogs([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
     // Act: bob creates a Secret under the protected name with his own value
     mark = audit.length;
     await bob.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, data: { token: b64(`${CANARY}-bob`) } } });
-    const res = await invoke(encodeLogsEvent([await auditRecord('bob', 'create', 'base', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('bob', 'create', 'base', mark)], LOG_GROUP));
     // Assess: removed, reported as a violation; the snapshot still says absent
     expect(res.reports).toEqual([expect.objectContaining({ actor: 'bob', verb: 'create', verdict: 'violation' })]);
     expect(await readSecret('base')).toBeNull();
