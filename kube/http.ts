@@ -145,6 +145,47 @@ async function streamLines(res: IncomingMessage, onLine: (line: WatchLine) => un
   if (buf.trim() !== '') await deliver(buf);
 }
 
+/** One cluster's connection settings: where, how (TLS), and the keep-alive pool. */
+interface Connection {
+  target: HttpTarget;
+  base: URL;
+  basePath: string;
+  tls: boolean;
+  agent: HttpAgent;
+}
+
+/** Send one request; resolves with the response head (the body still to be read). */
+async function open(c: Connection, method: Method, path: string, o: RawRequestOptions, stream: boolean, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  const { target, base, basePath, tls, agent } = c;
+  const url = new URL(basePath + path, base.origin);
+  for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+  if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
+  const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) {
+    headers['Content-Type'] = o.contentType ?? 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
+  const ro: PreparedOptions = {
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port || undefined,
+    path: url.pathname + url.search,
+    headers,
+    // A watch gets a connection of its own (agent: false): it is long-lived and aborted mid-body.
+    agent: stream ? false : agent,
+    ...(signal ? { signal } : {}),
+    ...(target.ca ? { ca: target.ca } : {}),
+  };
+  await target.prepare(ro);
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const req = (tls ? httpsRequest : httpRequest)(ro, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const base = new URL(target.server.replace(/\/$/, ''));
@@ -152,41 +193,11 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   // One pool per cluster: connections (and TLS sessions) are reused across requests and invocations.
   const agent = tls ? new HttpsAgent({ keepAlive: true, ...(target.ca ? { ca: target.ca } : {}) }) : new HttpAgent({ keepAlive: true });
   const basePath = base.pathname === '/' ? '' : base.pathname;
+  const conn: Connection = { target, base, basePath, tls, agent };
   const bucket = tokenBucket(opts.rateLimit ?? { perSecond: 0 });
   const max429 = opts.max429Retries ?? 6;
   const capMs = opts.maxRetryAfterMs ?? 10_000;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-
-  /** Send one request; resolves with the response head (the body still to be read). */
-  async function open(method: Method, path: string, o: RawRequestOptions, stream: boolean, signal: AbortSignal | undefined): Promise<IncomingMessage> {
-    const url = new URL(basePath + path, base.origin);
-    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-    if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
-    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) {
-      headers['Content-Type'] = o.contentType ?? 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(body));
-    }
-    const ro: PreparedOptions = {
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port || undefined,
-      path: url.pathname + url.search,
-      headers,
-      // A watch gets a connection of its own (agent: false): it is long-lived and aborted mid-body.
-      agent: stream ? false : agent,
-      ...(signal ? { signal } : {}),
-      ...(target.ca ? { ca: target.ca } : {}),
-    };
-    await target.prepare(ro);
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (tls ? httpsRequest : httpRequest)(ro, resolve);
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
 
   /**
    * One attempt: status, body and Retry-After. The timeout (and the caller's signal) cover the whole exchange,
@@ -200,7 +211,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
     if (o.signal?.aborted) onAbort();
     else o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await open(method, path, o, false, ctl.signal);
+      const res = await open(conn, method, path, o, false, ctl.signal);
       const status = res.statusCode ?? 0;
       const text = await readBody(res, status >= 400 && status !== 429 ? ERROR_BODY_LIMIT : Infinity);
       return { status, text, retryAfter: res.headers['retry-after'] };
@@ -232,7 +243,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
     async watch(path, query, onLine, signal) {
       const consumer: { err?: unknown } = {};
       try {
-        const res = await open('GET', path, { query: { ...query, watch: 'true' } }, true, signal);
+        const res = await open(conn, 'GET', path, { query: { ...query, watch: 'true' } }, true, signal);
         if (res.statusCode !== 200) throw new KubeHttpError(res.statusCode ?? 0, await readBody(res, ERROR_BODY_LIMIT));
         await streamLines(res, onLine, consumer);
       } catch (err) {
