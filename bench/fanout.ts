@@ -2,7 +2,7 @@
  * `npm run bench -- fanout`: N namespaces x 2 Deployments each consuming the base Secret's copy, on the embedded
  * cluster with RBAC enforced, for several N in one run (default 1,000, 5,000 and 10,000; FANOUT_SIZES=1000,5000
  * or FANOUT_NAMESPACES=N for one size). The handlers run as Lambda would run them: each as its own identity bound
- * to its rendered ClusterRole, over the Lambda request path (functions/shared/kube/http.ts: node:https, token
+ * to its rendered ClusterRole, over the Lambda request path (kube/http.ts: node:https, token
  * bucket, 429 + Retry-After honoured), the rollout handler as 5 containers (the queue's maximum concurrency),
  * each with its own client:
  *   1. initial sync (clone resync: N creates) and the rollouts those new copies cause;
@@ -37,14 +37,14 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { startCluster, type StartClusterOptions } from '../infra/local/cluster/index.ts';
 import type { AuditTuple, ClusterRequest } from './_cluster-process.ts';
 import { makeHandler as makeCloneHandler } from '../functions/clone/handler.ts';
-import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../functions/shared/constants.ts';
-import { fingerprint, newFingerprintKey } from '../functions/shared/fingerprint.ts';
-import { kubeOverHttp, type Kube as LambdaKube } from '../functions/shared/kube/index.ts';
-import { DEFAULT_RATE_LIMIT } from '../functions/shared/kube/http.ts';
-import type { RateLimit } from '../functions/shared/kube/rate.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../functions/shared/kube/kubeconfig.ts';
-import { parsePolicies } from '../functions/shared/policy/load.ts';
-import { parseRuntimeConfig } from '../functions/shared/runtime.ts';
+import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../core/constants.ts';
+import { fingerprint, newFingerprintKey } from '../core/fingerprint.ts';
+import { kubeOverHttp, type Kube as LambdaKube } from '../functions/runtime/kube.ts';
+import { DEFAULT_RATE_LIMIT } from '../kube/http.ts';
+import type { RateLimit } from '../kube/rate.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubeconfig.ts';
+import { parsePolicies } from '../core/policy/load.ts';
+import { parseRuntimeConfig } from '../functions/runtime/config.ts';
 import { objectChangeEntry, resyncEntry, type PutEntry } from '../events/schema.ts';
 
 const SIZES = (process.env.FANOUT_SIZES ?? process.env.FANOUT_NAMESPACES ?? '1000,5000,10000').split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
@@ -213,7 +213,7 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T, worker:
 
 async function bindRendered(admin: Kube, handler: 'clone' | 'rollout'): Promise<boolean> {
   try {
-    const { renderRbacFiles } = await import('../functions/shared/render/rbac.ts');
+    const { renderRbacFiles } = await import('../render/rbac.ts');
     for (const obj of renderRbacFiles(POLICY)[handler]) await admin.objects.create(obj as KubernetesObject);
     return true;
   } catch (err) {
@@ -311,7 +311,8 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     const rolloutKc = await cluster.kubeConfig({ user: rolloutUser, groups: [HANDLER_GROUPS.rollout] });
     const cloneKube = lambdaKube(cloneKc, o.clientLimit);
     const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' });
-    const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: POLICY, observability: quiet() }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
+    const cloneObs = quiet();
+    const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: () => POLICY, observability: () => cloneObs }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
     let maxInvocationMs = 0;
     const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();

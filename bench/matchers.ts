@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { HANDLERS } from '../functions/shared/constants.ts';
+import { HANDLERS } from '../core/constants.ts';
 import { startEventBridge } from '../infra/local/eventbridge/index.ts';
 import { compileLogsFilter } from '../infra/local/eventbridge/logs-filter.ts';
 import { matches } from '../infra/local/eventbridge/pattern.ts';

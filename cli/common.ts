@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the CLI commands (kept outside cli/commands/, which cli/ripple.ts loads as commands).
  */
-import { RippleError } from '../functions/shared/errors.ts';
+import { RippleError } from '../core/errors.ts';
 
 /**
  * For a command's `catch`: a RippleError (bad input, a policy that does not load, ...) is printed to stderr line

@@ -7,7 +7,7 @@
  * `kubectl.kubernetes.io/last-applied-configuration` never appear here.
  */
 import { z } from 'zod';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../functions/shared/constants.ts';
+import { DETAIL_TYPES, EVENT_SOURCE } from '../core/constants.ts';
 
 /** Parts of an object a change can touch; rules match on these (`"changes": ["data"]`). */
 export const CHANGE_PARTS = ['data', 'type', 'labels', 'annotations', 'ownerReferences', 'immutable', 'spec', 'status'] as const;

@@ -1,10 +1,10 @@
 /**
  * The forwarder's configuration, parsed once from the environment into one typed object (pure: env in,
  * config or a ValidationError naming the variable out, through the same helpers as the handlers'
- * configuration, functions/shared/env.ts). docs/forwarder.md lists every variable.
+ * configuration, core/env.ts). docs/forwarder.md lists every variable.
  */
-import { envBool, envInt, envList, envOneOf, envRequired } from '../functions/shared/env.ts';
-import { ValidationError } from '../functions/shared/errors.ts';
+import { envBool, envInt, envList, envOneOf, envRequired } from '../core/env.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { KindName } from './kinds.ts';
 import { KIND_NAMES } from './kinds.ts';
 import type { LogLevel } from './log.ts';

@@ -16,8 +16,8 @@ import {
   RIPPLE_NAMESPACE,
   SENSITIVE_ANNOTATIONS,
   SNAPSHOT_PREFIX,
-} from '../functions/shared/constants.ts';
-import { fingerprint, metadataFingerprint } from '../functions/shared/fingerprint.ts';
+} from '../core/constants.ts';
+import { fingerprint, metadataFingerprint } from '../core/fingerprint.ts';
 import type { ChangePart, ObjectChangeDetail, ObjectChangeEvent } from '../events/schema.ts';
 import type { KindSpec } from './kinds.ts';
 import { objectKey, splitKey } from './kinds.ts';

@@ -4,7 +4,7 @@
  * client (named checks, first reason wins) so a server that ignores a selector still cannot leak them into
  * events or memory.
  */
-import { globMatch } from '../functions/shared/policy/select.ts';
+import { globMatch } from '../core/policy/select.ts';
 
 export const KIND_NAMES = ['Namespace', 'Secret', 'ConfigMap'] as const;
 export type KindName = (typeof KIND_NAMES)[number];

@@ -7,9 +7,9 @@
  * - `stop()` releases a held Lease (empty holder), so a graceful shutdown fails over within one poll.
  * Worst-case failover after a crash: leaseDuration + retry (10 s + 2 s by default).
  */
-import { ConflictError } from '../functions/shared/errors.ts';
-import { isNotFound } from '../functions/shared/kube/errors.ts';
-import type { RawApi } from '../functions/shared/kube/http.ts';
+import { ConflictError } from '../core/errors.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { RawApi } from '../kube/http.ts';
 import type { Log } from './log.ts';
 import { errorFields, silentLog } from './log.ts';
 import { abortableSleep } from './watch.ts';

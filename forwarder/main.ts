@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ValidationError } from '../functions/shared/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { parseEnv } from './config.ts';
 import { startForwarder } from './index.ts';
 import { errorFields, jsonLog } from './log.ts';

@@ -9,7 +9,7 @@
  *         [key location 4][key length 2][key hash 4]
  */
 import { createHash } from 'node:crypto';
-import { FINGERPRINT_PREFIX } from '../functions/shared/fingerprint.ts';
+import { FINGERPRINT_PREFIX } from '../core/fingerprint.ts';
 
 export interface ObjState {
   uid: string;

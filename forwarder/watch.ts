@@ -14,8 +14,8 @@
  *   list retried, so a stall during a relist cannot stop the kind for good either.
  */
 import type { KindSpec } from './kinds.ts';
-import { describePath, ExpiredError, translateKubeError } from '../functions/shared/kube/errors.ts';
-import { KubeHttpError, type RawApi, type WatchLine } from '../functions/shared/kube/http.ts';
+import { describePath, ExpiredError, translateKubeError } from '../kube/errors.ts';
+import { KubeHttpError, type RawApi, type WatchLine } from '../kube/http.ts';
 import type { Log } from './log.ts';
 import { errorFields, silentLog } from './log.ts';
 import { Metrics } from './metrics.ts';

@@ -6,9 +6,9 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { explainClone, formatExplain } from '../../functions/clone/explain.ts';
-import { kubeFromKubeConfig } from '../../functions/shared/kube/kubeconfig.ts';
-import { loadPolicies } from '../../functions/shared/policy/load.ts';
+import { explainClone, formatExplain } from '../explain/explain.ts';
+import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
+import { loadPolicies } from '../../core/policy/load.ts';
 import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {

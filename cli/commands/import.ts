@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { importKyvernoFiles } from '../../functions/shared/policy/kyverno.ts';
+import { importKyvernoFiles } from '../import/kyverno.ts';
 import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {

@@ -5,9 +5,9 @@
  * prints, per handler, the pattern form rendered and its size (a pattern widened to fit `--pattern-limit` says so).
  */
 import type { Command } from 'commander';
-import { loadPolicies } from '../../functions/shared/policy/load.ts';
-import { checkRendered, patternSummary, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../functions/shared/render/index.ts';
-import { parsePatternLimit } from '../../functions/shared/render/patterns.ts';
+import { loadPolicies } from '../../core/policy/load.ts';
+import { checkRendered, patternSummary, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../render/index.ts';
+import { parsePatternLimit } from '../../render/patterns.ts';
 import { reportRippleError } from '../common.ts';
 
 export function register(program: Command): void {

@@ -3,8 +3,8 @@
  * `file:line:column: path: message`, and exits non-zero when there is any.
  */
 import type { Command } from 'commander';
-import { loadPolicies, policyFiles, PolicyError, policyOrigin } from '../../functions/shared/policy/load.ts';
-import { RippleError } from '../../functions/shared/errors.ts';
+import { loadPolicies, policyFiles, PolicyError, policyOrigin } from '../../core/policy/load.ts';
+import { RippleError } from '../../core/errors.ts';
 
 export interface ValidateOutput {
   ok: boolean;

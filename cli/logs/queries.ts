@@ -9,7 +9,7 @@
  * is found.
  */
 
-import { HANDLERS, type HandlerName } from '../../functions/shared/constants.ts';
+import { HANDLERS, type HandlerName } from '../../core/constants.ts';
 
 export { HANDLERS };
 export type Handler = HandlerName;

@@ -11,10 +11,10 @@
  * Failures are collected per copy; the handler decides (retryable ones are rethrown so the event is retried).
  */
 import { createHash } from 'node:crypto';
-import { ConflictError, PermanentError, RetryableError } from '../shared/errors.ts';
-import { buildEvent } from '../shared/events.ts';
-import { ForbiddenError, NotFoundError, type Kube } from '../shared/kube/index.ts';
-import { pool } from '../shared/pool.ts';
+import { ConflictError, PermanentError, RetryableError } from '../../core/errors.ts';
+import { buildEvent } from '../runtime/k8s-events.ts';
+import { ForbiddenError, NotFoundError, type Kube } from '../runtime/kube.ts';
+import { pool } from '../runtime/pool.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import { isWrite, noActions, type ActionType, type CloneAction } from './plan.ts';
 

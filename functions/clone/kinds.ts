@@ -5,9 +5,10 @@
  * arrive translated (shared/kube).
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { CoreApi, RawApi } from '../shared/kube/index.ts';
-import { listAll } from '../shared/kube/index.ts';
-import type { ClonedObject, SourceKind } from './plan.ts';
+import type { CoreApi, RawApi } from '../runtime/kube.ts';
+import { listAll } from '../runtime/kube.ts';
+import type { ClonedObject } from './plan.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
 export interface CloneKindOps {
   /** Resource name for RBAC and messages. */
@@ -25,11 +26,11 @@ const byName = (name: string) => ({ fieldSelector: `metadata.name=${name}` });
 const preconditions = (pre: { uid?: string; resourceVersion?: string }) => ({
   preconditions: { ...(pre.uid ? { uid: pre.uid } : {}), ...(pre.resourceVersion ? { resourceVersion: pre.resourceVersion } : {}) },
 });
-const withKind = (kind: SourceKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
+const withKind = (kind: ObjectKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
 
 const ns = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
 /** create / replace / remove of `resource` as plain JSON requests (field manager ripple on writes, via Kube.raw). */
-function rawWrites(kind: SourceKind, resource: string): Pick<CloneKindOps, 'create' | 'replace' | 'remove'> {
+function rawWrites(kind: ObjectKind, resource: string): Pick<CloneKindOps, 'create' | 'replace' | 'remove'> {
   return {
     create: async (raw, namespace, body) =>
       withKind(kind)(await raw.request('POST', `${ns(namespace)}/${resource}`, { describe: { verb: 'create', resource, namespace, name: body.metadata?.name }, body })),
@@ -41,7 +42,7 @@ function rawWrites(kind: SourceKind, resource: string): Pick<CloneKindOps, 'crea
   };
 }
 
-export const CLONE_KINDS: Record<SourceKind, CloneKindOps> = {
+export const CLONE_KINDS: Record<ObjectKind, CloneKindOps> = {
   Secret: {
     resource: 'secrets',
     read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),

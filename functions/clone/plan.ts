@@ -24,12 +24,12 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
   SENSITIVE_ANNOTATIONS,
-} from '../shared/constants.ts';
-import { fingerprint, metadataFingerprint } from '../shared/fingerprint.ts';
-import type { RipplePolicy } from '../shared/policy/schema.ts';
-import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../shared/policy/select.ts';
+  type ObjectKind,
+} from '../../core/constants.ts';
+import { fingerprint, metadataFingerprint } from '../../core/fingerprint.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../../core/policy/select.ts';
 
-export type SourceKind = 'Secret' | 'ConfigMap';
 
 /** A Secret or ConfigMap as the API returns it (plain JSON). */
 export interface ClonedObject {
@@ -56,7 +56,7 @@ export interface ClonedObject {
 export type Part = 'data' | 'type' | 'immutable' | 'labels' | 'annotations';
 
 interface Target {
-  kind: SourceKind;
+  kind: ObjectKind;
   namespace: string;
   name: string;
   reason: string;

@@ -9,11 +9,11 @@
  * - `Ripple Resync Requested`, an EventBridge Scheduled Event (or the serverless schedule input
  *   `{ reason: "schedule" }`), a CloudFormation custom-resource Create/Update: everything.
  */
-import { DETAIL_TYPES, FIELD_MANAGER } from '../shared/constants.ts';
-import type { RipplePolicy } from '../shared/policy/schema.ts';
-import { policiesForCopy, policiesForSource } from '../shared/policy/select.ts';
+import { DETAIL_TYPES, FIELD_MANAGER } from '../../core/constants.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
-import type { Scope } from './snapshot.ts';
+import type { Scope } from './read.ts';
 
 export interface WorkItem {
   policy: RipplePolicy;

@@ -5,19 +5,18 @@
  * Then report: a Kubernetes Event on the object, or on its namespace when it is gone.
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../shared/constants.ts';
-import { PermanentError } from '../shared/errors.ts';
-import { recordEvent } from '../shared/events.ts';
-import { orNull, retryOnConflict, type Kube } from '../shared/kube/index.ts';
+import { FIELD_MANAGER, type ObjectKind } from '../../core/constants.ts';
+import { PermanentError } from '../../core/errors.ts';
+import { recordEvent } from '../runtime/k8s-events.ts';
+import { orNull, retryOnConflict, type Kube } from '../runtime/kube.ts';
 import type { Action } from './plan.ts';
 import { buildAbsentSnapshot, buildSnapshot, contentFromSnapshot, snapshotIsAbsent, writeSnapshot, readSnapshot, type RestoredContent } from './snapshot.ts';
 
-export type ProtectedKind = 'Secret' | 'ConfigMap';
 export type ProtectedObj = V1Secret | V1ConfigMap;
 
 export interface Target {
   policy: string;
-  kind: ProtectedKind;
+  kind: ObjectKind;
   namespace: string;
   name: string;
 }

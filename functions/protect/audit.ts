@@ -4,10 +4,11 @@
  * Pure decoding into change attempts on Secrets/ConfigMaps; records that are not ResponseComplete, not about
  * a Secret/ConfigMap, or not parseable are dropped with a reason.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { ValidationError } from '../shared/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { Attempt } from './plan.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
 export interface CloudWatchLogsEvent {
   awslogs: { data: string };
@@ -61,27 +62,13 @@ export function decodeLogsEvent(e: CloudWatchLogsEvent): LogsPayload {
   return payload;
 }
 
-/** Build the subscription event CloudWatch Logs would deliver for these audit records (local runs, tests). */
-export function encodeLogsEvent(records: object[], logGroup: string, logStream = 'kube-apiserver-audit-local'): CloudWatchLogsEvent {
-  const now = Date.now();
-  const payload: LogsPayload = {
-    messageType: 'DATA_MESSAGE',
-    owner: '000000000000',
-    logGroup,
-    logStream,
-    subscriptionFilters: ['ripple-protect'],
-    logEvents: records.map((r, i) => ({ id: `${now}${i}`, timestamp: now, message: JSON.stringify(r) })),
-  };
-  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString('base64') } };
-}
-
 /** `/aws/eks/<cluster>/cluster` -> `<cluster>`; null for any other group name. */
 export function clusterOfLogGroup(logGroup: string): string | null {
   return /^\/aws\/eks\/([^/]+)\/cluster$/.exec(logGroup)?.[1] ?? null;
 }
 
 export interface AuditAttempt {
-  kind: 'Secret' | 'ConfigMap';
+  kind: ObjectKind;
   namespace: string;
   /** null for a deletecollection: every object of the kind in the namespace is concerned. */
   name: string | null;
@@ -90,7 +77,7 @@ export interface AuditAttempt {
   authorization?: string;
 }
 
-const KINDS: Record<string, 'Secret' | 'ConfigMap'> = { secrets: 'Secret', configmaps: 'ConfigMap' };
+const KINDS: Record<string, ObjectKind> = { secrets: 'Secret', configmaps: 'ConfigMap' };
 
 /** One audit record -> an attempt on a Secret/ConfigMap, or a reason why not. */
 export function attemptFromAudit(message: string): AuditAttempt | { skip: string } {

@@ -22,8 +22,8 @@
  * protect.operations says (as admission does). A DELETE record whose object is still there changed nothing (a
  * collection delete that matched nothing, a dry run): ignored.
  */
-import { HANDLER_GROUPS, FIELD_MANAGER, NAMESPACE_CONTROLLER_USERS } from '../shared/constants.ts';
-import type { Protect } from '../shared/policy/schema.ts';
+import { HANDLER_GROUPS, FIELD_MANAGER, NAMESPACE_CONTROLLER_USERS } from '../../core/constants.ts';
+import type { Protect } from '../../core/policy/schema.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 export type Verdict = 'ignored' | 'own' | 'denied' | 'allowed' | 'unattributed' | 'violation';

@@ -10,10 +10,10 @@
  * snapshot Secret through the Kube's core calls (CoreApi, a subset of client-node's CoreV1Api).
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../shared/constants.ts';
-import { PermanentError } from '../shared/errors.ts';
-import { isNotFound, translateKubeError } from '../shared/kube/errors.ts';
-import type { CoreApi } from '../shared/kube/typed.ts';
+import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX, type ObjectKind } from '../../core/constants.ts';
+import { PermanentError } from '../../core/errors.ts';
+import { isNotFound, translateKubeError } from '../../kube/errors.ts';
+import type { CoreApi } from '../../kube/typed.ts';
 
 export const ANN_SNAPSHOT_TYPE = 'ripple.dev/snapshot-type';
 export const ANN_SNAPSHOT_BINARY_KEYS = 'ripple.dev/snapshot-binary-keys';
@@ -22,7 +22,6 @@ export const ANN_SNAPSHOT_IMMUTABLE = 'ripple.dev/snapshot-immutable';
 /** The last allowed change deleted the protected object: the snapshot records absence and holds no data. */
 export const ANN_SNAPSHOT_ABSENT = 'ripple.dev/snapshot-absent';
 
-export type ProtectedKind = 'Secret' | 'ConfigMap';
 export type ProtectedObject = (V1Secret | V1ConfigMap) & { kind?: string };
 
 export function snapshotName(policy: string): string {
@@ -35,7 +34,7 @@ function labelsOf(obj: ProtectedObject): Record<string, string> {
 }
 
 /** The snapshot Secret for `obj` (pure). */
-export function buildSnapshot(policy: string, kind: ProtectedKind, obj: ProtectedObject, fingerprint: string): V1Secret {
+export function buildSnapshot(policy: string, kind: ObjectKind, obj: ProtectedObject, fingerprint: string): V1Secret {
   const ns = obj.metadata?.namespace ?? '';
   const name = obj.metadata?.name ?? '';
   const annotations: Record<string, string> = {
@@ -67,7 +66,7 @@ export function buildSnapshot(policy: string, kind: ProtectedKind, obj: Protecte
 }
 
 /** The snapshot of an object an allowed actor deleted: absence is its last-known-good state (pure). */
-export function buildAbsentSnapshot(policy: string, kind: ProtectedKind, namespace: string, name: string): V1Secret {
+export function buildAbsentSnapshot(policy: string, kind: ObjectKind, namespace: string, name: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -87,7 +86,7 @@ export function snapshotIsAbsent(snap: V1Secret): boolean {
 }
 
 export interface RestoredContent {
-  kind: ProtectedKind;
+  kind: ObjectKind;
   namespace: string;
   name: string;
   labels: Record<string, string>;
@@ -104,7 +103,7 @@ export function contentFromSnapshot(snap: V1Secret): RestoredContent {
   const src = ann[ANN_SOURCE] ?? '';
   const m = /^(Secret|ConfigMap)\/([^/]+)\/([^/]+)$/.exec(src);
   if (!m) throw new PermanentError(`snapshot ${RIPPLE_NAMESPACE}/${snap.metadata?.name}: annotation ${ANN_SOURCE} is "${src}", expected "Kind/namespace/name"; delete the snapshot so it is re-seeded`);
-  const [, kind, namespace, name] = m as unknown as [string, ProtectedKind, string, string];
+  const [, kind, namespace, name] = m as unknown as [string, ObjectKind, string, string];
   let labels: Record<string, string>;
   try {
     labels = JSON.parse(ann[ANN_SNAPSHOT_LABELS] ?? '{}') as Record<string, string>;

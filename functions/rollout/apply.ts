@@ -6,9 +6,9 @@
  * items as failures and SQS redelivers; already patched workloads record the fingerprint, so the retry does
  * not restart them again).
  */
-import { isNotFound, type Kube } from '../shared/kube/index.ts';
-import { recordEvent } from '../shared/events.ts';
-import { limiter, pool, type Limiter } from '../shared/pool.ts';
+import { isNotFound, type Kube } from '../runtime/kube.ts';
+import { recordEvent } from '../runtime/k8s-events.ts';
+import { limiter, pool, type Limiter } from '../runtime/pool.ts';
 import type { RolloutPlan, WorkloadPatch } from './plan.ts';
 import { WORKLOADS } from './workloads.ts';
 

@@ -14,9 +14,9 @@
  *    restart the workload even without a reference in the template.
  */
 import type { V1Container, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { REFERENCE_FORMS } from '../shared/policy/schema.ts';
+import { REFERENCE_FORMS } from '../../core/policy/schema.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
-export type ObjectKind = 'Secret' | 'ConfigMap';
 export type ReferenceForm = (typeof REFERENCE_FORMS)[number];
 
 export interface ObjectRef {

@@ -12,9 +12,10 @@
  * opted out → already recorded → paused.
  */
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
-import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../shared/constants.ts';
-import type { WORKLOAD_KINDS } from '../shared/policy/schema.ts';
-import { consumption, findReferences, reloaderSays, type ConsumerSettings, type ObjectKind, type Reference } from './consumers.ts';
+import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../../core/constants.ts';
+import type { WORKLOAD_KINDS } from '../../core/policy/schema.ts';
+import { consumption, findReferences, reloaderSays, type ConsumerSettings, type Reference } from './consumers.ts';
+import type { ObjectKind } from '../../core/constants.ts';
 
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 

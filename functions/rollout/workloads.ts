@@ -3,9 +3,9 @@
  * entry; nothing else branches on the kind.
  */
 import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../shared/constants.ts';
-import type { RawApi } from '../shared/kube/index.ts';
-import { listAllRaw } from '../shared/kube/index.ts';
+import { FIELD_MANAGER } from '../../core/constants.ts';
+import type { RawApi } from '../runtime/kube.ts';
+import { listAllRaw } from '../runtime/kube.ts';
 import type { WorkloadKind, WorkloadView } from './plan.ts';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;

@@ -15,7 +15,7 @@
  *   describeArns  the IAM resources of eks:DescribeCluster: exactly these clusters
  *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on
  *   resources     per cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
- *                 functions/shared/constants.ts HANDLER_GROUPS), the forwarder's
+ *                 core/constants.ts HANDLER_GROUPS), the forwarder's
  *                 AWS::EKS::PodIdentityAssociation, and for every cluster but the primary one the protect
  *                 function's subscription to /aws/eks/<cluster>/cluster (the primary one is the `cloudwatchLog`
  *                 event in serverless.yml).
@@ -25,7 +25,7 @@
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 
-const CONSTANTS = resolve(__dirname, '..', '..', 'functions', 'shared', 'constants.ts');
+const CONSTANTS = resolve(__dirname, '..', '..', 'core', 'constants.ts');
 
 /** HANDLER_GROUPS, RIPPLE_NAMESPACE and FORWARDER_SERVICE_ACCOUNT read from the one TypeScript source. */
 function readConstants(file = CONSTANTS) {
@@ -110,7 +110,7 @@ function clusterResources(names, constants = readConstants()) {
     const part = parts[i];
     for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
       const group = constants.groups[handler];
-      if (!group) throw new Error(`functions/shared/constants.ts: HANDLER_GROUPS has no group for "${handler}"`);
+      if (!group) throw new Error(`core/constants.ts: HANDLER_GROUPS has no group for "${handler}"`);
       Resources[`${logicalPart(handler)}AccessEntry${part}`] = {
         Type: 'AWS::EKS::AccessEntry',
         Properties: {

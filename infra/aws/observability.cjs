@@ -6,7 +6,7 @@
  * The query strings come from cli/logs/queries.ts, the same module `ripple logs` uses (loading a .ts module needs
  * Node >= 24, which the project pins; `npm run` and `npx` use it).
  */
-/** HANDLER_GROUPS' keys, read from functions/shared/constants.ts (./clusters.cjs). */
+/** HANDLER_GROUPS' keys, read from core/constants.ts (./clusters.cjs). */
 const HANDLERS = Object.keys(require('./clusters.cjs').readConstants().groups);
 const LOG_GROUP = { clone: 'CloneLogGroup', rollout: 'RolloutLogGroup', protect: 'ProtectLogGroup' };
 const FUNCTION = { clone: 'CloneLambdaFunction', rollout: 'RolloutLambdaFunction', protect: 'ProtectLambdaFunction' };

@@ -4,10 +4,10 @@
  * renderer gives it for the policies under test. The forwarder runs as its ServiceAccount.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../functions/shared/constants.ts';
-import type { KubeconfigKube as Kube } from '../../functions/shared/kube/kubeconfig.ts';
-import type { RipplePolicy } from '../../functions/shared/policy/schema.ts';
-import { renderRbacFiles } from '../../functions/shared/render/rbac.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../core/constants.ts';
+import type { KubeconfigKube as Kube } from '../../kube/kubeconfig.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { renderRbacFiles } from '../../render/rbac.ts';
 
 /** The user and groups a handler's kubeconfig carries (`cluster.kubeConfig(handlerIdentity('clone'))`). */
 export function handlerIdentity(handler: HandlerName): { user: string; groups: string[] } {

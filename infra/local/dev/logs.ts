@@ -28,8 +28,21 @@ export interface AwsLogsEvent {
   awslogs: { data: string };
 }
 
+/** The one CloudWatch Logs subscription envelope encoder: base64(gzip(JSON)) of a DATA_MESSAGE. */
 export function encodeAwsLogs(m: DataMessage): AwsLogsEvent {
   return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(m), 'utf8')).toString('base64') } };
+}
+
+/** The subscription event CloudWatch Logs would deliver for these (audit) records, in one DATA_MESSAGE (tests, benches). */
+export function recordsAsAwsLogs(records: object[], logGroup: string, logStream = 'kube-apiserver-audit-local', now = Date.now()): AwsLogsEvent {
+  return encodeAwsLogs({
+    messageType: 'DATA_MESSAGE',
+    owner: '000000000000',
+    logGroup,
+    logStream,
+    subscriptionFilters: ['ripple-protect'],
+    logEvents: records.map((r) => ({ id: logEventId(now), timestamp: now, message: JSON.stringify(r) })),
+  });
 }
 
 let seq = 0;

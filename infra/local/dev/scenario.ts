@@ -15,8 +15,8 @@
 import { execFile } from 'node:child_process';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
-import { ANN_RESTARTED_FOR, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
-import { orNull } from '../../../functions/shared/kube/errors.ts';
+import { ANN_RESTARTED_FOR, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../core/constants.ts';
+import { orNull } from '../../../kube/errors.ts';
 import { errorText } from './manifests.ts';
 import type { Output } from './output.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, HANDLERS, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, HANDLERS, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { savedQueries } from '../../../cli/logs/queries.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

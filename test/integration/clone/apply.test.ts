@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyClonePlan, forgetRecordedReports } from '../../../functions/clone/apply.ts';
 import { planClone, type CloneAction } from '../../../functions/clone/plan.ts';
-import { readSnapshot } from '../../../functions/clone/snapshot.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { listAll, listAllRaw } from '../../../functions/shared/kube/paging.ts';
-import { LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
+import { readCurrent } from '../../../functions/clone/read.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { listAll, listAllRaw } from '../../../kube/paging.ts';
+import { LABEL_MANAGED_BY } from '../../../core/constants.ts';
 import { b64, CLONE_IDENTITY, CLONE_USER, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const [POLICY] = policiesFrom(`apiVersion: ripple.dev/v1alpha1
@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => env?.stop());
 
 async function plan(namespace: string): Promise<CloneAction[]> {
-  return planClone({ ...(await readSnapshot(kube, POLICY, { kind: 'namespace', namespace })), fingerprintKey: KEY });
+  return planClone({ ...(await readCurrent(kube, POLICY, { kind: 'namespace', namespace })), fingerprintKey: KEY });
 }
 const replan = async (a: CloneAction) => (await plan(a.namespace))[0];
 

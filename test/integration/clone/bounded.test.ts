@@ -12,12 +12,12 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { RetryableError } from '../../../functions/shared/errors.ts';
-import type { RawApi } from '../../../functions/shared/kube/index.ts';
-import { kubeFromKubeConfig } from '../../../functions/shared/kube/kubeconfig.ts';
-import { pool } from '../../../functions/shared/pool.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { RetryableError } from '../../../core/errors.ts';
+import type { RawApi } from '../../../functions/runtime/kube.ts';
+import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
+import { pool } from '../../../functions/runtime/pool.ts';
+import { parsePolicies } from '../../../core/policy/load.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { CLONE_IDENTITY, CLONE_USER, lambdaContext, quietObservability, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const N = 120;
@@ -44,7 +44,8 @@ const RESERVE_MS = 1000;
 function handlerWith(wrap: (raw: RawApi) => RawApi) {
   const kube = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');
   const wrapped = { ...kube, raw: wrap(kube.raw) };
-  return makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '8' }), kubeFor: async () => wrapped, policies: POLICIES, observability: quietObservability(), timeReserveMs: RESERVE_MS }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number }>;
+  const obs = quietObservability();
+  return makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local', RIPPLE_WRITE_CONCURRENCY: '8' }), kubeFor: async () => wrapped, policies: () => POLICIES, observability: () => obs, timeReserveMs: RESERVE_MS }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number }>;
 }
 
 /** Writes slowed down (as against a busy API server) so that a small budget ends mid-way. */

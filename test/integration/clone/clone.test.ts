@@ -5,8 +5,8 @@
  * cluster's audit log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { fingerprint } from '../../../functions/shared/fingerprint.ts';
+import { ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, LABEL_MANAGED_BY } from '../../../core/constants.ts';
+import { fingerprint } from '../../../core/fingerprint.ts';
 import { b64, lambdaContext, policiesFrom, secretIn, startCloneEnv, type CloneEnv } from './harness.ts';
 
 const POLICIES = policiesFrom(`

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
-import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { clonePattern } from '../../../functions/shared/render/patterns.ts';
+import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { clonePattern } from '../../../render/patterns.ts';
 import { b64, cloneHandlerOn, lambdaContext, policiesFrom, poller, secretIn } from './harness.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 

@@ -176,19 +176,19 @@ describe('CloudFormation custom resource (deploy-time reconcile)', () => {
     // Prepare: the first cluster connection fails as a 503 would
     answers.length = 0;
     const { makeHandler } = await import('../../../functions/clone/handler.ts');
-    const { kubeFromKubeConfig } = await import('../../../functions/shared/kube/kubeconfig.ts');
-    const { RetryableError } = await import('../../../functions/shared/errors.ts');
-    const { parseRuntimeConfig } = await import('../../../functions/shared/runtime.ts');
+    const { kubeFromKubeConfig } = await import('../../../kube/kubeconfig.ts');
+    const { RetryableError } = await import('../../../core/errors.ts');
+    const { parseRuntimeConfig } = await import('../../../functions/runtime/config.ts');
     const real = kubeFromKubeConfig(env.cluster.kubeConfig(CLONE_IDENTITY), 'local');
     let calls = 0;
     const flaky = makeHandler({
       config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
-      policies: POLICIES,
+      policies: () => POLICIES,
       kubeFor: async () => {
         if (++calls === 1) throw new RetryableError('list namespaces: HTTP 503 (etcd unavailable)');
         return real;
       },
-      observability: (await import('./harness.ts')).quietObservability(),
+      observability: ((o) => () => o)((await import('./harness.ts')).quietObservability()),
       cfnRetryDelaysMs: [10, 10],
     }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
     // Act

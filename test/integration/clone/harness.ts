@@ -10,12 +10,12 @@ import type { Context } from 'aws-lambda';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../functions/shared/constants.ts';
-import { fingerprint, newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { parsePolicies } from '../../../functions/shared/policy/load.ts';
-import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../core/constants.ts';
+import { fingerprint, newFingerprintKey } from '../../../core/fingerprint.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { parsePolicies } from '../../../core/policy/load.ts';
+import type { RipplePolicy } from '../../../core/policy/schema.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 
@@ -99,7 +99,10 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     resetWrites: () => {
       mark = audit.length;
     },
-    handler: (ps, logs) => makeHandler({ config, kubeFor: async () => cloneKube, policies: ps, observability: quietObservability(logs), cfnRetryDelaysMs: [10, 10] }) as unknown as (event: unknown) => Promise<any>,
+    handler: (ps, logs) => {
+      const obs = quietObservability(logs);
+      return makeHandler({ config, kubeFor: async () => cloneKube, policies: () => ps, observability: () => obs, cfnRetryDelaysMs: [10, 10] }) as unknown as (event: unknown) => Promise<any>;
+    },
     delivered,
     changeEvent(dt, obj) {
       const detail: ObjectChangeDetail = {
@@ -126,11 +129,12 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
 
 /** The clone handler as Lambda invokes it, `(event, context)`, running as the clone identity on `cluster`; log lines are dropped. */
 export function cloneHandlerOn(cluster: EmbeddedCluster, policies: RipplePolicy[]): (event: unknown, context: unknown) => Promise<unknown> {
+  const obs = quietObservability();
   return makeHandler({
     config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }),
     kubeFor: async () => kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local'),
-    policies,
-    observability: quietObservability(),
+    policies: () => policies,
+    observability: () => obs,
   }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
 }
 

@@ -35,10 +35,10 @@ import { CoreV1Api, setHeaderOptions, type V1ConfigMap, type V1Namespace, type V
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail } from '../../../events/schema.ts';
 import { desiredCopy, ownershipProblem, type ClonedObject } from '../../../functions/clone/plan.ts';
-import { ANN_METADATA_FINGERPRINT, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { fingerprint, metadataFingerprint } from '../../../functions/shared/fingerprint.ts';
-import type { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
-import { namespaceSkipReason, targetName } from '../../../functions/shared/policy/select.ts';
+import { ANN_METADATA_FINGERPRINT, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { fingerprint, metadataFingerprint } from '../../../core/fingerprint.ts';
+import type { RipplePolicy } from '../../../core/policy/schema.ts';
+import { namespaceSkipReason, targetName } from '../../../core/policy/select.ts';
 import { lastManager } from '../../../forwarder/diff.ts';
 import { CLONE_USER, WRITE_VERBS, lambdaContext, policiesFrom, startCloneEnv, type CloneEnv } from './harness.ts';
 import { prng } from '../../support/prng.ts';

@@ -1,13 +1,13 @@
 /**
  * Real API limits over HTTP: the embedded API server with `maxRequestsPerSecond` answers 429 TooManyRequests with
  * Retry-After (as API Priority and Fairness does; system:masters exempt), and the handlers' request path
- * (functions/shared/kube/http.ts) honours it inside the call: every request succeeds, none is lost or run
+ * (kube/http.ts) honours it inside the call: every request succeeds, none is lost or run
  * twice, and the client-side token bucket keeps a client under its own limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type AuditEvent, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
-import { kubeFromKubeConfig } from '../../../functions/shared/kube/kubeconfig.ts';
-import { RetryableError } from '../../../functions/shared/errors.ts';
+import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
+import { RetryableError } from '../../../core/errors.ts';
 
 const RATE = 20;
 let cluster: EmbeddedCluster;

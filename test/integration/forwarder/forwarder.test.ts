@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRippleEvent } from '../../../events/schema.ts';
-import { fingerprint } from '../../../functions/shared/fingerprint.ts';
+import { fingerprint } from '../../../core/fingerprint.ts';
 import type { ForwarderConfig, ForwarderDeps } from '../../../forwarder/index.ts';
 import { startForwarder } from '../../../forwarder/index.ts';
 import { jsonLog } from '../../../forwarder/log.ts';

@@ -4,10 +4,10 @@
  * the cluster.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodeLogsEvent } from '../../../functions/protect/audit.ts';
+import { recordsAsAwsLogs } from '../../../infra/local/dev/logs.ts';
 import type { ProtectSummary } from '../../../functions/protect/handler.ts';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../../../functions/shared/constants.ts';
-import { kubeFromKubeConfig } from '../../../functions/shared/kube/kubeconfig.ts';
+import { DETAIL_TYPES, EVENT_SOURCE } from '../../../core/constants.ts';
+import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { ensureNamespace, eventually, handlerEnvironment, startEnv, type Env } from '../rollout/fixture.ts';
 
@@ -45,7 +45,7 @@ it('seeds on resync, then restores a ConfigMap deleted by someone (audit record 
   const mark = audit.length;
   await env.admin.core.deleteNamespacedConfigMap({ name: 'ca-bundle', namespace: 'platform' });
   const rec = await eventually(async () => audit.slice(mark).find((e) => e.verb === 'delete' && e.objectRef?.name === 'ca-bundle'), 'audit record');
-  const res = (await handler(encodeLogsEvent([rec], '/aws/eks/local/cluster'), ctx)) as ProtectSummary;
+  const res = (await handler(recordsAsAwsLogs([rec], '/aws/eks/local/cluster'), ctx)) as ProtectSummary;
 
   // Assess
   expect(res.reports.map((r) => [r.actor, r.verdict, r.outcome])).toEqual([['admin', 'violation', 're-created from last-known-good']]);

@@ -5,15 +5,15 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeLogsEvent } from '../../../functions/protect/audit.ts';
+import { recordsAsAwsLogs } from '../../../infra/local/dev/logs.ts';
 import { makeHandler, type ProtectSummary } from '../../../functions/protect/handler.ts';
 import { snapshotName } from '../../../functions/protect/snapshot.ts';
 import { makeHandler as makeCloneHandler } from '../../../functions/clone/handler.ts';
-import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { orNull } from '../../../functions/shared/kube/errors.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
-import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { orNull } from '../../../kube/errors.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
+import { RipplePolicy } from '../../../core/policy/schema.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { CLUSTER, captureStdout, changeEvent, ensureNamespace, eventually, fp, handlerKube, startEnv, testObservability, type Env } from '../rollout/fixture.ts';
 
@@ -101,7 +101,7 @@ describe('protect', () => {
     await bob.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
     expect(await readSecret('base')).toBeNull();
     const rec = await auditRecord('bob', 'delete', 'base', mark);
-    const res = await invoke(encodeLogsEvent([rec], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([rec], LOG_GROUP));
 
     // Assess: restored with its data and labels; one audit line naming the actor; EMF metric; Kubernetes Event.
     const restored = await readSecret('base');
@@ -115,7 +115,7 @@ describe('protect', () => {
     expect(events.items.some((e) => e.reason === 'ProtectionViolation' && e.involvedObject.name === 'base' && /bob delete/.test(e.message ?? ''))).toBe(true);
     // ripple's own re-create is in the audit log too, and is never a violation.
     const own = await eventually(async () => audit.slice(mark).find((e) => e.verb === 'create' && e.objectRef?.namespace === 'platform' && e.user.groups?.includes('ripple:protect')), 'ripple create record');
-    const ownRes = await invoke(encodeLogsEvent([own], LOG_GROUP));
+    const ownRes = await invoke(recordsAsAwsLogs([own], LOG_GROUP));
     expect(ownRes.reports.map((r) => r.verdict)).toEqual(own.objectRef?.name ? ['own'] : []);
   });
 
@@ -123,12 +123,12 @@ describe('protect', () => {
     const mark = audit.length;
     const cur = (await bob.core.readNamespacedSecret({ name: 'base', namespace: 'platform' }))!;
     await bob.core.replaceNamespacedSecret({ name: 'base', namespace: 'platform', body: { ...cur, data: { token: b64('tampered') } } });
-    const res = await invoke(encodeLogsEvent([await auditRecord('bob', 'update', 'base', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('bob', 'update', 'base', mark)], LOG_GROUP));
     expect(res.reports[0]).toMatchObject({ verdict: 'violation', outcome: 'data restored from last-known-good' });
     expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v1`) });
     // ripple's own rewrite, and bob's change, in one delivery: bob's is reported, ripple's is its own write.
     const ownWrite = await auditRecord('ripple-protect', 'update', 'base', mark);
-    const both = await invoke(encodeLogsEvent([await auditRecord('bob', 'update', 'base', mark), ownWrite], LOG_GROUP));
+    const both = await invoke(recordsAsAwsLogs([await auditRecord('bob', 'update', 'base', mark), ownWrite], LOG_GROUP));
     expect(both.reports.map((r) => [r.actor, r.verdict, r.outcome])).toEqual([
       ['bob', 'violation', 'content already matches last-known-good; nothing to restore'],
       ['ripple-protect', 'own', "ripple's own write"],
@@ -140,7 +140,7 @@ describe('protect', () => {
     await bob.core.deleteCollectionNamespacedSecret({ namespace: 'platform', labelSelector: 'tier=base' });
     expect(await readSecret('base')).toBeNull();
     const record = await eventually(async () => audit.slice(mark).find((e) => e.user.username === 'bob' && e.verb === 'deletecollection'), 'deletecollection record');
-    const res = await invoke(encodeLogsEvent([record], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([record], LOG_GROUP));
     const by = Object.fromEntries(res.reports.map((r) => [r.object, [r.verdict, r.outcome]]));
     expect(by['Secret/platform/base']).toEqual(['violation', 're-created from last-known-good']);
     expect(by['Secret/platform/locked']?.[0]).toBe('ignored');
@@ -151,7 +151,7 @@ describe('protect', () => {
   it('a request refused by RBAC is reported as denied; nothing to restore', async () => {
     const mark = audit.length;
     await expect(carol.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' })).rejects.toThrow(/forbidden/i);
-    const res = await invoke(encodeLogsEvent([await auditRecord('carol', 'delete', 'base', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('carol', 'delete', 'base', mark)], LOG_GROUP));
     expect(res.reports[0]).toMatchObject({ actor: 'carol', verdict: 'denied' });
     expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v1`) });
   });
@@ -166,21 +166,21 @@ describe('protect', () => {
     expect(early.reports[0]).toMatchObject({ verdict: 'unattributed' });
     expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
 
-    const res = await invoke(encodeLogsEvent([await auditRecord('alice', 'update', 'base', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('alice', 'update', 'base', mark)], LOG_GROUP));
     expect(res.reports[0]).toMatchObject({ actor: 'alice', verdict: 'allowed', outcome: 'snapshot updated' });
     expect((await readSecret(snapshotName('base'), RIPPLE_NAMESPACE))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
     expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
 
     // Flows on to sync: the same change event, given to the clone handler, brings the copy in team-a up to date.
     const cloneKube = await handlerKube(env, 'clone', POLICIES);
-    const clone = makeCloneHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: CLUSTER }), kubeFor: async () => cloneKube, policies: POLICIES, observability: testObservability('clone')() });
+    const clone = makeCloneHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: CLUSTER }), kubeFor: async () => cloneKube, policies: () => POLICIES, observability: testObservability('clone') });
     await clone(changeEvent(DETAIL_TYPES.updated, changed, 'Secret'), {} as never);
     expect((await readSecret('base', 'team-a'))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
 
     // A later violation restores the NEW last-known-good.
     const mark2 = audit.length;
     await bob.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
-    await invoke(encodeLogsEvent([await auditRecord('bob', 'delete', 'base', mark2)], LOG_GROUP));
+    await invoke(recordsAsAwsLogs([await auditRecord('bob', 'delete', 'base', mark2)], LOG_GROUP));
     expect((await readSecret('base'))?.data).toEqual({ token: b64(`${CANARY}-v2`) });
   });
 
@@ -195,7 +195,7 @@ describe('protect', () => {
   it('audit mode: reported only (Event on the namespace when the object is gone)', async () => {
     const mark = audit.length;
     await bob.core.deleteNamespacedConfigMap({ name: 'settings', namespace: 'platform' });
-    const res = await invoke(encodeLogsEvent([await auditRecord('bob', 'delete', 'settings', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('bob', 'delete', 'settings', mark)], LOG_GROUP));
     expect(res.reports[0]).toMatchObject({ actor: 'bob', verdict: 'violation', outcome: 'reported only (audit mode)' });
     await expect(env.admin.core.readNamespacedConfigMap({ name: 'settings', namespace: 'platform' })).rejects.toThrow();
     const events = await env.admin.core.listNamespacedEvent({ namespace: 'platform' });
@@ -211,19 +211,19 @@ describe('protect', () => {
     // Act: alice deletes the base, then re-creates it with new content (V3), each audit record delivered
     let mark = audit.length;
     await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
-    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    await invoke(recordsAsAwsLogs([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
     const absent = await readSecret(snapshotName('base'), RIPPLE_NAMESPACE);
     expect(absent?.metadata?.annotations?.['ripple.dev/snapshot-absent']).toBe('true');
     expect(absent?.data ?? {}).toEqual({});
     mark = audit.length;
     await alice.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(`{"auths":{"${CANARY}-v3":{}}}`) } } });
-    const created = await invoke(encodeLogsEvent([await auditRecord('alice', 'create', 'base', mark)], LOG_GROUP));
+    const created = await invoke(recordsAsAwsLogs([await auditRecord('alice', 'create', 'base', mark)], LOG_GROUP));
     expect(created.reports).toEqual([expect.objectContaining({ verdict: 'allowed', verb: 'create', outcome: 'snapshot updated' })]);
     // bob's collection delete matches nothing; its record still names the namespace
     mark = audit.length;
     await bob.core.deleteCollectionNamespacedSecret({ namespace: 'platform', labelSelector: 'matches=nothing' });
     const rec = await eventually(async () => audit.slice(mark).find((e) => e.user.username === 'bob' && e.verb === 'deletecollection'), 'deletecollection record');
-    const res = await invoke(encodeLogsEvent([rec], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([rec], LOG_GROUP));
     // Assess: V3 (the admin's re-created dockerconfigjson) stays; nothing restored over it; the snapshot holds V3
     expect(res.reports.every((r) => r.verdict !== 'violation')).toBe(true);
     const base = await readSecret('base');
@@ -237,11 +237,11 @@ describe('protect', () => {
     // Prepare: the allowed actor deletes the base
     let mark = audit.length;
     await alice.core.deleteNamespacedSecret({ name: 'base', namespace: 'platform' });
-    await invoke(encodeLogsEvent([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
+    await invoke(recordsAsAwsLogs([await auditRecord('alice', 'delete', 'base', mark)], LOG_GROUP));
     // Act: bob creates a Secret under the protected name with his own value
     mark = audit.length;
     await bob.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'base' }, data: { token: b64(`${CANARY}-bob`) } } });
-    const res = await invoke(encodeLogsEvent([await auditRecord('bob', 'create', 'base', mark)], LOG_GROUP));
+    const res = await invoke(recordsAsAwsLogs([await auditRecord('bob', 'create', 'base', mark)], LOG_GROUP));
     // Assess: removed, reported as a violation; the snapshot still says absent
     expect(res.reports).toEqual([expect.objectContaining({ actor: 'bob', verb: 'create', verdict: 'violation' })]);
     expect(await readSecret('base')).toBeNull();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
-import { HANDLER_GROUPS } from '../../../functions/shared/constants.ts';
+import { HANDLER_GROUPS } from '../../../core/constants.ts';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const MESSAGE = 'This Secret is protected and may not be altered or deleted.';

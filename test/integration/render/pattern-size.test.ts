@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { objectChangeEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { DETAIL_BASE } from '../../support/events.ts';
-import { DETAIL_TYPES, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../functions/shared/constants.ts';
+import { DETAIL_TYPES, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../../core/constants.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ripple-pattern-size-'));

@@ -15,10 +15,10 @@ import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSourceMapping, LocalQueue } from '../../../infra/local/dev/sqs.ts';
 import { makeHandler } from '../../../functions/rollout/handler.ts';
-import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import type { KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { pool } from '../../../functions/shared/pool.ts';
-import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../core/constants.ts';
+import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { pool } from '../../../functions/runtime/pool.ts';
+import { RipplePolicy } from '../../../core/policy/schema.ts';
 import { changeEvent, ensureNamespace, fp, handlerKube, startEnv, testObservability, type Env } from './fixture.ts';
 
 const UPDATES = 50;

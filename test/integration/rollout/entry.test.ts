@@ -4,7 +4,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
+import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../core/constants.ts';
 import { changeEvent, ensureNamespace, eventually, handlerEnvironment, sqsBatch, startEnv, type Env } from './fixture.ts';
 
 const POLICY_YAML = `apiVersion: ripple.dev/v1alpha1

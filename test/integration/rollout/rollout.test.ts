@@ -8,10 +8,10 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/rollout/handler.ts';
 import type { WorkloadKind } from '../../../functions/rollout/plan.ts';
-import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { RetryableError } from '../../../functions/shared/errors.ts';
-import type { KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '../../../core/constants.ts';
+import { RetryableError } from '../../../core/errors.ts';
+import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { RipplePolicy } from '../../../core/policy/schema.ts';
 import { captureStdout, changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, testObservability, type Env } from './fixture.ts';
 
 const CANARY = 'canary-value-7f3a9c';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { objectResource, parseRippleEvent } from '../../../events/schema.ts';
-import { DETAIL_TYPES } from '../../../functions/shared/constants.ts';
+import { DETAIL_TYPES } from '../../../core/constants.ts';
 
 const dir = join(import.meta.dirname, '../../../events/samples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();

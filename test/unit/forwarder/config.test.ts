@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../../forwarder/config.ts';
-import { RippleError, ValidationError } from '../../../functions/shared/errors.ts';
+import { RippleError, ValidationError } from '../../../core/errors.ts';
 
 const base = { RIPPLE_CLUSTER_NAME: 'dev', RIPPLE_EVENT_BUS_NAME: 'ripple', AWS_REGION: 'eu-west-1' };
 

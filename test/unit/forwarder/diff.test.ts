@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ObjectChangeDetail } from '../../../events/schema.ts';
-import { fingerprint } from '../../../functions/shared/fingerprint.ts';
+import { fingerprint } from '../../../core/fingerprint.ts';
 import type { DiffContext } from '../../../forwarder/diff.ts';
 import { Store, annotationAllowed, DEFAULT_ANNOTATION_ALLOW_LIST, lastManager, observe, observeDeleted, Relist } from '../../../forwarder/diff.ts';
 import { KINDS } from '../../../forwarder/kinds.ts';
 import { desiredCopy } from '../../../functions/clone/plan.ts';
-import { ANN_METADATA_FINGERPRINT, ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, LABEL_MANAGED_BY } from '../../../functions/shared/constants.ts';
-import { RipplePolicy } from '../../../functions/shared/policy/schema.ts';
+import { ANN_METADATA_FINGERPRINT, ANN_POLICY, ANN_SOURCE, ANN_SOURCE_FINGERPRINT, LABEL_MANAGED_BY } from '../../../core/constants.ts';
+import { RipplePolicy } from '../../../core/policy/schema.ts';
 
 const KEY = 'test-key';
 const ctx: DiffContext = { cluster: 'dev', key: KEY, annotationAllowList: [...DEFAULT_ANNOTATION_ALLOW_LIST, 'example.com/team'], now: () => '2026-11-25T10:00:00.000Z' };

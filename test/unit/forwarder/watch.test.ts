@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KINDS } from '../../../forwarder/kinds.ts';
-import type { RawApi, WatchLine } from '../../../functions/shared/kube/http.ts';
+import type { RawApi, WatchLine } from '../../../kube/http.ts';
 import { Metrics } from '../../../forwarder/metrics.ts';
 import type { ListWatchHandlers } from '../../../forwarder/watch.ts';
 import { ListWatch } from '../../../forwarder/watch.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { differingParts, desiredCopy, isWrite, ownershipProblem, planClone, type ClonedObject, type CloneAction } from '../../../../functions/clone/plan.ts';
-import { fingerprint, metadataFingerprint } from '../../../../functions/shared/fingerprint.ts';
-import { RipplePolicy, type RipplePolicyInput } from '../../../../functions/shared/policy/schema.ts';
+import { fingerprint, metadataFingerprint } from '../../../../core/fingerprint.ts';
+import { RipplePolicy, type RipplePolicyInput } from '../../../../core/policy/schema.ts';
 
 const KEY = 'test-key';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { classify, workFor } from '../../../../functions/clone/triggers.ts';
-import { RipplePolicy } from '../../../../functions/shared/policy/schema.ts';
+import { RipplePolicy } from '../../../../core/policy/schema.ts';
 
 const policy = (name: string, source: { kind: 'Secret' | 'ConfigMap'; namespace: string; name: string }, sync: object | null = {}) =>
   RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name }, spec: { source, ...(sync ? { sync } : {}) } });

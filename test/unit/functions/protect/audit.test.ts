@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, encodeLogsEvent, isCloudWatchLogsEvent } from '../../../../functions/protect/audit.ts';
+import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent } from '../../../../functions/protect/audit.ts';
+import { recordsAsAwsLogs } from '../../../../infra/local/dev/logs.ts';
 
 const record = (over: object = {}) => ({
   kind: 'Event',
@@ -22,7 +23,7 @@ const record = (over: object = {}) => ({
 
 describe('CloudWatch Logs subscription payload', () => {
   it('round-trips records through base64(gzip(JSON))', () => {
-    const ev = encodeLogsEvent([record()], '/aws/eks/prod/cluster');
+    const ev = recordsAsAwsLogs([record()], '/aws/eks/prod/cluster');
     expect(isCloudWatchLogsEvent(ev)).toBe(true);
     const payload = decodeLogsEvent(ev);
     expect(payload.logGroup).toBe('/aws/eks/prod/cluster');

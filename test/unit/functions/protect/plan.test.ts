@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allowedBy, planProtect, settle, type Attempt, type ProtectInput } from '../../../../functions/protect/plan.ts';
-import { Protect } from '../../../../functions/shared/policy/schema.ts';
+import { Protect } from '../../../../core/policy/schema.ts';
 
 const A = 'hmac-sha256:' + 'a'.repeat(32);
 const B = 'hmac-sha256:' + 'b'.repeat(32);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../../../../functions/shared/constants.ts';
+import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../../../../core/constants.ts';
 import { formatRestartedFor, parseRestartedFor, planRollouts, reloadSettings, type ChangedObject, type ReloadSettings, type WorkloadView } from '../../../../functions/rollout/plan.ts';
 
 const FP1 = 'hmac-sha256:' + '1'.repeat(32);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../../functions/shared/constants.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../../core/constants.ts';
 import { errorsQuery, savedQueries } from '../../../../cli/logs/queries.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -39,7 +39,7 @@ describe('clusters.cjs parseClusters', () => {
 });
 
 describe('clusters.cjs resources', () => {
-  it('reads the handler groups, namespace and service account from functions/shared/constants.ts', () => {
+  it('reads the handler groups, namespace and service account from core/constants.ts', () => {
     expect(clusters.readConstants()).toEqual({ groups: { ...HANDLER_GROUPS }, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT });
   });
 

@@ -1,0 +1,82 @@
+/**
+ * What a protect invocation is about (pure): the attempts on each protected object, from a forwarder event, a
+ * resync, or the EKS audit records of a CloudWatch Logs subscription (the only input that names the actor).
+ */
+import { DETAIL_TYPES } from '../../core/constants.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { policiesForSource } from '../../core/policy/select.ts';
+import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
+import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent, type LogsPayload } from './audit.ts';
+import type { Attempt } from './plan.ts';
+
+export type ProtectedPolicy = RipplePolicy & { spec: { protect: NonNullable<RipplePolicy['spec']['protect']> } };
+
+export function protectedPolicies(policies: RipplePolicy[]): ProtectedPolicy[] {
+  return policies.filter((p): p is ProtectedPolicy => Boolean(p.spec.protect));
+}
+
+export interface Triggers {
+  cluster: string;
+  byPolicy: Map<ProtectedPolicy, Attempt[]>;
+  /** Inputs that concern no protected object, with why. */
+  skipped: string[];
+  /** The audit log stream and first record id, for log correlation (audit input only). */
+  correlationId?: string;
+}
+
+export function attemptsFromEvent(e: RippleEvent, policies: ProtectedPolicy[], skipped: string[]): { cluster: string; byPolicy: Map<ProtectedPolicy, Attempt[]> } {
+  const byPolicy = new Map<ProtectedPolicy, Attempt[]>();
+  if (e['detail-type'] === DETAIL_TYPES.resync) {
+    const kinds = e.detail.kinds;
+    for (const p of policies) {
+      if (kinds && !kinds.includes(p.spec.source.kind)) continue;
+      // The verb is decided once the current state is known (protectObject).
+      byPolicy.set(p, [{ via: 'resync', verb: 'update', actor: { groups: [] }, at: e.detail.observedAt, id: e.id }]);
+    }
+    return { cluster: e.detail.cluster, byPolicy };
+  }
+  const d = e.detail;
+  const p = d.namespace ? policiesForSource(policies, d.kind, d.namespace, d.name)[0] : undefined;
+  if (!p) {
+    skipped.push(`${d.kind} ${d.namespace ?? ''}/${d.name}: not the source of a policy with a protect section`);
+    return { cluster: d.cluster, byPolicy };
+  }
+  const verb = e['detail-type'] === DETAIL_TYPES.deleted ? 'delete' : e['detail-type'] === DETAIL_TYPES.created ? 'create' : 'update';
+  byPolicy.set(p, [{ via: 'event', verb, actor: { groups: [], ...(d.manager ? { manager: d.manager } : {}) }, at: d.observedAt, id: e.id }]);
+  return { cluster: d.cluster, byPolicy };
+}
+
+/** The attempts in a CloudWatch Logs subscription payload of EKS audit records. */
+function attemptsFromLogs(payload: LogsPayload, policies: ProtectedPolicy[], skipped: string[]): Map<ProtectedPolicy, Attempt[]> {
+  const byPolicy = new Map<ProtectedPolicy, Attempt[]>();
+  for (const le of payload.logEvents) {
+    const a = attemptFromAudit(le.message);
+    if ('skip' in a) {
+      skipped.push(`log event ${le.id}: ${a.skip}`);
+      continue;
+    }
+    // A deletecollection names no object: it concerns every protected object of that kind in the namespace.
+    const concerned = a.name === null ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace) : policiesForSource(policies, a.kind, a.namespace, a.name).slice(0, 1);
+    if (concerned.length === 0) {
+      skipped.push(`log event ${le.id}: ${a.kind} ${a.namespace}/${a.name ?? '*'} is not protected`);
+      continue;
+    }
+    for (const p of concerned) byPolicy.set(p, [...(byPolicy.get(p) ?? []), a.attempt]);
+  }
+  return byPolicy;
+}
+
+/** Any protect input -> the attempts per protected policy. Throws (schema) on a malformed forwarder event. */
+export function triggersOf(event: unknown, policies: ProtectedPolicy[], defaultCluster: () => string): Triggers {
+  const skipped: string[] = [];
+  if (!isCloudWatchLogsEvent(event)) return { ...attemptsFromEvent(parseRippleEvent(event), policies, skipped), skipped };
+  const payload = decodeLogsEvent(event);
+  if (payload.messageType === 'CONTROL_MESSAGE') return { cluster: defaultCluster(), byPolicy: new Map(), skipped: ['CloudWatch Logs control message'] };
+  const first = payload.logEvents[0];
+  return {
+    cluster: clusterOfLogGroup(payload.logGroup) ?? defaultCluster(),
+    byPolicy: attemptsFromLogs(payload, policies, skipped),
+    skipped,
+    ...(first ? { correlationId: `${payload.logStream ?? payload.logGroup}/${first.id}` } : {}),
+  };
+}

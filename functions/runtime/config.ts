@@ -1,0 +1,95 @@
+/**
+ * Handler configuration: parsed once from the environment into one typed object, lazily on first use (never
+ * at import time), then passed in. Nothing else in functions/ reads process.env.
+ *
+ * - RIPPLE_KUBECONFIG: path of a kubeconfig (local runs, the embedded cluster). When set it wins.
+ * - RIPPLE_CLUSTERS: JSON `{ "<cluster>": { "endpoint"?, "caData"?, "region"? } }` (EKS); endpoint and CA come
+ *   from eks:DescribeCluster when absent; the bearer token is the EKS presigned-STS token.
+ * - RIPPLE_POLICY_DIR: directory of RipplePolicy YAML (default `policies` under LAMBDA_TASK_ROOT or cwd).
+ * - RIPPLE_CLUSTER_NAME: cluster for events that carry none (schedule, CloudFormation custom resource).
+ * - RIPPLE_REQUEST_TIMEOUT_MS (default 10000), RIPPLE_WRITE_CONCURRENCY (default 32).
+ */
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { envInt, type Env } from '../../core/env.ts';
+import { ValidationError } from '../../core/errors.ts';
+
+export const ClusterEntry = z
+  .object({
+    endpoint: z.url().optional(),
+    /** base64 of the PEM CA bundle, as eks:DescribeCluster returns it. */
+    caData: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+  })
+  .strict();
+export type ClusterEntry = z.infer<typeof ClusterEntry>;
+
+export interface RuntimeConfig {
+  kubeconfigPath: string | null;
+  clusters: Record<string, ClusterEntry>;
+  policyDir: string;
+  defaultCluster: string;
+  /** AWS region for STS/EKS when a cluster entry names none. */
+  region: string | null;
+  requestTimeoutMs: number;
+  writeConcurrency: number;
+  /** Client-side request rate limit per cluster and container (RIPPLE_KUBE_QPS, RIPPLE_KUBE_BURST; QPS 0 = off). */
+  rateLimit: { perSecond: number; burst: number };
+}
+
+function nonNegative(env: Env, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ValidationError(`${name}: must be a number >= 0, got "${raw}"`);
+  return n;
+}
+
+/** Pure: environment in, config out. Throws ValidationError naming the variable. */
+export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig {
+  const kubeconfigPath = env.RIPPLE_KUBECONFIG ? env.RIPPLE_KUBECONFIG : null;
+  let clusters: Record<string, ClusterEntry> = {};
+  if (env.RIPPLE_CLUSTERS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(env.RIPPLE_CLUSTERS);
+    } catch (err) {
+      throw new ValidationError(`RIPPLE_CLUSTERS: not valid JSON (${(err as Error).message}); expected {"<cluster>": {"endpoint"?, "caData"?, "region"?}}`);
+    }
+    const parsed = z.record(z.string().min(1), ClusterEntry).safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ValidationError(`RIPPLE_CLUSTERS.${issue.path.join('.')}: ${issue.message}`);
+    }
+    clusters = parsed.data;
+  }
+  if (!kubeconfigPath && Object.keys(clusters).length === 0 && !env.RIPPLE_CLUSTER_NAME) {
+    throw new ValidationError('no cluster configured: set RIPPLE_KUBECONFIG (a kubeconfig path) or RIPPLE_CLUSTERS / RIPPLE_CLUSTER_NAME (EKS)');
+  }
+  const root = env.LAMBDA_TASK_ROOT || cwd;
+  const dir = env.RIPPLE_POLICY_DIR || 'policies';
+  return {
+    kubeconfigPath,
+    clusters,
+    policyDir: isAbsolute(dir) ? dir : join(root, dir),
+    defaultCluster: env.RIPPLE_CLUSTER_NAME || Object.keys(clusters)[0] || 'local',
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
+    requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
+    writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
+    rateLimit: rateLimitFrom(env),
+  };
+}
+
+/** Defaults: 100 requests/s, bursts of 2 x that (see DEFAULT_RATE_LIMIT in kube/http.ts for why). */
+function rateLimitFrom(env: Env): { perSecond: number; burst: number } {
+  const perSecond = nonNegative(env, 'RIPPLE_KUBE_QPS', 100);
+  return { perSecond, burst: env.RIPPLE_KUBE_BURST ? envInt(env, 'RIPPLE_KUBE_BURST', 1) : Math.max(1, Math.ceil(perSecond * 2)) };
+}
+
+let cached: RuntimeConfig | null = null;
+
+/** The process's config, parsed on first call. */
+export function runtimeConfig(): RuntimeConfig {
+  cached ??= parseRuntimeConfig(process.env);
+  return cached;
+}
