@@ -19,7 +19,8 @@ import { ANN_POLICY, ANN_RESTARTED_FOR, DETAIL_TYPES, LABEL_MANAGED_BY } from '.
 import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { pool } from '../../../functions/runtime/pool.ts';
 import { RipplePolicy } from '../../../core/policy/schema.ts';
-import { changeEvent, ensureNamespace, fp, handlerKube, startEnv, testObservability, type Env } from './fixture.ts';
+import { quietObservability } from '../clone/harness.ts';
+import { changeEvent, ensureNamespace, fp, handlerKube, startEnv, type Env } from './fixture.ts';
 
 const UPDATES = 50;
 /** The function timeout the invocations get (the hold of the longer window fits in it with the 20 s reserve). */
@@ -76,7 +77,7 @@ describe.each(CASES)('coalescing: $namespaces namespaces, 50 base updates within
   }, 300_000);
 
   it('makes exactly one rollout per consuming Deployment, for the last content', { timeout: 600_000 }, async () => {
-    const handler = makeHandler({ kubeFor: async () => kube, policies: () => [policy], observability: testObservability('rollout') });
+    const handler = makeHandler({ kubeFor: async () => kube, policies: () => [policy], observability: ((o) => () => o)(quietObservability()) });
     const queue = new LocalQueue({ name: `rollout-${base}`, arn: `arn:aws:sqs:us-east-1:000000000000:rollout-${base}`, region: 'us-east-1', visibilityTimeoutMs: 2 * TIMEOUT_MS });
     const batches: { records: number; failed: number }[] = [];
     const mapping = new EventSourceMapping(queue, {
