@@ -45,30 +45,59 @@ export interface SourceParts {
   reload?: ReloadPart;
 }
 
+/** Where a rule sits: its policy (kind, namespace for a namespaced Policy, name), its file and document. */
+export interface RuleOrigin {
+  problems: PolicyProblem[];
+  warnings: PolicyProblem[];
+  doc: YamlDocument;
+  file: string;
+  policyKind: 'ClusterPolicy' | 'Policy';
+  /** The namespace of a namespaced Policy (it sees and generates only there). */
+  policyNamespace?: string;
+  policyName: string;
+  ruleName: string;
+  base: Seg[];
+}
+
 export class RuleContext {
   readonly problems: PolicyProblem[];
+  readonly warnings: PolicyProblem[];
   readonly doc: YamlDocument;
   readonly file: string;
+  readonly policyKind: 'ClusterPolicy' | 'Policy';
+  readonly policyNamespace?: string;
   readonly policyName: string;
   readonly ruleName: string;
   readonly base: Seg[];
-  constructor(problems: PolicyProblem[], doc: YamlDocument, file: string, policyName: string, ruleName: string, base: Seg[]) {
-    this.problems = problems;
-    this.doc = doc;
-    this.file = file;
-    this.policyName = policyName;
-    this.ruleName = ruleName;
-    this.base = base;
+  /** Mapping notes that concern the whole rule (e.g. inlined context variables); each part carries them. */
+  readonly notes: string[] = [];
+  constructor(o: RuleOrigin) {
+    this.problems = o.problems;
+    this.warnings = o.warnings;
+    this.doc = o.doc;
+    this.file = o.file;
+    this.policyKind = o.policyKind;
+    this.policyNamespace = o.policyNamespace;
+    this.policyName = o.policyName;
+    this.ruleName = o.ruleName;
+    this.base = o.base;
   }
   get origin(): string {
-    return `ClusterPolicy ${this.policyName}, rule ${this.ruleName}`;
+    return `${this.policyKind} ${this.policyNamespace ? `${this.policyNamespace}/` : ''}${this.policyName}, rule ${this.ruleName}`;
+  }
+  private at(rel: Seg[], message: string): PolicyProblem {
+    const path = [...this.base, ...rel];
+    const { line, col } = this.doc.position(path);
+    return { file: this.file, line, col, path: pathString(path), message: `${this.origin}: ${message}` };
   }
   /** Report an unsupported or invalid construct at `rel` (relative to the rule). Returns undefined for chaining. */
   fail(rel: Seg[], message: string): undefined {
-    const path = [...this.base, ...rel];
-    const { line, col } = this.doc.position(path);
-    this.problems.push({ file: this.file, line, col, path: pathString(path), message: `${this.origin}: ${message}` });
+    this.problems.push(this.at(rel, message));
     return undefined;
+  }
+  /** Report something noted and ignored (the import goes on). */
+  warn(rel: Seg[], message: string): void {
+    this.warnings.push(this.at(rel, message));
   }
 }
 
@@ -89,11 +118,15 @@ export function checkKeys(ctx: RuleContext, rel: Seg[], obj: Obj, allowed: strin
 }
 
 export interface ResourceFilter {
+  /** Kinds (without group/version); empty in an exclude clause that names none (every kind the rule matched). */
   kinds: string[];
   names?: string[];
   namespaces?: string[];
   operations?: string[];
   selector?: LabelSelector;
+  /** `resources.annotations` (match by the object's annotations) and `resources.namespaceSelector`, refused where used. */
+  annotations?: unknown;
+  namespaceSelector?: unknown;
   rel: Seg[];
 }
 
@@ -135,9 +168,10 @@ export function resourceFilters(ctx: RuleContext, rel: Seg[], block: unknown, wh
         ctx.fail(rrel, 'resources must be a mapping');
         continue;
       }
-      checkKeys(ctx, rrel, r, ['kinds', 'names', 'namespaces', 'operations', 'selector'], 'resources field');
-      const kinds = strList(r.kinds);
-      if (!kinds || kinds.length === 0) {
+      checkKeys(ctx, rrel, r, ['kinds', 'names', 'namespaces', 'operations', 'selector', 'annotations', 'namespaceSelector'], 'resources field');
+      // In an exclude clause, kinds may be left out: the clause then applies to every kind the rule matched.
+      const kinds = r.kinds === undefined && what === 'exclude' ? [] : strList(r.kinds);
+      if (!kinds || (kinds.length === 0 && what === 'match')) {
         ctx.fail([...rrel, 'kinds'], 'resources.kinds must list at least one kind');
         continue;
       }
@@ -149,6 +183,8 @@ export function resourceFilters(ctx: RuleContext, rel: Seg[], block: unknown, wh
         else f[k] = l;
       }
       if (r.selector !== undefined) f.selector = r.selector as LabelSelector;
+      if (r.annotations !== undefined) f.annotations = r.annotations;
+      if (r.namespaceSelector !== undefined) f.namespaceSelector = r.namespaceSelector;
       out.resources.push(f);
     } else {
       out.actors.push({ rel: c.rel, value: c.value });
@@ -158,62 +194,122 @@ export function resourceFilters(ctx: RuleContext, rel: Seg[], block: unknown, wh
 }
 
 export const OPERATION_KEY = /^\{\{\s*request\.operation(\s*\|\|\s*'BACKGROUND')?\s*\}\}$/;
+/** The operations an admission request can carry (Kyverno's `{{request.operation}}`). */
+export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
+export type Operation = (typeof OPERATIONS)[number];
 
-/** Operations selected by `preconditions` on request.operation; null when there is none. */
-export function preconditionOperations(ctx: RuleContext, pre: unknown): string[] | null {
-  if (pre === undefined) return null;
-  const rel: Seg[] = ['preconditions'];
-  let conds: { rel: Seg[]; value: unknown }[] = [];
-  if (Array.isArray(pre)) conds = pre.map((value, i) => ({ rel: [...rel, i], value }));
-  else if (isObj(pre)) {
-    checkKeys(ctx, rel, pre, ['all', 'any'], 'preconditions field');
-    if (pre.any !== undefined) {
-      if (!Array.isArray(pre.any) || pre.any.length !== 1) {
-        ctx.fail([...rel, 'any'], 'preconditions.any with several conditions is not supported; use one condition on {{request.operation}}');
-        return [];
-      }
-      conds.push({ rel: [...rel, 'any', 0], value: pre.any[0] });
-    }
-    if (pre.all !== undefined) {
-      if (!Array.isArray(pre.all)) {
-        ctx.fail([...rel, 'all'], 'preconditions.all must be a list');
-        return [];
-      }
-      conds.push(...pre.all.map((value, i) => ({ rel: [...rel, 'all', i], value })));
-    }
-  } else {
-    ctx.fail(rel, 'preconditions must be a mapping with all/any');
-    return [];
-  }
-  let ops: string[] | null = null;
-  for (const c of conds) {
-    if (!isObj(c.value)) {
-      ctx.fail(c.rel, 'a precondition must be a mapping with key, operator and value');
-      continue;
-    }
-    checkKeys(ctx, c.rel, c.value, ['key', 'operator', 'value', 'message'], 'precondition field');
-    if (typeof c.value.key !== 'string' || !OPERATION_KEY.test(c.value.key.trim())) {
-      ctx.fail([...c.rel, 'key'], `precondition on ${JSON.stringify(c.value.key)} is not supported; ripple imports only conditions on "{{request.operation}}"`);
-      continue;
-    }
-    const op = c.value.operator;
-    let values: string[] | null = null;
-    if (op === 'Equals' && typeof c.value.value === 'string') values = [c.value.value];
-    else if ((op === 'AnyIn' || op === 'In') && strList(c.value.value)) values = strList(c.value.value);
-    else if (op === 'AnyIn' || op === 'In' || op === 'Equals') ctx.fail([...c.rel, 'value'], `operator ${op} needs ${op === 'Equals' ? 'one operation' : 'a list of operations'}`);
-    else ctx.fail([...c.rel, 'operator'], `operator ${JSON.stringify(op)} on request.operation is not supported; use AnyIn, In or Equals`);
-    if (!values) continue;
-    ops = ops === null ? values : ops.filter((o) => values.includes(o)); // all: intersection
-  }
-  return ops ?? [];
+/** Kyverno condition operators on a scalar key, as a membership test of the operation in the condition's values. */
+const MEMBERSHIP: Record<string, 'in' | 'notIn'> = {
+  Equals: 'in',
+  Equal: 'in',
+  In: 'in',
+  AnyIn: 'in',
+  AllIn: 'in',
+  NotEquals: 'notIn',
+  NotEqual: 'notIn',
+  NotIn: 'notIn',
+  AnyNotIn: 'notIn',
+  AllNotIn: 'notIn',
+};
+
+/** What a condition block is for, in messages, and what to write instead of a condition on something else. */
+export interface ConditionUse {
+  what: 'preconditions' | 'validate.deny.conditions';
+  /** The nearest supported form for a condition on another key. */
+  otherKeyHint: string;
 }
 
-/** The operations a rule applies to: from match resources.operations and/or preconditions. null = all. */
-export function ruleOperations(ctx: RuleContext, match: ResourceFilter[], pre: unknown): string[] | null {
-  const fromPre = preconditionOperations(ctx, pre);
-  const fromMatch = match.some((f) => f.operations) ? [...new Set(match.flatMap((f) => f.operations ?? []))] : null;
-  if (fromPre && fromMatch) return fromPre.filter((o) => fromMatch.includes(o));
-  return fromPre ?? fromMatch;
+/**
+ * The operations for which a Kyverno condition block holds: `{ any: [...], all: [...] }` (any: one holds; all: every
+ * one holds; both: both parts) or a list (legacy: all). Only conditions on `{{request.operation}}` are understood;
+ * anything else is reported. Returns null for no block, `undefined` when a condition could not be read.
+ */
+export function conditionOperations(ctx: RuleContext, rel: Seg[], block: unknown, use: ConditionUse): Operation[] | null | undefined {
+  if (block === undefined || block === null) return null;
+  let any: { rel: Seg[]; value: unknown }[] | null = null;
+  let all: { rel: Seg[]; value: unknown }[] = [];
+  if (Array.isArray(block)) all = block.map((value, i) => ({ rel: [...rel, i], value }));
+  else if (isObj(block)) {
+    checkKeys(ctx, rel, block, ['all', 'any'], `${use.what} field`);
+    for (const k of ['any', 'all'] as const) {
+      if (block[k] === undefined) continue;
+      if (!Array.isArray(block[k])) {
+        ctx.fail([...rel, k], `${use.what}.${k} must be a list of conditions`);
+        return undefined;
+      }
+      const conds = (block[k] as unknown[]).map((value, i) => ({ rel: [...rel, k, i], value }));
+      if (k === 'any') any = conds;
+      else all = conds;
+    }
+  } else {
+    ctx.fail(rel, `${use.what} must be a mapping with all/any (or a list of conditions)`);
+    return undefined;
+  }
+  let ok = true;
+  const holds = (c: { rel: Seg[]; value: unknown }): Set<Operation> => {
+    const none = new Set<Operation>();
+    if (!isObj(c.value)) {
+      ok = false;
+      ctx.fail(c.rel, 'a condition must be a mapping with key, operator and value');
+      return none;
+    }
+    checkKeys(ctx, c.rel, c.value, ['key', 'operator', 'value', 'message'], 'condition field');
+    const key = c.value.key;
+    if (typeof key !== 'string' || !OPERATION_KEY.test(key.trim())) {
+      ok = false;
+      ctx.fail([...c.rel, 'key'], `a condition on ${JSON.stringify(key)} in ${use.what} is not supported: ripple imports only conditions on "{{request.operation}}"; ${use.otherKeyHint}`);
+      return none;
+    }
+    const op = c.value.operator;
+    const kind = typeof op === 'string' ? MEMBERSHIP[op] : undefined;
+    if (!kind) {
+      ok = false;
+      ctx.fail([...c.rel, 'operator'], `operator ${JSON.stringify(op)} on request.operation is not supported; use AnyIn, AnyNotIn, Equals or NotEquals`);
+      return none;
+    }
+    const raw = c.value.value;
+    const values = typeof raw === 'string' ? [raw] : strList(raw);
+    if (!values) {
+      ok = false;
+      ctx.fail([...c.rel, 'value'], `operator ${op} needs an operation or a list of operations (${OPERATIONS.join(', ')})`);
+      return none;
+    }
+    const unknown = values.filter((v) => v !== 'BACKGROUND' && !(OPERATIONS as readonly string[]).includes(v));
+    if (unknown.length > 0) {
+      ok = false;
+      ctx.fail([...c.rel, 'value'], `${unknown.map((v) => JSON.stringify(v)).join(', ')} ${unknown.length === 1 ? 'is not an operation' : 'are not operations'} (${OPERATIONS.join(', ')}; upper case, no wildcards)`);
+      return none;
+    }
+    return new Set(OPERATIONS.filter((o) => values.includes(o) === (kind === 'in')));
+  };
+  let result = new Set<Operation>(OPERATIONS);
+  if (any !== null && (any as unknown[]).length > 0) {
+    const union = new Set<Operation>();
+    for (const c of any as { rel: Seg[]; value: unknown }[]) for (const o of holds(c)) union.add(o);
+    result = union;
+  }
+  for (const c of all) {
+    const h = holds(c);
+    result = new Set([...result].filter((o) => h.has(o)));
+  }
+  if (!ok) return undefined;
+  if (any === null && all.length === 0) return null;
+  return OPERATIONS.filter((o) => result.has(o));
+}
+
+/** The operations a rule's match applies to (`resources.operations`); null when no clause names any. */
+export function matchOperations(match: ResourceFilter[]): string[] | null {
+  return match.some((f) => f.operations) ? [...new Set(match.flatMap((f) => f.operations ?? [...OPERATIONS]))] : null;
+}
+
+/** Intersect operation sets; null = unconstrained. */
+export function intersectOperations(...sets: (readonly string[] | null)[]): string[] | null {
+  let out: string[] | null = null;
+  for (const s of sets) {
+    if (s === null) continue;
+    out = out === null ? [...s] : out.filter((o) => s.includes(o));
+  }
+  return out;
 }
 
 export function selectorOf(ctx: RuleContext, rel: Seg[], sel: unknown): LabelSelector | undefined {

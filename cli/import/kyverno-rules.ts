@@ -2,20 +2,44 @@
  * `ripple import kyverno`: one Kyverno rule at a time — validate -> protect, generate -> sync, mutate -> reload.
  */
 import { HANDLER_GROUPS, type ObjectKind } from '../../core/constants.ts';
-import { checkKeys, hasWildcard, isObj, resourceFilters, ruleOperations, RuleContext, selectorOf, strList, type Obj, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
+import {
+  checkKeys,
+  conditionOperations,
+  hasWildcard,
+  intersectOperations,
+  isObj,
+  matchOperations,
+  resourceFilters,
+  RuleContext,
+  kindName,
+  selectorOf,
+  strList,
+  type Obj,
+  type Operation,
+  type RefForm,
+  type ReloadPart,
+  type SourceParts,
+  type WorkloadKind,
+} from './kyverno-context.ts';
 import { CLUSTER_ADMIN_GROUP, KYVERNO_ENGINE_SERVICE_ACCOUNTS } from './kyverno-names.ts';
 import type { Seg } from '../../core/policy/load.ts';
 import type { LabelSelector } from '../../core/policy/schema.ts';
 // ---------------------------------------------------------------------------------------------------------
 // validate -> protect
 
+const PRE_HINT = 'say which operations with a condition on {{request.operation}} (AnyIn [UPDATE, DELETE])';
+const DENY_HINT = 'ripple decides by the operation and the allowed actors only: to let an actor through, list it under exclude (subjects: User, Group, ServiceAccount; clusterRoles: cluster-admin)';
+
 export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 'audit', sources: Map<string, SourceParts>): void {
   const v = rule.validate;
   if (!isObj(v)) return void ctx.fail(['validate'], 'validate must be a mapping');
   checkKeys(ctx, ['validate'], v, ['message', 'deny', 'failureAction', 'validationFailureAction'], 'validate field');
-  if (!isObj(v.deny) || Object.keys(v.deny).length > 0) {
-    ctx.fail(['validate', 'deny'], 'only an unconditional `deny: {}` is supported (put the operation condition in preconditions); patterns, deny conditions and CEL are not');
+  if (!isObj(v.deny)) {
+    if (v.deny === undefined && Object.keys(v).some((k) => !['message', 'failureAction', 'validationFailureAction'].includes(k))) return; // pattern, anyPattern, foreach, cel… reported above
+    return void ctx.fail(['validate', 'deny'], 'validate needs deny (`deny: {}` or `deny.conditions` on {{request.operation}}); patterns and CEL describe what an object must look like, which ripple does not check');
   }
+  checkKeys(ctx, ['validate', 'deny'], v.deny, ['conditions'], 'deny field');
+  const denyOps: Operation[] | null | undefined = conditionOperations(ctx, ['validate', 'deny', 'conditions'], v.deny.conditions, { what: 'validate.deny.conditions', otherKeyHint: DENY_HINT });
   let mode = action;
   const ruleAction = v.failureAction ?? v.validationFailureAction;
   if (ruleAction !== undefined) {
@@ -25,16 +49,27 @@ export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 
   }
   const match = resourceFilters(ctx, ['match'], rule.match, 'match');
   if (match.actors.length > 0) ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported; ripple protects objects from everyone except the allowed actors (use exclude)');
-  const ops = ruleOperations(ctx, match.resources, rule.preconditions);
-  const notes: string[] = [];
+  const preOps = conditionOperations(ctx, ['preconditions'], rule.preconditions, { what: 'preconditions', otherKeyHint: PRE_HINT });
+  const notes = [...ctx.notes];
   let operations: ('UPDATE' | 'DELETE')[] = [];
-  if (ops === null) {
-    ctx.fail(['validate', 'deny'], 'deny without a condition on the operation would also block CREATE; ripple protects against UPDATE and DELETE only: add a precondition {{request.operation}} AnyIn [UPDATE, DELETE]');
-  } else {
-    const bad = ops.filter((o) => o !== 'UPDATE' && o !== 'DELETE');
-    if (bad.length > 0) ctx.fail(['preconditions'], `operation(s) ${bad.join(', ')} cannot be denied by ripple (allowed: UPDATE, DELETE)`);
-    operations = (['UPDATE', 'DELETE'] as const).filter((o) => ops.includes(o));
-    if (operations.length === 0 && bad.length === 0) ctx.fail(['preconditions'], 'the rule applies to no operation (the conditions exclude each other)');
+  if (denyOps !== undefined && preOps !== undefined) {
+    const ops = intersectOperations(matchOperations(match.resources), preOps, denyOps);
+    // Where the operations were named, for the messages: the deny conditions, else the preconditions, else match.
+    const where: Seg[] = denyOps ? ['validate', 'deny', 'conditions'] : preOps ? ['preconditions'] : ['match'];
+    if (ops === null) {
+      ctx.fail(
+        ['validate', 'deny'],
+        'this deny has no condition on the operation, so Kyverno denies every request for these objects, creating them included; ripple protects an existing object against UPDATE and/or DELETE: name them with validate.deny.conditions (key "{{request.operation}}", operator AnyIn, value [UPDATE, DELETE]) or match resources.operations',
+      );
+    } else {
+      if (ops.includes('CONNECT')) notes.push('CONNECT left out: a Secret or ConfigMap has no connect subresource');
+      const bad = ops.filter((o) => o === 'CREATE');
+      if (bad.length > 0) {
+        ctx.fail(where, `the conditions deny CREATE (making a new object under a protected name) as well as ${ops.filter((o) => o === 'UPDATE' || o === 'DELETE').join(' and ') || 'nothing else'}: ripple protects an existing object against UPDATE and DELETE only; narrow the condition to [UPDATE, DELETE]`);
+      }
+      operations = (['UPDATE', 'DELETE'] as const).filter((o) => ops.includes(o));
+      if (operations.length === 0 && bad.length === 0) ctx.fail(where, `the rule denies no operation ripple protects against (${ops.length ? ops.join(', ') : 'the conditions exclude each other'}); ripple protects against UPDATE and DELETE`);
+    }
   }
   const allow = allowedActors(ctx, rule.exclude, notes);
   const message = typeof v.message === 'string' ? v.message : undefined;
@@ -101,31 +136,44 @@ function allowedActors(ctx: RuleContext, exclude: unknown, notes: string[]): { g
 /** The protect part on every Secret/ConfigMap a validate rule names (exact names in exact namespaces). */
 function protectTargets(ctx: RuleContext, resources: ReturnType<typeof resourceFilters>['resources'], sources: Map<string, SourceParts>, part: () => NonNullable<SourceParts['protect']>): void {
   for (const f of resources) {
-    for (const [i, k] of f.kinds.entries()) {
-      if (k !== 'Secret' && k !== 'ConfigMap') {
-        ctx.fail([...f.rel, 'kinds', i], `kind "${k}" cannot be protected by ripple (Secret, ConfigMap)`);
+    const kinds = f.kinds.filter((k, i) => {
+      if (k === 'Secret' || k === 'ConfigMap') return true;
+      ctx.fail([...f.rel, 'kinds', i], `kind "${k}" cannot be protected by ripple: it protects the Secrets and ConfigMaps it copies (the bases)`);
+      return false;
+    });
+    if (kinds.length === 0) continue;
+    for (const k of ['annotations', 'namespaceSelector'] as const) {
+      if (f[k] !== undefined) ctx.fail([...f.rel, k], `choosing the protected objects by resources.${k} is not supported; list them under names (and namespaces)`);
+    }
+    if (!f.names || f.names.length === 0) {
+      ctx.fail(f.selector ? [...f.rel, 'selector'] : f.rel, `protecting every ${kinds.join('/')}${f.selector ? ' that matches a label selector' : ''} is not supported; list the protected objects under names (and namespaces)`);
+      continue;
+    }
+    if (f.selector) ctx.fail([...f.rel, 'selector'], 'protecting by label selector is not supported; list the objects by name');
+    let namespaces = f.namespaces;
+    if (ctx.policyNamespace) {
+      if (namespaces && namespaces.some((n) => n !== ctx.policyNamespace)) {
+        ctx.fail([...f.rel, 'namespaces'], `a namespaced Policy sees only its own namespace ${ctx.policyNamespace}; list only that namespace (or none)`);
         continue;
       }
-      if (!f.names || f.names.length === 0) {
-        ctx.fail([...f.rel], `protecting every ${k} is not supported; list the protected objects under names (and namespaces)`);
-        continue;
-      }
-      if (!f.namespaces || f.namespaces.length === 0) {
-        ctx.fail([...f.rel], `${k} ${f.names.join(', ')} in every namespace: ripple protects base objects; list their namespaces under namespaces`);
-        continue;
-      }
-      if (f.selector) ctx.fail([...f.rel, 'selector'], 'protecting by label selector is not supported; list the objects by name');
+      namespaces = [ctx.policyNamespace];
+    }
+    if (!namespaces || namespaces.length === 0) {
+      ctx.fail(f.rel, `${kinds.join('/')} ${f.names.join(', ')} in every namespace: ripple protects base objects; list their namespaces under namespaces`);
+      continue;
+    }
+    for (const k of kinds) {
       for (const name of f.names) {
         if (hasWildcard(name)) {
           ctx.fail([...f.rel, 'names'], `name "${name}" with a wildcard is not supported; list exact names`);
           continue;
         }
-        for (const ns of f.namespaces) {
+        for (const ns of namespaces) {
           if (hasWildcard(ns)) {
             ctx.fail([...f.rel, 'namespaces'], `namespace "${ns}" with a wildcard is not supported; list exact namespaces`);
             continue;
           }
-          const parts = sourceParts(sources, k, ns, name);
+          const parts = sourceParts(sources, k as ObjectKind, ns, name);
           if (parts.protect) {
             ctx.fail(f.rel, `${k} ${ns}/${name} is already protected by ${parts.protect.origin}; merge the two rules`);
             continue;
@@ -156,52 +204,106 @@ export function sourceParts(sources: Map<string, SourceParts>, kind: ObjectKind,
 
 export const NS_TARGET = /^\{\{\s*request\.object\.metadata\.name\s*\}\}$/;
 
+const NEAREST_CLONE = 'match kinds [Namespace] and generate.namespace "{{request.object.metadata.name}}", choosing the namespaces with match names or a selector';
+
+/** "Secret default/regcred" for messages, from a clone block (or "the base" when it is unreadable). */
+function cloneSource(g: Obj): string {
+  const c = g.clone;
+  return isObj(c) && typeof c.namespace === 'string' && typeof c.name === 'string' ? `${typeof g.kind === 'string' ? `${g.kind} ` : ''}${c.namespace}/${c.name}` : 'the base';
+}
+
 export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>): void {
   const g = rule.generate;
   if (!isObj(g)) return void ctx.fail(['generate'], 'generate must be a mapping');
+  // Root refusals first: each names the one construct that decides, rather than everything that follows from it.
+  if (ctx.policyNamespace) {
+    return void ctx.fail(
+      ['generate'],
+      `a namespaced Policy generates only inside its own namespace ${ctx.policyNamespace}: a copy of ${cloneSource(g)} next to the base, as ${JSON.stringify(g.name)}, is not supported yet (ripple copies a base into other namespaces; a second object in the base's own namespace under another name is one of the policy model's coming target names); nearest supported form: a ClusterPolicy cloning ${cloneSource(g)} into the namespaces that need it (${NEAREST_CLONE})`,
+    );
+  }
+  if (g.foreach !== undefined) {
+    return void ctx.fail(['generate', 'foreach'], `generate.foreach (objects named from a list computed per request) is not supported: a ripple policy is resolved when it is imported; write one generate.clone rule per base (${NEAREST_CLONE})`);
+  }
+  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
+  if (match.actors.length > 0) return void ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a generate rule');
+  const triggers = [...new Set(match.resources.flatMap((f) => f.kinds))].filter((k) => k !== 'Namespace');
+  if (triggers.length > 0) {
+    const f = match.resources.find((r) => r.kinds.some((k) => k !== 'Namespace'))!;
+    return void ctx.fail(
+      [...f.rel, 'kinds'],
+      `a copy made when a ${triggers.join(' or ')} appears (generate triggered by ${triggers.join(', ')}, into ${JSON.stringify(g.namespace)}) is not supported: ripple copies a base into namespaces chosen by name or label, whenever they exist, not on the arrival of another object; nearest supported form: ${NEAREST_CLONE}`,
+    );
+  }
+  if (g.data !== undefined) {
+    return void ctx.fail(['generate', 'data'], 'generate.data (an object written from the policy itself) is not supported: ripple copies an existing base; create the base with kubectl and clone it (generate.clone)');
+  }
+  if (g.cloneList !== undefined) {
+    const cl = isObj(g.cloneList) ? g.cloneList : {};
+    const what = `${strList(cl.kinds)?.map(kindName).join('/') ?? 'objects'} in namespace ${String(cl.namespace)}${cl.selector ? ` matching ${JSON.stringify(cl.selector)}` : ''}`;
+    return void ctx.fail(
+      ['generate', 'cloneList'],
+      `generate.cloneList (every ${what}, each copied under its own name, added and removed as labels change) is not supported yet: a RipplePolicy names one base object (bases chosen by a label selector are coming with the policy model); nearest supported form: one generate.clone rule per object`,
+    );
+  }
   checkKeys(ctx, ['generate'], g, ['kind', 'apiVersion', 'name', 'namespace', 'synchronize', 'clone', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field');
   if (rule.preconditions !== undefined) ctx.fail(['preconditions'], 'preconditions on a generate rule are not supported; select namespaces with match names/selector and exclude names');
-  const notes: string[] = [];
+  const notes: string[] = [...ctx.notes];
   const kind = g.kind;
   if (kind !== 'Secret' && kind !== 'ConfigMap') return void ctx.fail(['generate', 'kind'], `generating kind ${JSON.stringify(kind)} is not supported (Secret, ConfigMap)`);
   if (g.apiVersion !== undefined && g.apiVersion !== 'v1') ctx.fail(['generate', 'apiVersion'], `apiVersion ${JSON.stringify(g.apiVersion)} must be v1 for ${kind}`);
-  if (g.data !== undefined) ctx.fail(['generate', 'data'], 'generate.data is not supported: ripple copies an existing base object; use clone');
-  if (typeof g.name !== 'string' || hasWildcard(g.name) || /\{\{/.test(g.name)) return void ctx.fail(['generate', 'name'], 'generate.name must be a literal name');
-  if (typeof g.namespace !== 'string' || !NS_TARGET.test(g.namespace.trim())) {
-    return void ctx.fail(['generate', 'namespace'], 'generate.namespace must be "{{request.object.metadata.name}}" (one copy per matched Namespace); other targets are not supported');
-  }
-  if (g.synchronize !== true) {
-    ctx.fail(['generate', 'synchronize'], 'only synchronize: true is supported: ripple always keeps copies in sync with the base (one-off copies are not offered)');
-  }
-  if (g.orphanDownstreamOnPolicyDelete !== undefined && g.orphanDownstreamOnPolicyDelete !== false) {
-    ctx.fail(['generate', 'orphanDownstreamOnPolicyDelete'], 'orphanDownstreamOnPolicyDelete: true is not supported');
-  }
   const clone = g.clone;
   if (!isObj(clone) || typeof clone.name !== 'string' || typeof clone.namespace !== 'string') {
-    return void ctx.fail(['generate', 'clone'], 'generate.clone with name and namespace of the base object is required (cloneList and data are not supported)');
+    return void ctx.fail(['generate', 'clone'], 'generate.clone with the name and namespace of the base object is required');
   }
   checkKeys(ctx, ['generate', 'clone'], clone, ['name', 'namespace'], 'clone field');
+  for (const k of ['name', 'namespace'] as const) {
+    if (/\{\{/.test(clone[k]) || hasWildcard(clone[k])) return void ctx.fail(['generate', 'clone', k], `clone.${k} ${JSON.stringify(clone[k])} must be literal (a variable from context with variable.value is inlined; others are resolved per request)`);
+  }
+  if (typeof g.name !== 'string' || hasWildcard(g.name) || /\{\{/.test(g.name)) {
+    return void ctx.fail(['generate', 'name'], `generate.name ${JSON.stringify(g.name)} must be a literal name (a variable from context with variable.value is inlined; others are resolved per request)`);
+  }
+  if (typeof g.namespace !== 'string' || !NS_TARGET.test(g.namespace.trim())) {
+    return void ctx.fail(
+      ['generate', 'namespace'],
+      `generate.namespace ${JSON.stringify(g.namespace)}: only "{{request.object.metadata.name}}" (one copy in each matched Namespace) is supported; to copy into one namespace, match that Namespace by name (${NEAREST_CLONE})`,
+    );
+  }
+  if (g.synchronize !== true) {
+    ctx.fail(
+      ['generate', g.synchronize === undefined ? 'clone' : 'synchronize'],
+      `${g.synchronize === undefined ? 'synchronize is not set, so false (Kyverno\'s default)' : 'synchronize: false'} (copies made once, then left to each namespace: edits kept, source changes not propagated) is not supported yet (sync.mode once is coming with the policy model); nearest supported form: synchronize: true, where ripple keeps every copy equal to the base and reverts edits to it`,
+    );
+  }
+  if (g.orphanDownstreamOnPolicyDelete === true) {
+    notes.push('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place (ripple never deletes copies because a policy was removed)');
+  } else if (g.orphanDownstreamOnPolicyDelete === false || g.orphanDownstreamOnPolicyDelete === undefined) {
+    notes.push('Kyverno deletes the copies when this rule or policy is deleted (orphanDownstreamOnPolicyDelete: false, its default); removing the RipplePolicy leaves them in place: delete them with kubectl if you remove the policy');
+  } else ctx.fail(['generate', 'orphanDownstreamOnPolicyDelete'], 'orphanDownstreamOnPolicyDelete must be true or false');
   const existing = g.generateExisting ?? spec.generateExisting ?? spec.generateExistingOnPolicyUpdate;
   if (existing === true) notes.push('generateExisting -> copies are also made in namespaces that already exist (ripple always does this)');
   else notes.push('copies are also made in namespaces that already exist (ripple always backfills; the Kyverno policy did not ask for generateExisting)');
 
-  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
-  if (match.actors.length > 0) ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a generate rule');
   const include: string[] = [];
   let selector: LabelSelector | undefined;
   let everything = false;
   for (const f of match.resources) {
-    if (f.kinds.length !== 1 || f.kinds[0] !== 'Namespace') {
-      ctx.fail([...f.rel, 'kinds'], `generate rules must be triggered by Namespace only (got ${f.kinds.join(', ')})`);
-      continue;
+    for (const k of ['annotations', 'namespaceSelector'] as const) {
+      if (f[k] !== undefined) ctx.fail([...f.rel, k], `choosing namespaces by resources.${k} is not supported; use names or selector (the Namespace's labels)`);
     }
-    if (f.namespaces) ctx.fail([...f.rel, 'namespaces'], 'resources.namespaces has no meaning for Namespace triggers; use names');
-    if (f.operations) ctx.fail([...f.rel, 'operations'], 'resources.operations on a generate rule is not supported');
+    if (f.operations) {
+      const other = f.operations.filter((o) => o !== 'CREATE' && o !== 'UPDATE');
+      if (other.length > 0) ctx.fail([...f.rel, 'operations'], `operations ${other.join(', ')} on a Namespace trigger are not supported (a copy is made when a namespace is created or relabelled)`);
+      else notes.push(`match operations [${f.operations.join(', ')}] -> ripple copies into every selected namespace that exists, whenever it is created, relabelled or resynced`);
+    }
     if (f.selector) {
       if (selector) ctx.fail([...f.rel, 'selector'], 'several namespace selectors in one rule are not supported');
       else selector = selectorOf(ctx, [...f.rel, 'selector'], f.selector);
     }
-    if (f.names) include.push(...f.names);
+    // A Namespace's own name is what Kyverno compares with both names and namespaces.
+    const names = [...(f.names ?? []), ...(f.namespaces ?? [])];
+    if (f.names && f.namespaces) ctx.fail(f.rel, 'names and namespaces in one Namespace clause must both hold (the namespace name must be in both lists); use one of them');
+    if (names.length) include.push(...names);
     else everything = true;
   }
   if (match.resources.length > 1 && selector) ctx.fail(['match'], 'a namespace selector combined with other match clauses is not supported; use one clause');
@@ -210,15 +312,25 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
     const ex = resourceFilters(ctx, ['exclude'], rule.exclude, 'exclude');
     for (const a of ex.actors) ctx.fail(a.rel, 'excluding subjects/roles from a generate rule is not supported');
     for (const f of ex.resources) {
-      if (f.kinds.length !== 1 || f.kinds[0] !== 'Namespace' || !f.names || f.selector || f.namespaces || f.operations) {
-        ctx.fail(f.rel, 'exclude on a generate rule supports only Namespace names (globs allowed)');
+      const names = [...(f.names ?? []), ...(f.namespaces ?? [])];
+      if (f.kinds.some((k) => k !== 'Namespace') || names.length === 0 || f.selector || f.operations || f.annotations !== undefined || f.namespaceSelector !== undefined) {
+        ctx.fail(f.rel, 'exclude on a generate rule supports only namespace names (resources.names or resources.namespaces, globs allowed; kinds [Namespace] or none)');
         continue;
       }
-      exclude.push(...f.names);
+      if (f.names && f.namespaces) ctx.fail(f.rel, 'names and namespaces in one exclude clause must both hold; use one of them');
+      exclude.push(...names);
     }
   }
   const parts = sourceParts(sources, kind, clone.namespace, clone.name);
-  if (parts.sync) return void ctx.fail(['generate'], `${kind} ${clone.namespace}/${clone.name} is already cloned by ${parts.sync.origin}; merge the two rules`);
+  if (parts.sync) {
+    if (parts.sync.targetName !== g.name) {
+      return void ctx.fail(
+        ['generate', 'name'],
+        `${kind} ${clone.namespace}/${clone.name} is already copied as "${parts.sync.targetName}" by ${parts.sync.origin}; copying it under a second name ("${g.name}") is not supported yet (one target name per base; several are coming with the policy model); nearest supported form: one name for every copy`,
+      );
+    }
+    return void ctx.fail(['generate'], `${kind} ${clone.namespace}/${clone.name} is already cloned by ${parts.sync.origin}; merge the two rules (one rule per base, its namespaces in one match)`);
+  }
   parts.sync = {
     origin: ctx.origin,
     notes,
@@ -231,6 +343,9 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
 
 // ---------------------------------------------------------------------------------------------------------
 // mutate (existing) -> reload
+
+/** Kinds one might expect ripple to restart, but it does not (a different message from "mutating a Secret"). */
+const WORKLOAD_LIKE = ['CronJob', 'Job', 'Pod', 'ReplicaSet', 'Rollout'];
 
 export const RESTART_NS = /^\{\{\s*request\.namespace\s*\}\}$/;
 export const anchor = (k: string): string | null => {
@@ -316,25 +431,52 @@ export function anchorReferences(ctx: RuleContext, rel: Seg[], spec: unknown, ki
 export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[]): void {
   const m = rule.mutate;
   if (!isObj(m)) return void ctx.fail(['mutate'], 'mutate must be a mapping');
-  checkKeys(ctx, ['mutate'], m, ['targets', 'patchStrategicMerge'], 'mutate field');
-  if (spec.mutateExistingOnPolicyUpdate === true) {
-    ctx.fail(['mutate'], 'mutateExistingOnPolicyUpdate: true (restart every consumer whenever the policy changes) is not supported; ripple restarts consumers when the object changes');
+  checkKeys(ctx, ['mutate'], m, ['targets', 'patchStrategicMerge', 'mutateExistingOnPolicyUpdate'], 'mutate field');
+  // The rule's own setting (Kyverno's current place for it) wins over the deprecated spec-level one.
+  const onPolicyUpdate = m.mutateExistingOnPolicyUpdate ?? spec.mutateExistingOnPolicyUpdate;
+  if (onPolicyUpdate === true) {
+    ctx.fail(
+      m.mutateExistingOnPolicyUpdate !== undefined ? ['mutate', 'mutateExistingOnPolicyUpdate'] : ['mutate'],
+      'mutateExistingOnPolicyUpdate: true (restart every matching workload whenever the policy is created or changed) is not supported: ripple restarts consumers only when the object they read changes; set it to false',
+    );
   }
   if (!Array.isArray(m.targets) || m.targets.length === 0) {
     return void ctx.fail(['mutate'], 'only mutate-existing rules (mutate.targets) are supported; admission-time mutation has no ripple equivalent');
   }
+  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
+  const matchedNs = [...new Set(match.resources.flatMap((f) => f.namespaces ?? []))];
   const kinds: WorkloadKind[] = [];
+  let rootRefused = false;
   m.targets.forEach((t: unknown, i: number) => {
     const r: Seg[] = ['mutate', 'targets', i];
     if (!isObj(t)) return void ctx.fail(r, 'a target must be a mapping');
-    checkKeys(ctx, r, t, ['apiVersion', 'kind', 'namespace'], 'target field');
+    if (t.kind !== 'Deployment' && t.kind !== 'StatefulSet' && t.kind !== 'DaemonSet') {
+      rootRefused = true;
+      const k = typeof t.kind === 'string' ? t.kind : JSON.stringify(t.kind);
+      return void ctx.fail(
+        [...r, 'kind'],
+        WORKLOAD_LIKE.includes(k)
+          ? `restarting a ${k} (mutate.targets kind ${k}) is not supported: ripple rolls out Deployments, StatefulSets and DaemonSets whose pods read the changed object`
+          : `mutating a ${k} (mutate.targets kind ${k}) is not something ripple does: it restarts the Deployments, StatefulSets and DaemonSets that consume a changed Secret or ConfigMap, and edits nothing else`,
+      );
+    }
+    checkKeys(ctx, r, t, ['apiVersion', 'kind', 'namespace', 'name'], 'target field');
+    if (t.name !== undefined) {
+      rootRefused = true;
+      return void ctx.fail(
+        [...r, 'name'],
+        `a named restart target (${t.kind} ${typeof t.namespace === 'string' && !/\{\{/.test(t.namespace) ? `${t.namespace}/` : ''}${String(t.name)}, restarted whether or not its pods read the object) is not supported yet (explicit reload targets are coming with the policy model); nearest supported form: leave out the name and use namespace "{{request.namespace}}" — ripple then restarts the ${t.kind}s whose pod template references the object (env, envFrom, volumes)`,
+      );
+    }
     if (t.apiVersion !== 'apps/v1') ctx.fail([...r, 'apiVersion'], 'targets must be apps/v1 workloads');
-    if (t.kind !== 'Deployment' && t.kind !== 'StatefulSet' && t.kind !== 'DaemonSet') return void ctx.fail([...r, 'kind'], `target kind ${JSON.stringify(t.kind)} is not supported (Deployment, StatefulSet, DaemonSet)`);
-    if (typeof t.namespace !== 'string' || !RESTART_NS.test(t.namespace.trim())) {
-      ctx.fail([...r, 'namespace'], 'target namespace must be "{{request.namespace}}": ripple restarts consumers in the namespace of the changed object');
+    const ns = typeof t.namespace === 'string' ? t.namespace.trim() : t.namespace;
+    const sameNs = typeof ns === 'string' && (RESTART_NS.test(ns) || (matchedNs.length === 1 && ns === matchedNs[0]) || (ctx.policyNamespace !== undefined && ns === ctx.policyNamespace));
+    if (!sameNs) {
+      ctx.fail([...r, 'namespace'], `target namespace ${JSON.stringify(t.namespace)}: ripple restarts consumers in the namespace of the changed object; use "{{request.namespace}}"`);
     }
     kinds.push(t.kind);
   });
+  if (rootRefused) return;
   const psm = m.patchStrategicMerge;
   const prel: Seg[] = ['mutate', 'patchStrategicMerge'];
   if (!isObj(psm)) return void ctx.fail(prel, 'patchStrategicMerge annotating spec.template.metadata.annotations is required (patchesJson6902 and foreach are not supported)');
@@ -348,13 +490,15 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
     return void ctx.fail([...prel, 'spec', 'template', 'metadata'], 'the patch must set at least one pod-template annotation (that is what triggers the rollout)');
   }
   checkKeys(ctx, [...prel, 'spec', 'template', 'metadata'], tpl.metadata, ['annotations'], 'patch field');
-  const notes = [
+  const notes: string[] = [
     `pod-template annotation ${Object.keys(ann).join(', ')} -> ripple's own restart annotations (ripple.dev/restarted-for, ripple.dev/restarted-at), written only when the content the pods were started with differs`,
   ];
 
-  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
   if (match.actors.length > 0) ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a restart rule');
-  const ops = ruleOperations(ctx, match.resources, rule.preconditions);
+  notes.unshift(...ctx.notes);
+  const preOps = conditionOperations(ctx, ['preconditions'], rule.preconditions, { what: 'preconditions', otherKeyHint: 'ripple restarts when the object\'s content changes' });
+  if (preOps === undefined) return;
+  const ops = intersectOperations(matchOperations(match.resources), preOps)?.filter((o) => o !== 'CONNECT') ?? null; // a Secret or ConfigMap is never connected to
   if (ops === null) {
     notes.push('no operation condition: Kyverno would also annotate on CREATE and DELETE of the object; ripple restarts when its content changes or a copy is re-created with different content');
   }
@@ -391,7 +535,12 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
           ctx.fail([...f.rel, 'names'], `name "${name}" with a wildcard is not supported; list exact names`);
           continue;
         }
-        reloads.push({ part: { origin: ctx.origin, notes, kinds, references, name, namespaces: f.namespaces }, kind: k, rel: f.rel });
+        const namespaces = ctx.policyNamespace ? [ctx.policyNamespace] : f.namespaces;
+        if (ctx.policyNamespace && f.namespaces?.some((n) => n !== ctx.policyNamespace)) {
+          ctx.fail([...f.rel, 'namespaces'], `a namespaced Policy sees only its own namespace ${ctx.policyNamespace}; list only that namespace (or none)`);
+          continue;
+        }
+        reloads.push({ part: { origin: ctx.origin, notes, kinds, references, name, namespaces }, kind: k as ObjectKind, rel: f.rel });
       }
     }
   }

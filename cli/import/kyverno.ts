@@ -18,10 +18,11 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { ValidationError } from '../../core/errors.ts';
 import { RIPPLE_NAMESPACE, type ObjectKind } from '../../core/constants.ts';
-import { PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg, type YamlDocument } from '../../core/policy/load.ts';
+import { formatProblem, PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg, type YamlDocument } from '../../core/policy/load.ts';
 import { API_VERSION, KIND, RipplePolicy, type RipplePolicyInput } from '../../core/policy/schema.ts';
 import { checkKeys, hasWildcard, isObj, RuleContext, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
 import { importGenerate, importMutate, importValidate, sourceParts } from './kyverno-rules.ts';
+import { inlineContext } from './kyverno-variables.ts';
 
 export { CLUSTER_ADMIN_GROUP, KYVERNO_ENGINE_SERVICE_ACCOUNTS } from './kyverno-names.ts';
 
@@ -36,10 +37,28 @@ export interface ImportResult {
   policies: RipplePolicy[];
   /** The RipplePolicy YAML (documents separated by `---`), with comments saying where each part came from. */
   yaml: string;
+  /** What was noted and skipped (file:line:col: …): objects that are not policies, spec fields with no ripple meaning. */
+  warnings: string[];
+}
+
+/** The constructs that could not be imported (one problem each), and the warnings gathered on the way. */
+export class KyvernoImportError extends PolicyError {
+  readonly warnings: string[];
+  constructor(problems: PolicyProblem[], warnings: PolicyProblem[], message?: string) {
+    super(problems);
+    if (message) this.message = message;
+    this.name = 'KyvernoImportError';
+    this.warnings = warnings.map(formatProblem);
+  }
 }
 
 const SPEC_KEYS = ['rules', 'validationFailureAction', 'background', 'generateExisting', 'generateExistingOnPolicyUpdate', 'mutateExistingOnPolicyUpdate', 'admission'];
-const RULE_KEYS = ['name', 'match', 'exclude', 'preconditions', 'validate', 'generate', 'mutate', 'skipBackgroundRequests'];
+/** Spec fields that change how Kyverno itself validates or writes, with no ripple meaning: noted and ignored. */
+const IGNORED_SPEC_KEYS: Record<string, string> = {
+  schemaValidation: 'Kyverno\'s check of its own patches against the OpenAPI schema; ripple validates RipplePolicies with `ripple validate`',
+  useServerSideApply: 'how Kyverno writes the objects it generates; ripple writes its copies itself, as field manager "ripple"',
+};
+const RULE_KEYS = ['name', 'match', 'exclude', 'preconditions', 'validate', 'generate', 'mutate', 'skipBackgroundRequests', 'context'];
 
 function policyNameFor(p: SourceParts, all: SourceParts[]): string {
   const sameName = all.filter((o) => o.name === p.name);
@@ -94,58 +113,92 @@ function header(p: SourceParts): string {
 
 type PendingReload = { part: ReloadPart; kind: ObjectKind; rel: Seg[]; ctx: RuleContext };
 
+/** Where one document's problems and warnings go, and what the rules of all documents build. */
+interface ImportState {
+  problems: PolicyProblem[];
+  warnings: PolicyProblem[];
+  sources: Map<string, SourceParts>;
+  reloads: PendingReload[];
+}
+
+/** apiVersion of a Kyverno document: kyverno.io/v1, kyverno.io/v2beta1, policies.kyverno.io/v1alpha1, … */
+const KYVERNO_API = /^([a-z0-9-]+\.)?kyverno\.io\//;
+
 /**
- * One YAML document: a ClusterPolicy's rules into `sources` (validate, generate) and `reloads` (mutate), problems
- * into `problems`. Returns whether the document is a kyverno.io ClusterPolicy.
+ * One YAML document: a ClusterPolicy's (or a namespaced Policy's) rules into `sources` (validate, generate) and
+ * `reloads` (mutate). Any other Kubernetes object (the base Secret shipped with the policy, its Namespace) is
+ * reported as a warning and skipped. Returns whether the document is a Kyverno policy ripple reads.
  */
-function importDocument(doc: YamlDocument, file: string, problems: PolicyProblem[], sources: Map<string, SourceParts>, reloads: PendingReload[]): boolean {
+function importDocument(doc: YamlDocument, file: string, st: ImportState): boolean {
   const d = doc.data;
-  const docFail = (path: Seg[], message: string) => {
-    const { line, col } = doc.position(path);
-    problems.push({ file: file, line, col, path: pathString(path), message });
-  };
+  const at = (path: Seg[], message: string): PolicyProblem => ({ file, ...doc.position(path), path: pathString(path), message });
+  const docFail = (path: Seg[], message: string) => void st.problems.push(at(path, message));
   if (!isObj(d)) {
-    docFail([], 'each document must be a Kyverno ClusterPolicy');
+    docFail([], 'each document must be a Kyverno ClusterPolicy or Policy (a mapping)');
     return false;
   }
-  const pname = isObj(d.metadata) && typeof d.metadata.name === 'string' ? d.metadata.name : '<unnamed>';
-  if (d.kind !== 'ClusterPolicy' || typeof d.apiVersion !== 'string' || !d.apiVersion.startsWith('kyverno.io/')) {
-    docFail(['kind'], `${d.kind ?? 'document'} ${pname}: only kyverno.io ClusterPolicy documents can be imported (namespaced Policy, ValidatingPolicy and others are not supported)`);
+  const meta = isObj(d.metadata) ? d.metadata : {};
+  const pname = typeof meta.name === 'string' ? meta.name : '<unnamed>';
+  const apiVersion = typeof d.apiVersion === 'string' ? d.apiVersion : '';
+  if (!KYVERNO_API.test(apiVersion)) {
+    if (typeof d.kind === 'string' && apiVersion) {
+      const ns = typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
+      const role = d.kind === 'Secret' || d.kind === 'ConfigMap' ? ' (ripple copies and protects the base; it does not create it)' : '';
+      st.warnings.push(at(['kind'], `${d.kind} ${ns}${pname} is not a Kyverno policy, so it is not imported${role}: apply it with kubectl`));
+      return false;
+    }
+    docFail([], 'each document must be a Kyverno ClusterPolicy or Policy (apiVersion kyverno.io/…, kind ClusterPolicy or Policy)');
     return false;
   }
+  if (d.kind !== 'ClusterPolicy' && d.kind !== 'Policy') {
+    docFail(['kind'], `${String(d.kind)} ${pname}: only Kyverno ClusterPolicy and Policy documents can be imported (${apiVersion} ${String(d.kind)} is not supported)`);
+    return false;
+  }
+  const policyKind = d.kind;
+  let policyNamespace: string | undefined;
+  if (policyKind === 'Policy') {
+    if (typeof meta.namespace !== 'string' || meta.namespace === '') {
+      docFail(['metadata'], `Policy ${pname}: a namespaced Policy needs metadata.namespace (the one namespace it applies to)`);
+      return true;
+    }
+    policyNamespace = meta.namespace;
+  }
+  const label = `${policyKind} ${policyNamespace ? `${policyNamespace}/` : ''}${pname}`;
   const spec = d.spec;
   if (!isObj(spec) || !Array.isArray(spec.rules) || spec.rules.length === 0) {
-    docFail(['spec'], `ClusterPolicy ${pname}: spec.rules must list at least one rule`);
+    docFail(['spec'], `${label}: spec.rules must list at least one rule`);
     return true;
   }
   for (const k of Object.keys(spec)) {
-    if (!SPEC_KEYS.includes(k)) docFail(['spec', k], `ClusterPolicy ${pname}: spec.${k} is not supported by ripple import (supported: ${SPEC_KEYS.join(', ')})`);
+    if (IGNORED_SPEC_KEYS[k]) st.warnings.push(at(['spec', k], `${label}: spec.${k} noted and ignored (${IGNORED_SPEC_KEYS[k]})`));
+    else if (!SPEC_KEYS.includes(k)) docFail(['spec', k], `${label}: spec.${k} is not supported by ripple import (supported: ${SPEC_KEYS.join(', ')}; noted and ignored: ${Object.keys(IGNORED_SPEC_KEYS).join(', ')})`);
   }
-  if (spec.admission === false) docFail(['spec', 'admission'], `ClusterPolicy ${pname}: admission: false is not supported`);
+  if (spec.admission === false) docFail(['spec', 'admission'], `${label}: admission: false is not supported`);
   let action: 'enforce' | 'audit' = 'audit'; // Kyverno's default failure action is Audit
   if (spec.validationFailureAction !== undefined) {
     const a = String(spec.validationFailureAction).toLowerCase();
-    if (a !== 'enforce' && a !== 'audit') docFail(['spec', 'validationFailureAction'], `ClusterPolicy ${pname}: validationFailureAction must be Enforce or Audit`);
+    if (a !== 'enforce' && a !== 'audit') docFail(['spec', 'validationFailureAction'], `${label}: validationFailureAction must be Enforce or Audit`);
     else action = a;
   }
-  spec.rules.forEach((rule: unknown, i: number) => {
+  spec.rules.forEach((raw: unknown, i: number) => {
     const base: Seg[] = ['spec', 'rules', i];
-    const rname = isObj(rule) && typeof rule.name === 'string' ? rule.name : `#${i}`;
-    const ctx = new RuleContext(problems, doc, file, pname, rname, base);
-    if (!isObj(rule)) return void ctx.fail([], 'a rule must be a mapping');
-    checkKeys(ctx, [], rule, RULE_KEYS, 'rule field');
-    const types = ['validate', 'generate', 'mutate'].filter((t) => rule[t] !== undefined);
+    const rname = isObj(raw) && typeof raw.name === 'string' ? raw.name : `#${i}`;
+    const ctx = new RuleContext({ problems: st.problems, warnings: st.warnings, doc, file, policyKind, policyNamespace, policyName: pname, ruleName: rname, base });
+    if (!isObj(raw)) return void ctx.fail([], 'a rule must be a mapping');
+    checkKeys(ctx, [], raw, RULE_KEYS, 'rule field');
+    const types = ['validate', 'generate', 'mutate'].filter((t) => raw[t] !== undefined);
     if (types.length !== 1) return void ctx.fail([], `a rule needs exactly one of validate, generate, mutate (verifyImages and cleanup rules are not supported); found ${types.join(', ') || 'none'}`);
-    if (rule.match === undefined) return void ctx.fail([], 'a rule needs match');
+    if (raw.match === undefined) return void ctx.fail([], 'a rule needs match');
+    const rule = inlineContext(ctx, raw);
+    if (!rule) return; // the context entry that could not be inlined is reported; the rest depends on it
     // spec.background only governs Kyverno's background reports; a deny on request.operation is admission-only
     // either way, so it needs no mapping.
-    if (types[0] === 'validate') importValidate(ctx, rule, action, sources);
-    else if (types[0] === 'generate') importGenerate(ctx, rule, spec, sources);
+    if (types[0] === 'validate') importValidate(ctx, rule, action, st.sources);
+    else if (types[0] === 'generate') importGenerate(ctx, rule, spec, st.sources);
     else {
-      const before = reloads.length;
       const local: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[] = [];
       importMutate(ctx, rule, spec, local);
-      reloads.splice(before, 0, ...local.map((l) => ({ ...l, ctx })));
+      st.reloads.push(...local.map((l) => ({ ...l, ctx })));
     }
   });
   return true;
@@ -194,7 +247,7 @@ function attachReloads(reloads: PendingReload[], sources: Map<string, SourcePart
 }
 
 /** The merged sources as RipplePolicies, sorted, and their YAML with comments saying where each part came from. */
-function output(sources: Map<string, SourceParts>): ImportResult {
+function output(sources: Map<string, SourceParts>): Omit<ImportResult, 'warnings'> {
   const all = [...sources.values()].sort((a, b) => `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`));
   const REF_ORDER: RefForm[] = ['env', 'envFrom', 'volume', 'projected'];
   const KIND_ORDER: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
@@ -213,23 +266,21 @@ function output(sources: Map<string, SourceParts>): ImportResult {
   return { policies, yaml };
 }
 
-/** Import Kyverno ClusterPolicies (several files, several documents each). Throws PolicyError listing every unsupported construct. */
+/** Import Kyverno ClusterPolicies and Policies (several files, several documents each). Throws KyvernoImportError listing every unsupported construct. */
 export function importKyverno(inputs: KyvernoInput[]): ImportResult {
-  const problems: PolicyProblem[] = [];
-  const sources = new Map<string, SourceParts>();
-  const reloads: PendingReload[] = [];
+  const st: ImportState = { problems: [], warnings: [], sources: new Map(), reloads: [] };
   let policyCount = 0;
   for (const input of inputs) {
     const { docs, problems: yp } = readYamlDocuments(input.text, input.file);
-    problems.push(...yp);
-    for (const doc of docs) if (importDocument(doc, input.file, problems, sources, reloads)) policyCount++;
+    st.problems.push(...yp);
+    for (const doc of docs) if (importDocument(doc, input.file, st)) policyCount++;
   }
-  if (problems.length === 0 && policyCount === 0) {
-    throw new ValidationError(`no Kyverno ClusterPolicy found in ${inputs.map((i) => i.file).join(', ') || '(no files)'}`);
+  if (st.problems.length === 0 && policyCount === 0) {
+    throw new KyvernoImportError([], st.warnings, `no Kyverno ClusterPolicy or Policy found in ${inputs.map((i) => i.file).join(', ') || '(no files)'}`);
   }
-  attachReloads(reloads, sources);
-  if (problems.length > 0) throw new PolicyError(problems);
-  return output(sources);
+  attachReloads(st.reloads, st.sources);
+  if (st.problems.length > 0) throw new KyvernoImportError(st.problems, st.warnings);
+  return { ...output(st.sources), warnings: st.warnings.map(formatProblem) };
 }
 
 /** importKyverno over files on disk. */

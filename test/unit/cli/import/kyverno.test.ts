@@ -244,13 +244,13 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
       all:
       - key: "{{request.operation}}"
         operator: AnyIn
-        value: [CREATE, UPDATE]` }), /operation\(s\) CREATE cannot be denied by ripple/],
-    ['deny without an operation condition', validate('', { pre: '' }), /would also block CREATE/],
+        value: [CREATE, UPDATE]` }), /preconditions: ClusterPolicy protect, rule protect-cm: the conditions deny CREATE \(making a new object under a protected name\) as well as UPDATE: ripple protects an existing object against UPDATE and DELETE only; narrow the condition to \[UPDATE, DELETE\]/],
+    ['deny without an operation condition', validate('', { pre: '' }), /validate\.deny: ClusterPolicy protect, rule protect-cm: this deny has no condition on the operation, so Kyverno denies every request for these objects, creating them included; .*name them with validate\.deny\.conditions/],
     ['precondition on something else', validate('', { pre: `    preconditions:
       all:
       - key: "{{request.object.data.x}}"
         operator: Equals
-        value: y` }), /precondition on "\{\{request.object.data.x\}\}" is not supported/],
+        value: y` }), /preconditions\.all\[0\]\.key: .*a condition on "\{\{request.object.data.x\}\}" in preconditions is not supported: ripple imports only conditions on "\{\{request.operation\}\}"/],
     ['wildcard names', validate('', { match: `      any:
       - resources:
           kinds: [ConfigMap]
@@ -260,25 +260,26 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
       - resources:
           kinds: [ConfigMap]
           names: [settings]` }), /in every namespace: ripple protects base objects/],
-    ['validate pattern', validate('').replace('deny: {}', 'pattern: { data: { x: "?*" } }'), /validate field "pattern" is not supported|only an unconditional `deny: \{\}`/],
-    ['generate without synchronize', generate(CLONE.replace('synchronize: true', 'synchronize: false')), /only synchronize: true is supported/],
+    ['validate pattern', validate('').replace('deny: {}', 'pattern: { data: { x: "?*" } }'), /validate field "pattern" is not supported/],
+    ['generate with synchronize: false', generate(CLONE.replace('synchronize: true', 'synchronize: false')), /generate\.synchronize: .*synchronize: false \(copies made once, then left to each namespace: edits kept, source changes not propagated\) is not supported yet .*nearest supported form: synchronize: true/],
+    ['generate without synchronize (Kyverno\'s default: false)', generate(CLONE.replace('      synchronize: true\n', '')), /synchronize is not set, so false \(Kyverno's default\).* is not supported yet/],
     ['generate from data', generate(`      kind: ConfigMap
       apiVersion: v1
       name: settings
       namespace: "{{request.object.metadata.name}}"
       synchronize: true
-      data: { data: { a: b } }`), /generate field "data" is not supported|generate.clone with name and namespace/],
-    ['generate into a fixed namespace', generate(CLONE.replace('"{{request.object.metadata.name}}"', 'apps')), /generate.namespace must be "\{\{request.object.metadata.name\}\}"/],
+      data: { data: { a: b } }`), /generate\.data: .*generate\.data \(an object written from the policy itself\) is not supported: ripple copies an existing base/],
+    ['generate into a fixed namespace', generate(CLONE.replace('"{{request.object.metadata.name}}"', 'apps')), /generate\.namespace "apps": only "\{\{request\.object\.metadata\.name\}\}" \(one copy in each matched Namespace\) is supported; to copy into one namespace, match that Namespace by name/],
     ['generate triggered by Pods', generate(CLONE, `      any:
       - resources:
-          kinds: [Pod]`), /generate rules must be triggered by Namespace only \(got Pod\)/],
+          kinds: [Pod]`), /match\.any\[0\]\.resources\.kinds: .*a copy made when a Pod appears \(generate triggered by Pod, .*\) is not supported: ripple copies a base into namespaces chosen by name or label/],
     ['restart a named workload', restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1
         kind: Deployment
         name: web
-        namespace: "{{request.namespace}}"` }), /target field "name" is not supported/],
+        namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.name: .*a named restart target \(Deployment web, restarted whether or not its pods read the object\) is not supported yet .*nearest supported form: leave out the name/],
     ['restart a CronJob', restart(ENV_CM, { ns: 'base', kind: 'CronJob', targets: `      - apiVersion: batch/v1
         kind: CronJob
-        namespace: "{{request.namespace}}"` }), /target kind "CronJob" is not supported/],
+        namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.kind: .*restarting a CronJob \(mutate\.targets kind CronJob\) is not supported/],
     ['anchor on image', restart(`            (spec):
               (containers):
               - (image): "nginx*"
@@ -287,10 +288,14 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
     ['restart without a known base namespace', restart(ENV_CM), /no validate or generate rule names the base of ConfigMap "settings"/],
     ['restart rule limited to some namespaces of a synced object', [generate(CLONE), restart(ENV_CM, { ns: 'team-a' })].join('---\n'), /restarting only in namespaces team-a is not supported: ripple restarts the consumers wherever ConfigMap "settings" and its copies live/],
     ['restart rule in several namespaces without copies', restart(ENV_CM, { ns: 'base, other' }), /no validate or generate rule names the base|restarting in namespaces base, other is not supported/],
-    ['mutateExistingOnPolicyUpdate', restart(ENV_CM, { ns: 'base' }).replace('spec:\n  rules:', 'spec:\n  mutateExistingOnPolicyUpdate: true\n  rules:'), /mutateExistingOnPolicyUpdate: true .* is not supported/],
-    ['unknown rule construct', validate('    context:\n    - name: x\n      configMap: { name: a, namespace: b }\n'), /rule field "context" is not supported/],
+    ['mutateExistingOnPolicyUpdate (spec, deprecated place)', restart(ENV_CM, { ns: 'base' }).replace('spec:\n  rules:', 'spec:\n  mutateExistingOnPolicyUpdate: true\n  rules:'), /mutateExistingOnPolicyUpdate: true .* is not supported: ripple restarts consumers only when the object they read changes; set it to false/],
+    ['mutateExistingOnPolicyUpdate (rule)', restart(ENV_CM, { ns: 'base' }).replace('    mutate:\n', '    mutate:\n      mutateExistingOnPolicyUpdate: true\n'), /mutate\.mutateExistingOnPolicyUpdate: .*mutateExistingOnPolicyUpdate: true .* is not supported/],
+    ['context read from a ConfigMap', validate('    context:\n    - name: x\n      configMap: { name: a, namespace: b }\n'), /context\[0\]\.configMap: .*context variable "x" reads a ConfigMap when a request arrives \(context\.configMap\): .*only literal values \(variable\.value\) can be inlined/],
+    ['context computed with jmesPath', validate('    context:\n    - name: x\n      variable: { jmesPath: request.object.metadata.namespace }\n'), /context\[0\]\.variable\.jmesPath: .*context variable "x" is computed per request/],
+    ['unknown rule construct', validate('    celPreconditions: []\n'), /rule field "celPreconditions" is not supported/],
     ['verifyImages rule', `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: v }\nspec:\n  rules:\n  - name: imgs\n    match: { any: [ { resources: { kinds: [Pod] } } ] }\n    verifyImages: []\n`, /rule field "verifyImages" is not supported/],
-    ['namespaced Policy', `apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: { name: p, namespace: x }\nspec: { rules: [] }\n`, /^in0\.yaml:2:7: kind: Policy p: only kyverno.io ClusterPolicy documents can be imported/m],
+    ['ValidatingPolicy', `apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: { name: p }\nspec: {}\n`, /^in0\.yaml:2:7: kind: ValidatingPolicy p: only Kyverno ClusterPolicy and Policy documents can be imported/m],
+    ['namespaced Policy without a namespace', `apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: { name: p }\nspec: { rules: [] }\n`, /Policy p: a namespaced Policy needs metadata\.namespace/],
     ['unknown spec field', generate(CLONE).replace('spec:\n', 'spec:\n  webhookTimeoutSeconds: 5\n'), /ClusterPolicy gen: spec.webhookTimeoutSeconds is not supported/],
   ])('%s', (_n, doc, want) => {
     expect(() => importKyverno([{ file: 'in0.yaml', text: doc }])).toThrow(want);
@@ -311,6 +316,251 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
   });
 
   it('a file with no ClusterPolicy is an error', () => {
-    expect(() => importKyverno([{ file: 'empty.yaml', text: '---\n' }])).toThrow('no Kyverno ClusterPolicy found in empty.yaml');
+    expect(() => importKyverno([{ file: 'empty.yaml', text: '---\n' }])).toThrow('no Kyverno ClusterPolicy or Policy found in empty.yaml');
+  });
+});
+
+describe('Kyverno idioms the importer maps', () => {
+  const denyConditions = (conds: string, extra = '') => validate(`${extra}`, { pre: '' }).replace('      deny: {}', `      deny:\n        conditions:\n${conds}`);
+
+  it.each([
+    ['AnyIn [UPDATE, DELETE]', `          any:
+          - key: "{{request.operation}}"
+            operator: AnyIn
+            value: [UPDATE, DELETE]`, ['UPDATE', 'DELETE']],
+    ['Equals DELETE (request.operation || BACKGROUND)', `          any:
+          - key: "{{request.operation || 'BACKGROUND'}}"
+            operator: Equals
+            value: DELETE`, ['DELETE']],
+    ['AnyNotIn [CREATE] (CONNECT left out)', `          all:
+          - key: "{{ request.operation }}"
+            operator: AnyNotIn
+            value: [CREATE]`, ['UPDATE', 'DELETE']],
+    ['NotEquals CREATE in the legacy list form', `          - key: "{{request.operation}}"
+            operator: NotEquals
+            value: CREATE`, ['UPDATE', 'DELETE']],
+    ['any of two Equals', `          any:
+          - key: "{{request.operation}}"
+            operator: Equals
+            value: UPDATE
+          - key: "{{request.operation}}"
+            operator: Equals
+            value: DELETE`, ['UPDATE', 'DELETE']],
+    ['any and all together (both must hold)', `          any:
+          - key: "{{request.operation}}"
+            operator: AnyIn
+            value: [UPDATE, DELETE, CREATE]
+          all:
+          - key: "{{request.operation}}"
+            operator: NotEquals
+            value: CREATE`, ['UPDATE', 'DELETE']],
+  ])('validate.deny.conditions on the operation: %s', (_n, conds, ops) => {
+    expect(one([denyConditions(conds)]).spec.protect?.operations).toEqual(ops);
+  });
+
+  it('intersects deny conditions with preconditions and match operations', () => {
+    const doc = validate('', { pre: `    preconditions:
+      all:
+      - key: "{{request.operation}}"
+        operator: AnyIn
+        value: [DELETE, UPDATE]` }).replace('      deny: {}', `      deny:
+        conditions:
+          any:
+          - key: "{{request.operation}}"
+            operator: AnyIn
+            value: [DELETE, CREATE]`);
+    expect(one([doc]).spec.protect?.operations).toEqual(['DELETE']);
+  });
+
+  it.each([
+    ['a condition on the user', `          all:
+          - key: "{{request.operation}}"
+            operator: AnyIn
+            value: [UPDATE, DELETE]
+          - key: "{{request.userInfo.username}}"
+            operator: NotEquals
+            value: alice`, /validate\.deny\.conditions\.all\[1\]\.key: .*a condition on "\{\{request\.userInfo\.username\}\}" in validate\.deny\.conditions is not supported: .*list it under exclude \(subjects: User, Group, ServiceAccount/],
+    ['CREATE among the denied operations', `          any:
+          - key: "{{request.operation}}"
+            operator: AnyIn
+            value: [CREATE, UPDATE, DELETE]`, /validate\.deny\.conditions: .*the conditions deny CREATE .* as well as UPDATE and DELETE/],
+    ['a lower-case operation', `          any:
+          - key: "{{request.operation}}"
+            operator: Equals
+            value: delete`, /"delete" is not an operation \(CREATE, UPDATE, DELETE, CONNECT; upper case, no wildcards\)/],
+    ['a numeric operator', `          any:
+          - key: "{{request.operation}}"
+            operator: GreaterThan
+            value: DELETE`, /operator "GreaterThan" on request\.operation is not supported; use AnyIn, AnyNotIn, Equals or NotEquals/],
+  ])('deny conditions refused: %s', (_n, conds, want) => {
+    let msg = '';
+    try {
+      importKyverno([{ file: 'in0.yaml', text: denyConditions(conds) }]);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(want);
+    // the unconditional-deny message is for a deny without conditions only
+    expect(msg).not.toContain('no condition on the operation');
+  });
+
+  it('inlines context variables with literal values (generate.name, clone.name, clone.namespace)', () => {
+    const p = one([
+      generate(`      kind: ConfigMap
+      apiVersion: v1
+      name: "{{ target }}"
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone: { name: "{{source}}", namespace: "{{src-ns}}" }`, undefined, `    context:
+    - name: source
+      variable:
+        value: settings
+    - name: src-ns
+      variable:
+        value: base
+    - name: target
+      variable:
+        value: "{{source}}-copy"
+`),
+    ]);
+    expect(p.spec.source).toEqual({ kind: 'ConfigMap', namespace: 'base', name: 'settings' });
+    expect(p.spec.sync?.targetName).toBe('settings-copy');
+  });
+
+  it.each([
+    ['a variable used in an expression', `    context:
+    - name: source
+      variable: { value: settings }
+`, '"{{ source | to_upper(@) }}"', /generate\.name: .*context variable "source" is used in an expression \("\{\{ source \| to_upper\(@\) \}\}"\)/],
+    ['a structured value', `    context:
+    - name: source
+      variable: { value: { a: b } }
+`, '"{{source}}"', /context\[0\]\.variable\.value: .*context variable "source" holds a mapping: only a string, number or boolean can be inlined/],
+    ['an apiCall', `    context:
+    - name: source
+      apiCall: { urlPath: /api/v1/namespaces }
+`, '"{{source}}"', /context\[0\]\.apiCall: .*context variable "source" calls the Kubernetes API .* \(context\.apiCall\)/],
+  ])('context refused: %s', (_n, context, name, want) => {
+    const doc = generate(CLONE.replace('name: settings\n', `name: ${name}\n`), undefined, context);
+    expect(() => importKyverno([{ file: 'in0.yaml', text: doc }])).toThrow(want);
+  });
+
+  it('rule-level mutateExistingOnPolicyUpdate: false is accepted', () => {
+    const doc = restart(ENV_CM, { ns: 'base' }).replace('    mutate:\n', '    mutate:\n      mutateExistingOnPolicyUpdate: false\n');
+    expect(one([doc]).spec.reload?.references).toEqual(['env']);
+  });
+
+  it('exclude resources.namespaces (and names) without kinds exclude namespaces; match namespaces include them', () => {
+    const p = one([
+      generate(CLONE, `      any:
+      - resources:
+          kinds: [Namespace]
+          namespaces: ["team-*"]`, `    exclude:
+      any:
+      - resources:
+          namespaces: [kube-system, default]
+      - resources:
+          names: [team-sandbox]
+`),
+    ]);
+    expect(p.spec.sync?.namespaces).toMatchObject({ include: ['team-*'], exclude: ['kube-system', 'default', 'team-sandbox'] });
+  });
+
+  it('spec.schemaValidation and spec.useServerSideApply are noted and ignored, with a warning', () => {
+    const doc = generate(CLONE).replace('spec:\n', 'spec:\n  schemaValidation: false\n  useServerSideApply: true\n');
+    const r = importKyverno([{ file: 'in0.yaml', text: doc }]);
+    expect(r.policies).toHaveLength(1);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/^in0\.yaml:6:21: spec\.schemaValidation: ClusterPolicy gen: spec\.schemaValidation noted and ignored/),
+      expect.stringMatching(/^in0\.yaml:7:23: spec\.useServerSideApply: ClusterPolicy gen: spec\.useServerSideApply noted and ignored/),
+    ]);
+  });
+
+  it('reports the other objects of a file (the base Secret, its Namespace) instead of failing it', () => {
+    const text = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: base
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: base
+data: { a: b }
+---
+${generate(CLONE)}`;
+    const r = importKyverno([{ file: 'all.yaml', text }]);
+    expect(r.policies.map((p) => p.spec.source)).toEqual([{ kind: 'ConfigMap', namespace: 'base', name: 'settings' }]);
+    expect(r.warnings).toEqual([
+      'all.yaml:2:7: kind: Namespace base is not a Kyverno policy, so it is not imported: apply it with kubectl',
+      'all.yaml:7:7: kind: ConfigMap base/settings is not a Kyverno policy, so it is not imported (ripple copies and protects the base; it does not create it): apply it with kubectl',
+    ]);
+  });
+
+  it('a file holding only other objects is an error (and still says what it skipped)', () => {
+    let err: any;
+    try {
+      importKyverno([{ file: 's.yaml', text: 'apiVersion: v1\nkind: Secret\nmetadata: { name: x, namespace: y }\n' }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err.message).toBe('no Kyverno ClusterPolicy or Policy found in s.yaml');
+    expect(err.warnings).toEqual([expect.stringContaining('Secret y/x is not a Kyverno policy')]);
+  });
+
+  it('a namespaced Policy protects and restarts in its own namespace', () => {
+    const pol = (body: string) => body.replace('kind: ClusterPolicy\nmetadata:\n  name: protect\n', 'kind: Policy\nmetadata:\n  name: protect\n  namespace: base\n');
+    const doc = pol(validate('', { match: `      any:
+      - resources:
+          kinds: [ConfigMap]
+          names: [settings]` }));
+    const p = one([doc]);
+    expect(p.spec.source).toEqual({ kind: 'ConfigMap', namespace: 'base', name: 'settings' });
+    expect(p.spec.protect?.operations).toEqual(['UPDATE', 'DELETE']);
+    const r = one([restart(ENV_CM).replace('kind: ClusterPolicy\nmetadata:\n  name: restart\n', 'kind: Policy\nmetadata:\n  name: restart\n  namespace: base\n')]);
+    expect(r.spec.source).toEqual({ kind: 'ConfigMap', namespace: 'base', name: 'settings' });
+    expect(r.spec.reload?.references).toEqual(['env']);
+  });
+
+  it('orphanDownstreamOnPolicyDelete: true is what ripple does (noted in the output)', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: generate(CLONE.replace('synchronize: true', 'synchronize: true\n      orphanDownstreamOnPolicyDelete: true')) }]);
+    expect(r.yaml).toContain('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place');
+  });
+});
+
+describe('Kyverno idioms that need the coming policy model: refused, naming the construct and the nearest form', () => {
+  it.each([
+    ['cloneList', generate(`      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      cloneList:
+        namespace: base
+        kinds: [v1/Secret, v1/ConfigMap]
+        selector: { matchLabels: { share: "true" } }`), /generate\.cloneList: .*generate\.cloneList \(every Secret\/ConfigMap in namespace base matching \{"matchLabels":\{"share":"true"\}\}, each copied under its own name, .*\) is not supported yet: .*nearest supported form: one generate\.clone rule per object$/m],
+    ['two target names', [generate(CLONE), generate(CLONE.replace('name: settings\n', 'name: settings-two\n')).replace('name: gen\n', 'name: gen2\n')].join('---\n'), /ConfigMap base\/settings is already copied as "settings" by ClusterPolicy gen, rule copy; copying it under a second name \("settings-two"\) is not supported yet .*nearest supported form: one name for every copy/],
+    ['a namespaced Policy cloning next to the base', `apiVersion: kyverno.io/v1
+kind: Policy
+metadata: { name: p, namespace: base }
+spec:
+  rules:
+  - name: copy
+    match: { any: [ { resources: { kinds: [ConfigMap] } } ] }
+    generate:
+      apiVersion: v1
+      kind: Secret
+      name: copied
+      namespace: base
+      synchronize: true
+      clone: { name: regcred, namespace: base }
+`, /spec\.rules\[0\]\.generate: Policy base\/p, rule copy: a namespaced Policy generates only inside its own namespace base: a copy of Secret base\/regcred next to the base, as "copied", is not supported yet .*nearest supported form: a ClusterPolicy cloning Secret base\/regcred into the namespaces that need it/],
+  ])('%s', (_n, doc, want) => {
+    let msg = '';
+    try {
+      importKyverno([{ file: 'in0.yaml', text: doc }]);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(want);
+    expect(msg.split('\n')).toHaveLength(1); // the one construct that decides, not its consequences
   });
 });
