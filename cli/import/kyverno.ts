@@ -143,7 +143,7 @@ function importDocument(doc: YamlDocument, file: string, st: ImportState): boole
   if (!KYVERNO_API.test(apiVersion)) {
     if (typeof d.kind === 'string' && apiVersion) {
       const ns = typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
-      const role = d.kind === 'Secret' || d.kind === 'ConfigMap' ? ' (ripple copies and protects the base; it does not create it)' : '';
+      const role = d.kind === 'Secret' || d.kind === 'ConfigMap' ? ' (ripple copies an existing base; it does not create one)' : '';
       st.warnings.push(at(['kind'], `${d.kind} ${ns}${pname} is not a Kyverno policy, so it is not imported${role}: apply it with kubectl`));
       return false;
     }

@@ -494,7 +494,7 @@ ${generate(CLONE)}`;
     expect(r.policies.map((p) => p.spec.source)).toEqual([{ kind: 'ConfigMap', namespace: 'base', name: 'settings' }]);
     expect(r.warnings).toEqual([
       'all.yaml:2:7: kind: Namespace base is not a Kyverno policy, so it is not imported: apply it with kubectl',
-      'all.yaml:7:7: kind: ConfigMap base/settings is not a Kyverno policy, so it is not imported (ripple copies and protects the base; it does not create it): apply it with kubectl',
+      'all.yaml:7:7: kind: ConfigMap base/settings is not a Kyverno policy, so it is not imported (ripple copies an existing base; it does not create one): apply it with kubectl',
     ]);
   });
 
