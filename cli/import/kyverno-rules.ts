@@ -59,16 +59,16 @@ export function importValidate(ctx: RuleContext, rule: Obj, action: 'enforce' | 
     if (ops === null) {
       ctx.fail(
         ['validate', 'deny'],
-        'this deny has no condition on the operation, so Kyverno denies every request for these objects, creating them included; ripple protects an existing object against UPDATE and/or DELETE: name them with validate.deny.conditions (key "{{request.operation}}", operator AnyIn, value [UPDATE, DELETE]) or match resources.operations',
+        'this deny has no condition on the operation, so Kyverno denies every request for these objects, creating them included; protect.operations lists UPDATE and/or DELETE: name them with validate.deny.conditions (key "{{request.operation}}", operator AnyIn, value [UPDATE, DELETE]) or match resources.operations',
       );
     } else {
       if (ops.includes('CONNECT')) notes.push('CONNECT left out: a Secret or ConfigMap has no connect subresource');
       const bad = ops.filter((o) => o === 'CREATE');
       if (bad.length > 0) {
-        ctx.fail(where, `the conditions deny CREATE (making a new object under a protected name) as well as ${ops.filter((o) => o === 'UPDATE' || o === 'DELETE').join(' and ') || 'nothing else'}: ripple protects an existing object against UPDATE and DELETE only; narrow the condition to [UPDATE, DELETE]`);
+        ctx.fail(where, `the conditions deny CREATE (making a new object under a protected name) as well as ${ops.filter((o) => o === 'UPDATE' || o === 'DELETE').join(' and ') || 'nothing else'}: protect.operations lists UPDATE and DELETE only; narrow the condition to [UPDATE, DELETE]`);
       }
       operations = (['UPDATE', 'DELETE'] as const).filter((o) => ops.includes(o));
-      if (operations.length === 0 && bad.length === 0) ctx.fail(where, `the rule denies no operation ripple protects against (${ops.length ? ops.join(', ') : 'the conditions exclude each other'}); ripple protects against UPDATE and DELETE`);
+      if (operations.length === 0 && bad.length === 0) ctx.fail(where, `the rule denies no operation protect.operations can list (${ops.length ? ops.join(', ') : 'the conditions exclude each other'}); it lists UPDATE and DELETE`);
     }
   }
   const allow = allowedActors(ctx, rule.exclude, notes);

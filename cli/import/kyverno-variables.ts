@@ -16,6 +16,9 @@ const SOURCES: Record<string, string> = {
   globalReference: 'reads a GlobalContextEntry when a request arrives',
 };
 
+/** Kyverno's built-in variables: a context entry by one of these names would shadow it. */
+const BUILT_IN = ['request', 'element', 'elementIndex', 'images', 'serviceAccountName', 'serviceAccountNamespace', 'target'];
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Replace `{{ name }}` (the whole reference, blanks allowed) by the value in every string below `v`. */
@@ -62,6 +65,10 @@ export function inlineContext(ctx: RuleContext, rule: Obj): Obj | null {
       return void ctx.fail(rel, 'a context entry needs a name');
     }
     const name = entry.name;
+    if (BUILT_IN.includes(name.split('.')[0])) {
+      ok = false;
+      return void ctx.fail([...rel, 'name'], `context variable "${name}" shadows Kyverno's built-in variable ${name.split('.')[0]}; rename it`);
+    }
     const source = Object.keys(entry).find((k) => k !== 'name');
     if (source !== undefined && SOURCES[source]) {
       ok = false;

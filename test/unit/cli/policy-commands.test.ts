@@ -41,6 +41,18 @@ describe('ripple import kyverno', () => {
     expect(r.stdout).toBe(readFileSync('policies/blogsecret.yaml', 'utf8'));
   });
 
+  it('warns about the other objects in a file (the base Secret, its Namespace) on stderr and imports the policy', () => {
+    const file = 'test/fixtures/kyverno/cpol-clone-sync-delete-source/policy.yaml';
+    const r = ripple('import', 'kyverno', file);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `warning: ${file}:2:7: kind: Namespace cpol-clone-sync-delete-source-ns is not a Kyverno policy, so it is not imported: apply it with kubectl`,
+      `warning: ${file}:9:7: kind: Secret cpol-clone-sync-delete-source-ns/regcred is not a Kyverno policy, so it is not imported (ripple copies an existing base; it does not create one): apply it with kubectl`,
+    ]);
+    expect(r.stdout).toContain('  source:\n    kind: Secret\n    namespace: cpol-clone-sync-delete-source-ns\n    name: regcred\n');
+    expect(r.stderr).not.toContain('YmFy'); // the Secret's data is never echoed
+  });
+
   it('exits non-zero naming the unsupported construct, writing nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ripple-import-'));
     const file = join(dir, 'k.yaml');

@@ -244,7 +244,7 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
       all:
       - key: "{{request.operation}}"
         operator: AnyIn
-        value: [CREATE, UPDATE]` }), /preconditions: ClusterPolicy protect, rule protect-cm: the conditions deny CREATE \(making a new object under a protected name\) as well as UPDATE: ripple protects an existing object against UPDATE and DELETE only; narrow the condition to \[UPDATE, DELETE\]/],
+        value: [CREATE, UPDATE]` }), /preconditions: ClusterPolicy protect, rule protect-cm: the conditions deny CREATE \(making a new object under a protected name\) as well as UPDATE: protect\.operations lists UPDATE and DELETE only; narrow the condition to \[UPDATE, DELETE\]/],
     ['deny without an operation condition', validate('', { pre: '' }), /validate\.deny: ClusterPolicy protect, rule protect-cm: this deny has no condition on the operation, so Kyverno denies every request for these objects, creating them included; .*name them with validate\.deny\.conditions/],
     ['precondition on something else', validate('', { pre: `    preconditions:
       all:
@@ -408,7 +408,7 @@ describe('Kyverno idioms the importer maps', () => {
     const p = one([
       generate(`      kind: ConfigMap
       apiVersion: v1
-      name: "{{ target }}"
+      name: "{{ copyname }}"
       namespace: "{{request.object.metadata.name}}"
       synchronize: true
       clone: { name: "{{source}}", namespace: "{{src-ns}}" }`, undefined, `    context:
@@ -418,7 +418,7 @@ describe('Kyverno idioms the importer maps', () => {
     - name: src-ns
       variable:
         value: base
-    - name: target
+    - name: copyname
       variable:
         value: "{{source}}-copy"
 `),
@@ -436,6 +436,10 @@ describe('Kyverno idioms the importer maps', () => {
     - name: source
       variable: { value: { a: b } }
 `, '"{{source}}"', /context\[0\]\.variable\.value: .*context variable "source" holds a mapping: only a string, number or boolean can be inlined/],
+    ['a name that shadows a built-in', `    context:
+    - name: request
+      variable: { value: settings }
+`, '"{{source}}"', /context\[0\]\.name: .*context variable "request" shadows Kyverno's built-in variable request; rename it/],
     ['an apiCall', `    context:
     - name: source
       apiCall: { urlPath: /api/v1/namespaces }
