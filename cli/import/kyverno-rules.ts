@@ -1,7 +1,7 @@
 /**
  * `ripple import kyverno`: one Kyverno rule at a time — validate -> protect, generate -> sync, mutate -> reload.
  */
-import { HANDLER_GROUPS, type ObjectKind } from '../../core/constants.ts';
+import { ANN_RELOAD_OPT_OUT, HANDLER_GROUPS, type ObjectKind } from '../../core/constants.ts';
 import {
   checkKeys,
   conditionOperations,
@@ -495,6 +495,9 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
   ];
 
   if (match.actors.length > 0) ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a restart rule');
+  if (rule.exclude !== undefined) {
+    ctx.fail(['exclude'], `exclude on a restart rule is not supported: ripple restarts the consumers wherever the object and its copies live; to keep a workload from restarting, annotate it ${ANN_RELOAD_OPT_OUT}: "false"`);
+  }
   notes.unshift(...ctx.notes);
   const preOps = conditionOperations(ctx, ['preconditions'], rule.preconditions, { what: 'preconditions', otherKeyHint: 'ripple restarts when the object\'s content changes' });
   if (preOps === undefined) return;

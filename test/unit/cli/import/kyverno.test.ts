@@ -280,6 +280,7 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
     ['restart a CronJob', restart(ENV_CM, { ns: 'base', kind: 'CronJob', targets: `      - apiVersion: batch/v1
         kind: CronJob
         namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.kind: .*restarting a CronJob \(mutate\.targets kind CronJob\) is not supported/],
+    ['exclude on a restart rule', restart(ENV_CM, { ns: 'base' }).replace('    mutate:\n', '    exclude:\n      any:\n      - resources:\n          namespaces: [team-a]\n    mutate:\n'), /spec\.rules\[0\]\.exclude: .*exclude on a restart rule is not supported: .*annotate it ripple\.dev\/reload: "false"/],
     ['anchor on image', restart(`            (spec):
               (containers):
               - (image): "nginx*"
