@@ -30,7 +30,7 @@ describe('clusters.cjs parseClusters', () => {
   });
 
   it.each([
-    ['', '', /param "cluster": missing/],
+    ['', '', /param "cluster" is required: deploy with --param="cluster=<EKS cluster name>"/],
     ['prod', 'bad/name', /param "clusters": "bad\/name" is not an EKS cluster name/],
     ['prod', '{nope', /param "clusters": not valid JSON/],
   ])('rejects cluster=%j clusters=%j', (cluster, list, message) => {
