@@ -18,6 +18,7 @@ import { applyClonePlan, type ApplySummary, type CloneReporter } from './apply.t
 import { noActions, planClone, type ActionType, type CloneAction } from './plan.ts';
 import { newReadCache, readSnapshot, scopeLabel, type ReadCache } from './snapshot.ts';
 import { classify, workFor, type CloudFormationEvent, type Trigger, type WorkItem } from './triggers.ts';
+import { associationsOf, CFN_RETRY_DELAYS_MS, prepareCluster } from './deploy-checks.ts';
 
 export interface Deps {
   config: RuntimeConfig;
@@ -59,7 +60,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     fingerprintKey: partial.fingerprintKey ?? fingerprintKeyCache(),
     observability: partial.observability ?? observability('clone'),
     respond: partial.respond ?? putResponse,
-    cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? [2000, 5000],
+    cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? CFN_RETRY_DELAYS_MS,
   };
 }
 
@@ -162,8 +163,12 @@ export function makeHandler(partial: Partial<Deps> = {}) {
       return answerCloudFormation(d, trigger, async () => {
         const data: Record<string, unknown> = { Writes: 0 };
         const reasons: string[] = [];
+        const props = trigger.event.ResourceProperties;
         for (const cluster of trigger.clusters) {
           const kube = await d.kubeFor(cluster);
+          // one stage per cluster; forwarder pods re-created after the Pod Identity association (deploy-checks.ts)
+          const prepared = await prepareCluster(kube, { cluster, busName: typeof props?.BusName === 'string' ? props.BusName : undefined, associationArn: associationsOf(props)[cluster] });
+          if (prepared) reasons.push(`${cluster}: ${prepared}`);
           const keySecret = await orNull(kube.core.readNamespacedSecret({ name: FINGERPRINT_KEY_SECRET, namespace: RIPPLE_NAMESPACE }));
           if (!keySecret) {
             reasons.push(`${cluster}: not synced yet (${RIPPLE_NAMESPACE}/${FINGERPRINT_KEY_SECRET} is absent; the forwarder creates it and requests a resync on start)`);

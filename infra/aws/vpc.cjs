@@ -1,5 +1,5 @@
 'use strict';
-/* global require, module */
+/* global module */
 /**
  * Lambda in a VPC, for serverless.yml: `provider.vpc` from two params, and the network-interface permissions
  * the three function roles then need (the roles are ripple's own, so the framework adds none).
