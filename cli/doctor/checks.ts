@@ -184,20 +184,24 @@ async function accessCheck(input: DoctorInput, s: StackFacts, cluster: string, k
   }
   let inCluster = '';
   if (input.kube && kubeCluster === cluster) {
-    for (const h of HANDLERS) {
-      const binding = `ripple-${h}`;
-      try {
-        const crb = await input.kube.api.raw.request<{ subjects?: { kind: string; name: string }[] }>('GET', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding}`, { describe: { verb: 'get', resource: 'clusterrolebindings', name: binding } });
-        if (!(crb.subjects ?? []).some((x) => x.kind === 'Group' && x.name === HANDLER_GROUPS[h])) {
-          problems.push(`ClusterRoleBinding ${binding} does not bind group ${HANDLER_GROUPS[h]}`);
-          fixes.add('apply the cluster side: kubectl apply -k infra/k8s-overlays/<your-cluster>');
-        }
-      } catch (err) {
-        problems.push(`ClusterRoleBinding ${binding}: ${errName(err) === 'NotFoundError' ? 'missing' : errText(err)}`);
+    // The rendered RBAC (infra/k8s/rbac/) binds each group with ClusterRoleBindings and/or RoleBindings.
+    type Bindings = { items?: { subjects?: { kind: string; name: string }[] }[] };
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    try {
+      const lists = await Promise.all(
+        ['clusterrolebindings', 'rolebindings'].map((resource) => input.kube!.api.raw.request<Bindings>('GET', `${rbac}/${resource}`, { describe: { verb: 'list', resource } })),
+      );
+      const groups = new Set(lists.flatMap((l) => (l.items ?? []).flatMap((b) => (b.subjects ?? []).filter((x) => x.kind === 'Group').map((x) => x.name))));
+      const unbound = HANDLERS.filter((h) => !groups.has(HANDLER_GROUPS[h]));
+      if (unbound.length) {
+        problems.push(`no (Cluster)RoleBinding for group ${unbound.map((h) => HANDLER_GROUPS[h]).join(', ')} in the cluster`);
         fixes.add('apply the cluster side: kubectl apply -k infra/k8s-overlays/<your-cluster>');
       }
+    } catch (err) {
+      problems.push(`listing role bindings: ${errText(err)}`);
+      fixes.add('check your kubeconfig (list clusterrolebindings, rolebindings)');
     }
-    inCluster = '; ClusterRoleBindings ripple-clone/-rollout/-protect bind them';
+    inCluster = '; the cluster binds each group (infra/k8s/rbac/)';
   }
   if (problems.length) return { name, status: 'fail', detail: problems.join('; '), fix: [...fixes].join('; ') };
   return { name, status: 'ok', detail: `clone, rollout, protect roles -> groups ${HANDLERS.map((h) => HANDLER_GROUPS[h]).join(', ')}, no access policies${inCluster}` };
