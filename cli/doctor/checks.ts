@@ -3,7 +3,8 @@
  * the user's credentials, the cluster through the user's kubeconfig) and answers ok or fail with what to do.
  * Nothing is written anywhere. The checks, in order (later ones skip when what they need failed):
  *
- *   stack          CloudFormation stack ripple-<stage>: a *_COMPLETE state that is not a rollback
+ *   stack          CloudFormation stack ripple-<stage>: a *_COMPLETE state that is not a rollback; its outputs and
+ *                  resources (roles, function, associations: which clusters) for the other checks
  *   bus            the event bus and the three rules: enabled, each with its target
  *   access         per cluster: each handler role's access entry maps it to its group ripple:<handler> only, no
  *                  access policy on top; on the kubeconfig's cluster, the ClusterRoleBinding of that group
@@ -16,7 +17,7 @@
  *   audit          per cluster: the protect function's subscription filter on /aws/eks/<cluster>/cluster
  *   dead letters   the three dead-letter queues are empty (the SQS metric the DLQ alarms watch)
  */
-import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand, type StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeAccessEntryCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAssociatedAccessPoliciesCommand, ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
@@ -101,7 +102,14 @@ async function stackCheck(input: DoctorInput): Promise<[CheckResult, StackFacts 
   const status = stack.StackStatus ?? 'UNKNOWN';
   const arn = /^arn:([^:]+):cloudformation:([^:]+):(\d+):/.exec(stack.StackId ?? '');
   const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  const resources = (await input.clients.cfn.send(new DescribeStackResourcesCommand({ StackName: name }))).StackResources ?? [];
+  // ListStackResources pages (DescribeStackResources stops at 100 resources; each cluster adds 4 to 6)
+  const resources: StackResourceSummary[] = [];
+  let token: string | undefined;
+  do {
+    const page = await input.clients.cfn.send(new ListStackResourcesCommand({ StackName: name, ...(token ? { NextToken: token } : {}) }));
+    resources.push(...(page.StackResourceSummaries ?? []));
+    token = page.NextToken;
+  } while (token);
   const physical = Object.fromEntries(resources.map((r) => [r.LogicalResourceId ?? '', r.PhysicalResourceId ?? '']));
   const associations: Record<string, string> = {};
   for (const r of resources) {

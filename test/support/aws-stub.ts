@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the AWS APIs `ripple doctor` reads, spoken in each service's own wire protocol so the
  * real AWS SDK v3 clients talk to it with only their endpoint changed:
- *   CloudFormation (awsQuery, XML):  DescribeStacks, DescribeStackResources
+ *   CloudFormation (awsQuery, XML):  DescribeStacks, ListStackResources (pages of 2)
  *   EventBridge (JSON 1.1):          DescribeEventBus, DescribeRule, ListTargetsByRule
  *   EKS (REST JSON):                 DescribeAccessEntry, ListAssociatedAccessPolicies,
  *                                    ListPodIdentityAssociations, DescribePodIdentityAssociation
@@ -102,10 +102,14 @@ export class AwsStub {
         .map(([k, v]) => `<member><OutputKey>${xmlEscape(k)}</OutputKey><OutputValue>${xmlEscape(v)}</OutputValue></member>`)
         .join('');
       result = `<Stacks><member><StackName>${name}</StackName><StackId>${stackId}</StackId><StackStatus>${stack.status}</StackStatus><CreationTime>2026-12-01T10:00:00.000Z</CreationTime><LastUpdatedTime>2026-12-03T10:00:00.000Z</LastUpdatedTime><Outputs>${outputs}</Outputs></member></Stacks>`;
-    } else if (action === 'DescribeStackResources') {
-      result = `<StackResources>${stack.resources
-        .map((r) => `<member><StackName>${name}</StackName><StackId>${stackId}</StackId><LogicalResourceId>${r.logicalId}</LogicalResourceId><PhysicalResourceId>${xmlEscape(r.physicalId)}</PhysicalResourceId><ResourceType>${r.type}</ResourceType><Timestamp>2026-12-03T10:00:00.000Z</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>`)
-        .join('')}</StackResources>`;
+    } else if (action === 'ListStackResources') {
+      // pages of 2, as a long stack comes in pages of 100
+      const from = Number(p.get('NextToken') ?? 0);
+      const page = stack.resources.slice(from, from + 2);
+      const next = from + 2 < stack.resources.length ? `<NextToken>${from + 2}</NextToken>` : '';
+      result = `<StackResourceSummaries>${page
+        .map((r) => `<member><LogicalResourceId>${r.logicalId}</LogicalResourceId><PhysicalResourceId>${xmlEscape(r.physicalId)}</PhysicalResourceId><ResourceType>${r.type}</ResourceType><LastUpdatedTimestamp>2026-12-03T10:00:00.000Z</LastUpdatedTimestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>`)
+        .join('')}</StackResourceSummaries>${next}`;
     } else {
       res.writeHead(400, { 'content-type': 'text/xml' }).end(`<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${action}</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
       return;

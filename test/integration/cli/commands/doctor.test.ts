@@ -167,7 +167,7 @@ describe('ripple doctor on a healthy stage', () => {
     expect(new Set(stub.calls.map((c) => `${c.service}.${c.operation}`))).toEqual(
       new Set([
         'cloudformation.DescribeStacks',
-        'cloudformation.DescribeStackResources',
+        'cloudformation.ListStackResources',
         'eventbridge.DescribeEventBus',
         'eventbridge.DescribeRule',
         'eventbridge.ListTargetsByRule',
