@@ -30,7 +30,16 @@ export interface DeployCheckInput {
   busName?: string;
   /** This cluster's association ARN (`ForwarderAssociations[cluster]`); absent: no restart. */
   associationArn?: string;
+  /**
+   * Pause before a restart (default ASSOCIATION_SETTLE_MS): EKS documents associations as eventually consistent
+   * ("may take several seconds to be effective"), and a pod created before the association is effective gets no
+   * credentials either.
+   */
+  settleMs?: number;
 }
+
+/** See DeployCheckInput.settleMs. Paid only when a restart is due (first deploy, a cluster added). */
+export const ASSOCIATION_SETTLE_MS = 15_000;
 
 const FIX_RBAC = `apply the cluster side first (kubectl apply -k infra/k8s or your overlay: Role ${RIPPLE_NAMESPACE}/ripple-clone-forwarder-restart)`;
 
@@ -73,6 +82,7 @@ export async function prepareCluster(kube: Kube, input: DeployCheckInput): Promi
     } else if (dep.spec?.template?.metadata?.annotations?.[ANN_POD_IDENTITY_ASSOCIATION] === associationArn) {
       notes.push('forwarder pods already created after the Pod Identity association');
     } else {
+      await new Promise((r) => setTimeout(r, input.settleMs ?? ASSOCIATION_SETTLE_MS));
       const body = { spec: { template: { metadata: { annotations: { [ANN_POD_IDENTITY_ASSOCIATION]: associationArn } } } } };
       await kube.raw
         .request('PATCH', path, { describe: { ...describe, verb: 'patch' }, body, contentType: 'application/merge-patch+json' })

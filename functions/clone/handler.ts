@@ -30,6 +30,8 @@ export interface Deps {
   respond: (url: string, body: object) => Promise<void>;
   /** Pauses between in-invocation retries of a deploy-time reconcile that failed with a retryable error. */
   cfnRetryDelaysMs: number[];
+  /** Pause before restarting the forwarder for a new Pod Identity association (deploy-checks.ts). */
+  associationSettleMs?: number;
 }
 
 export interface CloneSummary {
@@ -61,6 +63,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     observability: partial.observability ?? observability('clone'),
     respond: partial.respond ?? putResponse,
     cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? CFN_RETRY_DELAYS_MS,
+    ...(partial.associationSettleMs !== undefined ? { associationSettleMs: partial.associationSettleMs } : {}),
   };
 }
 
@@ -167,7 +170,7 @@ export function makeHandler(partial: Partial<Deps> = {}) {
         for (const cluster of trigger.clusters) {
           const kube = await d.kubeFor(cluster);
           // one stage per cluster; forwarder pods re-created after the Pod Identity association (deploy-checks.ts)
-          const prepared = await prepareCluster(kube, { cluster, busName: typeof props?.BusName === 'string' ? props.BusName : undefined, associationArn: associationsOf(props)[cluster] });
+          const prepared = await prepareCluster(kube, { cluster, busName: typeof props?.BusName === 'string' ? props.BusName : undefined, associationArn: associationsOf(props)[cluster], settleMs: d.associationSettleMs });
           if (prepared) reasons.push(`${cluster}: ${prepared}`);
           const keySecret = await orNull(kube.core.readNamespacedSecret({ name: FINGERPRINT_KEY_SECRET, namespace: RIPPLE_NAMESPACE }));
           if (!keySecret) {

@@ -115,6 +115,7 @@ beforeAll(async () => {
     policies: POLICIES,
     observability: quietObservability(),
     cfnRetryDelaysMs: [10, 10],
+    associationSettleMs: 0,
   }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   invoke = async (event) => {
     await handler(event, lambdaContext);
