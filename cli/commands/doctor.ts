@@ -7,15 +7,10 @@
  *   ripple doctor --stage prod                          the stage, and the cluster of the current context
  *   ripple doctor --stage prod --context prod-eu-2 --cluster prod-eu-2     another of the stage's clusters
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EKSClient } from '@aws-sdk/client-eks';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { kubeFromKubeConfig } from '../../functions/shared/kube/kubeconfig.ts';
-import { formatResult, runChecks, type CheckResult, type DoctorClients, type DoctorInput } from '../doctor/checks.ts';
+import type { CheckResult, DoctorClients, DoctorInput } from '../doctor/checks.ts';
 import { parseSince } from '../logs/queries.ts';
 
 export interface DoctorOptions {
@@ -30,9 +25,17 @@ export interface DoctorOptions {
   json?: boolean;
 }
 
-function clients(opts: DoctorOptions): DoctorClients {
+/** The five SDK clients, loaded when doctor runs (cli/ripple.ts loads every command file for every command). */
+async function clients(opts: DoctorOptions): Promise<DoctorClients> {
   const cfg = { ...(opts.region ? { region: opts.region } : {}), ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), maxAttempts: 2 };
-  return { cfn: new CloudFormationClient(cfg), events: new EventBridgeClient(cfg), eks: new EKSClient(cfg), cloudwatch: new CloudWatchClient(cfg), logs: new CloudWatchLogsClient(cfg) };
+  const [cfn, cw, logs, eks, events] = await Promise.all([
+    import('@aws-sdk/client-cloudformation'),
+    import('@aws-sdk/client-cloudwatch'),
+    import('@aws-sdk/client-cloudwatch-logs'),
+    import('@aws-sdk/client-eks'),
+    import('@aws-sdk/client-eventbridge'),
+  ]);
+  return { cfn: new cfn.CloudFormationClient(cfg), events: new events.EventBridgeClient(cfg), eks: new eks.EKSClient(cfg), cloudwatch: new cw.CloudWatchClient(cfg), logs: new logs.CloudWatchLogsClient(cfg) };
 }
 
 function kubeOf(opts: DoctorOptions): { kube: DoctorInput['kube']; problem?: string } {
@@ -66,7 +69,8 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   const print = deps.print ?? ((l: string) => console.log(l));
   const { kube, problem } = kubeOf(opts);
   if (!opts.json) print(`ripple doctor: stage ${stage} (stack ripple-${stage}${opts.region ? `, ${opts.region}` : ''}); kubeconfig context ${kube?.context ?? '-'}`);
-  const results = await runChecks({ stage, clients: deps.clients ?? clients(opts), kube, ...(problem ? { kubeProblem: problem } : {}), sinceMs, ...(deps.now ? { now: deps.now } : {}) });
+  const { runChecks, formatResult } = await import('../doctor/checks.ts');
+  const results = await runChecks({ stage, clients: deps.clients ?? (await clients(opts)), kube, ...(problem ? { kubeProblem: problem } : {}), sinceMs, ...(deps.now ? { now: deps.now } : {}) });
   for (const r of results) print(opts.json ? JSON.stringify(r) : formatResult(r));
   const failed = results.filter((r) => r.status === 'fail').length;
   if (!opts.json) print(failed ? `${failed} check(s) failed` : 'all checks passed');
