@@ -54,11 +54,19 @@ export async function answerCloudFormation(deps: CustomResourceDeps, trigger: Ex
  * The deploy-time resync over the stack's clusters: a cluster whose fingerprint key is not there yet is reported
  * as not synced (the forwarder creates the key and requests a resync on start); any other failure fails the answer.
  */
-export async function deployResync(kubeFor: KubeFor, clusters: readonly string[], reconcileOne: (cluster: string) => Promise<{ policies: number; writes: number }>): Promise<{ reason: string; data: Record<string, unknown> }> {
+export async function deployResync(
+  kubeFor: KubeFor,
+  clusters: readonly string[],
+  reconcileOne: (cluster: string) => Promise<{ policies: number; writes: number }>,
+  /** Per cluster, before the resync (deploy-checks.ts: one stage per cluster, forwarder restarted for its association). */
+  prepare?: (cluster: string, kube: Awaited<ReturnType<KubeFor>>) => Promise<string | null>,
+): Promise<{ reason: string; data: Record<string, unknown> }> {
   const data: Record<string, unknown> = { Writes: 0 };
   const reasons: string[] = [];
   for (const cluster of clusters) {
     const kube = await kubeFor(cluster);
+    const prepared = prepare ? await prepare(cluster, kube) : null;
+    if (prepared) reasons.push(`${cluster}: ${prepared}`);
     const keySecret = await orNull(kube.core.readNamespacedSecret({ name: FINGERPRINT_KEY_SECRET, namespace: RIPPLE_NAMESPACE }));
     if (!keySecret) {
       reasons.push(`${cluster}: not synced yet (${RIPPLE_NAMESPACE}/${FINGERPRINT_KEY_SECRET} is absent; the forwarder creates it and requests a resync on start)`);

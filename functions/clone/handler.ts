@@ -10,6 +10,7 @@ import { loadPolicies } from '../../core/policy/load.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { runtimeConfig, type RuntimeConfig } from '../runtime/config.ts';
 import { answerCloudFormation, deployResync, putResponse } from './custom-resource.ts';
+import { associationsOf, CFN_RETRY_DELAYS_MS, prepareCluster } from './deploy-checks.ts';
 import { failIfFailed, reconcile, type CloneSummary } from './reconcile.ts';
 
 export type { CloneSummary } from './reconcile.ts';
@@ -28,6 +29,8 @@ export interface Deps extends HandlerDeps {
    * continues where it stopped (level-based).
    */
   timeReserveMs: number;
+  /** Pause before restarting the forwarder for a new Pod Identity association (deploy-checks.ts). */
+  associationSettleMs?: number;
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
@@ -39,8 +42,9 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     kubeFor: partial.kubeFor ?? createKubeProvider({ config }),
     policies: partial.policies ?? (() => (policies ??= loadPolicies(config.policyDir))),
     respond: partial.respond ?? putResponse,
-    cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? [2000, 5000],
+    cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? CFN_RETRY_DELAYS_MS,
     timeReserveMs: partial.timeReserveMs ?? 30_000,
+    ...(partial.associationSettleMs !== undefined ? { associationSettleMs: partial.associationSettleMs } : {}),
   };
 }
 
@@ -52,12 +56,20 @@ export async function processEvent(d: Deps, event: unknown, context?: Invocation
   const budgetEnds = typeof remaining === 'number' ? performance.now() + remaining - d.timeReserveMs : Infinity;
   const deps = { ...d, observability: obs, outOfTime: () => performance.now() >= budgetEnds };
   if (trigger.type === 'cloudformation') {
+    const props = trigger.event.ResourceProperties;
+    const busName = typeof props?.BusName === 'string' ? props.BusName : undefined;
     return answerCloudFormation(deps, trigger, () =>
-      deployResync(d.kubeFor, trigger.clusters, async (cluster) => {
-        const summary = await reconcile(deps, cluster, items, trigger.why);
-        failIfFailed(summary);
-        return summary;
-      }),
+      deployResync(
+        d.kubeFor,
+        trigger.clusters,
+        async (cluster) => {
+          const summary = await reconcile(deps, cluster, items, trigger.why);
+          failIfFailed(summary);
+          return summary;
+        },
+        // one stage per cluster; forwarder pods re-created after the Pod Identity association (deploy-checks.ts)
+        (cluster, kube) => prepareCluster(kube, { cluster, busName, associationArn: associationsOf(props)[cluster], settleMs: d.associationSettleMs }),
+      ),
     );
   }
   const summary = await reconcile(deps, trigger.cluster, items, trigger.why);

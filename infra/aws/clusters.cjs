@@ -8,12 +8,24 @@
  *   --param="clusters=prod,prod-eu-2"      several clusters in the stack's region (the first is the default
  *                                          unless `cluster` names another one)
  *
+ *   --param="clusters={\"prod\":{\"endpoint\":\"https://…\",\"caData\":\"LS0t…\"}}"
+ *                                          endpoint + CA given: the handlers make no eks:DescribeCluster call
+ *
+ * `cluster` is required for every stage but `dev` (LOCAL_STAGES: `npm start`, `npm run package`), which falls
+ * back to a cluster named `ripple`: a deploy never targets a cluster nobody named.
+ *
  * Exports (each a function the framework calls with its variable resolver):
  *   names         ['prod', ...]
- *   env           RIPPLE_CLUSTERS for the handlers: JSON `{ "<cluster>": { "region": "<region>" } }`
- *                 (endpoint and CA are read with eks:DescribeCluster at run time)
+ *   env           RIPPLE_CLUSTERS for the handlers: JSON `{ "<cluster>": { "region": "<region>" } }`, plus
+ *                 `endpoint` and `caData` where the `clusters` JSON gives them (otherwise read with
+ *                 eks:DescribeCluster at run time)
  *   describeArns  the IAM resources of eks:DescribeCluster: exactly these clusters
  *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on
+ *   forwarderAssociations  `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }`: a property of the
+ *                 deploy-time reconcile, so it runs after every association exists and again whenever one is
+ *                 created or replaced (a cluster added); the clone handler then restarts that cluster's
+ *                 forwarder so its pods are re-created with the Pod Identity credentials
+ *   forwarderNamespace, forwarderServiceAccount  for the ForwarderRole trust policy (session tags)
  *   resources     per cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
  *                 core/constants.ts HANDLER_GROUPS), the forwarder's
  *                 AWS::EKS::PodIdentityAssociation, and for every cluster but the primary one the protect
@@ -44,24 +56,47 @@ function readConstants(file = CONSTANTS) {
 
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 
-/**
- * `cluster` + optional `clusters` -> ordered unique names, primary first. `clusters` is a comma/space separated
- * list, or the handlers' RIPPLE_CLUSTERS JSON object (its keys are the names).
- */
-function parseClusters(cluster, clusters) {
+/** Stages that may leave `cluster` unset (they fall back to `ripple`, the local runner's name). */
+const LOCAL_STAGES = ['dev'];
+
+/** The `clusters` param as an object `{ name: { endpoint?, caData?, region? } }` (a list gives empty entries). */
+function clusterEntries(clusters) {
   const raw = String(clusters ?? '').trim();
-  let list;
   if (raw.startsWith('{')) {
+    let value;
     try {
-      list = Object.keys(JSON.parse(raw));
+      value = JSON.parse(raw);
     } catch (err) {
       throw new Error(`param "clusters": not valid JSON (${err.message}); give a comma separated list of cluster names or a RIPPLE_CLUSTERS object`, { cause: err });
     }
-  } else {
-    list = raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('param "clusters": a JSON value must be an object {"<cluster>": {"endpoint"?, "caData"?, "region"?}}');
+    const out = {};
+    for (const [name, entry] of Object.entries(value)) {
+      const e = entry && typeof entry === 'object' ? entry : {};
+      for (const k of Object.keys(e)) {
+        if (!['endpoint', 'caData', 'region'].includes(k)) throw new Error(`param "clusters": ${name}.${k}: unknown field (endpoint, caData, region)`);
+      }
+      if (Boolean(e.endpoint) !== Boolean(e.caData)) throw new Error(`param "clusters": ${name}: give both endpoint and caData (the cluster's API URL and base64 CA, \`aws eks describe-cluster\`), or neither`);
+      if (e.endpoint && !/^https:\/\//.test(String(e.endpoint))) throw new Error(`param "clusters": ${name}.endpoint: must be an https:// URL`);
+      out[name] = e;
+    }
+    return out;
   }
+  return Object.fromEntries(raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean).map((n) => [n, {}]));
+}
+
+/**
+ * `cluster` + optional `clusters` -> ordered unique names, primary first. `clusters` is a comma/space separated
+ * list, or the handlers' RIPPLE_CLUSTERS JSON object (its keys are the names). `stage` (optional) names the
+ * stage in the error when no cluster is given.
+ */
+function parseClusters(cluster, clusters, stage) {
+  const list = Object.keys(clusterEntries(clusters));
   const primary = cluster ? String(cluster).trim() : list[0];
-  if (!primary) throw new Error('param "cluster": missing; deploy with --param="cluster=<EKS cluster name>"');
+  if (!primary) {
+    const forStage = stage ? ` for stage "${stage}"` : '';
+    throw new Error(`param "cluster" is required${forStage}: deploy with --param="cluster=<EKS cluster name>" (or set RIPPLE_CLUSTER_NAME, or params.${stage || '<stage>'}.cluster in serverless.yml)`);
+  }
   const names = [primary, ...list.filter((n) => n !== primary)];
   for (const n of names) {
     if (!CLUSTER_NAME.test(n)) {
@@ -162,21 +197,76 @@ function readAuditFilter() {
   return value;
 }
 
+/** `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` (see the header). */
+function forwarderAssociations(names) {
+  const parts = clusterParts(names);
+  return Object.fromEntries(names.map((name, i) => [name, { 'Fn::GetAtt': [`ForwarderPodIdentity${parts[i]}`, 'AssociationArn'] }]));
+}
+
+/** RIPPLE_CLUSTERS for the handlers: region for each, endpoint + caData where the `clusters` JSON gives them. */
+function clustersEnv(names, clusters, region) {
+  const entries = clusterEntries(clusters);
+  return JSON.stringify(Object.fromEntries(names.map((n) => [n, { region, ...(entries[n] ?? {}) }])));
+}
+
+/**
+ * One ripple stage per cluster: the forwarder's service account (ripple-system/ripple-forwarder) takes one Pod
+ * Identity association, each stage would clone and protect the same objects, and each takes one of the audit
+ * log group's two subscription-filter slots. Pure: throws when another stage under `params:` in serverless.yml
+ * names one of `names` (as `cluster` or in `clusters`). Stages not written into serverless.yml cannot be seen
+ * offline: the deploy then stops at the association (EKS allows one per service account) or at the
+ * deploy-time reconcile (the cluster's forwarder sends to another stage's bus); `ripple doctor` reports both.
+ */
+function refuseSharedClusters(stage, names, paramsByStage) {
+  for (const [other, p] of Object.entries(paramsByStage ?? {})) {
+    if (other === 'default' || other === stage || LOCAL_STAGES.includes(other) || !p || typeof p !== 'object') continue;
+    let theirs = [];
+    try {
+      theirs = p.cluster || p.clusters ? parseClusters(p.cluster, p.clusters, other) : [];
+    } catch {
+      continue; // that stage's own package reports its own mistakes
+    }
+    const shared = names.filter((n) => theirs.includes(n));
+    if (shared.length) {
+      throw new Error(
+        `stage "${stage}" and stage "${other}" (params.${other} in serverless.yml) both use cluster ${shared.map((n) => `"${n}"`).join(', ')}: ` +
+          'one ripple stage per cluster (the forwarder service account ripple-system/ripple-forwarder has one Pod Identity association, ' +
+          'both stages would clone and protect the same objects, and each takes one of the audit log group\'s two subscription filters). ' +
+          'Deploy the other stage to another cluster, or remove it first (docs/deploy.md, "Stages").',
+      );
+    }
+  }
+}
+
 async function namesFrom({ resolveVariable }) {
   const cluster = await resolveVariable('param:cluster');
   const clusters = await resolveVariable('param:clusters');
-  return parseClusters(cluster, clusters);
+  const stage = await resolveVariable('sls:stage');
+  // `dev` (npm start, npm run package) falls back to `ripple`; every other stage must name its cluster.
+  const fallback = !cluster && !String(clusters ?? '').trim() && LOCAL_STAGES.includes(stage) ? 'ripple' : cluster;
+  const names = parseClusters(fallback, clusters, stage);
+  refuseSharedClusters(stage, names, await resolveVariable('self:params, null'));
+  return names;
 }
 
 module.exports = {
   names: async (ctx) => namesFrom(ctx),
   env: async (ctx) => {
     const region = await ctx.resolveVariable('param:region');
-    return JSON.stringify(Object.fromEntries((await namesFrom(ctx)).map((n) => [n, { region }])));
+    return clustersEnv(await namesFrom(ctx), await ctx.resolveVariable('param:clusters'), region);
   },
   describeArns: async (ctx) => (await namesFrom(ctx)).map(clusterArn),
   resources: async (ctx) => clusterResources(await namesFrom(ctx)),
   cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await namesFrom(ctx)),
+  forwarderAssociations: async (ctx) => forwarderAssociations(await namesFrom(ctx)),
+  primary: async (ctx) => (await namesFrom(ctx))[0],
+  forwarderNamespace: () => readConstants().namespace,
+  forwarderServiceAccount: () => readConstants().serviceAccount,
+  LOCAL_STAGES,
+  clusterEntries,
+  refuseSharedClusters,
+  clustersEnv,
+  associationRefs: forwarderAssociations,
   parseClusters,
   clusterResources,
   cloneEntryIds: cloneAccessEntryIds,

@@ -101,6 +101,29 @@ function dashboard(stage, queries = loadQueries()) {
   };
 }
 
+const ALARMS_YML = require('node:path').join(__dirname, 'observability.yml');
+const SNS_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** Logical ids of the alarms in observability.yml. */
+function alarmIds(file = ALARMS_YML) {
+  const { parse } = require('yaml');
+  const doc = parse(require('node:fs').readFileSync(file, 'utf8'));
+  return Object.entries(doc.Resources ?? {})
+    .filter(([, r]) => r && r.Type === 'AWS::CloudWatch::Alarm')
+    .map(([id]) => id);
+}
+
+/**
+ * `resources` item: with an SNS topic ARN, `extensions` giving every alarm AlarmActions and OKActions on it;
+ * without one, nothing (the alarms carry no action keys at all).
+ */
+function alarmActions(topicArn, ids = alarmIds()) {
+  const arn = String(topicArn ?? '').trim();
+  if (!arn) return {};
+  if (!SNS_ARN.test(arn)) throw new Error(`param "alarmTopicArn": "${arn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)`);
+  return { extensions: Object.fromEntries(ids.map((id) => [id, { Properties: { AlarmActions: [arn], OKActions: [arn] } }])) };
+}
+
 async function stageOf({ resolveVariable }) {
   return resolveVariable('sls:stage');
 }
@@ -111,6 +134,9 @@ module.exports = {
     const queries = loadQueries();
     return { Resources: { ...queryDefinitions(stage, queries), ...dashboard(stage, queries) } };
   },
+  alarmActions: async ({ resolveVariable }) => alarmActions(await resolveVariable('param:alarmTopicArn')),
+  alarmActionsFor: alarmActions,
+  alarmIds,
   queryDefinitions,
   dashboard,
   savedQueriesSnapshot,

@@ -163,6 +163,8 @@ export class Resolver {
   async resolveExpression(expr: string, where: string, depth = 0): Promise<unknown> {
     const alternatives = splitTopLevel(expr);
     for (const alt of alternatives) {
+      // `${x, null}`: the framework's explicit "no value" (the property is left unset), e.g. provider.vpc.
+      if (alt === 'null') return null;
       const v = await this.resolveSource(alt, where, depth);
       if (v !== undefined && v !== null) return v;
     }

@@ -3,6 +3,13 @@
  * it wrote is read back and checked: the rules carry exactly the rendered patterns, every target has its retry
  * policy and dead-letter queue, every queue EventBridge writes to has a policy allowing that rule only, IAM is
  * least privilege, and the observability pieces exist. Slow (esbuild + the framework): packaged once.
+ *
+ * Then three more packages, one after the other (they share esbuild's work directory): the default parameters
+ * (`osls package` alone), everything configured (a VPC, an alarm topic, two clusters, stage prod), and stage
+ * prod without `cluster` (must fail naming it). cfn-lint is not installable here, so the template shapes it
+ * rejected (issue 13: E3033 on `Fn::If [cond, [''], NoValue]` alarm actions, W8003 on a condition comparing two
+ * constants, W3005 from the framework) and the references it checks are asserted directly (`lintShapes`);
+ * docs/deploy.md shows how to run cfn-lint itself in CI.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -71,12 +78,52 @@ function asList<T>(v: T | T[]): T[] {
   return Array.isArray(v) ? v : [v];
 }
 
+/** `osls package` with these arguments into a fresh directory: exit code, output and the template (when written). */
+function oslsPackage(args: string[]): Promise<{ code: number | null; output: string; template: any }> {
+  const home = mkdtempSync(join(tmpdir(), 'ripple-package-home-'));
+  const out = mkdtempSync(join(tmpdir(), 'ripple-package-out-'));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('RIPPLE_')) env[k] = v;
+  Object.assign(env, { HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--package', out, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const file = join(out, 'cloudformation-template-update-stack.json');
+      const template = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+      rmSync(home, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+      done({ code, output: text, template });
+    });
+  });
+}
+
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ripple-alarms';
+const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'];
+const SGS = ['sg-0123456789abcdef0'];
+const FULL_CLUSTERS = ['prod-eu', 'prod-eu-2'];
+let defaults: { code: number | null; output: string; template: any };
+let full: { code: number | null; output: string; template: any };
+let noCluster: { code: number | null; output: string; template: any };
+
 beforeAll(async () => {
+  // These first: a package into another directory clears .serverless/, which `npm run package` fills last.
+  defaults = await oslsPackage(['--stage', 'dev']);
+  full = await oslsPackage([
+    '--stage', 'prod',
+    `--param=cluster=${FULL_CLUSTERS[0]}`, `--param=clusters=${FULL_CLUSTERS.join(',')}`,
+    `--param=vpcSubnetIds=${SUBNETS.join(',')}`, `--param=vpcSecurityGroupIds=${SGS.join(',')}`,
+    `--param=alarmTopicArn=${TOPIC}`,
+  ]);
+  noCluster = await oslsPackage(['--stage', 'prod']);
   const run = await packageOffline();
   output = run.output;
   if (run.code !== 0) throw new Error(`npm run package failed (exit ${run.code}):\n${run.output}`);
   resources = readJson('.serverless/cloudformation-template-update-stack.json').Resources;
-}, 600_000);
+}, 900_000);
 
 describe('npm run package (offline, no AWS credentials)', () => {
   it('packages every function with its bundle and the policies', () => {
@@ -132,10 +179,15 @@ describe('npm run package (offline, no AWS credentials)', () => {
     ];
     for (const [queue, source] of expected) {
       const statements = policyFor(queue);
-      expect(statements).toHaveLength(1);
-      expect(statements[0]).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: getAtt(queue) });
-      expect(statements[0].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': source } });
+      const allows = statements.filter((x) => x.Effect === 'Allow');
+      expect(allows).toHaveLength(1);
+      expect(allows[0]).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: getAtt(queue) });
+      expect(allows[0].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': source } });
+      // and nobody reaches it without TLS
+      expect(statements.filter((x) => x.Effect === 'Deny')).toEqual([{ Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: getAtt(queue), Condition: { Bool: { 'aws:SecureTransport': 'false' } } }]);
     }
+    // every queue of the stack has such a policy
+    expect(ofType('AWS::SQS::Queue').map(([id]) => id).sort()).toEqual(expected.map(([q]) => q).sort());
   });
 
   it('rollout path: queue -> Lambda with the rendered batching settings, partial batch responses and redrive', () => {
@@ -182,11 +234,21 @@ describe('npm run package (offline, no AWS credentials)', () => {
     expect(schedules).toHaveLength(1);
     expect(schedules[0]![1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', Targets: [{ Arn: getAtt(FN.clone) }] });
     const [[, reconcile]] = ofType('Custom::RippleReconcile') as [[string, Res]];
-    expect(reconcile.Properties).toMatchObject({ ServiceToken: getAtt(FN.clone), PoliciesHash: policiesHash(join(root, 'policies')), Clusters: CLUSTERS });
+    expect(reconcile.Properties).toMatchObject({ ServiceToken: getAtt(FN.clone), PoliciesHash: policiesHash(join(root, 'policies')), Clusters: CLUSTERS, BusName: { Ref: 'RippleBus' } });
     // It waits for the clone role's access entries on every cluster, or its first run could not reach them.
     const cloneEntries = ofType('AWS::EKS::AccessEntry').filter(([, r]) => r.Properties.PrincipalArn['Fn::GetAtt'][0] === 'CloneRole').map(([id]) => id);
     expect(cloneEntries).toHaveLength(CLUSTERS.length);
     expect(asList(reconcile.DependsOn ?? []).sort()).toEqual(cloneEntries.sort());
+  });
+
+  it('install order: the deploy-time reconcile runs after every forwarder pod identity association exists, and again when one changes', () => {
+    // A GetAtt of each association's ARN: CloudFormation creates the association first, and a new or re-created
+    // association (a cluster added) changes the property, so the clone function is called and restarts that
+    // cluster's forwarder (test/integration/clone/deploy-checks.test.ts shows the restart).
+    const [[, reconcile]] = ofType('Custom::RippleReconcile') as [[string, Res]];
+    const associations = Object.fromEntries(ofType('AWS::EKS::PodIdentityAssociation').map(([id, r]) => [r.Properties.ClusterName, id]));
+    expect(Object.keys(associations).sort()).toEqual([...CLUSTERS].sort());
+    expect(reconcile.Properties.ForwarderAssociations).toEqual(Object.fromEntries(CLUSTERS.map((c) => [c, getAtt(associations[c]!, 'AssociationArn')])));
   });
 
   it('IAM: one role per function, least privilege, no wildcard resource or action', () => {
@@ -222,7 +284,26 @@ describe('npm run package (offline, no AWS credentials)', () => {
     for (const h of HANDLERS) {
       expect(resources[ROLE[h]]!.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
     }
-    expect(resources.ForwarderRole!.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({ Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] });
+    // The forwarder's role: only EKS Pod Identity, for the forwarder's service account on this stage's clusters
+    // (the session tags Pod Identity sets), in this account.
+    expect(resources.ForwarderRole!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'ForwarderServiceAccountOnTheseClusters',
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'aws:RequestTag/eks-cluster-name': CLUSTERS,
+            'aws:RequestTag/kubernetes-namespace': RIPPLE_NAMESPACE,
+            'aws:RequestTag/kubernetes-service-account': FORWARDER_SERVICE_ACCOUNT,
+          },
+        },
+      },
+    ]);
+    // No VPC: no network-interface permissions anywhere.
+    expect(JSON.stringify(resources)).not.toContain('ec2:');
   });
 
   it('EKS: each handler role is mapped to its Kubernetes group on every cluster; the forwarder gets pod identity', () => {
@@ -279,6 +360,138 @@ describe('npm run package (offline, no AWS credentials)', () => {
     for (const ref of (dash.Properties.DashboardBody['Fn::Sub'] as string).matchAll(/\$\{([A-Za-z]+)(?:\.[A-Za-z]+)?\}/g)) {
       if (!ref[1]!.startsWith('AWS')) expect(resources[ref[1]!], ref[0]).toBeDefined();
     }
+  });
+});
+
+/**
+ * The template shapes cfn-lint (v1.51.5) rejected or warned about before issue 13, and the references it checks:
+ * a list of problems, empty when the template is clean.
+ *  - E3033 (string too short): an empty string anywhere a resource property takes a value, e.g. the alarm actions'
+ *    `Fn::If [HasAlarmTopic, [''], NoValue]` when no topic was given;
+ *  - W8003/W1001: a condition that compares two constants (always true or false), or a condition nobody uses;
+ *  - E3005/E1012/E1010: DependsOn, Ref and GetAtt naming a resource (or parameter) the template lacks;
+ *  - W3005: a DependsOn already implied by a Ref/GetAtt, unless suppressed with cfn-lint Metadata (the framework's);
+ *  - E3002: AlarmActions/OKActions of more than 5 ARNs.
+ */
+function lintShapes(template: any): string[] {
+  const problems: string[] = [];
+  const res: Record<string, any> = template.Resources ?? {};
+  const conditions: Record<string, unknown> = template.Conditions ?? {};
+  const known = new Set([...Object.keys(res), ...Object.keys(template.Parameters ?? {})]);
+  const isPseudo = (id: string) => id.startsWith('AWS::');
+  const refsOf = (value: unknown, into = new Set<string>()): Set<string> => {
+    if (Array.isArray(value)) value.forEach((v) => refsOf(v, into));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'Ref' && typeof v === 'string') into.add(v);
+        else if (k === 'Fn::GetAtt') into.add(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]!);
+        else if (k === 'Fn::Sub') {
+          const text = Array.isArray(v) ? String(v[0]) : String(v);
+          for (const m of text.matchAll(/\$\{([A-Za-z0-9:]+)(?:\.[A-Za-z.]+)?\}/g)) into.add(m[1]!);
+          if (Array.isArray(v)) refsOf(v[1], into);
+        } else refsOf(v, into);
+      }
+    }
+    return into;
+  };
+  const walk = (value: unknown, path: string, visit: (v: unknown, path: string) => void) => {
+    visit(value, path);
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, visit));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, visit);
+  };
+  const usedConditions = new Set<string>();
+  for (const [id, r] of Object.entries(res)) {
+    if (r.Condition) usedConditions.add(r.Condition);
+    walk(r.Properties ?? {}, `${id}.Properties`, (v, path) => {
+      // Lambda environment values and Fn::Join delimiters may be empty; nothing else may
+      if (v === '' && !/\.Environment\.Variables\.|Fn::Join\[0\]$/.test(path)) problems.push(`E3033 ${path}: empty string`);
+      if (v && typeof v === 'object' && !Array.isArray(v) && 'Fn::If' in v) usedConditions.add(String((v as any)['Fn::If'][0]));
+    });
+    for (const ref of refsOf(r.Properties ?? {})) if (!isPseudo(ref) && !known.has(ref)) problems.push(`E1012 ${id}: Ref/GetAtt of unknown ${ref}`);
+    const deps = asList(r.DependsOn ?? []) as string[];
+    for (const d of deps) if (!res[d]) problems.push(`E3005 ${id}: DependsOn unknown ${d}`);
+    const implied = deps.filter((d) => refsOf(r.Properties ?? {}).has(d));
+    const suppressed = (r.Metadata?.['cfn-lint']?.config?.ignore_checks ?? []).includes('W3005');
+    if (implied.length && !suppressed) problems.push(`W3005 ${id}: DependsOn ${implied.join(', ')} already implied by Ref/GetAtt`);
+    for (const key of ['AlarmActions', 'OKActions']) {
+      const actions = r.Properties?.[key];
+      if (Array.isArray(actions) && actions.length > 5) problems.push(`E3002 ${id}.${key}: must be a list of at most 5 ARNs`);
+    }
+  }
+  for (const [name, def] of Object.entries(conditions)) {
+    const text = JSON.stringify(def);
+    if (!/"Ref"|"Fn::FindInMap"|"Condition"/.test(text)) problems.push(`W8003 Conditions.${name}: compares constants only (${text})`);
+    if (!usedConditions.has(name)) problems.push(`W1001 Conditions.${name}: not used`);
+  }
+  return problems;
+}
+
+describe('templates cfn-lint would accept, for the default and the fully configured parameters', () => {
+  it('the lint check can fail: the shapes issue 13 found are reported', () => {
+    const broken = structuredClone(defaults.template);
+    broken.Conditions = { HasAlarmTopic: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] } };
+    broken.Resources.CloneErrorsAlarm.Properties.AlarmActions = { 'Fn::If': ['HasAlarmTopic', [''], { Ref: 'AWS::NoValue' }] };
+    delete broken.Resources.CloneLambdaFunction.Metadata;
+    broken.Resources.PoliciesReconcile.DependsOn = ['NoSuchEntry'];
+    const problems = lintShapes(broken);
+    expect([...new Set(problems.map((p) => p.split(' ')[0]))].sort()).toEqual(['E3005', 'E3033', 'W3005', 'W8003'].sort());
+    expect(problems).toContain("E3033 CloneErrorsAlarm.Properties.AlarmActions.Fn::If[1][0]: empty string");
+  });
+
+  it.each([
+    ['default parameters (osls package --stage dev)', () => defaults],
+    ['VPC + alarm topic + two clusters (stage prod)', () => full],
+  ])('%s: packaged, no lint problems', (_name, get) => {
+    const run = get();
+    expect(run.code, run.output).toBe(0);
+    expect(lintShapes(run.template)).toEqual([]);
+  });
+
+  it('default: no alarm actions at all, no condition, no VPC, cluster `ripple` (stage dev only)', () => {
+    const t = defaults.template;
+    expect(t.Conditions).toBeUndefined();
+    const alarms = Object.values(t.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThanOrEqual(8);
+    for (const a of alarms) {
+      expect(a.Properties).not.toHaveProperty('AlarmActions');
+      expect(a.Properties).not.toHaveProperty('OKActions');
+    }
+    expect(t.Resources.CloneLambdaFunction.Properties.VpcConfig).toBeUndefined();
+    expect(JSON.stringify(t.Resources)).not.toContain('ec2:');
+    expect(t.Resources.CloneLambdaFunction.Properties.Environment.Variables.RIPPLE_CLUSTER_NAME).toBe('ripple');
+  });
+
+  it('fully configured: every alarm notifies the topic; functions in the VPC, their roles allowed the network interfaces first', () => {
+    const t = full.template;
+    const alarms = Object.values(t.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    for (const a of alarms) expect([a.Properties.AlarmActions, a.Properties.OKActions]).toEqual([[TOPIC], [TOPIC]]);
+    const policies = Object.entries(t.Resources as Record<string, any>).filter(([, r]) => r.Type === 'AWS::IAM::Policy');
+    expect(policies).toHaveLength(1);
+    const [policyId, policy] = policies[0]!;
+    expect(policy.Properties.Roles).toEqual(HANDLERS.map((h) => ({ Ref: ROLE[h] })));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'VpcNetworkInterfaces',
+        Effect: 'Allow',
+        Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        Resource: '*',
+      },
+    ]);
+    for (const h of HANDLERS) {
+      const fn = t.Resources[FN[h]];
+      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: SUBNETS, SecurityGroupIds: SGS });
+      expect(asList(fn.DependsOn)).toContain(policyId);
+    }
+    // The roles themselves are unchanged: the VPC permissions are only in that policy.
+    for (const h of HANDLERS) expect(JSON.stringify(t.Resources[ROLE[h]])).not.toContain('ec2:');
+    expect(t.Resources.PoliciesReconcile.Properties.Clusters).toEqual(FULL_CLUSTERS);
+    expect(t.Resources.ForwarderRole.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['aws:RequestTag/eks-cluster-name']).toEqual(FULL_CLUSTERS);
+  });
+
+  it('osls package --stage prod without --param cluster=... fails, naming the parameter and how to give it', () => {
+    expect(noCluster.code).not.toBe(0);
+    expect(noCluster.template).toBeNull();
+    expect(noCluster.output).toContain('param "cluster" is required for stage "prod": deploy with --param="cluster=<EKS cluster name>"');
   });
 });
 

@@ -33,6 +33,8 @@ describe('infra/k8s/forwarder', () => {
         'Namespace/ripple-system',
         'NetworkPolicy/ripple-forwarder',
         'PodDisruptionBudget/ripple-forwarder',
+        'Role/ripple-clone-forwarder-restart',
+        'RoleBinding/ripple-clone-forwarder-restart',
         'Service/ripple-forwarder-metrics',
         'ServiceAccount/ripple-forwarder',
       ].sort(),
@@ -77,6 +79,26 @@ describe('infra/k8s/forwarder', () => {
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     const ports = np.spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`));
     expect(ports).toEqual(expect.arrayContaining(['UDP/53', 'TCP/443', 'TCP/6443']));
+  });
+
+  it('NetworkPolicy reaches the EKS Pod Identity agent on IPv4 and IPv6 clusters (port 80 only)', () => {
+    const np = find('NetworkPolicy');
+    const agent = np.spec.egress.filter((r: any) => r.to?.some((t: any) => t.ipBlock));
+    expect(agent).toHaveLength(1);
+    expect(agent[0].to.map((t: any) => t.ipBlock.cidr).sort()).toEqual(['169.254.170.23/32', 'fd00:ec2::23/128']);
+    expect(agent[0].ports).toEqual([{ port: 80, protocol: 'TCP' }]);
+  });
+
+  it('the clone group may get/patch only the forwarder Deployment and read only its ConfigMap in ripple-system', () => {
+    const role = find('Role', 'ripple-clone-forwarder-restart');
+    const binding = find('RoleBinding', 'ripple-clone-forwarder-restart');
+    expect(role.metadata.namespace).toBe('ripple-system');
+    expect(role.rules).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['ripple-forwarder'], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['ripple-forwarder'], verbs: ['get'] },
+    ]);
+    expect(binding.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'ripple:clone' }]);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
   });
 
   it('infra/k8s combines the base with the rendered RBAC: list/watch only cluster-wide, a few names in ripple-system', () => {
