@@ -9,7 +9,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { kubeFromKubeConfig } from '../../functions/shared/kube/kubeconfig.ts';
+import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
 import type { CheckResult, DoctorClients, DoctorInput } from '../doctor/checks.ts';
 import { parseSince } from '../logs/queries.ts';
 

@@ -22,8 +22,8 @@ import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@a
 import { CloudWatchLogsClient, DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeAccessEntryCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAssociatedAccessPoliciesCommand, ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
 import { DescribeEventBusCommand, DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../functions/shared/constants.ts';
-import type { KubeconfigKube } from '../../functions/shared/kube/kubeconfig.ts';
+import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../core/constants.ts';
+import type { KubeconfigKube } from '../../kube/kubeconfig.ts';
 
 export type Status = 'ok' | 'fail' | 'skip';
 export interface CheckResult {

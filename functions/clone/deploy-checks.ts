@@ -15,9 +15,9 @@
  * A cluster without the forwarder yet (ConfigMap or Deployment absent) is not an error here: pods created
  * after this deploy get the credentials anyway. A Forbidden is (the cluster side is not applied).
  */
-import { FORWARDER_SERVICE_ACCOUNT, RIPPLE_NAMESPACE } from '../shared/constants.ts';
-import { PermanentError } from '../shared/errors.ts';
-import { ForbiddenError, orNull, type Kube } from '../shared/kube/index.ts';
+import { FORWARDER_SERVICE_ACCOUNT, RIPPLE_NAMESPACE } from '../../core/constants.ts';
+import { PermanentError } from '../../core/errors.ts';
+import { ForbiddenError, orNull, type Kube } from '../runtime/kube.ts';
 
 /** Pod template annotation: the Pod Identity association ARN the forwarder's pods were created after. */
 export const ANN_POD_IDENTITY_ASSOCIATION = 'ripple.dev/pod-identity-association';

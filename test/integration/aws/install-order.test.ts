@@ -22,11 +22,11 @@ import { parseAllDocuments } from 'yaml';
 import { runDoctor } from '../../../cli/commands/doctor.ts';
 import type { CheckResult } from '../../../cli/doctor/checks.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
-import { FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { loadPolicies } from '../../../functions/shared/policy/load.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { newFingerprintKey } from '../../../core/fingerprint.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { loadPolicies } from '../../../core/policy/load.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { CLONE_IDENTITY, lambdaContext, quietObservability } from '../clone/harness.ts';
 import { AwsStub, type FakeAccount } from '../../support/aws-stub.ts';
@@ -161,8 +161,8 @@ async function deployTimeReconcile(site: Site, properties: Record<string, unknow
   const handler = makeHandler({
     config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: CLUSTER }),
     kubeFor: async () => kubeFromKubeConfig(site.cluster.kubeConfig(CLONE_IDENTITY), CLUSTER),
-    policies: POLICIES,
-    observability: quietObservability(),
+    policies: () => POLICIES,
+    observability: ((o) => () => o)(quietObservability()),
     associationSettleMs: 0,
   }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   answers.length = 0;

@@ -18,10 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { ANN_POD_IDENTITY_ASSOCIATION } from '../../../functions/clone/deploy-checks.ts';
-import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../functions/shared/constants.ts';
-import { newFingerprintKey } from '../../../functions/shared/fingerprint.ts';
-import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../functions/shared/kube/kubeconfig.ts';
-import { parseRuntimeConfig } from '../../../functions/shared/runtime.ts';
+import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { newFingerprintKey } from '../../../core/fingerprint.ts';
+import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
+import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
@@ -112,8 +112,8 @@ beforeAll(async () => {
   const handler = makeHandler({
     config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'alpha' }),
     kubeFor: async (c) => sites[c]!.clone,
-    policies: POLICIES,
-    observability: quietObservability(),
+    policies: () => POLICIES,
+    observability: ((o) => () => o)(quietObservability()),
     cfnRetryDelaysMs: [10, 10],
     associationSettleMs: 0,
   }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
