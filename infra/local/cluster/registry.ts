@@ -34,7 +34,18 @@ export interface DeleteOptions {
   admit?: (obj: any | null, old: any | null) => void;
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  /**
+   * Accepted and ignored as kube-apiserver ignores it for every kind without graceful deletion (all served kinds but
+   * Pods); Pods are deleted at once, as kube-apiserver deletes a Pod no kubelet runs (see docs/embedded-cluster.md).
+   */
+  gracePeriodSeconds?: number;
 }
+
+/**
+ * The finalizers the garbage collector (gc.ts) acts on, added by a delete with propagationPolicy Orphan or Foreground
+ * (kube-apiserver's deletionFinalizersForGarbageCollection).
+ */
+export const GC_FINALIZERS = { Orphan: 'orphan', Foreground: 'foregroundDeletion' } as const;
 
 export const NAMESPACE_RT = lookupResource('', 'v1', 'namespaces')!;
 
@@ -463,9 +474,13 @@ export class Registry {
       this.onNamespaceTerminating(name);
       return { obj: stored, gone: false };
     }
-    if (old.metadata.finalizers?.length) {
+    // Orphan and Foreground are carried out by the garbage collector through a finalizer, as in kube-apiserver
+    const gcFinalizer = opts.propagationPolicy === 'Orphan' || opts.propagationPolicy === 'Foreground' ? GC_FINALIZERS[opts.propagationPolicy] : undefined;
+    if (old.metadata.finalizers?.length || gcFinalizer) {
       if (old.metadata.deletionTimestamp) return { obj: old, gone: false };
-      const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowSeconds(), deletionGracePeriodSeconds: 0 } };
+      const finalizers = [...(old.metadata.finalizers ?? [])];
+      if (gcFinalizer && !finalizers.includes(gcFinalizer)) finalizers.push(gcFinalizer);
+      const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowSeconds(), deletionGracePeriodSeconds: 0, finalizers } };
       return { obj: this.store.put(key, obj).obj, gone: false };
     }
     const gone = this.store.remove(key, ns, name)!.obj;

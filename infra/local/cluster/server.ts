@@ -19,6 +19,7 @@ import {
   ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData, TypedPatchError, typedPatchMessage,
 } from './apply.ts';
 import { unknownFields } from './validate.ts';
+import { boolParam, deleteOptions, writeOptions, type DeleteOptions as RequestDeleteOptions, type WriteOptions as RequestWriteOptions } from './options.ts';
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, nowSeconds, type Registry } from './registry.ts';
 import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
@@ -91,7 +92,8 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
   info.resource = rest[0] ?? '';
   info.name = rest[1] ?? '';
   info.subresource = rest[2] ?? '';
-  const isWatch = watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1';
+  const watchParam = query.get('watch');
+  const isWatch = watchPrefix || (watchParam !== null && boolParam(watchParam));
   switch (method) {
     case 'GET':
     case 'HEAD':
@@ -175,13 +177,6 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 }
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
-
-/** 422 for a bad PatchOptions parameter: `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: ...`. */
-function patchOptionsInvalid(field: string, reason: string, text: string): ApiError {
-  return new ApiError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}`, {
-    group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason, message: text, field }],
-  });
-}
 
 /** Whether a write to an RBAC object changes what it grants (anything but metadata), as the escalation check needs. */
 function grantsChanged(obj: any, old: any | null): boolean {
@@ -459,14 +454,15 @@ export class ApiServer {
     if (rt.namespaced && !namespace && ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const dryRun = WRITE_VERBS.has(verb) && dryRunOption(q.getAll('dryRun'), verb);
-    const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
+    // the request's options (options.ts), read and validated before anything runs, as kube-apiserver's handlers do
+    const writeOpts = verb === 'create' || verb === 'update' || verb === 'patch'
+      ? writeOptions(q, verb, verb === 'patch' && baseType(req.headers['content-type']) === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status'))
+      : undefined;
+    const deleteOpts = verb === 'delete' || verb === 'deletecollection' ? await this.deleteOptions(req, q) : undefined;
+    const dryRun = writeOpts?.dryRun ?? deleteOpts?.dryRun ?? false;
+    const manager = managerName(writeOpts?.fieldManager || null, req.headers['user-agent']);
     const warnings: string[] = [];
-    const fv = q.get('fieldValidation');
-    if (fv !== null && !['Strict', 'Warn', 'Ignore'].includes(fv)) {
-      throw badRequest(`fieldValidation parameter unsupported: ${fv}. Supported values are: Ignore, Warn, Strict`);
-    }
-    const fieldValidation = (fv ?? 'Warn') as 'Strict' | 'Warn' | 'Ignore';
+    const fieldValidation = writeOpts?.fieldValidation ?? 'Warn';
     const warn = (m: string) => warnings.push(m);
     const admitHook = (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null): void => {
       // RBAC escalation prevention (the real server's rbac storage), for writes that grant anything
@@ -504,7 +500,7 @@ export class ApiServer {
       for (const w of warnings) res.appendHeader('Warning', `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]/g, '?'))}`);
     };
     // warnings go out with successful responses only (kube-apiserver also sends them with failures)
-    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, writeOpts, deleteOpts });
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, q: URLSearchParams, rt: ResourceType, srt: ResourceType,
@@ -512,8 +508,9 @@ export class ApiServer {
       manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
       admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
       flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
+      writeOpts?: RequestWriteOptions; deleteOpts?: RequestDeleteOptions;
     }): Promise<void> {
-    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, deleteOpts } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
@@ -576,9 +573,8 @@ export class ApiServer {
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
         if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
-          return this.apply(req, res, q, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { dryRun, warn, admitHook, flushWarnings, encode, refExtra });
+          return this.apply(req, res, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { manager, force: ctx.writeOpts?.force ?? false, dryRun, warn, admitHook, flushWarnings, encode, refExtra });
         }
-        if (ct !== APPLY_PATCH_TYPE && q.get('force') !== null) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
         if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
         const patch = parseBody(await readBody(req), 'application/json', rt.kind);
         const cur = reg.get(srt, namespace, name);
@@ -599,20 +595,18 @@ export class ApiServer {
         return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'delete': {
-        const opts = await this.deleteOptions(req, q, verb);
-        const r = reg.delete(srt, namespace, name, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
+        const r = reg.delete(srt, namespace, name, { ...deleteOpts!, admit: admitHook('DELETE') });
         flushWarnings();
         if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
         return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
       }
       case 'deletecollection': {
-        const opts = await this.deleteOptions(req, q, verb);
         const entries = this.select(rt, srt, namespace, q);
         const items: any[] = [];
         for (const e of entries) {
           const n = e.obj.metadata.name;
           try {
-            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
+            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...deleteOpts!, admit: admitHook('DELETE') });
             items.push(out(r.obj));
           } catch (err) {
             if (err instanceof ApiError && err.code === 404) continue;
@@ -632,21 +626,14 @@ export class ApiServer {
    * as other writes. On the status subresource only .status is applied, to an existing object (scale and
    * finalize answer 415 for apply).
    */
-  private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
+  private async apply(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
     subresource: 'status' | undefined, ctx: {
-    dryRun: boolean; warn: (m: string) => void;
+    manager: string; force: boolean; dryRun: boolean; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
     flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
   }): Promise<void> {
-    const { dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
-    const manager = q.get('fieldManager');
-    if (!manager) throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch');
-    if (manager.length > 128) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', 'Too long: may not be more than 128 bytes');
-    const forceParam = q.get('force');
-    if (forceParam !== null && !['true', 'false', '1', '0', 't', 'f', 'True', 'False', 'TRUE', 'FALSE'].includes(forceParam)) {
-      throw badRequest(`force: invalid boolean value ${JSON.stringify(forceParam)}`);
-    }
-    const force = forceParam !== null && ['true', '1', 't', 'True', 'TRUE'].includes(forceParam);
+    // fieldManager (required for apply, checked by writeOptions) and force come from the request's PatchOptions
+    const { manager, force, dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
     const buf = await readBody(req);
     if (!buf.length) throw badRequest(`${rt.kind}: the request body is empty`);
     const out = (obj: any): any => (encode ? encode(obj) : obj);
@@ -744,23 +731,14 @@ export class ApiServer {
   }
 
   /**
-   * DeleteOptions as kube-apiserver reads them: from the request body (kubectl sends them there) and the query
-   * string. `dryRun` in either place makes the delete a dry run.
+   * The request's DeleteOptions (options.ts): the body, when there is one (kubectl and client-go send them there, JSON
+   * or protobuf), and the query string.
    */
-  private async deleteOptions(req: IncomingMessage, q: URLSearchParams, verb: string): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<RequestDeleteOptions> {
     const buf = await readBody(req);
-    let body: any = {};
+    let body: any;
     if (buf.length && (baseType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' || buf.toString('utf8').trim())) body = parseBody(buf, req.headers['content-type'], 'DeleteOptions');
-    if (body?.dryRun !== undefined && body.dryRun !== null && !Array.isArray(body.dryRun)) {
-      throw badRequest(`DeleteOptions: dryRun must be a list of strings, got ${JSON.stringify(body.dryRun)}`);
-    }
-    const dryRun = dryRunOption([...q.getAll('dryRun'), ...((body?.dryRun as string[] | undefined) ?? [])], verb);
-    let policy = body?.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-    if (body?.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
-    if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
-      throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
-    }
-    return { dryRun, ...(body?.preconditions ? { preconditions: body.preconditions } : {}), ...(policy ? { propagationPolicy: policy } : {}) };
+    return deleteOptions(q, body);
   }
 
   /** Entries of a list request after selectors (namespace '' = all namespaces for namespaced types). */
@@ -868,18 +846,3 @@ export class ApiServer {
 }
 
 export { NAMESPACE_RT };
-
-const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-
-/**
- * The dryRun option's values, checked as kube-apiserver checks them (only "All" exists): an unknown value is refused
- * with 422 naming it, never taken for a real write.
- */
-function dryRunOption(values: string[], verb: string): boolean {
-  const bad = values.filter((v) => v !== 'All');
-  if (bad.length > 0) {
-    const kind = verb === 'create' ? 'CreateOptions' : verb === 'update' ? 'UpdateOptions' : verb === 'patch' ? 'PatchOptions' : 'DeleteOptions';
-    throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, { kind, group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, field: 'dryRun' }] });
-  }
-  return values.length > 0;
-}

@@ -92,7 +92,7 @@ export interface FieldError {
   raw?: string;
 }
 
-function errorText(e: FieldError): string {
+export function fieldErrorText(e: FieldError): string {
   const v = (x: unknown): string => e.raw ?? (typeof x === 'string' ? JSON.stringify(x) : x === undefined ? 'null' : JSON.stringify(x));
   switch (e.type) {
     case 'FieldValueInvalid': return `Invalid value: ${v(e.value)}: ${e.detail}`;
@@ -106,13 +106,13 @@ function errorText(e: FieldError): string {
 
 /** 422 Invalid: `Secret "x" is invalid: metadata.name: Invalid value: ...` (several errors in [..., ...]). */
 export function invalid(r: Pick<ResourceType, 'group' | 'kind'>, name: string, errors: FieldError[]): ApiError {
-  const texts = errors.map((e) => `${e.field}: ${errorText(e)}`);
+  const texts = errors.map((e) => `${e.field}: ${fieldErrorText(e)}`);
   const msg = `${r.kind} "${name}" is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
     name,
     ...(r.group ? { group: r.group } : {}),
     kind: r.kind,
-    causes: errors.map((e) => ({ reason: e.type, message: errorText(e), field: e.field })),
+    causes: errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
   });
 }
 
