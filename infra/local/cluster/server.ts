@@ -19,7 +19,10 @@ import {
   ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData, TypedPatchError, typedPatchMessage,
 } from './apply.ts';
 import { unknownFields } from './validate.ts';
-import { boolParam, deleteOptions, writeOptions, type DeleteOptions as RequestDeleteOptions, type WriteOptions as RequestWriteOptions } from './options.ts';
+import {
+  boolParam, deleteOptions, listOptions, parseResourceVersion, writeOptions,
+  type DeleteOptions as RequestDeleteOptions, type ListOptions, type WriteOptions as RequestWriteOptions,
+} from './options.ts';
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, nowSeconds, type Registry } from './registry.ts';
 import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
@@ -111,9 +114,13 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
 const COMMA = Buffer.from(',');
 const LIST_END = Buffer.from(']}');
 
+/** Responses of requests with `?pretty=true`: their JSON is indented, as kube-apiserver indents it. */
+const PRETTY = new WeakSet<ServerResponse>();
+
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   // encoded once (Buffer.byteLength + a string write would encode it twice)
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  let bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  if (PRETTY.has(res)) bytes = Buffer.from(`${JSON.stringify(JSON.parse(bytes.toString('utf8')), null, 2)}\n`, 'utf8');
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': bytes.length });
   res.end(bytes);
 }
@@ -256,6 +263,8 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const info = requestInfo(method, url.pathname, url.searchParams);
+    const pretty = url.searchParams.get('pretty');
+    if (pretty !== null && boolParam(pretty)) PRETTY.add(res);
     const annotations: Record<string, string> = {};
     let user: UserInfo | null = null;
     let impersonated: UserInfo | undefined;
@@ -521,6 +530,8 @@ export class ApiServer {
 
     switch (verb) {
       case 'get': {
+        // GetOptions.resourceVersion: any version not older than it is the current one
+        this.notAhead(parseResourceVersion(q.get('resourceVersion') ?? ''));
         const e = reg.get(srt, namespace, name);
         if (!e) throw notFound(rt, name);
         if (wantsTable(req.headers.accept)) {
@@ -529,13 +540,15 @@ export class ApiServer {
         return sendJson(res, 200, encode ? encode(e.obj) : e.json);
       }
       case 'list':
-        return this.list(req, res, rt, srt, namespace, q, encode);
+        return this.list(req, res, rt, srt, namespace, q, listOptions(q, 'list'), encode);
       case 'watch': {
+        const opts = listOptions(q, 'watch');
         const { labels, fields: requested } = requestSelectors(rt, q);
         const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
-        const timeout = q.get('timeoutSeconds');
-        const include = includeObjectParam(q.get('includeObject'));
+        this.notAhead(parseResourceVersion(opts.resourceVersion));
+        const timeout = opts.timeoutSeconds;
         const asTable = wantsTable(req.headers.accept);
+        const include = asTable ? includeObjectParam(q.get('includeObject')) : 'Metadata';
         const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
         this.d.watches.serve(res, {
           key: storageKey(srt),
@@ -544,11 +557,12 @@ export class ApiServer {
           apiVersion: groupVersion(rt),
           labels,
           fields,
-          resourceVersion: q.get('resourceVersion') ?? '',
-          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
-          sendInitialEvents: q.get('sendInitialEvents') === 'true',
+          resourceVersion: opts.resourceVersion,
+          allowBookmarks: opts.allowWatchBookmarks,
+          // true: a watch-list request (initial state, then the initial-events-end bookmark), which needs bookmarks
+          ...(opts.sendInitialEvents === false ? { sendInitialEvents: false } : opts.sendInitialEvents && opts.allowWatchBookmarks ? { sendInitialEvents: true } : {}),
           // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
-          timeoutSeconds: timeout !== null && /^\d+$/.test(timeout) && Number(timeout) > 0 ? Number(timeout) : Math.floor(1800 * (1 + Math.random())),
+          timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : Math.floor(1800 * (1 + Math.random())),
           ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
         });
         return;
@@ -601,7 +615,8 @@ export class ApiServer {
         return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
       }
       case 'deletecollection': {
-        const entries = this.select(rt, srt, namespace, q);
+        // the objects a list with the same ListOptions returns (selectors, resourceVersion, limit/continue)
+        const { entries } = this.listEntries(rt, srt, namespace, q, listOptions(q, 'deletecollection'));
         const items: any[] = [];
         for (const e of entries) {
           const n = e.obj.metadata.name;
@@ -758,38 +773,111 @@ export class ApiServer {
     return entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
   }
 
-  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, encode?: (o: any) => any): void {
-    const rv = this.d.store.resourceVersion;
-    let entries = this.select(rt, srt, namespace, q);
-    const limitParam = q.get('limit');
-    const cont = q.get('continue');
-    let listRv = rv;
-    if (cont) {
+  /**
+   * A resourceVersion the store has not reached yet: kube-apiserver's watch cache waits a few seconds for it, then
+   * answers 504 `Too large resource version`; here nothing else writes meanwhile, so the answer comes at once.
+   */
+  private notAhead(rv: number | '' | '0'): void {
+    const current = this.d.store.resourceVersion;
+    if (typeof rv === 'number' && rv > current) {
+      throw new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1,
+      });
+    }
+  }
+
+  /**
+   * The objects of a list as of `rv` (older than now): the current ones with the changes since `rv` undone, from
+   * the retained history (410 Expired when `rv` is older than it).
+   */
+  private snapshot(key: string, namespace: string | undefined, rv: number, expired: () => ApiError): { obj: any; buffer?: Buffer }[] {
+    const changes = this.d.store.changesSince(rv, key, namespace);
+    if (changes === 'expired') throw expired();
+    const current = this.d.store.list(key, namespace);
+    if (changes.length === 0) return current;
+    const byKey = new Map<string, { obj: any; buffer?: Buffer }>();
+    const id = (ns: string, name: string) => `${ns}\u0000${name}`;
+    for (const e of current) byKey.set(id(e.obj.metadata.namespace ?? '', e.obj.metadata.name), e);
+    for (let i = changes.length - 1; i >= 0; i--) {
+      const c = changes[i];
+      if (c.type === 'ADDED') byKey.delete(id(c.namespace, c.name));
+      else byKey.set(id(c.namespace, c.name), { obj: c.old });
+    }
+    return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  }
+
+  /**
+   * The objects a list returns for its ListOptions, as kube-apiserver serves them: resourceVersion "" / "0" (and
+   * NotOlderThan) the current state; an exact resourceVersion (resourceVersionMatch=Exact, or a limit with no match,
+   * the legacy rule) the state at that version; a continue token the state at its first page's version, resuming
+   * after the last key (an expired one: 410 with a token that continues inconsistently, from the current state).
+   */
+  private listEntries(rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions): {
+    entries: { obj: any; buffer?: Buffer }[]; metadata: Record<string, unknown>;
+  } {
+    const store = this.d.store;
+    const key = storageKey(srt);
+    const current = store.resourceVersion;
+    let listRv = current;
+    let after: { ns: string; name: string } | undefined;
+    let exact = false;
+    if (opts.continue) {
       let token: { rv: number; ns: string; name: string };
       try {
-        token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8'));
+        token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8'));
+        if (typeof token.rv !== 'number' || typeof token.ns !== 'string' || typeof token.name !== 'string') throw new Error('bad token');
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data');
       }
-      if (token.rv < this.d.store.compactedRevision) {
-        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      after = { ns: token.ns, name: token.name };
+      if (token.rv >= 0) {
+        if (token.rv < store.compactedRevision) {
+          const err = new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+          err.metadata = { continue: Buffer.from(JSON.stringify({ rv: -1, ns: token.ns, name: token.name })).toString('base64url') };
+          throw err;
+        }
+        listRv = token.rv;
+        exact = listRv < current;
       }
-      listRv = token.rv;
-      const after = (e: Entry) => {
+    } else {
+      const rv = parseResourceVersion(opts.resourceVersion);
+      this.notAhead(rv);
+      if (typeof rv === 'number' && (opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === '' && opts.limit > 0))) {
+        listRv = rv;
+        exact = rv < current;
+      }
+    }
+    const { labels, fields } = requestSelectors(rt, q);
+    let entries: { obj: any; buffer?: Buffer }[];
+    if (exact) {
+      const ns = rt.namespaced ? namespace || undefined : '';
+      entries = this.snapshot(key, ns, listRv, () => new ApiError(410, 'Expired', `The resourceVersion for the provided list is too old.`));
+      const pinned = pinnedName(fields);
+      if (pinned !== undefined) entries = entries.filter((e) => e.obj.metadata.name === pinned);
+      if (labels.length || fields.length) entries = entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
+    } else {
+      entries = this.select(rt, srt, namespace, q);
+    }
+    if (after) {
+      const { ns: afterNs, name: afterName } = after;
+      const idx = entries.findIndex((e) => {
         const ns = e.obj.metadata.namespace ?? '';
-        return ns > token.ns || (ns === token.ns && e.obj.metadata.name > token.name);
-      };
-      const idx = entries.findIndex(after);
+        return ns > afterNs || (ns === afterNs && e.obj.metadata.name > afterName);
+      });
       entries = idx < 0 ? [] : entries.slice(idx);
     }
     const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
-    const limit = limitParam && /^\d+$/.test(limitParam) ? Number(limitParam) : 0;
-    if (limit > 0 && entries.length > limit) {
-      const last = entries[limit - 1].obj.metadata;
+    if (opts.limit > 0 && entries.length > opts.limit) {
+      const last = entries[opts.limit - 1].obj.metadata;
       metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, ns: last.namespace ?? '', name: last.name })).toString('base64url');
-      metadata.remainingItemCount = entries.length - limit;
-      entries = entries.slice(0, limit);
+      metadata.remainingItemCount = entries.length - opts.limit;
+      entries = entries.slice(0, opts.limit);
     }
+    return { entries, metadata };
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions, encode?: (o: any) => any): void {
+    const { entries, metadata } = this.listEntries(rt, srt, namespace, q, opts);
     if (wantsTable(req.headers.accept)) {
       const table = toTable(rt, entries.map((e) => (encode ? encode(e.obj) : e.obj)), metadata, includeObjectParam(q.get('includeObject')));
       return sendJson(res, 200, table, TABLE_CONTENT_TYPE);
@@ -800,7 +888,7 @@ export class ApiServer {
     const parts: Buffer[] = [Buffer.from(head, 'utf8')];
     entries.forEach((e, i) => {
       if (i) parts.push(COMMA);
-      parts.push(e.buffer);
+      parts.push(e.buffer ?? Buffer.from(JSON.stringify(e.obj), 'utf8'));
     });
     parts.push(LIST_END);
     sendJson(res, 200, Buffer.concat(parts));

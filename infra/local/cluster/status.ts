@@ -11,6 +11,8 @@ export class ApiError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly details?: StatusDetails;
+  /** ListMeta of the Status (a 410 for an expired continue token carries a token to continue inconsistently) */
+  metadata?: { continue?: string };
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
     super(message);
     this.code = code;
@@ -22,7 +24,7 @@ export class ApiError extends Error {
     return {
       kind: 'Status',
       apiVersion: 'v1',
-      metadata: {},
+      metadata: this.metadata ?? {},
       status: 'Failure',
       message: this.message,
       reason: this.reason,
