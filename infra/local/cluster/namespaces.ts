@@ -34,12 +34,25 @@ export class NamespaceLifecycle {
     this.unsubscribe();
   }
 
-  /** Creates the namespaces every cluster starts with, and its one Node (no kubelet: it only reports Ready). */
+  /**
+   * Creates the namespaces every cluster starts with, the `kubernetes` Service, and its one Node (no kubelet: it only
+   * reports Ready).
+   */
   static ensureDefaults(registry: Registry): void {
     for (const name of DEFAULT_NAMESPACES) {
       if (!registry.store.has('namespaces', '', name)) {
         registry.create(NS_RT(), '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { manager: 'kube-apiserver' });
       }
+    }
+    // the `kubernetes` Service every cluster has in `default` (its first cluster IP, port 443)
+    if (!registry.store.has('services', 'default', 'kubernetes')) {
+      const services = RESOURCES.find((r) => r.plural === 'services' && r.group === '')!;
+      registry.create(services, 'default', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      }, { manager: 'kube-apiserver' });
     }
     if (registry.store.count('nodes') === 0) {
       const nodes = RESOURCES.find((r) => r.plural === 'nodes' && r.group === '')!;

@@ -335,6 +335,7 @@ export class Registry {
       defaultPodTemplate({ metadata: {}, spec: obj.spec });
       obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     }
+    if (rt.kind === 'PodTemplate') defaultPodTemplate(obj.template);
     if (rt.kind === 'PodDisruptionBudget') obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     if (rt.kind === 'ValidatingAdmissionPolicy') {
       obj.spec = { failurePolicy: 'Fail', ...(obj.spec ?? {}) };
@@ -399,6 +400,7 @@ export class Registry {
         obj.status = old.status;
       }
       if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) defaultWorkload(rt.kind, obj);
+      if (rt.kind === 'PodTemplate') defaultPodTemplate(obj.template);
       if (rt.kind === 'Service') this.defaultService(obj, old);
     }
     obj.metadata.resourceVersion = old.metadata.resourceVersion;

@@ -446,6 +446,10 @@ export class ApiServer {
     if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotSupported(rt, verb);
     if (rt.virtual) {
       if (verb !== 'create') throw methodNotSupported(rt, verb);
+      // reviews have no object metadata to print: asked for a Table only, the answer is 406, as from kube-apiserver
+      if (wantsTable(req.headers.accept) && !/(^|,)\s*(application\/json|\*\/\*)\s*(;q=[\d.]+)?\s*(,|$)/.test(req.headers.accept ?? '')) {
+        throw new ApiError(406, 'NotAcceptable', 'the server was unable to respond with a content type that the client supports (only application/json, application/yaml, application/vnd.kubernetes.protobuf)');
+      }
       const body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
       return sendJson(res, 201, this.review(rt, body, user, info.namespace));
     }

@@ -356,6 +356,7 @@ const TOP_FIELDS: Record<string, string[]> = {
   ValidatingAdmissionPolicyBinding: ['spec'],
   NetworkPolicy: ['spec'],
   Lease: ['spec'],
+  PodTemplate: ['template'],
 };
 
 /**
