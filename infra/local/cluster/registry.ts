@@ -16,6 +16,8 @@ export interface WriteOptions {
   /** fieldValidation: Strict refuses unknown fields (400), Warn reports them through `warn`; all drop them */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   warn?: (message: string) => void;
+  /** keys the request body repeated within an object (validate.ts duplicateFields): reported like unknown fields */
+  duplicates?: string[];
   /** the body is the caller's own fresh object (a parsed request): it may be modified in place, no copy */
   owned?: boolean;
   dryRun?: boolean;
@@ -273,15 +275,17 @@ export class Registry {
       if (err) throw badRequest(err);
     }
     const unknown = unknownFields(rt, obj);
-    if (unknown.length) {
-      const texts = unknown.map((f) => `unknown field "${f}"`);
+    const duplicates = opts?.duplicates ?? [];
+    if (unknown.length || duplicates.length) {
+      const texts = [...unknown.map((f) => `unknown field "${f}"`), ...duplicates.map((f) => `duplicate field "${f}"`)];
       if (opts?.fieldValidation === 'Strict') {
         throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${texts.join(', ')}`);
       }
       if (opts?.fieldValidation !== 'Ignore') for (const t of texts) opts?.warn?.(t);
-      obj = { ...obj, metadata: obj.metadata ? { ...obj.metadata } : undefined };
+      obj = { ...obj, metadata: obj.metadata ? { ...obj.metadata } : undefined, ...(isObject(obj.spec) ? { spec: { ...obj.spec } } : {}) };
       for (const f of unknown) {
         if (f.startsWith('metadata.')) delete obj.metadata[f.slice('metadata.'.length)];
+        else if (f.startsWith('spec.')) delete obj.spec[f.slice('spec.'.length)];
         else delete obj[f];
       }
       if (obj.metadata === undefined) delete obj.metadata;

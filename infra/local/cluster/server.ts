@@ -18,7 +18,7 @@ import { applyPatch, APPLY_PATCH_TYPE, PATCH_TYPES, PatchError, type PatchType }
 import {
   ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData, TypedPatchError, typedPatchMessage,
 } from './apply.ts';
-import { unknownFields } from './validate.ts';
+import { duplicateFields, unknownFields } from './validate.ts';
 import {
   boolParam, deleteOptions, listOptions, parseResourceVersion, writeOptions,
   type DeleteOptions as RequestDeleteOptions, type ListOptions, type WriteOptions as RequestWriteOptions,
@@ -184,6 +184,13 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 }
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
+
+/** Keys a JSON body repeats (strict decoding reports them); protobuf and YAML bodies have none to report here. */
+function jsonDuplicates(buf: Buffer, contentType: string | undefined): string[] {
+  const ct = baseType(contentType);
+  if (ct && ct !== 'application/json') return [];
+  return duplicateFields(buf.toString('utf8'));
+}
 
 /** Whether a write to an RBAC object changes what it grants (anything but metadata), as the escalation check needs. */
 function grantsChanged(obj: any, old: any | null): boolean {
@@ -573,18 +580,20 @@ export class ApiServer {
       }
       case 'create': {
         if (name) throw methodNotSupported(rt, 'create');
-        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        const buf = await readBody(req);
+        let body = parseBody(buf, req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
         if (typeof body?.metadata?.name === 'string') refExtra.name = body.metadata.name;
-        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, owned: true, admit: admitHook('CREATE') });
+        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, admit: admitHook('CREATE') });
         refExtra.name = obj.metadata.name;
         flushWarnings();
         return sendJson(res, 201, this.stored(srt, obj, encode));
       }
       case 'update': {
-        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        const buf = await readBody(req);
+        let body = parseBody(buf, req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
-        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
         return sendJson(res, 200, this.stored(srt, obj, encode));
       }

@@ -93,13 +93,21 @@ describe('field validation', () => {
     expect(r.body.message).toContain('strict decoding error: unknown field "metadata.unknownMeta"');
   });
 
-  // known gap (docs/embedded-cluster.md): unknown fields below the top level and duplicate JSON keys are not detected
-  it.fails('Server side field validation, typed object', async () => {
+  it('Server side field validation, typed object', async () => {
     const ns = await h.namespace('fv');
     const body = `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"my-dep","labels":{"app":"nginx"}},"spec":{"unknownField":"foo","replicas":2,"replicas":3,
       "selector":{"matchLabels":{"app":"nginx"}},"template":{"metadata":{"labels":{"app":"nginx"}},"spec":{"containers":[{"name":"nginx","image":"nginx:latest"}]}}}}`;
     const r = await h.raw('POST', `/apis/apps/v1/namespaces/${ns}/deployments?fieldManager=field_validation_mgr&fieldValidation=Strict`, body);
+    expect(r.code).toBe(400);
     expect(r.body.message).toContain('strict decoding error: unknown field "spec.unknownField", duplicate field "spec.replicas"');
+    expect((await h.raw('GET', `/apis/apps/v1/namespaces/${ns}/deployments/my-dep`)).code).toBe(404);
+    // Warn (the default): created, both reported as warnings, the unknown field dropped
+    const warned = await h.raw('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, body);
+    expect(warned.code).toBe(201);
+    expect(String(warned.headers.warning)).toContain('unknown field \\"spec.unknownField\\"');
+    expect(String(warned.headers.warning)).toContain('duplicate field \\"spec.replicas\\"');
+    expect(warned.body.spec.unknownField).toBeUndefined();
+    expect(warned.body.spec.replicas).toBe(3);
   });
 });
 
