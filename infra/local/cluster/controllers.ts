@@ -91,14 +91,19 @@ function sameTemplate(a: any, b: any, label: string): boolean {
   return true;
 }
 
-/** Keeps condition timestamps when nothing about the condition changed (so reconciles converge). */
+/**
+ * Keeps condition timestamps when nothing about the condition changed (so reconciles converge), and keeps the
+ * conditions of other types someone else set (the real controllers set only their own types).
+ */
 function mergeConditions(old: any[] | undefined, next: any[]): any[] {
-  return next.map((c) => {
+  const mine = next.map((c) => {
     const prev = (old ?? []).find((o) => o.type === c.type);
     if (prev && prev.status === c.status && prev.reason === c.reason && prev.message === c.message) return prev;
     if (prev && prev.status === c.status) return { ...c, lastTransitionTime: prev.lastTransitionTime ?? c.lastTransitionTime };
     return c;
   });
+  const types = new Set(next.map((c) => c.type));
+  return [...mine, ...(Array.isArray(old) ? old.filter((o) => !types.has(o?.type)) : [])];
 }
 
 export class Controllers {
@@ -371,6 +376,8 @@ export class Controllers {
         numberAvailable: 1,
       };
     }
+    // conditions are not this controller's: whoever set them keeps them
+    if (Array.isArray(cur.status?.conditions)) status.conditions = cur.status.conditions;
     if (!deepEqual(cur.status, status)) this.update(rt, { ...cur, status }, 'status');
   }
 }

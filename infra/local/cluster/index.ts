@@ -12,6 +12,7 @@ import { Authenticator, type TokenEntry } from './auth.ts';
 import { AuditLog, type AuditEvent } from './audit.ts';
 import { Controllers } from './controllers.ts';
 import { NamespaceLifecycle } from './namespaces.ts';
+import { GarbageCollector } from './gc.ts';
 import { BOOTSTRAP_RBAC } from './rbac.ts';
 import { Registry } from './registry.ts';
 import { lookupKind } from './resources.ts';
@@ -81,6 +82,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
   if (opts.statePath) loadState(store, opts.statePath);
   const registry = new Registry(store);
   const lifecycle = new NamespaceLifecycle(registry);
+  const gc = new GarbageCollector(registry);
   NamespaceLifecycle.ensureDefaults(registry);
   for (const obj of BOOTSTRAP_RBAC) {
     const rt = lookupKind(obj.apiVersion, obj.kind);
@@ -116,6 +118,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
       watches.stop();
       controllers?.stop();
       lifecycle.stop();
+      gc.stop();
       persister?.stop();
       void audit.close();
       if (err.code === 'EADDRINUSE') reject(new Error(`embedded cluster: ${host}:${opts.port} is already in use; choose another port (0 = any free port)`, { cause: err }));
@@ -169,6 +172,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
       watches.stop();
       controllers?.stop();
       lifecycle.stop();
+      gc.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,10 +1,9 @@
 /**
  * Namespace lifecycle, as the namespace controller runs it: a deleted namespace is Terminating (creates in
  * it are refused by the registry), its contents are deleted (objects with finalizers are marked and waited
- * for), and once empty the namespace itself is removed. Also the garbage collection of workload dependents
- * (ReplicaSets, ControllerRevisions owned by a deleted workload).
+ * for), and once empty the namespace itself is removed. (Dependents of deleted objects: gc.ts.)
  */
-import type { DeleteOptions, Registry } from './registry.ts';
+import type { Registry } from './registry.ts';
 import { nowSeconds } from './registry.ts';
 import { RESOURCES, storageKey, type ResourceType } from './resources.ts';
 import type { Change } from './store.ts';
@@ -13,13 +12,9 @@ export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kub
 /** The cluster's single Node (DaemonSets count one scheduled replica on it). */
 export const NODE_NAME = 'ripple-node';
 
-const OWNER_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
-const DEPENDENT_KEYS = ['replicasets.apps', 'controllerrevisions.apps'];
-
 export class NamespaceLifecycle {
   private readonly registry: Registry;
   private readonly pending = new Set<string>();
-  private readonly gcQueue: { namespace: string; uid: string }[] = [];
   private scheduled = false;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -29,7 +24,6 @@ export class NamespaceLifecycle {
     this.registry = registry;
     for (const r of RESOURCES) if (!r.virtual && !this.byKey.has(storageKey(r))) this.byKey.set(storageKey(r), r);
     registry.onNamespaceTerminating = (name) => this.enqueue(name);
-    registry.onDeleted = (rt, obj, opts) => this.deleted(rt, obj, opts);
     this.unsubscribe = registry.store.subscribe((c) => this.changed(c));
     // resume terminations persisted in a state file
     for (const e of registry.store.list('namespaces', '')) if (e.obj.metadata.deletionTimestamp) this.enqueue(e.obj.metadata.name);
@@ -40,12 +34,25 @@ export class NamespaceLifecycle {
     this.unsubscribe();
   }
 
-  /** Creates the namespaces every cluster starts with, and its one Node (no kubelet: it only reports Ready). */
+  /**
+   * Creates the namespaces every cluster starts with, the `kubernetes` Service, and its one Node (no kubelet: it only
+   * reports Ready).
+   */
   static ensureDefaults(registry: Registry): void {
     for (const name of DEFAULT_NAMESPACES) {
       if (!registry.store.has('namespaces', '', name)) {
         registry.create(NS_RT(), '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { manager: 'kube-apiserver' });
       }
+    }
+    // the `kubernetes` Service every cluster has in `default` (its first cluster IP, port 443)
+    if (!registry.store.has('services', 'default', 'kubernetes')) {
+      const services = RESOURCES.find((r) => r.plural === 'services' && r.group === '')!;
+      registry.create(services, 'default', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      }, { manager: 'kube-apiserver' });
     }
     if (registry.store.count('nodes') === 0) {
       const nodes = RESOURCES.find((r) => r.plural === 'nodes' && r.group === '')!;
@@ -86,13 +93,6 @@ export class NamespaceLifecycle {
     return !!this.registry.store.get('namespaces', '', ns)?.obj.metadata.deletionTimestamp;
   }
 
-  private deleted(rt: ResourceType, obj: any, opts: DeleteOptions): void {
-    if (OWNER_KINDS.has(rt.kind) && opts.propagationPolicy !== 'Orphan' && obj.metadata.namespace) {
-      this.gcQueue.push({ namespace: obj.metadata.namespace, uid: obj.metadata.uid });
-      this.schedule();
-    }
-  }
-
   private enqueue(ns: string): void {
     this.pending.add(ns);
     this.schedule();
@@ -109,28 +109,9 @@ export class NamespaceLifecycle {
   }
 
   private run(): void {
-    const gc = this.gcQueue.splice(0);
-    for (const { namespace, uid } of gc) this.collect(namespace, uid);
     const names = [...this.pending];
     this.pending.clear();
     for (const ns of names) this.finalize(ns);
-  }
-
-  /** Deletes the dependents (by ownerReference uid) of a deleted workload. */
-  private collect(namespace: string, uid: string): void {
-    const store = this.registry.store;
-    for (const key of DEPENDENT_KEYS) {
-      const rt = this.byKey.get(key)!;
-      for (const e of store.list(key, namespace)) {
-        if ((e.obj.metadata.ownerReferences ?? []).some((o: any) => o.uid === uid)) {
-          try {
-            this.registry.delete(rt, namespace, e.obj.metadata.name, { propagationPolicy: 'Background' });
-          } catch {
-            // already gone
-          }
-        }
-      }
-    }
   }
 
   /** One pass of the namespace controller over a terminating namespace. */

@@ -16,6 +16,8 @@ export interface WriteOptions {
   /** fieldValidation: Strict refuses unknown fields (400), Warn reports them through `warn`; all drop them */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   warn?: (message: string) => void;
+  /** keys the request body repeated within an object (validate.ts duplicateFields): reported like unknown fields */
+  duplicates?: string[];
   /** the body is the caller's own fresh object (a parsed request): it may be modified in place, no copy */
   owned?: boolean;
   dryRun?: boolean;
@@ -34,7 +36,18 @@ export interface DeleteOptions {
   admit?: (obj: any | null, old: any | null) => void;
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  /**
+   * Accepted and ignored as kube-apiserver ignores it for every kind without graceful deletion (all served kinds but
+   * Pods); Pods are deleted at once, as kube-apiserver deletes a Pod no kubelet runs (see docs/embedded-cluster.md).
+   */
+  gracePeriodSeconds?: number;
 }
+
+/**
+ * The finalizers the garbage collector (gc.ts) acts on, added by a delete with propagationPolicy Orphan or Foreground
+ * (kube-apiserver's deletionFinalizersForGarbageCollection).
+ */
+export const GC_FINALIZERS = { Orphan: 'orphan', Foreground: 'foregroundDeletion' } as const;
 
 export const NAMESPACE_RT = lookupResource('', 'v1', 'namespaces')!;
 
@@ -262,15 +275,17 @@ export class Registry {
       if (err) throw badRequest(err);
     }
     const unknown = unknownFields(rt, obj);
-    if (unknown.length) {
-      const texts = unknown.map((f) => `unknown field "${f}"`);
+    const duplicates = opts?.duplicates ?? [];
+    if (unknown.length || duplicates.length) {
+      const texts = [...unknown.map((f) => `unknown field "${f}"`), ...duplicates.map((f) => `duplicate field "${f}"`)];
       if (opts?.fieldValidation === 'Strict') {
         throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${texts.join(', ')}`);
       }
       if (opts?.fieldValidation !== 'Ignore') for (const t of texts) opts?.warn?.(t);
-      obj = { ...obj, metadata: obj.metadata ? { ...obj.metadata } : undefined };
+      obj = { ...obj, metadata: obj.metadata ? { ...obj.metadata } : undefined, ...(isObject(obj.spec) ? { spec: { ...obj.spec } } : {}) };
       for (const f of unknown) {
         if (f.startsWith('metadata.')) delete obj.metadata[f.slice('metadata.'.length)];
+        else if (f.startsWith('spec.')) delete obj.spec[f.slice('spec.'.length)];
         else delete obj[f];
       }
       if (obj.metadata === undefined) delete obj.metadata;
@@ -324,6 +339,7 @@ export class Registry {
       defaultPodTemplate({ metadata: {}, spec: obj.spec });
       obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     }
+    if (rt.kind === 'PodTemplate') defaultPodTemplate(obj.template);
     if (rt.kind === 'PodDisruptionBudget') obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     if (rt.kind === 'ValidatingAdmissionPolicy') {
       obj.spec = { failurePolicy: 'Fail', ...(obj.spec ?? {}) };
@@ -388,6 +404,7 @@ export class Registry {
         obj.status = old.status;
       }
       if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) defaultWorkload(rt.kind, obj);
+      if (rt.kind === 'PodTemplate') defaultPodTemplate(obj.template);
       if (rt.kind === 'Service') this.defaultService(obj, old);
     }
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
@@ -463,9 +480,13 @@ export class Registry {
       this.onNamespaceTerminating(name);
       return { obj: stored, gone: false };
     }
-    if (old.metadata.finalizers?.length) {
+    // Orphan and Foreground are carried out by the garbage collector through a finalizer, as in kube-apiserver
+    const gcFinalizer = opts.propagationPolicy === 'Orphan' || opts.propagationPolicy === 'Foreground' ? GC_FINALIZERS[opts.propagationPolicy] : undefined;
+    if (old.metadata.finalizers?.length || gcFinalizer) {
       if (old.metadata.deletionTimestamp) return { obj: old, gone: false };
-      const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowSeconds(), deletionGracePeriodSeconds: 0 } };
+      const finalizers = [...(old.metadata.finalizers ?? [])];
+      if (gcFinalizer && !finalizers.includes(gcFinalizer)) finalizers.push(gcFinalizer);
+      const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowSeconds(), deletionGracePeriodSeconds: 0, finalizers } };
       return { obj: this.store.put(key, obj).obj, gone: false };
     }
     const gone = this.store.remove(key, ns, name)!.obj;

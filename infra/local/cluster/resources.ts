@@ -46,6 +46,7 @@ export const RESOURCES: ResourceType[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], subresources: ['status', 'finalize'] }),
   rt({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], subresources: ['status'] }),
   rt({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], subresources: ['status'] }),
+  rt({ group: '', version: 'v1', kind: 'PodTemplate', plural: 'podtemplates' }),
   rt({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets' }),
   rt({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'] }),
   rt({ group: '', version: 'v1', kind: 'Event', plural: 'events', shortNames: ['ev'] }),

@@ -18,7 +18,11 @@ import { applyPatch, APPLY_PATCH_TYPE, PATCH_TYPES, PatchError, type PatchType }
 import {
   ApplyConflictError, ApplyError, applyConfiguration, checkApplyConfig, parseApplyBody, printManager, stringDataToData, TypedPatchError, typedPatchMessage,
 } from './apply.ts';
-import { unknownFields } from './validate.ts';
+import { duplicateFields, unknownFields } from './validate.ts';
+import {
+  boolParam, deleteOptions, listOptions, parseResourceVersion, writeOptions,
+  type DeleteOptions as RequestDeleteOptions, type ListOptions, type WriteOptions as RequestWriteOptions,
+} from './options.ts';
 import { authorize, escalationCheck, forbiddenStatus, reviewAccess, rulesReview, type RbacObjects, type RequestAttributes } from './rbac.ts';
 import { NAMESPACE_RT, nowSeconds, type Registry } from './registry.ts';
 import { groupVersion, lookupKind, lookupResource, storageKey, type ResourceType } from './resources.ts';
@@ -91,7 +95,8 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
   info.resource = rest[0] ?? '';
   info.name = rest[1] ?? '';
   info.subresource = rest[2] ?? '';
-  const isWatch = watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1';
+  const watchParam = query.get('watch');
+  const isWatch = watchPrefix || (watchParam !== null && boolParam(watchParam));
   switch (method) {
     case 'GET':
     case 'HEAD':
@@ -109,9 +114,13 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
 const COMMA = Buffer.from(',');
 const LIST_END = Buffer.from(']}');
 
+/** Responses of requests with `?pretty=true`: their JSON is indented, as kube-apiserver indents it. */
+const PRETTY = new WeakSet<ServerResponse>();
+
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   // encoded once (Buffer.byteLength + a string write would encode it twice)
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  let bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  if (PRETTY.has(res)) bytes = Buffer.from(`${JSON.stringify(JSON.parse(bytes.toString('utf8')), null, 2)}\n`, 'utf8');
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': bytes.length });
   res.end(bytes);
 }
@@ -176,11 +185,11 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
 
-/** 422 for a bad PatchOptions parameter: `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: ...`. */
-function patchOptionsInvalid(field: string, reason: string, text: string): ApiError {
-  return new ApiError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}`, {
-    group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason, message: text, field }],
-  });
+/** Keys a JSON body repeats (strict decoding reports them); protobuf and YAML bodies have none to report here. */
+function jsonDuplicates(buf: Buffer, contentType: string | undefined): string[] {
+  const ct = baseType(contentType);
+  if (ct && ct !== 'application/json') return [];
+  return duplicateFields(buf.toString('utf8'));
 }
 
 /** Whether a write to an RBAC object changes what it grants (anything but metadata), as the escalation check needs. */
@@ -261,6 +270,8 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const info = requestInfo(method, url.pathname, url.searchParams);
+    const pretty = url.searchParams.get('pretty');
+    if (pretty !== null && boolParam(pretty)) PRETTY.add(res);
     const annotations: Record<string, string> = {};
     let user: UserInfo | null = null;
     let impersonated: UserInfo | undefined;
@@ -442,6 +453,10 @@ export class ApiServer {
     if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotSupported(rt, verb);
     if (rt.virtual) {
       if (verb !== 'create') throw methodNotSupported(rt, verb);
+      // reviews have no object metadata to print: asked for a Table only, the answer is 406, as from kube-apiserver
+      if (wantsTable(req.headers.accept) && !/(^|,)\s*(application\/json|\*\/\*)\s*(;q=[\d.]+)?\s*(,|$)/.test(req.headers.accept ?? '')) {
+        throw new ApiError(406, 'NotAcceptable', 'the server was unable to respond with a content type that the client supports (only application/json, application/yaml, application/vnd.kubernetes.protobuf)');
+      }
       const body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
       return sendJson(res, 201, this.review(rt, body, user, info.namespace));
     }
@@ -459,14 +474,15 @@ export class ApiServer {
     if (rt.namespaced && !namespace && ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const dryRun = WRITE_VERBS.has(verb) && dryRunOption(q.getAll('dryRun'), verb);
-    const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
+    // the request's options (options.ts), read and validated before anything runs, as kube-apiserver's handlers do
+    const writeOpts = verb === 'create' || verb === 'update' || verb === 'patch'
+      ? writeOptions(q, verb, verb === 'patch' && baseType(req.headers['content-type']) === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status'))
+      : undefined;
+    const deleteOpts = verb === 'delete' || verb === 'deletecollection' ? await this.deleteOptions(req, q) : undefined;
+    const dryRun = writeOpts?.dryRun ?? deleteOpts?.dryRun ?? false;
+    const manager = managerName(writeOpts?.fieldManager || null, req.headers['user-agent']);
     const warnings: string[] = [];
-    const fv = q.get('fieldValidation');
-    if (fv !== null && !['Strict', 'Warn', 'Ignore'].includes(fv)) {
-      throw badRequest(`fieldValidation parameter unsupported: ${fv}. Supported values are: Ignore, Warn, Strict`);
-    }
-    const fieldValidation = (fv ?? 'Warn') as 'Strict' | 'Warn' | 'Ignore';
+    const fieldValidation = writeOpts?.fieldValidation ?? 'Warn';
     const warn = (m: string) => warnings.push(m);
     const admitHook = (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null): void => {
       // RBAC escalation prevention (the real server's rbac storage), for writes that grant anything
@@ -504,7 +520,7 @@ export class ApiServer {
       for (const w of warnings) res.appendHeader('Warning', `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]/g, '?'))}`);
     };
     // warnings go out with successful responses only (kube-apiserver also sends them with failures)
-    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra });
+    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, writeOpts, deleteOpts });
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, q: URLSearchParams, rt: ResourceType, srt: ResourceType,
@@ -512,8 +528,9 @@ export class ApiServer {
       manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
       admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
       flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
+      writeOpts?: RequestWriteOptions; deleteOpts?: RequestDeleteOptions;
     }): Promise<void> {
-    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, deleteOpts } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
@@ -524,6 +541,8 @@ export class ApiServer {
 
     switch (verb) {
       case 'get': {
+        // GetOptions.resourceVersion: any version not older than it is the current one
+        this.notAhead(parseResourceVersion(q.get('resourceVersion') ?? ''));
         const e = reg.get(srt, namespace, name);
         if (!e) throw notFound(rt, name);
         if (wantsTable(req.headers.accept)) {
@@ -532,13 +551,15 @@ export class ApiServer {
         return sendJson(res, 200, encode ? encode(e.obj) : e.json);
       }
       case 'list':
-        return this.list(req, res, rt, srt, namespace, q, encode);
+        return this.list(req, res, rt, srt, namespace, q, listOptions(q, 'list'), encode);
       case 'watch': {
+        const opts = listOptions(q, 'watch');
         const { labels, fields: requested } = requestSelectors(rt, q);
         const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
-        const timeout = q.get('timeoutSeconds');
-        const include = includeObjectParam(q.get('includeObject'));
+        this.notAhead(parseResourceVersion(opts.resourceVersion));
+        const timeout = opts.timeoutSeconds;
         const asTable = wantsTable(req.headers.accept);
+        const include = asTable ? includeObjectParam(q.get('includeObject')) : 'Metadata';
         const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
         this.d.watches.serve(res, {
           key: storageKey(srt),
@@ -547,38 +568,40 @@ export class ApiServer {
           apiVersion: groupVersion(rt),
           labels,
           fields,
-          resourceVersion: q.get('resourceVersion') ?? '',
-          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
-          sendInitialEvents: q.get('sendInitialEvents') === 'true',
+          resourceVersion: opts.resourceVersion,
+          allowBookmarks: opts.allowWatchBookmarks,
+          // true: a watch-list request (initial state, then the initial-events-end bookmark), which needs bookmarks
+          ...(opts.sendInitialEvents === false ? { sendInitialEvents: false } : opts.sendInitialEvents && opts.allowWatchBookmarks ? { sendInitialEvents: true } : {}),
           // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
-          timeoutSeconds: timeout !== null && /^\d+$/.test(timeout) && Number(timeout) > 0 ? Number(timeout) : Math.floor(1800 * (1 + Math.random())),
+          timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : Math.floor(1800 * (1 + Math.random())),
           ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
         });
         return;
       }
       case 'create': {
         if (name) throw methodNotSupported(rt, 'create');
-        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        const buf = await readBody(req);
+        let body = parseBody(buf, req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
         if (typeof body?.metadata?.name === 'string') refExtra.name = body.metadata.name;
-        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, owned: true, admit: admitHook('CREATE') });
+        const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, admit: admitHook('CREATE') });
         refExtra.name = obj.metadata.name;
         flushWarnings();
         return sendJson(res, 201, this.stored(srt, obj, encode));
       }
       case 'update': {
-        let body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
+        const buf = await readBody(req);
+        let body = parseBody(buf, req.headers['content-type'], rt.kind);
         if (isEventsV1) body = eventToCore(body);
-        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+        const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
         return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
         if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
-          return this.apply(req, res, q, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { dryRun, warn, admitHook, flushWarnings, encode, refExtra });
+          return this.apply(req, res, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { manager, force: ctx.writeOpts?.force ?? false, dryRun, warn, admitHook, flushWarnings, encode, refExtra });
         }
-        if (ct !== APPLY_PATCH_TYPE && q.get('force') !== null) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
         if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
         const patch = parseBody(await readBody(req), 'application/json', rt.kind);
         const cur = reg.get(srt, namespace, name);
@@ -599,20 +622,19 @@ export class ApiServer {
         return sendJson(res, 200, this.stored(srt, obj, encode));
       }
       case 'delete': {
-        const opts = await this.deleteOptions(req, q, verb);
-        const r = reg.delete(srt, namespace, name, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
+        const r = reg.delete(srt, namespace, name, { ...deleteOpts!, admit: admitHook('DELETE') });
         flushWarnings();
         if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
         return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
       }
       case 'deletecollection': {
-        const opts = await this.deleteOptions(req, q, verb);
-        const entries = this.select(rt, srt, namespace, q);
+        // the objects a list with the same ListOptions returns (selectors, resourceVersion, limit/continue)
+        const { entries } = this.listEntries(rt, srt, namespace, q, listOptions(q, 'deletecollection'));
         const items: any[] = [];
         for (const e of entries) {
           const n = e.obj.metadata.name;
           try {
-            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...opts, dryRun: dryRun || opts.dryRun, admit: admitHook('DELETE') });
+            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...deleteOpts!, admit: admitHook('DELETE') });
             items.push(out(r.obj));
           } catch (err) {
             if (err instanceof ApiError && err.code === 404) continue;
@@ -632,21 +654,14 @@ export class ApiServer {
    * as other writes. On the status subresource only .status is applied, to an existing object (scale and
    * finalize answer 415 for apply).
    */
-  private async apply(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
+  private async apply(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, name: string,
     subresource: 'status' | undefined, ctx: {
-    dryRun: boolean; warn: (m: string) => void;
+    manager: string; force: boolean; dryRun: boolean; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
     flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
   }): Promise<void> {
-    const { dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
-    const manager = q.get('fieldManager');
-    if (!manager) throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch');
-    if (manager.length > 128) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', 'Too long: may not be more than 128 bytes');
-    const forceParam = q.get('force');
-    if (forceParam !== null && !['true', 'false', '1', '0', 't', 'f', 'True', 'False', 'TRUE', 'FALSE'].includes(forceParam)) {
-      throw badRequest(`force: invalid boolean value ${JSON.stringify(forceParam)}`);
-    }
-    const force = forceParam !== null && ['true', '1', 't', 'True', 'TRUE'].includes(forceParam);
+    // fieldManager (required for apply, checked by writeOptions) and force come from the request's PatchOptions
+    const { manager, force, dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
     const buf = await readBody(req);
     if (!buf.length) throw badRequest(`${rt.kind}: the request body is empty`);
     const out = (obj: any): any => (encode ? encode(obj) : obj);
@@ -744,23 +759,14 @@ export class ApiServer {
   }
 
   /**
-   * DeleteOptions as kube-apiserver reads them: from the request body (kubectl sends them there) and the query
-   * string. `dryRun` in either place makes the delete a dry run.
+   * The request's DeleteOptions (options.ts): the body, when there is one (kubectl and client-go send them there, JSON
+   * or protobuf), and the query string.
    */
-  private async deleteOptions(req: IncomingMessage, q: URLSearchParams, verb: string): Promise<{ dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' }> {
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<RequestDeleteOptions> {
     const buf = await readBody(req);
-    let body: any = {};
+    let body: any;
     if (buf.length && (baseType(req.headers['content-type']) === 'application/vnd.kubernetes.protobuf' || buf.toString('utf8').trim())) body = parseBody(buf, req.headers['content-type'], 'DeleteOptions');
-    if (body?.dryRun !== undefined && body.dryRun !== null && !Array.isArray(body.dryRun)) {
-      throw badRequest(`DeleteOptions: dryRun must be a list of strings, got ${JSON.stringify(body.dryRun)}`);
-    }
-    const dryRun = dryRunOption([...q.getAll('dryRun'), ...((body?.dryRun as string[] | undefined) ?? [])], verb);
-    let policy = body?.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-    if (body?.orphanDependents === true || q.get('orphanDependents') === 'true') policy = 'Orphan';
-    if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
-      throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
-    }
-    return { dryRun, ...(body?.preconditions ? { preconditions: body.preconditions } : {}), ...(policy ? { propagationPolicy: policy } : {}) };
+    return deleteOptions(q, body);
   }
 
   /** Entries of a list request after selectors (namespace '' = all namespaces for namespaced types). */
@@ -780,38 +786,111 @@ export class ApiServer {
     return entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
   }
 
-  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, encode?: (o: any) => any): void {
-    const rv = this.d.store.resourceVersion;
-    let entries = this.select(rt, srt, namespace, q);
-    const limitParam = q.get('limit');
-    const cont = q.get('continue');
-    let listRv = rv;
-    if (cont) {
+  /**
+   * A resourceVersion the store has not reached yet: kube-apiserver's watch cache waits a few seconds for it, then
+   * answers 504 `Too large resource version`; here nothing else writes meanwhile, so the answer comes at once.
+   */
+  private notAhead(rv: number | '' | '0'): void {
+    const current = this.d.store.resourceVersion;
+    if (typeof rv === 'number' && rv > current) {
+      throw new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1,
+      });
+    }
+  }
+
+  /**
+   * The objects of a list as of `rv` (older than now): the current ones with the changes since `rv` undone, from
+   * the retained history (410 Expired when `rv` is older than it).
+   */
+  private snapshot(key: string, namespace: string | undefined, rv: number, expired: () => ApiError): { obj: any; buffer?: Buffer }[] {
+    const changes = this.d.store.changesSince(rv, key, namespace);
+    if (changes === 'expired') throw expired();
+    const current = this.d.store.list(key, namespace);
+    if (changes.length === 0) return current;
+    const byKey = new Map<string, { obj: any; buffer?: Buffer }>();
+    const id = (ns: string, name: string) => `${ns}\u0000${name}`;
+    for (const e of current) byKey.set(id(e.obj.metadata.namespace ?? '', e.obj.metadata.name), e);
+    for (let i = changes.length - 1; i >= 0; i--) {
+      const c = changes[i];
+      if (c.type === 'ADDED') byKey.delete(id(c.namespace, c.name));
+      else byKey.set(id(c.namespace, c.name), { obj: c.old });
+    }
+    return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  }
+
+  /**
+   * The objects a list returns for its ListOptions, as kube-apiserver serves them: resourceVersion "" / "0" (and
+   * NotOlderThan) the current state; an exact resourceVersion (resourceVersionMatch=Exact, or a limit with no match,
+   * the legacy rule) the state at that version; a continue token the state at its first page's version, resuming
+   * after the last key (an expired one: 410 with a token that continues inconsistently, from the current state).
+   */
+  private listEntries(rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions): {
+    entries: { obj: any; buffer?: Buffer }[]; metadata: Record<string, unknown>;
+  } {
+    const store = this.d.store;
+    const key = storageKey(srt);
+    const current = store.resourceVersion;
+    let listRv = current;
+    let after: { ns: string; name: string } | undefined;
+    let exact = false;
+    if (opts.continue) {
       let token: { rv: number; ns: string; name: string };
       try {
-        token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8'));
+        token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8'));
+        if (typeof token.rv !== 'number' || typeof token.ns !== 'string' || typeof token.name !== 'string') throw new Error('bad token');
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data');
       }
-      if (token.rv < this.d.store.compactedRevision) {
-        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      after = { ns: token.ns, name: token.name };
+      if (token.rv >= 0) {
+        if (token.rv < store.compactedRevision) {
+          const err = new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+          err.metadata = { continue: Buffer.from(JSON.stringify({ rv: -1, ns: token.ns, name: token.name })).toString('base64url') };
+          throw err;
+        }
+        listRv = token.rv;
+        exact = listRv < current;
       }
-      listRv = token.rv;
-      const after = (e: Entry) => {
+    } else {
+      const rv = parseResourceVersion(opts.resourceVersion);
+      this.notAhead(rv);
+      if (typeof rv === 'number' && (opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === '' && opts.limit > 0))) {
+        listRv = rv;
+        exact = rv < current;
+      }
+    }
+    const { labels, fields } = requestSelectors(rt, q);
+    let entries: { obj: any; buffer?: Buffer }[];
+    if (exact) {
+      const ns = rt.namespaced ? namespace || undefined : '';
+      entries = this.snapshot(key, ns, listRv, () => new ApiError(410, 'Expired', `The resourceVersion for the provided list is too old.`));
+      const pinned = pinnedName(fields);
+      if (pinned !== undefined) entries = entries.filter((e) => e.obj.metadata.name === pinned);
+      if (labels.length || fields.length) entries = entries.filter((e) => (!labels.length || matchLabels(labels, e.obj.metadata.labels)) && (!fields.length || matchFields(fields, e.obj)));
+    } else {
+      entries = this.select(rt, srt, namespace, q);
+    }
+    if (after) {
+      const { ns: afterNs, name: afterName } = after;
+      const idx = entries.findIndex((e) => {
         const ns = e.obj.metadata.namespace ?? '';
-        return ns > token.ns || (ns === token.ns && e.obj.metadata.name > token.name);
-      };
-      const idx = entries.findIndex(after);
+        return ns > afterNs || (ns === afterNs && e.obj.metadata.name > afterName);
+      });
       entries = idx < 0 ? [] : entries.slice(idx);
     }
     const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
-    const limit = limitParam && /^\d+$/.test(limitParam) ? Number(limitParam) : 0;
-    if (limit > 0 && entries.length > limit) {
-      const last = entries[limit - 1].obj.metadata;
+    if (opts.limit > 0 && entries.length > opts.limit) {
+      const last = entries[opts.limit - 1].obj.metadata;
       metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, ns: last.namespace ?? '', name: last.name })).toString('base64url');
-      metadata.remainingItemCount = entries.length - limit;
-      entries = entries.slice(0, limit);
+      metadata.remainingItemCount = entries.length - opts.limit;
+      entries = entries.slice(0, opts.limit);
     }
+    return { entries, metadata };
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions, encode?: (o: any) => any): void {
+    const { entries, metadata } = this.listEntries(rt, srt, namespace, q, opts);
     if (wantsTable(req.headers.accept)) {
       const table = toTable(rt, entries.map((e) => (encode ? encode(e.obj) : e.obj)), metadata, includeObjectParam(q.get('includeObject')));
       return sendJson(res, 200, table, TABLE_CONTENT_TYPE);
@@ -822,7 +901,7 @@ export class ApiServer {
     const parts: Buffer[] = [Buffer.from(head, 'utf8')];
     entries.forEach((e, i) => {
       if (i) parts.push(COMMA);
-      parts.push(e.buffer);
+      parts.push(e.buffer ?? Buffer.from(JSON.stringify(e.obj), 'utf8'));
     });
     parts.push(LIST_END);
     sendJson(res, 200, Buffer.concat(parts));
@@ -868,18 +947,3 @@ export class ApiServer {
 }
 
 export { NAMESPACE_RT };
-
-const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-
-/**
- * The dryRun option's values, checked as kube-apiserver checks them (only "All" exists): an unknown value is refused
- * with 422 naming it, never taken for a real write.
- */
-function dryRunOption(values: string[], verb: string): boolean {
-  const bad = values.filter((v) => v !== 'All');
-  if (bad.length > 0) {
-    const kind = verb === 'create' ? 'CreateOptions' : verb === 'update' ? 'UpdateOptions' : verb === 'patch' ? 'PatchOptions' : 'DeleteOptions';
-    throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, { kind, group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(bad)}: supported values: "All"`, field: 'dryRun' }] });
-  }
-  return values.length > 0;
-}

@@ -11,6 +11,8 @@ export class ApiError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly details?: StatusDetails;
+  /** ListMeta of the Status (a 410 for an expired continue token carries a token to continue inconsistently) */
+  metadata?: { continue?: string };
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
     super(message);
     this.code = code;
@@ -22,7 +24,7 @@ export class ApiError extends Error {
     return {
       kind: 'Status',
       apiVersion: 'v1',
-      metadata: {},
+      metadata: this.metadata ?? {},
       status: 'Failure',
       message: this.message,
       reason: this.reason,
@@ -92,7 +94,7 @@ export interface FieldError {
   raw?: string;
 }
 
-function errorText(e: FieldError): string {
+export function fieldErrorText(e: FieldError): string {
   const v = (x: unknown): string => e.raw ?? (typeof x === 'string' ? JSON.stringify(x) : x === undefined ? 'null' : JSON.stringify(x));
   switch (e.type) {
     case 'FieldValueInvalid': return `Invalid value: ${v(e.value)}: ${e.detail}`;
@@ -106,13 +108,13 @@ function errorText(e: FieldError): string {
 
 /** 422 Invalid: `Secret "x" is invalid: metadata.name: Invalid value: ...` (several errors in [..., ...]). */
 export function invalid(r: Pick<ResourceType, 'group' | 'kind'>, name: string, errors: FieldError[]): ApiError {
-  const texts = errors.map((e) => `${e.field}: ${errorText(e)}`);
+  const texts = errors.map((e) => `${e.field}: ${fieldErrorText(e)}`);
   const msg = `${r.kind} "${name}" is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
     name,
     ...(r.group ? { group: r.group } : {}),
     kind: r.kind,
-    causes: errors.map((e) => ({ reason: e.type, message: errorText(e), field: e.field })),
+    causes: errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
   });
 }
 

@@ -4,6 +4,7 @@
  * whole object with `includeObject=Object`, or nothing with `includeObject=None`. Pure.
  */
 import type { ResourceType } from './resources.ts';
+import { badRequest } from './status.ts';
 
 export const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
@@ -137,6 +138,9 @@ export function toTable(rt: ResourceType, objects: any[], listMeta: Record<strin
   };
 }
 
+/** TableOptions.includeObject (ValidateTableOptions): another value is a 400 naming it, not the default. */
 export function includeObjectParam(v: string | null): IncludeObject {
-  return v === 'None' || v === 'Object' ? v : 'Metadata';
+  if (v === null || v === '' || v === 'Metadata') return 'Metadata';
+  if (v === 'None' || v === 'Object') return v;
+  throw badRequest(`includeObject: Invalid value: ${JSON.stringify(v)}: must be 'Metadata', 'Object', 'None', or empty`);
 }

@@ -356,11 +356,21 @@ const TOP_FIELDS: Record<string, string[]> = {
   ValidatingAdmissionPolicyBinding: ['spec'],
   NetworkPolicy: ['spec'],
   Lease: ['spec'],
+  PodTemplate: ['template'],
+};
+
+/** The fields of the workloads' `spec` (apps/v1 DeploymentSpec, ReplicaSetSpec, StatefulSetSpec, DaemonSetSpec). */
+const SPEC_FIELDS: Record<string, string[]> = {
+  Deployment: ['replicas', 'selector', 'template', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'],
+  ReplicaSet: ['replicas', 'minReadySeconds', 'selector', 'template'],
+  StatefulSet: ['replicas', 'selector', 'template', 'volumeClaimTemplates', 'serviceName', 'podManagementPolicy', 'updateStrategy',
+    'revisionHistoryLimit', 'minReadySeconds', 'persistentVolumeClaimRetentionPolicy', 'ordinals'],
+  DaemonSet: ['selector', 'template', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit'],
 };
 
 /**
- * Fields the server does not know, at the top level and in metadata (deeper levels are not checked):
- * `fieldValidation=Strict` refuses them, Warn (the default) warns, and both Warn and Ignore drop them.
+ * Fields the server does not know, at the top level, in metadata and in the workloads' `spec` (deeper levels are not
+ * checked): `fieldValidation=Strict` refuses them, Warn (the default) warns, and both Warn and Ignore drop them.
  */
 export function unknownFields(r: ResourceType, obj: any): string[] {
   const known = new Set(['apiVersion', 'kind', 'metadata', ...(TOP_FIELDS[r.kind] ?? ['spec', 'status'])]);
@@ -368,5 +378,69 @@ export function unknownFields(r: ResourceType, obj: any): string[] {
   for (const k of Object.keys(obj ?? {})) if (!known.has(k)) out.push(k);
   const meta = obj?.metadata;
   if (meta && typeof meta === 'object') for (const k of Object.keys(meta)) if (!META_FIELDS.has(k)) out.push(`metadata.${k}`);
+  const spec = obj?.spec;
+  const specFields = SPEC_FIELDS[r.kind];
+  if (specFields && spec && typeof spec === 'object' && !Array.isArray(spec)) {
+    for (const k of Object.keys(spec)) if (!specFields.includes(k)) out.push(`spec.${k}`);
+  }
+  return out;
+}
+
+/**
+ * The keys a JSON text repeats within one object, as paths (`spec.replicas`, `spec.template.spec.containers[0].name`):
+ * JSON.parse keeps the last silently; kube's strict decoding reports them (`duplicate field "spec.replicas"`).
+ * Malformed JSON yields [] (the parser reports it).
+ */
+export function duplicateFields(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const str = (): string => {
+    const start = i;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const seen = new Set<string>();
+      ws();
+      if (text[i] === '}') { i++; return; }
+      while (i < text.length) {
+        ws();
+        const key = str();
+        const at = path ? `${path}.${key}` : key;
+        if (seen.has(key) && !out.includes(at)) out.push(at);
+        seen.add(key);
+        ws();
+        i++; // ':'
+        value(at);
+        ws();
+        if (text[i++] === '}') return;
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') { i++; return; }
+      for (let n = 0; i < text.length; n++) {
+        value(`${path}[${n}]`);
+        ws();
+        if (text[i++] === ']') return;
+      }
+    } else if (c === '"') {
+      str();
+    } else {
+      while (i < text.length && !',}] \t\n\r'.includes(text[i])) i++;
+    }
+  };
+  try {
+    value('');
+  } catch {
+    return [];
+  }
   return out;
 }

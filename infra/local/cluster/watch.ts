@@ -19,6 +19,11 @@ export interface WatchSpec {
   /** resourceVersion query parameter ('' when absent) */
   resourceVersion: string;
   allowBookmarks: boolean;
+  /**
+   * true: the current state as ADDED events whatever resourceVersion says, then the `k8s.io/initial-events-end`
+   * bookmark (a watch-list request); false: no initial events, even for resourceVersion "" / "0"; absent: the legacy
+   * rule (initial events for "" / "0", a replay after any other resourceVersion)
+   */
   sendInitialEvents?: boolean;
   timeoutSeconds?: number;
   /** converts a stored object for the requested version or form (events.k8s.io, Table); identity when absent */
@@ -63,7 +68,7 @@ export class WatchHub {
     const w: Watcher = { spec, res, filtered: spec.labels.length > 0 || spec.fields.length > 0 || !!spec.encode, closed: false };
     let replay: Change[] | 'expired' | null = null;
     const rv = spec.resourceVersion;
-    if (rv !== '' && rv !== '0') {
+    if (rv !== '' && rv !== '0' && spec.sendInitialEvents !== true) {
       const n = Number(rv);
       if (!/^\d+$/.test(rv)) {
         res.writeHead(400, { 'Content-Type': 'application/json' });
@@ -84,14 +89,14 @@ export class WatchHub {
       return;
     }
     let out = '';
-    if (replay === null) {
+    if (replay === null && spec.sendInitialEvents !== false) {
       for (const e of this.store.list(spec.key, spec.namespace)) {
         if (this.matches(spec, e.obj)) out += this.line(w, 'ADDED', e.obj, e.json);
       }
       if (spec.sendInitialEvents && spec.allowBookmarks) {
         out += this.bookmarkLine(spec, { 'k8s.io/initial-events-end': 'true' });
       }
-    } else {
+    } else if (replay !== null) {
       for (const c of replay) out += this.eventFor(w, c, null) ?? '';
     }
     if (out) res.write(out);

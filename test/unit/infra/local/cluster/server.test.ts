@@ -6,6 +6,12 @@ describe('requestInfo (kube RequestInfo)', () => {
     ['GET', '/api/v1/namespaces/a/secrets/s', '', { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'a', name: 's', subresource: '' }],
     ['GET', '/api/v1/namespaces/a/secrets', '', { verb: 'list', resource: 'secrets', namespace: 'a', name: '' }],
     ['GET', '/api/v1/secrets', 'watch=true', { verb: 'watch', resource: 'secrets', namespace: '' }],
+    // a boolean as kube's parameter codec reads it: anything but "0" and "false" (any case) is true
+    ['GET', '/api/v1/secrets', 'watch=1', { verb: 'watch' }],
+    ['GET', '/api/v1/secrets', 'watch=True', { verb: 'watch' }],
+    ['GET', '/api/v1/secrets', 'watch=', { verb: 'watch' }],
+    ['GET', '/api/v1/secrets', 'watch=FALSE', { verb: 'list' }],
+    ['GET', '/api/v1/secrets', 'watch=0', { verb: 'list' }],
     ['GET', '/api/v1/watch/namespaces/a/secrets', '', { verb: 'watch', resource: 'secrets', namespace: 'a' }],
     ['GET', '/api/v1/namespaces/a', '', { verb: 'get', resource: 'namespaces', namespace: 'a', name: 'a' }],
     ['PUT', '/api/v1/namespaces/a/finalize', '', { verb: 'update', resource: 'namespaces', name: 'a', subresource: 'finalize' }],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lookupResource } from '../../../../../infra/local/cluster/resources.ts';
-import { base64ErrorPosition, nameErrors, secretDecodeError, validateObject } from '../../../../../infra/local/cluster/validate.ts';
+import { base64ErrorPosition, duplicateFields, nameErrors, secretDecodeError, validateObject } from '../../../../../infra/local/cluster/validate.ts';
 
 const SECRETS = lookupResource('', 'v1', 'secrets')!;
 const DEPLOYMENTS = lookupResource('apps', 'v1', 'deployments')!;
@@ -71,5 +71,18 @@ describe('RBAC validation', () => {
       subjects: [{ kind: 'User', name: 'alice' }, { kind: 'ServiceAccount', name: 'sa' }, { kind: 'Robot', name: 'r' }],
     }, null);
     expect(errs.map((e) => e.field)).toEqual(['roleRef.apiGroup', 'roleRef.kind', 'subjects[0].apiGroup', 'subjects[1].namespace', 'subjects[2].kind']);
+  });
+});
+
+describe('duplicateFields (strict decoding of repeated keys)', () => {
+  it.each([
+    ['{"a":1,"a":2}', ['a']],
+    ['{"spec":{"replicas":2,"replicas":3,"x":{"y":1}}}', ['spec.replicas']],
+    ['{"spec":{"containers":[{"name":"a","name":"b"},{"name":"c"}]}}', ['spec.containers[0].name']],
+    ['{"a":{"b":1},"c":{"b":2}}', []],
+    ['{"s":"a\\"b","s2":"}","t":[1,2,{"u":null,"u":true}]}', ['t[2].u']],
+    ['not json', []],
+  ])('%s', (text, want) => {
+    expect(duplicateFields(text)).toEqual(want);
   });
 });
