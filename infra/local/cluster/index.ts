@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { Authenticator, type TokenEntry } from './auth.ts';
@@ -110,6 +110,18 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
   });
   const tls = selfSignedCert([host]);
   const server: Server = createServer({ keepAlive: true, noDelay: true, cert: tls.cert, key: tls.key }, api.handle);
+  // Every TCP connection, tracked from accept: a connection still in its TLS handshake is not yet one of the HTTP
+  // server's, so closeAllConnections() misses it and, once it completes, it would hold server.close() open.
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
@@ -173,9 +185,11 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
       controllers?.stop();
       lifecycle.stop();
       gc.stop();
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
       persister?.stop();
       await audit.close();
