@@ -13,8 +13,6 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +29,7 @@ import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster
 import { CLONE_IDENTITY, lambdaContext, quietObservability } from '../clone/harness.ts';
 import { AwsStub, type FakeAccount } from '../../support/aws-stub.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
+import { startResponseSink, type ResponseSink } from '../../support/cfn-response.ts';
 
 const root = join(import.meta.dirname, '../../..');
 const STAGE = 'prod';
@@ -125,9 +124,8 @@ function deployed(): FakeAccount {
 }
 
 let stub: AwsStub;
-let server: Server;
-let responseUrl = '';
-const answers: any[] = [];
+let sink: ResponseSink;
+let answers: any[] = [];
 let dir = '';
 const sites: Site[] = [];
 
@@ -137,22 +135,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ripple-install-order-'));
   stub = new AwsStub({ region: REGION, accountId: ACCOUNT, stacks: {}, buses: [], rules: {}, accessEntries: {}, associations: {}, metrics: {}, subscriptionFilters: {} });
   await stub.start();
-  server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      answers.push(JSON.parse(text));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  responseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/presigned`;
+  sink = await startResponseSink('/presigned');
+  answers = sink.answers;
 });
 
 afterAll(async () => {
   await Promise.all(sites.map((s) => s.cluster.stop()));
   await stub?.stop();
-  await new Promise<void>((r) => server?.close(() => r()));
+  await sink?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -167,7 +157,7 @@ async function deployTimeReconcile(site: Site, properties: Record<string, unknow
   }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   answers.length = 0;
   await handler(
-    { RequestType: 'Create', ResponseURL: responseUrl, StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/ripple-prod/1`, RequestId: 'r', LogicalResourceId: 'PoliciesReconcile', ResourceType: 'Custom::RippleReconcile', ResourceProperties: { ServiceToken: 'x', PoliciesHash: 'h', ...properties } },
+    { RequestType: 'Create', ResponseURL: sink.url, StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/ripple-prod/1`, RequestId: 'r', LogicalResourceId: 'PoliciesReconcile', ResourceType: 'Custom::RippleReconcile', ResourceProperties: { ServiceToken: 'x', PoliciesHash: 'h', ...properties } },
     lambdaContext,
   );
 }

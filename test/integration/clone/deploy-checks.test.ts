@@ -11,8 +11,6 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -26,6 +24,7 @@ import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
 import { CLONE_IDENTITY, lambdaContext, policiesFrom, quietObservability } from './harness.ts';
+import { startResponseSink, type ResponseSink } from '../../support/cfn-response.ts';
 
 const root = join(import.meta.dirname, '../../..');
 const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
@@ -91,22 +90,13 @@ const clonePatches = (s: Site, from: number) => s.audit.slice(from).filter((e) =
 
 let a: Site;
 let b: Site;
-let server: Server;
-let url = '';
-const answers: any[] = [];
+let sink: ResponseSink;
+let answers: any[] = [];
 let invoke: (event: object) => Promise<void>;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      answers.push(JSON.parse(text));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/presigned?sig=x`;
+  sink = await startResponseSink('/presigned?sig=x');
+  answers = sink.answers;
   [a, b] = await Promise.all([site('alpha'), site('beta', { forwarder: false })]);
   const sites: Record<string, Site> = { alpha: a, beta: b };
   const handler = makeHandler({
@@ -124,14 +114,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([a?.cluster.stop(), b?.cluster.stop()]);
-  await new Promise<void>((r) => server?.close(() => r()));
+  await sink?.stop();
 });
 
 function cfn(RequestType: 'Create' | 'Update', associations: Record<string, string>, busName = BUS) {
   answers.length = 0;
   return {
     RequestType,
-    ResponseURL: url,
+    ResponseURL: sink.url,
     StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/ripple-test/1',
     RequestId: `req-${RequestType}`,
     LogicalResourceId: 'PoliciesReconcile',
