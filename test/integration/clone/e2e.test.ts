@@ -11,7 +11,7 @@ import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
-import { b64, cloneHandlerOn, lambdaContext, policiesFrom, poller, secretIn } from './harness.ts';
+import { b64, routeToClone, policiesFrom, poller, secretIn } from './harness.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 
 const POLICIES = policiesFrom(`apiVersion: ripple.dev/v1alpha1
@@ -40,16 +40,7 @@ beforeAll(async () => {
   await applyRenderedRbac(admin, POLICIES, 'forwarder', 'clone');
 
   bus = await startEventBridge();
-  const clone = cloneHandlerOn(cluster, POLICIES);
-  bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
-  bus.putRule({
-    name: 'ripple-clone',
-    eventBusName: 'ripple',
-    pattern: clonePattern(POLICIES),
-    target: async (event) => {
-      handled.push({ id: (event as { id: string }).id, result: await clone(event, lambdaContext) });
-    },
-  });
+  routeToClone(bus, cluster, POLICIES, clonePattern(POLICIES), targetErrors, (event, result) => handled.push({ id: (event as { id: string }).id, result }));
 
   forwarder = await startForwarder({
     cluster: 'local',

@@ -18,6 +18,7 @@ import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
+import type { LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 
 /** The clone handler's user and group (bound to the rendered clone ClusterRole). */
 export const CLONE_IDENTITY = handlerIdentity('clone');
@@ -136,6 +137,23 @@ export function cloneHandlerOn(cluster: EmbeddedCluster, policies: RipplePolicy[
     policies: () => policies,
     observability: () => obs,
   }) as unknown as (event: unknown, context: unknown) => Promise<unknown>;
+}
+
+/**
+ * The clone handler on `cluster` as the target of the bus's `ripple-clone` rule (as serverless.yml wires it):
+ * `onHandled` sees each delivered event and the handler's result; target errors are pushed to `targetErrors`.
+ */
+export function routeToClone(
+  bus: LocalEventBridge,
+  cluster: EmbeddedCluster,
+  policies: RipplePolicy[],
+  pattern: object,
+  targetErrors: unknown[],
+  onHandled: (event: unknown, result: unknown) => void = () => {},
+): void {
+  const clone = cloneHandlerOn(cluster, policies);
+  bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
+  bus.putRule({ name: 'ripple-clone', eventBusName: 'ripple', pattern, target: async (event) => onHandled(event, await clone(event, lambdaContext)) });
 }
 
 /**

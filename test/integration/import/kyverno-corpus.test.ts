@@ -25,7 +25,7 @@ import { renderAdmission } from '../../../render/admission.ts';
 import { resyncEntry } from '../../../events/schema.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { importKyverno, importKyvernoFiles } from '../../../cli/import/kyverno.ts';
-import { cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';
+import { routeToClone, poller, secretIn } from '../clone/harness.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 
 const ROOT = 'test/fixtures/kyverno';
@@ -63,16 +63,7 @@ async function withPipeline(name: string, run: (env: Env) => Promise<void>): Pro
     await applyRenderedRbac(admin, policies, 'forwarder', 'clone');
     bus = await startEventBridge();
     const live = [...policies];
-    const clone = cloneHandlerOn(cluster, live);
-    bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
-    bus.putRule({
-      name: 'ripple-clone',
-      eventBusName: 'ripple',
-      pattern: clonePattern(policies),
-      target: async (event) => {
-        handled.push((await clone(event, lambdaContext)) as { failures?: unknown[] });
-      },
-    });
+    routeToClone(bus, cluster, live, clonePattern(policies), targetErrors, (_event, result) => handled.push(result as { failures?: unknown[] }));
     forwarder = await startForwarder(
       {
         cluster: 'local',

@@ -28,7 +28,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/k
 import { metadataFingerprint } from '../../../core/fingerprint.ts';
 import { loadPolicies } from '../../../core/policy/load.ts';
 import type { ObjectChangeDetail } from '../../../events/schema.ts';
-import { b64, cloneHandlerOn, lambdaContext, poller, secretIn } from '../clone/harness.ts';
+import { b64, routeToClone, poller, secretIn } from '../clone/harness.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
 import { kubeConfigVia, startTcpProxy, type TcpProxy } from '../forwarder/helpers.ts';
 
@@ -97,17 +97,7 @@ beforeAll(async () => {
   await applyRenderedRbac(admin, POLICIES, 'forwarder', 'clone');
 
   bus = await startEventBridge();
-  bus.onTargetError((_rule, _event, err) => targetErrors.push(err));
-  const clone = cloneHandlerOn(cluster, POLICIES);
-  bus.putRule({
-    name: 'ripple-clone',
-    eventBusName: 'ripple',
-    pattern: CLONE_PATTERN,
-    target: async (event) => {
-      toClone.push(event as Delivered);
-      await clone(event, lambdaContext);
-    },
-  });
+  routeToClone(bus, cluster, POLICIES, CLONE_PATTERN, targetErrors, (event) => toClone.push(event as Delivered));
   bus.putRule({ name: 'ripple-rollout', eventBusName: 'ripple', pattern: ROLLOUT_PATTERN, target: async () => {} });
 
   proxy = await startTcpProxy(cluster.url);
