@@ -47,7 +47,6 @@ export function exemptExpression(p: RipplePolicy): string {
   return parts.join(' || ');
 }
 
-export { NAMESPACE_CONTROLLER_USERS };
 
 const vap = (name: string, annotations: Record<string, string>, spec: Record<string, unknown>): K8sObject => ({
   apiVersion: 'admissionregistration.k8s.io/v1',

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { admit, expressionErrors, type AdmissionRequest } from '../../../infra/local/cluster/admission.ts';
 import { loadPolicies } from '../../../core/policy/load.ts';
 import { RipplePolicy } from '../../../core/policy/schema.ts';
-import { NAMESPACE_CONTROLLER_USERS, renderAdmission, renderIdentityAdmission, renderSystemAdmission } from '../../../render/admission.ts';
+import { NAMESPACE_CONTROLLER_USERS } from '../../../core/constants.ts';
+import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from '../../../render/admission.ts';
 
 // Rendered ValidatingAdmissionPolicies evaluated by the embedded cluster's real CEL admission.
 const [blog] = loadPolicies('policies');
