@@ -45,6 +45,17 @@ export interface SourceParts {
   reload?: ReloadPart;
 }
 
+/** The parts collected for one source object, created on first use. */
+export function sourceParts(sources: Map<string, SourceParts>, kind: ObjectKind, namespace: string, name: string): SourceParts {
+  const key = `${kind}/${namespace}/${name}`;
+  let p = sources.get(key);
+  if (!p) {
+    p = { kind, namespace, name };
+    sources.set(key, p);
+  }
+  return p;
+}
+
 /** Where a rule sits: its policy (kind, namespace for a namespaced Policy, name), its file and document. */
 export interface RuleOrigin {
   problems: PolicyProblem[];

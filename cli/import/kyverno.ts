@@ -20,8 +20,10 @@ import { ValidationError } from '../../core/errors.ts';
 import { RIPPLE_NAMESPACE, type ObjectKind } from '../../core/constants.ts';
 import { formatProblem, PolicyError, pathString, readYamlDocuments, type PolicyProblem, type Seg, type YamlDocument } from '../../core/policy/load.ts';
 import { API_VERSION, KIND, RipplePolicy, type RipplePolicyInput } from '../../core/policy/schema.ts';
-import { checkKeys, hasWildcard, isObj, RuleContext, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
-import { importGenerate, importMutate, importValidate, sourceParts } from './kyverno-rules.ts';
+import { checkKeys, hasWildcard, isObj, RuleContext, sourceParts, type RefForm, type ReloadPart, type SourceParts, type WorkloadKind } from './kyverno-context.ts';
+import { importGenerate } from './kyverno-generate.ts';
+import { importMutate } from './kyverno-mutate.ts';
+import { importValidate } from './kyverno-validate.ts';
 import { inlineContext } from './kyverno-variables.ts';
 
 export { CLUSTER_ADMIN_GROUP, KYVERNO_ENGINE_SERVICE_ACCOUNTS } from './kyverno-names.ts';

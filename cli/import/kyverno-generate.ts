@@ -1,0 +1,179 @@
+/**
+ * `ripple import kyverno`: a generate rule -> the sync part of its base object.
+ */
+import { checkKeys, hasWildcard, isObj, kindName, resourceFilters, RuleContext, selectorOf, sourceParts, strList, type Obj, type SourceParts } from './kyverno-context.ts';
+import type { ObjectKind } from '../../core/constants.ts';
+import type { LabelSelector } from '../../core/policy/schema.ts';
+
+export const NS_TARGET = /^\{\{\s*request\.object\.metadata\.name\s*\}\}$/;
+
+const NEAREST_CLONE = 'match kinds [Namespace] and generate.namespace "{{request.object.metadata.name}}", choosing the namespaces with match names or a selector';
+
+/** "Secret default/regcred" for messages, from a clone block (or "the base" when it is unreadable). */
+function cloneSource(g: Obj): string {
+  const c = g.clone;
+  return isObj(c) && typeof c.namespace === 'string' && typeof c.name === 'string' ? `${typeof g.kind === 'string' ? `${g.kind} ` : ''}${c.namespace}/${c.name}` : 'the base';
+}
+
+type Match = ReturnType<typeof resourceFilters>;
+
+export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>): void {
+  const g = rule.generate;
+  if (!isObj(g)) return void ctx.fail(['generate'], 'generate must be a mapping');
+  const match = generateMatch(ctx, rule, g);
+  if (!match) return;
+  checkKeys(ctx, ['generate'], g, ['kind', 'apiVersion', 'name', 'namespace', 'synchronize', 'clone', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field');
+  if (rule.preconditions !== undefined) ctx.fail(['preconditions'], 'preconditions on a generate rule are not supported; select namespaces with match names/selector and exclude names');
+  const notes: string[] = [...ctx.notes];
+  const base = generateBase(ctx, g);
+  if (!base) return;
+  const { kind, clone } = base;
+  syncOptionNotes(ctx, g, spec, notes);
+
+  const { include, selector, everything } = includedNamespaces(ctx, match, notes);
+  const exclude = excludedNamespaces(ctx, rule.exclude);
+  const parts = sourceParts(sources, kind, clone.namespace, clone.name);
+  if (parts.sync) {
+    if (parts.sync.targetName !== g.name) {
+      return void ctx.fail(
+        ['generate', 'name'],
+        `${kind} ${clone.namespace}/${clone.name} is already copied as "${parts.sync.targetName}" by ${parts.sync.origin}; copying it under a second name ("${g.name}") is not supported yet (one target name per base; several are coming with the policy model); nearest supported form: one name for every copy`,
+      );
+    }
+    return void ctx.fail(['generate'], `${kind} ${clone.namespace}/${clone.name} is already cloned by ${parts.sync.origin}; merge the two rules (one rule per base, its namespaces in one match)`);
+  }
+  parts.sync = {
+    origin: ctx.origin,
+    notes,
+    include: everything || include.length === 0 ? ['*'] : [...new Set(include)],
+    exclude: [...new Set(exclude)],
+    selector,
+    targetName: g.name,
+  };
+}
+
+/** The rule's match, after the root refusals (each names the one construct that decides); undefined when refused. */
+function generateMatch(ctx: RuleContext, rule: Obj, g: Obj): Match | undefined {
+  // Root refusals first: each names the one construct that decides, rather than everything that follows from it.
+  if (ctx.policyNamespace) {
+    return void ctx.fail(
+      ['generate'],
+      `a namespaced Policy generates only inside its own namespace ${ctx.policyNamespace}: a copy of ${cloneSource(g)} next to the base, as ${JSON.stringify(g.name)}, is not supported yet (ripple copies a base into other namespaces; a second object in the base's own namespace under another name is one of the policy model's coming target names); nearest supported form: a ClusterPolicy cloning ${cloneSource(g)} into the namespaces that need it (${NEAREST_CLONE})`,
+    );
+  }
+  if (g.foreach !== undefined) {
+    return void ctx.fail(['generate', 'foreach'], `generate.foreach (objects named from a list computed per request) is not supported: a ripple policy is resolved when it is imported; write one generate.clone rule per base (${NEAREST_CLONE})`);
+  }
+  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
+  if (match.actors.length > 0) return void ctx.fail(match.actors[0].rel, 'matching by subjects/roles/clusterRoles is not supported on a generate rule');
+  const triggers = [...new Set(match.resources.flatMap((f) => f.kinds))].filter((k) => k !== 'Namespace');
+  if (triggers.length > 0) {
+    const f = match.resources.find((r) => r.kinds.some((k) => k !== 'Namespace'))!;
+    return void ctx.fail(
+      [...f.rel, 'kinds'],
+      `a copy made when a ${triggers.join(' or ')} appears (generate triggered by ${triggers.join(', ')}, into ${JSON.stringify(g.namespace)}) is not supported: ripple copies a base into namespaces chosen by name or label, whenever they exist, not on the arrival of another object; nearest supported form: ${NEAREST_CLONE}`,
+    );
+  }
+  if (g.data !== undefined) {
+    return void ctx.fail(['generate', 'data'], 'generate.data (an object written from the policy itself) is not supported: ripple copies an existing base; create the base with kubectl and clone it (generate.clone)');
+  }
+  if (g.cloneList !== undefined) {
+    const cl = isObj(g.cloneList) ? g.cloneList : {};
+    const what = `${strList(cl.kinds)?.map(kindName).join('/') ?? 'objects'} in namespace ${String(cl.namespace)}${cl.selector ? ` matching ${JSON.stringify(cl.selector)}` : ''}`;
+    return void ctx.fail(
+      ['generate', 'cloneList'],
+      `generate.cloneList (every ${what}, each copied under its own name, added and removed as labels change) is not supported yet: a RipplePolicy names one base object (bases chosen by a label selector are coming with the policy model); nearest supported form: one generate.clone rule per object`,
+    );
+  }
+  return match;
+}
+
+/** The base's kind and clone block, checked with the copies' name and namespace; undefined when refused. */
+function generateBase(ctx: RuleContext, g: Obj): { kind: ObjectKind; clone: Obj } | undefined {
+  const kind = g.kind;
+  if (kind !== 'Secret' && kind !== 'ConfigMap') return void ctx.fail(['generate', 'kind'], `generating kind ${JSON.stringify(kind)} is not supported (Secret, ConfigMap)`);
+  if (g.apiVersion !== undefined && g.apiVersion !== 'v1') ctx.fail(['generate', 'apiVersion'], `apiVersion ${JSON.stringify(g.apiVersion)} must be v1 for ${kind}`);
+  const clone = g.clone;
+  if (!isObj(clone) || typeof clone.name !== 'string' || typeof clone.namespace !== 'string') {
+    return void ctx.fail(['generate', 'clone'], 'generate.clone with the name and namespace of the base object is required');
+  }
+  checkKeys(ctx, ['generate', 'clone'], clone, ['name', 'namespace'], 'clone field');
+  for (const k of ['name', 'namespace'] as const) {
+    if (/\{\{/.test(clone[k]) || hasWildcard(clone[k])) return void ctx.fail(['generate', 'clone', k], `clone.${k} ${JSON.stringify(clone[k])} must be literal (a variable from context with variable.value is inlined; others are resolved per request)`);
+  }
+  if (typeof g.name !== 'string' || hasWildcard(g.name) || /\{\{/.test(g.name)) {
+    return void ctx.fail(['generate', 'name'], `generate.name ${JSON.stringify(g.name)} must be a literal name (a variable from context with variable.value is inlined; others are resolved per request)`);
+  }
+  if (typeof g.namespace !== 'string' || !NS_TARGET.test(g.namespace.trim())) {
+    return void ctx.fail(
+      ['generate', 'namespace'],
+      `generate.namespace ${JSON.stringify(g.namespace)}: only "{{request.object.metadata.name}}" (one copy in each matched Namespace) is supported; to copy into one namespace, match that Namespace by name (${NEAREST_CLONE})`,
+    );
+  }
+  return { kind, clone };
+}
+
+/** synchronize, orphanDownstreamOnPolicyDelete and generateExisting: refused or noted. */
+function syncOptionNotes(ctx: RuleContext, g: Obj, spec: Obj, notes: string[]): void {
+  if (g.synchronize !== true) {
+    ctx.fail(
+      ['generate', g.synchronize === undefined ? 'clone' : 'synchronize'],
+      `${g.synchronize === undefined ? 'synchronize is not set, so false (Kyverno\'s default)' : 'synchronize: false'} (copies made once, then left to each namespace: edits kept, source changes not propagated) is not supported yet (sync.mode once is coming with the policy model); nearest supported form: synchronize: true, where ripple keeps every copy equal to the base and reverts edits to it`,
+    );
+  }
+  if (g.orphanDownstreamOnPolicyDelete === true) {
+    notes.push('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place (ripple never deletes copies because a policy was removed)');
+  } else if (g.orphanDownstreamOnPolicyDelete === false || g.orphanDownstreamOnPolicyDelete === undefined) {
+    notes.push('Kyverno deletes the copies when this rule or policy is deleted (orphanDownstreamOnPolicyDelete: false, its default); removing the RipplePolicy leaves them in place: delete them with kubectl if you remove the policy');
+  } else ctx.fail(['generate', 'orphanDownstreamOnPolicyDelete'], 'orphanDownstreamOnPolicyDelete must be true or false');
+  const existing = g.generateExisting ?? spec.generateExisting ?? spec.generateExistingOnPolicyUpdate;
+  if (existing === true) notes.push('generateExisting -> copies are also made in namespaces that already exist (ripple always does this)');
+  else notes.push('copies are also made in namespaces that already exist (ripple always backfills; the Kyverno policy did not ask for generateExisting)');
+}
+
+/** The namespaces the rule's match selects: names (globs), a label selector, or every namespace. */
+function includedNamespaces(ctx: RuleContext, match: Match, notes: string[]): { include: string[]; selector: LabelSelector | undefined; everything: boolean } {
+  const include: string[] = [];
+  let selector: LabelSelector | undefined;
+  let everything = false;
+  for (const f of match.resources) {
+    for (const k of ['annotations', 'namespaceSelector'] as const) {
+      if (f[k] !== undefined) ctx.fail([...f.rel, k], `choosing namespaces by resources.${k} is not supported; use names or selector (the Namespace's labels)`);
+    }
+    if (f.operations) {
+      const other = f.operations.filter((o) => o !== 'CREATE' && o !== 'UPDATE');
+      if (other.length > 0) ctx.fail([...f.rel, 'operations'], `operations ${other.join(', ')} on a Namespace trigger are not supported (a copy is made when a namespace is created or relabelled)`);
+      else notes.push(`match operations [${f.operations.join(', ')}] -> ripple copies into every selected namespace that exists, whenever it is created, relabelled or resynced`);
+    }
+    if (f.selector) {
+      if (selector) ctx.fail([...f.rel, 'selector'], 'several namespace selectors in one rule are not supported');
+      else selector = selectorOf(ctx, [...f.rel, 'selector'], f.selector);
+    }
+    // A Namespace's own name is what Kyverno compares with both names and namespaces.
+    const names = [...(f.names ?? []), ...(f.namespaces ?? [])];
+    if (f.names && f.namespaces) ctx.fail(f.rel, 'names and namespaces in one Namespace clause must both hold (the namespace name must be in both lists); use one of them');
+    if (names.length) include.push(...names);
+    else everything = true;
+  }
+  if (match.resources.length > 1 && selector) ctx.fail(['match'], 'a namespace selector combined with other match clauses is not supported; use one clause');
+  return { include, selector, everything };
+}
+
+/** The namespace names a generate rule's exclude leaves out. */
+function excludedNamespaces(ctx: RuleContext, ruleExclude: unknown): string[] {
+  const exclude: string[] = [];
+  if (ruleExclude !== undefined) {
+    const ex = resourceFilters(ctx, ['exclude'], ruleExclude, 'exclude');
+    for (const a of ex.actors) ctx.fail(a.rel, 'excluding subjects/roles from a generate rule is not supported');
+    for (const f of ex.resources) {
+      const names = [...(f.names ?? []), ...(f.namespaces ?? [])];
+      if (f.kinds.some((k) => k !== 'Namespace') || names.length === 0 || f.selector || f.operations || f.annotations !== undefined || f.namespaceSelector !== undefined) {
+        ctx.fail(f.rel, 'exclude on a generate rule supports only namespace names (resources.names or resources.namespaces, globs allowed; kinds [Namespace] or none)');
+        continue;
+      }
+      if (f.names && f.namespaces) ctx.fail(f.rel, 'names and namespaces in one exclude clause must both hold; use one of them');
+      exclude.push(...names);
+    }
+  }
+  return exclude;
+}
