@@ -183,6 +183,27 @@ function watchKind(kindName: KindName, store: Store, w: KindWiring): ListWatch {
   });
 }
 
+/** One list+watch per kind, each with its store; `synced` resolves once every kind's initial list is done. */
+function watchKinds(kinds: KindName[], wiring: Omit<KindWiring, 'initialListDone'>, terms: Terms): { stores: Map<KindName, Store>; synced: Promise<void>; watchers: ListWatch[] } {
+  const { log } = wiring;
+  const stores = new Map<KindName, Store>(kinds.map((k) => [k, new Store()]));
+  let resolveSynced!: () => void;
+  const synced = new Promise<void>((r) => (resolveSynced = r));
+  const pendingInitial = new Set<KindName>(kinds);
+  const watchers = kinds.map((kindName) =>
+    watchKind(kindName, stores.get(kindName)!, {
+      ...wiring,
+      async initialListDone() {
+        if (!pendingInitial.delete(kindName) || pendingInitial.size > 0) return;
+        log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
+        await terms.initialListDone();
+        resolveSynced();
+      },
+    }),
+  );
+  return { stores, synced, watchers };
+}
+
 /** Gauges read at scrape time. */
 function collectGauges(metrics: Metrics, watchers: ListWatch[], stores: Map<KindName, Store>, leading: () => boolean, ready: () => boolean): void {
   metrics.collect(() => {
@@ -240,22 +261,8 @@ export async function startForwarder(cfg: ForwarderConfig, deps: ForwarderDeps =
     ? new LeaderElector({ ...deps.leader, http: kube, namespace, identity, log, onStartedLeading: (previous) => terms.started(previous), onStoppedLeading: () => terms.stopped() })
     : null;
 
-  const stores = new Map<KindName, Store>(kinds.map((k) => [k, new Store()]));
-  let resolveSynced!: () => void;
-  const synced = new Promise<void>((r) => (resolveSynced = r));
-  const pendingInitial = new Set<KindName>(kinds);
   const wiring = { cfg, deps, kube, metrics, log, ctx, emit, skipCtx: { excludeNamespaces: cfg.excludeNamespaces ?? [], excludedSecretTypes: deps.excludedSecretTypes ?? EXCLUDED_SECRET_TYPES } };
-  const watchers = kinds.map((kindName) =>
-    watchKind(kindName, stores.get(kindName)!, {
-      ...wiring,
-      async initialListDone() {
-        if (!pendingInitial.delete(kindName) || pendingInitial.size > 0) return;
-        log('info', 'initial list done', { objects: Object.fromEntries([...stores].map(([k, s]) => [k, s.size])) });
-        await terms.initialListDone();
-        resolveSynced();
-      },
-    }),
-  );
+  const { stores, synced, watchers } = watchKinds(kinds, wiring, terms);
 
   const ready = (): boolean => !stopped && terms.initialDone && watchers.every((w) => w.synced);
   collectGauges(metrics, watchers, stores, () => terms.leading, ready);
