@@ -280,7 +280,63 @@ export class ApiServer {
     const refExtra: { name?: string } = {};
     const rt = info.resourceRequest ? lookupResource(info.apiGroup, info.apiVersion, info.resource) : undefined;
 
+    this.auditOnClose(req, res, info, { auditID, received, annotations, refExtra }, () => ({ user, impersonated, failure }));
+
+    const fail = (e: ApiError | any): void => {
+      const status = e instanceof ApiError ? e.toStatus() : e;
+      failure = { code: status.code, reason: status.reason, message: status.message };
+      if (!res.headersSent) sendJson(res, status.code, status);
+      else res.end();
+    };
+
+    try {
+      user = this.d.authenticator.authenticate(req.headers);
+      if (!user && req.headers.authorization === undefined) {
+        // no credentials at all: the anonymous user, as kube-apiserver with --anonymous-auth (its default);
+        // RBAC lets it read /healthz, /livez, /readyz and /version only
+        user = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+      }
+      if (!user) {
+        fail(new ApiError(401, 'Unauthorized', 'Unauthorized'));
+        return;
+      }
+      const effective = this.effectiveUser(req, user, annotations, fail);
+      if (!effective) return;
+      if (effective !== user) impersonated = effective;
+      const throttled = this.d.rateLimit?.admit(effective, info.verb, url.pathname);
+      if (throttled) {
+        res.setHeader('Retry-After', String(throttled.details?.retryAfterSeconds ?? 1));
+        fail(throttled);
+        return;
+      }
+      const attrs = requestAttributes(effective, info, url, rt);
+      const decision = this.decide(attrs);
+      Object.assign(annotations, authorizationAnnotations(decision));
+      if (!decision.allowed) {
+        fail(forbiddenStatus(attrs, decision.reason));
+        return;
+      }
+      if (!info.resourceRequest) {
+        this.nonResource(req, res, info, url);
+        return;
+      }
+      await this.resource(req, res, info, url, rt, effective, annotations, refExtra);
+    } catch (err) {
+      if (err instanceof ApiError) fail(err);
+      else {
+        console.error('cluster: request failed', method, req.url, err);
+        fail(internal((err as Error).message ?? String(err)));
+      }
+    }
+  }
+
+  /** Records the request's audit event when the response closes; `seen` reads who asked and how it failed by then. */
+  private auditOnClose(req: IncomingMessage, res: ServerResponse, info: RequestInfo,
+    r: { auditID: string; received: Date; annotations: Record<string, string>; refExtra: { name?: string } },
+    seen: () => { user: UserInfo | null; impersonated: UserInfo | undefined; failure: { code: number; reason?: string; message?: string } | null }): void {
+    const { auditID, received, annotations, refExtra } = r;
     res.on('close', () => {
+      const { user, impersonated, failure } = seen();
       const code = failure?.code ?? res.statusCode;
       const objectRef = info.resourceRequest
         ? {
@@ -307,91 +363,36 @@ export class ApiServer {
         annotations,
       }));
     });
+  }
 
-    const fail = (e: ApiError | any): void => {
-      const status = e instanceof ApiError ? e.toStatus() : e;
-      failure = { code: status.code, reason: status.reason, message: status.message };
-      if (!res.headersSent) sendJson(res, status.code, status);
-      else res.end();
-    };
-
+  /**
+   * The user a request acts as: the authenticated one, or the one it impersonates once every impersonation check
+   * allows it; null when refused (the failure is sent).
+   */
+  private effectiveUser(req: IncomingMessage, user: UserInfo, annotations: Record<string, string>, fail: (e: ApiError | any) => void): UserInfo | null {
+    let effective = user;
+    let imp: ReturnType<typeof impersonation>;
     try {
-      user = this.d.authenticator.authenticate(req.headers);
-      if (!user && req.headers.authorization === undefined) {
-        // no credentials at all: the anonymous user, as kube-apiserver with --anonymous-auth (its default);
-        // RBAC lets it read /healthz, /livez, /readyz and /version only
-        user = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
-      }
-      if (!user) {
-        fail(new ApiError(401, 'Unauthorized', 'Unauthorized'));
-        return;
-      }
-      let effective = user;
-      let imp: ReturnType<typeof impersonation>;
-      try {
-        imp = impersonation(req.headersDistinct);
-      } catch (err) {
-        if (err instanceof ImpersonationError) {
-          fail(badRequest(err.message));
-          return;
-        }
-        throw err;
-      }
-      if (imp) {
-        for (const check of impersonationChecks(user, imp)) {
-          const d = this.decide(check);
-          if (!d.allowed) {
-            Object.assign(annotations, authorizationAnnotations(d));
-            fail(forbiddenStatus(check, d.reason));
-            return;
-          }
-        }
-        effective = impersonatedUser(imp);
-        impersonated = effective;
-      }
-      const throttled = this.d.rateLimit?.admit(effective, info.verb, url.pathname);
-      if (throttled) {
-        res.setHeader('Retry-After', String(throttled.details?.retryAfterSeconds ?? 1));
-        fail(throttled);
-        return;
-      }
-      const attrs: RequestAttributes = {
-        user: effective,
-        verb: info.verb,
-        apiGroup: info.apiGroup,
-        resource: info.resource,
-        ...(info.subresource ? { subresource: info.subresource } : {}),
-        ...(info.namespace ? { namespace: info.namespace } : {}),
-        ...(info.name ? { name: info.name } : {}),
-        path: info.path,
-        resourceRequest: info.resourceRequest,
-      };
-      if (info.resourceRequest && !info.name && (info.verb === 'list' || info.verb === 'watch')) {
-        try {
-          const pinned = pinnedName(parseFieldSelector(url.searchParams.get('fieldSelector'), rt ? storageKey(rt) : info.resource));
-          if (pinned) attrs.name = pinned;
-        } catch {
-          // reported by the handler
-        }
-      }
-      const decision = this.decide(attrs);
-      Object.assign(annotations, authorizationAnnotations(decision));
-      if (!decision.allowed) {
-        fail(forbiddenStatus(attrs, decision.reason));
-        return;
-      }
-      if (!info.resourceRequest) {
-        this.nonResource(req, res, info, url);
-        return;
-      }
-      await this.resource(req, res, info, url, rt, effective, annotations, refExtra);
+      imp = impersonation(req.headersDistinct);
     } catch (err) {
-      if (err instanceof ApiError) fail(err);
-      else {
-        console.error('cluster: request failed', method, req.url, err);
-        fail(internal((err as Error).message ?? String(err)));
+      if (err instanceof ImpersonationError) {
+        fail(badRequest(err.message));
+        return null;
       }
+      throw err;
     }
+    if (imp) {
+      for (const check of impersonationChecks(user, imp)) {
+        const d = this.decide(check);
+        if (!d.allowed) {
+          Object.assign(annotations, authorizationAnnotations(d));
+          fail(forbiddenStatus(check, d.reason));
+          return null;
+        }
+      }
+      effective = impersonatedUser(imp);
+    }
+    return effective;
   }
 
   private nonResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, url: URL): void {
@@ -552,32 +553,8 @@ export class ApiServer {
       }
       case 'list':
         return this.list(req, res, rt, srt, namespace, q, listOptions(q, 'list'), encode);
-      case 'watch': {
-        const opts = listOptions(q, 'watch');
-        const { labels, fields: requested } = requestSelectors(rt, q);
-        const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
-        this.notAhead(parseResourceVersion(opts.resourceVersion));
-        const timeout = opts.timeoutSeconds;
-        const asTable = wantsTable(req.headers.accept);
-        const include = asTable ? includeObjectParam(q.get('includeObject')) : 'Metadata';
-        const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
-        this.d.watches.serve(res, {
-          key: storageKey(srt),
-          ...(rt.namespaced && namespace ? { namespace } : !rt.namespaced ? { namespace: '' } : {}),
-          kind: rt.kind,
-          apiVersion: groupVersion(rt),
-          labels,
-          fields,
-          resourceVersion: opts.resourceVersion,
-          allowBookmarks: opts.allowWatchBookmarks,
-          // true: a watch-list request (initial state, then the initial-events-end bookmark), which needs bookmarks
-          ...(opts.sendInitialEvents === false ? { sendInitialEvents: false } : opts.sendInitialEvents && opts.allowWatchBookmarks ? { sendInitialEvents: true } : {}),
-          // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
-          timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : Math.floor(1800 * (1 + Math.random())),
-          ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
-        });
-        return;
-      }
+      case 'watch':
+        return this.serveWatch(req, res, rt, srt, namespace, name, q, encode);
       case 'create': {
         if (name) throw methodNotSupported(rt, 'create');
         const buf = await readBody(req);
@@ -602,24 +579,7 @@ export class ApiServer {
         if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
           return this.apply(req, res, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { manager, force: ctx.writeOpts?.force ?? false, dryRun, warn, admitHook, flushWarnings, encode, refExtra });
         }
-        if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
-        const patch = parseBody(await readBody(req), 'application/json', rt.kind);
-        const cur = reg.get(srt, namespace, name);
-        if (!cur) throw notFound(rt, name);
-        let patched: any;
-        try {
-          patched = applyPatch(ct as PatchType, out(JSON.parse(cur.json)), patch);
-        } catch (err) {
-          if (err instanceof PatchError) {
-            if (err.code === 400) throw badRequest(err.message);
-            throw new ApiError(422, 'Invalid', err.message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes: [{ reason: 'FieldValueInvalid', message: err.message }] } as any);
-          }
-          throw err;
-        }
-        if (isEventsV1) patched = eventToCore(patched);
-        const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
-        flushWarnings();
-        return sendJson(res, 200, this.stored(srt, obj, encode));
+        return this.patch(req, res, info, rt, srt, namespace, name, ct, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode });
       }
       case 'delete': {
         const r = reg.delete(srt, namespace, name, { ...deleteOpts!, admit: admitHook('DELETE') });
@@ -627,25 +587,90 @@ export class ApiServer {
         if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
         return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
       }
-      case 'deletecollection': {
-        // the objects a list with the same ListOptions returns (selectors, resourceVersion, limit/continue)
-        const { entries } = this.listEntries(rt, srt, namespace, q, listOptions(q, 'deletecollection'));
-        const items: any[] = [];
-        for (const e of entries) {
-          const n = e.obj.metadata.name;
-          try {
-            const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...deleteOpts!, admit: admitHook('DELETE') });
-            items.push(out(r.obj));
-          } catch (err) {
-            if (err instanceof ApiError && err.code === 404) continue;
-            throw err;
-          }
-        }
-        flushWarnings();
-        return sendJson(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.d.store.resourceVersion) }, items });
-      }
+      case 'deletecollection':
+        return this.deleteCollection(res, rt, srt, namespace, q, admitHook, flushWarnings, deleteOpts!, encode);
     }
     throw methodNotSupported(rt, verb);
+  }
+
+  /** A watch (name, when given, is a field selector on metadata.name), as JSON events or Table rows. */
+  private serveWatch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, name: string, q: URLSearchParams, encode?: (o: any) => any): void {
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
+    const opts = listOptions(q, 'watch');
+    const { labels, fields: requested } = requestSelectors(rt, q);
+    const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
+    this.notAhead(parseResourceVersion(opts.resourceVersion));
+    const timeout = opts.timeoutSeconds;
+    const asTable = wantsTable(req.headers.accept);
+    const include = asTable ? includeObjectParam(q.get('includeObject')) : 'Metadata';
+    const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
+    this.d.watches.serve(res, {
+      key: storageKey(srt),
+      ...(rt.namespaced && namespace ? { namespace } : !rt.namespaced ? { namespace: '' } : {}),
+      kind: rt.kind,
+      apiVersion: groupVersion(rt),
+      labels,
+      fields,
+      resourceVersion: opts.resourceVersion,
+      allowBookmarks: opts.allowWatchBookmarks,
+      // true: a watch-list request (initial state, then the initial-events-end bookmark), which needs bookmarks
+      ...(opts.sendInitialEvents === false ? { sendInitialEvents: false } : opts.sendInitialEvents && opts.allowWatchBookmarks ? { sendInitialEvents: true } : {}),
+      // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
+      timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : Math.floor(1800 * (1 + Math.random())),
+      ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
+    });
+  }
+
+  /** JSON, merge and strategic-merge patches (server-side apply is `apply`). */
+  private async patch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, rt: ResourceType, srt: ResourceType, namespace: string, name: string, ct: string, ctx: {
+    manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
+    admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
+    flushWarnings: () => void; encode?: (o: any) => any;
+  }): Promise<void> {
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode } = ctx;
+    const isEventsV1 = rt.group === 'events.k8s.io';
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
+    const reg = this.d.registry;
+    if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
+    const patch = parseBody(await readBody(req), 'application/json', rt.kind);
+    const cur = reg.get(srt, namespace, name);
+    if (!cur) throw notFound(rt, name);
+    let patched: any;
+    try {
+      patched = applyPatch(ct as PatchType, out(JSON.parse(cur.json)), patch);
+    } catch (err) {
+      if (err instanceof PatchError) {
+        if (err.code === 400) throw badRequest(err.message);
+        throw new ApiError(422, 'Invalid', err.message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes: [{ reason: 'FieldValueInvalid', message: err.message }] } as any);
+      }
+      throw err;
+    }
+    if (isEventsV1) patched = eventToCore(patched);
+    const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
+    flushWarnings();
+    return sendJson(res, 200, this.stored(srt, obj, encode));
+  }
+
+  private deleteCollection(res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams,
+    admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void,
+    flushWarnings: () => void, deleteOpts: RequestDeleteOptions, encode?: (o: any) => any): void {
+    const out = (obj: any): any => (encode ? encode(obj) : obj);
+    const reg = this.d.registry;
+    // the objects a list with the same ListOptions returns (selectors, resourceVersion, limit/continue)
+    const { entries } = this.listEntries(rt, srt, namespace, q, listOptions(q, 'deletecollection'));
+    const items: any[] = [];
+    for (const e of entries) {
+      const n = e.obj.metadata.name;
+      try {
+        const r = reg.delete(srt, e.obj.metadata.namespace ?? '', n, { ...deleteOpts, admit: admitHook('DELETE') });
+        items.push(out(r.obj));
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 404) continue;
+        throw err;
+      }
+    }
+    flushWarnings();
+    return sendJson(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.d.store.resourceVersion) }, items });
   }
 
   /**
@@ -947,3 +972,27 @@ export class ApiServer {
 }
 
 export { NAMESPACE_RT };
+
+/** What authorization decides on; a list or watch pinned to one name by its field selector is authorized for that name. */
+function requestAttributes(effective: UserInfo, info: RequestInfo, url: URL, rt: ResourceType | undefined): RequestAttributes {
+  const attrs: RequestAttributes = {
+    user: effective,
+    verb: info.verb,
+    apiGroup: info.apiGroup,
+    resource: info.resource,
+    ...(info.subresource ? { subresource: info.subresource } : {}),
+    ...(info.namespace ? { namespace: info.namespace } : {}),
+    ...(info.name ? { name: info.name } : {}),
+    path: info.path,
+    resourceRequest: info.resourceRequest,
+  };
+  if (info.resourceRequest && !info.name && (info.verb === 'list' || info.verb === 'watch')) {
+    try {
+      const pinned = pinnedName(parseFieldSelector(url.searchParams.get('fieldSelector'), rt ? storageKey(rt) : info.resource));
+      if (pinned) attrs.name = pinned;
+    } catch {
+      // reported by the handler
+    }
+  }
+  return attrs;
+}
