@@ -78,18 +78,7 @@ export function kubeconfigYaml(server: string, caPem: string, userName: string, 
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<EmbeddedCluster> {
   const host = opts.host ?? '127.0.0.1';
-  const store = new Store({ historyLimit: opts.watchHistory ?? 10_000 });
-  if (opts.statePath) loadState(store, opts.statePath);
-  const registry = new Registry(store);
-  const lifecycle = new NamespaceLifecycle(registry);
-  const gc = new GarbageCollector(registry);
-  NamespaceLifecycle.ensureDefaults(registry);
-  for (const obj of BOOTSTRAP_RBAC) {
-    const rt = lookupKind(obj.apiVersion, obj.kind);
-    if (rt && !registry.get(rt, '', obj.metadata.name)) registry.create(rt, '', structuredClone(obj), { manager: 'kube-apiserver' });
-  }
-  const controllers = opts.controllers === false ? null : new Controllers(registry);
-  const persister = opts.statePath ? new StatePersister(store, opts.statePath) : null;
+  const { store, registry, lifecycle, gc, controllers, persister } = startStorage(opts);
 
   const adminToken = token();
   const authenticator = new Authenticator([{ token: adminToken, user: ADMIN_USER, groups: ADMIN_GROUPS }, ...(opts.tokens ?? [])]);
@@ -109,50 +98,22 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
     ...(opts.maxRequestsPerSecond !== undefined ? { rateLimit: requestRateLimit(opts.maxRequestsPerSecond) } : {}),
   });
   const tls = selfSignedCert([host]);
-  const server: Server = createServer({ keepAlive: true, noDelay: true, cert: tls.cert, key: tls.key }, api.handle);
-  // Every TCP connection, tracked from accept: a connection still in its TLS handshake is not yet one of the HTTP
-  // server's, so closeAllConnections() misses it and, once it completes, it would hold server.close() open.
-  const sockets = new Set<Socket>();
-  let closing = false;
-  server.on('connection', (socket: Socket) => {
-    if (closing) {
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      watches.stop();
-      controllers?.stop();
-      lifecycle.stop();
-      gc.stop();
-      persister?.stop();
-      void audit.close();
-      if (err.code === 'EADDRINUSE') reject(new Error(`embedded cluster: ${host}:${opts.port} is already in use; choose another port (0 = any free port)`, { cause: err }));
-      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`embedded cluster: cannot listen on ${host}: no such local address`, { cause: err }));
-      else reject(err);
-    });
-    server.listen(opts.port ?? 0, host, () => {
-      server.removeAllListeners('error');
-      resolve();
-    });
+  const server = httpsServer(tls, api.handle);
+  const connections = trackConnections(server);
+  await listen(server, host, opts.port, () => {
+    watches.stop();
+    controllers?.stop();
+    lifecycle.stop();
+    gc.stop();
+    persister?.stop();
+    void audit.close();
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   address = `${urlHost}:${port}`;
   const url = `https://${address}`;
 
-  const identity = (o?: { user?: string; groups?: string[] }): { user: string; tok: string } => {
-    if (!o?.user) return { user: ADMIN_USER, tok: adminToken };
-    const tok = token();
-    authenticator.add({ token: tok, user: o.user, groups: o.groups ?? [] });
-    return { user: o.user, tok };
-  };
+  const identity = identities(authenticator, adminToken);
   let stopped = false;
 
   return {
@@ -185,14 +146,89 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Embe
       controllers?.stop();
       lifecycle.stop();
       gc.stop();
+      await connections.close();
+      persister?.stop();
+      await audit.close();
+    },
+  };
+}
+
+/** The user a kubeconfig is for: the admin by default, else a new token for the user and groups asked for. */
+function identities(authenticator: Authenticator, adminToken: string) {
+  return (o?: { user?: string; groups?: string[] }): { user: string; tok: string } => {
+    if (!o?.user) return { user: ADMIN_USER, tok: adminToken };
+    const tok = token();
+    authenticator.add({ token: tok, user: o.user, groups: o.groups ?? [] });
+    return { user: o.user, tok };
+  };
+}
+
+/** The HTTPS server: keep-alive connections (65 s idle), no request timeout (a watch is one long request). */
+function httpsServer(tls: { cert: string; key: string }, handle: Parameters<typeof createServer>[1]): Server {
+  const server: Server = createServer({ keepAlive: true, noDelay: true, cert: tls.cert, key: tls.key }, handle);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  return server;
+}
+
+/** The store and what keeps it (registry, namespace lifecycle, garbage collector, controllers, persister), with the default namespaces and bootstrap RBAC in place. */
+function startStorage(opts: StartClusterOptions) {
+  const store = new Store({ historyLimit: opts.watchHistory ?? 10_000 });
+  if (opts.statePath) loadState(store, opts.statePath);
+  const registry = new Registry(store);
+  const lifecycle = new NamespaceLifecycle(registry);
+  const gc = new GarbageCollector(registry);
+  NamespaceLifecycle.ensureDefaults(registry);
+  for (const obj of BOOTSTRAP_RBAC) {
+    const rt = lookupKind(obj.apiVersion, obj.kind);
+    if (rt && !registry.get(rt, '', obj.metadata.name)) registry.create(rt, '', structuredClone(obj), { manager: 'kube-apiserver' });
+  }
+  const controllers = opts.controllers === false ? null : new Controllers(registry);
+  const persister = opts.statePath ? new StatePersister(store, opts.statePath) : null;
+  return { store, registry, lifecycle, gc, controllers, persister };
+}
+
+/**
+ * Every TCP connection, tracked from accept: a connection still in its TLS handshake is not yet one of the HTTP
+ * server's, so closeAllConnections() misses it and, once it completes, it would hold server.close() open.
+ * close() stops the server and destroys them all.
+ */
+function trackConnections(server: Server): { close(): Promise<void> } {
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    async close() {
       closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
         for (const socket of sockets) socket.destroy();
       });
-      persister?.stop();
-      await audit.close();
     },
   };
+}
+
+/** Listens on host:port; on failure calls `stopAll` and rejects with a message that says what to do. */
+async function listen(server: Server, host: string, port: number | undefined, stopAll: () => void): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      stopAll();
+      if (err.code === 'EADDRINUSE') reject(new Error(`embedded cluster: ${host}:${port} is already in use; choose another port (0 = any free port)`, { cause: err }));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`embedded cluster: cannot listen on ${host}: no such local address`, { cause: err }));
+      else reject(err);
+    });
+    server.listen(port ?? 0, host, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
+  });
 }
