@@ -192,35 +192,8 @@ export class Controllers {
       return;
     }
     if (!newRs) {
-      const hash = templateHash(template, cur.status?.collisionCount ?? 0);
-      const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
-      const body = {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        metadata: {
-          name: `${name}-${hash}`,
-          namespace,
-          labels,
-          annotations: {
-            'deployment.kubernetes.io/desired-replicas': String(replicas),
-            'deployment.kubernetes.io/max-replicas': String(replicas + 1),
-            [REVISION]: String(maxRev + 1),
-          },
-          ownerReferences: [ownerRef('Deployment', cur)],
-        },
-        spec: {
-          replicas,
-          selector: { ...cur.spec.selector, matchLabels: { ...(cur.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
-          template: { ...structuredClone(template), metadata: { ...(template.metadata ?? {}), labels } },
-        },
-      };
-      try {
-        newRs = reg.create(RT.replicasets, namespace, body, { manager: MANAGER });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-        newRs = reg.get(RT.replicasets, namespace, body.metadata.name)?.obj;
-        if (!newRs) return;
-      }
+      newRs = this.createReplicaSet(cur, namespace, name, replicas, maxRev);
+      if (!newRs) return;
     } else if (rev(newRs) < maxRev) {
       // rollback to an older template: it becomes the newest revision again
       newRs = this.modify(RT.replicasets, newRs, (c) => { c.metadata.annotations = { ...c.metadata.annotations, [REVISION]: String(maxRev + 1) }; });
@@ -261,16 +234,55 @@ export class Controllers {
         // gone already
       }
     }
+    this.deploymentStatus(namespace, name, String(rev(newRs)), newRs.metadata.name, replicas);
+  }
+
+  /** The ReplicaSet of a Deployment's current template, revision maxRev + 1; an existing one of that name on a conflict (undefined if it is gone). */
+  private createReplicaSet(cur: any, namespace: string, name: string, replicas: number, maxRev: number): any {
+    const reg = this.registry;
+    const template = cur.spec.template;
+    const hash = templateHash(template, cur.status?.collisionCount ?? 0);
+    const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
+    const body = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${name}-${hash}`,
+        namespace,
+        labels,
+        annotations: {
+          'deployment.kubernetes.io/desired-replicas': String(replicas),
+          'deployment.kubernetes.io/max-replicas': String(replicas + 1),
+          [REVISION]: String(maxRev + 1),
+        },
+        ownerReferences: [ownerRef('Deployment', cur)],
+      },
+      spec: {
+        replicas,
+        selector: { ...cur.spec.selector, matchLabels: { ...(cur.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+        template: { ...structuredClone(template), metadata: { ...(template.metadata ?? {}), labels } },
+      },
+    };
+    try {
+      return reg.create(RT.replicasets, namespace, body, { manager: MANAGER });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+      return reg.get(RT.replicasets, namespace, body.metadata.name)?.obj;
+    }
+  }
+
+  /** The Deployment's revision annotation (its newest ReplicaSet's), then its status: every replica available. */
+  private deploymentStatus(namespace: string, name: string, revision: string, newRsName: string, replicas: number): void {
+    const reg = this.registry;
     // the Deployment: revision annotation, then status
     let dep = reg.get(RT.deployments, namespace, name)!.obj;
-    const revision = String(rev(newRs));
     if (dep.metadata.annotations?.[REVISION] !== revision) {
       dep = this.modify(RT.deployments, dep, (c) => { c.metadata.annotations = { ...(c.metadata.annotations ?? {}), [REVISION]: revision }; });
     }
     const now = nowSeconds();
     const conditions = mergeConditions(dep.status?.conditions, [
       { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
-      { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${newRs.metadata.name}" has successfully progressed.` },
+      { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${newRsName}" has successfully progressed.` },
     ]);
     const status: any = {
       observedGeneration: dep.metadata.generation,
