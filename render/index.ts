@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 import { eventJsonSchema } from '../events/schema.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
 import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from './admission.ts';
-import { describeRenderedPattern, protectAuditFilter, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
+import { protectAuditFilter } from './audit-filter.ts';
+import { describeRenderedPattern, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
 import { renderRbacFiles, type K8sObject } from './rbac.ts';
 import { policyJsonSchema } from './schema.ts';
 
