@@ -28,18 +28,12 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { Context } from 'aws-lambda';
-import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { startCluster, type StartClusterOptions } from '../infra/local/cluster/index.ts';
-import type { AuditTuple, ClusterRequest } from './_cluster-process.ts';
+import type { StartClusterOptions } from '../infra/local/cluster/index.ts';
+import { clusterProcess, cpu, cpuBetween, failureReasons, inProcessCluster, lambdaKube, ms, pool, quiet, type Audited, type BenchCluster } from './_fanout-harness.ts';
 import { makeHandler as makeCloneHandler } from '../functions/clone/handler.ts';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../core/constants.ts';
 import { fingerprint, newFingerprintKey } from '../core/fingerprint.ts';
-import { kubeOverHttp, type Kube as LambdaKube } from '../functions/runtime/kube.ts';
 import { DEFAULT_RATE_LIMIT } from '../kube/http.ts';
 import type { RateLimit } from '../kube/rate.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubeconfig.ts';
@@ -70,75 +64,7 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
 type Mode = 'in-process' | 'separate process';
 const MODES: Mode[] = ({ 'in-process': ['in-process'], both: ['in-process', 'separate process'] } as Record<string, Mode[]>)[process.env.FANOUT_CLUSTER ?? ''] ?? ['separate process'];
 
-/** What the bench reads from an audit record. */
-interface Audited {
-  user: string;
-  verb: string;
-  resource: string | null;
-  uri: string;
-  code: number;
-}
-
-/** The cluster as the bench uses it, wherever it runs. */
-interface BenchCluster {
-  kubeConfig(o?: { user?: string; groups?: string[] }): Promise<KubeConfig>;
-  /** Audit records so far (complete up to the last sync()). */
-  audit: Audited[];
-  /** Wait for every audit record of the requests answered so far; the cluster process's CPU usage (null in-process). */
-  sync(): Promise<NodeJS.CpuUsage | null>;
-  stop(): Promise<void>;
-}
-
 const clusterOptions = (maxRequestsPerSecond?: number): StartClusterOptions => ({ authorization: 'RBAC', controllers: CONTROLLERS, ...(maxRequestsPerSecond ? { maxRequestsPerSecond } : {}) });
-
-async function inProcessCluster(opts: StartClusterOptions): Promise<BenchCluster> {
-  const cluster = await startCluster(opts);
-  const audit: Audited[] = [];
-  cluster.onAudit((e) => audit.push({ user: e.user.username, verb: e.verb, resource: e.objectRef?.resource ?? null, uri: e.requestURI, code: e.responseStatus.code }));
-  return { kubeConfig: async (o) => cluster.kubeConfig(o), audit, sync: async () => null, stop: () => cluster.stop() };
-}
-
-async function clusterProcess(opts: StartClusterOptions): Promise<BenchCluster> {
-  const child = fork(fileURLToPath(new URL('./_cluster-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const audit: Audited[] = [];
-  const waiting = new Map<number, (v: unknown) => void>();
-  let ids = 0;
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`cluster process exited (${code})`)));
-    child.on('message', (m: { type: string; id?: number; value?: unknown; events?: AuditTuple[] }) => {
-      if (m.type === 'ready') resolve();
-      else if (m.type === 'audit') for (const [user, verb, resource, uri, code] of m.events!) audit.push({ user, verb, resource, uri, code });
-      else if (m.type === 'reply') waiting.get(m.id!)?.(m.value);
-    });
-  });
-  await ready;
-  const call = <T>(m: ClusterRequest): Promise<T> =>
-    new Promise<T>((resolve) => {
-      const id = ++ids;
-      waiting.set(id, resolve as (v: unknown) => void);
-      child.send({ ...m, id });
-    });
-  return {
-    async kubeConfig(o) {
-      const kc = new KubeConfig();
-      kc.loadFromString(await call<string>({ type: 'kubeconfig', opts: o }));
-      return kc;
-    },
-    audit,
-    sync: () => call<NodeJS.CpuUsage>({ type: 'sync' }),
-    async stop() {
-      await call({ type: 'stop' });
-      await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
-    },
-  };
-}
-
-/** A Kube over the Lambda request path (as on EKS: node:https, bearer token, CA; token bucket; 429 retries). */
-function lambdaKube(kc: KubeConfig, rateLimit: RateLimit): LambdaKube {
-  const cluster = kc.getCurrentCluster()!;
-  const token = kc.getCurrentUser()!.token!;
-  return kubeOverHttp('local', { server: cluster.server, ca: Buffer.from(cluster.caData!, 'base64'), prepare: async (ro) => void (ro.headers.Authorization = `Bearer ${token}`) }, { timeoutMs: 60_000, rateLimit });
-}
 
 interface Summary {
   label: string;
@@ -175,24 +101,6 @@ spec:
   'bench/fanout.ts',
 );
 
-/** Reasons the rollout handler logged for failed namespace groups (names only), to print a summary. */
-const failureReasons = new Map<string, number>();
-
-function quiet(capture = false) {
-  const logger = new Logger({ serviceName: 'ripple-bench', logLevel: capture ? 'WARN' : 'SILENT' });
-  if (capture) {
-    const take = (line: string) => {
-      const r = JSON.parse(line) as { message?: string; reason?: string };
-      const key = `${r.message}: ${(r.reason ?? '').replace(/team-\d+/g, 'team-N').slice(0, 160)}`;
-      failureReasons.set(key, (failureReasons.get(key) ?? 0) + 1);
-    };
-    (logger as unknown as { console: Partial<Console> }).console = { log: take, info: take, warn: take, error: take, debug: take, trace: take };
-  }
-  const metrics = new Metrics({ namespace: 'Ripple', serviceName: 'ripple-bench' });
-  (metrics as unknown as { console: Pick<Console, 'log'> }).console = { log: () => {} };
-  return { logger, metrics };
-}
-
 /** A Lambda context whose remaining time counts down from the function timeout. */
 function lambdaContext(): Context {
   const deadline = performance.now() + TIMEOUT_MS;
@@ -202,13 +110,6 @@ function lambdaContext(): Context {
 let seq = 0;
 function delivered(entry: PutEntry): object {
   return { version: '0', id: `bench-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
-}
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T, worker: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async (_, w) => {
-    while (next < items.length) await fn(items[next++], w);
-  }));
 }
 
 async function bindRendered(admin: Kube, handler: 'clone' | 'rollout'): Promise<boolean> {
@@ -221,20 +122,6 @@ async function bindRendered(admin: Kube, handler: 'clone' | 'rollout'): Promise<
     await admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `bench-${handler}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'Group', name: HANDLER_GROUPS[handler], apiGroup: 'rbac.authorization.k8s.io' }] } as KubernetesObject);
     return false;
   }
-}
-
-function ms(t0: number): number {
-  return Math.round(performance.now() - t0);
-}
-
-/** CPU time of this process since `from`, in ms. */
-function cpu(from: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(from);
-  return Math.round((d.user + d.system) / 1000);
-}
-
-function cpuBetween(a: NodeJS.CpuUsage | null, b: NodeJS.CpuUsage | null): number | null {
-  return a && b ? Math.round((b.user - a.user + b.system - a.system) / 1000) : null;
 }
 
 const s1 = (x: number) => (x / 1000).toFixed(1);
@@ -278,32 +165,7 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
   const writesBy = (user: string, from: number, resource?: string) => audit.slice(from).filter((e) => e.user === user && WRITE_VERBS.has(e.verb) && (!resource || e.resource === resource) && e.code < 400).length;
   try {
     // --- setup (admin, group system:masters: exempt from the API server's rate limit) ----------------------
-    let t0 = performance.now();
-    const key = newFingerprintKey();
-    await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } });
-    await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
-    await admin.core.createNamespace({ body: { metadata: { name: 'base' } } });
-    await admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'v1' } } });
-    const names = Array.from({ length: N }, (_, i) => `team-${String(i).padStart(5, '0')}`);
-    await pool(names, 32, async (ns) => {
-      await admin.core.createNamespace({ body: { metadata: { name: ns, labels: { fanout: 'bench' } } } });
-      for (let d = 0; d < DEPLOYMENTS_PER_NS; d++) {
-        const body: V1Deployment = {
-          metadata: { name: `app-${d}`, namespace: ns },
-          spec: {
-            replicas: 1,
-            selector: { matchLabels: { app: `app-${d}` } },
-            template: {
-              metadata: { labels: { app: `app-${d}` } },
-              spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'blogsecret', key: 'password' } } }] }] },
-            },
-          },
-        };
-        await admin.apps.createNamespacedDeployment({ namespace: ns, body });
-      }
-    });
-    const fullRbac = (await bindRendered(admin, 'clone')) && (await bindRendered(admin, 'rollout'));
-    console.log(`setup: ${N} namespaces, ${N * DEPLOYMENTS_PER_NS} Deployments in ${ms(t0)} ms (RBAC: ${fullRbac ? 'rendered ClusterRoles' : 'cluster-admin fallback'}; workload controllers ${CONTROLLERS ? 'on' : 'off'})`);
+    const key = await setup(admin, N);
 
     const cloneUser = 'bench-clone';
     const rolloutUser = 'bench-rollout';
@@ -313,144 +175,218 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' });
     const cloneObs = quiet();
     const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: () => POLICY, observability: () => cloneObs }) as unknown as (e: unknown, c: Context) => Promise<{ writes: number; failures: unknown[] }>;
-    let maxInvocationMs = 0;
+    const invocations = { maxMs: 0 };
     const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();
       try {
         return await fn();
       } finally {
-        maxInvocationMs = Math.max(maxInvocationMs, performance.now() - t);
+        invocations.maxMs = Math.max(invocations.maxMs, performance.now() - t);
       }
     };
     const clone = (e: unknown) => timed(() => cloneHandler(e, lambdaContext()));
-
-    type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
-    // One handler per container (the queue's maximum concurrency), each with its own client and token bucket.
-    let rollouts: SqsHandler[] = [];
-    try {
-      const mod = (await import('../functions/rollout/handler.ts')) as { makeHandler: (d: object) => unknown };
-      const rolloutObs = quiet(true);
-      rollouts = Array.from({ length: SQS_CONCURRENCY }, () => {
-        const kube = lambdaKube(rolloutKc, o.clientLimit);
-        return mod.makeHandler({ kubeFor: async () => kube, policies: () => POLICY, observability: () => rolloutObs, concurrency: 16 }) as SqsHandler;
-      });
-    } catch (err) {
-      console.log(`rollout handler unavailable (${(err as Error).message.split('\n')[0]}): rollouts not measured`);
-    }
+    const rollouts = await rolloutHandlers(rolloutKc, o.clientLimit);
 
     const keyBytes = Buffer.from(key, 'utf8');
-    const copyEvents = async (dt: 'created' | 'updated') => {
-      const copies = (await admin.core.listSecretForAllNamespaces({ fieldSelector: 'metadata.name=blogsecret' })).items.filter((s) => s.metadata?.namespace !== 'base');
-      return copies.map((c) =>
-        delivered(
-          objectChangeEntry(DETAIL_TYPES[dt], {
-            cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
-            labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
-          }),
-        ),
-      );
+    const h: Harness = {
+      N, cluster, audit, admin, writesBy, cloneUser, rolloutUser, clone, rollouts, keyBytes, invocations,
+      copyEvents: (dt) => copyEvents(admin, keyBytes, dt),
+      runRollouts: (events) => runRollouts(rollouts, events, timed),
+      generations: () => generations(admin),
     };
-    const runRollouts = async (events: object[]): Promise<number> => {
-      if (rollouts.length === 0) return 0;
-      const batches: object[][] = [];
-      for (let i = 0; i < events.length; i += SQS_BATCH) batches.push(events.slice(i, i + SQS_BATCH));
-      let failed = 0;
-      await pool(batches, SQS_CONCURRENCY, async (b, worker) => {
-        const sent = String(Date.now());
-        const records = b.map((e, i) => ({ messageId: `m-${seq}-${i}`, body: JSON.stringify(e), attributes: { SentTimestamp: sent }, messageAttributes: {}, eventSource: 'aws:sqs' }));
-        const res = await timed(() => rollouts[worker]({ Records: records }, lambdaContext()));
-        failed += res.batchItemFailures.length;
-      });
-      return failed;
-    };
-    const generations = async () => {
-      const m = new Map<string, number>();
-      for (const d of (await admin.apps.listDeploymentForAllNamespaces()).items) m.set(`${d.metadata!.namespace}/${d.metadata!.name}`, d.metadata!.generation ?? 0);
-      return m;
-    };
-
-    // --- phase 1: initial sync -------------------------------------------------------------------------
-    await cluster.sync();
-    let mark = audit.length;
-    t0 = performance.now();
-    const first = await clone(delivered(resyncEntry({ cluster: 'local', reason: 'startup', observedAt: new Date().toISOString() })));
-    const cloneMs1 = ms(t0);
-    const tR = performance.now();
-    const failed1 = await runRollouts(await copyEvents('created'));
-    const rolloutMs1 = ms(tR);
-    await cluster.sync();
-    console.log(`initial sync: clone ${cloneMs1} ms, ${writesBy(cloneUser, mark)} writes (minimum ${N}), failures ${first.failures.length}; rollout ${rolloutMs1} ms, ${writesBy(rolloutUser, mark, 'deployments')} rollouts (minimum ${N * DEPLOYMENTS_PER_NS}), failed records ${failed1}`);
-
-    for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
-    failureReasons.clear();
-
-    // --- phase 2: base update --------------------------------------------------------------------------
-    const before = await generations();
-    const src = await admin.core.readNamespacedSecret({ namespace: 'base', name: 'blogsecret' });
-    src.data = { password: Buffer.from('v2').toString('base64') };
-    const updated = await admin.core.replaceNamespacedSecret({ namespace: 'base', name: 'blogsecret', body: src });
-    const clusterCpu0 = await cluster.sync();
-    mark = audit.length;
-    maxInvocationMs = 0;
-    global.gc?.();
-    let peakHeap = process.memoryUsage().heapUsed;
-    const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
-    t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    const sourceEvent = delivered(
-      objectChangeEntry(DETAIL_TYPES.updated, {
-        cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: 'base', name: 'blogsecret', uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion!,
-        labels: {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: updated.type, data: updated.data }), changes: ['data'], observedAt: new Date().toISOString(),
-      }),
-    );
-    const second = await clone(sourceEvent);
-    const cloneMs = ms(t0);
-    const cloneCpu = cpu(cpu0);
-    const events = await copyEvents('updated');
-    const failed2 = await runRollouts(events);
-    const totalMs = ms(t0);
-    const totalCpu = cpu(cpu0);
-    clearInterval(sampler);
-    const clusterCpu = cpuBetween(clusterCpu0, await cluster.sync());
-    const cloneWrites = writesBy(cloneUser, mark);
-    const rolloutCount = writesBy(rolloutUser, mark, 'deployments');
-    const throttled = audit.slice(mark).filter((e) => e.code === 429).length;
-    const requestsBy = (user: string) => {
-      const m = new Map<string, number>();
-      for (const e of audit.slice(mark)) if (e.user === user) m.set(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`, (m.get(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`) ?? 0) + 1);
-      return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
-    };
-    const cloneRequests = requestsBy(cloneUser);
-    const rolloutRequests = requestsBy(rolloutUser);
-    const updateMaxInvocation = maxInvocationMs;
-    const after = await generations();
-    let advancedOnce = 0;
-    for (const [k, g] of after) if (g === (before.get(k) ?? 0) + 1) advancedOnce++;
-    // A duplicate delivery of the same batch: must cost zero rollouts.
-    const markDup = audit.length;
-    await runRollouts(events);
-    await cluster.sync();
-    const dupRollouts = writesBy(rolloutUser, markDup, 'deployments');
-
-    for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
-    failureReasons.clear();
-    const peakHeapMb = Math.round(peakHeap / 2 ** 20);
-    console.log(`base update: clone ${cloneMs} ms wall, ${cloneCpu} ms CPU${clusterCpu === null ? '' : ' in this process'} (${cloneWrites} writes, minimum ${N}; failures ${second.failures.length})`);
-    console.log(`             clone requests: ${cloneRequests}`);
-    if (rollouts.length) console.log(`             rollout requests: ${rolloutRequests}`);
-    if (rollouts.length) {
-      console.log(`             rollouts ${rolloutCount} (minimum ${N * DEPLOYMENTS_PER_NS}); Deployments whose generation advanced exactly once: ${advancedOnce}/${after.size}; failed records ${failed2}`);
-      console.log(`             duplicate delivery of all ${events.length} copy events: ${dupRollouts} rollouts (minimum 0)`);
-    }
-    const load = loadavg()[0];
-    const cpuText = clusterCpu === null ? `${totalCpu} ms CPU (cluster and handlers in this one process)` : `CPU: handlers ${totalCpu} ms (this process) + cluster ${clusterCpu} ms (its own process)`;
-    console.log(`             total ${totalMs} ms wall, ${cpuText}; longest invocation ${Math.round(updateMaxInvocation)} ms (timeout ${TIMEOUT_MS} ms); peak heap ${peakHeapMb} MB${clusterCpu === null ? ' (cluster included)' : ''}; ${throttled} answers 429; load average ${load.toFixed(1)} on ${cpus().length} CPUs`);
-    const exact = cloneWrites === N && (rollouts.length === 0 || (rolloutCount === N * DEPLOYMENTS_PER_NS && advancedOnce === after.size && dupRollouts === 0));
-    return {
-      label: o.label, mode: o.mode, n: N, cloneMs, totalMs, handlersCpu: totalCpu, clusterCpu, load, cloneWrites, rollouts: rolloutCount, advancedOnce, deployments: after.size, dupRollouts,
-      failedRecords: failed2, cloneFailures: second.failures.length, maxInvocationMs: updateMaxInvocation, peakHeapMb, throttled, exact,
-    };
+    await initialSync(h);
+    return await baseUpdate(h, o);
   } finally {
     await cluster.stop();
   }
+}
+
+type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
+
+/** One size's run: the cluster, the handlers as their own users, and how to drive them. */
+interface Harness {
+  N: number;
+  cluster: BenchCluster;
+  audit: Audited[];
+  admin: Kube;
+  writesBy(user: string, from: number, resource?: string): number;
+  cloneUser: string;
+  rolloutUser: string;
+  clone(e: unknown): Promise<{ writes: number; failures: unknown[] }>;
+  rollouts: SqsHandler[];
+  keyBytes: Buffer;
+  /** The longest invocation (clone or a rollout batch) since maxMs was last reset. */
+  invocations: { maxMs: number };
+  copyEvents(dt: 'created' | 'updated'): Promise<object[]>;
+  runRollouts(events: object[]): Promise<number>;
+  generations(): Promise<Map<string, number>>;
+}
+
+/** The fingerprint key, the base Secret, N labelled namespaces with their Deployments, the handlers' RBAC; returns the key. */
+async function setup(admin: Kube, N: number): Promise<string> {
+  const t0 = performance.now();
+  const key = newFingerprintKey();
+  await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } });
+  await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
+  await admin.core.createNamespace({ body: { metadata: { name: 'base' } } });
+  await admin.core.createNamespacedSecret({ namespace: 'base', body: { metadata: { name: 'blogsecret' }, stringData: { password: 'v1' } } });
+  const names = Array.from({ length: N }, (_, i) => `team-${String(i).padStart(5, '0')}`);
+  await pool(names, 32, async (ns) => {
+    await admin.core.createNamespace({ body: { metadata: { name: ns, labels: { fanout: 'bench' } } } });
+    for (let d = 0; d < DEPLOYMENTS_PER_NS; d++) {
+      const body: V1Deployment = {
+        metadata: { name: `app-${d}`, namespace: ns },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: `app-${d}` } },
+          template: {
+            metadata: { labels: { app: `app-${d}` } },
+            spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'blogsecret', key: 'password' } } }] }] },
+          },
+        },
+      };
+      await admin.apps.createNamespacedDeployment({ namespace: ns, body });
+    }
+  });
+  const fullRbac = (await bindRendered(admin, 'clone')) && (await bindRendered(admin, 'rollout'));
+  console.log(`setup: ${N} namespaces, ${N * DEPLOYMENTS_PER_NS} Deployments in ${ms(t0)} ms (RBAC: ${fullRbac ? 'rendered ClusterRoles' : 'cluster-admin fallback'}; workload controllers ${CONTROLLERS ? 'on' : 'off'})`);
+  return key;
+}
+
+/** One handler per container (the queue's maximum concurrency), each with its own client and token bucket. */
+async function rolloutHandlers(rolloutKc: Awaited<ReturnType<BenchCluster['kubeConfig']>>, clientLimit: RateLimit): Promise<SqsHandler[]> {
+  let rollouts: SqsHandler[] = [];
+  try {
+    const mod = (await import('../functions/rollout/handler.ts')) as { makeHandler: (d: object) => unknown };
+    const rolloutObs = quiet(true);
+    rollouts = Array.from({ length: SQS_CONCURRENCY }, () => {
+      const kube = lambdaKube(rolloutKc, clientLimit);
+      return mod.makeHandler({ kubeFor: async () => kube, policies: () => POLICY, observability: () => rolloutObs, concurrency: 16 }) as SqsHandler;
+    });
+  } catch (err) {
+    console.log(`rollout handler unavailable (${(err as Error).message.split('\n')[0]}): rollouts not measured`);
+  }
+  return rollouts;
+}
+
+/** The events the forwarder would send for every copy of the base (created or updated). */
+async function copyEvents(admin: Kube, keyBytes: Buffer, dt: 'created' | 'updated'): Promise<object[]> {
+  const copies = (await admin.core.listSecretForAllNamespaces({ fieldSelector: 'metadata.name=blogsecret' })).items.filter((s) => s.metadata?.namespace !== 'base');
+  return copies.map((c) =>
+    delivered(
+      objectChangeEntry(DETAIL_TYPES[dt], {
+        cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
+        labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
+      }),
+    ),
+  );
+}
+
+/** The events in SQS batches through the rollout containers, SQS_CONCURRENCY in flight; returns the failed records. */
+async function runRollouts(rollouts: SqsHandler[], events: object[], timed: <T>(fn: () => Promise<T>) => Promise<T>): Promise<number> {
+  if (rollouts.length === 0) return 0;
+  const batches: object[][] = [];
+  for (let i = 0; i < events.length; i += SQS_BATCH) batches.push(events.slice(i, i + SQS_BATCH));
+  let failed = 0;
+  await pool(batches, SQS_CONCURRENCY, async (b, worker) => {
+    const sent = String(Date.now());
+    const records = b.map((e, i) => ({ messageId: `m-${seq}-${i}`, body: JSON.stringify(e), attributes: { SentTimestamp: sent }, messageAttributes: {}, eventSource: 'aws:sqs' }));
+    const res = await timed(() => rollouts[worker]({ Records: records }, lambdaContext()));
+    failed += res.batchItemFailures.length;
+  });
+  return failed;
+}
+
+async function generations(admin: Kube): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  for (const d of (await admin.apps.listDeploymentForAllNamespaces()).items) m.set(`${d.metadata!.namespace}/${d.metadata!.name}`, d.metadata!.generation ?? 0);
+  return m;
+}
+
+/** Phase 1: the clone handler's startup resync (N creates), then the rollouts the new copies cause. */
+async function initialSync(h: Harness): Promise<void> {
+  const { N, cluster, audit, writesBy, cloneUser, rolloutUser, clone } = h;
+  await cluster.sync();
+  const mark = audit.length;
+  const t0 = performance.now();
+  const first = await clone(delivered(resyncEntry({ cluster: 'local', reason: 'startup', observedAt: new Date().toISOString() })));
+  const cloneMs1 = ms(t0);
+  const tR = performance.now();
+  const failed1 = await h.runRollouts(await h.copyEvents('created'));
+  const rolloutMs1 = ms(tR);
+  await cluster.sync();
+  console.log(`initial sync: clone ${cloneMs1} ms, ${writesBy(cloneUser, mark)} writes (minimum ${N}), failures ${first.failures.length}; rollout ${rolloutMs1} ms, ${writesBy(rolloutUser, mark, 'deployments')} rollouts (minimum ${N * DEPLOYMENTS_PER_NS}), failed records ${failed1}`);
+
+  for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
+  failureReasons.clear();
+}
+
+/** Phase 2: the base is updated; the clone handler, then the rollouts for the N copy events; a duplicate delivery. */
+async function baseUpdate(h: Harness, o: { mode: Mode; label: string }): Promise<Summary> {
+  const { N, cluster, audit, admin, writesBy, cloneUser, rolloutUser, clone, rollouts, keyBytes, copyEvents, runRollouts, generations } = h;
+  const before = await generations();
+  const src = await admin.core.readNamespacedSecret({ namespace: 'base', name: 'blogsecret' });
+  src.data = { password: Buffer.from('v2').toString('base64') };
+  const updated = await admin.core.replaceNamespacedSecret({ namespace: 'base', name: 'blogsecret', body: src });
+  const clusterCpu0 = await cluster.sync();
+  const mark = audit.length;
+  h.invocations.maxMs = 0;
+  global.gc?.();
+  let peakHeap = process.memoryUsage().heapUsed;
+  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const sourceEvent = delivered(
+    objectChangeEntry(DETAIL_TYPES.updated, {
+      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: 'base', name: 'blogsecret', uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion!,
+      labels: {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: updated.type, data: updated.data }), changes: ['data'], observedAt: new Date().toISOString(),
+    }),
+  );
+  const second = await clone(sourceEvent);
+  const cloneMs = ms(t0);
+  const cloneCpu = cpu(cpu0);
+  const events = await copyEvents('updated');
+  const failed2 = await runRollouts(events);
+  const totalMs = ms(t0);
+  const totalCpu = cpu(cpu0);
+  clearInterval(sampler);
+  const clusterCpu = cpuBetween(clusterCpu0, await cluster.sync());
+  const cloneWrites = writesBy(cloneUser, mark);
+  const rolloutCount = writesBy(rolloutUser, mark, 'deployments');
+  const throttled = audit.slice(mark).filter((e) => e.code === 429).length;
+  const requestsBy = (user: string) => {
+    const m = new Map<string, number>();
+    for (const e of audit.slice(mark)) if (e.user === user) m.set(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`, (m.get(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`) ?? 0) + 1);
+    return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
+  };
+  const cloneRequests = requestsBy(cloneUser);
+  const rolloutRequests = requestsBy(rolloutUser);
+  const updateMaxInvocation = h.invocations.maxMs;
+  const after = await generations();
+  let advancedOnce = 0;
+  for (const [k, g] of after) if (g === (before.get(k) ?? 0) + 1) advancedOnce++;
+  // A duplicate delivery of the same batch: must cost zero rollouts.
+  const markDup = audit.length;
+  await runRollouts(events);
+  await cluster.sync();
+  const dupRollouts = writesBy(rolloutUser, markDup, 'deployments');
+
+  for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
+  failureReasons.clear();
+  const peakHeapMb = Math.round(peakHeap / 2 ** 20);
+  console.log(`base update: clone ${cloneMs} ms wall, ${cloneCpu} ms CPU${clusterCpu === null ? '' : ' in this process'} (${cloneWrites} writes, minimum ${N}; failures ${second.failures.length})`);
+  console.log(`             clone requests: ${cloneRequests}`);
+  if (rollouts.length) console.log(`             rollout requests: ${rolloutRequests}`);
+  if (rollouts.length) {
+    console.log(`             rollouts ${rolloutCount} (minimum ${N * DEPLOYMENTS_PER_NS}); Deployments whose generation advanced exactly once: ${advancedOnce}/${after.size}; failed records ${failed2}`);
+    console.log(`             duplicate delivery of all ${events.length} copy events: ${dupRollouts} rollouts (minimum 0)`);
+  }
+  const load = loadavg()[0];
+  const cpuText = clusterCpu === null ? `${totalCpu} ms CPU (cluster and handlers in this one process)` : `CPU: handlers ${totalCpu} ms (this process) + cluster ${clusterCpu} ms (its own process)`;
+  console.log(`             total ${totalMs} ms wall, ${cpuText}; longest invocation ${Math.round(updateMaxInvocation)} ms (timeout ${TIMEOUT_MS} ms); peak heap ${peakHeapMb} MB${clusterCpu === null ? ' (cluster included)' : ''}; ${throttled} answers 429; load average ${load.toFixed(1)} on ${cpus().length} CPUs`);
+  const exact = cloneWrites === N && (rollouts.length === 0 || (rolloutCount === N * DEPLOYMENTS_PER_NS && advancedOnce === after.size && dupRollouts === 0));
+  return {
+    label: o.label, mode: o.mode, n: N, cloneMs, totalMs, handlersCpu: totalCpu, clusterCpu, load, cloneWrites, rollouts: rolloutCount, advancedOnce, deployments: after.size, dupRollouts,
+    failedRecords: failed2, cloneFailures: second.failures.length, maxInvocationMs: updateMaxInvocation, peakHeapMb, throttled, exact,
+  };
 }
