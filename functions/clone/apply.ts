@@ -112,6 +112,47 @@ async function reportOnObject(opts: ApplyOptions, a: Extract<CloneAction, { acti
   }
 }
 
+/** One action, one attempt: the write(s) it stands for (counted in summary.writes), or its report. */
+async function applyAction(a: CloneAction, opts: ApplyOptions, summary: ApplySummary): Promise<'done'> {
+  const { raw } = opts.kube;
+  const ops = CLONE_KINDS[a.kind];
+  switch (a.action) {
+    case 'skip':
+      return 'done';
+    case 'report-unmanaged':
+    case 'report-immutable':
+      await reportOnObject(opts, a);
+      return 'done';
+    case 'create':
+      summary.writes++;
+      await ops.create(raw, a.namespace, a.object);
+      return 'done';
+    case 'update':
+      summary.writes++;
+      await ops.replace(raw, a.namespace, a.name, a.object);
+      return 'done';
+    case 'delete':
+      summary.writes++;
+      try {
+        await ops.remove(raw, a.namespace, a.name, { uid: a.uid, resourceVersion: a.resourceVersion });
+      } catch (err) {
+        if (err instanceof NotFoundError) return 'done';
+        throw err;
+      }
+      return 'done';
+    case 'replace-immutable':
+      summary.writes++;
+      try {
+        await ops.remove(raw, a.namespace, a.name, { uid: a.uid });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      summary.writes++;
+      await ops.create(raw, a.namespace, { ...a.object, metadata: { ...a.object.metadata, resourceVersion: undefined } });
+      return 'done';
+  }
+}
+
 export async function applyClonePlan(actions: readonly CloneAction[], opts: ApplyOptions): Promise<ApplySummary> {
   const summary: ApplySummary = {
     done: noActions(),
@@ -119,46 +160,6 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
     conflicts: 0,
     failures: [],
   };
-  const { raw } = opts.kube;
-
-  async function once(a: CloneAction): Promise<'done'> {
-    const ops = CLONE_KINDS[a.kind];
-    switch (a.action) {
-      case 'skip':
-        return 'done';
-      case 'report-unmanaged':
-      case 'report-immutable':
-        await reportOnObject(opts, a);
-        return 'done';
-      case 'create':
-        summary.writes++;
-        await ops.create(raw, a.namespace, a.object);
-        return 'done';
-      case 'update':
-        summary.writes++;
-        await ops.replace(raw, a.namespace, a.name, a.object);
-        return 'done';
-      case 'delete':
-        summary.writes++;
-        try {
-          await ops.remove(raw, a.namespace, a.name, { uid: a.uid, resourceVersion: a.resourceVersion });
-        } catch (err) {
-          if (err instanceof NotFoundError) return 'done';
-          throw err;
-        }
-        return 'done';
-      case 'replace-immutable':
-        summary.writes++;
-        try {
-          await ops.remove(raw, a.namespace, a.name, { uid: a.uid });
-        } catch (err) {
-          if (!(err instanceof NotFoundError)) throw err;
-        }
-        summary.writes++;
-        await ops.create(raw, a.namespace, { ...a.object, metadata: { ...a.object.metadata, resourceVersion: undefined } });
-        return 'done';
-    }
-  }
 
   await pool(actions, opts.concurrency, async (first) => {
     let a = first;
@@ -168,7 +169,7 @@ export async function applyClonePlan(actions: readonly CloneAction[], opts: Appl
         return;
       }
       try {
-        const r = await once(a);
+        const r = await applyAction(a, opts, summary);
         if (r === 'done') {
           summary.done[a.action]++;
           if (isWrite(a)) opts.reporter?.wrote?.(a);
