@@ -19,7 +19,7 @@
  * correct); the handlers decide per object from the policies, so a wider form only costs invocations that change
  * nothing. If even the widest form is too long, rendering fails naming the handler, the size and what to do.
  */
-import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, type HandlerName } from '../core/constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX, type HandlerName } from '../core/constants.ts';
 import { ValidationError } from '../core/errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../core/policy/schema.ts';
 import { targetName } from '../core/policy/select.ts';
@@ -162,9 +162,15 @@ function cloneForm(syncing: RipplePolicy[], sources: SourceForm, copyNames: bool
   return { source: [EVENT_SOURCE], $or: or };
 }
 
-/** Namespaces created (and relabelled, when a policy selects namespaces by label); resync requests. */
+/**
+ * Namespaces created (and relabelled, when a policy selects namespaces by label); the last-known-good snapshots of
+ * protected sources (clone copies those from the snapshot: functions/clone/read.ts); resync requests.
+ */
 function namespaceAndResync(syncing: RipplePolicy[]): Pattern[] {
   const or: Pattern[] = [{ 'detail-type': [created], detail: { kind: ['Namespace'] } }];
+  const snapshots = sorted(syncing.filter((p) => p.spec.protect).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`));
+  // by prefix, so the pattern does not grow with the policies (the handler keeps its own policies' snapshots)
+  if (snapshots.length) or.push({ 'detail-type': [created, updated, deleted], detail: { kind: ['Secret'], namespace: [RIPPLE_NAMESPACE], name: [{ prefix: SNAPSHOT_PREFIX }] } });
   if (syncing.some((p) => p.spec.sync?.namespaces.selector)) or.push({ 'detail-type': [updated], detail: { kind: ['Namespace'], changes: ['labels'] } });
   or.push({ 'detail-type': [resync] });
   return or;
@@ -363,10 +369,11 @@ const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'config
 /**
  * The CloudWatch Logs JSON filter pattern selecting EKS audit records (ResponseComplete) of writes to the
  * protected objects, as narrow as fits CloudWatch's 1024 characters:
- * 1. per object: update/patch for UPDATE, delete for DELETE, and deletecollection in their namespaces (it names
- *    no object); objects sharing resource, namespace and operations are grouped;
+ * 1. per object: create always, update/patch for UPDATE, delete for DELETE, and deletecollection in their
+ *    namespaces (it names no object); objects sharing resource, namespace and operations are grouped; and the
+ *    delete of each namespace holding a protected object (always);
  * 2. if that is too long, per namespace: every write verb on that resource in the namespaces holding protected
- *    objects (a superset; the protect handler decides per record);
+ *    objects, and every namespace delete (a superset; the protect handler decides per record);
  * 3. if even that is too long, a clear error.
  */
 export function protectAuditFilter(policies: RipplePolicy[]): string {
@@ -407,7 +414,14 @@ function preciseAuditFilter(protecting: RipplePolicy[]): string {
     const [resource, namespace] = c.split('\n');
     clauses.push(`($.objectRef.resource = "${resource}" && $.objectRef.namespace = "${namespace}" && $.verb = "deletecollection")`);
   }
+  clauses.push(namespaceDeleteClause(protecting));
   return `{ $.stage = "ResponseComplete" && (${clauses.join(' || ')}) }`;
+}
+
+/** Deletes of the namespaces holding protected objects: the namespace takes the object along. */
+function namespaceDeleteClause(protecting: RipplePolicy[]): string {
+  const namespaces = [...new Set(protecting.map((p) => p.spec.source.namespace))].sort();
+  return `($.objectRef.resource = "namespaces" && ${anyOf('objectRef.name', namespaces)} && $.verb = "delete")`;
 }
 
 function namespaceAuditFilter(protecting: RipplePolicy[]): string {
@@ -422,5 +436,6 @@ function namespaceAuditFilter(protecting: RipplePolicy[]): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([r, ns]) => `($.objectRef.resource = "${r}" && ${anyOf('objectRef.namespace', [...ns].sort())})`);
   const resources = clauses.length === 1 ? clauses[0] : `(${clauses.join(' || ')})`;
-  return `{ $.stage = "ResponseComplete" && ${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources} }`;
+  // every namespace delete (a superset: the handler keeps those holding a protected object)
+  return `{ $.stage = "ResponseComplete" && ((${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources}) || ($.objectRef.resource = "namespaces" && $.verb = "delete")) }`;
 }

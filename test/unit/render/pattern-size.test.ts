@@ -75,6 +75,10 @@ function mustMatch(ps: RipplePolicy[]): [PatternHandler, string, RippleEvent][] 
     out.push(['clone', `${at}: copy deleted`, change('deleted', { ...copy, manager: 'kubectl-edit' })]);
     out.push(['clone', `${at}: copy deleted, found by relist (no marks)`, change('deleted', { kind, namespace: ELSEWHERE, name: targetName(p) })]);
     for (const t of ['created', 'updated', 'deleted'] as const) out.push(['protect', `${at}: protected object ${t}`, change(t, src)]);
+    if (p.spec.protect && p.spec.sync) {
+      // clone copies a protected source from its last-known-good snapshot: a moved snapshot must reach it
+      for (const t of ['created', 'updated', 'deleted'] as const) out.push(['clone', `${at}: last-known-good snapshot ${t}`, change(t, { kind: 'Secret', namespace: 'ripple-system', name: `ripple-snapshot-${p.metadata.name}`, manager: FIELD_MANAGER })]);
+    }
     out.push(['rollout', `${at}: source data changed`, change('updated', src)]);
     out.push(['rollout', `${at}: source type changed`, change('updated', { ...src, changes: ['type'] })]);
     out.push(['rollout', `${at}: source re-created`, change('created', src)]);
