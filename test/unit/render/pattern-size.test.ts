@@ -159,7 +159,7 @@ describe('widening follows the size', () => {
     ['1 policy', 'rollout', 'exact', spread(1, 1)],
     ['6 policies in 6 namespaces', 'rollout', 'sources-by-kind', spread(6, 6)],
     ['6 policies in 6 namespaces', 'protect', 'exact', spread(6, 6)],
-    ['20 policies in 20 namespaces', 'clone', 'sources-by-kind', spread(20, 20)],
+    ['20 policies in 20 namespaces', 'clone', 'source-namespaces', spread(20, 20)],
     ['100 policies in 25 namespaces', 'clone', 'copy-kinds', spread(100, 25)],
     ['100 policies in 25 namespaces', 'rollout', 'any-change', spread(100, 25)],
     ['100 policies in 25 namespaces', 'protect', 'sources-by-kind', spread(100, 25)],
