@@ -76,6 +76,13 @@ export interface ProtectInput {
   current: CurrentState | null;
   snapshot: SnapshotState | null;
   attempt: Attempt;
+  /**
+   * Whether audit records reach protect (default true). False: no record will ever name the actor of an
+   * unattributed change, so it is decided without one: in enforce mode admission refused everyone but the allowed
+   * actors, so a change that landed is taken as allowed; in audit mode the actor cannot be known and the snapshot
+   * follows the object (reported as unattributed: nothing is contained).
+   */
+  auditRecords?: boolean;
 }
 
 export type Action =
@@ -246,6 +253,14 @@ export function planProtect(input: ProtectInput): ProtectDecision {
     if (writtenAfter(current, attempt)) return { verdict: 'allowed', operation: op, actions: seed, outcome: `${LATER}; snapshot not taken from it${seedNote}`, reason: by };
     const a = snapshotAction(current, snapshot);
     return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? ALLOWED_OUTCOME[a.do] : current ? 'snapshot already current' : 'object absent; snapshot already says so', reason: by };
+  }
+  if (!actor.username && !nobodyAllowed(policy.protect.allow) && input.auditRecords === false) {
+    const a = snapshotAction(current, snapshot);
+    const moved = a ? ALLOWED_OUTCOME[a.do] : 'snapshot already current';
+    if (policy.protect.mode === 'enforce') {
+      return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: moved, reason: `${actorText(actor)}; no audit records in this deployment: admission (enforce) refuses every actor protect.allow does not name, so a change that landed came from one of them` };
+    }
+    return { verdict: 'unattributed', operation: op, actions: a ? [a] : [], outcome: `${moved}: audit mode without audit records cannot tell a violation from an allowed change, so copies follow the object`, reason: `${actorText(actor)}; no audit records in this deployment` };
   }
   if (!actor.username && !nobodyAllowed(policy.protect.allow)) {
     return { verdict: 'unattributed', operation: op, actions: seed, outcome: `awaiting the audit record to name the actor${seedNote}`, reason: `${actorText(actor)}; protect.allow names actors, so only an audit record can decide` };

@@ -65,7 +65,7 @@ function contentOf(kind: string, o: ProtectedObj): { kind: string; type?: string
 }
 
 /** Plan, act and report for one protected object and the attempts seen on it. */
-export async function protectObject(deps: HandlerDeps, cluster: string, policy: ProtectedPolicy, attempts: Attempt[]): Promise<AttemptReport[]> {
+export async function protectObject(deps: HandlerDeps, cluster: string, policy: ProtectedPolicy, attempts: Attempt[], opts: { auditRecords?: boolean } = {}): Promise<AttemptReport[]> {
   const { logger, metrics } = deps.observability();
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
@@ -83,7 +83,7 @@ export async function protectObject(deps: HandlerDeps, cluster: string, policy: 
   }
   // A resync saw no request: absence reads as a deletion, anything else as an update.
   const seen = attempts.map((a) => (a.via === 'resync' ? { ...a, verb: obj ? 'update' : 'delete' } : a));
-  const planned = settle(seen.map((attempt) => ({ attempt, decision: planProtect({ policy: { name: t.policy, protect: policy.spec.protect }, current, snapshot, attempt }) })));
+  const planned = settle(seen.map((attempt) => ({ attempt, decision: planProtect({ policy: { name: t.policy, protect: policy.spec.protect }, current, snapshot, attempt, auditRecords: opts.auditRecords ?? true }) })));
   const actions = planned.flatMap((p) => p.decision.actions);
   const applied = await applyProtect(kube, t, actions, fp);
   for (const w of applied.writes) {
