@@ -87,14 +87,18 @@ export async function restoreNamespace(kube: Raw, namespace: string, policy: str
 
 /**
  * Run `fn`, which acts on the protected object in `namespace`; when the API server refuses it for lack of
- * permission (403, not a terminating namespace), restore protect's RoleBinding there and run it once more.
+ * permission (403, not a terminating namespace), restore protect's RoleBinding there and run it once more. When
+ * the namespace is terminating or gone (its RoleBinding may already be), `gone` answers instead, if given.
  */
-export async function withAccess<T>(kube: Raw, namespace: string, fn: () => Promise<T>): Promise<T> {
+export async function withAccess<T>(kube: Raw, namespace: string, fn: () => Promise<T>, gone?: () => T): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if ((err as Error).name !== 'ForbiddenError' || /being terminated/.test((err as Error).message)) throw err;
-    if ((await readNamespaceState(kube, namespace)) !== 'present') throw err;
+    if ((await readNamespaceState(kube, namespace)) !== 'present') {
+      if (gone) return gone();
+      throw err;
+    }
     await restoreBinding(kube, namespace);
     return fn();
   }

@@ -72,8 +72,9 @@ export async function protectObject(deps: HandlerDeps, cluster: string, policy: 
   const src = policy.spec.source;
   const t: Target = { policy: policy.metadata.name, kind: src.kind, namespace: src.namespace, name: src.name };
   const fp = (o: ProtectedObj): string => fingerprint(key, contentOf(src.kind, o));
-  // its RoleBinding in the object's namespace is gone when that namespace was re-created: access.ts restores it
-  const [obj, snap] = await Promise.all([withAccess(kube, t.namespace, () => readObject(kube, t)), readSnapshot(kube.core, t.policy)]);
+  // its RoleBinding in the object's namespace is gone when that namespace was re-created: access.ts restores it;
+  // in a terminating or deleted namespace the object is going or gone: read as absent
+  const [obj, snap] = await Promise.all([withAccess(kube, t.namespace, () => readObject(kube, t), () => null), readSnapshot(kube.core, t.policy)]);
   const current = obj ? { fingerprint: fp(obj), type: (obj as V1Secret).type, immutable: obj.immutable === true, ...lastWrite(obj) } : null;
   let snapshot: SnapshotState | null = null;
   if (snap && snapshotIsAbsent(snap)) snapshot = { fingerprint: '', absent: true };
