@@ -166,7 +166,7 @@ async function applyOne(kube: Pick<Kube, 'core'>, t: Target, a: Action, fingerpr
  * ripple-system when the namespace is gone too (a deleted namespace holds no Events).
  */
 export async function reportEvent(kube: Pick<Kube, 'core' | 'raw'>, t: Target, e: { reason: string; message: string; type: 'Normal' | 'Warning' }): Promise<void> {
-  const obj = await orNull(readObject(kube, t));
+  const obj = await withAccess(kube, t.namespace, () => readObject(kube, t), () => null);
   let involved;
   if (obj) involved = { apiVersion: 'v1', kind: t.kind, namespace: t.namespace, name: t.name, uid: obj.metadata?.uid };
   else if ((await readNamespaceState(kube, t.namespace)) === 'present') involved = { apiVersion: 'v1', kind: 'Namespace', namespace: t.namespace, name: t.namespace };
