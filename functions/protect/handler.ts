@@ -9,7 +9,7 @@
 import { isRetryable, PermanentError } from '../../core/errors.ts';
 import { handlerDeps, lazyHandler, type HandlerDeps } from '../runtime/handler-deps.ts';
 import { errorReason } from '../runtime/middleware.ts';
-import { runtimeConfig } from '../runtime/config.ts';
+import { auditRecordsFromEnv, runtimeConfig } from '../runtime/config.ts';
 import { protectObject, type AttemptReport, type ProtectSummary } from './reconcile.ts';
 import { protectedPolicies, triggersOf } from './triggers.ts';
 
@@ -52,7 +52,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
   return {
     ...handlerDeps('protect', partial),
     defaultCluster: partial.defaultCluster ?? (() => runtimeConfig().defaultCluster),
-    auditRecords: partial.auditRecords ?? (() => runtimeConfig().auditRecords),
+    auditRecords: partial.auditRecords ?? (() => auditRecordsFromEnv()),
   };
 }
 

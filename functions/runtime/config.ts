@@ -86,6 +86,11 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
   };
 }
 
+/** RIPPLE_AUDIT_RECORDS alone (protect's default when given explicit cluster access, as in tests). */
+export function auditRecordsFromEnv(env: Env = process.env): boolean {
+  return onOff(env, 'RIPPLE_AUDIT_RECORDS', true);
+}
+
 function onOff(env: Env, name: string, dflt: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return dflt;

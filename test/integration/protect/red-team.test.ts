@@ -2,8 +2,8 @@
  * Red team: hostile users against a protected base with every handler live (`ripple dev`: the embedded cluster, the
  * forwarder, the local bus and rules, the audit-log subscription, clone, protect and rollout), driven by kubectl.
  * After each attack the suite waits for ripple to settle and asserts the user's guarantee, not the path: the base,
- * every copy and the consumer's pod template are as the last allowed actor (the cluster admin, system:masters) left
- * them, and no copy ever showed the attacker's content while ripple settled (sampled throughout).
+ * protect's snapshot, every copy and the consumer's pod template are as the last allowed actor (the cluster admin,
+ * system:masters) left them, and no copy ever showed the attacker's content while ripple settled (sampled throughout).
  *
  * - alice: ClusterRole edit everywhere (RBAC lets her write the base and every copy)
  * - dora: may delete namespaces
@@ -79,6 +79,8 @@ interface State {
   copies: Record<string, string | null>;
   /** The consumer's pod-template annotations (ripple's restart marks live there). */
   consumer: string;
+  /** protect's last-known-good snapshot: the fingerprint it holds, `absent`, or null before the first one. */
+  snapshot: string | null;
 }
 
 async function password(core: CoreV1Api, ns: string): Promise<string | null> {
@@ -95,7 +97,10 @@ async function state(s: Stack): Promise<State> {
   const copies: Record<string, string | null> = {};
   for (const ns of TEAMS) copies[ns] = await password(s.core, ns);
   const d = await s.apps.readNamespacedDeployment({ namespace: 'team-a', name: 'blog' });
-  return { base: await password(s.core, 'platform'), copies, consumer: JSON.stringify(d.spec?.template.metadata?.annotations ?? {}) };
+  const snap = await s.core.readNamespacedSecret({ namespace: 'ripple-system', name: 'ripple-snapshot-blogsecret' }).catch(() => null);
+  const ann = snap?.metadata?.annotations ?? {};
+  const snapshot = snap ? (ann['ripple.dev/snapshot-absent'] === 'true' ? 'absent' : (ann['ripple.dev/source-fingerprint'] ?? '')) : null;
+  return { base: await password(s.core, 'platform'), copies, consumer: JSON.stringify(d.spec?.template.metadata?.annotations ?? {}), snapshot };
 }
 
 async function until(s: Stack, what: string, cond: (st: State) => boolean, ms = 30_000): Promise<State> {
@@ -164,7 +169,7 @@ describe.skipIf(!hasKubectl)('red team, enforce mode with admission installed', 
   it('the allowed actor updates the base: every copy follows and the consumer rolls out', { timeout: 60_000 }, async () => {
     const first = await until(s, 'copies v1', everyCopy('v1'));
     await s.ok(['apply', '-f', '-'], secretYaml('platform', 'v2'));
-    last = await until(s, 'copies v2 and a restart', (st) => everyCopy('v2')(st) && st.consumer !== first.consumer && st.consumer.includes('ripple.dev/restarted-for'));
+    last = await until(s, 'copies v2 and a restart', (st) => everyCopy('v2')(st) && st.consumer !== first.consumer && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null);
   });
 
   it('every known bypass is refused, and nothing changes anywhere', { timeout: 120_000 }, async () => {
@@ -182,7 +187,7 @@ describe.skipIf(!hasKubectl)('red team, enforce mode with admission installed', 
     const create = await s.kubectl(['apply', '-f', '-', ...as('alice')], secretYaml('platform', 'evil'));
     expect(create.code).not.toBe(0);
     await s.ok(['apply', '-f', '-'], secretYaml('platform', 'v3'));
-    last = await until(s, 'copies v3', (st) => st.base === 'v3' && everyCopy('v3')(st));
+    last = await until(s, 'copies v3', (st) => st.base === 'v3' && everyCopy('v3')(st) && st.snapshot !== 'absent');
     const { final } = await attackAndWatch(s, () => s.ok(['delete', 'secrets', '-n', 'platform', '-l', 'matches=nothing', ...as('alice')]), 'v2', (st) => st.base === 'v3' && everyCopy('v3')(st));
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await state(s)).toEqual(final);
@@ -197,7 +202,7 @@ describe.skipIf(!hasKubectl)('red team, enforce mode without the policy\'s admis
     // a cluster where the policy's admission was never applied
     await s.ok(['delete', 'validatingadmissionpolicybinding', 'ripple-protect-blogsecret', 'ripple-protect-blogsecret-namespace']);
     await seed(s);
-    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for'), 60_000);
+    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null, 60_000);
   }, 120_000);
   afterAll(async () => {
     await s?.session.stop();
@@ -224,13 +229,14 @@ describe.skipIf(!hasKubectl)('red team, enforce mode without the policy\'s admis
     await s.ok(['delete', 'secret', 'blogsecret', '-n', 'platform']);
     await until(s, 'copies deleted', (st) => st.base === null && everyCopy(null)(st));
     const gone = await state(s);
+    expect(gone.snapshot).toBe('absent');
     const { final } = await attackAndWatch(s, () => s.ok(['apply', '-f', '-', ...as('alice')], secretYaml('platform', 'evil')), 'evil', (st) => st.base === null && everyCopy(null)(st));
     expect(final).toEqual(gone);
   });
 
   it('route 3: after the admin re-creates the base, a no-op deletecollection restores nothing older', { timeout: 90_000 }, async () => {
     await s.ok(['apply', '-f', '-'], secretYaml('platform', 'v3'));
-    last = await until(s, 'copies v3', (st) => st.base === 'v3' && everyCopy('v3')(st));
+    last = await until(s, 'copies v3', (st) => st.base === 'v3' && everyCopy('v3')(st) && st.snapshot !== 'absent');
     const { final } = await attackAndWatch(s, () => s.ok(['delete', 'secrets', '-n', 'platform', '-l', 'matches=nothing', ...as('alice')]), 'v1', (st) => st.base === 'v3' && everyCopy('v3')(st));
     expect(final).toEqual(last);
   });
@@ -242,7 +248,7 @@ describe.skipIf(!hasKubectl)('red team, audit mode (admission warns; violations 
   beforeAll(async () => {
     s = await startStack('audit');
     await seed(s);
-    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for'), 60_000);
+    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null, 60_000);
   }, 120_000);
   afterAll(async () => {
     await s?.session.stop();
