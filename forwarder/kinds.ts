@@ -5,6 +5,7 @@
  * events or memory.
  */
 import { globMatch } from '../core/policy/select.ts';
+import { RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../core/constants.ts';
 
 export const KIND_NAMES = ['Namespace', 'Secret', 'ConfigMap'] as const;
 export type KindName = (typeof KIND_NAMES)[number];
@@ -60,6 +61,8 @@ const checks: Check[] = [
   function excludedNamespace(spec, obj, ctx) {
     const ns: string | undefined = spec.kind === 'Namespace' ? obj.metadata.name : obj.metadata.namespace;
     if (!ns) return null;
+    // protect's last-known-good snapshots are what clone copies protected sources from: always forwarded
+    if (spec.kind === 'Secret' && ns === RIPPLE_NAMESPACE && String(obj.metadata.name).startsWith(SNAPSHOT_PREFIX)) return null;
     return ctx.excludeNamespaces.some((g) => globMatch(g, ns)) ? `namespace ${ns} is excluded` : null;
   },
   function excludedSecretType(spec, obj, ctx) {

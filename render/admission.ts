@@ -153,7 +153,7 @@ const inGroup = (g: string) => `has(request.userInfo.groups) && request.userInfo
  * - rollout changes only the pod template's `ripple.dev/restarted-*` annotations, never in `kube-*` or
  *   ripple-system: a pod-template patch could otherwise change the image or the service account.
  */
-export function renderIdentityAdmission(): K8sObject[] {
+export function renderIdentityAdmission(policies: RipplePolicy[] = []): K8sObject[] {
   const annotations = { [ANN_POLICY]: '' };
   const marked = (o: string) => `has(${o}.metadata.labels) && ${celString(LABEL_MANAGED_BY)} in ${o}.metadata.labels && ${o}.metadata.labels[${celString(LABEL_MANAGED_BY)}] == ${celString(MANAGED_BY_VALUE)}`;
   const clone = vap(CLONE_ADMISSION_NAME, annotations, {
@@ -190,5 +190,59 @@ export function renderIdentityAdmission(): K8sObject[] {
       },
     ],
   });
-  return [clone, vapBinding(CLONE_ADMISSION_NAME, annotations, ['Deny']), rollout, vapBinding(ROLLOUT_ADMISSION_NAME, annotations, ['Deny'])];
+  const protect = protectIdentityAdmission(policies);
+  return [clone, vapBinding(CLONE_ADMISSION_NAME, annotations, ['Deny']), rollout, vapBinding(ROLLOUT_ADMISSION_NAME, annotations, ['Deny']), protect, vapBinding(PROTECT_ADMISSION_NAME, annotations, ['Deny'])];
+}
+
+export const PROTECT_ADMISSION_NAME = 'ripple-protect-identity';
+
+/**
+ * The protect identity may create namespaces and RoleBindings anywhere and Secrets/ConfigMaps in the namespaces it
+ * guards (RBAC cannot restrict a create by name). Admission bounds it to its job:
+ * - a namespace: only CREATE, only of a namespace holding a protected object (re-created after a violating delete);
+ * - a RoleBinding: only CREATE of its own (`ripple-protect` → ClusterRole `ripple-protect`, its group as the only
+ *   subject) in such a namespace;
+ * - a Secret/ConfigMap outside ripple-system (which `ripple-protect-system` guards): only the protected objects.
+ */
+function protectIdentityAdmission(policies: RipplePolicy[]): K8sObject {
+  const annotations = { [ANN_POLICY]: '' };
+  const protecting = policies.filter((p) => p.spec.protect);
+  const namespaces = [...new Set(protecting.map((p) => p.spec.source.namespace))].sort();
+  const objects = (kind: string) => [...new Set(protecting.filter((p) => p.spec.source.kind === kind).map((p) => `${p.spec.source.namespace}/${p.spec.source.name}`))].sort();
+  const binding = [
+    'object.metadata.name == "ripple-protect"',
+    'object.roleRef.kind == "ClusterRole"',
+    'object.roleRef.name == "ripple-protect"',
+    'has(object.subjects) && size(object.subjects) == 1',
+    `object.subjects[0].kind == "Group" && object.subjects[0].name == ${celString(HANDLER_GROUPS.protect)}`,
+    `request.namespace in ${celList(namespaces)}`,
+  ].join(' && ');
+  return vap(PROTECT_ADMISSION_NAME, annotations, {
+    matchConstraints: {
+      resourceRules: [
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['namespaces'], scope: 'Cluster' },
+        { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['rolebindings'], scope: 'Namespaced' },
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['secrets', 'configmaps'], scope: 'Namespaced' },
+      ],
+    },
+    matchConditions: [{ name: 'protect-identity', expression: inGroup(HANDLER_GROUPS.protect) }],
+    variables: [{ name: 'name', expression: 'request.operation == "CREATE" ? object.metadata.name : request.name' }],
+    validations: [
+      {
+        expression: `request.resource.resource != "namespaces" || (request.operation == "CREATE" && variables.name in ${celList(namespaces)})`,
+        message: "ripple's protect handler only re-creates a namespace that holds a protected object",
+        reason: 'Forbidden',
+      },
+      {
+        expression: `request.resource.resource != "rolebindings" || (request.operation == "CREATE" && ${binding})`,
+        message: "ripple's protect handler only re-creates its own RoleBinding (ripple-protect) in a namespace that holds a protected object",
+        reason: 'Forbidden',
+      },
+      {
+        expression: `!(request.resource.resource in ["secrets", "configmaps"]) || request.namespace == ${celString(RIPPLE_NAMESPACE)} || (request.namespace + "/" + variables.name) in (request.resource.resource == "secrets" ? ${celList(objects('Secret'))} : ${celList(objects('ConfigMap'))})`,
+        message: "ripple's protect handler writes only the protected objects (and its snapshots in ripple-system)",
+        reason: 'Forbidden',
+      },
+    ],
+  });
 }

@@ -15,10 +15,11 @@ const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'config
 /**
  * The CloudWatch Logs JSON filter pattern selecting EKS audit records (ResponseComplete) of writes to the
  * protected objects, as narrow as fits CloudWatch's 1024 characters:
- * 1. per object: update/patch for UPDATE, delete for DELETE, and deletecollection in their namespaces (it names
- *    no object); objects sharing resource, namespace and operations are grouped;
+ * 1. per object: create always, update/patch for UPDATE, delete for DELETE, and deletecollection in their
+ *    namespaces (it names no object); objects sharing resource, namespace and operations are grouped; and the
+ *    delete of each namespace holding a protected object (always);
  * 2. if that is too long, per namespace: every write verb on that resource in the namespaces holding protected
- *    objects (a superset; the protect handler decides per record);
+ *    objects, and every namespace delete (a superset; the protect handler decides per record);
  * 3. if even that is too long, a clear error.
  */
 export function protectAuditFilter(policies: RipplePolicy[]): string {
@@ -59,7 +60,14 @@ function preciseAuditFilter(protecting: RipplePolicy[]): string {
     const [resource, namespace] = c.split('\n');
     clauses.push(`($.objectRef.resource = "${resource}" && $.objectRef.namespace = "${namespace}" && $.verb = "deletecollection")`);
   }
+  clauses.push(namespaceDeleteClause(protecting));
   return `{ $.stage = "ResponseComplete" && (${clauses.join(' || ')}) }`;
+}
+
+/** Deletes of the namespaces holding protected objects: the namespace takes the object along. */
+function namespaceDeleteClause(protecting: RipplePolicy[]): string {
+  const namespaces = [...new Set(protecting.map((p) => p.spec.source.namespace))].sort();
+  return `($.objectRef.resource = "namespaces" && ${anyOf('objectRef.name', namespaces)} && $.verb = "delete")`;
 }
 
 function namespaceAuditFilter(protecting: RipplePolicy[]): string {
@@ -74,5 +82,6 @@ function namespaceAuditFilter(protecting: RipplePolicy[]): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([r, ns]) => `($.objectRef.resource = "${r}" && ${anyOf('objectRef.namespace', [...ns].sort())})`);
   const resources = clauses.length === 1 ? clauses[0] : `(${clauses.join(' || ')})`;
-  return `{ $.stage = "ResponseComplete" && ${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources} }`;
+  // every namespace delete (a superset: the handler keeps those holding a protected object)
+  return `{ $.stage = "ResponseComplete" && ((${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources}) || ($.objectRef.resource = "namespaces" && $.verb = "delete")) }`;
 }

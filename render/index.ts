@@ -61,7 +61,7 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
       files.push('_ripple-system.yaml', '_ripple-identities.yaml');
       out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
-      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission());
+      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(policies));
       out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }

@@ -19,7 +19,7 @@
  * correct); the handlers decide per object from the policies, so a wider form only costs invocations that change
  * nothing. If even the widest form is too long, rendering fails naming the handler, the size and what to do.
  */
-import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, type HandlerName } from '../core/constants.ts';
+import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX, type HandlerName } from '../core/constants.ts';
 import { ValidationError } from '../core/errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../core/policy/schema.ts';
 import { targetName } from '../core/policy/select.ts';
@@ -162,9 +162,15 @@ function cloneForm(syncing: RipplePolicy[], sources: SourceForm, copyNames: bool
   return { source: [EVENT_SOURCE], $or: or };
 }
 
-/** Namespaces created (and relabelled, when a policy selects namespaces by label); resync requests. */
+/**
+ * Namespaces created (and relabelled, when a policy selects namespaces by label); the last-known-good snapshots of
+ * protected sources (clone copies those from the snapshot: functions/clone/read.ts); resync requests.
+ */
 function namespaceAndResync(syncing: RipplePolicy[]): Pattern[] {
   const or: Pattern[] = [{ 'detail-type': [created], detail: { kind: ['Namespace'] } }];
+  const snapshots = sorted(syncing.filter((p) => p.spec.protect).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`));
+  // by prefix, so the pattern does not grow with the policies (the handler keeps its own policies' snapshots)
+  if (snapshots.length) or.push({ 'detail-type': [created, updated, deleted], detail: { kind: ['Secret'], namespace: [RIPPLE_NAMESPACE], name: [{ prefix: SNAPSHOT_PREFIX }] } });
   if (syncing.some((p) => p.spec.sync?.namespaces.selector)) or.push({ 'detail-type': [updated], detail: { kind: ['Namespace'], changes: ['labels'] } });
   or.push({ 'detail-type': [resync] });
   return or;

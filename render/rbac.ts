@@ -38,7 +38,9 @@ export const FORWARDER_LEASE = 'ripple-forwarder';
 interface Names {
   sources(kind: ObjectKind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
   copies(kind: ObjectKind, filter?: (p: RipplePolicy) => boolean): string[] | undefined;
-  snapshots(): string[] | undefined;
+  snapshots(filter?: (p: RipplePolicy) => boolean): string[] | undefined;
+  /** Namespaces holding protected objects. */
+  protectedNamespaces(): string[] | undefined;
 }
 
 function namesOf(policies: RipplePolicy[] | undefined): Names {
@@ -46,7 +48,8 @@ function namesOf(policies: RipplePolicy[] | undefined): Names {
   return {
     sources: (kind, filter = () => true) => policies && uniq(policies.filter((p) => p.spec.source.kind === kind && filter(p)).map((p) => p.spec.source.name)),
     copies: (kind, filter = () => true) => policies && uniq(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)).map(targetName)),
-    snapshots: () => policies && uniq(policies.filter((p) => p.spec.protect).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
+    snapshots: (filter = () => true) => policies && uniq(policies.filter((p) => p.spec.protect && filter(p)).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
+    protectedNamespaces: () => policies && uniq(policies.filter((p) => p.spec.protect).map((p) => p.spec.source.namespace)),
   };
 }
 
@@ -71,7 +74,7 @@ const any = (l: string[] | undefined) => l === undefined || l.length > 0;
 
 // prettier-ignore
 /** The permission table. */
-export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; handlers: Record<HandlerName, Row[]> } = {
+export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; handlers: Record<HandlerName, Row[]>; protectRecover: Row[] } = {
   forwarderCluster: [
     { why: 'watch the objects it forwards', apiGroups: [''], resources: ['namespaces', 'secrets', 'configmaps'], verbs: ['list', 'watch'] },
   ],
@@ -90,6 +93,7 @@ export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; h
       { why: 'new copies', apiGroups: [''], resources: ['secrets'], verbs: ['create'], when: (n) => any(n.copies('Secret')) },
       { why: 'new copies', apiGroups: [''], resources: ['configmaps'], verbs: ['create'], when: (n) => any(n.copies('ConfigMap')) },
       { why: 'fingerprint key', apiGroups: [''], resources: ['secrets'], verbs: ['get'], names: () => [FINGERPRINT_KEY_SECRET] },
+      { why: "protected sources' last-known-good snapshots, copied instead of the live source (read only)", apiGroups: [''], resources: ['secrets'], verbs: ['get'], names: (n) => n.snapshots(syncing), when: (n) => any(n.snapshots(syncing)) },
       { why: 'report on copies', apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ],
     rollout: [
@@ -107,6 +111,17 @@ export const RBAC_TABLE: { forwarderCluster: Row[]; forwarderNamespace: Row[]; h
       { why: 'report on protected objects', apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ],
   },
+  /**
+   * Cluster-wide, so protect keeps its access when a namespace it guards is deleted or re-created
+   * (functions/protect/access.ts). Admission (`ripple-protect-identity`) narrows the creates to the namespaces
+   * holding protected objects and to protect's own RoleBinding there.
+   */
+  protectRecover: [
+    { why: 'see whether a protected namespace is there or terminating', apiGroups: [''], resources: ['namespaces'], verbs: ['get'], names: (n) => n.protectedNamespaces() },
+    { why: 're-create a protected namespace deleted by a violation (admission: only those names)', apiGroups: [''], resources: ['namespaces'], verbs: ['create'] },
+    { why: 'restore its own RoleBinding in a re-created namespace (admission: only that binding)', apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['create'] },
+    { why: 'bind its own ClusterRole without holding it yet in that namespace (escalation check)', apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], names: () => ['ripple-protect'] },
+  ],
 };
 
 export interface PolicyRule {
@@ -197,6 +212,14 @@ export function renderRbacFiles(policies: RipplePolicy[]): Record<'forwarder' | 
     rollout: [role('rollout'), crb('rollout')],
     protect: [
       role('protect'),
+      { apiVersion: RBAC, kind: 'ClusterRole', metadata: meta('ripple-protect-recover', 'protect'), rules: rules(RBAC_TABLE.protectRecover, names) },
+      {
+        apiVersion: RBAC,
+        kind: 'ClusterRoleBinding',
+        metadata: meta('ripple-protect-recover', 'protect'),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ripple-protect-recover' },
+        subjects: groupSubject(HANDLER_GROUPS.protect),
+      },
       ...protectNamespaces(policies).map(
         (ns): K8sObject => ({
           apiVersion: RBAC,

@@ -1,8 +1,16 @@
 /**
  * Reading the state a clone plan is computed from: the source, the namespaces in scope and the same-named
  * objects in them. Level-based: whatever the event said, this is read fresh.
+ *
+ * A protected source (the policy has a `protect` part) is copied from protect's last-known-good snapshot
+ * (core/snapshot.ts), not from the live object: the snapshot moves only on changes protect judged allowed, so a
+ * violation (an edit, a create after an allowed delete, the base deleted with its namespace) never reaches a copy,
+ * whatever the mode or whether admission is installed. Until protect has seeded the snapshot (first sight) the live
+ * object is used, as protect itself trusts it then.
  */
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import { RIPPLE_NAMESPACE } from '../../core/constants.ts';
+import { objectFromSnapshot, snapshotName, snapshotOf } from '../../core/snapshot.ts';
 import type { Kube } from '../runtime/kube.ts';
 import { listAll, orNull } from '../runtime/kube.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
@@ -27,11 +35,29 @@ export function newReadCache(): ReadCache {
   return { named: new Map() };
 }
 
-export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<Omit<CloneInput, 'fingerprintKey'>> {
+/** Where a run's source content came from: the object itself, or protect's last-known-good snapshot of it. */
+export type SourceOrigin = 'object' | 'last-known-good';
+
+export type CurrentState = Omit<CloneInput, 'fingerprintKey'> & { origin: SourceOrigin };
+
+/**
+ * The source to copy from: the live object, or for a protected source its last-known-good snapshot once there is
+ * one naming it (a snapshot of another object is left to protect, which reports it; the live object is used).
+ */
+async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
   const { kind, namespace, name } = policy.spec.source;
+  const live = (): Promise<ClonedObject | null> => orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
+  if (!policy.spec.protect) return { source: await live(), origin: 'object' };
+  const snap: V1Secret | null = await orNull(kube.core.readNamespacedSecret({ name: snapshotName(policy.metadata.name), namespace: RIPPLE_NAMESPACE }));
+  if (!snap || !snapshotOf(snap, kind, namespace, name)) return { source: await live(), origin: 'object' };
+  return { source: objectFromSnapshot(snap) as ClonedObject | null, origin: 'last-known-good' };
+}
+
+export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<CurrentState> {
+  const { kind } = policy.spec.source;
   const ops = CLONE_KINDS[kind];
   const target = targetName(policy);
-  const source = orNull(ops.read(kube.core, namespace, name));
+  const source = readSource(kube, policy);
   let namespaces: Promise<NamespaceLike[]>;
   let copies: Promise<ClonedObject[]>;
   if (scope.kind === 'all') {
@@ -49,5 +75,5 @@ export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy
     copies = orNull(ops.read(kube.core, scope.namespace, target)).then((c) => (c ? [c] : []));
   }
   const [s, n, c] = await Promise.all([source, namespaces, copies]);
-  return { policy, source: s, namespaces: n, copies: c };
+  return { policy, source: s.source, origin: s.origin, namespaces: n, copies: c };
 }

@@ -72,7 +72,7 @@ export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (clust
     summary.writes += applied.writes;
     summary.conflicts += applied.conflicts;
     summary.failures.push(...applied.failures);
-    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, scope: scopeLabel(item.scope), actions: applied.done, writes: applied.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, scope: scopeLabel(item.scope), source: snapshot.origin, actions: applied.done, writes: applied.writes });
   }
   return summary;
 }

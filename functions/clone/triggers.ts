@@ -6,10 +6,12 @@
  * - RippleEvent for a copy (a Secret/ConfigMap named like a policy's target, outside the source namespace):
  *   that one namespace for those policies (drift and deletions are reverted there).
  * - Namespace created/updated: that namespace, for every sync policy. Namespace deleted: nothing.
+ * - protect's last-known-good snapshot of a protected source (`ripple-system/ripple-snapshot-<policy>`) created,
+ *   updated or deleted: every namespace of that policy (its copies follow the snapshot: read.ts).
  * - `Ripple Resync Requested`, an EventBridge Scheduled Event (or the serverless schedule input
  *   `{ reason: "schedule" }`), a CloudFormation custom-resource Create/Update: everything.
  */
-import { DETAIL_TYPES, FIELD_MANAGER } from '../../core/constants.ts';
+import { DETAIL_TYPES, FIELD_MANAGER, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
@@ -86,6 +88,9 @@ export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): Wo
     return syncing.map((policy) => ({ policy, scope: { kind: 'namespace', namespace: d.name } }));
   }
   if (!d.namespace) return [];
+  if (d.kind === 'Secret' && d.namespace === RIPPLE_NAMESPACE && d.name.startsWith(SNAPSHOT_PREFIX)) {
+    return syncing.filter((p) => p.spec.protect && `${SNAPSHOT_PREFIX}${p.metadata.name}` === d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+  }
   const items: WorkItem[] = policiesForSource(syncing, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
   for (const policy of policiesForCopy(syncing, d.kind, d.name)) {
     if (policy.spec.source.namespace === d.namespace) continue; // that is the source, handled above

@@ -5,12 +5,14 @@
  * Then report: a Kubernetes Event on the object, or on its namespace when it is gone.
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { FIELD_MANAGER, type ObjectKind } from '../../core/constants.ts';
+import { FIELD_MANAGER, RIPPLE_NAMESPACE, type ObjectKind } from '../../core/constants.ts';
 import { PermanentError } from '../../core/errors.ts';
 import { recordEvent } from '../runtime/k8s-events.ts';
 import { orNull, retryOnConflict, type Kube } from '../runtime/kube.ts';
+import { readNamespaceState, restoreNamespace, withAccess } from './access.ts';
 import type { Action } from './plan.ts';
-import { buildAbsentSnapshot, buildSnapshot, contentFromSnapshot, snapshotIsAbsent, writeSnapshot, readSnapshot, type RestoredContent } from './snapshot.ts';
+import { buildAbsentSnapshot, buildSnapshot, contentFromSnapshot, snapshotIsAbsent, snapshotName, type RestoredContent } from '../../core/snapshot.ts';
+import { readSnapshot, writeSnapshot } from './snapshot.ts';
 
 export type ProtectedObj = V1Secret | V1ConfigMap;
 
@@ -30,7 +32,7 @@ export async function readObject(kube: Pick<Kube, 'core'>, t: Pick<Target, 'kind
 function bodyFrom(c: RestoredContent, base?: ProtectedObj): ProtectedObj {
   const metadata = base
     ? { ...base.metadata, managedFields: undefined }
-    : { name: c.name, namespace: c.namespace, labels: c.labels };
+    : { name: c.name, namespace: c.namespace, labels: c.labels, ...(Object.keys(c.annotations).length ? { annotations: c.annotations } : {}) };
   if (c.kind === 'Secret') {
     return { apiVersion: 'v1', kind: 'Secret', metadata, ...(c.type ? { type: c.type } : {}), data: c.data ?? {}, ...(c.immutable ? { immutable: true } : {}) } as V1Secret;
   }
@@ -88,64 +90,86 @@ export interface ApplyOutcome {
  * Run the state actions for one protected object. `fingerprintOf` computes the keyed fingerprint of the
  * current object for the snapshot annotation.
  */
-export async function applyProtect(kube: Pick<Kube, 'core'>, t: Target, actions: Action[], fingerprintOf: (o: ProtectedObj) => string): Promise<ApplyOutcome> {
+export async function applyProtect(kube: Pick<Kube, 'core' | 'raw'>, t: Target, actions: Action[], fingerprintOf: (o: ProtectedObj) => string): Promise<ApplyOutcome> {
   const writes: string[] = [];
   for (const a of actions) {
-    if (a.do === 'seed-snapshot' || a.do === 'update-snapshot') {
-      await retryOnConflict(async () => {
-        const current = await readObject(kube, t);
-        if (!current) return;
-        const existing = await readSnapshot(kube.core, t.policy);
-        await writeSnapshot(kube.core, buildSnapshot(t.policy, t.kind, current, fingerprintOf(current)), existing);
-      });
-      writes.push(a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated');
-      continue;
-    }
-    if (a.do === 'mark-absent') {
-      await retryOnConflict(async () => {
-        if (await readObject(kube, t)) return; // re-created meanwhile: that create's own record moves the snapshot
-        await writeSnapshot(kube.core, buildAbsentSnapshot(t.policy, t.kind, t.namespace, t.name), await readSnapshot(kube.core, t.policy));
-      });
-      writes.push('snapshot marked absent');
-      continue;
-    }
-    const snap = await readSnapshot(kube.core, t.policy);
-    if (!snap) throw new PermanentError(`${t.kind} ${t.namespace}/${t.name}: policy ${t.policy}: no last-known-good snapshot to restore from`);
-    if (a.how === 'remove') {
-      if (!snapshotIsAbsent(snap)) continue; // an allowed change moved the snapshot meanwhile: nothing to undo
-      await remove(kube, t);
-      writes.push('removed');
-      continue;
-    }
-    const content = contentFromSnapshot(snap);
-    if (content.kind !== t.kind || content.namespace !== t.namespace || content.name !== t.name) {
-      throw new PermanentError(`snapshot of policy ${t.policy} holds ${content.kind} ${content.namespace}/${content.name}, not ${t.kind} ${t.namespace}/${t.name} (the policy's source changed); delete the snapshot so it is re-seeded`);
-    }
-    if (a.how === 'recreate') {
-      try {
+    if (a.do === 'restore' && a.how === 'recreate-namespace') {
+      const snap = await readSnapshot(kube.core, t.policy);
+      if (!snap || snapshotIsAbsent(snap)) continue; // an allowed change moved the snapshot meanwhile
+      const content = contentFromSnapshot(snap);
+      const ns = await restoreNamespace(kube, t.namespace, t.policy);
+      if (ns.namespaceCreated) writes.push('namespace re-created');
+      if (!(await readObject(kube, t))) {
         await create(kube, content);
-      } catch (err) {
-        // Someone re-created it meanwhile: fall back to a rewrite of its data.
-        if ((err as Error).name !== 'ConflictError') throw err;
-        await rewrite(kube, content);
+        writes.push('re-created');
       }
-      writes.push('re-created');
-    } else if (a.how === 'rewrite') {
-      await rewrite(kube, content);
-      writes.push('data restored');
-    } else {
-      await replace(kube, content);
-      writes.push('replaced');
+      continue;
     }
+    await withAccess(kube, t.namespace, () => applyOne(kube, t, a, fingerprintOf, writes));
   }
   return { writes };
 }
 
-/** Kubernetes Event on the object, or on its namespace when it is gone. */
+async function applyOne(kube: Pick<Kube, 'core'>, t: Target, a: Action, fingerprintOf: (o: ProtectedObj) => string, writes: string[]): Promise<void> {
+  if (a.do === 'seed-snapshot' || a.do === 'update-snapshot') {
+    await retryOnConflict(async () => {
+      const current = await readObject(kube, t);
+      if (!current) return;
+      const existing = await readSnapshot(kube.core, t.policy);
+      await writeSnapshot(kube.core, buildSnapshot(t.policy, t.kind, current, fingerprintOf(current)), existing);
+    });
+    writes.push(a.do === 'seed-snapshot' ? 'snapshot seeded' : 'snapshot updated');
+    return;
+  }
+  if (a.do === 'mark-absent') {
+    await retryOnConflict(async () => {
+      // re-created meanwhile: that create's own record moves the snapshot (not so when the namespace went: the
+      // namespace controller removes the object later)
+      if (!a.withNamespace && (await readObject(kube, t))) return;
+      await writeSnapshot(kube.core, buildAbsentSnapshot(t.policy, t.kind, t.namespace, t.name), await readSnapshot(kube.core, t.policy));
+    });
+    writes.push('snapshot marked absent');
+    return;
+  }
+  const snap = await readSnapshot(kube.core, t.policy);
+  if (!snap) throw new PermanentError(`${t.kind} ${t.namespace}/${t.name}: policy ${t.policy}: no last-known-good snapshot to restore from`);
+  if (a.how === 'remove') {
+    if (!snapshotIsAbsent(snap)) return; // an allowed change moved the snapshot meanwhile: nothing to undo
+    await remove(kube, t);
+    writes.push('removed');
+    return;
+  }
+  const content = contentFromSnapshot(snap);
+  if (content.kind !== t.kind || content.namespace !== t.namespace || content.name !== t.name) {
+    throw new PermanentError(`snapshot of policy ${t.policy} holds ${content.kind} ${content.namespace}/${content.name}, not ${t.kind} ${t.namespace}/${t.name} (the policy's source changed); delete the snapshot so it is re-seeded`);
+  }
+  if (a.how === 'recreate') {
+    try {
+      await create(kube, content);
+    } catch (err) {
+      // Someone re-created it meanwhile: fall back to a rewrite of its data.
+      if ((err as Error).name !== 'ConflictError') throw err;
+      await rewrite(kube, content);
+    }
+    writes.push('re-created');
+  } else if (a.how === 'rewrite') {
+    await rewrite(kube, content);
+    writes.push('data restored');
+  } else {
+    await replace(kube, content);
+    writes.push('replaced');
+  }
+}
+
+/**
+ * Kubernetes Event on the object; on its namespace when the object is gone; on the policy's snapshot in
+ * ripple-system when the namespace is gone too (a deleted namespace holds no Events).
+ */
 export async function reportEvent(kube: Pick<Kube, 'core' | 'raw'>, t: Target, e: { reason: string; message: string; type: 'Normal' | 'Warning' }): Promise<void> {
-  const obj = await readObject(kube, t);
-  const involved = obj
-    ? { apiVersion: 'v1', kind: t.kind, namespace: t.namespace, name: t.name, uid: obj.metadata?.uid }
-    : { apiVersion: 'v1', kind: 'Namespace', namespace: t.namespace, name: t.namespace };
+  const obj = await withAccess(kube, t.namespace, () => readObject(kube, t), () => null);
+  let involved;
+  if (obj) involved = { apiVersion: 'v1', kind: t.kind, namespace: t.namespace, name: t.name, uid: obj.metadata?.uid };
+  else if ((await readNamespaceState(kube, t.namespace)) === 'present') involved = { apiVersion: 'v1', kind: 'Namespace', namespace: t.namespace, name: t.namespace };
+  else involved = { apiVersion: 'v1', kind: 'Secret', namespace: RIPPLE_NAMESPACE, name: snapshotName(t.policy) };
   await recordEvent(kube, involved, { ...e, component: 'protect' });
 }

@@ -1,8 +1,9 @@
 /**
  * EKS control-plane audit records as they reach the protect handler: a CloudWatch Logs subscription event
  * `{ awslogs: { data: base64(gzip(JSON)) } }` whose `logEvents[].message` are audit.k8s.io/v1 Event JSON.
- * Pure decoding into change attempts on Secrets/ConfigMaps; records that are not ResponseComplete, not about
- * a Secret/ConfigMap, or not parseable are dropped with a reason.
+ * Pure decoding into change attempts on Secrets/ConfigMaps, and deletes of namespaces (which take the protected
+ * objects in them along); records that are not ResponseComplete, about anything else, or not parseable are
+ * dropped with a reason.
  */
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
@@ -68,7 +69,8 @@ export function clusterOfLogGroup(logGroup: string): string | null {
 }
 
 export interface AuditAttempt {
-  kind: ObjectKind;
+  /** `Namespace`: the delete of a namespace (`namespace` is its name): it concerns every protected object in it. */
+  kind: ObjectKind | 'Namespace';
   namespace: string;
   /** null for a deletecollection: every object of the kind in the namespace is concerned. */
   name: string | null;
@@ -95,24 +97,23 @@ export function attemptFromAudit(message: string): AuditAttempt | { skip: string
   const r = parsed.data;
   if (r.stage !== 'ResponseComplete') return { skip: `stage ${r.stage}` };
   const ref = r.objectRef;
+  const who = r.impersonatedUser ?? r.user;
+  const attempt = (): Attempt => ({
+    via: 'audit',
+    verb: r.verb,
+    actor: { username: who.username, groups: who.groups ?? [] },
+    ...(r.responseStatus?.code !== undefined ? { code: r.responseStatus.code } : {}),
+    at: r.stageTimestamp ?? r.requestReceivedTimestamp ?? '',
+    id: r.auditID,
+  });
+  if (ref?.resource === 'namespaces' && (ref.apiGroup ?? '') === '' && !ref.subresource) {
+    if (r.verb !== 'delete' || !ref.name) return { skip: `namespace ${ref.name ?? '(collection)'}: ${r.verb} is not a delete of one namespace` };
+    return { kind: 'Namespace', namespace: ref.name, name: null, authorization: r.annotations?.['authorization.k8s.io/decision'], attempt: { ...attempt(), scope: 'namespace' } };
+  }
   const kind = ref?.resource ? KINDS[ref.resource] : undefined;
   if (!ref || !kind || (ref.apiGroup ?? '') !== '' || ref.subresource) return { skip: `not a Secret/ConfigMap (${ref?.resource ?? 'no objectRef'})` };
   if (!ref.namespace) return { skip: `${kind} without namespace (${r.verb} across namespaces)` };
   if (!ref.name && r.verb !== 'deletecollection') return { skip: `${kind} without a name (${r.verb} on a collection)` };
-  // With impersonation, the effective actor is the impersonated user.
-  const who = r.impersonatedUser ?? r.user;
-  return {
-    kind,
-    namespace: ref.namespace,
-    name: ref.name ?? null,
-    authorization: r.annotations?.['authorization.k8s.io/decision'],
-    attempt: {
-      via: 'audit',
-      verb: r.verb,
-      actor: { username: who.username, groups: who.groups ?? [] },
-      ...(r.responseStatus?.code !== undefined ? { code: r.responseStatus.code } : {}),
-      at: r.stageTimestamp ?? r.requestReceivedTimestamp ?? '',
-      id: r.auditID,
-    },
-  };
+  // With impersonation, the effective actor is the impersonated user (`who`).
+  return { kind, namespace: ref.namespace, name: ref.name ?? null, authorization: r.annotations?.['authorization.k8s.io/decision'], attempt: attempt() };
 }

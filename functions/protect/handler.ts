@@ -9,7 +9,7 @@
 import { isRetryable, PermanentError } from '../../core/errors.ts';
 import { handlerDeps, lazyHandler, type HandlerDeps } from '../runtime/handler-deps.ts';
 import { errorReason } from '../runtime/middleware.ts';
-import { runtimeConfig } from '../runtime/config.ts';
+import { auditRecordsFromEnv, runtimeConfig } from '../runtime/config.ts';
 import { protectObject, type AttemptReport, type ProtectSummary } from './reconcile.ts';
 import { protectedPolicies, triggersOf } from './triggers.ts';
 
@@ -17,6 +17,8 @@ export type { AttemptReport, ProtectSummary } from './reconcile.ts';
 
 export interface Deps extends HandlerDeps {
   defaultCluster: () => string;
+  /** Whether audit records reach protect in this deployment (RIPPLE_AUDIT_RECORDS; plan.ts `auditRecords`). */
+  auditRecords: () => boolean;
 }
 
 export async function processEvent(deps: Deps, event: unknown): Promise<ProtectSummary> {
@@ -30,7 +32,7 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
   await Promise.all(
     [...byPolicy].map(async ([policy, attempts]) => {
       try {
-        reports.push(...(await protectObject(deps, cluster, policy, attempts)));
+        reports.push(...(await protectObject(deps, cluster, policy, attempts, { auditRecords: deps.auditRecords() })));
       } catch (err) {
         const object = `${policy.spec.source.kind}/${policy.spec.source.namespace}/${policy.spec.source.name}`;
         if (isRetryable(err) || !(err instanceof PermanentError)) {
@@ -50,6 +52,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
   return {
     ...handlerDeps('protect', partial),
     defaultCluster: partial.defaultCluster ?? (() => runtimeConfig().defaultCluster),
+    auditRecords: partial.auditRecords ?? (() => auditRecordsFromEnv()),
   };
 }
 

@@ -48,6 +48,11 @@ export interface Attempt {
   at: string;
   /** auditID or event id. */
   id: string;
+  /**
+   * `namespace`: the attempt is the delete of the protected object's namespace (an audit record), which takes the
+   * object along: judged like a delete of the object by the same actor.
+   */
+  scope?: 'namespace';
 }
 
 /** What the planner needs of the object now (null = gone). */
@@ -71,14 +76,25 @@ export interface ProtectInput {
   current: CurrentState | null;
   snapshot: SnapshotState | null;
   attempt: Attempt;
+  /**
+   * Whether audit records reach protect (default true). False: no record will ever name the actor of an
+   * unattributed change, so it is decided without one: in enforce mode admission refused everyone but the allowed
+   * actors, so a change that landed is taken as allowed; in audit mode the actor cannot be known and the snapshot
+   * follows the object (reported as unattributed: nothing is contained).
+   */
+  auditRecords?: boolean;
 }
 
 export type Action =
   | { do: 'seed-snapshot' }
   | { do: 'update-snapshot' }
-  /** The last allowed change deleted the object: the snapshot records absence (its content is dropped). */
-  | { do: 'mark-absent' }
-  | { do: 'restore'; how: 'recreate' | 'rewrite' | 'replace' | 'remove' };
+  /**
+   * The last allowed change deleted the object: the snapshot records absence (its content is dropped). `withNamespace`:
+   * its namespace was deleted, so it is recorded absent even while the namespace controller has not removed it yet.
+   */
+  | { do: 'mark-absent'; withNamespace?: boolean }
+  /** `recreate-namespace`: once the deleted namespace is gone, create it (with protect's RoleBinding) and the object. */
+  | { do: 'restore'; how: 'recreate' | 'rewrite' | 'replace' | 'remove' | 'recreate-namespace' };
 
 export interface ProtectDecision {
   verdict: Verdict;
@@ -169,6 +185,32 @@ const ALLOWED_OUTCOME: Record<Action['do'], string> = {
   restore: 'restored',
 };
 
+/**
+ * The delete of the namespace holding the protected object (an audit record). The namespace takes the object
+ * along, so it is judged as a delete of the object by that actor: allowed → the snapshot records it absent (clone
+ * then treats the source as deleted); a violation → reported, and in enforce mode the namespace, protect's binding
+ * in it and the object are re-created from last-known-good once the namespace is gone. In audit mode the copies
+ * keep last-known-good (clone copies protected objects from the snapshot), so nothing downstream changes.
+ */
+function planNamespaceDelete(input: ProtectInput): ProtectDecision {
+  const { policy, snapshot, attempt } = input;
+  const { actor } = attempt;
+  const ns = `namespace of the protected object deleted by ${actorText(actor)}`;
+  if (attempt.code !== undefined && attempt.code >= 400) {
+    return { verdict: 'denied', operation: 'DELETE', actions: [], outcome: `namespace delete rejected by the API server (HTTP ${attempt.code}); nothing changed`, reason: `${actorText(actor)} attempted to delete the namespace` };
+  }
+  const absent: Action[] = snapshot && !snapshot.absent ? [{ do: 'mark-absent', withNamespace: true }] : [];
+  const allowedOutcome = absent.length ? 'namespace deleted by an allowed actor; snapshot records the object absent' : 'namespace deleted by an allowed actor; snapshot already says absent';
+  if (!policy.protect.operations.includes('DELETE')) return { verdict: 'allowed', operation: 'DELETE', actions: absent, outcome: allowedOutcome, reason: `${ns}; DELETE is not in protect.operations` };
+  const by = allowedBy(policy.protect.allow, actor);
+  if (by) return { verdict: 'allowed', operation: 'DELETE', actions: absent, outcome: allowedOutcome, reason: `${ns}; ${by}` };
+  const reason = `${ns}; ${actor.username ? `${actorText(actor)} is not in protect.allow` : 'no actor named'}`;
+  if (!snapshot) return { verdict: 'violation', operation: 'DELETE', actions: [], outcome: 'no last-known-good snapshot; cannot restore', reason };
+  if (snapshot.absent) return { verdict: 'violation', operation: 'DELETE', actions: [], outcome: 'the object was already absent, as last-known-good; nothing to restore', reason };
+  if (policy.protect.mode === 'audit') return { verdict: 'violation', operation: 'DELETE', actions: [], outcome: 'reported only (audit mode); copies keep last-known-good', reason };
+  return { verdict: 'violation', operation: 'DELETE', actions: [{ do: 'restore', how: 'recreate-namespace' }], outcome: 'namespace and object re-created from last-known-good once the namespace is gone', reason };
+}
+
 export function planProtect(input: ProtectInput): ProtectDecision {
   const { policy, current, snapshot, attempt } = input;
   const { actor } = attempt;
@@ -177,6 +219,7 @@ export function planProtect(input: ProtectInput): ProtectDecision {
   const seedNote = seed.length ? '; snapshot seeded (first sight)' : '';
 
   if (attempt.via === 'audit' && isOwn(actor)) return { verdict: 'own', operation: op, actions: seed, outcome: `ripple's own write${seedNote}`, reason: `${actorText(actor)} is ripple (group ${OWN_GROUP})` };
+  if (attempt.scope === 'namespace') return planNamespaceDelete(input);
   if (!op) return { verdict: 'ignored', operation: null, actions: seed, outcome: `no change attempt${seedNote}`, reason: `verb ${attempt.verb} does not alter the object` };
   if (attempt.via !== 'audit' && !current && !snapshot) {
     return { verdict: 'ignored', operation: null, actions: [], outcome: 'object absent and no snapshot was ever taken; nothing to protect or restore', reason: `no state to compare (${attempt.via})` };
@@ -211,6 +254,14 @@ export function planProtect(input: ProtectInput): ProtectDecision {
     const a = snapshotAction(current, snapshot);
     return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: a ? ALLOWED_OUTCOME[a.do] : current ? 'snapshot already current' : 'object absent; snapshot already says so', reason: by };
   }
+  if (!actor.username && !nobodyAllowed(policy.protect.allow) && input.auditRecords === false) {
+    const a = snapshotAction(current, snapshot);
+    const moved = a ? ALLOWED_OUTCOME[a.do] : 'snapshot already current';
+    if (policy.protect.mode === 'enforce') {
+      return { verdict: 'allowed', operation: op, actions: a ? [a] : [], outcome: moved, reason: `${actorText(actor)}; no audit records in this deployment: admission (enforce) refuses every actor protect.allow does not name, so a change that landed came from one of them` };
+    }
+    return { verdict: 'unattributed', operation: op, actions: a ? [a] : [], outcome: `${moved}: audit mode without audit records cannot tell a violation from an allowed change, so copies follow the object`, reason: `${actorText(actor)}; no audit records in this deployment` };
+  }
   if (!actor.username && !nobodyAllowed(policy.protect.allow)) {
     return { verdict: 'unattributed', operation: op, actions: seed, outcome: `awaiting the audit record to name the actor${seedNote}`, reason: `${actorText(actor)}; protect.allow names actors, so only an audit record can decide` };
   }
@@ -226,7 +277,13 @@ export function planProtect(input: ProtectInput): ProtectDecision {
     return { verdict: 'violation', operation: op, actions: [], outcome: restore ? 'reported only (audit mode)' : 'reported only (audit mode); content matches last-known-good', reason };
   }
   if (!restore) return { verdict: 'violation', operation: op, actions: [], outcome: snapshot.absent ? 'already absent, as last-known-good; nothing to restore' : 'content already matches last-known-good; nothing to restore', reason };
-  const texts = { recreate: 're-created from last-known-good', rewrite: 'data restored from last-known-good', replace: 'replaced (delete + create) from last-known-good', remove: 'deleted: absent is last-known-good (the last allowed change deleted it)' } as const;
+  const texts = {
+    recreate: 're-created from last-known-good',
+    rewrite: 'data restored from last-known-good',
+    replace: 'replaced (delete + create) from last-known-good',
+    remove: 'deleted: absent is last-known-good (the last allowed change deleted it)',
+    'recreate-namespace': 'namespace and object re-created from last-known-good',
+  } as const;
   const how = restore.do === 'restore' ? texts[restore.how] : 'restored';
   return { verdict: 'violation', operation: op, actions: [restore], outcome: how, reason };
 }

@@ -9,9 +9,11 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { fingerprint } from '../../core/fingerprint.ts';
 import type { HandlerDeps } from '../runtime/handler-deps.ts';
 import { errorReason } from '../runtime/middleware.ts';
+import { withAccess } from './access.ts';
 import { applyProtect, readObject, reportEvent, type ProtectedObj, type Target } from './apply.ts';
 import { planProtect, settle, type Attempt, type ProtectDecision, type SnapshotState, type Verdict } from './plan.ts';
-import { contentFromSnapshot, contentLike, readSnapshot, snapshotIsAbsent } from './snapshot.ts';
+import { contentFromSnapshot, contentLike, snapshotIsAbsent } from '../../core/snapshot.ts';
+import { readSnapshot } from './snapshot.ts';
 import type { ProtectedPolicy } from './triggers.ts';
 
 /** One audit line (also the handler's answer). `action` = verdict, for the saved Logs Insights queries. */
@@ -63,14 +65,16 @@ function contentOf(kind: string, o: ProtectedObj): { kind: string; type?: string
 }
 
 /** Plan, act and report for one protected object and the attempts seen on it. */
-export async function protectObject(deps: HandlerDeps, cluster: string, policy: ProtectedPolicy, attempts: Attempt[]): Promise<AttemptReport[]> {
+export async function protectObject(deps: HandlerDeps, cluster: string, policy: ProtectedPolicy, attempts: Attempt[], opts: { auditRecords?: boolean } = {}): Promise<AttemptReport[]> {
   const { logger, metrics } = deps.observability();
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const src = policy.spec.source;
   const t: Target = { policy: policy.metadata.name, kind: src.kind, namespace: src.namespace, name: src.name };
   const fp = (o: ProtectedObj): string => fingerprint(key, contentOf(src.kind, o));
-  const [obj, snap] = await Promise.all([readObject(kube, t), readSnapshot(kube.core, t.policy)]);
+  // its RoleBinding in the object's namespace is gone when that namespace was re-created: access.ts restores it;
+  // in a terminating or deleted namespace the object is going or gone: read as absent
+  const [obj, snap] = await Promise.all([withAccess(kube, t.namespace, () => readObject(kube, t), () => null), readSnapshot(kube.core, t.policy)]);
   const current = obj ? { fingerprint: fp(obj), type: (obj as V1Secret).type, immutable: obj.immutable === true, ...lastWrite(obj) } : null;
   let snapshot: SnapshotState | null = null;
   if (snap && snapshotIsAbsent(snap)) snapshot = { fingerprint: '', absent: true };
@@ -80,11 +84,12 @@ export async function protectObject(deps: HandlerDeps, cluster: string, policy: 
   }
   // A resync saw no request: absence reads as a deletion, anything else as an update.
   const seen = attempts.map((a) => (a.via === 'resync' ? { ...a, verb: obj ? 'update' : 'delete' } : a));
-  const planned = settle(seen.map((attempt) => ({ attempt, decision: planProtect({ policy: { name: t.policy, protect: policy.spec.protect }, current, snapshot, attempt }) })));
+  const planned = settle(seen.map((attempt) => ({ attempt, decision: planProtect({ policy: { name: t.policy, protect: policy.spec.protect }, current, snapshot, attempt, auditRecords: opts.auditRecords ?? true }) })));
   const actions = planned.flatMap((p) => p.decision.actions);
   const applied = await applyProtect(kube, t, actions, fp);
   for (const w of applied.writes) {
-    if (w === 're-created' || w === 'data restored' || w === 'replaced' || w === 'removed') metrics.addMetric('ProtectionRestores', MetricUnit.Count, 1);
+    if (w === 'namespace re-created') metrics.addMetric('ProtectedNamespacesRestored', MetricUnit.Count, 1);
+    else if (w === 're-created' || w === 'data restored' || w === 'replaced' || w === 'removed') metrics.addMetric('ProtectionRestores', MetricUnit.Count, 1);
     else metrics.addMetric('SnapshotUpdates', MetricUnit.Count, 1);
   }
   const object = `${t.kind}/${t.namespace}/${t.name}`;

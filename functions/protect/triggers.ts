@@ -55,10 +55,16 @@ function attemptsFromLogs(payload: LogsPayload, policies: ProtectedPolicy[], ski
       skipped.push(`log event ${le.id}: ${a.skip}`);
       continue;
     }
-    // A deletecollection names no object: it concerns every protected object of that kind in the namespace.
-    const concerned = a.name === null ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace) : policiesForSource(policies, a.kind, a.namespace, a.name).slice(0, 1);
+    // A deletecollection names no object: it concerns every protected object of that kind in the namespace; a
+    // namespace delete, every protected object in the namespace.
+    const concerned =
+      a.kind === 'Namespace'
+        ? policies.filter((p) => p.spec.source.namespace === a.namespace)
+        : a.name === null
+          ? policies.filter((p) => p.spec.source.kind === a.kind && p.spec.source.namespace === a.namespace)
+          : policiesForSource(policies, a.kind, a.namespace, a.name).slice(0, 1);
     if (concerned.length === 0) {
-      skipped.push(`log event ${le.id}: ${a.kind} ${a.namespace}/${a.name ?? '*'} is not protected`);
+      skipped.push(a.kind === 'Namespace' ? `log event ${le.id}: namespace ${a.namespace} holds no protected object` : `log event ${le.id}: ${a.kind} ${a.namespace}/${a.name ?? '*'} is not protected`);
       continue;
     }
     for (const p of concerned) byPolicy.set(p, [...(byPolicy.get(p) ?? []), a.attempt]);

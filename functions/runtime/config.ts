@@ -35,6 +35,11 @@ export interface RuntimeConfig {
   writeConcurrency: number;
   /** Client-side request rate limit per cluster and container (RIPPLE_KUBE_QPS, RIPPLE_KUBE_BURST; QPS 0 = off). */
   rateLimit: { perSecond: number; burst: number };
+  /**
+   * Whether the cluster's audit records reach protect (RIPPLE_AUDIT_RECORDS on|off, default on). Off: no record will
+   * ever name who made a change (EKS audit logging disabled, or a local run against a cluster ripple did not start).
+   */
+  auditRecords: boolean;
 }
 
 function nonNegative(env: Env, name: string, dflt: number): number {
@@ -77,7 +82,21 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
     writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
     rateLimit: rateLimitFrom(env),
+    auditRecords: onOff(env, 'RIPPLE_AUDIT_RECORDS', true),
   };
+}
+
+/** RIPPLE_AUDIT_RECORDS alone (protect's default when given explicit cluster access, as in tests). */
+export function auditRecordsFromEnv(env: Env = process.env): boolean {
+  return onOff(env, 'RIPPLE_AUDIT_RECORDS', true);
+}
+
+function onOff(env: Env, name: string, dflt: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  if (raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new ValidationError(`${name}: must be "on" or "off", got "${env[name]}"`);
 }
 
 /** Defaults: 100 requests/s, bursts of 2 x that (see DEFAULT_RATE_LIMIT in kube/http.ts for why). */

@@ -117,7 +117,7 @@ export interface Functions {
   stats: InvocationStats;
 }
 
-function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], clusterName: string, kubeconfig: string): Record<string, string> {
+function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], clusterName: string, kubeconfig: string, auditRecords: boolean): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -136,6 +136,8 @@ function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], c
     RIPPLE_CLUSTER_NAME: clusterName,
     RIPPLE_KUBECONFIG: kubeconfig,
     POWERTOOLS_SERVICE_NAME: fn.name,
+    // a cluster ripple did not start: its audit log is not readable here (wireAuditLog)
+    ...(auditRecords ? {} : { RIPPLE_AUDIT_RECORDS: 'off' }),
   };
 }
 
@@ -151,7 +153,7 @@ export function wireFunctions(d: Dev, app: LocalApp, access: ClusterAccess, clus
   for (const fn of app.functions) {
     const file = handlerFile(cwd, fn.modulePath);
     const group = HANDLER_GROUPS[fn.name as HandlerName];
-    const env = functionEnv(d, app, fn, clusterName, access.kubeconfigFor({ user: `ripple-${fn.name}`, groups: group ? [group] : [] }));
+    const env = functionEnv(d, app, fn, clusterName, access.kubeconfigFor({ user: `ripple-${fn.name}`, groups: group ? [group] : [] }), access.cluster !== null);
     const rt = new LocalFunctionRuntime(fn, { file, env, region: app.region, accountId: app.accountId, onLog: out.functionLog });
     d.onStop(() => rt.stop());
     runtimes.set(fn.name, rt);

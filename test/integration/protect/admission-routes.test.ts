@@ -157,4 +157,37 @@ describe.skipIf(!hasKubectl)('admission closes the routes round a protected base
     await ok(['delete', 'namespace', 'platform', '--wait=true', '--timeout=15s']);
     await expect(core.readNamespace({ name: 'platform' })).rejects.toMatchObject({ code: 404 });
   });
+
+  it('protect, as itself, can get its access back in a re-created namespace, and nothing more', async () => {
+    const protect = ['--as', 'arn:aws:sts::1:assumed-role/protect/fn', '--as-group', 'ripple:protect'];
+    const binding = (ns: string, name: string, role: string, group = 'ripple:protect') =>
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: ${name}, namespace: ${ns} }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${role} }\nsubjects: [{ apiGroup: rbac.authorization.k8s.io, kind: Group, name: "${group}" }]\n`;
+    // without its RoleBinding (gone with the namespace) it cannot touch the base's namespace
+    await ok(['create', 'namespace', 'platform', ...protect]);
+    const before = await kubectl(['get', 'secret', 'blogsecret', '-n', 'platform', ...protect]);
+    expect(before.out).toMatch(/forbidden/i);
+    await ok(['create', '-f', '-', ...protect], binding('platform', 'ripple-protect', 'ripple-protect'));
+    await ok(['apply', '-f', '-', ...protect], secretYaml('platform', 'blogsecret', 'restored'));
+    expect(await password('platform', 'blogsecret')).toBe('restored');
+    // nothing more: another namespace, another binding, a wider role, another Secret in the base's namespace
+    const ns = await kubectl(['create', 'namespace', 'team-z', ...protect]);
+    expect(ns.out).toContain("ripple's protect handler only re-creates a namespace that holds a protected object");
+    const wider = await kubectl(['create', '-f', '-', ...protect], binding('platform', 'ripple-protect-2', 'admin'));
+    expect(wider.code).not.toBe(0);
+    const otherSubject = await kubectl(['create', '-f', '-', ...protect], binding('platform', 'ripple-protect', 'ripple-protect', 'system:authenticated'));
+    expect(otherSubject.code).not.toBe(0);
+    const elsewhere = await kubectl(['create', '-f', '-', ...protect], binding('team-b', 'ripple-protect', 'ripple-protect'));
+    expect(elsewhere.out).toContain("ripple's protect handler only re-creates its own RoleBinding");
+    const other = await kubectl(['create', 'secret', 'generic', 'planted', '-n', 'platform', '--from-literal=a=b', ...protect]);
+    expect(other.out).toContain("ripple's protect handler writes only the protected objects");
+    const del = await kubectl(['delete', 'namespace', 'team-b', ...protect]);
+    expect(del.code).not.toBe(0);
+  });
+
+  it('clone may read a protected source\'s snapshot (it copies from it) and write nothing in ripple-system', async () => {
+    const clone = ['--as', 'arn:aws:sts::1:assumed-role/clone/fn', '--as-group', 'ripple:clone'];
+    await ok(['get', 'secret', 'ripple-snapshot-blogsecret', '-n', 'ripple-system', ...clone]);
+    const write = await kubectl(['label', 'secret', 'ripple-snapshot-blogsecret', '-n', 'ripple-system', 'x=y', ...clone]);
+    expect(write.code).not.toBe(0);
+  });
 });

@@ -7,7 +7,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordsAsAwsLogs } from '../../../infra/local/dev/logs.ts';
 import { makeHandler, type ProtectSummary } from '../../../functions/protect/handler.ts';
-import { snapshotName } from '../../../functions/protect/snapshot.ts';
+import { snapshotName } from '../../../core/snapshot.ts';
 import { makeHandler as makeCloneHandler } from '../../../functions/clone/handler.ts';
 import { ANN_SOURCE_FINGERPRINT, DETAIL_TYPES, EVENT_SOURCE, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { orNull } from '../../../kube/errors.ts';

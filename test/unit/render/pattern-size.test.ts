@@ -75,6 +75,10 @@ function mustMatch(ps: RipplePolicy[]): [PatternHandler, string, RippleEvent][] 
     out.push(['clone', `${at}: copy deleted`, change('deleted', { ...copy, manager: 'kubectl-edit' })]);
     out.push(['clone', `${at}: copy deleted, found by relist (no marks)`, change('deleted', { kind, namespace: ELSEWHERE, name: targetName(p) })]);
     for (const t of ['created', 'updated', 'deleted'] as const) out.push(['protect', `${at}: protected object ${t}`, change(t, src)]);
+    if (p.spec.protect && p.spec.sync) {
+      // clone copies a protected source from its last-known-good snapshot: a moved snapshot must reach it
+      for (const t of ['created', 'updated', 'deleted'] as const) out.push(['clone', `${at}: last-known-good snapshot ${t}`, change(t, { kind: 'Secret', namespace: 'ripple-system', name: `ripple-snapshot-${p.metadata.name}`, manager: FIELD_MANAGER })]);
+    }
     out.push(['rollout', `${at}: source data changed`, change('updated', src)]);
     out.push(['rollout', `${at}: source type changed`, change('updated', { ...src, changes: ['type'] })]);
     out.push(['rollout', `${at}: source re-created`, change('created', src)]);
@@ -155,7 +159,7 @@ describe('widening follows the size', () => {
     ['1 policy', 'rollout', 'exact', spread(1, 1)],
     ['6 policies in 6 namespaces', 'rollout', 'sources-by-kind', spread(6, 6)],
     ['6 policies in 6 namespaces', 'protect', 'exact', spread(6, 6)],
-    ['20 policies in 20 namespaces', 'clone', 'sources-by-kind', spread(20, 20)],
+    ['20 policies in 20 namespaces', 'clone', 'source-namespaces', spread(20, 20)],
     ['100 policies in 25 namespaces', 'clone', 'copy-kinds', spread(100, 25)],
     ['100 policies in 25 namespaces', 'rollout', 'any-change', spread(100, 25)],
     ['100 policies in 25 namespaces', 'protect', 'sources-by-kind', spread(100, 25)],

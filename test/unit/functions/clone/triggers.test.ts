@@ -9,7 +9,8 @@ const policy = (name: string, source: { kind: 'Secret' | 'ConfigMap'; namespace:
 const blog = policy('blog', { kind: 'Secret', namespace: 'base', name: 'blogsecret' });
 const renamed = policy('cfg', { kind: 'ConfigMap', namespace: 'base', name: 'settings' }, { targetName: 'app-settings' });
 const protectOnly = policy('p', { kind: 'Secret', namespace: 'base', name: 'other' }, null);
-const policies = [blog, renamed, protectOnly];
+const guarded = RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: 'guarded' }, spec: { source: { kind: 'ConfigMap', namespace: 'base', name: 'ca' }, protect: {}, sync: {} } });
+const policies = [blog, renamed, protectOnly, guarded];
 
 function change(detailType: string, d: { kind: string; namespace?: string; name: string; manager?: string }) {
   return {
@@ -29,13 +30,17 @@ describe('clone triggers', () => {
     ['copy deleted (target name)', change('Kubernetes Object Deleted', { kind: 'ConfigMap', namespace: 'team-b', name: 'app-settings' }), ['cfg@team-b']],
     ['same name, other kind', change('Kubernetes Object Updated', { kind: 'ConfigMap', namespace: 'team-a', name: 'blogsecret' }), []],
     ['unrelated secret', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'x' }), []],
-    ['namespace created', change('Kubernetes Object Created', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c']],
-    ['namespace relabelled', change('Kubernetes Object Updated', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c']],
+    ['namespace created', change('Kubernetes Object Created', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c', 'guarded@team-c']],
+    ['namespace relabelled', change('Kubernetes Object Updated', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'cfg@team-c', 'guarded@team-c']],
     ['namespace deleted', change('Kubernetes Object Deleted', { kind: 'Namespace', name: 'team-c' }), []],
-    ['resync', resync, ['blog@all', 'cfg@all']],
-    ['scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 's', detail: {} }, ['blog@all', 'cfg@all']],
-    ['serverless schedule input', { reason: 'schedule' }, ['blog@all', 'cfg@all']],
-    ['cloudformation create', cfn('Create'), ['blog@all', 'cfg@all']],
+    ['last-known-good snapshot of a protected source moved', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'ripple-system', name: 'ripple-snapshot-guarded', manager: 'ripple' }), ['guarded@all']],
+    ['snapshot deleted', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'ripple-system', name: 'ripple-snapshot-guarded' }), ['guarded@all']],
+    ['snapshot of a policy that does not sync', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'ripple-system', name: 'ripple-snapshot-p' }), []],
+    ['a snapshot-like name outside ripple-system', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'ripple-snapshot-guarded' }), []],
+    ['resync', resync, ['blog@all', 'cfg@all', 'guarded@all']],
+    ['scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 's', detail: {} }, ['blog@all', 'cfg@all', 'guarded@all']],
+    ['serverless schedule input', { reason: 'schedule' }, ['blog@all', 'cfg@all', 'guarded@all']],
+    ['cloudformation create', cfn('Create'), ['blog@all', 'cfg@all', 'guarded@all']],
     ['cloudformation delete', cfn('Delete'), []],
   ])('%s', (_n, event, expected) => {
     const items = workFor(classify(event, 'prod'), policies);

@@ -63,6 +63,11 @@ describe('attemptFromAudit', () => {
     expect('attempt' in a && [a.kind, a.namespace, a.name, a.attempt.verb]).toEqual(['ConfigMap', 'platform', null, 'deletecollection']);
   });
 
+  it('the delete of a namespace is an attempt on what it holds (scope namespace), by its actor', () => {
+    const a = attemptFromAudit(JSON.stringify(record({ requestURI: '/api/v1/namespaces/platform', user: { username: 'dora', groups: ['ns-deleters'] }, objectRef: { resource: 'namespaces', namespace: 'platform', name: 'platform', apiVersion: 'v1' } })));
+    expect('attempt' in a && [a.kind, a.namespace, a.name, a.attempt.verb, a.attempt.scope, a.attempt.actor.username]).toEqual(['Namespace', 'platform', null, 'delete', 'namespace', 'dora']);
+  });
+
   it('the impersonated user is the actor', () => {
     const a = attemptFromAudit(JSON.stringify(record({ impersonatedUser: { username: 'eve', groups: ['x'] } })));
     expect('attempt' in a && a.attempt.actor).toEqual({ username: 'eve', groups: ['x'] });
@@ -75,6 +80,8 @@ describe('attemptFromAudit', () => {
     ['collection', JSON.stringify(record({ verb: 'list', objectRef: { resource: 'secrets', namespace: 'a' } })), /without a name/],
     ['across namespaces', JSON.stringify(record({ verb: 'deletecollection', objectRef: { resource: 'secrets' } })), /without namespace/],
     ['not an audit event', JSON.stringify({ hello: 1 }), /not an audit/],
+    ['a namespace update', JSON.stringify(record({ verb: 'update', objectRef: { resource: 'namespaces', name: 'platform' } })), /not a delete of one namespace/],
+    ['the namespace controller finalizing (subresource)', JSON.stringify(record({ verb: 'update', objectRef: { resource: 'namespaces', name: 'platform', subresource: 'finalize' } })), /not a Secret/],
   ])('skips %s', (_n, msg, why) => {
     const a = attemptFromAudit(msg);
     expect('skip' in a && a.skip).toMatch(why);

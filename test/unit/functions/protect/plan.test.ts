@@ -79,6 +79,47 @@ describe('planProtect', () => {
   });
 });
 
+describe('the delete of the namespace holding the protected object', () => {
+  const ns = (username: string, groups: string[] = [], extra: Partial<Attempt> = {}): Attempt => att('delete', username, groups, { scope: 'namespace', ...extra });
+  it.each([
+    // name, protect, attempt, current, snapshot, verdict, actions
+    ['refused by admission: reported, nothing changes', enforce, ns('dora', [], { code: 403 }), { fingerprint: A }, { fingerprint: A }, 'denied', []],
+    ['by an allowed actor: the snapshot records the object absent, although the namespace controller has not removed it yet', enforce, ns('alice'), { fingerprint: A }, { fingerprint: A }, 'allowed', ['mark-absent:withNamespace']],
+    ['by an allowed actor, already absent', enforce, ns('alice'), null, { fingerprint: '', absent: true }, 'allowed', []],
+    ['DELETE not protected: anyone may', Protect.parse({ allow, operations: ['UPDATE'] }), ns('dora'), null, { fingerprint: A }, 'allowed', ['mark-absent:withNamespace']],
+    ['by anyone else, enforce: namespace and object re-created', enforce, ns('dora'), { fingerprint: A }, { fingerprint: A }, 'violation', ['restore:recreate-namespace']],
+    ['by anyone else, object already gone with it', enforce, ns('dora'), null, { fingerprint: A }, 'violation', ['restore:recreate-namespace']],
+    ['by anyone else, audit mode: reported (copies keep last-known-good)', audit, ns('dora'), null, { fingerprint: A }, 'violation', []],
+    ['by anyone else when the object was already absent: nothing to restore', enforce, ns('dora'), null, { fingerprint: '', absent: true }, 'violation', []],
+    ['system:masters is not exempt unless allowed', enforce, ns('admin', ['system:masters']), null, { fingerprint: A }, 'violation', ['restore:recreate-namespace']],
+    ['ripple itself', enforce, ns('ripple-protect', ['ripple:protect']), null, { fingerprint: A }, 'own', []],
+  ] as const)('%s', (_n, protect, attempt, current, snapshot, verdict, actions) => {
+    const d = planProtect(input(protect, attempt as Attempt, current, snapshot));
+    expect(d.verdict).toBe(verdict);
+    expect(d.actions.map((a) => (a.do === 'restore' ? `restore:${a.how}` : a.do === 'mark-absent' && a.withNamespace ? 'mark-absent:withNamespace' : a.do))).toEqual(actions);
+    expect(d.reason).toMatch(/namespace|ripple/);
+  });
+});
+
+describe('no audit records in the deployment (RIPPLE_AUDIT_RECORDS=off)', () => {
+  const ev = att('update', undefined);
+  it.each([
+    ['enforce: admission refused everyone else, so the change is allowed and the snapshot follows', enforce, ev, { fingerprint: B }, { fingerprint: A }, 'allowed', ['update-snapshot']],
+    ['enforce: a delete moves the snapshot to absent', enforce, att('delete', undefined), null, { fingerprint: A }, 'allowed', ['mark-absent']],
+    ['audit: the actor cannot be known; unattributed, the snapshot follows', audit, ev, { fingerprint: B }, { fingerprint: A }, 'unattributed', ['update-snapshot']],
+    ['nobody allowed: still a violation, restored', nobody, { ...ev, actor: { groups: [], manager: 'kubectl' } }, { fingerprint: B }, { fingerprint: A }, 'violation', ['restore:rewrite']],
+  ] as const)('%s', (_n, protect, attempt, current, snapshot, verdict, actions) => {
+    const d = planProtect({ ...input(protect, attempt as Attempt, current, snapshot), auditRecords: false });
+    expect(d.verdict).toBe(verdict);
+    expect(d.actions.map((a) => (a.do === 'restore' ? `restore:${a.how}` : a.do))).toEqual(actions);
+  });
+
+  it('with audit records (the default) the same change waits for its record', () => {
+    expect(planProtect(input(enforce, ev, { fingerprint: B })).verdict).toBe('unattributed');
+    expect(planProtect(input(enforce, ev, { fingerprint: B })).actions).toEqual([]);
+  });
+});
+
 describe('written again after the audited request', () => {
   const at = '2026-11-25T12:00:05.123456Z';
   it.each([

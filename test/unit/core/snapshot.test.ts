@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildSnapshot, contentFromSnapshot, contentLike, snapshotName } from '../../../../functions/protect/snapshot.ts';
-import { fingerprint } from '../../../../core/fingerprint.ts';
+import { buildSnapshot, contentFromSnapshot, contentLike, snapshotName } from '../../../core/snapshot.ts';
+import { fingerprint } from '../../../core/fingerprint.ts';
 
 const KEY = 'k';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
