@@ -28,6 +28,9 @@ const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'config
 const LABELS = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple', 'app.kubernetes.io/component': 'protect' };
 
 /** A CEL string literal (JSON string escapes are valid CEL escapes). */
+/** The request's namespace is being deleted: the only time the namespace controller deletes what is in it. */
+const TERMINATING = 'namespaceObject != null && has(namespaceObject.metadata.deletionTimestamp)';
+
 export function celString(s: string): string {
   return JSON.stringify(s);
 }
@@ -88,7 +91,7 @@ export function renderAdmission(p: RipplePolicy): K8sObject[] | null {
     variables: [{ name: 'exempt', expression: exemptExpression(p) }],
     validations: [
       {
-        expression: `variables.exempt || (request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${controller})`,
+        expression: `variables.exempt || (request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${controller} && ${TERMINATING})`,
         messageExpression: celString(protect.message),
         reason: 'Forbidden',
       },
@@ -117,7 +120,7 @@ export function renderSystemAdmission(): K8sObject[] {
   const protectWrites = `(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(HANDLER_GROUPS.protect)}) && variables.name.startsWith(${celString(SNAPSHOT_PREFIX)}))`;
   const forwarderCreatesKey = `(has(request.userInfo.username) && request.userInfo.username == ${celString(`system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`)} && request.operation == "CREATE" && variables.name == ${celString(FINGERPRINT_KEY_SECRET)})`;
   const writers = `${protectWrites} || ${forwarderCreatesKey}`;
-  const controller = `(request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${celList(NAMESPACE_CONTROLLER_USERS)})`;
+  const controller = `(request.operation == "DELETE" && has(request.userInfo.username) && request.userInfo.username in ${celList(NAMESPACE_CONTROLLER_USERS)} && ${TERMINATING})`;
   const policy = vap(SYSTEM_ADMISSION_NAME, annotations, {
     matchConstraints: {
       resourceRules: [

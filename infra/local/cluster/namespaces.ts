@@ -3,6 +3,7 @@
  * it are refused by the registry), its contents are deleted (objects with finalizers are marked and waited
  * for), and once empty the namespace itself is removed. (Dependents of deleted objects: gc.ts.)
  */
+import { admit } from './admission.ts';
 import type { Registry } from './registry.ts';
 import { nowSeconds } from './registry.ts';
 import { RESOURCES, storageKey, type ResourceType } from './resources.ts';
@@ -114,12 +115,33 @@ export class NamespaceLifecycle {
     for (const ns of names) this.finalize(ns);
   }
 
+  /**
+   * The ValidatingAdmissionPolicies, evaluated for the controller's own deletes as kube-apiserver does (the namespace
+   * controller's requests are admitted like anyone's: a policy that refused them would leave the namespace
+   * Terminating, with a NamespaceDeletionContentFailure condition).
+   */
+  private admitAsController(rt: ResourceType, namespace: string, namespaceObject: any): (obj: any | null, old: any | null) => void {
+    return (_obj, old) => {
+      const store = this.registry.store;
+      const policies = store.list('validatingadmissionpolicies.admissionregistration.k8s.io', '').map((e) => e.obj);
+      if (policies.length === 0) return;
+      const bindings = store.list('validatingadmissionpolicybindings.admissionregistration.k8s.io', '').map((e) => e.obj);
+      const r = admit(
+        { operation: 'DELETE', userInfo: NAMESPACE_CONTROLLER, apiGroup: rt.group, apiVersion: rt.version, kind: rt.kind, resource: rt.plural, namespace, name: old?.metadata?.name, object: null, oldObject: old, namespaceObject },
+        policies,
+        bindings,
+      );
+      if (!r.allowed) throw new ContentDeletionRefused(r.status?.message ?? 'denied by admission');
+    };
+  }
+
   /** One pass of the namespace controller over a terminating namespace. */
   private finalize(ns: string): void {
     const store = this.registry.store;
     const nsEntry = store.get('namespaces', '', ns);
     if (!nsEntry || !nsEntry.obj.metadata.deletionTimestamp) return;
     let remaining = 0;
+    const refused: string[] = [];
     for (const key of store.keysIn(ns)) {
       const rt = this.byKey.get(key);
       if (!rt) continue;
@@ -129,22 +151,34 @@ export class NamespaceLifecycle {
           continue;
         }
         try {
-          const r = this.registry.delete(rt, ns, e.obj.metadata.name, { propagationPolicy: 'Background' });
+          const r = this.registry.delete(rt, ns, e.obj.metadata.name, { propagationPolicy: 'Background', admit: this.admitAsController(rt, ns, nsEntry.obj) });
           if (!r.gone) remaining++;
-        } catch {
-          // raced with another delete
+        } catch (err) {
+          // refused by admission: stays, and the namespace with it; anything else raced with another delete
+          if (err instanceof ContentDeletionRefused) {
+            remaining++;
+            refused.push(`${rt.plural} "${e.obj.metadata.name}": ${err.message}`);
+          }
         }
       }
     }
     const current = store.get('namespaces', '', ns)!.obj;
     if (remaining > 0) {
-      const cond = {
-        type: 'NamespaceFinalizersRemaining',
-        status: 'True',
-        lastTransitionTime: nowSeconds(),
-        reason: 'SomeFinalizersRemain',
-        message: `Some content in the namespace has finalizers remaining: ${remaining} resource instances`,
-      };
+      const cond = refused.length
+        ? {
+          type: 'NamespaceDeletionContentFailure',
+          status: 'True',
+          lastTransitionTime: nowSeconds(),
+          reason: 'ContentDeletionFailed',
+          message: `Failed to delete all resource types, ${refused.length} remaining: ${refused.join(', ')}`,
+        }
+        : {
+          type: 'NamespaceFinalizersRemaining',
+          status: 'True',
+          lastTransitionTime: nowSeconds(),
+          reason: 'SomeFinalizersRemain',
+          message: `Some content in the namespace has finalizers remaining: ${remaining} resource instances`,
+        };
       const had = (current.status?.conditions ?? []).find((c: any) => c.type === cond.type);
       if (!had || had.message !== cond.message) {
         store.put('namespaces', { ...current, status: { ...current.status, conditions: [cond] } });
@@ -161,3 +195,8 @@ function NS_RT(): ResourceType {
   nsRt ??= RESOURCES.find((r) => r.plural === 'namespaces' && r.group === '')!;
   return nsRt;
 }
+
+/** kube-controller-manager's namespace controller, as EKS runs it (`--use-service-account-credentials`). */
+const NAMESPACE_CONTROLLER = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] };
+
+class ContentDeletionRefused extends Error {}

@@ -11,7 +11,7 @@ const [vap, binding, nsVap, nsBinding] = renderAdmission(blog)!;
 const [sysVap, sysBinding] = renderSystemAdmission();
 
 const secret = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data: { k: 'dg==' } });
-function request(op: AdmissionRequest['operation'], who: { username: string; groups: string[] }, ns = 'platform', name = 'blogsecret', kind = 'Secret'): AdmissionRequest {
+function request(op: AdmissionRequest['operation'], who: { username: string; groups: string[] }, ns = 'platform', name = 'blogsecret', kind = 'Secret', terminating = false): AdmissionRequest {
   const obj = kind === 'Secret' ? secret(ns, name) : { apiVersion: 'v1', kind, metadata: { name, namespace: ns } };
   return {
     operation: op,
@@ -24,7 +24,7 @@ function request(op: AdmissionRequest['operation'], who: { username: string; gro
     name,
     object: op === 'DELETE' ? null : obj,
     oldObject: op === 'CREATE' ? null : obj,
-    namespaceObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } },
+    namespaceObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns }, ...(terminating ? { deletionTimestamp: '2026-12-04T00:00:00Z' } : {}) } },
   };
 }
 const admin = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
@@ -48,8 +48,9 @@ describe('the article\'s protection as a ValidatingAdmissionPolicy', () => {
     ['CREATE of the protected name by a developer', request('CREATE', dev), false],
     ['CREATE of the protected name by system:masters', request('CREATE', admin), true],
     ['CREATE of another Secret in platform by a developer', request('CREATE', dev, 'platform', 'other'), true],
-    ['DELETE by the namespace controller (cleanup of a namespace an allowed actor deleted)', request('DELETE', sa('kube-system', 'namespace-controller')), true],
-    ['DELETE by kube-controller-manager (namespace cleanup without SA credentials)', request('DELETE', { username: 'system:kube-controller-manager', groups: ['system:authenticated'] }), true],
+    ['DELETE by the namespace controller (cleanup of a namespace an allowed actor deleted)', request('DELETE', sa('kube-system', 'namespace-controller'), 'platform', 'blogsecret', 'Secret', true), true],
+    ['DELETE by kube-controller-manager (namespace cleanup without SA credentials)', request('DELETE', { username: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'platform', 'blogsecret', 'Secret', true), true],
+    ['DELETE by the namespace controller identity while the namespace is not terminating (a stolen token)', request('DELETE', sa('kube-system', 'namespace-controller')), false],
     ['UPDATE by the namespace controller (it only deletes)', request('UPDATE', sa('kube-system', 'namespace-controller')), false],
     ['UPDATE of a copy in another namespace', request('UPDATE', dev, 'team-a'), true],
     ['UPDATE of another Secret in platform', request('UPDATE', dev, 'platform', 'other'), true],
@@ -123,7 +124,8 @@ describe('ripple-system: snapshots and the fingerprint key', () => {
     ['ripple\'s protect handler creates a Secret of another name', request('CREATE', handler, 'ripple-system', 'exfiltrated'), false],
     ['the forwarder overwrites the fingerprint key', request('UPDATE', forwarder, 'ripple-system', 'ripple-fingerprint-key'), false],
     ['the forwarder creates another Secret', request('CREATE', forwarder, 'ripple-system', 'other'), false],
-    ['the namespace controller deletes what is left after an allowed namespace delete', request('DELETE', sa('kube-system', 'namespace-controller'), 'ripple-system', 'ripple-fingerprint-key'), true],
+    ['the namespace controller deletes what is left after an allowed namespace delete', request('DELETE', sa('kube-system', 'namespace-controller'), 'ripple-system', 'ripple-fingerprint-key', 'Secret', true), true],
+    ['the namespace controller identity, namespace not terminating', request('DELETE', sa('kube-system', 'namespace-controller'), 'ripple-system', 'ripple-fingerprint-key'), false],
     ['a developer writes a Secret in another namespace', request('UPDATE', dev, 'team-a', 'anything'), true],
     ['a developer writes a ConfigMap in ripple-system (not guarded here)', request('UPDATE', dev, 'ripple-system', 'x', 'ConfigMap'), true],
   ])('%s -> allowed=%s', (_n, req, allowed) => {
