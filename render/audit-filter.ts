@@ -2,7 +2,6 @@
  * The CloudWatch Logs filter for the protect handler's audit-log subscription, rendered from the policies: as
  * narrow as fits CloudWatch's 1024 characters.
  */
-import { ValidationError } from '../core/errors.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
 
 /** CloudWatch Logs limits a subscription filter pattern to 1024 characters. */
@@ -20,7 +19,9 @@ const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'config
  *    delete of each namespace holding a protected object (always);
  * 2. if that is too long, per namespace: every write verb on that resource in the namespaces holding protected
  *    objects, and every namespace delete (a superset; the protect handler decides per record);
- * 3. if even that is too long, a clear error.
+ * 3. if even that is too long, per resource: every write verb on the protected kinds' resources in any namespace,
+ *    and every namespace delete (constant size whatever the number of policies; the protect handler skips the
+ *    records of unprotected objects, at the cost of an invocation per batch of them).
  */
 export function protectAuditFilter(policies: RipplePolicy[]): string {
   const protecting = policies.filter((p) => p.spec.protect);
@@ -29,11 +30,16 @@ export function protectAuditFilter(policies: RipplePolicy[]): string {
   if (precise.length <= LOGS_FILTER_MAX) return precise;
   const coarse = namespaceAuditFilter(protecting);
   if (coarse.length <= LOGS_FILTER_MAX) return coarse;
-  const namespaces = new Set(protecting.map((p) => p.spec.source.namespace)).size;
-  throw new ValidationError(
-    `the audit-log filter for ${protecting.length} protected objects in ${namespaces} namespaces is ${coarse.length} characters even per namespace (${precise.length} per object); CloudWatch Logs allows ${LOGS_FILTER_MAX}. Keep protected objects in fewer namespaces, or protect fewer objects`,
-  );
+  return resourceAuditFilter(protecting);
 }
+
+/** Writes to the protected kinds anywhere, and every namespace delete: a size that does not grow with the policies. */
+function resourceAuditFilter(protecting: RipplePolicy[]): string {
+  const resources = [...new Set(protecting.map((p) => RESOURCE[p.spec.source.kind]))].sort();
+  return `{ $.stage = "ResponseComplete" && ((${anyOf('verb', WRITE_VERBS)} && ${anyOf('objectRef.resource', resources)}) || ($.objectRef.resource = "namespaces" && $.verb = "delete")) }`;
+}
+
+const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 
 const anyOf = (field: string, values: string[]) => (values.length === 1 ? `$.${field} = "${values[0]}"` : `(${values.map((v) => `$.${field} = "${v}"`).join(' || ')})`);
 
@@ -83,5 +89,5 @@ function namespaceAuditFilter(protecting: RipplePolicy[]): string {
     .map(([r, ns]) => `($.objectRef.resource = "${r}" && ${anyOf('objectRef.namespace', [...ns].sort())})`);
   const resources = clauses.length === 1 ? clauses[0] : `(${clauses.join(' || ')})`;
   // every namespace delete (a superset: the handler keeps those holding a protected object)
-  return `{ $.stage = "ResponseComplete" && ((${anyOf('verb', ['create', 'update', 'patch', 'delete', 'deletecollection'])} && ${resources}) || ($.objectRef.resource = "namespaces" && $.verb = "delete")) }`;
+  return `{ $.stage = "ResponseComplete" && ((${anyOf('verb', WRITE_VERBS)} && ${resources}) || ($.objectRef.resource = "namespaces" && $.verb = "delete")) }`;
 }
