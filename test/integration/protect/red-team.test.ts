@@ -60,6 +60,20 @@ async function startStack(mode: 'enforce' | 'audit'): Promise<Stack> {
   return { session, dir, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), kubectl, ok, log: () => text };
 }
 
+/** Stop the stack and remove its directory (its output kept in RED_TEAM_LOG-<time>.log when that is set). */
+async function stopStack(s: Stack | undefined): Promise<void> {
+  if (!s) return;
+  await s.session.stop();
+  if (process.env.RED_TEAM_LOG) writeFileSync(`${process.env.RED_TEAM_LOG}-${Date.now()}.log`, s.log());
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** Seeded, and settled: copies of v1 everywhere, the consumer restarted for them, protect's first snapshot taken. */
+async function settledStack(s: Stack): Promise<State> {
+  await seed(s);
+  return until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null, 60_000);
+}
+
 const secretYaml = (ns: string, value: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: blogsecret, namespace: ${ns} }\nstringData: { password: ${value} }\n`;
 const deploymentYaml = (ns: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: blog, namespace: ${ns} }\nspec:\n  selector: { matchLabels: { app: blog } }\n  template:\n    metadata: { labels: { app: blog } }\n    spec:\n      containers:\n        - name: blog\n          image: nginx:1.27\n          env: [{ name: BLOG_PASSWORD, valueFrom: { secretKeyRef: { name: blogsecret, key: password } } }]\n`;
@@ -160,11 +174,7 @@ describe.skipIf(!hasKubectl)('red team, enforce mode with admission installed', 
     s = await startStack('enforce');
     await seed(s);
   }, 120_000);
-  afterAll(async () => {
-    await s?.session.stop();
-    if (process.env.RED_TEAM_LOG && s) writeFileSync(`${process.env.RED_TEAM_LOG}-${Date.now()}.log`, s.log());
-    if (s) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopStack(s));
 
   it('the allowed actor updates the base: every copy follows and the consumer rolls out', { timeout: 60_000 }, async () => {
     const first = await until(s, 'copies v1', everyCopy('v1'));
@@ -201,14 +211,9 @@ describe.skipIf(!hasKubectl)('red team, enforce mode without the policy\'s admis
     s = await startStack('enforce');
     // a cluster where the policy's admission was never applied
     await s.ok(['delete', 'validatingadmissionpolicybinding', 'ripple-protect-blogsecret', 'ripple-protect-blogsecret-namespace']);
-    await seed(s);
-    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null, 60_000);
+    last = await settledStack(s);
   }, 120_000);
-  afterAll(async () => {
-    await s?.session.stop();
-    if (process.env.RED_TEAM_LOG && s) writeFileSync(`${process.env.RED_TEAM_LOG}-${Date.now()}.log`, s.log());
-    if (s) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopStack(s));
 
   it('an edit of the base is restored from last-known-good and never reaches a copy or the consumer', { timeout: 60_000 }, async () => {
     const { final } = await attackAndWatch(s, () => s.ok(['patch', 'secret', 'blogsecret', '-n', 'platform', '--type=merge', '-p', '{"stringData":{"password":"evil"}}', ...as('alice')]), 'evil', (st) => st.base === 'v1' && everyCopy('v1')(st));
@@ -247,14 +252,9 @@ describe.skipIf(!hasKubectl)('red team, audit mode (admission warns; violations 
   let last: State;
   beforeAll(async () => {
     s = await startStack('audit');
-    await seed(s);
-    last = await until(s, 'copies v1 and a restart', (st) => everyCopy('v1')(st) && st.consumer.includes('ripple.dev/restarted-for') && st.snapshot !== null, 60_000);
+    last = await settledStack(s);
   }, 120_000);
-  afterAll(async () => {
-    await s?.session.stop();
-    if (process.env.RED_TEAM_LOG && s) writeFileSync(`${process.env.RED_TEAM_LOG}-${Date.now()}.log`, s.log());
-    if (s) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopStack(s));
 
   const events = async (ns: string) => (await s.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason === 'ProtectionViolation').map((e) => e.message ?? '');
 
