@@ -5,6 +5,14 @@
 import type { Command } from 'commander';
 import { loadPolicies, policyFiles, PolicyError, policyOrigin } from '../../core/policy/load.ts';
 import { RippleError } from '../../core/errors.ts';
+import { configFileFor, loadConfig } from '../../core/config/load.ts';
+import { reloaderMode, type ReloaderConfig } from '../../core/config/schema.ts';
+
+/** One line on the Reloader mode's settings. */
+export function describeReloader(r: ReloaderConfig): string {
+  const flags = (['autoReloadAll', 'reloadOnCreate', 'reloadOnDelete'] as const).filter((f) => r[f]);
+  return `namespaces ${r.namespaces.include.join(',')}${r.namespaces.exclude.length ? ` minus ${r.namespaces.exclude.join(',')}` : ''}${r.namespaces.selector ? ' (selector)' : ''}; ${r.objects.kinds.join(', ')} -> ${r.kinds.join(', ')}${flags.length ? `; ${flags.join(', ')}` : ''}`;
+}
 
 export interface ValidateOutput {
   ok: boolean;
@@ -25,6 +33,12 @@ export function validate(paths: string[]): ValidateOutput {
       return `${o ? `${o.file}: ` : ''}${p.metadata.name}: ${s.kind} ${s.namespace}/${s.name} (${parts.join(', ') || 'no protect, sync or reload'})`;
     });
     lines.push(`${policies.length} polic${policies.length === 1 ? 'y' : 'ies'} in ${files.length} file${files.length === 1 ? '' : 's'}: valid`);
+    // ripple.config.yaml next to the policies (the cluster-wide modes), checked the same way
+    const configFile = configFileFor(targets);
+    if (configFile) {
+      const mode = reloaderMode(loadConfig(targets, configFile));
+      lines.push(`${configFile}: valid; Reloader mode ${mode ? `on (${describeReloader(mode)})` : 'off'}`);
+    }
     return { ok: true, lines };
   } catch (err) {
     if (err instanceof PolicyError) return { ok: false, lines: err.message.split('\n') };

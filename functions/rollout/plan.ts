@@ -78,7 +78,7 @@ export interface WorkloadPatch {
   restartedFor: string;
   restartedAt: string;
   /** Strategic merge patch body (pod template annotations; the Reloader mode's pause-period adds spec.paused + an annotation). */
-  body: { spec: { template: { metadata: { annotations: Record<string, string> } }; paused?: boolean }; metadata?: { annotations: Record<string, string> } };
+  body: { spec: { template: { metadata: { annotations: Record<string, string> } }; paused?: boolean }; metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } };
 }
 
 export interface Skipped {

@@ -1,0 +1,87 @@
+/**
+ * What the Reloader mode (RippleConfig `reloader`) adds to the rendered files. Kept apart from the policy
+ * renderers (patterns.ts, rbac.ts): the mode is one block per cluster, whatever the number of objects.
+ *
+ * - rollout pattern: the policy-driven clauses, plus Secrets/ConfigMaps of the mode's kinds Updated with
+ *   data/type changes (and Created / Deleted when reloadOnCreate / reloadOnDelete are on), narrowed to the
+ *   included namespaces when they are all exact names. Its size depends on the config only, never on the number
+ *   of objects or workloads (the handler decides per object and per workload).
+ * - RBAC `ripple-rollout-reloader`: what the mode needs on top of the rollout role: read any Secret/ConfigMap of
+ *   the mode's kinds (to fingerprint it: the once-only record), namespaces when a namespace selector is set, and
+ *   CronJobs (read, record) + Jobs (create). Bound cluster-wide, or per namespace when every included namespace
+ *   is an exact name.
+ * - rollout settings: the batching window covers the mode's coalesce; `pauseSweep` turns the rollout function's
+ *   schedule on (pause periods).
+ */
+import { DETAIL_TYPES, EVENT_SOURCE, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../core/constants.ts';
+import { reloaderMode, type ReloaderConfig, type RippleConfig } from '../core/config/schema.ts';
+import { durationMs } from '../core/policy/schema.ts';
+import { isGlob } from '../core/policy/select.ts';
+import type { K8sObject, PolicyRule } from './rbac.ts';
+import { NO_EVENTS_DETAIL_TYPE } from './patterns.ts';
+
+type Pattern = Record<string, unknown>;
+
+/** The mode's clauses of the rollout pattern. */
+export function reloaderClauses(cfg: ReloaderConfig): Pattern[] {
+  const kind = [...cfg.objects.kinds].sort();
+  const exact = cfg.namespaces.include.every((n) => !isGlob(n));
+  const namespace = exact ? { namespace: [...new Set(cfg.namespaces.include)].sort() } : {};
+  const detail = { kind, ...namespace };
+  const out: Pattern[] = [{ 'detail-type': [DETAIL_TYPES.updated], detail: { ...detail, changes: ['data', 'type'] } }];
+  const more = [...(cfg.reloadOnCreate ? [DETAIL_TYPES.created] : []), ...(cfg.reloadOnDelete ? [DETAIL_TYPES.deleted] : [])];
+  if (more.length) out.push({ 'detail-type': more, detail });
+  return out;
+}
+
+/** The rollout pattern with the mode's clauses added (unchanged when the mode is off). */
+export function withReloaderClauses(pattern: Pattern, config: RippleConfig | undefined): Pattern {
+  const cfg = reloaderMode(config);
+  if (!cfg) return pattern;
+  const { source: _source, ...rest } = pattern;
+  const policyClauses: Pattern[] =
+    (rest['detail-type'] as string[] | undefined)?.[0] === NO_EVENTS_DETAIL_TYPE ? [] : Array.isArray(rest.$or) ? (rest.$or as Pattern[]) : [rest];
+  const or = [...policyClauses, ...reloaderClauses(cfg)];
+  return or.length === 1 ? { source: [EVENT_SOURCE], ...or[0] } : { source: [EVENT_SOURCE], $or: or };
+}
+
+/** The ClusterRole's rules for the mode. */
+export function reloaderRules(cfg: ReloaderConfig): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  const resources = cfg.objects.kinds.map((k) => (k === 'Secret' ? 'secrets' : 'configmaps')).sort();
+  rules.push({ apiGroups: [''], resources, verbs: ['get'] });
+  if (cfg.namespaces.selector) rules.push({ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] });
+  if (cfg.kinds.includes('CronJob')) {
+    rules.push({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] });
+    rules.push({ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] });
+  }
+  return rules;
+}
+
+const RBAC = 'rbac.authorization.k8s.io/v1';
+const meta = (name: string, namespace?: string) => ({
+  name,
+  ...(namespace ? { namespace } : {}),
+  labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple', 'app.kubernetes.io/component': 'rollout' },
+});
+
+/** The mode's RBAC objects (empty when it is off). */
+export function renderReloaderRbac(config: RippleConfig | undefined): K8sObject[] {
+  const cfg = reloaderMode(config);
+  if (!cfg) return [];
+  const name = 'ripple-rollout-reloader';
+  const role: K8sObject = { apiVersion: RBAC, kind: 'ClusterRole', metadata: meta(name), rules: reloaderRules(cfg) };
+  const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: HANDLER_GROUPS.rollout }];
+  const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
+  const exact = cfg.namespaces.include.every((n) => !isGlob(n)) && !cfg.namespaces.selector;
+  if (!exact) return [role, { apiVersion: RBAC, kind: 'ClusterRoleBinding', metadata: meta(name), roleRef, subjects }];
+  const namespaces = [...new Set(cfg.namespaces.include)].filter((n) => !cfg.namespaces.exclude.includes(n)).sort();
+  return [role, ...namespaces.map((ns): K8sObject => ({ apiVersion: RBAC, kind: 'RoleBinding', metadata: meta(name, ns), roleRef, subjects }))];
+}
+
+/** The rollout settings with the mode: the batching window covers its coalesce; the pause-period sweep on or off. */
+export function withReloaderSettings(settings: { maximumBatchingWindow: number; maximumConcurrency: number }, config: RippleConfig | undefined) {
+  const cfg = reloaderMode(config);
+  if (!cfg) return { ...settings, pauseSweep: false };
+  return { ...settings, maximumBatchingWindow: Math.max(settings.maximumBatchingWindow, Math.ceil(durationMs(cfg.coalesce) / 1000)), pauseSweep: cfg.kinds.includes('Deployment') };
+}
