@@ -101,6 +101,8 @@ export interface Consumption {
   ignored: Reference[];
   /** Why (for logs and skip reports). */
   reason: string;
+  /** Not restarted on purpose although the workload uses or names the object (opt-out, exclude, ignore...): reported as a skip. */
+  skip?: boolean;
 }
 
 /**

@@ -166,7 +166,8 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
       const target = { kind: obj.kind, name: obj.name };
       const c = obj.decide ? obj.decide(w) : consumption(w.annotations, w.template, target, obj.settings);
       if (!c.restart) {
-        if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
+        if (c.skip) plan.skipped.push({ workload: id, object: target, reason: c.reason });
+        else if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
         continue;
       }
       if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: `also ${c.ignored.map((r) => r.where).join('; ')} (reported, not a reason to restart)` });

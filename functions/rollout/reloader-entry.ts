@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadConfig } from '../../core/config/load.ts';
 import { reloaderMode, type RippleConfig } from '../../core/config/schema.ts';
 import type { HandlerDeps } from '../runtime/handler-deps.ts';
-import { runtimeConfig } from '../runtime/config.ts';
+import { policyDirFrom, runtimeConfig } from '../runtime/config.ts';
 import { resumeExpiredPauses } from './reloader-mode.ts';
 
 /** What the schedule sends (no SQS Records). */
@@ -21,10 +21,10 @@ export function isSchedule(event: unknown): event is ScheduleInput {
   return typeof event === 'object' && event !== null && !('Records' in event) && (event as { reason?: unknown }).reason === 'schedule';
 }
 
-/** ripple.config.yaml of the runtime config's policy directory, loaded on first use. */
+/** ripple.config.yaml of the policy directory (RIPPLE_POLICY_DIR), loaded on first use; none = every mode off. */
 export function lazyConfig(): () => RippleConfig {
   let config: RippleConfig | null = null;
-  return () => (config ??= loadConfig(runtimeConfig().policyDir));
+  return () => (config ??= loadConfig(policyDirFrom(process.env)));
 }
 
 /** Resume every Deployment ripple paused whose pause period is over; nothing when the mode is off. */

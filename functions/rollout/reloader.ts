@@ -202,19 +202,21 @@ export function mountedReferences(spec: V1PodSpec | undefined, target: { kind: O
   return { counted, ignored };
 }
 
-const no = (reason: string, ignored: Reference[] = []): Consumption => ({ restart: false, references: [], ignored, reason });
+const no = (reason: string, ignored: Reference[] = [], skip = false): Consumption => ({ restart: false, references: [], ignored, reason, ...(skip ? { skip } : {}) });
 
 /** Does a change of the object restart the workload in the Reloader mode? The reason says which rule decided. */
 export function reloaderDecision(change: ReloaderChange, w: ReloaderWorkload, cfg: Pick<ReloaderConfig, 'autoReloadAll'>): Consumption {
   const what = `${change.kind} ${change.name}`;
-  if (change.annotations[A.ignore] === 'true') return no(`${what} has ${A.ignore}: "true"`);
   const t = typed(change.kind);
   const { annotations: ann, from } = selectAnnotations(w.annotations, w.template?.metadata?.annotations, change.kind);
-  if (splitList(ann[t.exclude]).includes(change.name)) return no(`${what} is in ${t.exclude} (on the ${from})`);
-  const createdAfter = createdAfterChange(change, w);
   const named = splitList(ann[t.reload]).find((e) => nameMatches(e, change.name));
+  // a deliberate "no" is reported (as a skip) only for workloads that use or name the object, not for every bystander
+  const uses = named !== undefined || findReferences(w.template?.spec, change).some((r) => r.form !== 'imagePullSecrets');
+  if (change.annotations[A.ignore] === 'true') return no(`${what} has ${A.ignore}: "true"`, [], uses);
+  if (splitList(ann[t.exclude]).includes(change.name)) return no(`${what} is in ${t.exclude} (on the ${from})`, [], uses);
+  const createdAfter = createdAfterChange(change, w);
   if (named !== undefined) {
-    if (createdAfter) return no(createdAfter);
+    if (createdAfter) return no(createdAfter, [], true);
     return { restart: true, references: [], ignored: [], reason: `${t.reload} on the ${from} names ${change.name}${named === change.name ? '' : ` (pattern "${named}")`}` };
   }
   let rule: string | null = null;
@@ -222,8 +224,8 @@ export function reloaderDecision(change: ReloaderChange, w: ReloaderWorkload, cf
   else if (ann[A.auto] === 'true') rule = `${A.auto}: "true" on the ${from}`;
   else if (ann[t.auto] === 'true') rule = `${t.auto}: "true" on the ${from}`;
   else if (cfg.autoReloadAll) {
-    if (ann[A.auto] === 'false') return no(`opted out (${A.auto}: "false" on the ${from}) of autoReloadAll`);
-    if (ann[t.auto] === 'false') return no(`opted out (${t.auto}: "false" on the ${from}) of autoReloadAll`);
+    if (ann[A.auto] === 'false') return no(`opted out (${A.auto}: "false" on the ${from}) of autoReloadAll`, [], uses);
+    if (ann[t.auto] === 'false') return no(`opted out (${t.auto}: "false" on the ${from}) of autoReloadAll`, [], uses);
     rule = 'autoReloadAll';
   }
   if (rule === null) {
@@ -235,7 +237,7 @@ export function reloaderDecision(change: ReloaderChange, w: ReloaderWorkload, cf
     const why = ignored.length ? `only via ${ignored.map((r) => r.where).join('; ')}` : 'not at all';
     return no(`${rule}, but the template references ${what} ${why}`, ignored);
   }
-  if (createdAfter) return no(createdAfter, ignored);
+  if (createdAfter) return no(createdAfter, ignored, true);
   return { restart: true, references: counted, ignored, reason: `${rule}; consumes ${what} via ${counted.map((r) => r.where).join('; ')}` };
 }
 
