@@ -14,6 +14,7 @@ import { makeHandler } from '../../../functions/rollout/handler.ts';
 import { LABEL_PAUSED_FOR_PERIOD } from '../../../functions/rollout/reloader-mode.ts';
 import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { renderReloaderRbac } from '../../../render/reloader.ts';
+import { explainReloader, formatReloaderExplain } from '../../../cli/explain/reloader.ts';
 import { captureStdout, changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, testObservability, type Env } from './fixture.ts';
 
 const CANARY = 'reloader-canary-51c2';
@@ -302,6 +303,23 @@ describe('reloader mode: paused Deployments, pause-period, CronJobs', () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0].metadata.annotations['cronjob.kubernetes.io/instantiate']).toBe('manual');
     expect(jobs[0].spec.template.metadata.annotations[ANN_RESTARTED_FOR]).toMatch(/^ConfigMap\/cfg=hmac-sha256:/);
+  });
+});
+
+describe('ripple explain --reloader', () => {
+  it('says per workload whether a change restarts it and which rule decided', async () => {
+    const ns = await namespace();
+    await secret(ns, 'db', 'v1');
+    await deployment(ns, 'auto', envFrom(['db']), { annotations: { 'reloader.stakater.com/auto': 'true' } });
+    await deployment(ns, 'plain', envFrom(['db']));
+    const r = await explainReloader(env.admin, DEFAULT, `Secret/${ns}/db`);
+    expect(r.notATrigger).toBeNull();
+    expect(r.rows).toEqual([
+      { workload: 'Deployment/auto', restart: true, reason: 'reloader.stakater.com/auto: "true" on the workload; consumes Secret db via container app envFrom[0]' },
+      { workload: 'Deployment/plain', restart: false, reason: expect.stringMatching(/^no Reloader annotation selects Secret db/) },
+    ]);
+    expect((await explainReloader(env.admin, DEFAULT, `Secret/${ns}/db`, 'created')).notATrigger).toBe('created, and reloader.reloadOnCreate is off');
+    expect(formatReloaderExplain(r)).toContain('1 of 2 workloads would restart');
   });
 });
 
