@@ -10,7 +10,7 @@ import type { RipplePolicy } from '../core/policy/schema.ts';
 import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from './admission.ts';
 import { describeRenderedPattern, protectAuditFilter, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
 import { renderRbacFiles, type K8sObject } from './rbac.ts';
-import { policyJsonSchema } from './schema.ts';
+import { configJsonSchema, policyJsonSchema } from './schema.ts';
 import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
 import { renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
@@ -80,7 +80,7 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       return out;
     }
     case 'schema':
-      return { 'schema/ripple-policy.schema.json': json(policyJsonSchema()) };
+      return { 'schema/ripple-policy.schema.json': json(policyJsonSchema()), 'schema/ripple-config.schema.json': json(configJsonSchema()) };
     case 'events':
       return { 'events/ripple-events.schema.json': json(eventJsonSchema()) };
   }
