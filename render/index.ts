@@ -13,7 +13,7 @@ import { renderRbacFiles, type K8sObject } from './rbac.ts';
 import { configJsonSchema, policyJsonSchema } from './schema.ts';
 import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
-import { renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
+import { renderReloaderAdmission, renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
 import { patternSize } from './patterns.ts';
 
 export const RENDER_TARGETS = ['patterns', 'admission', 'rbac', 'audit-filter', 'schema', 'events'] as const;
@@ -67,6 +67,11 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       files.push('_ripple-system.yaml', '_ripple-identities.yaml');
       out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
       out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission());
+      const reloader = renderReloaderAdmission(opts.config);
+      if (reloader.length) {
+        files.push('_ripple-reloader.yaml');
+        out[`${ADMISSION_DIR}/_ripple-reloader.yaml`] = yamlDocs('admission', reloader);
+      }
       out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }

@@ -85,3 +85,61 @@ export function withReloaderSettings(settings: { maximumBatchingWindow: number; 
   if (!cfg) return { ...settings, pauseSweep: false };
   return { ...settings, maximumBatchingWindow: Math.max(settings.maximumBatchingWindow, Math.ceil(durationMs(cfg.coalesce) / 1000)), pauseSweep: cfg.kinds.includes('Deployment') };
 }
+
+export const RELOADER_ADMISSION_NAME = 'ripple-rollout-reloader-identity';
+
+/**
+ * Where RBAC cannot say it (as `ripple-rollout-identity` does for Deployments & co., render/admission.ts): with
+ * CronJob among the mode's kinds, the rollout identity may patch CronJobs and create Jobs. Admission holds it to
+ * its job: on a CronJob only the jobTemplate's pod-template `ripple.dev/restarted-*` annotations may change (the
+ * schedule, the pod spec, its labels stay); a Job it creates must be controlled by a CronJob and carry
+ * `ripple.dev/restarted-for`; never in kube-* or ripple-system. What admission cannot check is that the Job's pod
+ * spec equals its CronJob's jobTemplate (CEL sees one object): docs/identities.md says what that costs.
+ */
+export function renderReloaderAdmission(config: RippleConfig | undefined): K8sObject[] {
+  const cfg = reloaderMode(config);
+  if (!cfg || !cfg.kinds.includes('CronJob')) return [];
+  const name = RELOADER_ADMISSION_NAME;
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
+  const q = (s: string) => JSON.stringify(s);
+  const tmpl = (o: string, field: 'labels' | 'annotations') =>
+    `(has(${o}.spec.jobTemplate.spec.template.metadata) && has(${o}.spec.jobTemplate.spec.template.metadata.${field}) ? ${o}.spec.jobTemplate.spec.template.metadata.${field} : {})`;
+  const isCron = 'request.resource.resource == "cronjobs"';
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name, labels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['cronjobs', 'jobs'], scope: 'Namespaced' }] },
+        matchConditions: [{ name: 'rollout-identity', expression: `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${q(HANDLER_GROUPS.rollout)})` }],
+        variables: [
+          { name: 'newAnnotations', expression: `${isCron} ? ${tmpl('object', 'annotations')} : {}` },
+          { name: 'oldAnnotations', expression: `${isCron} && request.operation == "UPDATE" ? ${tmpl('oldObject', 'annotations')} : {}` },
+        ],
+        validations: [
+          { expression: `!(request.namespace.startsWith("kube-") || request.namespace == ${q('ripple-system')})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
+          { expression: `${isCron} ? request.operation == "UPDATE" : request.operation == "CREATE"`, message: "ripple's rollout handler only patches CronJobs and creates Jobs", reason: 'Forbidden' },
+          {
+            expression: `!(${isCron}) || (${[
+              'object.spec.jobTemplate.spec.template.spec == oldObject.spec.jobTemplate.spec.template.spec',
+              `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
+              'object.spec.schedule == oldObject.spec.schedule',
+              'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
+              'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+            ].join(' && ')})`,
+            message: "ripple's rollout handler may change only a CronJob's jobTemplate ripple.dev/restarted-* annotations",
+            reason: 'Forbidden',
+          },
+          {
+            expression: `${isCron} || (has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(o, o.kind == "CronJob" && o.apiVersion == "batch/v1" && has(o.controller) && o.controller) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) && ${q('ripple.dev/restarted-for')} in object.spec.template.metadata.annotations)`,
+            message: "ripple's rollout handler creates only Jobs controlled by a CronJob, for a restart (ripple.dev/restarted-for)",
+            reason: 'Forbidden',
+          },
+        ],
+      },
+    },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name, labels }, spec: { policyName: name, validationActions: ['Deny'] } },
+  ];
+}

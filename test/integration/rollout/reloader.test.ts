@@ -13,7 +13,7 @@ import { RippleConfig, type RippleConfigInput } from '../../../core/config/schem
 import { makeHandler } from '../../../functions/rollout/handler.ts';
 import { LABEL_PAUSED_FOR_PERIOD } from '../../../functions/rollout/reloader-mode.ts';
 import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
-import { renderReloaderRbac } from '../../../render/reloader.ts';
+import { renderReloaderAdmission, renderReloaderRbac } from '../../../render/reloader.ts';
 import { explainReloader, formatReloaderExplain } from '../../../cli/explain/reloader.ts';
 import { captureStdout, changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, testObservability, type Env } from './fixture.ts';
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
   kube = await handlerKube(env, 'rollout', []);
   // the mode's RBAC, rendered for a config that covers every case below (all namespaces, CronJobs, selectors)
   const cfg = config({ namespaces: { include: ['*'], selector: { matchExpressions: [{ key: 'reloader-off', operator: 'DoesNotExist' }] } } });
-  for (const obj of renderReloaderRbac(cfg)) await env.admin.objects.create(obj as KubernetesObject);
+  for (const obj of [...renderReloaderRbac(cfg), ...renderReloaderAdmission(cfg)]) await env.admin.objects.create(obj as KubernetesObject);
 }, 60_000);
 
 afterAll(async () => {
@@ -320,6 +320,21 @@ describe('ripple explain --reloader', () => {
     ]);
     expect((await explainReloader(env.admin, DEFAULT, `Secret/${ns}/db`, 'created')).notATrigger).toBe('created, and reloader.reloadOnCreate is off');
     expect(formatReloaderExplain(r)).toContain('1 of 2 workloads would restart');
+  });
+});
+
+describe('reloader mode: the rollout identity is held to its job on CronJobs and Jobs (admission)', () => {
+  it('may not create a Job no CronJob controls, nor change a CronJob beyond the restart annotations', async () => {
+    const ns = await namespace();
+    const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: ns }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'registry.example/job:1' }] } } } } } };
+    await env.admin.objects.create(cron as KubernetesObject);
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: ns }, spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: 'x' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'evil' }] } } } };
+    await expect(kube.objects.create(job as KubernetesObject)).rejects.toThrow(/creates only Jobs controlled by a CronJob/);
+    const path = `/apis/batch/v1/namespaces/${ns}/cronjobs/c`;
+    const patch = (body: object) => kube.raw.request('PATCH', path, { body, contentType: 'application/strategic-merge-patch+json' });
+    await expect(patch({ spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'evil' }] } } } } } })).rejects.toThrow(/only a CronJob's jobTemplate ripple.dev\/restarted-\* annotations/);
+    await expect(patch({ spec: { schedule: '* * * * *' } })).rejects.toThrow(/only a CronJob's jobTemplate/);
+    await patch({ spec: { jobTemplate: { spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: 'ConfigMap/x=absent' } } } } } } });
   });
 });
 
