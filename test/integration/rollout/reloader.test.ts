@@ -14,6 +14,7 @@ import { makeHandler } from '../../../functions/rollout/handler.ts';
 import { LABEL_PAUSED_FOR_PERIOD } from '../../../functions/rollout/reloader-mode.ts';
 import type { KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { renderReloaderAdmission, renderReloaderRbac } from '../../../render/reloader.ts';
+import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { explainReloader, formatReloaderExplain } from '../../../cli/explain/reloader.ts';
 import { captureStdout, changeEvent, ensureNamespace, eventually, handlerKube, sqsBatch, startEnv, testObservability, type Env } from './fixture.ts';
 
@@ -39,7 +40,8 @@ beforeAll(async () => {
   kube = await handlerKube(env, 'rollout', []);
   // the mode's RBAC, rendered for a config that covers every case below (all namespaces, CronJobs, selectors)
   const cfg = config({ namespaces: { include: ['*'], selector: { matchExpressions: [{ key: 'reloader-off', operator: 'DoesNotExist' }] } } });
-  for (const obj of [...renderReloaderRbac(cfg), ...renderReloaderAdmission(cfg)]) await env.admin.objects.create(obj as KubernetesObject);
+  // and the admission that holds the rollout identity to its job (ripple-rollout-identity, ripple-rollout-reloader-identity)
+  for (const obj of [...renderReloaderRbac(cfg), ...renderReloaderAdmission(cfg), ...renderIdentityAdmission()]) await env.admin.objects.create(obj as KubernetesObject);
 }, 60_000);
 
 afterAll(async () => {
@@ -335,6 +337,12 @@ describe('reloader mode: the rollout identity is held to its job on CronJobs and
     await expect(patch({ spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'evil' }] } } } } } })).rejects.toThrow(/only a CronJob's jobTemplate ripple.dev\/restarted-\* annotations/);
     await expect(patch({ spec: { schedule: '* * * * *' } })).rejects.toThrow(/only a CronJob's jobTemplate/);
     await patch({ spec: { jobTemplate: { spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: 'ConfigMap/x=absent' } } } } } } });
+    // and on Deployments (ripple-rollout-identity): the pause fields yes, the image no
+    await deployment(ns, 'd', envFrom([]));
+    const dpath = `/apis/apps/v1/namespaces/${ns}/deployments/d`;
+    const dpatch = (body: object) => kube.raw.request('PATCH', dpath, { body, contentType: 'application/strategic-merge-patch+json' });
+    await expect(dpatch({ spec: { template: { spec: { containers: [{ name: 'app', image: 'evil' }] } } } })).rejects.toThrow(/may change only the pod template's ripple.dev\/restarted-\* annotations/);
+    await dpatch({ spec: { paused: true }, metadata: { annotations: { 'deployment.reloader.stakater.com/paused-at': '2026-01-01T00:00:00Z' } } });
   });
 });
 
