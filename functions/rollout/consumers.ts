@@ -16,7 +16,7 @@
 import type { V1Container, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { REFERENCE_FORMS } from '../../core/policy/schema.ts';
 import type { ObjectKind } from '../../core/constants.ts';
-import { nameMatches } from './reloader.ts';
+import { nameMatches } from './name-patterns.ts';
 
 export type ReferenceForm = (typeof REFERENCE_FORMS)[number];
 
