@@ -51,6 +51,7 @@ export function reloaderRules(cfg: ReloaderConfig): PolicyRule[] {
   const resources = cfg.objects.kinds.map((k) => (k === 'Secret' ? 'secrets' : 'configmaps')).sort();
   rules.push({ apiGroups: [''], resources, verbs: ['get'] });
   if (cfg.namespaces.selector) rules.push({ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] });
+  if (cfg.kinds.includes('Rollout')) rules.push({ apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'list', 'patch'] });
   if (cfg.kinds.includes('CronJob')) {
     rules.push({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] });
     rules.push({ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] });
@@ -98,7 +99,55 @@ export const RELOADER_ADMISSION_NAME = 'ripple-rollout-reloader-identity';
  */
 export function renderReloaderAdmission(config: RippleConfig | undefined): K8sObject[] {
   const cfg = reloaderMode(config);
-  if (!cfg || !cfg.kinds.includes('CronJob')) return [];
+  if (!cfg) return [];
+  return [...(cfg.kinds.includes('CronJob') ? cronJobAdmission() : []), ...(cfg.kinds.includes('Rollout') ? argoRolloutAdmission() : [])];
+}
+
+export const RELOADER_ARGO_ADMISSION_NAME = 'ripple-rollout-reloader-argo-identity';
+
+/** Argo Rollouts: as `ripple-rollout-identity` for Deployments, only the pod template's restart annotations may change. */
+function argoRolloutAdmission(): K8sObject[] {
+  const name = RELOADER_ARGO_ADMISSION_NAME;
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
+  const tmpl = (o: string, field: 'labels' | 'annotations') => `(has(${o}.spec.template) && has(${o}.spec.template.metadata) && has(${o}.spec.template.metadata.${field}) ? ${o}.spec.template.metadata.${field} : {})`;
+  const spec = (o: string) => `(has(${o}.spec.template) && has(${o}.spec.template.spec) ? ${o}.spec.template.spec : {})`;
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name, labels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: ['argoproj.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['rollouts'], scope: 'Namespaced' }] },
+        matchConditions: [{ name: 'rollout-identity', expression: `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${JSON.stringify(HANDLER_GROUPS.rollout)})` }],
+        variables: [
+          { name: 'newAnnotations', expression: request('object', tmpl) },
+          { name: 'oldAnnotations', expression: request('oldObject', tmpl) },
+        ],
+        validations: [
+          { expression: `!(request.namespace.startsWith("kube-") || request.namespace == "ripple-system")`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
+          { expression: 'request.operation == "UPDATE"', message: "ripple's rollout handler only patches Rollouts", reason: 'Forbidden' },
+          {
+            expression: [
+              `${spec('object')} == ${spec('oldObject')}`,
+              `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
+              'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
+              'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+              '(has(object.spec.selector) ? object.spec.selector : {}) == (has(oldObject.spec.selector) ? oldObject.spec.selector : {})',
+            ].join(' && '),
+            message: "ripple's rollout handler may change only a Rollout's pod template ripple.dev/restarted-* annotations",
+            reason: 'Forbidden',
+          },
+        ],
+      },
+    },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name, labels }, spec: { policyName: name, validationActions: ['Deny'] } },
+  ];
+}
+
+const request = (o: string, tmpl: (o: string, f: 'labels' | 'annotations') => string) => `request.operation == "UPDATE" ? ${tmpl(o, 'annotations')} : {}`;
+
+function cronJobAdmission(): K8sObject[] {
   const name = RELOADER_ADMISSION_NAME;
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
   const q = (s: string) => JSON.stringify(s);

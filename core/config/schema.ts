@@ -20,8 +20,13 @@ export const CONFIG_KIND = 'RippleConfig';
 export const CONFIG_FILE = 'ripple.config.yaml';
 export const CONFIG_FILES = [CONFIG_FILE, 'ripple.config.yml'] as const;
 
-/** Workload kinds the Reloader mode restarts (CronJob: a Job is created from its jobTemplate, as Reloader does). */
-export const RELOADER_WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'] as const;
+/**
+ * Workload kinds the Reloader mode restarts (CronJob: a Job is created from its jobTemplate, as Reloader does;
+ * Rollout: Argo Rollouts, only when listed, as Reloader's --is-Argo-Rollouts).
+ */
+export const RELOADER_WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
+/** The default kinds: Reloader's (Argo Rollouts need their CRD, and Reloader needs --is-Argo-Rollouts). */
+export const RELOADER_DEFAULT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'] as const;
 export type ReloaderWorkloadKind = (typeof RELOADER_WORKLOAD_KINDS)[number];
 
 export const ReloaderConfig = z
@@ -55,8 +60,8 @@ export const ReloaderConfig = z
     kinds: z
       .array(z.enum(RELOADER_WORKLOAD_KINDS))
       .min(1)
-      .default([...RELOADER_WORKLOAD_KINDS])
-      .describe('Workload kinds restarted (a CronJob gets a new Job from its jobTemplate, as Reloader does).'),
+      .default([...RELOADER_DEFAULT_KINDS])
+      .describe('Workload kinds restarted (a CronJob gets a new Job from its jobTemplate, as Reloader does; Rollout = Argo Rollouts, only when listed, as Reloader\'s --is-Argo-Rollouts).'),
     autoReloadAll: z
       .boolean()
       .default(false)

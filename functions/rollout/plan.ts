@@ -19,7 +19,7 @@ import type { ObjectKind } from '../../core/constants.ts';
 
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 /** The policy kinds, and CronJob (the Reloader mode only: a Job is created from its jobTemplate). */
-export type RolloutKind = WorkloadKind | 'CronJob';
+export type RolloutKind = WorkloadKind | 'CronJob' | 'Rollout';
 
 /** Reload settings that apply to one changed object (merged from the policies that concern it). */
 export interface ReloadSettings extends ConsumerSettings {

@@ -62,6 +62,20 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   },
   // the Reloader mode only: a new Job from the jobTemplate (cronjob.ts)
   CronJob: cronJobOps,
+  // the Reloader mode only, when listed: Argo Rollouts (a custom resource: JSON merge patch, no strategic merge)
+  Rollout: {
+    resource: 'rollouts',
+    list: (raw, namespace) => listAllRaw<Workload>(raw, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts`, { verb: 'list', resource: 'rollouts', namespace }),
+    podTemplate: (o) => (o as V1Deployment).spec?.template,
+    paused: (o) => (o as V1Deployment).spec?.paused === true,
+    patch: (raw, namespace, name, body) =>
+      raw.request<Workload>('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`, {
+        describe: { verb: 'patch', resource: 'rollouts', namespace, name },
+        body,
+        contentType: 'application/merge-patch+json',
+        query: { fieldManager: FIELD_MANAGER },
+      }),
+  },
 };
 
 /** The planner's view of a listed workload. */

@@ -39,7 +39,7 @@ beforeAll(async () => {
   env = await startEnv();
   kube = await handlerKube(env, 'rollout', []);
   // the mode's RBAC, rendered for a config that covers every case below (all namespaces, CronJobs, selectors)
-  const cfg = config({ namespaces: { include: ['*'], selector: { matchExpressions: [{ key: 'reloader-off', operator: 'DoesNotExist' }] } } });
+  const cfg = config({ kinds: ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'], namespaces: { include: ['*'], selector: { matchExpressions: [{ key: 'reloader-off', operator: 'DoesNotExist' }] } } });
   // and the admission that holds the rollout identity to its job (ripple-rollout-identity, ripple-rollout-reloader-identity)
   for (const obj of [...renderReloaderRbac(cfg), ...renderReloaderAdmission(cfg), ...renderIdentityAdmission()]) await env.admin.objects.create(obj as KubernetesObject);
 }, 60_000);
@@ -305,6 +305,36 @@ describe('reloader mode: paused Deployments, pause-period, CronJobs', () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0].metadata.annotations['cronjob.kubernetes.io/instantiate']).toBe('manual');
     expect(jobs[0].spec.template.metadata.annotations[ANN_RESTARTED_FOR]).toMatch(/^ConfigMap\/cfg=hmac-sha256:/);
+  });
+});
+
+describe('reloader mode: Argo Rollouts (kinds: [..., Rollout], as --is-Argo-Rollouts)', () => {
+  it('an annotated Rollout restarts (its pod template records the change); not listed: untouched; identity held to the restart annotations', async () => {
+    const ns = await namespace();
+    await secret(ns, 'db', 'v1');
+    await env.admin.objects.create({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'canary', namespace: ns, annotations: { 'reloader.stakater.com/auto': 'true' } },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'canary' } }, template: { metadata: { labels: { app: 'canary' } }, spec: envFrom(['db']) }, strategy: { canary: { steps: [{ setWeight: 20 }] } } },
+    } as KubernetesObject);
+    const rollout = async () => (await env.admin.objects.read({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'canary', namespace: ns } })) as any;
+
+    // default kinds (Reloader without --is-Argo-Rollouts): not touched
+    expect((await invoke(handlerWith(DEFAULT), [await update('Secret', ns, 'db', 'v2')])).batchItemFailures).toEqual([]);
+    expect((await rollout()).spec.template.metadata.annotations?.[ANN_RESTARTED_FOR]).toBeUndefined();
+    // listed: restarted once
+    const h = handlerWith(config({ kinds: ['Deployment', 'Rollout'] }));
+    const ev = await update('Secret', ns, 'db', 'v3');
+    expect((await invoke(h, [ev])).batchItemFailures).toEqual([]);
+    const r = await rollout();
+    expect(r.spec.template.metadata.annotations[ANN_RESTARTED_FOR]).toMatch(/^Secret\/db=hmac-sha256:/);
+    expect((await invoke(h, [ev])).batchItemFailures).toEqual([]);
+    expect((await rollout()).metadata.generation).toBe(r.metadata.generation);
+    // the identity may not change anything else of a Rollout
+    await expect(
+      kube.raw.request('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/canary`, { body: { spec: { template: { spec: { serviceAccountName: 'admin' } } } }, contentType: 'application/merge-patch+json' }),
+    ).rejects.toThrow(/only a Rollout's pod template ripple.dev\/restarted-\* annotations/);
   });
 });
 

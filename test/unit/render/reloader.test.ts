@@ -9,7 +9,7 @@ import { RippleConfig, type RippleConfigInput } from '../../../core/config/schem
 import { RipplePolicy } from '../../../core/policy/schema.ts';
 import { renderFiles } from '../../../render/index.ts';
 import { patternSize, rolloutPattern } from '../../../render/patterns.ts';
-import { renderReloaderRbac, reloaderRules, withReloaderClauses, withReloaderSettings } from '../../../render/reloader.ts';
+import { renderReloaderAdmission, renderReloaderRbac, reloaderRules, withReloaderClauses, withReloaderSettings } from '../../../render/reloader.ts';
 import { DETAIL_BASE } from '../../support/events.ts';
 
 const config = (reloader: RippleConfigInput['reloader']) => RippleConfig.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RippleConfig', reloader: { enabled: true, ...reloader } });
@@ -72,6 +72,13 @@ describe('RBAC of the Reloader mode', () => {
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
     ]);
+  });
+
+  it('Argo Rollouts (listed in kinds): rollouts get/list/patch, and an admission policy holding the identity to the restart annotations', () => {
+    const c = config({ kinds: ['Deployment', 'Rollout'] });
+    expect(reloaderRules(c.reloader!)).toContainEqual({ apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'list', 'patch'] });
+    expect(renderReloaderAdmission(c).map((o) => `${o.kind} ${o.metadata.name}`)).toEqual(['ValidatingAdmissionPolicy ripple-rollout-reloader-argo-identity', 'ValidatingAdmissionPolicyBinding ripple-rollout-reloader-argo-identity']);
+    expect(renderReloaderAdmission(config({})).map((o) => o.metadata.name)).toEqual(['ripple-rollout-reloader-identity', 'ripple-rollout-reloader-identity']);
   });
 
   it('bound cluster-wide for globs; per namespace when every included namespace is an exact name', () => {

@@ -31,7 +31,7 @@ describe('RippleConfig', () => {
   it.each([
     [`${head}reloader:\n  enabled: true\n  reloadOnCreate: "yes"\n`, 'f.yaml:5:19: reloader.reloadOnCreate: must be true or false, not string "yes"'],
     [`${head}reloader:\n  autoReload: true\n`, 'f.yaml:4:3: reloader.autoReload: unknown field; allowed here: enabled, namespaces, objects, kinds, autoReloadAll, reloadOnCreate, reloadOnDelete, coalesce'],
-    [`${head}reloader:\n  kinds: [Deployment, Rollout]\n`, 'f.yaml:4:23: reloader.kinds[1]: must be one of Deployment, StatefulSet, DaemonSet, CronJob'],
+    [`${head}reloader:\n  kinds: [Deployment, DeploymentConfig]\n`, 'f.yaml:4:23: reloader.kinds[1]: must be one of Deployment, StatefulSet, DaemonSet, CronJob, Rollout'],
     [`apiVersion: ripple.dev/v1alpha1\nkind: RipplePolicy\n`, 'f.yaml:2:7: kind: must be "RippleConfig"'],
     [`${head}reloader:\n  namespaces: { include: [] }\n`, 'f.yaml:4:26: reloader.namespaces.include: must list at least one namespace name or glob ("*" = all)'],
   ])('errors name file:line:col and the field (%#)', (text, message) => {
