@@ -6,13 +6,7 @@ import type { Command } from 'commander';
 import { loadPolicies, policyFiles, PolicyError, policyOrigin } from '../../core/policy/load.ts';
 import { RippleError } from '../../core/errors.ts';
 import { configFileFor, loadConfig } from '../../core/config/load.ts';
-import { reloaderMode, type ReloaderConfig } from '../../core/config/schema.ts';
-
-/** One line on the Reloader mode's settings. */
-export function describeReloader(r: ReloaderConfig): string {
-  const flags = (['autoReloadAll', 'reloadOnCreate', 'reloadOnDelete'] as const).filter((f) => r[f]);
-  return `namespaces ${r.namespaces.include.join(',')}${r.namespaces.exclude.length ? ` minus ${r.namespaces.exclude.join(',')}` : ''}${r.namespaces.selector ? ' (selector)' : ''}; ${r.objects.kinds.join(', ')} -> ${r.kinds.join(', ')}${flags.length ? `; ${flags.join(', ')}` : ''}`;
-}
+import { describeReloader, reloaderMode } from '../../core/config/schema.ts';
 
 export interface ValidateOutput {
   ok: boolean;

@@ -102,5 +102,11 @@ export function reloaderMode(config: RippleConfig | null | undefined): ReloaderC
   return r?.enabled ? r : null;
 }
 
+/** One line on the Reloader mode's settings (`ripple validate`, `ripple dev`). */
+export function describeReloader(r: ReloaderConfig): string {
+  const flags = (['autoReloadAll', 'reloadOnCreate', 'reloadOnDelete'] as const).filter((f) => r[f]);
+  return `namespaces ${r.namespaces.include.join(',')}${r.namespaces.exclude.length ? ` minus ${r.namespaces.exclude.join(',')}` : ''}${r.namespaces.selector ? ' (selector)' : ''}; ${r.objects.kinds.join(', ')} -> ${r.kinds.join(', ')}${flags.length ? `; ${flags.join(', ')}` : ''}`;
+}
+
 /** Namespaces never in scope unless included by exact name (as for sync). */
 export const RELOADER_DEFAULT_EXCLUDED = DEFAULT_EXCLUDED_NAMESPACES;

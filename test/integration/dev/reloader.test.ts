@@ -39,6 +39,7 @@ describe.skipIf(!hasKubectl)('ripple dev with the Reloader mode', () => {
       expect(text).toMatch(/re-rendering .*events\/patterns\/rollout\.json/);
       expect(readFileSync(join(dir, 'infra', 'k8s', 'rbac', 'rollout-reloader.yaml'), 'utf8')).toContain('ripple-rollout-reloader');
       expect(text).toContain('rate(1 minute) -> rollout');
+      expect(text).toContain('Reloader mode on (policies/ripple.config.yaml): namespaces *; Secret, ConfigMap -> Deployment, StatefulSet, DaemonSet, CronJob');
       const kc = session.kubeconfigPath;
       expect(await kubectl(kc, ['get', 'clusterrole', 'ripple-rollout-reloader', '-o', 'name'])).toContain('ripple-rollout-reloader');
 
