@@ -13,7 +13,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_EXCLUDED_NAMESPACES, OBJECT_KINDS } from '../constants.ts';
-import { API_VERSION, Duration, durationMs, LabelSelector } from '../policy/schema.ts';
+// only values and plain functions of the policy schema (it may move to zod mini): no methods called on its schemas
+import { API_VERSION, durationMs, LabelSelector } from '../policy/schema.ts';
 
 export const CONFIG_KIND = 'RippleConfig';
 /** The file name, in the policy directory. The policy loader skips it (it holds no RipplePolicy). */
@@ -40,7 +41,7 @@ export const ReloaderConfig = z
           .default(['*'])
           .describe('Namespace names or globs (*, ?) whose Secrets/ConfigMaps and workloads are in scope. kube-* and ripple-system only by exact name.'),
         exclude: z.array(z.string().min(1)).default([]).describe("Namespace names or globs never in scope (wins over include); Reloader's --namespaces-to-ignore."),
-        selector: LabelSelector.optional().describe("Only namespaces whose labels match; Reloader's --namespace-selector."),
+        selector: z.optional(LabelSelector).describe("Only namespaces whose labels match; Reloader's --namespace-selector."),
       })
       .strict()
       .default({ include: ['*'], exclude: [] })
@@ -52,7 +53,7 @@ export const ReloaderConfig = z
           .min(1)
           .default([...OBJECT_KINDS])
           .describe("Which kinds trigger reloads; Reloader's --resources-to-ignore=secrets|configMaps leaves one out."),
-        selector: LabelSelector.optional().describe("Only Secrets/ConfigMaps whose labels match; Reloader's --resource-label-selector."),
+        selector: z.optional(LabelSelector).describe("Only Secrets/ConfigMaps whose labels match; Reloader's --resource-label-selector."),
       })
       .strict()
       .default({ kinds: [...OBJECT_KINDS] })
@@ -68,7 +69,10 @@ export const ReloaderConfig = z
       .describe('Reloader\'s --auto-reload-all: every workload counts as reloader.stakater.com/auto: "true" unless it says "false".'),
     reloadOnCreate: z.boolean().default(false).describe("Reloader's --reload-on-create: a created Secret/ConfigMap restarts its consumers (never a workload created after it)."),
     reloadOnDelete: z.boolean().default(false).describe("Reloader's --reload-on-delete: a deleted Secret/ConfigMap restarts its consumers."),
-    coalesce: Duration.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
+    coalesce: z
+      .string()
+      .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "10s" or "2m"')
+      .refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
       .default('10s')
       .describe('Changes within this window become one rollout per workload (as a policy\'s reload.coalesce).'),
   })
