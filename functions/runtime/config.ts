@@ -66,23 +66,18 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
   if (!kubeconfigPath && Object.keys(clusters).length === 0 && !env.RIPPLE_CLUSTER_NAME) {
     throw new ValidationError('no cluster configured: set RIPPLE_KUBECONFIG (a kubeconfig path) or RIPPLE_CLUSTERS / RIPPLE_CLUSTER_NAME (EKS)');
   }
+  const root = env.LAMBDA_TASK_ROOT || cwd;
+  const dir = env.RIPPLE_POLICY_DIR || 'policies';
   return {
     kubeconfigPath,
     clusters,
-    policyDir: policyDirFrom(env, cwd),
+    policyDir: isAbsolute(dir) ? dir : join(root, dir),
     defaultCluster: env.RIPPLE_CLUSTER_NAME || Object.keys(clusters)[0] || 'local',
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
     requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
     writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
     rateLimit: rateLimitFrom(env),
   };
-}
-
-/** RIPPLE_POLICY_DIR (default `policies`) under LAMBDA_TASK_ROOT or cwd; needs no cluster settings (the RippleConfig is read from there too). */
-export function policyDirFrom(env: Env, cwd = process.cwd()): string {
-  const root = env.LAMBDA_TASK_ROOT || cwd;
-  const dir = env.RIPPLE_POLICY_DIR || 'policies';
-  return isAbsolute(dir) ? dir : join(root, dir);
 }
 
 /** Defaults: 100 requests/s, bursts of 2 x that (see DEFAULT_RATE_LIMIT in kube/http.ts for why). */
@@ -97,4 +92,14 @@ let cached: RuntimeConfig | null = null;
 export function runtimeConfig(): RuntimeConfig {
   cached ??= parseRuntimeConfig(process.env);
   return cached;
+}
+
+/**
+ * RIPPLE_POLICY_DIR (default `policies`) under LAMBDA_TASK_ROOT or cwd, as `parseRuntimeConfig` resolves it, without
+ * needing the cluster settings: the rollout handler reads the RippleConfig (ripple.config.yaml) from there.
+ */
+export function policyDirFrom(env: Env, cwd = process.cwd()): string {
+  const root = env.LAMBDA_TASK_ROOT || cwd;
+  const dir = env.RIPPLE_POLICY_DIR || 'policies';
+  return isAbsolute(dir) ? dir : join(root, dir);
 }
