@@ -63,15 +63,16 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
         files.push(`${p.metadata.name}.yaml`);
         out[`${ADMISSION_DIR}/${p.metadata.name}.yaml`] = yamlDocs('admission', objs);
       }
-      // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
-      files.push('_ripple-system.yaml', '_ripple-identities.yaml');
-      out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
-      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission());
+      // the Reloader mode's identity limits (ripple.config.yaml; render/reloader.ts)
       const reloader = renderReloaderAdmission(opts.config);
       if (reloader.length) {
         files.push('_ripple-reloader.yaml');
         out[`${ADMISSION_DIR}/_ripple-reloader.yaml`] = yamlDocs('admission', reloader);
       }
+      // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
+      files.push('_ripple-system.yaml', '_ripple-identities.yaml');
+      out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
+      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission());
       out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }
