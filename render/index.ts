@@ -11,7 +11,11 @@ import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from 
 import { protectAuditFilter } from './audit-filter.ts';
 import { describeRenderedPattern, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
 import { renderRbacFiles, type K8sObject } from './rbac.ts';
-import { policyJsonSchema } from './schema.ts';
+import { configJsonSchema, policyJsonSchema } from './schema.ts';
+import type { RippleConfig } from '../core/config/schema.ts';
+import { ValidationError } from '../core/errors.ts';
+import { renderReloaderAdmission, renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
+import { patternSize } from './patterns.ts';
 
 export const RENDER_TARGETS = ['patterns', 'admission', 'rbac', 'audit-filter', 'schema', 'events'] as const;
 export type RenderTarget = (typeof RENDER_TARGETS)[number];
@@ -33,6 +37,8 @@ const kustomization = (what: RenderTarget, files: string[]) =>
 /** Render options: `patternLimit` is the account's EventBridge "Event pattern size" quota (default 2048). */
 export interface RenderOptions {
   patternLimit?: number;
+  /** The cluster-wide RippleConfig (ripple.config.yaml): the Reloader mode adds to the rollout pattern, RBAC and settings (render/reloader.ts). */
+  config?: RippleConfig;
 }
 
 export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts: RenderOptions = {}): Record<string, string> {
@@ -41,9 +47,9 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       const p = renderPatterns(policies, patternOptions(opts));
       return {
         [`${PATTERNS_DIR}/clone.json`]: json(p.clone.pattern),
-        [`${PATTERNS_DIR}/rollout.json`]: json(p.rollout.pattern),
+        [`${PATTERNS_DIR}/rollout.json`]: json(rolloutWithConfig(p.rollout.pattern, opts)),
         [`${PATTERNS_DIR}/protect.json`]: json(p.protect.pattern),
-        [`${PATTERNS_DIR}/rollout-settings.json`]: json(rolloutSettings(policies)),
+        [`${PATTERNS_DIR}/rollout-settings.json`]: json(withReloaderSettings(rolloutSettings(policies), opts.config)),
         ...renderTarget('audit-filter', policies),
       };
     }
@@ -58,6 +64,12 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
         files.push(`${p.metadata.name}.yaml`);
         out[`${ADMISSION_DIR}/${p.metadata.name}.yaml`] = yamlDocs('admission', objs);
       }
+      // the Reloader mode's identity limits (ripple.config.yaml; render/reloader.ts)
+      const reloader = renderReloaderAdmission(opts.config);
+      if (reloader.length) {
+        files.push('_ripple-reloader.yaml');
+        out[`${ADMISSION_DIR}/_ripple-reloader.yaml`] = yamlDocs('admission', reloader);
+      }
       // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
       files.push('_ripple-system.yaml', '_ripple-identities.yaml');
       out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
@@ -68,12 +80,14 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
     case 'rbac': {
       const out: Record<string, string> = {};
       const groups = renderRbacFiles(policies);
-      for (const [name, objs] of Object.entries(groups)) out[`${RBAC_DIR}/${name}.yaml`] = yamlDocs('rbac', objs);
-      out[`${RBAC_DIR}/kustomization.yaml`] = kustomization('rbac', Object.keys(groups).map((n) => `${n}.yaml`));
+      const reloader = renderReloaderRbac(opts.config);
+      const all: Record<string, K8sObject[]> = reloader.length ? { ...groups, 'rollout-reloader': reloader } : groups;
+      for (const [name, objs] of Object.entries(all)) out[`${RBAC_DIR}/${name}.yaml`] = yamlDocs('rbac', objs);
+      out[`${RBAC_DIR}/kustomization.yaml`] = kustomization('rbac', Object.keys(all).map((n) => `${n}.yaml`));
       return out;
     }
     case 'schema':
-      return { 'schema/ripple-policy.schema.json': json(policyJsonSchema()) };
+      return { 'schema/ripple-policy.schema.json': json(policyJsonSchema()), 'schema/ripple-config.schema.json': json(configJsonSchema()) };
     case 'events':
       return { 'events/ripple-events.schema.json': json(eventJsonSchema()) };
   }
@@ -86,6 +100,16 @@ export function renderFiles(what: RenderTarget | 'all', policies: RipplePolicy[]
 }
 
 const patternOptions = (opts: RenderOptions): PatternOptions => (opts.patternLimit === undefined ? {} : { limit: opts.patternLimit });
+
+/** The rollout pattern with the Reloader mode's clauses; still within the pattern limit. */
+function rolloutWithConfig(pattern: Record<string, unknown>, opts: RenderOptions): Record<string, unknown> {
+  const out = withReloaderClauses(pattern, opts.config);
+  const limit = opts.patternLimit ?? 2048;
+  if (patternSize(out) > limit) {
+    throw new ValidationError(`the rollout event pattern is ${patternSize(out)} characters with the Reloader mode's clauses (ripple.config.yaml); EventBridge's "Event pattern size" quota is ${limit}. Raise the quota and render with --pattern-limit <N>, or let the Reloader mode cover the reloading policies' objects (remove their reload sections)`);
+  }
+  return out;
+}
 
 /** For `ripple render`: per handler, the pattern form rendered and its size (a line each; see describeRenderedPattern). */
 export function patternSummary(policies: RipplePolicy[], opts: RenderOptions = {}): string[] {

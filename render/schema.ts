@@ -4,6 +4,16 @@
  */
 import { z } from 'zod';
 import { RipplePolicy } from '../core/policy/schema.ts';
+import { RippleConfig } from '../core/config/schema.ts';
+
+export const CONFIG_SCHEMA_ID = 'https://ripple.dev/schema/ripple-config.schema.json';
+
+/** The schema of ripple.config.yaml (RippleConfig) as written. */
+export function configJsonSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(RippleConfig, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  const { $schema, ...rest } = s;
+  return { $schema, $id: CONFIG_SCHEMA_ID, title: 'RippleConfig', ...rest };
+}
 
 export const POLICY_SCHEMA_ID = 'https://ripple.dev/schema/ripple-policy.schema.json';
 

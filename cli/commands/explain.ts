@@ -10,6 +10,10 @@ import { explainClone, formatExplain } from '../explain/explain.ts';
 import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
 import { loadPolicies } from '../../core/policy/load.ts';
 import { reportRippleError } from '../common.ts';
+import { explainReloader, formatReloaderExplain } from '../explain/reloader.ts';
+import { loadConfig } from '../../core/config/load.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { ChangeEvent } from '../../functions/rollout/reloader.ts';
 
 export function register(program: Command): void {
   program
@@ -20,7 +24,9 @@ export function register(program: Command): void {
     .option('--policies <dir>', 'RipplePolicy directory or file', 'policies')
     .option('--changes-only', 'hide namespaces where nothing would happen')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (opts: { kubeconfig: string; context?: string; policies: string; changesOnly?: boolean; output: string }) => {
+    .option('--reloader <Kind/namespace/name>', 'the Reloader mode (ripple.config.yaml): which workloads a change of this Secret/ConfigMap would restart, and which annotation decided')
+    .option('--event <event>', 'with --reloader: updated, created or deleted', 'updated')
+    .action(async (opts: { kubeconfig: string; context?: string; policies: string; changesOnly?: boolean; output: string; reloader?: string; event: string }) => {
       if (opts.output !== 'table' && opts.output !== 'json') {
         console.error(`--output: must be "table" or "json", got "${opts.output}"`);
         process.exitCode = 2;
@@ -31,6 +37,12 @@ export function register(program: Command): void {
         const kc = new KubeConfig();
         kc.loadFromFile(opts.kubeconfig);
         if (opts.context) kc.setCurrentContext(opts.context);
+        if (opts.reloader !== undefined) {
+          if (!['updated', 'created', 'deleted'].includes(opts.event)) throw new ValidationError(`--event: must be updated, created or deleted, got "${opts.event}"`);
+          const r = await explainReloader(kubeFromKubeConfig(kc), loadConfig(opts.policies), opts.reloader, opts.event as ChangeEvent);
+          console.log(opts.output === 'json' ? JSON.stringify(r, null, 2) : formatReloaderExplain(r));
+          return;
+        }
         const result = await explainClone(kubeFromKubeConfig(kc), policies);
         if (opts.output === 'json') console.log(JSON.stringify(result, null, 2));
         else console.log(formatExplain(result, { changesOnly: opts.changesOnly }));

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { loadPolicies } from '../../core/policy/load.ts';
+import { loadConfig } from '../../core/config/load.ts';
 import { checkRendered, patternSummary, RENDER_TARGETS, renderFiles, writeRendered, type RenderTarget } from '../../render/index.ts';
 import { parsePatternLimit } from '../../render/patterns.ts';
 import { reportRippleError } from '../common.ts';
@@ -33,7 +34,8 @@ export function register(program: Command): void {
         const fromEnv = opts.patternLimit === undefined;
         const patternLimit = parsePatternLimit(opts.patternLimit ?? process.env.RIPPLE_PATTERN_LIMIT, fromEnv ? 'RIPPLE_PATTERN_LIMIT' : '--pattern-limit');
         const policies = what === 'schema' || what === 'events' ? [] : loadPolicies(opts.policies);
-        files = renderFiles(target, policies, { patternLimit });
+        const config = what === 'schema' || what === 'events' ? undefined : loadConfig(opts.policies);
+        files = renderFiles(target, policies, { patternLimit, config });
         if (what === 'patterns' || what === 'all') summary = patternSummary(policies, { patternLimit });
       } catch (err) {
         reportRippleError(err);

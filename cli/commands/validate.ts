@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { loadPolicies, policyFiles, PolicyError, policyOrigin } from '../../core/policy/load.ts';
 import { RippleError } from '../../core/errors.ts';
+import { configFileFor, loadConfig } from '../../core/config/load.ts';
+import { describeReloader, reloaderMode } from '../../core/config/schema.ts';
 
 export interface ValidateOutput {
   ok: boolean;
@@ -25,6 +27,12 @@ export function validate(paths: string[]): ValidateOutput {
       return `${o ? `${o.file}: ` : ''}${p.metadata.name}: ${s.kind} ${s.namespace}/${s.name} (${parts.join(', ') || 'no protect, sync or reload'})`;
     });
     lines.push(`${policies.length} polic${policies.length === 1 ? 'y' : 'ies'} in ${files.length} file${files.length === 1 ? '' : 's'}: valid`);
+    // ripple.config.yaml next to the policies (the cluster-wide modes), checked the same way
+    const configFile = configFileFor(targets);
+    if (configFile) {
+      const mode = reloaderMode(loadConfig(targets, configFile));
+      lines.push(`${configFile}: valid; Reloader mode ${mode ? `on (${describeReloader(mode)})` : 'off'}`);
+    }
     return { ok: true, lines };
   } catch (err) {
     if (err instanceof PolicyError) return { ok: false, lines: err.message.split('\n') };

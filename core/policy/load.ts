@@ -104,7 +104,7 @@ function schemaAt(root: z.ZodType, path: readonly Seg[]): z.ZodType | undefined 
   return cur;
 }
 
-function allowedKeys(root: z.ZodType, path: readonly Seg[]): string[] {
+export function allowedKeys(root: z.ZodType, path: readonly Seg[]): string[] {
   const s: any = schemaAt(root, path);
   return s?._zod?.def?.type === 'object' ? Object.keys(s._zod.def.shape) : [];
 }
@@ -128,7 +128,7 @@ function valueAt(data: unknown, path: readonly Seg[]): unknown {
 const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'true or false', object: 'a mapping', array: 'a list', int: 'an integer' };
 
 /** One readable sentence for a zod issue: what is wrong and what is allowed. */
-function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
+export function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
   const path = issue.path as Seg[];
   // A message written in the schema (regex hints, refinements) already says what is allowed.
   if (!/^(Too small|Too big|Invalid)/.test(issue.message)) return issue.message;
@@ -227,6 +227,11 @@ function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; probl
       problems.push({ file, line, col, path: 'kind', message: `must be "RipplePolicy" (this is a Kyverno ${String(d.kind)}: convert it with \`ripple import kyverno ${file}\`)` });
       continue;
     }
+    if (d.kind === 'RippleConfig') {
+      const { line, col } = doc.position(['kind']);
+      problems.push({ file, line, col, path: 'kind', message: 'must be "RipplePolicy" (a RippleConfig belongs in ripple.config.yaml in the policy directory)' });
+      continue;
+    }
     const res = RipplePolicy.safeParse(data);
     if (!res.success) {
       for (const issue of res.error.issues) {
@@ -263,6 +268,8 @@ export function parsePolicies(text: string, file: string): RipplePolicy[] {
 }
 
 function isPolicyFile(name: string): boolean {
+  // ripple.config.yaml holds the cluster-wide RippleConfig (core/config/load.ts), not policies
+  if (name === 'ripple.config.yaml' || name === 'ripple.config.yml') return false;
   return name.endsWith('.yaml') || name.endsWith('.yml');
 }
 

@@ -16,6 +16,7 @@
 import type { V1Container, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { REFERENCE_FORMS } from '../../core/policy/schema.ts';
 import type { ObjectKind } from '../../core/constants.ts';
+import { nameMatches } from './name-patterns.ts';
 
 export type ReferenceForm = (typeof REFERENCE_FORMS)[number];
 
@@ -88,7 +89,8 @@ function splitList(v: string | undefined): string[] {
 export function reloaderSays(annotations: Record<string, string>, target: ObjectRef): { auto: boolean; named: boolean } {
   const isTrue = (k: string): boolean => annotations[k]?.toLowerCase() === 'true';
   const auto = isTrue(RELOADER.auto) || isTrue(target.kind === 'Secret' ? RELOADER.secretAuto : RELOADER.configMapAuto);
-  const named = splitList(annotations[target.kind === 'Secret' ? RELOADER.secretReload : RELOADER.configMapReload]).includes(target.name);
+  // entries are regular expressions anchored ^…$, as Reloader reads them (reloader.ts nameMatches)
+  const named = splitList(annotations[target.kind === 'Secret' ? RELOADER.secretReload : RELOADER.configMapReload]).some((e) => nameMatches(e, target.name));
   return { auto, named };
 }
 
@@ -101,6 +103,8 @@ export interface Consumption {
   ignored: Reference[];
   /** Why (for logs and skip reports). */
   reason: string;
+  /** Not restarted on purpose although the workload uses or names the object (opt-out, exclude, ignore...): reported as a skip. */
+  skip?: boolean;
 }
 
 /**

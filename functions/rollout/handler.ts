@@ -14,6 +14,8 @@ import { limiter, pool } from '../runtime/pool.ts';
 import { getOne, perNamespace, type Readers } from './read.ts';
 import { logGroup, processGroup, type GroupSummary } from './reconcile.ts';
 import { groupRecords, type Group } from './triggers.ts';
+import { reloaderMode, type RippleConfig } from '../../core/config/schema.ts';
+import { isSchedule, lazyConfig, resumeSweep, type ScheduleInput } from './reloader-entry.ts';
 
 export interface Deps extends HandlerDeps {
   now: () => Date;
@@ -28,6 +30,8 @@ export interface Deps extends HandlerDeps {
    * the Lambda timeout is not waited out: the held records go back to the queue (batchItemFailures) instead.
    */
   holdReserveMs: number;
+  /** The cluster-wide RippleConfig (default: ripple.config.yaml in the policy directory, loaded once). */
+  config: () => RippleConfig;
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
@@ -38,6 +42,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     groupConcurrency: partial.groupConcurrency ?? 16,
     sleep: partial.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     holdReserveMs: partial.holdReserveMs ?? 20_000,
+    config: partial.config ?? lazyConfig(),
   };
 }
 
@@ -54,7 +59,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
 export async function processBatch(deps: Deps, event: SQSEvent, context?: InvocationContext): Promise<SQSBatchResponse> {
   const { logger, metrics } = deps.observability();
   const failures: string[] = [];
-  const groups = groupRecords(event.Records ?? [], logger, deps.now().getTime());
+  const groups = groupRecords(event.Records ?? [], logger, deps.now().getTime(), { deletes: reloaderMode(deps.config())?.reloadOnDelete });
   const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0, held: 0, returned: 0 };
   // Every read, list and write of the batch goes through one limiter. Reads are per namespace (a GET per changed
   // object, one list per workload kind): an all-namespaces list per batch would cost O(cluster) per batch, i.e.
@@ -118,7 +123,10 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
 }
 
 export function makeHandler(partial: Partial<Deps> = {}) {
-  return lazyHandler('rollout', () => resolveDeps(partial), (deps, event: SQSEvent, context): Promise<SQSBatchResponse> => processBatch(deps, event, context));
+  return lazyHandler('rollout', () => resolveDeps(partial), (deps, event: SQSEvent | ScheduleInput, context): Promise<SQSBatchResponse> =>
+    // the schedule (the Reloader mode's pause periods) sends no Records: reloader-entry.ts
+    isSchedule(event) ? resumeSweep(deps, event) : processBatch(deps, event as SQSEvent, context),
+  );
 }
 
 export const handler = makeHandler();

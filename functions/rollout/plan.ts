@@ -14,20 +14,24 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../../core/constants.ts';
 import type { WORKLOAD_KINDS } from '../../core/policy/schema.ts';
-import { consumption, findReferences, reloaderSays, type ConsumerSettings, type Reference } from './consumers.ts';
+import { consumption, findReferences, reloaderSays, type ConsumerSettings, type Consumption, type Reference } from './consumers.ts';
 import type { ObjectKind } from '../../core/constants.ts';
 
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+/** The policy kinds, and CronJob (the Reloader mode only: a Job is created from its jobTemplate). */
+export type RolloutKind = WorkloadKind | 'CronJob' | 'Rollout';
 
 /** Reload settings that apply to one changed object (merged from the policies that concern it). */
 export interface ReloadSettings extends ConsumerSettings {
-  kinds: readonly WorkloadKind[];
+  kinds: readonly RolloutKind[];
   /** Workloads with any of these annotations set to "false" are never restarted. */
   optOutAnnotations: readonly string[];
   /** Policies the settings come from (for reports). */
   policies: readonly string[];
   /** `reload.coalesce` in ms (the longest of the policies): changes within this window make one rollout. */
   coalesceMs: number;
+  /** Patch a paused Deployment's template anyway (it rolls out on resume); the Reloader mode sets it. */
+  patchPaused?: boolean;
 }
 
 export interface ChangedObject {
@@ -37,20 +41,24 @@ export interface ChangedObject {
   /** Current keyed fingerprint of the object's content. */
   fingerprint: string;
   settings: ReloadSettings;
+  /** Decides instead of `consumption` (the Reloader mode: reloader.ts `reloaderDecision`). */
+  decide?: (w: WorkloadView) => Consumption;
 }
 
 /** What the planner needs of a Deployment/StatefulSet/DaemonSet (see workloads.ts). */
 export interface WorkloadView {
-  kind: WorkloadKind;
+  kind: RolloutKind;
   namespace: string;
   name: string;
   annotations: Record<string, string>;
   template: V1PodTemplateSpec | undefined;
   paused: boolean;
+  /** metadata.creationTimestamp (ISO), when known. */
+  createdAt?: string;
 }
 
 export interface WorkloadId {
-  kind: WorkloadKind;
+  kind: RolloutKind;
   namespace: string;
   name: string;
 }
@@ -69,8 +77,8 @@ export interface WorkloadPatch {
   references: Reference[];
   restartedFor: string;
   restartedAt: string;
-  /** Strategic merge patch body (pod template annotations only). */
-  body: { spec: { template: { metadata: { annotations: Record<string, string> } } } };
+  /** Strategic merge patch body (pod template annotations; the Reloader mode's pause-period adds spec.paused + an annotation). */
+  body: { spec: { template: { metadata: { annotations: Record<string, string> } }; paused?: boolean }; metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } };
 }
 
 export interface Skipped {
@@ -156,9 +164,10 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
     for (const obj of objects) {
       if (obj.namespace !== w.namespace) continue;
       const target = { kind: obj.kind, name: obj.name };
-      const c = consumption(w.annotations, w.template, target, obj.settings);
+      const c = obj.decide ? obj.decide(w) : consumption(w.annotations, w.template, target, obj.settings);
       if (!c.restart) {
-        if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
+        if (c.skip) plan.skipped.push({ workload: id, object: target, reason: c.reason });
+        else if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
         continue;
       }
       if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: `also ${c.ignored.map((r) => r.where).join('; ')} (reported, not a reason to restart)` });
@@ -175,7 +184,7 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
         plan.upToDate.push({ workload: id, object: target, reason: `already restarted for ${entryKey(obj)}=${obj.fingerprint}` });
         continue;
       }
-      if (w.paused) {
+      if (w.paused && !obj.settings.patchPaused) {
         pendingSkips.push({ workload: id, object: target, reason: `${w.kind} is paused (spec.paused: true); not restarted` });
         continue;
       }

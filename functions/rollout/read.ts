@@ -6,11 +6,11 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { ObjectKind } from '../../core/constants.ts';
 import { orNull, type Kube } from '../runtime/kube.ts';
 import type { Limiter } from '../runtime/pool.ts';
-import type { WorkloadKind, WorkloadView } from './plan.ts';
+import type { RolloutKind, WorkloadView } from './plan.ts';
 import { listWorkloads } from './workloads.ts';
 
 /** Lists the workloads of one namespace (plain JSON, paged): one request per kind and namespace, never all namespaces. */
-export type WorkloadLister = (kube: Kube, namespace: string, kinds: WorkloadKind[]) => Promise<WorkloadView[]>;
+export type WorkloadLister = (kube: Kube, namespace: string, kinds: RolloutKind[]) => Promise<WorkloadView[]>;
 
 export const perNamespace: WorkloadLister = (kube, namespace, kinds) => listWorkloads(kube.raw, namespace, kinds);
 

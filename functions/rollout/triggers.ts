@@ -22,11 +22,12 @@ export interface Item {
 }
 
 /** Why an event is not a rollout trigger (before any API call), or null. */
-export function eventSkipReason(e: ObjectChangeEvent): string | null {
+export function eventSkipReason(e: ObjectChangeEvent, opts: { deletes?: boolean } = {}): string | null {
   const d = e.detail;
   if (d.kind !== 'Secret' && d.kind !== 'ConfigMap') return `${d.kind} is not a Secret or ConfigMap`;
   if (!d.namespace) return `${d.kind} ${d.name} has no namespace`;
-  if (e['detail-type'] === DETAIL_TYPES.deleted) return `${d.kind} ${d.namespace}/${d.name} was deleted; deletions do not restart workloads`;
+  // deletions count only in the Reloader mode with reloadOnDelete (functions/rollout/reloader-mode.ts)
+  if (e['detail-type'] === DETAIL_TYPES.deleted && !opts.deletes) return `${d.kind} ${d.namespace}/${d.name} was deleted; deletions do not restart workloads`;
   if (e['detail-type'] === DETAIL_TYPES.updated && !d.changes.some((c) => CONTENT_CHANGES.has(c))) {
     return `${d.kind} ${d.namespace}/${d.name}: no content change (changes: ${d.changes.join(', ') || 'none'})`;
   }
@@ -78,12 +79,12 @@ export function parseRecord(record: SQSRecord, logger: Observability['logger'], 
 export type Group = { cluster: string; namespace: string; items: Item[] };
 
 /** The batch's trigger records grouped by cluster and namespace (one read/plan/apply per group). */
-export function groupRecords(records: SQSRecord[], logger: Observability['logger'], now: number): Map<string, Group> {
+export function groupRecords(records: SQSRecord[], logger: Observability['logger'], now: number, opts: { deletes?: boolean } = {}): Map<string, Group> {
   const groups = new Map<string, Group>();
   for (const record of records) {
     const item = parseRecord(record, logger, now);
     if (!item) continue;
-    const skip = eventSkipReason(item.event);
+    const skip = eventSkipReason(item.event, opts);
     if (skip) {
       logger.info('not a rollout trigger', { messageId: record.messageId, reason: skip });
       continue;

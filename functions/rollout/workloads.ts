@@ -2,13 +2,14 @@
  * Workload kinds are a table: each kind maps to `{ list, podTemplate, paused, patch }`. Adding a kind is one
  * entry; nothing else branches on the kind.
  */
-import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1CronJob, V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../../core/constants.ts';
 import type { RawApi } from '../runtime/kube.ts';
 import { listAllRaw } from '../runtime/kube.ts';
-import type { WorkloadKind, WorkloadView } from './plan.ts';
+import type { RolloutKind, WorkloadView } from './plan.ts';
+import { cronJobOps } from './cronjob.ts';
 
-type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet | V1CronJob;
 
 export interface WorkloadKindOps {
   /** Resource name for RBAC and messages. */
@@ -37,7 +38,7 @@ const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: st
     query: { fieldManager: FIELD_MANAGER },
   });
 
-export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
+export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   Deployment: {
     resource: 'deployments',
     list: rawList('deployments'),
@@ -59,10 +60,26 @@ export const WORKLOADS: Record<WorkloadKind, WorkloadKindOps> = {
     paused: () => false,
     patch: rawPatch('daemonsets'),
   },
+  // the Reloader mode only: a new Job from the jobTemplate (cronjob.ts)
+  CronJob: cronJobOps,
+  // the Reloader mode only, when listed: Argo Rollouts (a custom resource: JSON merge patch, no strategic merge)
+  Rollout: {
+    resource: 'rollouts',
+    list: (raw, namespace) => listAllRaw<Workload>(raw, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts`, { verb: 'list', resource: 'rollouts', namespace }),
+    podTemplate: (o) => (o as V1Deployment).spec?.template,
+    paused: (o) => (o as V1Deployment).spec?.paused === true,
+    patch: (raw, namespace, name, body) =>
+      raw.request<Workload>('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`, {
+        describe: { verb: 'patch', resource: 'rollouts', namespace, name },
+        body,
+        contentType: 'application/merge-patch+json',
+        query: { fieldManager: FIELD_MANAGER },
+      }),
+  },
 };
 
 /** The planner's view of a listed workload. */
-export function viewOf(kind: WorkloadKind, obj: Workload): WorkloadView {
+export function viewOf(kind: RolloutKind, obj: Workload): WorkloadView {
   const ops = WORKLOADS[kind];
   return {
     kind,
@@ -71,11 +88,12 @@ export function viewOf(kind: WorkloadKind, obj: Workload): WorkloadView {
     annotations: obj.metadata?.annotations ?? {},
     template: ops.podTemplate(obj),
     paused: ops.paused(obj),
+    ...(obj.metadata?.creationTimestamp ? { createdAt: new Date(obj.metadata.creationTimestamp).toISOString() } : {}),
   };
 }
 
 /** Every workload of the given kinds in a namespace, as planner views (kinds listed in parallel). */
-export async function listWorkloads(raw: RawApi, namespace: string, kinds: readonly WorkloadKind[]): Promise<WorkloadView[]> {
+export async function listWorkloads(raw: RawApi, namespace: string, kinds: readonly RolloutKind[]): Promise<WorkloadView[]> {
   const lists = await Promise.all(kinds.map(async (k) => (await WORKLOADS[k].list(raw, namespace)).map((o) => viewOf(k, o))));
   return lists.flat();
 }

@@ -112,3 +112,13 @@ export function runtimeConfig(): RuntimeConfig {
   cached ??= parseRuntimeConfig(process.env);
   return cached;
 }
+
+/**
+ * RIPPLE_POLICY_DIR (default `policies`) under LAMBDA_TASK_ROOT or cwd, as `parseRuntimeConfig` resolves it, without
+ * needing the cluster settings: the rollout handler reads the RippleConfig (ripple.config.yaml) from there.
+ */
+export function policyDirFrom(env: Env, cwd = process.cwd()): string {
+  const root = env.LAMBDA_TASK_ROOT || cwd;
+  const dir = env.RIPPLE_POLICY_DIR || 'policies';
+  return isAbsolute(dir) ? dir : join(root, dir);
+}

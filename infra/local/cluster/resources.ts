@@ -62,6 +62,11 @@ export const RESOURCES: ResourceType[] = [
   rt({ group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'], categories: ['all'],
     subresources: ['status', 'scale'], generation: true }),
   rt({ group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions' }),
+  // stored only (no Job or CronJob controller): the rollout handler's Reloader mode creates Jobs from CronJobs
+  rt({ group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', categories: ['all'], subresources: ['status'], generation: true }),
+  rt({ group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', shortNames: ['cj'], categories: ['all'], subresources: ['status'], generation: true }),
+  // Argo Rollouts' custom resource, served as if its CRD were installed (stored only, no controller)
+  rt({ group: 'argoproj.io', version: 'v1alpha1', kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'], subresources: ['status'], generation: true }),
   rt({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases' }),
   rt({ group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', shortNames: ['netpol'], generation: true }),
   rt({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', shortNames: ['pdb'], subresources: ['status'], generation: true }),

@@ -17,6 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { join, relative, resolve } from 'node:path';
 import { resyncEntry } from '../../../events/schema.ts';
 import { loadPolicies } from '../../../core/policy/load.ts';
+import { loadConfig } from '../../../core/config/load.ts';
+import { describeReloader, reloaderMode } from '../../../core/config/schema.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { checkRendered, renderFiles, writeRendered } from '../../../render/index.ts';
 import { parsePatternLimit } from '../../../render/patterns.ts';
@@ -55,7 +57,11 @@ function renderFromPolicies(cwd: string, out: Output): RipplePolicy[] {
     return [];
   }
   const policies = loadPolicies(dir);
-  const files = renderFiles('all', policies, { patternLimit: parsePatternLimit(process.env.RIPPLE_PATTERN_LIMIT, 'RIPPLE_PATTERN_LIMIT') });
+  // ripple.config.yaml (the Reloader mode) next to the policies; an invalid one stops ripple dev like an invalid policy
+  const config = loadConfig(dir);
+  const reloader = reloaderMode(config);
+  if (reloader) out.item('reloader', `Reloader mode on (policies/ripple.config.yaml): ${describeReloader(reloader)}`);
+  const files = renderFiles('all', policies, { patternLimit: parsePatternLimit(process.env.RIPPLE_PATTERN_LIMIT, 'RIPPLE_PATTERN_LIMIT'), config });
   const stale = checkRendered('all', files, cwd);
   if (stale.length === 0) return policies;
   out.step(`policies/ changed since the last render: re-rendering (\`ripple render all\`): ${stale.map((d) => d.split(':')[0]).join(', ')}`);

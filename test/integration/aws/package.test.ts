@@ -231,8 +231,10 @@ describe('npm run package (offline, no AWS credentials)', () => {
 
   it('reconciles every 10 minutes and on each deploy that changes the policies', () => {
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
-    expect(schedules).toHaveLength(1);
+    expect(schedules).toHaveLength(2);
     expect(schedules[0]![1].Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', Targets: [{ Arn: getAtt(FN.clone) }] });
+    // the Reloader mode's pause-period sweep (rollout-settings.json pauseSweep): off unless ripple.config.yaml turns the mode on
+    expect(schedules[1]![1].Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'DISABLED', Targets: [{ Arn: getAtt(FN.rollout) }] });
     const [[, reconcile]] = ofType('Custom::RippleReconcile') as [[string, Res]];
     expect(reconcile.Properties).toMatchObject({ ServiceToken: getAtt(FN.clone), PoliciesHash: policiesHash(join(root, 'policies')), Clusters: CLUSTERS, BusName: { Ref: 'RippleBus' } });
     // It waits for the clone role's access entries on every cluster, or its first run could not reach them.

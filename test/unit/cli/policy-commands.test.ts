@@ -27,6 +27,19 @@ describe('ripple validate', () => {
     expect(r.stderr.trim()).toBe(`${file}:6:27: spec.sync.onSourceDelete: must be one of keep, delete`);
   });
 
+  it('checks ripple.config.yaml next to the policies: the Reloader mode, or file:line:col errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ripple-validate-config-'));
+    writeFileSync(join(dir, 'p.yaml'), readFileSync('policies/blogsecret.yaml', 'utf8'));
+    writeFileSync(join(dir, 'ripple.config.yaml'), 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\nreloader:\n  enabled: true\n  reloadOnDelete: true\n');
+    let r = ripple('validate', dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${join(dir, 'ripple.config.yaml')}: valid; Reloader mode on (namespaces *; Secret, ConfigMap -> Deployment, StatefulSet, DaemonSet, CronJob; reloadOnDelete)`);
+    writeFileSync(join(dir, 'ripple.config.yaml'), 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\nreloader:\n  enabled: yes please\n');
+    r = ripple('validate', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`${join(dir, 'ripple.config.yaml')}:4:12: reloader.enabled: must be true or false, not string "yes please"`);
+  });
+
   it('points Kyverno files at the importer', () => {
     const r = ripple('validate', 'policies/kyverno');
     expect(r.code).toBe(1);

@@ -65,6 +65,8 @@ describe('consumption', () => {
     ['otherSecret', S, { ...ALL, reloaderAnnotations: false }, { 'secret.reloader.stakater.com/reload': 'db' }, false],
     ['plainEnv', CM, { ...ALL, reloaderAnnotations: true }, { 'configmap.reloader.stakater.com/reload': 'cfg' }, true],
     ['plainEnv', CM, { ...ALL, reloaderAnnotations: true }, { 'secret.reloader.stakater.com/reload': 'cfg' }, false],
+    ['otherSecret', S, { ...ALL, reloaderAnnotations: true }, { 'secret.reloader.stakater.com/reload': 'd.' }, true],
+    ['otherSecret', S, { ...ALL, reloaderAnnotations: true }, { 'secret.reloader.stakater.com/reload': 'd' }, false],
     ['pullSecret', S, { ...ALL, reloaderAnnotations: true }, { 'reloader.stakater.com/auto': 'true' }, false],
   ] as const)('%s %o %o %o -> restart %s', (spec, target, settings, ann, restart) => {
     const r = consumption(ann, { spec: specs[spec] }, target, settings);

@@ -191,7 +191,11 @@ describe('the repository serverless.yml', () => {
     expect(byTarget['queue:RolloutQueue']).toMatchObject({ name: 'ripple-dev-rollout', eventBusName: 'ripple-dev', deadLetterQueue: 'RolloutDlq' });
     expect(app.queues.find((q) => q.logicalId === 'RolloutQueue')).toMatchObject({ visibilityTimeoutSeconds: 360, redrive: { deadLetterQueue: 'RolloutDlq', maxReceiveCount: 5 } });
     expect(app.sqsEvents).toEqual([expect.objectContaining({ function: 'rollout', queue: 'RolloutQueue', batchSize: 100, reportBatchItemFailures: true })]);
-    expect(app.schedules).toEqual([expect.objectContaining({ function: 'clone', rateMs: 600_000, input: { reason: 'schedule' } })]);
+    expect(app.schedules).toEqual([
+      expect.objectContaining({ function: 'clone', rateMs: 600_000, input: { reason: 'schedule' } }),
+      // the Reloader mode's pause-period sweep: off unless policies/ripple.config.yaml turns the mode on
+      expect.objectContaining({ function: 'rollout', rateMs: 60_000, input: { reason: 'schedule' }, enabled: false }),
+    ]);
     expect(app.logSubscriptions).toEqual([expect.objectContaining({ function: 'protect', logGroup: '/aws/eks/ripple/cluster' })]);
     expect(app.params.cluster).toBe('ripple');
   });

@@ -1,0 +1,81 @@
+/**
+ * Reloader's named lists (`secret.reloader.stakater.com/reload: "db-.*,cache"`): each entry a regular expression
+ * anchored `^…$`, as Reloader compiles it; an entry that does not compile compares as an exact name.
+ *
+ * Entries come from workload annotations, i.e. from anyone who may edit a workload; Go's RE2 runs in linear time,
+ * JavaScript's engine backtracks. An entry with a quantified group that itself contains a quantifier or an
+ * alternation (`(a+)+`, `(a|a)*`), more than three unbounded quantifiers (`.*a.*b.*c.*`), a backreference or a
+ * lookaround is therefore compared as an exact name (Go would reject the last two as well), so one hostile
+ * annotation cannot stall the handler for every namespace of its batch. A leading `(?i)` works as in Go.
+ */
+/** Constructs a backtracking engine can take exponential time on, or that RE2 does not have. */
+const UNSAFE = [/\\[1-9]/, /\\k</, /\(\?<?[=!]/];
+
+/** True when a quantified group contains a quantifier (`(a+)+`, `(a|b*)*`, `(x{2,})+`): exponential backtracking. */
+function nestedQuantifier(src: string): boolean {
+  const stack: boolean[] = [];
+  let quantifiedInside = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      // skip a character class
+      for (i++; i < src.length && src[i] !== ']'; i++) if (src[i] === '\\') i++;
+      continue;
+    }
+    if (c === '(') {
+      stack.push(quantifiedInside);
+      quantifiedInside = false;
+    } else if (c === ')') {
+      const inner = quantifiedInside;
+      quantifiedInside = stack.pop() ?? false;
+      const next = src[i + 1];
+      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
+      if (inner && quantified && next !== '?') return true;
+      if (inner || quantified) quantifiedInside = true;
+    } else if (c === '*' || c === '+' || c === '{' || (c === '|' && stack.length > 0)) {
+      // an alternation inside a group counts too: `(a|a)*` backtracks exponentially as well
+      quantifiedInside = true;
+    }
+  }
+  return false;
+}
+
+/** Unbounded quantifiers (`*`, `+`, `{n,}`): more than MAX_UNBOUNDED makes a polynomial blow-up on a 253-character name. */
+const MAX_UNBOUNDED = 3;
+function unboundedQuantifiers(src: string): number {
+  return (src.replace(/\\./g, '').replace(/\[(?:\\.|[^\]])*\]/g, 'x').match(/[*+]|\{\d+,\}/g) ?? []).length;
+}
+
+const regexCache = new Map<string, RegExp | null>();
+
+/** `^value$` as Reloader compiles it; null when it is not a (safe) regular expression: compare exactly then. */
+export function namePattern(value: string): RegExp | null {
+  if (regexCache.has(value)) return regexCache.get(value)!;
+  let re: RegExp | null = null;
+  let src = value;
+  let flags = '';
+  if (src.startsWith('(?i)')) {
+    src = src.slice(4);
+    flags = 'i';
+  }
+  if (!UNSAFE.some((u) => u.test(src)) && !nestedQuantifier(src) && unboundedQuantifiers(src) <= MAX_UNBOUNDED) {
+    try {
+      re = new RegExp(`^(?:${src})$`, flags);
+    } catch {
+      re = null;
+    }
+  }
+  if (regexCache.size > 10_000) regexCache.clear();
+  regexCache.set(value, re);
+  return re;
+}
+
+/** Does a Reloader named-list entry select `name`? */
+export function nameMatches(entry: string, name: string): boolean {
+  const re = namePattern(entry);
+  return re ? re.test(name) : entry === name;
+}
