@@ -216,7 +216,7 @@ describe('planClone', () => {
 
 describe('sync.mode once (Kyverno synchronize: false)', () => {
   const once = policy({ mode: 'once' });
-  it.each<[string, Partial<Parameters<typeof planClone>[0]>, string, RegExp]>([
+  it.each<[string, Omit<Partial<Parameters<typeof planClone>[0]>, 'namespaces'>, string, RegExp]>([
     ['a new namespace gets its copy', { mayCreate: true }, 'create', /made once/],
     ['a resync or an event does not make one (a deleted copy stays deleted)', { mayCreate: false }, 'skip', /not re-created/],
     ['an edited copy is kept as the namespace left it', { mayCreate: true, copies: [copyIn('team-a', once, (c) => (c.data = { password: 'ZWRpdGVk' }))] }, 'skip', /the namespace's to keep/],
