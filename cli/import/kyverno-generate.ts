@@ -9,12 +9,6 @@ export const NS_TARGET = /^\{\{\s*request\.object\.metadata\.name\s*\}\}$/;
 
 const NEAREST_CLONE = 'match kinds [Namespace] and generate.namespace "{{request.object.metadata.name}}", choosing the namespaces with match names or a selector';
 
-/** "Secret default/regcred" for messages, from a clone block (or "the base" when it is unreadable). */
-function cloneSource(g: Obj): string {
-  const c = g.clone;
-  return isObj(c) && typeof c.namespace === 'string' && typeof c.name === 'string' ? `${typeof g.kind === 'string' ? `${g.kind} ` : ''}${c.namespace}/${c.name}` : 'the base';
-}
-
 type Match = ReturnType<typeof resourceFilters>;
 
 export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>): void {
