@@ -28,6 +28,8 @@ export interface SyncPart extends Contribution {
   exclude: string[];
   selector?: LabelSelector;
   targetName: string;
+  /** synchronize: true -> sync; false or unset (Kyverno's default) -> once. */
+  mode: 'sync' | 'once';
 }
 export interface ReloadPart extends Contribution {
   kinds: WorkloadKind[];

@@ -9,17 +9,12 @@ export const NS_TARGET = /^\{\{\s*request\.object\.metadata\.name\s*\}\}$/;
 
 const NEAREST_CLONE = 'match kinds [Namespace] and generate.namespace "{{request.object.metadata.name}}", choosing the namespaces with match names or a selector';
 
-/** "Secret default/regcred" for messages, from a clone block (or "the base" when it is unreadable). */
-function cloneSource(g: Obj): string {
-  const c = g.clone;
-  return isObj(c) && typeof c.namespace === 'string' && typeof c.name === 'string' ? `${typeof g.kind === 'string' ? `${g.kind} ` : ''}${c.namespace}/${c.name}` : 'the base';
-}
-
 type Match = ReturnType<typeof resourceFilters>;
 
 export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>): void {
   const g = rule.generate;
   if (!isObj(g)) return void ctx.fail(['generate'], 'generate must be a mapping');
+  if (ctx.policyNamespace) return importNamespacedGenerate(ctx, rule, spec, sources, g, ctx.policyNamespace);
   const match = generateMatch(ctx, rule, g);
   if (!match) return;
   checkKeys(ctx, ['generate'], g, ['kind', 'apiVersion', 'name', 'namespace', 'synchronize', 'clone', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field');
@@ -28,7 +23,7 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
   const base = generateBase(ctx, g);
   if (!base) return;
   const { kind, clone } = base;
-  syncOptionNotes(ctx, g, spec, notes);
+  const mode = syncOptionNotes(ctx, g, spec, notes);
 
   const { include, selector, everything } = includedNamespaces(ctx, match, notes);
   const exclude = excludedNamespaces(ctx, rule.exclude);
@@ -49,18 +44,51 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
     exclude: [...new Set(exclude)],
     selector,
     targetName: g.name,
+    mode,
   };
+}
+
+/**
+ * A namespaced Policy's generate rule: it sees and writes only its own namespace, so it clones a base of that
+ * namespace into a second object next to it, under another name -> a policy whose only copy is in the source's own
+ * namespace (sync.namespaces.include lists it by exact name; sync.targetName is the copy's name). Kyverno makes the
+ * copy when the rule's trigger (any object of the matched kinds in that namespace) appears; ripple makes it whenever
+ * the base exists (noted).
+ */
+function importNamespacedGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>, g: Obj, ns: string): void {
+  checkKeys(ctx, ['generate'], g, ['kind', 'apiVersion', 'name', 'namespace', 'synchronize', 'clone', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field');
+  if (g.foreach !== undefined || g.cloneList !== undefined || g.data !== undefined) {
+    const k = g.foreach !== undefined ? 'foreach' : g.cloneList !== undefined ? 'cloneList' : 'data';
+    return void ctx.fail(['generate', k], `generate.${k} in a namespaced Policy is not supported; nearest supported form: generate.clone of one base of namespace ${ns}`);
+  }
+  if (rule.preconditions !== undefined) ctx.fail(['preconditions'], 'preconditions on a generate rule are not supported');
+  const kind = g.kind;
+  if (kind !== 'Secret' && kind !== 'ConfigMap') return void ctx.fail(['generate', 'kind'], `generating kind ${JSON.stringify(kind)} is not supported (Secret, ConfigMap)`);
+  const clone = g.clone;
+  if (!isObj(clone) || typeof clone.name !== 'string' || typeof clone.namespace !== 'string') return void ctx.fail(['generate', 'clone'], 'generate.clone with the name and namespace of the base object is required');
+  checkKeys(ctx, ['generate', 'clone'], clone, ['name', 'namespace'], 'clone field');
+  if (clone.namespace !== ns) return void ctx.fail(['generate', 'clone', 'namespace'], `a namespaced Policy reads only its own namespace ${ns}; clone.namespace is ${JSON.stringify(clone.namespace)}`);
+  if (g.namespace !== ns) return void ctx.fail(['generate', 'namespace'], `a namespaced Policy writes only into its own namespace ${ns}; generate.namespace is ${JSON.stringify(g.namespace)}`);
+  for (const [k, v] of [['clone', 'name'], ['name', g.name]] as const) {
+    const value = k === 'clone' ? clone.name : v;
+    if (typeof value !== 'string' || /\{\{/.test(value) || hasWildcard(value)) return void ctx.fail(k === 'clone' ? ['generate', 'clone', 'name'] : ['generate', 'name'], `${k === 'clone' ? 'clone.name' : 'generate.name'} ${JSON.stringify(value)} must be a literal name`);
+  }
+  if (g.name === clone.name) return void ctx.fail(['generate', 'name'], `generate.name ${JSON.stringify(g.name)} is the base itself (same namespace, same name): nothing to copy`);
+  const notes: string[] = [...ctx.notes];
+  const mode = syncOptionNotes(ctx, g, spec, notes);
+  const match = resourceFilters(ctx, ['match'], rule.match, 'match');
+  const triggers = [...new Set(match.resources.flatMap((f) => f.kinds))];
+  notes.push(
+    `namespaced Policy ${ns}: the copy "${g.name}" is made next to the base in ${ns}${triggers.length ? `; Kyverno waited for a ${triggers.join('/')} to appear there, ripple makes it whenever the base exists` : ''}`,
+  );
+  const parts = sourceParts(sources, kind, ns, clone.name);
+  if (parts.sync) return void ctx.fail(['generate'], `${kind} ${ns}/${clone.name} is already cloned by ${parts.sync.origin}; one target name per base`);
+  parts.sync = { origin: ctx.origin, notes, include: [ns], exclude: [], selector: undefined, targetName: g.name as string, mode };
 }
 
 /** The rule's match, after the root refusals (each names the one construct that decides); undefined when refused. */
 function generateMatch(ctx: RuleContext, rule: Obj, g: Obj): Match | undefined {
   // Root refusals first: each names the one construct that decides, rather than everything that follows from it.
-  if (ctx.policyNamespace) {
-    return void ctx.fail(
-      ['generate'],
-      `a namespaced Policy generates only inside its own namespace ${ctx.policyNamespace}: a copy of ${cloneSource(g)} next to the base, as ${JSON.stringify(g.name)}, is not supported yet (ripple copies a base into other namespaces; a second object in the base's own namespace under another name is one of the policy model's coming target names); nearest supported form: a ClusterPolicy cloning ${cloneSource(g)} into the namespaces that need it (${NEAREST_CLONE})`,
-    );
-  }
   if (g.foreach !== undefined) {
     return void ctx.fail(['generate', 'foreach'], `generate.foreach (objects named from a list computed per request) is not supported: a ripple policy is resolved when it is imported; write one generate.clone rule per base (${NEAREST_CLONE})`);
   }
@@ -113,22 +141,27 @@ function generateBase(ctx: RuleContext, g: Obj): { kind: ObjectKind; clone: Obj 
   return { kind, clone };
 }
 
-/** synchronize, orphanDownstreamOnPolicyDelete and generateExisting: refused or noted. */
-function syncOptionNotes(ctx: RuleContext, g: Obj, spec: Obj, notes: string[]): void {
-  if (g.synchronize !== true) {
-    ctx.fail(
-      ['generate', g.synchronize === undefined ? 'clone' : 'synchronize'],
-      `${g.synchronize === undefined ? 'synchronize is not set, so false (Kyverno\'s default)' : 'synchronize: false'} (copies made once, then left to each namespace: edits kept, source changes not propagated) is not supported yet (sync.mode once is coming with the policy model); nearest supported form: synchronize: true, where ripple keeps every copy equal to the base and reverts edits to it`,
+/** synchronize (-> the sync mode), orphanDownstreamOnPolicyDelete and generateExisting: mapped and noted. */
+function syncOptionNotes(ctx: RuleContext, g: Obj, spec: Obj, notes: string[]): 'sync' | 'once' {
+  if (g.synchronize !== undefined && typeof g.synchronize !== 'boolean') ctx.fail(['generate', 'synchronize'], 'synchronize must be true or false');
+  const mode = g.synchronize === true ? 'sync' : 'once';
+  if (mode === 'once') {
+    notes.push(
+      `${g.synchronize === undefined ? 'synchronize unset (Kyverno\'s default: false)' : 'synchronize: false'} -> sync.mode: once: a copy is made when a namespace is created or selected, and when the policy is deployed; then it is the namespace's: edits kept, a deleted copy not re-created, source changes and deletion not propagated`,
     );
   }
-  if (g.orphanDownstreamOnPolicyDelete === true) {
+  if (mode === 'once') {
+    notes.push('copies of a synchronize: false rule stay when the policy is deleted, in Kyverno and in ripple');
+    if (g.orphanDownstreamOnPolicyDelete !== undefined && typeof g.orphanDownstreamOnPolicyDelete !== 'boolean') ctx.fail(['generate', 'orphanDownstreamOnPolicyDelete'], 'orphanDownstreamOnPolicyDelete must be true or false');
+  } else if (g.orphanDownstreamOnPolicyDelete === true) {
     notes.push('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place (ripple never deletes copies because a policy was removed)');
   } else if (g.orphanDownstreamOnPolicyDelete === false || g.orphanDownstreamOnPolicyDelete === undefined) {
     notes.push('Kyverno deletes the copies when this rule or policy is deleted (orphanDownstreamOnPolicyDelete: false, its default); removing the RipplePolicy leaves them in place: delete them with kubectl if you remove the policy');
   } else ctx.fail(['generate', 'orphanDownstreamOnPolicyDelete'], 'orphanDownstreamOnPolicyDelete must be true or false');
   const existing = g.generateExisting ?? spec.generateExisting ?? spec.generateExistingOnPolicyUpdate;
   if (existing === true) notes.push('generateExisting -> copies are also made in namespaces that already exist (ripple always does this)');
-  else notes.push('copies are also made in namespaces that already exist (ripple always backfills; the Kyverno policy did not ask for generateExisting)');
+  else notes.push('copies are also made in namespaces that already exist (ripple always backfills, at deploy; the Kyverno policy did not ask for generateExisting)');
+  return mode;
 }
 
 /** The namespaces the rule's match selects: names (globs), a label selector, or every namespace. */

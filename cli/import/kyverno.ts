@@ -92,7 +92,9 @@ function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
     spec.sync = {
       ...(Object.keys(ns).length ? { namespaces: ns } : {}),
       ...(p.sync.targetName !== p.name ? { targetName: p.sync.targetName } : {}),
-      onSourceDelete: 'delete',
+      // synchronize: true deletes the copies with the source (Kyverno's downstream cleanup); false leaves them
+      onSourceDelete: p.sync.mode === 'once' ? 'keep' : 'delete',
+      ...(p.sync.mode === 'once' ? { mode: 'once' } : {}),
     };
   }
   if (p.reload) spec.reload = { kinds: p.reload.kinds, references: p.reload.references };

@@ -137,7 +137,7 @@ export const Sync = z
       })
       .strict()
       .default({ include: ['*'], exclude: [] })
-      .describe('Which namespaces hold a copy. The source namespace never does; terminating namespaces are skipped.'),
+      .describe('Which namespaces hold a copy. The source namespace does only under another name (sync.targetName) and when listed by exact name in include; terminating namespaces are skipped.'),
     /** Name of the copies (default: the source's name). */
     targetName: dns1123Subdomain.optional().describe("Name of the copies (default: the source's name)."),
     /** What happens to copies when the source is deleted. */
@@ -156,6 +156,13 @@ export const Sync = z
       .describe('Which source labels and annotations are propagated to the copies.'),
     /** Immutable copies can only be replaced by delete + create; only when this is true. */
     replaceImmutable: z.boolean().default(false).describe('Replace an immutable copy (delete + create) when the source changes; otherwise report it.'),
+    /** `sync`: copies kept equal to the source; `once`: made once per namespace, then left to it (Kyverno's synchronize: false). */
+    mode: z
+      .enum(['sync', 'once'])
+      .default('sync')
+      .describe(
+        "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
+      ),
   })
   .strict()
   .describe('Clone the base object into namespaces and keep the copies in sync.');

@@ -74,8 +74,12 @@ export function namespaceNameSkipReason(policy: RipplePolicy, name: string): str
   const sync = policy.spec.sync;
   if (!sync) return `policy ${policy.metadata.name} has no sync section`;
   const src = policy.spec.source;
-  if (name === src.namespace) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}`;
   const { include, exclude } = sync.namespaces;
+  if (name === src.namespace) {
+    if (targetName(policy) === src.name) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}`;
+    // a copy next to the base under another name: only where asked for by exact name (a glob never meant it)
+    if (!include.includes(name)) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}; a copy under "${targetName(policy)}" goes there only when sync.namespaces.include lists it by exact name`;
+  }
   const excluded = exclude.find((g) => globMatch(g, name));
   if (excluded !== undefined) return `namespace ${name} is excluded by sync.namespaces.exclude "${excluded}"`;
   const includedByName = include.includes(name);

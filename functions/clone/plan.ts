@@ -13,7 +13,10 @@
  * - A same-named object ripple does not manage: `report-unmanaged`, never written.
  * - Our copy in a namespace that no longer should hold one: delete. Source absent: copies deleted or kept per
  *   `sync.onSourceDelete`. Terminating namespaces: skipped.
- * The source object itself is never an action target (its namespace never holds a copy).
+ * - `sync.mode: once`: a namespace without a copy gets one only when the run may create (`CloneInput.mayCreate`: a
+ *   namespace created or selected, the policy deployed); a copy, once there, is never written again (edits kept,
+ *   not deleted with the source or when the namespace stops being selected).
+ * The source object itself is never an action target (a copy next to it has another name: select.ts).
  */
 import {
   ANN_METADATA_FINGERPRINT,
@@ -87,6 +90,11 @@ export interface CloneInput {
    * (write, mutated again, drifted, write...). The scheduled reconcile still rewrites it, as before.
    */
   ownWrite?: boolean;
+  /**
+   * `sync.mode: once` only: whether this run may make a missing copy (a namespace was created or relabelled, or the
+   * policy deployed). Other runs (resyncs, source and copy events) leave once-mode namespaces as they are.
+   */
+  mayCreate?: boolean;
 }
 
 /** `Secret/team-a/blogsecret`: the value of ripple.dev/source on copies. */
@@ -189,6 +197,20 @@ export function sourceProblem(policy: RipplePolicy, source: ClonedObject): strin
   return null;
 }
 
+/** `sync.mode: once`: a copy where none is, when the run may create; nothing else, ever. */
+function onceForNamespace(input: CloneInput, at: Omit<Target, 'reason'>, skipWhy: string | null, copy: ClonedObject | null): CloneAction {
+  const { policy, source } = input;
+  if (skipWhy !== null) return { ...at, action: 'skip', reason: skipWhy };
+  if (copy) {
+    const problem = ownershipProblem(policy, copy);
+    if (problem) return { ...at, action: 'report-unmanaged', uid: copy.metadata?.uid, reason: problem };
+    return { ...at, action: 'skip', reason: 'sync.mode once: the copy was made; it is the namespace\'s to keep or change' };
+  }
+  if (!source) return { ...at, action: 'skip', reason: `source ${sourceRef(policy)} is absent` };
+  if (!input.mayCreate) return { ...at, action: 'skip', reason: 'sync.mode once: copies are made when a namespace is created or selected, or the policy deployed; not re-created' };
+  return { ...at, action: 'create', object: desiredCopy(policy, source, at.namespace, input.fingerprintKey), reason: 'copy missing (sync.mode once: made once)' };
+}
+
 function forNamespace(input: CloneInput, ns: NamespaceLike, copy: ClonedObject | null): CloneAction {
   const { policy, source, fingerprintKey } = input;
   const kind = policy.spec.source.kind;
@@ -196,6 +218,7 @@ function forNamespace(input: CloneInput, ns: NamespaceLike, copy: ClonedObject |
   const name = targetName(policy);
   const at = { kind, namespace, name };
   const skipWhy = namespaceSkipReason(policy, ns);
+  if (policy.spec.sync?.mode === 'once') return onceForNamespace(input, at, skipWhy, copy);
   const owned = copy ? ownershipProblem(policy, copy) === null : false;
 
   if (skipWhy !== null) {

@@ -61,11 +61,11 @@ export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (clust
       summary.failures.push({ kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}: ${errorReason(err)}` });
       continue;
     }
-    const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite });
+    const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite, mayCreate: item.mayCreate });
     summary.namespaces += actions.length;
     const replan = async (a: CloneAction): Promise<CloneAction> => {
       const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
-      return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
+      return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite, mayCreate: item.mayCreate })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
     };
     const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter, outOfTime: deps.outOfTime });
     for (const [k, v] of Object.entries(applied.done) as [ActionType, number][]) summary.actions[k] += v;

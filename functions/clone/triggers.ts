@@ -27,6 +27,8 @@ export interface WorkItem {
    * them away would only be mutated again; see plan.ts `CloneInput.ownWrite`.
    */
   ownWrite?: boolean;
+  /** `sync.mode: once` policies: this run may make missing copies (plan.ts `CloneInput.mayCreate`). */
+  mayCreate?: boolean;
 }
 
 export interface CloudFormationEvent {
@@ -75,25 +77,32 @@ export function classify(input: unknown, defaultCluster: string): Trigger {
   return { type: 'ripple', event, cluster: d.cluster, why };
 }
 
-/** The (policy, scope) pairs a trigger asks for. Only policies with a `sync` part are considered. */
+const once = (p: RipplePolicy) => p.spec.sync?.mode === 'once';
+
+/**
+ * The (policy, scope) pairs a trigger asks for. Only policies with a `sync` part are considered. `sync.mode: once`
+ * policies are in a run only where it may make missing copies (`mayCreate`): a namespace created or relabelled, a
+ * deploy (the CloudFormation custom resource, a `deploy` resync); never for source or copy events or other resyncs.
+ */
 export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): WorkItem[] {
   const syncing = policies.filter((p) => p.spec.sync !== undefined);
-  const all = (): WorkItem[] => syncing.map((policy) => ({ policy, scope: { kind: 'all' } }));
-  if (trigger.type !== 'ripple') return trigger.type === 'cloudformation' && trigger.event.RequestType === 'Delete' ? [] : all();
+  const all = (deploy: boolean): WorkItem[] => syncing.filter((p) => deploy || !once(p)).map((policy) => ({ policy, scope: { kind: 'all' }, ...(once(policy) ? { mayCreate: true } : {}) }));
+  if (trigger.type !== 'ripple') return trigger.type === 'cloudformation' ? (trigger.event.RequestType === 'Delete' ? [] : all(true)) : all(false);
   const { event } = trigger;
-  if (event['detail-type'] === DETAIL_TYPES.resync) return all();
+  if (event['detail-type'] === DETAIL_TYPES.resync) return all((event.detail as { reason?: string }).reason === 'deploy');
   const d = event.detail;
   if (d.kind === 'Namespace') {
     if (event['detail-type'] === DETAIL_TYPES.deleted) return [];
-    return syncing.map((policy) => ({ policy, scope: { kind: 'namespace', namespace: d.name } }));
+    return syncing.map((policy) => ({ policy, scope: { kind: 'namespace', namespace: d.name }, ...(once(policy) ? { mayCreate: true } : {}) }));
   }
   if (!d.namespace) return [];
   if (d.kind === 'Secret' && d.namespace === RIPPLE_NAMESPACE && d.name.startsWith(SNAPSHOT_PREFIX)) {
-    return syncing.filter((p) => p.spec.protect && `${SNAPSHOT_PREFIX}${p.metadata.name}` === d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+    return syncing.filter((p) => !once(p) && p.spec.protect && `${SNAPSHOT_PREFIX}${p.metadata.name}` === d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
   }
-  const items: WorkItem[] = policiesForSource(syncing, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
-  for (const policy of policiesForCopy(syncing, d.kind, d.name)) {
-    if (policy.spec.source.namespace === d.namespace) continue; // that is the source, handled above
+  const kept = syncing.filter((p) => !once(p)); // once-mode copies are never synced again
+  const items: WorkItem[] = policiesForSource(kept, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+  for (const policy of policiesForCopy(kept, d.kind, d.name)) {
+    if (policy.spec.source.namespace === d.namespace && policy.spec.source.name === d.name) continue; // that is the source, handled above
     if (items.some((i) => i.policy === policy)) continue;
     const ownWrite = event['detail-type'] === DETAIL_TYPES.updated && d.manager === FIELD_MANAGER;
     items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace }, ...(ownWrite ? { ownWrite } : {}) });

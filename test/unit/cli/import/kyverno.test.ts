@@ -261,8 +261,7 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
           kinds: [ConfigMap]
           names: [settings]` }), /in every namespace: ripple protects base objects/],
     ['validate pattern', validate('').replace('deny: {}', 'pattern: { data: { x: "?*" } }'), /validate field "pattern" is not supported/],
-    ['generate with synchronize: false', generate(CLONE.replace('synchronize: true', 'synchronize: false')), /generate\.synchronize: .*synchronize: false \(copies made once, then left to each namespace: edits kept, source changes not propagated\) is not supported yet .*nearest supported form: synchronize: true/],
-    ['generate without synchronize (Kyverno\'s default: false)', generate(CLONE.replace('      synchronize: true\n', '')), /synchronize is not set, so false \(Kyverno's default\).* is not supported yet/],
+    ['generate with synchronize: "yes"', generate(CLONE.replace('synchronize: true', 'synchronize: "yes"')), /generate\.synchronize: .*synchronize must be true or false/],
     ['generate from data', generate(`      kind: ConfigMap
       apiVersion: v1
       name: settings
@@ -528,9 +527,49 @@ ${generate(CLONE)}`;
     expect(r.spec.reload?.references).toEqual(['env']);
   });
 
+  it.each([
+    ['synchronize: false', generate(CLONE.replace('synchronize: true', 'synchronize: false')), /synchronize: false -> sync\.mode: once/],
+    ['synchronize unset (Kyverno\'s default: false)', generate(CLONE.replace('      synchronize: true\n', '')), /synchronize unset \(Kyverno's default: false\) -> sync\.mode: once/],
+  ])('%s -> sync.mode once, copies kept when the source goes, noted', (_n, text, note) => {
+    const r = importKyverno([{ file: 'in0.yaml', text }]);
+    expect(r.policies[0].spec.sync).toMatchObject({ mode: 'once', onSourceDelete: 'keep' });
+    expect(r.yaml).toMatch(note);
+    expect(r.yaml).toContain('copies of a synchronize: false rule stay when the policy is deleted');
+  });
+
   it('orphanDownstreamOnPolicyDelete: true is what ripple does (noted in the output)', () => {
     const r = importKyverno([{ file: 'in0.yaml', text: generate(CLONE.replace('synchronize: true', 'synchronize: true\n      orphanDownstreamOnPolicyDelete: true')) }]);
     expect(r.yaml).toContain('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place');
+  });
+});
+
+const NAMESPACED = (gen = 'name: copied\n      namespace: base\n      synchronize: true\n      clone: { name: regcred, namespace: base }') => `apiVersion: kyverno.io/v1
+kind: Policy
+metadata: { name: p, namespace: base }
+spec:
+  rules:
+  - name: copy
+    match: { any: [ { resources: { kinds: [ConfigMap] } } ] }
+    generate:
+      apiVersion: v1
+      kind: Secret
+      ${gen}
+`;
+
+describe('a namespaced Policy cloning next to its base', () => {
+  it('imports as a copy under the new name in the source namespace only (listed by exact name), the trigger noted', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: NAMESPACED() }]);
+    expect(r.policies[0].spec.source).toEqual({ kind: 'Secret', namespace: 'base', name: 'regcred' });
+    expect(r.policies[0].spec.sync).toMatchObject({ namespaces: { include: ['base'] }, targetName: 'copied', mode: 'sync' });
+    expect(r.yaml).toContain('Kyverno waited for a ConfigMap to appear there, ripple makes it whenever the base exists');
+  });
+
+  it.each([
+    ['a base in another namespace', "name: copied\n      namespace: base\n      synchronize: true\n      clone: { name: regcred, namespace: other }", /generate\.clone\.namespace: .*a namespaced Policy reads only its own namespace base/],
+    ['a copy into another namespace', "name: copied\n      namespace: other\n      synchronize: true\n      clone: { name: regcred, namespace: base }", /generate\.namespace: .*a namespaced Policy writes only into its own namespace base/],
+    ['the base itself', "name: regcred\n      namespace: base\n      synchronize: true\n      clone: { name: regcred, namespace: base }", /generate\.name: .*is the base itself/],
+  ])('refuses %s, naming the field', (_n, gen, want) => {
+    expect(() => importKyverno([{ file: 'in0.yaml', text: NAMESPACED(gen) }])).toThrow(want);
   });
 });
 
@@ -543,21 +582,6 @@ describe('Kyverno idioms that need the coming policy model: refused, naming the 
         kinds: [v1/Secret, v1/ConfigMap]
         selector: { matchLabels: { share: "true" } }`), /generate\.cloneList: .*generate\.cloneList \(every Secret\/ConfigMap in namespace base matching \{"matchLabels":\{"share":"true"\}\}, each copied under its own name, .*\) is not supported yet: .*nearest supported form: one generate\.clone rule per object$/m],
     ['two target names', [generate(CLONE), generate(CLONE.replace('name: settings\n', 'name: settings-two\n')).replace('name: gen\n', 'name: gen2\n')].join('---\n'), /ConfigMap base\/settings is already copied as "settings" by ClusterPolicy gen, rule copy; copying it under a second name \("settings-two"\) is not supported yet .*nearest supported form: one name for every copy/],
-    ['a namespaced Policy cloning next to the base', `apiVersion: kyverno.io/v1
-kind: Policy
-metadata: { name: p, namespace: base }
-spec:
-  rules:
-  - name: copy
-    match: { any: [ { resources: { kinds: [ConfigMap] } } ] }
-    generate:
-      apiVersion: v1
-      kind: Secret
-      name: copied
-      namespace: base
-      synchronize: true
-      clone: { name: regcred, namespace: base }
-`, /spec\.rules\[0\]\.generate: Policy base\/p, rule copy: a namespaced Policy generates only inside its own namespace base: a copy of Secret base\/regcred next to the base, as "copied", is not supported yet .*nearest supported form: a ClusterPolicy cloning Secret base\/regcred into the namespaces that need it/],
   ])('%s', (_n, doc, want) => {
     let msg = '';
     try {

@@ -213,3 +213,40 @@ describe('planClone', () => {
     expect(planClone({ policy: p, source, namespaces: [ns('a')], copies: [], fingerprintKey: KEY })).toEqual([]);
   });
 });
+
+describe('sync.mode once (Kyverno synchronize: false)', () => {
+  const once = policy({ mode: 'once' });
+  it.each<[string, Omit<Partial<Parameters<typeof planClone>[0]>, 'namespaces'>, string, RegExp]>([
+    ['a new namespace gets its copy', { mayCreate: true }, 'create', /made once/],
+    ['a resync or an event does not make one (a deleted copy stays deleted)', { mayCreate: false }, 'skip', /not re-created/],
+    ['an edited copy is kept as the namespace left it', { mayCreate: true, copies: [copyIn('team-a', once, (c) => (c.data = { password: 'ZWRpdGVk' }))] }, 'skip', /the namespace's to keep/],
+    ['the source deleted: the copy stays', { mayCreate: true, source: null, copies: [copyIn('team-a', once)] }, 'skip', /the namespace's to keep/],
+    ['no source yet: nothing to copy', { mayCreate: true, source: null }, 'skip', /absent/],
+    ['a same-named object ripple did not make is reported, never written', { mayCreate: true, copies: [{ ...copyIn('team-a', once), metadata: { name: 'blogsecret', namespace: 'team-a', uid: 'x' } }] }, 'report-unmanaged', /not owned by ripple/],
+  ])('%s', (_n, input, action, reason) => {
+    const a = one({ policy: once, namespaces: [ns('team-a')], ...input });
+    expect(a.action).toBe(action);
+    expect(a.reason).toMatch(reason);
+  });
+
+  it('a namespace no longer selected keeps its copy', () => {
+    const p = policy({ mode: 'once', namespaces: { include: ['team-*'], exclude: ['team-a'] } });
+    expect(one({ policy: p, namespaces: [ns('team-a')], copies: [copyIn('team-a', p)], mayCreate: true }).action).toBe('skip');
+  });
+});
+
+describe('a copy next to the source under another name (a namespaced Kyverno Policy)', () => {
+  it('goes in the source namespace only when include lists it by exact name', () => {
+    const beside = policy({ targetName: 'myclonedsecret', namespaces: { include: ['base'] } });
+    const a = one({ policy: beside, namespaces: [ns('base')] });
+    expect(a.action).toBe('create');
+    expect(a).toMatchObject({ namespace: 'base', name: 'myclonedsecret' });
+    const glob = policy({ targetName: 'myclonedsecret', namespaces: { include: ['*'] } });
+    expect(one({ policy: glob, namespaces: [ns('base')] })).toMatchObject({ action: 'skip', reason: expect.stringMatching(/only when sync.namespaces.include lists it by exact name/) });
+  });
+
+  it('never the source itself, under its own name', () => {
+    const same = policy({ namespaces: { include: ['base'] } });
+    expect(one({ policy: same, namespaces: [ns('base')] })).toMatchObject({ action: 'skip', reason: expect.stringMatching(/holds the source/) });
+  });
+});

@@ -88,3 +88,24 @@ describe('clone triggers', () => {
     expect(err).toBeInstanceOf(ZodError);
   });
 });
+
+describe('sync.mode once: runs that may make copies, and no others', () => {
+  const onceP = policy('once', { kind: 'Secret', namespace: 'base', name: 'regcred' }, { mode: 'once' });
+  const ps = [blog, onceP];
+  const deployResync = { ...resync, detail: { ...resync.detail, reason: 'deploy' } };
+  it.each<[string, unknown, string[]]>([
+    ['namespace created: may create', change('Kubernetes Object Created', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'once@team-c+create']],
+    ['namespace relabelled (newly selected): may create', change('Kubernetes Object Updated', { kind: 'Namespace', name: 'team-c' }), ['blog@team-c', 'once@team-c+create']],
+    ['deploy (CloudFormation): may create in every namespace', cfn('Update'), ['blog@all', 'once@all+create']],
+    ['deploy resync: may create', deployResync, ['blog@all', 'once@all+create']],
+    ['scheduled resync: once-mode copies left alone', { reason: 'schedule' }, ['blog@all']],
+    ['startup resync: left alone', resync, ['blog@all']],
+    ['source updated: not propagated', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'regcred' }), []],
+    ['source deleted: copies kept', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'base', name: 'regcred' }), []],
+    ['copy deleted: not re-created', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'team-a', name: 'regcred' }), []],
+    ['copy edited: kept', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'regcred', manager: 'kubectl-edit' }), []],
+  ])('%s', (_n, event, expected) => {
+    const items = workFor(classify(event, 'prod'), ps);
+    expect(items.map((i) => `${i.policy.metadata.name}@${i.scope.kind === 'all' ? 'all' : i.scope.namespace}${i.mayCreate ? '+create' : ''}`)).toEqual(expected);
+  });
+});
