@@ -147,7 +147,7 @@ function syncOptionNotes(ctx: RuleContext, g: Obj, spec: Obj, notes: string[]): 
   const mode = g.synchronize === true ? 'sync' : 'once';
   if (mode === 'once') {
     notes.push(
-      `${g.synchronize === undefined ? 'synchronize unset (Kyverno\'s default: false)' : 'synchronize: false'} -> sync.mode: once: a copy is made when a namespace is created or selected, and when the policy is deployed; then it is the namespace's: edits kept, a deleted copy not re-created, source changes and deletion not propagated`,
+      `${g.synchronize === undefined ? 'synchronize unset (Kyverno\'s default: false)' : 'synchronize: false'} -> sync.mode: once: a copy is made when a namespace is created or selected, when the base appears, and when the policy is deployed; then it is the namespace's: edits kept, a deleted copy not re-created, source changes and deletion not propagated`,
     );
   }
   if (mode === 'once') {

@@ -161,7 +161,7 @@ export const Sync = z
       .enum(['sync', 'once'])
       .default('sync')
       .describe(
-        "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
+        "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, when the source appears, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
       ),
   })
   .strict()

@@ -81,8 +81,9 @@ const once = (p: RipplePolicy) => p.spec.sync?.mode === 'once';
 
 /**
  * The (policy, scope) pairs a trigger asks for. Only policies with a `sync` part are considered. `sync.mode: once`
- * policies are in a run only where it may make missing copies (`mayCreate`): a namespace created or relabelled, a
- * deploy (the CloudFormation custom resource, a `deploy` resync); never for source or copy events or other resyncs.
+ * policies are in a run only where it may make missing copies (`mayCreate`): a namespace created or relabelled, the
+ * source created, a deploy (the CloudFormation custom resource, a `deploy` resync); never for source updates or
+ * deletes, copy events or other resyncs.
  */
 export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): WorkItem[] {
   const syncing = policies.filter((p) => p.spec.sync !== undefined);
@@ -101,6 +102,10 @@ export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): Wo
   }
   const kept = syncing.filter((p) => !once(p)); // once-mode copies are never synced again
   const items: WorkItem[] = policiesForSource(kept, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+  // a once-mode source that appears is copied where no copy is yet (a deleted copy stays deleted otherwise)
+  if (event['detail-type'] === DETAIL_TYPES.created) {
+    for (const policy of policiesForSource(syncing.filter(once), d.kind, d.namespace, d.name)) items.push({ policy, scope: { kind: 'all' }, mayCreate: true });
+  }
   for (const policy of policiesForCopy(kept, d.kind, d.name)) {
     if (policy.spec.source.namespace === d.namespace && policy.spec.source.name === d.name) continue; // that is the source, handled above
     if (items.some((i) => i.policy === policy)) continue;

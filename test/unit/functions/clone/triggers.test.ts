@@ -100,6 +100,7 @@ describe('sync.mode once: runs that may make copies, and no others', () => {
     ['deploy resync: may create', deployResync, ['blog@all', 'once@all+create']],
     ['scheduled resync: once-mode copies left alone', { reason: 'schedule' }, ['blog@all']],
     ['startup resync: left alone', resync, ['blog@all']],
+    ['source created: copied where no copy is yet', change('Kubernetes Object Created', { kind: 'Secret', namespace: 'base', name: 'regcred' }), ['once@all+create']],
     ['source updated: not propagated', change('Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'regcred' }), []],
     ['source deleted: copies kept', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'base', name: 'regcred' }), []],
     ['copy deleted: not re-created', change('Kubernetes Object Deleted', { kind: 'Secret', namespace: 'team-a', name: 'regcred' }), []],
