@@ -5,7 +5,7 @@
  * ships besides the policy (the base, its Namespace) as kubectl would, creates the base where the chainsaw test
  * creates it in another step, and asserts the chainsaw assertions (copy exists with the data; source edits followed;
  * a deleted copy re-created; an edited copy reverted; a deleted source takes its copies; removing the policy leaves
- * them). A protect case (deny conditions on the operation, imported) runs through the rendered admission policy
+ * them; with synchronize: false, made once and then left alone; a namespaced Policy's copy next to its base). A protect case (deny conditions on the operation, imported) runs through the rendered admission policy
  * with kubectl as a user RBAC allows everything: UPDATE and DELETE denied, the exempt actor allowed.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -217,6 +217,106 @@ describe('imported Kyverno conformance cases, run on the embedded cluster with t
       const copy = await eventually('copy regcred in production', () => secretIn(admin.core, 'production', 'regcred'));
       expect(copy.data).toEqual({ foo: FOO });
     }));
+
+  // synchronize: false -> sync.mode once: made when the namespace appears, then left to it (the chainsaw assertions)
+  const nosync = (name: string) => `${name}-ns`;
+  it.each([
+    ['cpol-clone-nosync-create', 'the copy is made in a new Namespace'],
+    ['cpol-clone-nosync-delete-downstream', 'a deleted copy is not re-created'],
+    ['cpol-clone-nosync-modify-downstream', 'an edited copy is kept as edited'],
+    ['cpol-clone-nosync-modify-source', 'a source edit does not reach the copy'],
+    ['cpol-clone-nosync-delete-source', 'the copy stays when the source is deleted'],
+    ['cpol-clone-nosync-delete-policy', 'the copy stays when the policy is removed'],
+  ])('%s: %s (synchronize: false -> sync.mode once)', (name) =>
+    withPipeline(name, async ({ admin, eventually, applyShipped, removePolicies }) => {
+      await applyShipped();
+      await admin.core.createNamespacedSecret({ namespace: 'default', body: secret('default', 'regcred') }).catch(() => undefined);
+      await ns(admin, nosync(name));
+      const copy = await eventually('copy', () => secretIn(admin.core, nosync(name), 'regcred'));
+      expect(copy.data).toEqual({ foo: FOO });
+      const edited = Buffer.from('edited').toString('base64');
+      if (name.endsWith('delete-downstream')) {
+        await admin.core.deleteNamespacedSecret({ namespace: nosync(name), name: 'regcred' });
+        await sleep(1_500); // chainsaw sleeps 3 s, then asserts it is absent
+        expect(await secretIn(admin.core, nosync(name), 'regcred')).toBeNull();
+      } else if (name.endsWith('modify-downstream')) {
+        await admin.core.replaceNamespacedSecret({ namespace: nosync(name), name: 'regcred', body: { ...copy, data: { foo: edited } } });
+        await sleep(1_500);
+        expect((await secretIn(admin.core, nosync(name), 'regcred'))?.data).toEqual({ foo: edited });
+      } else if (name.endsWith('modify-source')) {
+        const src = await admin.core.readNamespacedSecret({ namespace: 'default', name: 'regcred' });
+        await admin.core.replaceNamespacedSecret({ namespace: 'default', name: 'regcred', body: { ...src, data: { foo: edited } } });
+        await sleep(1_500);
+        expect((await secretIn(admin.core, nosync(name), 'regcred'))?.data).toEqual({ foo: FOO });
+      } else if (name.endsWith('delete-source')) {
+        await admin.core.deleteNamespacedSecret({ namespace: 'default', name: 'regcred' });
+        await sleep(1_500);
+        expect((await secretIn(admin.core, nosync(name), 'regcred'))?.data).toEqual({ foo: FOO });
+      } else if (name.endsWith('delete-policy')) {
+        await removePolicies();
+        await sleep(300);
+        expect((await secretIn(admin.core, nosync(name), 'regcred'))?.data).toEqual({ foo: FOO });
+      }
+    }),
+  );
+
+  it('cpol-clone-nosync-delete-rule: both bases copied once into a new Namespace; they stay when the rules go', () =>
+    withPipeline('cpol-clone-nosync-delete-rule', async ({ admin, eventually, applyShipped, removePolicies }) => {
+      await applyShipped();
+      await admin.core.createNamespacedSecret({ namespace: 'default', body: secret('default', 'regcred') }).catch(() => undefined);
+      await ns(admin, 'cpol-clone-nosync-delete-rule-ns');
+      await eventually('Secret copy', () => secretIn(admin.core, 'cpol-clone-nosync-delete-rule-ns', 'regcred'));
+      await eventually('ConfigMap copy', () => admin.core.readNamespacedConfigMap({ namespace: 'cpol-clone-nosync-delete-rule-ns', name: 'mytestcm' }).catch(() => null));
+      await removePolicies();
+      await sleep(300);
+      expect(await secretIn(admin.core, 'cpol-clone-nosync-delete-rule-ns', 'regcred')).not.toBeNull();
+    }));
+
+  // a namespaced Policy: a second object next to the base, under another name, in the Policy's own namespace
+  const beside = async (admin: Kube, namespace: string, applyShipped: () => Promise<void>) => {
+    await ns(admin, namespace).catch(() => undefined);
+    await applyShipped();
+    await admin.core.createNamespacedSecret({ namespace, body: secret(namespace, 'regcred') }).catch(() => undefined);
+  };
+  it.each([
+    ['pol-clone-sync-create-source-after-policy', 'pol-clone-sync-create-source-after-policy-ns', 'mynewsecret', 'create'],
+    ['pol-clone-sync-delete-downstream', 'pol-sync-clone-delete-downstream', 'myclonedsecret', 'delete-downstream'],
+    ['pol-clone-sync-modify-downstream', 'pol-clone-sync-modify-downstream-ns', 'myclonedsecret', 'modify-downstream'],
+    ['pol-clone-sync-modify-source', 'poltest', 'myclonedsecret', 'modify-source'],
+    ['pol-clone-sync-delete-source', 'pol-clone-sync-delete-source', 'newsecret', 'delete-source'],
+    ['pol-clone-sync-delete-policy', 'default', 'newsecret', 'delete-policy'],
+    ['pol-clone-nosync-create', 'default', 'newsecret', 'create'],
+  ])('%s: the copy %s/%s next to the base follows the chainsaw test (%s)', (name, namespace, copyName, step) =>
+    withPipeline(name, async ({ admin, eventually, applyShipped, removePolicies }) => {
+      await beside(admin, namespace, applyShipped);
+      const copy = await eventually('copy next to the base', () => secretIn(admin.core, namespace, copyName));
+      expect(copy.data).toEqual({ foo: FOO });
+      const edited = Buffer.from('edited').toString('base64');
+      if (step === 'delete-downstream') {
+        await admin.core.deleteNamespacedSecret({ namespace, name: copyName });
+        await eventually('copy re-created', async () => {
+          const s = await secretIn(admin.core, namespace, copyName);
+          return s && s.metadata?.uid !== copy.metadata?.uid ? s : null;
+        });
+      } else if (step === 'modify-downstream') {
+        await admin.core.replaceNamespacedSecret({ namespace, name: copyName, body: { ...copy, data: { foo: edited } } });
+        await eventually('copy reverted', async () => (await secretIn(admin.core, namespace, copyName))?.data?.foo === FOO);
+      } else if (step === 'modify-source') {
+        const src = await admin.core.readNamespacedSecret({ namespace, name: 'regcred' });
+        await admin.core.replaceNamespacedSecret({ namespace, name: 'regcred', body: { ...src, data: { foo: edited } } });
+        await eventually('copy updated', async () => (await secretIn(admin.core, namespace, copyName))?.data?.foo === edited);
+      } else if (step === 'delete-source') {
+        await admin.core.deleteNamespacedSecret({ namespace, name: 'regcred' });
+        await eventually('copy deleted with its source', gone(admin, namespace, copyName));
+      } else if (step === 'delete-policy') {
+        await removePolicies();
+        await sleep(300);
+        expect(await secretIn(admin.core, namespace, copyName)).not.toBeNull();
+      }
+      // the base itself is never written
+      if (step !== 'delete-source') expect((await admin.core.readNamespacedSecret({ namespace, name: 'regcred' })).metadata?.labels?.[LABEL_MANAGED_BY]).toBeUndefined();
+    }),
+  );
 
   it('policies-sync-secrets: regcred is copied into a new Namespace with its data', () =>
     withPipeline('policies-sync-secrets', async ({ admin, eventually }) => {
