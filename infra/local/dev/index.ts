@@ -140,6 +140,10 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     wireAuditLog(d, app, access.cluster, fns);
     for (const n of app.notes) out.note(n);
     await wireForwarder(d, app, access, bus, clusterName, busName);
+    // the deploy-time reconcile a `serverless deploy` runs (its custom resource): sync.mode once backfills only then
+    if (policies.some((p) => p.spec.sync?.mode === 'once')) {
+      bus.putEvents([{ ...resyncEntry({ cluster: clusterName, reason: 'deploy', observedAt: new Date().toISOString() }), EventBusName: busName }]);
+    }
 
     let results: StepResult[] = [];
     if (o.scenario === false) await applyWaiting();
