@@ -240,6 +240,11 @@ function rolloutForms(policies: RipplePolicy[]): PatternForm[] {
       widening: 'as names-by-kind, and Updated whatever changed (label/annotation-only updates too: up to date by fingerprint)',
       pattern: matchAny(byKind.map(([kind, name]) => ({ 'detail-type': [created, updated], detail: { kind: [kind], name } }))),
     },
+    {
+      id: 'kinds',
+      widening: 'every object of a reloaded kind created or updated in any namespace, whatever its name (a size that does not grow with the policies); the handler drops, before reading anything, the objects no policy names',
+      pattern: { source: [EVENT_SOURCE], 'detail-type': [created, updated], detail: { kind: byKind.map(([kind]) => kind) } },
+    },
   ];
 }
 

@@ -13,6 +13,7 @@ import { applyRollouts, type ApplyResult } from './apply.ts';
 import { holdUntil, planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
 import { limited, type Readers } from './read.ts';
 import { triggeringPolicies, type Group, type Item } from './triggers.ts';
+import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
 import { applyPausePeriods, takeForReloader, type SeenObject } from './reloader-mode.ts';
 import type { ChangeEvent } from './reloader.ts';
 
@@ -42,7 +43,13 @@ export async function processGroup(deps: GroupDeps, cluster: string, namespace: 
   const unique = new Map<string, { kind: ObjectKind; name: string }>();
   for (const { event } of items) unique.set(`${event.detail.kind}/${event.detail.name}`, { kind: event.detail.kind as ObjectKind, name: event.detail.name });
   const changed: ChangedObject[] = [];
+  const reloading = policies.filter((p) => p.spec.reload);
   for (const { kind, name } of unique.values()) {
+    // an object no reloading policy names (a widened pattern lets it through) is not read: the role may not allow it
+    if (!mode && policiesForSource(reloading, kind, namespace, name).length === 0 && policiesForCopy(reloading, kind, name).length === 0) {
+      notTriggers.push(`${kind} ${namespace}/${name}: not the source or a copy of a policy with a reload section`);
+      continue;
+    }
     const obj = await limited(readers, () => readers.read(kube, kind, namespace, name));
     const settings = obj && reloadSettings(triggeringPolicies(policies, kind, obj));
     if (!settings && mode && seen) {

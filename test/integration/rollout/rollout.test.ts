@@ -283,6 +283,19 @@ describe('rollout: coalescing and batch failures', () => {
   });
 });
 
+describe('rollout: objects no policy names (the name-free pattern lets their events through)', () => {
+  it('are dropped before any read (the role may not read them)', async () => {
+    const ns = 'rollout-strangers';
+    await ensureNamespace(env.admin, ns);
+    const s = await env.admin.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'stranger' }, data: { value: b64('x') } } });
+    const res = await invoke([changeEvent(DETAIL_TYPES.updated, s, 'Secret', { changes: ['data'] })]);
+    expect(res.batchItemFailures).toEqual([]);
+    const log = stdout.text();
+    expect(log).toContain('Secret rollout-strangers/stranger: not the source or a copy of a policy with a reload section');
+    expect(log).not.toMatch(/stranger[^\n]*forbidden/i);
+  });
+});
+
 describe('rollout: logs', () => {
   it('never contain Secret data', () => {
     const log = stdout.text();
