@@ -22,6 +22,9 @@
  * The policy's reload.coalesce is 1s (the copy events are sent the moment the copies are written, so the first
  * batches wait out that window once; see docs/adr/0004-coalescing-holds-per-change-window.md).
  *
+ * Profiling: `node --cpu-prof --cpu-prof-dir=D bench/run.ts fanout` profiles the handlers' process;
+ * FANOUT_CLUSTER_NODE_ARGS="--cpu-prof --cpu-prof-dir=D" the cluster's.
+ *
  * Where the cluster runs (FANOUT_CLUSTER): process (default; the embedded cluster in a child process,
  * ./_cluster-process.ts, as in production where the API server is another machine), in-process (API server,
  * controllers and handlers share this Node process), or both.
@@ -82,6 +85,8 @@ interface Audited {
 /** The cluster as the bench uses it, wherever it runs. */
 interface BenchCluster {
   kubeConfig(o?: { user?: string; groups?: string[] }): Promise<KubeConfig>;
+  /** Start, or stop and write to `file`, a CPU profile of the cluster's process (separate process only). */
+  profile?(action: 'start' | 'stop', file?: string): Promise<void>;
   /** Audit records so far (complete up to the last sync()). */
   audit: Audited[];
   /** Wait for every audit record of the requests answered so far; the cluster process's CPU usage (null in-process). */
@@ -99,7 +104,9 @@ async function inProcessCluster(opts: StartClusterOptions): Promise<BenchCluster
 }
 
 async function clusterProcess(opts: StartClusterOptions): Promise<BenchCluster> {
-  const child = fork(fileURLToPath(new URL('./_cluster-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // FANOUT_CLUSTER_NODE_ARGS: node flags for the cluster process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const execArgv = (process.env.FANOUT_CLUSTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(fileURLToPath(new URL('./_cluster-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const audit: Audited[] = [];
   const waiting = new Map<number, (v: unknown) => void>();
   let ids = 0;
@@ -125,6 +132,7 @@ async function clusterProcess(opts: StartClusterOptions): Promise<BenchCluster> 
       return kc;
     },
     audit,
+    profile: async (action, file) => void (await call(action === 'start' ? { type: 'profile', action } : { type: 'profile', action, file: file! })),
     sync: () => call<NodeJS.CpuUsage>({ type: 'sync' }),
     async stop() {
       await call({ type: 'stop' });
@@ -238,6 +246,29 @@ function cpuBetween(a: NodeJS.CpuUsage | null, b: NodeJS.CpuUsage | null): numbe
 }
 
 const s1 = (x: number) => (x / 1000).toFixed(1);
+
+/**
+ * FANOUT_PROFILE=<dir>: CPU profiles of the base-update phase only (handlers' process and cluster's process),
+ * written as <dir>/<N>-handlers.cpuprofile and <dir>/<N>-cluster.cpuprofile (open in Chrome DevTools).
+ */
+async function phaseProfile(cluster: BenchCluster, n: number): Promise<() => Promise<void>> {
+  const dir = process.env.FANOUT_PROFILE;
+  if (!dir) return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  await cluster.profile?.('start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${dir}/${n}-handlers.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+    await cluster.profile?.('stop', `${dir}/${n}-cluster.cpuprofile`);
+  };
+}
 
 export async function run(): Promise<void> {
   const results: Summary[] = [];
@@ -395,6 +426,7 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     global.gc?.();
     let peakHeap = process.memoryUsage().heapUsed;
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+    const stopProfile = await phaseProfile(cluster, N);
     t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const sourceEvent = delivered(
@@ -411,6 +443,7 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     const totalMs = ms(t0);
     const totalCpu = cpu(cpu0);
     clearInterval(sampler);
+    await stopProfile();
     const clusterCpu = cpuBetween(clusterCpu0, await cluster.sync());
     const cloneWrites = writesBy(cloneUser, mark);
     const rolloutCount = writesBy(rolloutUser, mark, 'deployments');
