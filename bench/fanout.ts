@@ -33,6 +33,8 @@ import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { Context } from 'aws-lambda';
 import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -166,6 +168,10 @@ interface Summary {
   cloneFailures: number;
   maxInvocationMs: number;
   peakHeapMb: number;
+  /** Heap growth above the baseline (after a full GC, before the phase): clone invocation, then rollouts. */
+  cloneHeapMb: number;
+  rolloutHeapMb: number;
+  peakRssMb: number;
   throttled: number;
   exact: boolean;
 }
@@ -247,6 +253,42 @@ function cpuBetween(a: NodeJS.CpuUsage | null, b: NodeJS.CpuUsage | null): numbe
 
 const s1 = (x: number) => (x / 1000).toFixed(1);
 
+/** A full GC (for the heap baseline), without starting node with --expose-gc. */
+const fullGc: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/**
+ * Peak heap and RSS of this process (the handlers' and the bench's) while `mark` names the part running. Sampled
+ * every 20 ms with cheap calls (v8 heap statistics, process.memoryUsage.rss()).
+ */
+function memorySampler(): { mark(part: string): void; stop(): { baseline: number; peakRss: number; peaks: Map<string, number> } } {
+  fullGc();
+  const baseline = getHeapStatistics().used_heap_size;
+  let part = '';
+  let peakRss = process.memoryUsage.rss();
+  const peaks = new Map<string, number>();
+  const sample = () => {
+    const h = getHeapStatistics().used_heap_size;
+    if (h > (peaks.get(part) ?? 0)) peaks.set(part, h);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    mark(p) {
+      sample();
+      part = p;
+    },
+    stop() {
+      sample();
+      clearInterval(timer);
+      return { baseline, peakRss, peaks };
+    },
+  };
+}
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 /**
  * FANOUT_PROFILE=<dir>: CPU profiles of the base-update phase only (handlers' process and cluster's process),
  * written as <dir>/<N>-handlers.cpuprofile and <dir>/<N>-cluster.cpuprofile (open in Chrome DevTools).
@@ -284,10 +326,10 @@ export async function run(): Promise<void> {
     results.push(await runOnce({ mode, n: RATE_LIMITED.namespaces, label: `${RATE_LIMITED.perSecond} req/s`, maxRequestsPerSecond: RATE_LIMITED.perSecond, clientLimit: DEFAULT_RATE_LIMIT }));
   }
   console.log(`\nbase update, whole chain (N copies, 2N Deployments), ${cpus().length} CPUs; machine shared with other work, see load:`);
-  console.log('  run           cluster            N  wall (clone)     CPU handlers + cluster  ms/ns  writes   rollouts  once        dup  failed  longest invocation  peak heap  429s  load');
+  console.log('  run           cluster            N  wall (clone)     CPU handlers + cluster  ms/ns  writes   rollouts  once        dup  failed  longest invocation  heap +clone/+rollout  429s  load');
   for (const r of results) {
     console.log(
-      `  ${r.label.padEnd(12)}  ${r.mode.padEnd(16)} ${String(r.n).padStart(6)}  ${`${s1(r.totalMs)} s (${s1(r.cloneMs)} s)`.padEnd(15)}  ${`${s1(r.handlersCpu)} + ${r.clusterCpu === null ? '-' : s1(r.clusterCpu)} s`.padEnd(22)}  ${(r.totalMs / r.n).toFixed(2).padStart(5)}  ${r.cloneWrites === r.n ? '= min' : `${r.cloneWrites}/${r.n}`}   ${r.rollouts === 2 * r.n ? '= min   ' : `${r.rollouts}/${2 * r.n}`}  ${`${r.advancedOnce}/${r.deployments}`.padEnd(11)} ${String(r.dupRollouts).padStart(3)}  ${String(r.failedRecords + r.cloneFailures).padStart(6)}  ${`${s1(r.maxInvocationMs)} s`.padStart(8)} (<= ${s1(TIMEOUT_MS)} s)  ${`${r.peakHeapMb} MB`.padStart(8)}  ${String(r.throttled).padStart(4)}  ${r.load.toFixed(1)}`,
+      `  ${r.label.padEnd(12)}  ${r.mode.padEnd(16)} ${String(r.n).padStart(6)}  ${`${s1(r.totalMs)} s (${s1(r.cloneMs)} s)`.padEnd(15)}  ${`${s1(r.handlersCpu)} + ${r.clusterCpu === null ? '-' : s1(r.clusterCpu)} s`.padEnd(22)}  ${(r.totalMs / r.n).toFixed(2).padStart(5)}  ${r.cloneWrites === r.n ? '= min' : `${r.cloneWrites}/${r.n}`}   ${r.rollouts === 2 * r.n ? '= min   ' : `${r.rollouts}/${2 * r.n}`}  ${`${r.advancedOnce}/${r.deployments}`.padEnd(11)} ${String(r.dupRollouts).padStart(3)}  ${String(r.failedRecords + r.cloneFailures).padStart(6)}  ${`${s1(r.maxInvocationMs)} s`.padStart(8)} (<= ${s1(TIMEOUT_MS)} s)  ${`+${r.cloneHeapMb}/+${r.rolloutHeapMb} MB`.padStart(20)}  ${String(r.throttled).padStart(4)}  ${r.load.toFixed(1)}`,
     );
   }
   for (const mode of MODES) {
@@ -423,9 +465,8 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     const clusterCpu0 = await cluster.sync();
     mark = audit.length;
     maxInvocationMs = 0;
-    global.gc?.();
-    let peakHeap = process.memoryUsage().heapUsed;
-    const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+    const memory = memorySampler();
+    memory.mark('clone');
     const stopProfile = await phaseProfile(cluster, N);
     t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -436,13 +477,14 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
       }),
     );
     const second = await clone(sourceEvent);
+    memory.mark('rollout');
     const cloneMs = ms(t0);
     const cloneCpu = cpu(cpu0);
     const events = await copyEvents('updated');
     const failed2 = await runRollouts(events);
     const totalMs = ms(t0);
     const totalCpu = cpu(cpu0);
-    clearInterval(sampler);
+    const mem = memory.stop();
     await stopProfile();
     const clusterCpu = cpuBetween(clusterCpu0, await cluster.sync());
     const cloneWrites = writesBy(cloneUser, mark);
@@ -467,7 +509,10 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
 
     for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
     failureReasons.clear();
-    const peakHeapMb = Math.round(peakHeap / 2 ** 20);
+    const peakHeapMb = mb(Math.max(...mem.peaks.values()));
+    const cloneHeapMb = mb((mem.peaks.get('clone') ?? mem.baseline) - mem.baseline);
+    const rolloutHeapMb = mb((mem.peaks.get('rollout') ?? mem.baseline) - mem.baseline);
+    const peakRssMb = mb(mem.peakRss);
     console.log(`base update: clone ${cloneMs} ms wall, ${cloneCpu} ms CPU${clusterCpu === null ? '' : ' in this process'} (${cloneWrites} writes, minimum ${N}; failures ${second.failures.length})`);
     console.log(`             clone requests: ${cloneRequests}`);
     if (rollouts.length) console.log(`             rollout requests: ${rolloutRequests}`);
@@ -477,11 +522,12 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
     }
     const load = loadavg()[0];
     const cpuText = clusterCpu === null ? `${totalCpu} ms CPU (cluster and handlers in this one process)` : `CPU: handlers ${totalCpu} ms (this process) + cluster ${clusterCpu} ms (its own process)`;
-    console.log(`             total ${totalMs} ms wall, ${cpuText}; longest invocation ${Math.round(updateMaxInvocation)} ms (timeout ${TIMEOUT_MS} ms); peak heap ${peakHeapMb} MB${clusterCpu === null ? ' (cluster included)' : ''}; ${throttled} answers 429; load average ${load.toFixed(1)} on ${cpus().length} CPUs`);
+    console.log(`             total ${totalMs} ms wall, ${cpuText}; longest invocation ${Math.round(updateMaxInvocation)} ms (timeout ${TIMEOUT_MS} ms); ${throttled} answers 429; load average ${load.toFixed(1)} on ${cpus().length} CPUs`);
+    console.log(`             memory of this process${clusterCpu === null ? ' (cluster included)' : ''}: heap baseline ${mb(mem.baseline)} MB (the bench's own records included), peak ${peakHeapMb} MB; above the baseline: +${cloneHeapMb} MB during the clone invocation, +${rolloutHeapMb} MB during the rollouts (${SQS_CONCURRENCY} containers; the bench's growing audit and event records included); peak RSS ${peakRssMb} MB`);
     const exact = cloneWrites === N && (rollouts.length === 0 || (rolloutCount === N * DEPLOYMENTS_PER_NS && advancedOnce === after.size && dupRollouts === 0));
     return {
       label: o.label, mode: o.mode, n: N, cloneMs, totalMs, handlersCpu: totalCpu, clusterCpu, load, cloneWrites, rollouts: rolloutCount, advancedOnce, deployments: after.size, dupRollouts,
-      failedRecords: failed2, cloneFailures: second.failures.length, maxInvocationMs: updateMaxInvocation, peakHeapMb, throttled, exact,
+      failedRecords: failed2, cloneFailures: second.failures.length, maxInvocationMs: updateMaxInvocation, peakHeapMb, cloneHeapMb, rolloutHeapMb, peakRssMb, throttled, exact,
     };
   } finally {
     await cluster.stop();
