@@ -44,6 +44,8 @@ export interface WorkloadView {
   kind: WorkloadKind;
   namespace: string;
   name: string;
+  /** As listed (for the Event on the restarted workload). */
+  uid?: string;
   annotations: Record<string, string>;
   template: V1PodTemplateSpec | undefined;
   paused: boolean;
@@ -63,6 +65,8 @@ export interface RestartEntry {
 
 export interface WorkloadPatch {
   workload: WorkloadId;
+  /** The listed workload's uid, when known (the restart's Event names it: `kubectl describe` matches on it). */
+  uid?: string;
   /** The changed objects this restart is for (sorted). */
   changed: RestartEntry[];
   /** How each changed object is consumed (names of containers/volumes; never values). */
@@ -191,6 +195,7 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
     const restartedAt = now.toISOString();
     plan.patches.push({
       workload: id,
+      ...(w.uid ? { uid: w.uid } : {}),
       changed: needed.sort((a, b) => (entryKey(a) < entryKey(b) ? -1 : entryKey(a) > entryKey(b) ? 1 : 0)),
       references,
       restartedFor,
