@@ -31,7 +31,7 @@
  * ./_cluster-process.ts, as in production where the API server is another machine), in-process (API server,
  * controllers and handlers share this Node process), or both.
  */
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Context } from 'aws-lambda';
 import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -50,6 +50,7 @@ import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE 
 import { fingerprint, newFingerprintKey } from '../core/fingerprint.ts';
 import { kubeOverHttp, type Kube as LambdaKube } from '../functions/runtime/kube.ts';
 import { DEFAULT_RATE_LIMIT } from '../kube/http.ts';
+import { listAllRaw } from '../kube/paging.ts';
 import type { RateLimit } from '../kube/rate.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubeconfig.ts';
 import { parsePolicies } from '../core/policy/load.ts';
@@ -445,7 +446,9 @@ async function runOnce(o: { mode: Mode; n: number; label: string; maxRequestsPer
 
     const keyBytes = Buffer.from(key, 'utf8');
     const copyEvents = async (dt: 'created' | 'updated') => {
-      const copies = (await admin.core.listSecretForAllNamespaces({ fieldSelector: 'metadata.name=blogsecret' })).items.filter((s) => s.metadata?.namespace !== 'base');
+      // What the forwarder would send for each copy (it runs elsewhere in production): read as plain JSON, paged.
+      const all = await listAllRaw<V1Secret>(admin.raw, '/api/v1/secrets', { verb: 'list', resource: 'secrets' }, { query: { fieldSelector: 'metadata.name=blogsecret' } });
+      const copies = all.filter((s) => s.metadata?.namespace !== 'base');
       return copies.map((c) =>
         delivered(
           objectChangeEntry(DETAIL_TYPES[dt], {

@@ -241,7 +241,10 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
           const { status, text, retryAfter } = await exchange(method, path, o);
           // 429: the server did not run the request (APF rejects before executing), so retrying a write is safe.
           if (status === 429 && attempt < max429) {
-            await sleep(retryAfterMs(retryAfter, text, capMs) * (1 + Math.random() * 0.2));
+            const wait = retryAfterMs(retryAfter, text, capMs);
+            // the whole client waits (the bucket pauses), not only this request: see TokenBucket.pause
+            bucket.pause(wait);
+            await sleep(wait * (1 + Math.random() * 0.2));
             continue;
           }
           if (status >= 400) throw new KubeHttpError(status, text);
