@@ -27,11 +27,24 @@ export function newReadCache(): ReadCache {
   return { named: new Map() };
 }
 
-export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<Omit<CloneInput, 'fingerprintKey'>> {
+/** Where a run's source content came from (the shape main's protect-snapshot work gives it: see readSource). */
+export type SourceOrigin = 'object' | 'last-known-good';
+
+/**
+ * The source to copy from, read once per run (readCurrent, and reconcileAll for all namespaces page by page).
+ * Here the live object; where a protected source is copied from protect's last-known-good snapshot, this is the
+ * one function that decides it.
+ */
+export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
   const { kind, namespace, name } = policy.spec.source;
+  return { source: await orNull(CLONE_KINDS[kind].read(kube.core, namespace, name)), origin: 'object' };
+}
+
+export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<Omit<CloneInput, 'fingerprintKey'>> {
+  const { kind } = policy.spec.source;
   const ops = CLONE_KINDS[kind];
   const target = targetName(policy);
-  const source = orNull(ops.read(kube.core, namespace, name));
+  const source = readSource(kube, policy).then((s) => s.source);
   let namespaces: Promise<NamespaceLike[]>;
   let copies: Promise<ClonedObject[]>;
   if (scope.kind === 'all') {

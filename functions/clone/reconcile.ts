@@ -10,11 +10,10 @@ import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
 import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
-import { orNull, PAGE } from '../runtime/kube.ts';
+import { PAGE } from '../runtime/kube.ts';
 import { applyClonePlan, DEFERRED, type ApplySummary, type CloneReporter } from './apply.ts';
-import { CLONE_KINDS } from './kinds.ts';
 import { noActions, planClone, type ActionType, type ClonedObject, type CloneAction } from './plan.ts';
-import { CopyStream, namespacePages, readCurrent, scopeLabel } from './read.ts';
+import { CopyStream, namespacePages, readCurrent, readSource, scopeLabel, type SourceOrigin } from './read.ts';
 import type { WorkItem } from './triggers.ts';
 
 export interface CloneSummary {
@@ -126,6 +125,7 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
   interface Run {
     item: WorkItem;
     source: ClonedObject | null;
+    origin: SourceOrigin;
     copies: CopyStream;
     failed: boolean;
     done: Record<ActionType, number>;
@@ -134,10 +134,10 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
   const streams = new Map<string, CopyStream>();
   const runs: Run[] = [];
   for (const item of items) {
-    const { kind, namespace, name } = item.policy.spec.source;
-    let source: ClonedObject | null;
+    const { kind } = item.policy.spec.source;
+    let read: Awaited<ReturnType<typeof readSource>>;
     try {
-      source = await orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
+      read = await readSource(kube, item.policy);
     } catch (err) {
       summary.failures.push(readFailure(item, err));
       continue;
@@ -145,7 +145,7 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
     const target = targetName(item.policy);
     let copies = streams.get(`${kind}/${target}`);
     if (!copies) streams.set(`${kind}/${target}`, (copies = new CopyStream(kube, kind, target, pageSize)));
-    runs.push({ item, source, copies, failed: false, done: noActions(), writes: 0 });
+    runs.push({ item, source: read.source, origin: read.origin, copies, failed: false, done: noActions(), writes: 0 });
   }
   if (runs.length === 0) return;
   const fail = (run: Run, err: unknown) => {
@@ -189,7 +189,7 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
     }
   }
   for (const run of runs) {
-    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, scope: scopeLabel(run.item.scope), actions: run.done, writes: run.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, scope: scopeLabel(run.item.scope), source: run.origin, actions: run.done, writes: run.writes });
   }
 }
 
