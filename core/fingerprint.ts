@@ -3,7 +3,7 @@
  * templates. HMAC-SHA256 with a per-cluster key (Secret ripple-system/ripple-fingerprint-key, data key `key`),
  * so a low-entropy secret value cannot be guessed from its fingerprint. Order-proof: keys are sorted.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ANN_METADATA_FINGERPRINT, SENSITIVE_ANNOTATIONS } from './constants.ts';
 
@@ -32,12 +32,28 @@ export function canonicalContent(obj: ContentLike): string {
   return JSON.stringify({ type: obj.type ?? null, data: sortedPairs(obj.data), binaryData: sortedPairs(obj.binaryData) });
 }
 
+/** KeyObjects made from Buffer keys: Node re-imports a Buffer key on every createHmac (~8x slower). */
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+let lastString: { key: string; obj: KeyObject } | null = null;
+
+/** The key as a KeyObject, made once per Buffer (the handlers' cached key) or per consecutive string key. */
+function keyObject(key: Buffer | string | KeyObject): KeyObject {
+  if (typeof key === 'string') {
+    if (lastString?.key !== key) lastString = { key, obj: createSecretKey(Buffer.from(key, 'utf8')) };
+    return lastString.obj;
+  }
+  if (!Buffer.isBuffer(key)) return key;
+  let k = keyObjects.get(key);
+  if (!k) keyObjects.set(key, (k = createSecretKey(key)));
+  return k;
+}
+
 /**
- * `hmac-sha256:<32 hex>` (128 bits of the MAC) of the object's content. On hot paths pass a KeyObject
- * (`createSecretKey(buffer)`, made once): Node re-imports a Buffer key on every createHmac, ~8× slower.
+ * `hmac-sha256:<32 hex>` (128 bits of the MAC) of the object's content. A Buffer or string key is turned into a
+ * KeyObject once (cached; a Buffer key must not be mutated after use); a KeyObject is used as given.
  */
 export function fingerprint(key: Buffer | string | KeyObject, obj: ContentLike): string {
-  const mac = createHmac('sha256', key).update(canonicalContent(obj)).digest('hex');
+  const mac = createHmac('sha256', keyObject(key)).update(canonicalContent(obj)).digest('hex');
   return FINGERPRINT_PREFIX + mac.slice(0, 32);
 }
 

@@ -6,7 +6,7 @@
  * content, the list of changed parts), never the content itself. Secret/ConfigMap data, `stringData` and
  * `kubectl.kubernetes.io/last-applied-configuration` never appear here.
  */
-import { z } from 'zod';
+import * as z from '../core/zod.ts';
 import { DETAIL_TYPES, EVENT_SOURCE } from '../core/constants.ts';
 
 /** Parts of an object a change can touch; rules match on these (`"changes": ["data"]`). */
@@ -21,62 +21,58 @@ export const OwnerReference = z.object({
   kind: z.string(),
   name: z.string(),
   uid: z.string(),
-  controller: z.boolean().optional(),
+  controller: z.optional(z.boolean()),
 });
 
 /** detail of `Kubernetes Object Created|Updated|Deleted`. */
-export const ObjectChangeDetail = z
-  .object({
-    /** The cluster's name as configured in the forwarder (the EKS cluster name in AWS). */
-    cluster: z.string().min(1),
-    apiVersion: z.string().min(1),
-    kind: z.string().min(1),
-    /** Absent for cluster-scoped objects (Namespace). */
-    namespace: z.string().min(1).optional(),
-    name: z.string().min(1),
-    uid: z.string().min(1),
-    resourceVersion: z.string().min(1),
-    labels: StringMap,
-    /** Only allow-listed annotations (ripple.dev/*, reloader.stakater.com/* and configured keys). */
-    annotations: StringMap,
-    ownerReferences: z.array(OwnerReference),
-    /** `hmac-sha256:<hex>` of the object's content, keyed per cluster; never a plain hash of the data. */
-    fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{32,64}$/),
-    previousFingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{32,64}$/).optional(),
-    /** What changed compared with the previous state the forwarder knew; empty on Created/Deleted. */
-    changes: z.array(ChangePart),
-    /** Secret `type`, when kind is Secret. */
-    type: z.string().optional(),
-    /** Last field manager from managedFields, e.g. `kubectl-edit`, `ripple`. */
-    manager: z.string().optional(),
-    /**
-     * On Created/Updated of a copy ripple wrote (it carries `ripple.dev/source`, `ripple.dev/source-fingerprint`
-     * or `ripple.dev/metadata-fingerprint`): true when the copy no longer is what ripple wrote — its content
-     * fingerprint differs from `ripple.dev/source-fingerprint`, or the metadata fingerprint of its labels and
-     * annotations differs from `ripple.dev/metadata-fingerprint` (a label or annotation removed, added or
-     * changed), or a copy (`ripple.dev/source`) lacks either annotation; false when both match (ripple's own
-     * writes always do). Absent otherwise (not a copy, protect's snapshots, Namespaces, Deleted). Set whoever
-     * `manager` names: a user's edit that only removes fields leaves ripple as the last manager.
-     */
-    drifted: z.boolean().optional(),
-    /** When the forwarder saw the change (ISO 8601). */
-    observedAt: z.string(),
-  })
-  .strict();
+export const ObjectChangeDetail = z.strictObject({
+  /** The cluster's name as configured in the forwarder (the EKS cluster name in AWS). */
+  cluster: z.string().check(z.minLength(1)),
+  apiVersion: z.string().check(z.minLength(1)),
+  kind: z.string().check(z.minLength(1)),
+  /** Absent for cluster-scoped objects (Namespace). */
+  namespace: z.optional(z.string().check(z.minLength(1))),
+  name: z.string().check(z.minLength(1)),
+  uid: z.string().check(z.minLength(1)),
+  resourceVersion: z.string().check(z.minLength(1)),
+  labels: StringMap,
+  /** Only allow-listed annotations (ripple.dev/*, reloader.stakater.com/* and configured keys). */
+  annotations: StringMap,
+  ownerReferences: z.array(OwnerReference),
+  /** `hmac-sha256:<hex>` of the object's content, keyed per cluster; never a plain hash of the data. */
+  fingerprint: z.string().check(z.regex(/^hmac-sha256:[0-9a-f]{32,64}$/)),
+  previousFingerprint: z.optional(z.string().check(z.regex(/^hmac-sha256:[0-9a-f]{32,64}$/))),
+  /** What changed compared with the previous state the forwarder knew; empty on Created/Deleted. */
+  changes: z.array(ChangePart),
+  /** Secret `type`, when kind is Secret. */
+  type: z.optional(z.string()),
+  /** Last field manager from managedFields, e.g. `kubectl-edit`, `ripple`. */
+  manager: z.optional(z.string()),
+  /**
+   * On Created/Updated of a copy ripple wrote (it carries `ripple.dev/source`, `ripple.dev/source-fingerprint`
+   * or `ripple.dev/metadata-fingerprint`): true when the copy no longer is what ripple wrote — its content
+   * fingerprint differs from `ripple.dev/source-fingerprint`, or the metadata fingerprint of its labels and
+   * annotations differs from `ripple.dev/metadata-fingerprint` (a label or annotation removed, added or
+   * changed), or a copy (`ripple.dev/source`) lacks either annotation; false when both match (ripple's own
+   * writes always do). Absent otherwise (not a copy, protect's snapshots, Namespaces, Deleted). Set whoever
+   * `manager` names: a user's edit that only removes fields leaves ripple as the last manager.
+   */
+  drifted: z.optional(z.boolean()),
+  /** When the forwarder saw the change (ISO 8601). */
+  observedAt: z.string(),
+});
 export type ObjectChangeDetail = z.infer<typeof ObjectChangeDetail>;
 
 export const RESYNC_REASONS = ['startup', 'leader-elected', 'relist', 'schedule', 'deploy', 'manual'] as const;
 
 /** detail of `Ripple Resync Requested`: handlers reconcile everything they own. */
-export const ResyncDetail = z
-  .object({
-    cluster: z.string().min(1),
-    reason: z.enum(RESYNC_REASONS),
-    /** Kinds whose state may have changed unseen; absent = all. */
-    kinds: z.array(z.string()).optional(),
-    observedAt: z.string(),
-  })
-  .strict();
+export const ResyncDetail = z.strictObject({
+  cluster: z.string().check(z.minLength(1)),
+  reason: z.enum(RESYNC_REASONS),
+  /** Kinds whose state may have changed unseen; absent = all. */
+  kinds: z.optional(z.array(z.string())),
+  observedAt: z.string(),
+});
 export type ResyncDetail = z.infer<typeof ResyncDetail>;
 
 const envelopeBase = {

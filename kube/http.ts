@@ -10,6 +10,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { finished } from 'node:stream/promises';
 import { FIELD_MANAGER } from '../core/constants.ts';
 import { describePath, translateKubeError, type RequestDescription } from './errors.ts';
 import { retryAfterMs, tokenBucket, type RateLimit } from './rate.ts';
@@ -26,6 +27,12 @@ export interface RawRequestOptions {
   contentType?: string;
   /** Aborts the request (on top of the per-request timeout). */
   signal?: AbortSignal;
+  /**
+   * The caller does not use a successful answer (a write on a fan-out's hot path: a patched Deployment is ~4 KB
+   * of JSON): its body is drained, never decoded or parsed, and the request resolves to undefined. Error answers
+   * are read as always.
+   */
+  discardAnswer?: boolean;
 }
 
 /** One line of a watch stream. */
@@ -213,6 +220,11 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
     try {
       const res = await open(conn, method, path, o, false, ctl.signal);
       const status = res.statusCode ?? 0;
+      if (o.discardAnswer && status < 400) {
+        res.resume();
+        await finished(res);
+        return { status, text: '', retryAfter: undefined };
+      }
       const text = await readBody(res, status >= 400 && status !== 429 ? ERROR_BODY_LIMIT : Infinity);
       return { status, text, retryAfter: res.headers['retry-after'] };
     } finally {
@@ -229,7 +241,10 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
           const { status, text, retryAfter } = await exchange(method, path, o);
           // 429: the server did not run the request (APF rejects before executing), so retrying a write is safe.
           if (status === 429 && attempt < max429) {
-            await sleep(retryAfterMs(retryAfter, text, capMs) * (1 + Math.random() * 0.2));
+            const wait = retryAfterMs(retryAfter, text, capMs);
+            // the whole client waits (the bucket pauses), not only this request: see TokenBucket.pause
+            bucket.pause(wait);
+            await sleep(wait * (1 + Math.random() * 0.2));
             continue;
           }
           if (status >= 400) throw new KubeHttpError(status, text);

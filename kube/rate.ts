@@ -14,6 +14,13 @@ export interface RateLimit {
 export interface TokenBucket {
   /** Resolves when the caller may send one request. */
   take(): Promise<void>;
+  /**
+   * The server answered 429 (API Priority and Fairness: its queues for this client are full): hand out no token
+   * for `ms` (its Retry-After), to every request of this client, and start again at the sustained rate, without
+   * the burst that would have built up meanwhile. Several Lambda containers sharing one API server thus slow
+   * down together instead of each retrying into the same full queue.
+   */
+  pause(ms: number): void;
 }
 
 type Clock = { now: () => number; sleep: (ms: number) => Promise<void> };
@@ -23,30 +30,38 @@ const settled: Promise<void> = Promise.resolve();
 const realClock: Clock = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
 export function tokenBucket(limit: RateLimit, clock: Clock = realClock): TokenBucket {
-  if (!(limit.perSecond > 0)) return { take: async () => {} };
-  const rate = limit.perSecond / 1000;
-  const burst = Math.max(1, limit.burst ?? Math.ceil(limit.perSecond * 2));
+  const limited = limit.perSecond > 0;
+  const rate = limited ? limit.perSecond / 1000 : Infinity;
+  const burst = limited ? Math.max(1, limit.burst ?? Math.ceil(limit.perSecond * 2)) : Infinity;
   let tokens = burst;
   let last = clock.now();
+  let pausedUntil = -Infinity;
   // A chain of waiters keeps arrival order: each waits for the previous one, then for its own token.
   let tail: Promise<void> = settled;
   const refill = () => {
     const now = clock.now();
-    tokens = Math.min(burst, tokens + (now - last) * rate);
-    last = now;
+    if (limited && now > last) {
+      tokens = Math.min(burst, tokens + (now - last) * rate);
+      last = now;
+    }
   };
   return {
     take() {
       refill();
-      if (tokens >= 1 && tail === settled) {
+      if (tokens >= 1 && tail === settled && clock.now() >= pausedUntil) {
         tokens -= 1;
         return Promise.resolve();
       }
       const mine = tail.then(async () => {
-        refill();
-        while (tokens < 1) {
-          await clock.sleep(Math.ceil((1 - tokens) / rate));
+        for (;;) {
+          const now = clock.now();
+          if (now < pausedUntil) {
+            await clock.sleep(pausedUntil - now);
+            continue;
+          }
           refill();
+          if (tokens >= 1) break;
+          await clock.sleep(Math.ceil((1 - tokens) / rate));
         }
         tokens -= 1;
       });
@@ -55,6 +70,16 @@ export function tokenBucket(limit: RateLimit, clock: Clock = realClock): TokenBu
         if (tail === mine) tail = settled;
       });
       return mine;
+    },
+    pause(ms) {
+      const until = clock.now() + ms;
+      if (!(ms > 0) || until <= pausedUntil) return;
+      pausedUntil = until;
+      if (limited) {
+        // no tokens saved up across the pause: at its end, the sustained rate, not a burst
+        tokens = Math.min(tokens, 0);
+        last = until;
+      }
     },
   };
 }

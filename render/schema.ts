@@ -2,7 +2,7 @@
  * JSON Schema of RipplePolicy (schema/ripple-policy.schema.json), generated from the zod schema so editors
  * validate and complete policy files (yaml-language-server: `# yaml-language-server: $schema=…`).
  */
-import { z } from 'zod';
+import * as z from '../core/zod.ts';
 import { RipplePolicy } from '../core/policy/schema.ts';
 import { RippleConfig } from '../core/config/schema.ts';
 

@@ -11,10 +11,10 @@
  * `objects.kinds` = the complement of `--resources-to-ignore`, `kinds` = the complement of
  * `--ignore-cronjobs` etc. docs/migrating-from-reloader.md maps each one.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
+import { described } from '../zod.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, OBJECT_KINDS } from '../constants.ts';
-// only values and plain functions of the policy schema (it may move to zod mini): no methods called on its schemas
-import { API_VERSION, durationMs, LabelSelector } from '../policy/schema.ts';
+import { API_VERSION, Duration, durationMs, LabelSelector } from '../policy/schema.ts';
 
 export const CONFIG_KIND = 'RippleConfig';
 /** The file name, in the policy directory. The policy loader skips it (it holds no RipplePolicy). */
@@ -30,70 +30,71 @@ export const RELOADER_WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'
 export const RELOADER_DEFAULT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'] as const;
 export type ReloaderWorkloadKind = (typeof RELOADER_WORKLOAD_KINDS)[number];
 
-export const ReloaderConfig = z
-  .object({
-    enabled: z.boolean().default(false).describe('Turn the Reloader-compatible mode on: every Secret/ConfigMap in scope is a reload trigger, no policy per object.'),
-    namespaces: z
-      .object({
-        include: z
-          .array(z.string().min(1))
-          .min(1, 'must list at least one namespace name or glob ("*" = all)')
-          .default(['*'])
-          .describe('Namespace names or globs (*, ?) whose Secrets/ConfigMaps and workloads are in scope. kube-* and ripple-system only by exact name.'),
-        exclude: z.array(z.string().min(1)).default([]).describe("Namespace names or globs never in scope (wins over include); Reloader's --namespaces-to-ignore."),
-        selector: z.optional(LabelSelector).describe("Only namespaces whose labels match; Reloader's --namespace-selector."),
-      })
-      .strict()
-      .default({ include: ['*'], exclude: [] })
-      .describe('Which namespaces are in scope.'),
-    objects: z
-      .object({
-        kinds: z
-          .array(z.enum(OBJECT_KINDS))
-          .min(1)
-          .default([...OBJECT_KINDS])
-          .describe("Which kinds trigger reloads; Reloader's --resources-to-ignore=secrets|configMaps leaves one out."),
-        selector: z.optional(LabelSelector).describe("Only Secrets/ConfigMaps whose labels match; Reloader's --resource-label-selector."),
-      })
-      .strict()
-      .default({ kinds: [...OBJECT_KINDS] })
-      .describe('Which Secrets and ConfigMaps are reload triggers.'),
-    kinds: z
-      .array(z.enum(RELOADER_WORKLOAD_KINDS))
-      .min(1)
-      .default([...RELOADER_DEFAULT_KINDS])
-      .describe('Workload kinds restarted (a CronJob gets a new Job from its jobTemplate, as Reloader does; Rollout = Argo Rollouts, only when listed, as Reloader\'s --is-Argo-Rollouts).'),
-    autoReloadAll: z
-      .boolean()
-      .default(false)
-      .describe('Reloader\'s --auto-reload-all: every workload counts as reloader.stakater.com/auto: "true" unless it says "false".'),
-    reloadOnCreate: z.boolean().default(false).describe("Reloader's --reload-on-create: a created Secret/ConfigMap restarts its consumers (never a workload created after it)."),
-    reloadOnDelete: z.boolean().default(false).describe("Reloader's --reload-on-delete: a deleted Secret/ConfigMap restarts its consumers."),
-    coalesce: z
-      .string()
-      .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "10s" or "2m"')
-      .refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
-      .default('10s')
-      .describe('Changes within this window become one rollout per workload (as a policy\'s reload.coalesce).'),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
-    for (const [i, ns] of r.namespaces.include.entries()) {
-      if (ns.includes('/')) ctx.addIssue({ code: 'custom', path: ['namespaces', 'include', i], message: 'must be a namespace name or glob, not contain "/"' });
-    }
-  })
-  .describe('stakater Reloader compatibility: annotation-driven restarts for any Secret/ConfigMap in scope.');
+const flag = (description: string) => described(z._default(z.boolean(), false), description);
+
+export const ReloaderConfig = described(
+  z
+    .strictObject({
+      enabled: flag('Turn the Reloader-compatible mode on: every Secret/ConfigMap in scope is a reload trigger, no policy per object.'),
+      namespaces: described(
+        z._default(
+          z.strictObject({
+            include: described(
+              z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one namespace name or glob ("*" = all)')), ['*']),
+              'Namespace names or globs (*, ?) whose Secrets/ConfigMaps and workloads are in scope. kube-* and ripple-system only by exact name.',
+            ),
+            exclude: described(z._default(z.array(z.string().check(z.minLength(1))), []), "Namespace names or globs never in scope (wins over include); Reloader's --namespaces-to-ignore."),
+            selector: described(z.optional(LabelSelector), "Only namespaces whose labels match; Reloader's --namespace-selector."),
+          }),
+          { include: ['*'], exclude: [] },
+        ),
+        'Which namespaces are in scope.',
+      ),
+      objects: described(
+        z._default(
+          z.strictObject({
+            kinds: described(
+              z._default(z.array(z.enum(OBJECT_KINDS)).check(z.minLength(1)), [...OBJECT_KINDS]),
+              "Which kinds trigger reloads; Reloader's --resources-to-ignore=secrets|configMaps leaves one out.",
+            ),
+            selector: described(z.optional(LabelSelector), "Only Secrets/ConfigMaps whose labels match; Reloader's --resource-label-selector."),
+          }),
+          { kinds: [...OBJECT_KINDS] },
+        ),
+        'Which Secrets and ConfigMaps are reload triggers.',
+      ),
+      kinds: described(
+        z._default(z.array(z.enum(RELOADER_WORKLOAD_KINDS)).check(z.minLength(1)), [...RELOADER_DEFAULT_KINDS]),
+        "Workload kinds restarted (a CronJob gets a new Job from its jobTemplate, as Reloader does; Rollout = Argo Rollouts, only when listed, as Reloader's --is-Argo-Rollouts).",
+      ),
+      autoReloadAll: flag('Reloader\'s --auto-reload-all: every workload counts as reloader.stakater.com/auto: "true" unless it says "false".'),
+      reloadOnCreate: flag("Reloader's --reload-on-create: a created Secret/ConfigMap restarts its consumers (never a workload created after it)."),
+      reloadOnDelete: flag("Reloader's --reload-on-delete: a deleted Secret/ConfigMap restarts its consumers."),
+      coalesce: described(
+        z._default(Duration.check(z.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')), '10s'),
+        "Changes within this window become one rollout per workload (as a policy's reload.coalesce).",
+      ),
+    })
+    .check(
+      z.superRefine((r, ctx) => {
+        for (const [i, ns] of r.namespaces.include.entries()) {
+          if (ns.includes('/')) ctx.addIssue({ code: 'custom', path: ['namespaces', 'include', i], message: 'must be a namespace name or glob, not contain "/"' });
+        }
+      }),
+    ),
+  'stakater Reloader compatibility: annotation-driven restarts for any Secret/ConfigMap in scope.',
+);
 export type ReloaderConfig = z.infer<typeof ReloaderConfig>;
 
-export const RippleConfig = z
-  .object({
+export const RippleConfig = described(
+  z.strictObject({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal(CONFIG_KIND),
-    metadata: z.object({ name: z.string().min(1).optional() }).strict().optional(),
-    reloader: ReloaderConfig.optional(),
-  })
-  .strict()
-  .describe('RippleConfig: cluster-wide ripple settings (ripple.config.yaml in the policy directory).');
+    metadata: z.optional(z.strictObject({ name: z.optional(z.string().check(z.minLength(1))) })),
+    reloader: z.optional(ReloaderConfig),
+  }),
+  'RippleConfig: cluster-wide ripple settings (ripple.config.yaml in the policy directory).',
+);
 export type RippleConfig = z.infer<typeof RippleConfig>;
 export type RippleConfigInput = z.input<typeof RippleConfig>;
 

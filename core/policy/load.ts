@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { ValidationError } from '../errors.ts';
 import { RipplePolicy } from './schema.ts';
 import { checkPolicySet } from './policy-set.ts';
@@ -77,7 +77,7 @@ function startOf(node: YamlNode | null | undefined, fallback: number): number {
 // ---------------------------------------------------------------------------------------------------------
 // Walking the zod schema (to list allowed keys for unknown-field errors)
 
-function unwrap(s: z.ZodType): z.ZodType {
+function unwrap(s: z.ZodMiniType): z.ZodMiniType {
   let cur: any = s;
   for (let i = 0; i < 10; i++) {
     const def = cur?._zod?.def;
@@ -89,7 +89,7 @@ function unwrap(s: z.ZodType): z.ZodType {
   return cur;
 }
 
-function schemaAt(root: z.ZodType, path: readonly Seg[]): z.ZodType | undefined {
+function schemaAt(root: z.ZodMiniType, path: readonly Seg[]): z.ZodMiniType | undefined {
   let cur: any = unwrap(root);
   for (const seg of path) {
     const def = cur?._zod?.def;
@@ -104,7 +104,7 @@ function schemaAt(root: z.ZodType, path: readonly Seg[]): z.ZodType | undefined 
   return cur;
 }
 
-export function allowedKeys(root: z.ZodType, path: readonly Seg[]): string[] {
+export function allowedKeys(root: z.ZodMiniType, path: readonly Seg[]): string[] {
   const s: any = schemaAt(root, path);
   return s?._zod?.def?.type === 'object' ? Object.keys(s._zod.def.shape) : [];
 }

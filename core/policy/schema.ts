@@ -3,7 +3,8 @@
  * `ripple render schema` writes schema/ripple-policy.schema.json from this module; `ripple validate` checks
  * files against it with file:line:column errors (see ./load.ts).
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
+import { described } from '../zod.ts';
 import { ANN_RELOAD_OPT_OUT, OBJECT_KINDS } from '../constants.ts';
 
 export const API_VERSION = 'ripple.dev/v1alpha1';
@@ -12,15 +13,13 @@ export const DEFAULT_MESSAGE = 'This Secret is protected and may not be altered 
 
 const dns1123Label = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit')
-  .max(63);
+  .check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit'), z.maxLength(63));
 const dns1123Subdomain = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."')
-  .max(253);
+  .check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."'), z.maxLength(253));
 
 /** Duration like `10s`, `500ms`, `2m`. */
-export const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "10s" or "2m"');
+export const Duration = z.string().check(z.regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "10s" or "2m"'));
 
 export function durationMs(d: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(d);
@@ -30,41 +29,46 @@ export function durationMs(d: string): number {
 }
 
 /** A label key as Kubernetes validates it (a qualified name): `[prefix/]name`, the prefix a DNS-1123 subdomain. */
-const labelKey = z
-  .string()
-  .regex(
+const labelKey = z.string().check(
+  z.regex(
     /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(?=[^/]{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/,
     'must be a label key: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
-  )
-  .max(317);
+  ),
+  z.maxLength(317),
+);
 
 /** A label value as Kubernetes validates it: empty, or at most 63 letters, digits, "-", "_" or ".". */
 const labelValue = z
   .string()
-  .max(63, 'must be a label value: at most 63 characters')
-  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a label value: empty, or letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  .check(
+    z.maxLength(63, 'must be a label value: at most 63 characters'),
+    z.regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a label value: empty, or letters, digits, "-", "_" or ".", starting and ending with a letter or digit'),
+  );
 
-export const LabelSelector = z
-  .object({
-    matchLabels: z
-      .record(z.string(), labelValue)
-      .superRefine((labels, ctx) => {
+/** A list of non-empty strings, empty by default. */
+const names = (description: string) => described(z._default(z.array(z.string().check(z.minLength(1))), []), description);
+
+export const LabelSelector = z.strictObject({
+  matchLabels: z.optional(
+    z.record(z.string(), labelValue).check(
+      z.superRefine((labels, ctx) => {
         // Keys checked here rather than as the record's key schema, so the message says what is wrong with the key.
         for (const key of Object.keys(labels)) {
           for (const issue of labelKey.safeParse(key).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [key], message: issue.message });
         }
-      })
-      .optional(),
-    matchExpressions: z
-      .array(
-        z
-          .object({
-            key: labelKey,
-            operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-            values: z.array(labelValue).optional(),
-          })
-          .strict()
-          .superRefine((e, ctx) => {
+      }),
+    ),
+  ),
+  matchExpressions: z.optional(
+    z.array(
+      z
+        .strictObject({
+          key: labelKey,
+          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+          values: z.optional(z.array(labelValue)),
+        })
+        .check(
+          z.superRefine((e, ctx) => {
             const n = e.values?.length ?? 0;
             if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) {
               ctx.addIssue({ code: 'custom', path: ['values'], message: `must list at least one value for operator ${e.operator}` });
@@ -73,153 +77,152 @@ export const LabelSelector = z
               ctx.addIssue({ code: 'custom', path: ['values'], message: `must be empty for operator ${e.operator}` });
             }
           }),
-      )
-      .optional(),
-  })
-  .strict();
+        ),
+    ),
+  ),
+});
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
-export const Source = z
-  .object({
-    kind: z.enum(OBJECT_KINDS),
-    namespace: dns1123Label,
-    name: dns1123Subdomain,
-  })
-  .strict();
+export const Source = z.strictObject({
+  kind: z.enum(OBJECT_KINDS),
+  namespace: dns1123Label,
+  name: dns1123Subdomain,
+});
 export type Source = z.infer<typeof Source>;
 
-export const Protect = z
-  .object({
+export const Protect = described(
+  z.strictObject({
     /** Operations on the object denied (enforce) or reported (audit); CREATE of the name and DELETE of its namespace are always guarded. */
-    operations: z
-      .array(z.enum(['UPDATE', 'DELETE']))
-      .min(1)
-      .default(['UPDATE', 'DELETE'])
-      .describe('Operations on the object denied (enforce) or reported (audit) for everyone but the allowed actors. CREATE of the protected name and DELETE of its namespace are always guarded by admission.'),
+    operations: described(
+      z._default(z.array(z.enum(['UPDATE', 'DELETE'])).check(z.minLength(1)), ['UPDATE', 'DELETE']),
+      'Operations on the object denied (enforce) or reported (audit) for everyone but the allowed actors. CREATE of the protected name and DELETE of its namespace are always guarded by admission.',
+    ),
     /** Actors allowed to change the base. ripple's own handlers are always allowed. */
-    allow: z
-      .object({
-        groups: z.array(z.string().min(1)).default([]).describe('Kubernetes groups allowed to change the object, e.g. system:masters (what cluster-admin is bound to).'),
-        users: z.array(z.string().min(1)).default([]).describe('User names allowed to change the object.'),
-        /** `namespace/name` of ServiceAccounts. */
-        serviceAccounts: z
-          .array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/name"'))
-          .default([])
-          .describe('ServiceAccounts ("namespace/name") allowed to change the object.'),
-      })
-      .strict()
-      .default({ groups: [], users: [], serviceAccounts: [] })
-      .describe("Actors allowed to change the object. ripple's own handlers (group ripple:protect) are always allowed."),
+    allow: described(
+      z._default(
+        z.strictObject({
+          groups: names('Kubernetes groups allowed to change the object, e.g. system:masters (what cluster-admin is bound to).'),
+          users: names('User names allowed to change the object.'),
+          /** `namespace/name` of ServiceAccounts. */
+          serviceAccounts: described(
+            z._default(z.array(z.string().check(z.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/name"'))), []),
+            'ServiceAccounts ("namespace/name") allowed to change the object.',
+          ),
+        }),
+        { groups: [], users: [], serviceAccounts: [] },
+      ),
+      "Actors allowed to change the object. ripple's own handlers (group ripple:protect) are always allowed.",
+    ),
     /** enforce: admission denies, and ripple restores changes that slipped through; audit: report only. */
-    mode: z
-      .enum(['enforce', 'audit'])
-      .default('enforce')
-      .describe('enforce: admission denies, and ripple restores changes that slipped through; audit: admission warns and ripple only reports.'),
-    message: z.string().min(1).default(DEFAULT_MESSAGE).describe('Message shown to a denied (or warned) actor.'),
-  })
-  .strict()
-  .describe('Protect the base object from alteration and deletion.');
+    mode: described(
+      z._default(z.enum(['enforce', 'audit']), 'enforce'),
+      'enforce: admission denies, and ripple restores changes that slipped through; audit: admission warns and ripple only reports.',
+    ),
+    message: described(z._default(z.string().check(z.minLength(1)), DEFAULT_MESSAGE), 'Message shown to a denied (or warned) actor.'),
+  }),
+  'Protect the base object from alteration and deletion.',
+);
 export type Protect = z.infer<typeof Protect>;
 
-export const Sync = z
-  .object({
-    namespaces: z
-      .object({
-        /** Globs (`*`, `?`) of namespace names to copy into. */
-        include: z
-          .array(z.string().min(1))
-          .min(1, 'must list at least one namespace name or glob ("*" = all)')
-          .default(['*'])
-          .describe('Namespace names or globs (*, ?) to copy into. A default-excluded namespace (kube-*, ripple-system) is included only by its exact name.'),
-        /** Globs excluded; `kube-*` and ripple's own namespace are always excluded unless included by exact name. */
-        exclude: z.array(z.string().min(1)).default([]).describe('Namespace names or globs never copied into (wins over include).'),
-        selector: LabelSelector.optional().describe('Only namespaces whose labels match (Kubernetes label-selector semantics).'),
-      })
-      .strict()
-      .default({ include: ['*'], exclude: [] })
-      .describe('Which namespaces hold a copy. The source namespace does only under another name (sync.targetName) and when listed by exact name in include; terminating namespaces are skipped.'),
-    /** Name of the copies (default: the source's name). */
-    targetName: dns1123Subdomain.optional().describe("Name of the copies (default: the source's name)."),
-    /** What happens to copies when the source is deleted. */
-    onSourceDelete: z.enum(['keep', 'delete']).default('delete').describe('What happens to the copies when the source is deleted.'),
-    /** Which source labels/annotations are propagated to copies (globs of keys). */
-    propagate: z
-      .object({
-        labels: z.array(z.string()).default(['*']).describe('Globs of source label keys copied to the copies.'),
-        annotations: z
-          .array(z.string())
-          .default([])
-          .describe('Globs of source annotation keys copied to the copies (kubectl.kubernetes.io/last-applied-configuration never is).'),
-      })
-      .strict()
-      .default({ labels: ['*'], annotations: [] })
-      .describe('Which source labels and annotations are propagated to the copies.'),
-    /** Immutable copies can only be replaced by delete + create; only when this is true. */
-    replaceImmutable: z.boolean().default(false).describe('Replace an immutable copy (delete + create) when the source changes; otherwise report it.'),
-    /** `sync`: copies kept equal to the source; `once`: made once per namespace, then left to it (Kyverno's synchronize: false). */
-    mode: z
-      .enum(['sync', 'once'])
-      .default('sync')
-      .describe(
-        "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, when the source appears, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
+export const Sync = described(
+  z.strictObject({
+    namespaces: described(
+      z._default(
+        z.strictObject({
+          /** Globs (`*`, `?`) of namespace names to copy into. */
+          include: described(
+            z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one namespace name or glob ("*" = all)')), ['*']),
+            'Namespace names or globs (*, ?) to copy into. A default-excluded namespace (kube-*, ripple-system) is included only by its exact name.',
+          ),
+          /** Globs excluded; `kube-*` and ripple's own namespace are always excluded unless included by exact name. */
+          exclude: names('Namespace names or globs never copied into (wins over include).'),
+          selector: described(z.optional(LabelSelector), 'Only namespaces whose labels match (Kubernetes label-selector semantics).'),
+        }),
+        { include: ['*'], exclude: [] },
       ),
-  })
-  .strict()
-  .describe('Clone the base object into namespaces and keep the copies in sync.');
+      'Which namespaces hold a copy. The source namespace does only under another name (sync.targetName) and when listed by exact name in include; terminating namespaces are skipped.',
+    ),
+    /** Name of the copies (default: the source's name). */
+    targetName: described(z.optional(dns1123Subdomain), "Name of the copies (default: the source's name)."),
+    /** What happens to copies when the source is deleted. */
+    onSourceDelete: described(z._default(z.enum(['keep', 'delete']), 'delete'), 'What happens to the copies when the source is deleted.'),
+    /** Which source labels/annotations are propagated to copies (globs of keys). */
+    propagate: described(
+      z._default(
+        z.strictObject({
+          labels: described(z._default(z.array(z.string()), ['*']), 'Globs of source label keys copied to the copies.'),
+          annotations: described(
+            z._default(z.array(z.string()), []),
+            'Globs of source annotation keys copied to the copies (kubectl.kubernetes.io/last-applied-configuration never is).',
+          ),
+        }),
+        { labels: ['*'], annotations: [] },
+      ),
+      'Which source labels and annotations are propagated to the copies.',
+    ),
+    /** Immutable copies can only be replaced by delete + create; only when this is true. */
+    replaceImmutable: described(z._default(z.boolean(), false), 'Replace an immutable copy (delete + create) when the source changes; otherwise report it.'),
+    /** `sync`: copies kept equal to the source; `once`: made once per namespace, then left to it (Kyverno's synchronize: false). */
+    mode: described(
+      z._default(z.enum(['sync', 'once']), 'sync'),
+      "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, when the source appears, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
+    ),
+  }),
+  'Clone the base object into namespaces and keep the copies in sync.',
+);
 export type Sync = z.infer<typeof Sync>;
 
 export const REFERENCE_FORMS = ['env', 'envFrom', 'volume', 'projected'] as const;
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 
-export const Reload = z
-  .object({
-    kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1).default([...WORKLOAD_KINDS]).describe('Workload kinds restarted when the object (or its copy) changes.'),
+export const Reload = described(
+  z.strictObject({
+    kinds: described(z._default(z.array(z.enum(WORKLOAD_KINDS)).check(z.minLength(1)), [...WORKLOAD_KINDS]), 'Workload kinds restarted when the object (or its copy) changes.'),
     /** Which references make a workload a consumer; init containers are always included. */
-    references: z
-      .array(z.enum(REFERENCE_FORMS))
-      .min(1)
-      .default([...REFERENCE_FORMS])
-      .describe('Which references make a workload a consumer: env (valueFrom), envFrom, volume, projected (volume sources). Init containers are always included.'),
+    references: described(
+      z._default(z.array(z.enum(REFERENCE_FORMS)).check(z.minLength(1)), [...REFERENCE_FORMS]),
+      'Which references make a workload a consumer: env (valueFrom), envFrom, volume, projected (volume sources). Init containers are always included.',
+    ),
     /** Workloads with this annotation set to "false" are never restarted. */
-    optOutAnnotation: z.string().min(1).default(ANN_RELOAD_OPT_OUT).describe('Workloads with this annotation set to "false" are never restarted.'),
+    optOutAnnotation: described(z._default(z.string().check(z.minLength(1)), ANN_RELOAD_OPT_OUT), 'Workloads with this annotation set to "false" are never restarted.'),
     /** Changes arriving within this window for the same workload become one rollout (SQS batching window). */
-    coalesce: Duration.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')
-      .default('10s')
-      .describe('Changes arriving within this window become one rollout per workload (the rollout queue batching window; whole seconds, at most 5m).'),
+    coalesce: described(
+      z._default(
+        Duration.check(z.refine((d) => !/^\d+(ms|s|m|h)$/.test(d) || durationMs(d) <= 300_000, 'must be at most 5m (the SQS batching window limit)')),
+        '10s',
+      ),
+      'Changes arriving within this window become one rollout per workload (the rollout queue batching window; whole seconds, at most 5m).',
+    ),
     /** Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000). */
-    maxConcurrency: z.number().int().min(2).max(1000).default(5).describe('Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000).'),
+    maxConcurrency: described(z._default(z.int().check(z.gte(2), z.lte(1000)), 5), 'Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000).'),
     /** Honour stakater Reloader annotations (`reloader.stakater.com/auto`, `secret.reloader.stakater.com/reload`, …). */
-    reloaderAnnotations: z
-      .boolean()
-      .default(false)
-      .describe('Honour stakater Reloader annotations (reloader.stakater.com/auto, secret.reloader.stakater.com/reload, configmap.reloader.stakater.com/reload).'),
-  })
-  .strict()
-  .describe('Restart the workloads that consume the object when its content changes.');
+    reloaderAnnotations: described(
+      z._default(z.boolean(), false),
+      'Honour stakater Reloader annotations (reloader.stakater.com/auto, secret.reloader.stakater.com/reload, configmap.reloader.stakater.com/reload).',
+    ),
+  }),
+  'Restart the workloads that consume the object when its content changes.',
+);
 export type Reload = z.infer<typeof Reload>;
 
-export const RipplePolicy = z
-  .object({
+export const RipplePolicy = described(
+  z.strictObject({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal(KIND),
-    metadata: z
-      .object({
-        name: dns1123Subdomain,
-        labels: z.record(z.string(), z.string()).optional(),
-        annotations: z.record(z.string(), z.string()).optional(),
-      })
-      .strict(),
-    spec: z
-      .object({
-        source: Source.describe('The base object: a Secret or ConfigMap in one namespace.'),
-        protect: Protect.optional(),
-        sync: Sync.optional(),
-        reload: Reload.optional(),
-      })
-      .strict(),
-  })
-  .strict()
-  .describe('RipplePolicy: protect a base Secret or ConfigMap, clone it into namespaces and reload its consumers.');
+    metadata: z.strictObject({
+      name: dns1123Subdomain,
+      labels: z.optional(z.record(z.string(), z.string())),
+      annotations: z.optional(z.record(z.string(), z.string())),
+    }),
+    spec: z.strictObject({
+      source: described(Source, 'The base object: a Secret or ConfigMap in one namespace.'),
+      protect: z.optional(Protect),
+      sync: z.optional(Sync),
+      reload: z.optional(Reload),
+    }),
+  }),
+  'RipplePolicy: protect a base Secret or ConfigMap, clone it into namespaces and reload its consumers.',
+);
 /** A policy after defaults are applied. */
 export type RipplePolicy = z.infer<typeof RipplePolicy>;
 /** A policy as written in YAML (defaults may be missing). */

@@ -31,6 +31,8 @@ export interface Deps extends HandlerDeps {
   timeReserveMs: number;
   /** Pause before restarting the forwarder for a new Pod Identity association (deploy-checks.ts). */
   associationSettleMs?: number;
+  /** Namespaces per page when all namespaces are reconciled (default PAGE, 500): memory holds two pages. */
+  pageSize?: number;
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
@@ -45,6 +47,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     cfnRetryDelaysMs: partial.cfnRetryDelaysMs ?? CFN_RETRY_DELAYS_MS,
     timeReserveMs: partial.timeReserveMs ?? 30_000,
     ...(partial.associationSettleMs !== undefined ? { associationSettleMs: partial.associationSettleMs } : {}),
+    ...(partial.pageSize !== undefined ? { pageSize: partial.pageSize } : {}),
   };
 }
 

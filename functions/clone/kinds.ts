@@ -16,6 +16,8 @@ export interface CloneKindOps {
   read(core: CoreApi, namespace: string, name: string): Promise<ClonedObject>;
   /** Every object of this kind named `name`, in all namespaces. */
   listNamed(core: CoreApi, name: string): Promise<ClonedObject[]>;
+  /** One page (limit/continue) of the objects of this kind named `name`, in all namespaces, in namespace order. */
+  pageNamed(core: CoreApi, name: string, page: { limit: number; _continue?: string }): Promise<{ items: ClonedObject[]; next?: string }>;
   create(raw: RawApi, namespace: string, body: ClonedObject): Promise<ClonedObject>;
   replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
   /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */
@@ -25,6 +27,11 @@ export interface CloneKindOps {
 const byName = (name: string) => ({ fieldSelector: `metadata.name=${name}` });
 const preconditions = (pre: { uid?: string; resourceVersion?: string }) => ({
   preconditions: { ...(pre.uid ? { uid: pre.uid } : {}), ...(pre.resourceVersion ? { resourceVersion: pre.resourceVersion } : {}) },
+});
+/** A page's items named `name` (a server ignoring the field selector sends others too), the continue token. */
+const namedPage = (kind: ObjectKind, name: string) => (res: { items: (V1Secret | V1ConfigMap)[]; metadata?: { _continue?: string } }) => ({
+  items: res.items.filter((o) => o.metadata?.name === name).map(withKind(kind)),
+  next: res.metadata?._continue || undefined,
 });
 const withKind = (kind: ObjectKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
 
@@ -47,12 +54,14 @@ export const CLONE_KINDS: Record<ObjectKind, CloneKindOps> = {
     resource: 'secrets',
     read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listSecretForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('Secret')),
+    pageNamed: async (core, name, p) => namedPage('Secret', name)(await core.listSecretForAllNamespaces({ ...byName(name), ...p })),
     ...rawWrites('Secret', 'secrets'),
   },
   ConfigMap: {
     resource: 'configmaps',
     read: async (core, namespace, name) => withKind('ConfigMap')(await core.readNamespacedConfigMap({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listConfigMapForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
+    pageNamed: async (core, name, p) => namedPage('ConfigMap', name)(await core.listConfigMapForAllNamespaces({ ...byName(name), ...p })),
     ...rawWrites('ConfigMap', 'configmaps'),
   },
 };

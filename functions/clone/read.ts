@@ -12,7 +12,7 @@ import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { RIPPLE_NAMESPACE } from '../../core/constants.ts';
 import { objectFromSnapshot, snapshotName, snapshotOf } from '../../core/snapshot.ts';
 import type { Kube } from '../runtime/kube.ts';
-import { listAll, orNull } from '../runtime/kube.ts';
+import { listAll, orNull, PAGE } from '../runtime/kube.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
 import { CLONE_KINDS } from './kinds.ts';
@@ -41,10 +41,11 @@ export type SourceOrigin = 'object' | 'last-known-good';
 export type CurrentState = Omit<CloneInput, 'fingerprintKey'> & { origin: SourceOrigin };
 
 /**
- * The source to copy from: the live object, or for a protected source its last-known-good snapshot once there is
- * one naming it (a snapshot of another object is left to protect, which reports it; the live object is used).
+ * The source to copy from, read once per run (readCurrent, and reconcileAll for all namespaces page by page): the
+ * live object, or for a protected source its last-known-good snapshot once there is one naming it (a snapshot of
+ * another object is left to protect, which reports it; the live object is used).
  */
-async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
+export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
   const { kind, namespace, name } = policy.spec.source;
   const live = (): Promise<ClonedObject | null> => orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
   if (!policy.spec.protect) return { source: await live(), origin: 'object' };
@@ -76,4 +77,66 @@ export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy
   }
   const [s, n, c] = await Promise.all([source, namespaces, copies]);
   return { policy, source: s.source, origin: s.origin, namespaces: n, copies: c };
+}
+
+/** The state of one page of namespaces: the namespaces (in name order) and the policy's copies in them. */
+export type PageSnapshot = Omit<CloneInput, 'fingerprintKey' | 'source'>;
+
+/**
+ * Copies named `name` of a kind in all namespaces, read page by page (limit/continue) as the namespace pages
+ * ask for them: the API server lists in key order (namespace, then name), so the copies of the namespaces up to
+ * a page's last one are the list's next items. Holds at most one page beyond the one asked for.
+ */
+export class CopyStream {
+  private buffered: ClonedObject[] = [];
+  private token: string | undefined;
+  private done = false;
+  private last: { upTo: string; copies: Promise<ClonedObject[]> } | null = null;
+
+  private readonly kube: Pick<Kube, 'core'>;
+  private readonly kind: keyof typeof CLONE_KINDS;
+  private readonly name: string;
+  private readonly size: number;
+
+  constructor(kube: Pick<Kube, 'core'>, kind: keyof typeof CLONE_KINDS, name: string, size = PAGE) {
+    this.kube = kube;
+    this.kind = kind;
+    this.name = name;
+    this.size = size;
+  }
+
+  /**
+   * The copies in namespaces after the previous call's and up to `upTo` (inclusive). Policies sharing the stream
+   * ask for the same page in turn: a repeated `upTo` answers the same copies.
+   */
+  upTo(upTo: string): Promise<ClonedObject[]> {
+    if (this.last?.upTo === upTo) return this.last.copies;
+    this.last = { upTo, copies: this.take(upTo) };
+    return this.last.copies;
+  }
+
+  private async take(upTo: string): Promise<ClonedObject[]> {
+    const nsOf = (c: ClonedObject) => c.metadata?.namespace ?? '';
+    while (!this.done && (this.buffered.length === 0 || nsOf(this.buffered[this.buffered.length - 1]!) <= upTo)) {
+      const page = await CLONE_KINDS[this.kind].pageNamed(this.kube.core, this.name, { limit: this.size, ...(this.token ? { _continue: this.token } : {}) });
+      this.buffered.push(...page.items);
+      this.token = page.next;
+      this.done = !page.next;
+    }
+    // A server listing out of key order could leave a copy behind its namespace's page: its namespace is then
+    // planned without it (a create answered 409, which the apply re-plans from a fresh read), never lost.
+    const mine = this.buffered.filter((c) => nsOf(c) <= upTo);
+    this.buffered = this.buffered.filter((c) => nsOf(c) > upTo);
+    return mine;
+  }
+}
+
+/** Namespaces page by page (limit/continue), in name order: the clone of all namespaces never holds them all. */
+export async function* namespacePages(kube: Pick<Kube, 'core'>, size = PAGE): AsyncGenerator<V1Namespace[]> {
+  let token: string | undefined;
+  do {
+    const res = await kube.core.listNamespace({ limit: size, ...(token ? { _continue: token } : {}) });
+    token = res.metadata?._continue || undefined;
+    if (res.items.length) yield res.items;
+  } while (token);
 }

@@ -6,7 +6,7 @@
  * dropped with a reason.
  */
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from '../../core/zod.ts';
 import { ValidationError } from '../../core/errors.ts';
 import type { Attempt } from './plan.ts';
 import type { ObjectKind } from '../../core/constants.ts';
@@ -30,15 +30,21 @@ const AuditRecord = z.object({
   auditID: z.string(),
   stage: z.string(),
   verb: z.string(),
-  user: z.object({ username: z.string(), groups: z.array(z.string()).optional() }),
-  impersonatedUser: z.object({ username: z.string(), groups: z.array(z.string()).optional() }).optional(),
-  objectRef: z
-    .object({ resource: z.string().optional(), namespace: z.string().optional(), name: z.string().optional(), apiGroup: z.string().optional(), subresource: z.string().optional() })
-    .optional(),
-  responseStatus: z.object({ code: z.number().optional() }).optional(),
-  stageTimestamp: z.string().optional(),
-  requestReceivedTimestamp: z.string().optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  user: z.object({ username: z.string(), groups: z.optional(z.array(z.string())) }),
+  impersonatedUser: z.optional(z.object({ username: z.string(), groups: z.optional(z.array(z.string())) })),
+  objectRef: z.optional(
+    z.object({
+      resource: z.optional(z.string()),
+      namespace: z.optional(z.string()),
+      name: z.optional(z.string()),
+      apiGroup: z.optional(z.string()),
+      subresource: z.optional(z.string()),
+    }),
+  ),
+  responseStatus: z.optional(z.object({ code: z.optional(z.number()) })),
+  stageTimestamp: z.optional(z.string()),
+  requestReceivedTimestamp: z.optional(z.string()),
+  annotations: z.optional(z.record(z.string(), z.string())),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 

@@ -25,9 +25,8 @@ export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, 
   const limit = opts.limit ?? limiter(opts.concurrency ?? 16);
   await pool(plan.patches, opts.concurrency ?? 16, async (p) => {
     const { kind, namespace, name } = p.workload;
-    let obj;
     try {
-      obj = await limit(() => WORKLOADS[kind].patch(kube.raw, namespace, name, p.body));
+      await limit(() => WORKLOADS[kind].patch(kube.raw, namespace, name, p.body));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       result.gone.push(p);
@@ -35,7 +34,7 @@ export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, 
     }
     result.patched.push(p);
     try {
-      await limit(() => recordEvent(kube, { apiVersion: 'apps/v1', kind, namespace, name, uid: obj.metadata?.uid }, {
+      await limit(() => recordEvent(kube, { apiVersion: 'apps/v1', kind, namespace, name, ...(p.uid ? { uid: p.uid } : {}) }, {
         reason: 'RestartTriggered',
         message: `ripple restarted ${kind} ${namespace}/${name} for ${p.changed.map((c) => `${c.kind} ${c.name}`).join(', ')} (${p.restartedFor})`,
         component: 'rollout',

@@ -48,7 +48,7 @@ export const cronJobOps: WorkloadKindOps = {
   list: (raw, namespace) => listAllRaw<Workload>(raw, path(namespace, 'cronjobs'), { verb: 'list', resource: 'cronjobs', namespace }),
   podTemplate: (o) => (o as V1CronJob).spec?.jobTemplate?.spec?.template,
   paused: () => false,
-  async patch(raw: RawApi, namespace: string, name: string, body: object): Promise<Workload> {
+  async patch(raw: RawApi, namespace: string, name: string, body: object): Promise<void> {
     const annotations = (body as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
     const cron = await raw.request<V1CronJob>('GET', path(namespace, 'cronjobs', name), { describe: { verb: 'get', resource: 'cronjobs', namespace, name } });
     const job = jobName(name, annotations[ANN_RESTARTED_FOR] ?? '');
@@ -62,11 +62,12 @@ export const cronJobOps: WorkloadKindOps = {
       // created by an earlier attempt of this very restart (same record, same name)
       if (!(err instanceof ConflictError)) throw err;
     }
-    return raw.request<Workload>('PATCH', path(namespace, 'cronjobs', name), {
+    await raw.request<void>('PATCH', path(namespace, 'cronjobs', name), {
       describe: { verb: 'patch', resource: 'cronjobs', namespace, name },
       body: { spec: { jobTemplate: { spec: { template: { metadata: { annotations } } } } } },
       contentType: 'application/strategic-merge-patch+json',
       query: { fieldManager: FIELD_MANAGER },
+      discardAnswer: true,
     });
   },
 };

@@ -3,7 +3,8 @@
  * ConfigMaps. Level-based: the event only says where to look. Wiring: records -> triggers grouped by cluster +
  * namespace (triggers.ts) -> per group read, plan, hold or apply, log (reconcile.ts, read.ts) -> the coalescing
  * wait below. Returns `{ batchItemFailures }`: the records of a group that failed with a retryable error (or
- * whose hold did not fit the invocation); malformed or permanently failing records are logged and not retried.
+ * whose hold did not fit the invocation, or that were not started for lack of invocation time); malformed or
+ * permanently failing records are logged and not retried.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -32,6 +33,13 @@ export interface Deps extends HandlerDeps {
   holdReserveMs: number;
   /** The cluster-wide RippleConfig (default: ripple.config.yaml in the policy directory, loaded once). */
   config: () => RippleConfig;
+  /**
+   * Time an invocation keeps free at its end (default 15 s: one request timeout plus a 429 wait). Once the
+   * remaining time falls below it no new namespace group starts: its records go back to the queue
+   * (batchItemFailures) unprocessed, so no invocation runs into its timeout on a slow or rate-limited API
+   * server; groups already started finish (level-based: SQS redelivers the rest, nothing is written twice).
+   */
+  timeReserveMs: number;
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
@@ -43,6 +51,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     sleep: partial.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     holdReserveMs: partial.holdReserveMs ?? 20_000,
     config: partial.config ?? lazyConfig(),
+    timeReserveMs: partial.timeReserveMs ?? 15_000,
   };
 }
 
@@ -60,7 +69,7 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
   const { logger, metrics } = deps.observability();
   const failures: string[] = [];
   const groups = groupRecords(event.Records ?? [], logger, deps.now().getTime(), { deletes: reloaderMode(deps.config())?.reloadOnDelete });
-  const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0, held: 0, returned: 0 };
+  const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0, held: 0, returned: 0, deferred: 0 };
   // Every read, list and write of the batch goes through one limiter. Reads are per namespace (a GET per changed
   // object, one list per workload kind): an all-namespaces list per batch would cost O(cluster) per batch, i.e.
   // O(N^2) for a fan-out of N namespaces over N/100 batches.
@@ -81,8 +90,17 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
     totals[retry ? 'retryable' : 'permanent'] += 1;
     if (retry) failures.push(...g.items.map((i) => i.messageId));
   };
+  const remainingMs = () => context?.getRemainingTimeInMillis?.() ?? Infinity;
+  /** Out of time: the group's records go back to the queue, unprocessed. */
+  const deferred = (g: Group): boolean => {
+    if (remainingMs() >= deps.timeReserveMs) return false;
+    totals.deferred += 1;
+    failures.push(...g.items.map((i) => i.messageId));
+    return true;
+  };
   const held: { g: Group; until: number }[] = [];
   await pool([...groups.values()], deps.groupConcurrency, async (g) => {
+    if (deferred(g)) return;
     try {
       const s = await processGroup(deps, g.cluster, g.namespace, g.items, readers, { hold: true });
       if (s.heldUntil !== undefined) held.push({ g, until: s.heldUntil });
@@ -104,6 +122,7 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
       logger.info('coalescing: waiting for the window of the changes to end before restarting', { namespaces: held.length, waitMs: wait });
       await deps.sleep(wait);
       await pool(held, deps.groupConcurrency, async ({ g }) => {
+        if (deferred(g)) return;
         try {
           report(g, await processGroup(deps, g.cluster, g.namespace, g.items, readers, { hold: false }));
         } catch (err) {
@@ -117,6 +136,10 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
   metrics.addMetric('RolloutsUpToDate', MetricUnit.Count, totals.upToDate);
   if (totals.held) metrics.addMetric('RolloutsHeldForCoalescing', MetricUnit.Count, totals.held);
   if (totals.returned) metrics.addMetric('RolloutsReturnedForCoalescing', MetricUnit.Count, totals.returned);
+  if (totals.deferred) {
+    metrics.addMetric('RolloutsDeferredForTime', MetricUnit.Count, totals.deferred);
+    logger.info('invocation time nearly spent: namespaces not started returned to the queue', { namespaces: totals.deferred, reserveMs: deps.timeReserveMs });
+  }
   if (totals.retryable) metrics.addMetric('RetryableErrors', MetricUnit.Count, totals.retryable);
   if (totals.permanent) metrics.addMetric('PermanentErrors', MetricUnit.Count, totals.permanent);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };

@@ -50,6 +50,8 @@ export interface WorkloadView {
   kind: RolloutKind;
   namespace: string;
   name: string;
+  /** As listed (for the Event on the restarted workload). */
+  uid?: string;
   annotations: Record<string, string>;
   template: V1PodTemplateSpec | undefined;
   paused: boolean;
@@ -71,6 +73,8 @@ export interface RestartEntry {
 
 export interface WorkloadPatch {
   workload: WorkloadId;
+  /** The listed workload's uid, when known (the restart's Event names it: `kubectl describe` matches on it). */
+  uid?: string;
   /** The changed objects this restart is for (sorted). */
   changed: RestartEntry[];
   /** How each changed object is consumed (names of containers/volumes; never values). */
@@ -200,6 +204,7 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
     const restartedAt = now.toISOString();
     plan.patches.push({
       workload: id,
+      ...(w.uid ? { uid: w.uid } : {}),
       changed: needed.sort((a, b) => (entryKey(a) < entryKey(b) ? -1 : entryKey(a) > entryKey(b) ? 1 : 0)),
       references,
       restartedFor,

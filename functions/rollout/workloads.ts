@@ -22,8 +22,8 @@ export interface WorkloadKindOps {
   list(raw: RawApi, namespace: string): Promise<Workload[]>;
   podTemplate(obj: Workload): V1PodTemplateSpec | undefined;
   paused(obj: Workload): boolean;
-  /** Strategic merge patch with field manager `ripple`; the answer as plain JSON (only its metadata is read). */
-  patch(raw: RawApi, namespace: string, name: string, body: object): Promise<Workload>;
+  /** Strategic merge patch with field manager `ripple`; the answer (the whole object) is not read. */
+  patch(raw: RawApi, namespace: string, name: string, body: object): Promise<void>;
 }
 
 /** One namespace, page by page (limit/continue). */
@@ -31,11 +31,12 @@ const rawList = (resource: string) => (raw: RawApi, namespace: string) =>
   listAllRaw<Workload>(raw, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`, { verb: 'list', resource, namespace });
 
 const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
-  raw.request<Workload>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
+  raw.request<void>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
     describe: { verb: 'patch', resource, namespace, name },
     body,
     contentType: 'application/strategic-merge-patch+json',
     query: { fieldManager: FIELD_MANAGER },
+    discardAnswer: true,
   });
 
 export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
@@ -69,11 +70,12 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
     patch: (raw, namespace, name, body) =>
-      raw.request<Workload>('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`, {
+      raw.request<void>('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`, {
         describe: { verb: 'patch', resource: 'rollouts', namespace, name },
         body,
         contentType: 'application/merge-patch+json',
         query: { fieldManager: FIELD_MANAGER },
+        discardAnswer: true,
       }),
   },
 };
@@ -85,6 +87,7 @@ export function viewOf(kind: RolloutKind, obj: Workload): WorkloadView {
     kind,
     namespace: obj.metadata?.namespace ?? '',
     name: obj.metadata?.name ?? '',
+    ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
     annotations: obj.metadata?.annotations ?? {},
     template: ops.podTemplate(obj),
     paused: ops.paused(obj),

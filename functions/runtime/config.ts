@@ -10,18 +10,16 @@
  * - RIPPLE_REQUEST_TIMEOUT_MS (default 10000), RIPPLE_WRITE_CONCURRENCY (default 32).
  */
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../../core/zod.ts';
 import { envInt, type Env } from '../../core/env.ts';
 import { ValidationError } from '../../core/errors.ts';
 
-export const ClusterEntry = z
-  .object({
-    endpoint: z.url().optional(),
-    /** base64 of the PEM CA bundle, as eks:DescribeCluster returns it. */
-    caData: z.string().min(1).optional(),
-    region: z.string().min(1).optional(),
-  })
-  .strict();
+export const ClusterEntry = z.strictObject({
+  endpoint: z.optional(z.url()),
+  /** base64 of the PEM CA bundle, as eks:DescribeCluster returns it. */
+  caData: z.optional(z.string().check(z.minLength(1))),
+  region: z.optional(z.string().check(z.minLength(1))),
+});
 export type ClusterEntry = z.infer<typeof ClusterEntry>;
 
 export interface RuntimeConfig {
@@ -61,7 +59,7 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     } catch (err) {
       throw new ValidationError(`RIPPLE_CLUSTERS: not valid JSON (${(err as Error).message}); expected {"<cluster>": {"endpoint"?, "caData"?, "region"?}}`);
     }
-    const parsed = z.record(z.string().min(1), ClusterEntry).safeParse(raw);
+    const parsed = z.record(z.string().check(z.minLength(1)), ClusterEntry).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new ValidationError(`RIPPLE_CLUSTERS.${issue.path.join('.')}: ${issue.message}`);

@@ -59,5 +59,5 @@ export function buildEvent(obj: InvolvedObject, e: EventInput, now = new Date())
 export async function recordEvent(kube: Pick<Kube, 'raw'>, obj: InvolvedObject, e: EventInput): Promise<void> {
   const body = buildEvent(obj, e);
   const namespace = body.metadata!.namespace!;
-  await kube.raw.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { describe: { verb: 'create', resource: 'events', namespace, name: body.metadata!.generateName }, body });
+  await kube.raw.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { describe: { verb: 'create', resource: 'events', namespace, name: body.metadata!.generateName }, body, discardAnswer: true });
 }

@@ -14,7 +14,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ZodError } from 'zod';
+import { isZodError, type core as zc } from '../../core/zod.ts';
 import type { HandlerName } from '../../core/constants.ts';
 import { PermanentError, RetryableError } from '../../core/errors.ts';
 
@@ -51,7 +51,7 @@ export function correlationIdOf(event: unknown, context?: Partial<Context>): str
 }
 
 /** `detail.name: Invalid input; source: ...` — the fields a schema rejected, never their values. */
-export function schemaErrorMessage(err: ZodError): string {
+export function schemaErrorMessage(err: zc.$ZodError): string {
   return err.issues
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`)
@@ -62,14 +62,14 @@ export type ErrorClass = 'retryable' | 'permanent' | 'schema' | 'unknown';
 
 export function classifyError(err: unknown): ErrorClass {
   if (err instanceof RetryableError) return 'retryable';
-  if (err instanceof ZodError) return 'schema';
+  if (isZodError(err)) return 'schema';
   if (err instanceof PermanentError) return 'permanent';
   return 'unknown';
 }
 
 /** The reason line for an error: its name and message (never its cause, which may carry response bodies). */
 export function errorReason(err: unknown): string {
-  if (err instanceof ZodError) return `event rejected by schema: ${schemaErrorMessage(err)}`;
+  if (isZodError(err)) return `event rejected by schema: ${schemaErrorMessage(err)}`;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return String(err);
 }

@@ -109,6 +109,13 @@ function mergeConditions(old: any[] | undefined, next: any[]): any[] {
 export class Controllers {
   private readonly registry: Registry;
   private readonly queue = new Map<string, { rt: ResourceType; namespace: string; name: string }>();
+  /**
+   * Deployments at the resourceVersion the controller's own last pass left them (its last write, or the version
+   * it found nothing to do for): a pass over an unchanged Deployment is skipped. Its own writes re-enqueue it, and
+   * that second pass would only re-check what the first just wrote (a ReplicaSet list, template and status
+   * comparisons per rollout). Forgotten when an owned ReplicaSet is deleted (the pass must put it back).
+   */
+  private readonly settled = new Map<string, string>();
   private scheduled = false;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -129,11 +136,15 @@ export class Controllers {
   private changed(c: Change): void {
     const rt = WATCHED[c.key];
     if (rt && c.type !== 'DELETED') this.enqueue(rt, c.namespace, c.name);
+    if (c.type === 'DELETED' && c.key === 'deployments.apps') this.settled.delete(`${c.namespace}/${c.name}`);
     // a ReplicaSet or ControllerRevision deleted under its owner: the owner's controller puts it back
     if (c.type === 'DELETED' && (c.key === 'replicasets.apps' || c.key === 'controllerrevisions.apps')) {
       const owner = (c.object.metadata.ownerReferences ?? []).find((o: any) => o.controller);
       const ownerRt = owner && Object.values(WATCHED).find((r) => r.kind === owner.kind);
-      if (ownerRt) this.enqueue(ownerRt, c.namespace, owner.name);
+      if (ownerRt) {
+        this.settled.delete(`${c.namespace}/${owner.name}`);
+        this.enqueue(ownerRt, c.namespace, owner.name);
+      }
     }
   }
 
@@ -177,9 +188,17 @@ export class Controllers {
   }
 
   private deployment(namespace: string, name: string): void {
-    const reg = this.registry;
-    const cur = reg.get(RT.deployments, namespace, name)?.obj;
+    const key = `${namespace}/${name}`;
+    const cur = this.registry.get(RT.deployments, namespace, name)?.obj;
     if (!cur || cur.metadata.deletionTimestamp) return;
+    if (this.settled.get(key) === cur.metadata.resourceVersion) return;
+    this.deploymentPass(namespace, name, cur);
+    const after = this.registry.get(RT.deployments, namespace, name)?.obj;
+    if (after) this.settled.set(key, after.metadata.resourceVersion);
+  }
+
+  private deploymentPass(namespace: string, name: string, cur: any): void {
+    const reg = this.registry;
     const replicas: number = cur.spec.replicas ?? 1;
     const owned = reg.store.list('replicasets.apps', namespace).map((e) => e.obj).filter((rs) => ownedBy(rs, cur.metadata.uid));
     const rev = (rs: any) => Number(rs.metadata.annotations?.[REVISION] ?? 0);

@@ -184,6 +184,9 @@ function sameManagedFields(a: unknown, b: unknown): boolean {
 function givenManagedFields(given: unknown, stored: unknown): any[] | undefined {
   if (!Array.isArray(given) || given.length === 0) return undefined;
   if (given.length === 1 && isObject(given[0]) && Object.keys(given[0]).length === 0) return [];
+  // The common case first: the stored entries sent back as they are (a patch or a controller's read-modify-write
+  // carries them; stored entries are already normalized), without parsing every entry's time.
+  if (given === stored || deepEqual(given, stored)) return undefined;
   if (!given.every((e) => isObject(e) && typeof e.manager === 'string' && isObject(e.fieldsV1))) return undefined;
   // clients re-encode what they read (client-node writes times with milliseconds): same instants, same entries
   const normalized = given.map((e) => {

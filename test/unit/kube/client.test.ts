@@ -163,6 +163,20 @@ describe('kube client raw (plain JSON) requests', () => {
       expect(seen.every((r) => r.auth === 'Bearer tok')).toBe(true);
     }
   });
+
+  it('discardAnswer: a successful answer is drained, not parsed (undefined), the connection reused; an error answer is still read and translated', async () => {
+    for (const k of [kube(), tlsKube()]) {
+      // Act
+      const ok = await k.raw.request('PATCH', '/api/v1/namespaces/ns/secrets/ok', { body: {}, contentType: 'application/strategic-merge-patch+json', discardAnswer: true });
+      const again = await k.raw.request<{ metadata: { name: string } }>('GET', '/api/v1/namespaces/ns/secrets/ok2');
+      const err = await k.raw.request('PATCH', '/api/v1/namespaces/ns/secrets/missing', { describe: { verb: 'patch', resource: 'secrets', namespace: 'ns', name: 'missing' }, body: {}, discardAnswer: true }).catch((e: unknown) => e);
+      // Assess
+      expect(ok).toBeUndefined();
+      expect(again.metadata.name).toBe('ok2');
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect((err as Error).message).toMatch(/patch secrets ns\/missing: not found/);
+    }
+  });
 });
 
 describe('kube client watch (the same client, streaming)', () => {

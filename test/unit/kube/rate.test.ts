@@ -50,6 +50,29 @@ describe('tokenBucket', () => {
     await Promise.all(Array.from({ length: 1000 }, () => bucket.take()));
     expect(clock.sleeps).toEqual([]);
   });
+
+  it('pause (a 429): no request goes out until it ends, then the sustained rate without the burst saved up meanwhile', async () => {
+    // Prepare: 10/s, burst 5, all tokens there
+    const clock = fakeClock();
+    const bucket = tokenBucket({ perSecond: 10, burst: 5 }, clock);
+    await bucket.take();
+    // Act: the server says Retry-After 1 s; then 3 requests
+    bucket.pause(1000);
+    const done: number[] = [];
+    await Promise.all(Array.from({ length: 3 }, () => bucket.take().then(() => done.push(clock.now()))));
+    // Assess: nothing before t=1000, then one per 100 ms (not 3 at once from the saved-up burst)
+    expect(done).toEqual([1100, 1200, 1300]);
+  });
+
+  it('pause with the limit off still holds every request until Retry-After has passed; a shorter pause does not shorten it', async () => {
+    const clock = fakeClock();
+    const bucket = tokenBucket({ perSecond: 0 }, clock);
+    bucket.pause(2000);
+    bucket.pause(500);
+    const done: number[] = [];
+    await Promise.all(Array.from({ length: 3 }, () => bucket.take().then(() => done.push(clock.now()))));
+    expect(done).toEqual([2000, 2000, 2000]);
+  });
 });
 
 describe('retryAfterMs', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ZodError } from 'zod';
+import { core as zodCore } from '../../../../core/zod.ts';
 import { classify, workFor } from '../../../../functions/clone/triggers.ts';
 import { RipplePolicy } from '../../../../core/policy/schema.ts';
 
@@ -85,7 +85,7 @@ describe('clone triggers', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ZodError);
+    expect(err).toBeInstanceOf(zodCore.$ZodError);
   });
 });
 
