@@ -79,11 +79,17 @@ export const LabelSelector = z
   .strict();
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
+/** A cluster of the stage, as EKS names clusters (and as `.ripple/kubeconfig` names its contexts). */
+const clusterName = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be a cluster name: letters, digits, "-" and "_", starting with a letter or digit, at most 100 characters');
+
 export const Source = z
   .object({
     kind: z.enum(OBJECT_KINDS),
     namespace: dns1123Label,
     name: dns1123Subdomain,
+    cluster: clusterName
+      .optional()
+      .describe("The cluster that holds the object (a cluster of the stage). Default: each cluster's own object, copied within that cluster; with sync.clusters set, the stage's first cluster."),
   })
   .strict();
 export type Source = z.infer<typeof Source>;
@@ -138,6 +144,20 @@ export const Sync = z
       .strict()
       .default({ include: ['*'], exclude: [] })
       .describe('Which namespaces hold a copy. The source namespace never does; terminating namespaces are skipped.'),
+    /** Clusters that receive copies: names of the stage's clusters, or "*" for all of them. */
+    clusters: z
+      .array(z.union([z.literal('*'), clusterName]))
+      .min(1, 'must list at least one cluster name, or "*" for every cluster of the stage')
+      .superRefine((list, ctx) => {
+        if (list.includes('*') && list.length > 1) ctx.addIssue({ code: 'custom', message: '"*" already means every cluster of the stage: list it alone' });
+        const seen = new Set<string>();
+        list.forEach((c, i) => {
+          if (seen.has(c)) ctx.addIssue({ code: 'custom', path: [i], message: `cluster "${c}" is listed twice` });
+          seen.add(c);
+        });
+      })
+      .optional()
+      .describe('Clusters that receive copies (the namespace rules apply in each): names of the stage\'s clusters, or "*" for all of them. Default: the source\'s cluster only.'),
     /** Name of the copies (default: the source's name). */
     targetName: dns1123Subdomain.optional().describe("Name of the copies (default: the source's name)."),
     /** What happens to copies when the source is deleted. */
