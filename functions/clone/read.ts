@@ -44,7 +44,7 @@ export type CurrentState = Omit<CloneInput, 'fingerprintKey'> & { origin: Source
  * The source to copy from: the live object, or for a protected source its last-known-good snapshot once there is
  * one naming it (a snapshot of another object is left to protect, which reports it; the live object is used).
  */
-async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
+export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
   const { kind, namespace, name } = policy.spec.source;
   const live = (): Promise<ClonedObject | null> => orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
   if (!policy.spec.protect) return { source: await live(), origin: 'object' };
@@ -53,11 +53,22 @@ async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promi
   return { source: objectFromSnapshot(snap) as ClonedObject | null, origin: 'last-known-good' };
 }
 
-export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<CurrentState> {
+/**
+ * The state of `scope` in the cluster `kube` reaches. The source (and protect's snapshot of it, which lives beside
+ * it) is read in its own cluster: `source`, a read already under way (a fleet run reads a source once for all its
+ * target clusters, so every cluster gets the same content), else `sourceKube`, else `kube` (the same cluster).
+ */
+export async function readCurrent(
+  kube: Pick<Kube, 'core'>,
+  policy: RipplePolicy,
+  scope: Scope,
+  cache: ReadCache = newReadCache(),
+  from: { sourceKube?: Pick<Kube, 'core'>; source?: ReturnType<typeof readSource> } = {},
+): Promise<CurrentState> {
   const { kind } = policy.spec.source;
   const ops = CLONE_KINDS[kind];
   const target = targetName(policy);
-  const source = readSource(kube, policy);
+  const source = from.source ?? readSource(from.sourceKube ?? kube, policy);
   let namespaces: Promise<NamespaceLike[]>;
   let copies: Promise<ClonedObject[]>;
   if (scope.kind === 'all') {

@@ -1,27 +1,41 @@
 /**
- * Clone, for the work items of one cluster: per (policy, scope) read the current state (snapshot.ts), plan
- * (plan.ts, pure), apply (apply.ts), and sum it up; a summary with failures becomes one Retryable/Permanent error.
+ * Clone, for the work items of one target cluster: per (policy, scope) read the current state (read.ts: the
+ * source in its own cluster, the namespaces and copies in the target), plan (plan.ts, pure), apply (apply.ts),
+ * and sum it up. `reconcileFleet` runs every target cluster of a trigger side by side, each on its own (one
+ * unreachable or denying cluster does not stop the others); a summary with failures becomes one
+ * Retryable/Permanent error, so the invocation is retried and the failed clusters converge then.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PermanentError, RetryableError } from '../../core/errors.ts';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
-import { applyClonePlan, type ApplySummary, type CloneReporter } from './apply.ts';
+import { applyClonePlan, type CloneReporter, type Failure } from './apply.ts';
 import { noActions, planClone, type ActionType, type CloneAction } from './plan.ts';
-import { newReadCache, readCurrent, scopeLabel, type ReadCache } from './read.ts';
+import { newReadCache, readCurrent, readSource, scopeLabel, type ReadCache } from './read.ts';
 import type { WorkItem } from './triggers.ts';
+
+/** A failure, with the target cluster it happened in. */
+export type ClusterFailure = Failure & { cluster?: string };
 
 export interface CloneSummary {
   trigger: string;
+  /** The trigger's cluster (a fleet run's summary adds up every target cluster: see `clusters`). */
   cluster: string;
   policies: number;
   namespaces: number;
   actions: Record<ActionType, number>;
   writes: number;
   conflicts: number;
-  failures: ApplySummary['failures'];
+  failures: ClusterFailure[];
+  /** Per target cluster (reconcileFleet). */
+  clusters?: Record<string, { policies: number; writes: number; actions: Record<ActionType, number>; failures: number }>;
 }
+
+/** Source reads shared by the target clusters of one run, by `<source cluster>/<policy>`. */
+export type SourceReads = Map<string, ReturnType<typeof readSource>>;
+
+type ReconcileDeps = { kubeFor: KubeFor; fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>; config: RuntimeConfig; observability?: Observability; outOfTime?: () => boolean };
 
 function reporterFor(obs: Observability): CloneReporter {
   return {
@@ -35,8 +49,13 @@ function reporterFor(obs: Observability): CloneReporter {
   };
 }
 
-/** Reconcile the given work items on one cluster (one policy failing to read does not stop the others). */
-export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (cluster: string, core: Kube['core']) => Promise<Buffer>; config: RuntimeConfig; observability?: Observability; outOfTime?: () => boolean }, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
+/**
+ * Reconcile the work items whose copies are in `cluster` (one policy failing to read does not stop the others).
+ * Items of another target cluster are ignored. The copies' fingerprints use this cluster's key (its forwarder
+ * compares them).
+ */
+export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: readonly WorkItem[], trigger = 'manual', sources: SourceReads = new Map()): Promise<CloneSummary> {
+  const items = allItems.filter((i) => (i.target ?? cluster) === cluster);
   const summary: CloneSummary = {
     trigger,
     cluster,
@@ -54,33 +73,82 @@ export async function reconcile(deps: { kubeFor: KubeFor; fingerprintKey: (clust
   const reporter = deps.observability ? reporterFor(deps.observability) : undefined;
   for (const item of items) {
     let snapshot;
+    const srcCluster = item.source ?? cluster;
+    let sourceKube: Kube = kube;
     try {
-      snapshot = await readCurrent(kube, item.policy, item.scope, cache);
+      if (srcCluster !== cluster) sourceKube = await deps.kubeFor(srcCluster);
+      const memo = `${srcCluster}/${item.policy.metadata.name}`;
+      let source = sources.get(memo);
+      if (!source) {
+        source = readSource(sourceKube, item.policy);
+        sources.set(memo, source);
+      }
+      snapshot = await readCurrent(kube, item.policy, item.scope, cache, { source });
     } catch (err) {
       const src = item.policy.spec.source;
-      summary.failures.push({ kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}: ${errorReason(err)}` });
+      const fromWhere = srcCluster === cluster ? '' : ` (source in cluster ${srcCluster})`;
+      summary.failures.push({ cluster, kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: reading ${scopeLabel(item.scope)}${fromWhere}: ${errorReason(err)}` });
       continue;
     }
     const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite });
     summary.namespaces += actions.length;
     const replan = async (a: CloneAction): Promise<CloneAction> => {
-      const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
+      const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace }, newReadCache(), { sourceKube });
       return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
     };
     const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter, outOfTime: deps.outOfTime });
     for (const [k, v] of Object.entries(applied.done) as [ActionType, number][]) summary.actions[k] += v;
     summary.writes += applied.writes;
     summary.conflicts += applied.conflicts;
-    summary.failures.push(...applied.failures);
-    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, scope: scopeLabel(item.scope), source: snapshot.origin, actions: applied.done, writes: applied.writes });
+    summary.failures.push(...applied.failures.map((f) => ({ ...f, cluster })));
+    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, cluster, sourceCluster: srcCluster, scope: scopeLabel(item.scope), source: snapshot.origin, actions: applied.done, writes: applied.writes });
   }
   return summary;
+}
+
+/**
+ * Every target cluster of the work items, side by side and each on its own: a cluster that cannot be reached (or
+ * denies ripple) becomes one retryable failure naming it, logged and counted (metric ClusterFailures), while the
+ * others converge; the retry (or the next resync) converges it when it is back. The source of a policy is read
+ * once for all its target clusters.
+ */
+export async function reconcileFleet(deps: ReconcileDeps, triggerCluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
+  const targets = [...new Set(items.map((i) => i.target))];
+  const sources: SourceReads = new Map();
+  const results = await Promise.all(
+    targets.map(async (target): Promise<CloneSummary> => {
+      try {
+        return await reconcile(deps, target, items, trigger, sources);
+      } catch (err) {
+        const message = `cluster ${target}: not reconciled: ${errorReason(err)}`;
+        deps.observability?.logger.error('target cluster not reconciled', { cluster: target, reason: errorReason(err) });
+        const mine = items.filter((i) => i.target === target);
+        return { trigger, cluster: target, policies: mine.length, namespaces: 0, actions: noActions(), writes: 0, conflicts: 0, failures: [{ cluster: target, kind: 'Cluster', namespace: '*', name: target, action: 'skip', retryable: true, message }] };
+      }
+    }),
+  );
+  const total: CloneSummary = { trigger, cluster: triggerCluster, policies: 0, namespaces: 0, actions: noActions(), writes: 0, conflicts: 0, failures: [], clusters: {} };
+  for (const r of results) {
+    total.policies += r.policies;
+    total.namespaces += r.namespaces;
+    for (const [k, v] of Object.entries(r.actions) as [ActionType, number][]) total.actions[k] += v;
+    total.writes += r.writes;
+    total.conflicts += r.conflicts;
+    total.failures.push(...r.failures);
+    total.clusters![r.cluster] = { policies: r.policies, writes: r.writes, actions: r.actions, failures: r.failures.length };
+  }
+  const failed = results.filter((r) => r.failures.length > 0).length;
+  if (failed > 0) deps.observability?.metrics.addMetric('ClusterFailures', MetricUnit.Count, failed);
+  return total;
 }
 
 /** A summary with failures as one error: Retryable if any failure is, else Permanent. */
 export function failIfFailed(summary: CloneSummary): void {
   if (summary.failures.length === 0) return;
-  const first = summary.failures.slice(0, 3).map((f) => `${f.action} ${f.kind} ${f.namespace}/${f.name}: ${f.message}`).join('; ');
+  const first = summary.failures
+    .slice(0, 3)
+    .map((f) => (f.kind === 'Cluster' ? f.message : `${f.cluster ? `${f.cluster}: ` : ''}${f.action} ${f.kind} ${f.namespace}/${f.name}: ${f.message}`))
+    .join('; ');
   const text = `${summary.failures.length} cop${summary.failures.length === 1 ? 'y' : 'ies'} not reconciled: ${first}`;
   if (summary.failures.some((f) => f.retryable)) throw new RetryableError(text);
   throw new PermanentError(text);
