@@ -1,7 +1,7 @@
 /**
  * Several embedded clusters, RBAC enforced, for the fleet clone tests: in each, the rendered clone ClusterRole bound
  * to the clone identity, ripple-system and its own fingerprint key (as that cluster's forwarder creates it), and a
- * write counter fed by that cluster's audit log. One clone handler serves them all (`RIPPLE_CLUSTER_NAME` the first,
+ * write counter fed by that cluster's audit log; the policies' source namespaces exist in every cluster. One clone handler serves them all (`RIPPLE_CLUSTER_NAME` the first,
  * `RIPPLE_CLUSTERS` every one, as serverless.yml configures a multi-cluster stage). A cluster can be stopped (its
  * port refuses connections) and started again from its persisted state on the same port.
  */
@@ -18,7 +18,8 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/k
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
-import { applyRenderedRbac } from '../../support/rbac.ts';
+import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
+import { makeHandler as makeProtectHandler } from '../../../functions/protect/handler.ts';
 import { CLONE_IDENTITY, CLONE_USER, quietObservability, WRITE_VERBS } from './harness.ts';
 
 export interface FleetMember {
@@ -27,6 +28,8 @@ export interface FleetMember {
   admin: Kube;
   /** The clone identity's client for this cluster (re-made on restart). */
   clone: Kube;
+  /** The protect identity's client for this cluster. */
+  protect: Kube;
   key: string;
   audit: AuditEvent[];
 }
@@ -37,6 +40,8 @@ export interface Fleet {
   writes(cluster: string): AuditEvent[];
   resetWrites(): void;
   handler(logs?: string[]): (event: unknown) => Promise<any>;
+  /** The protect handler for the stage (primary: the first cluster), as the protect identity in each cluster. */
+  protectHandler(): (event: unknown) => Promise<any>;
   changeEvent(cluster: string, detailType: 'created' | 'updated' | 'deleted', obj: KubernetesObject & { data?: Record<string, string>; type?: string }, manager?: string): object;
   resyncEvent(cluster: string): object;
   stopCluster(name: string): Promise<void>;
@@ -62,12 +67,13 @@ export async function startFleet(names: string[], policies: RipplePolicy[]): Pro
     const audit: AuditEvent[] = [];
     cluster.onAudit((e) => audit.push(e));
     if (!key) {
-      await applyRenderedRbac(admin, policies, 'clone');
-      await admin.core.createNamespace({ body: { metadata: { name: RIPPLE_NAMESPACE } } }).catch(() => {});
+      // the sources' namespaces first: protect's rendered RBAC has a RoleBinding in each
+      for (const ns of new Set([RIPPLE_NAMESPACE, ...policies.map((p) => p.spec.source.namespace)])) await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+      await applyRenderedRbac(admin, policies, 'clone', 'protect');
       key = newFingerprintKey();
       await admin.core.createNamespacedSecret({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: FINGERPRINT_KEY_SECRET }, stringData: { key } } });
     }
-    return { name, cluster, admin, clone: kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), name), key, audit };
+    return { name, cluster, admin, clone: kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), name), protect: kubeFromKubeConfig(cluster.kubeConfig(handlerIdentity('protect')), name), key, audit };
   }
   for (const n of names) {
     members[n] = await boot(n);
@@ -93,6 +99,16 @@ export async function startFleet(names: string[], policies: RipplePolicy[]): Pro
         policies: () => policies,
         observability: () => obs,
         cfnRetryDelaysMs: [10, 10],
+      }) as unknown as (event: unknown) => Promise<any>;
+    },
+    protectHandler() {
+      const obs = quietObservability();
+      return makeProtectHandler({
+        kubeFor: async (c) => members[c]!.protect,
+        policies: () => policies,
+        observability: () => obs,
+        defaultCluster: () => names[0]!,
+        auditRecords: () => false,
       }) as unknown as (event: unknown) => Promise<any>;
     },
     changeEvent(cluster, dt, obj, manager) {

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RbacAuthorizationV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { applyRenderedRbac } from '../../support/rbac.ts';
-import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT } from '../../../core/constants.ts';
+import { ANN_SOURCE, ANN_SOURCE_FINGERPRINT, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
+import { snapshotName } from '../../../core/snapshot.ts';
 import { fingerprint } from '../../../core/fingerprint.ts';
 import { b64, policiesFrom, secretIn } from './harness.ts';
 import { startFleet, type Fleet } from './fleet-harness.ts';
@@ -34,10 +35,21 @@ spec:
       include: ["team-*"]
       selector: { matchLabels: { tier: prod } }
     onSourceDelete: keep
+---
+apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: guarded }
+spec:
+  source: { kind: Secret, namespace: platform, name: guarded, cluster: hub }
+  protect: {}
+  sync:
+    clusters: [edge]
+    namespaces: { include: ["team-a"] }
 `);
 
-const HUB_NS: Record<string, Record<string, string>> = { platform: {}, 'team-a': { tier: 'prod' }, 'team-b': {}, other: {} };
-const EDGE_NS: Record<string, Record<string, string>> = { platform: {}, 'team-a': { tier: 'prod' }, 'team-b': {}, 'team-c': { tier: 'dev' } };
+// platform (the sources' namespace) exists in both clusters (fleet-harness.ts)
+const HUB_NS: Record<string, Record<string, string>> = { 'team-a': { tier: 'prod' }, 'team-b': {}, other: {} };
+const EDGE_NS: Record<string, Record<string, string>> = { 'team-a': { tier: 'prod' }, 'team-b': {}, 'team-c': { tier: 'dev' } };
 
 let fleet: Fleet;
 let handle: (event: unknown) => Promise<any>;
@@ -216,5 +228,27 @@ describe('clone across clusters (hub -> hub, edge)', () => {
     const ok = await cold({ reason: 'schedule' });
     expect(ok.clusters.edge).toMatchObject({ failures: 0, writes: 4 });
     for (const ns of ['team-a', 'team-b', 'team-c', 'team-d']) expect(await regcredData('edge', ns)).toBe('v4');
+  });
+
+  it('protect acts in the source cluster only; copies in edge come from its last-known-good snapshot in hub', async () => {
+    const protect = fleet.protectHandler();
+    await hub().admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'guarded' }, stringData: { k: 'hub-value' } } });
+    await edge().admin.core.createNamespacedSecret({ namespace: 'platform', body: { metadata: { name: 'guarded' }, stringData: { k: 'edge-own' } } });
+    const fromEdge = await protect(fleet.resyncEvent('edge'));
+    expect(fromEdge.reports).toEqual([]);
+    expect(fromEdge.skipped).toContain('policy guarded: its source is in cluster hub, not edge');
+    expect(await secretIn(edge().admin.core, RIPPLE_NAMESPACE, snapshotName('guarded'))).toBeNull();
+    await protect(fleet.resyncEvent('hub'));
+    const snap = await secretIn(hub().admin.core, RIPPLE_NAMESPACE, snapshotName('guarded'));
+    expect(snap).not.toBeNull();
+
+    // the base is edited in hub behind protect's back (no admission here): the copy follows the snapshot, not the edit
+    const live = (await secretIn(hub().admin.core, 'platform', 'guarded'))!;
+    await hub().admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'guarded', body: { ...live, data: { k: b64('violation') } } });
+    const summary = await handle(fleet.changeEvent('hub', 'updated', kinded('Secret', snap!), 'ripple'));
+    expect(Object.keys(summary.clusters)).toEqual(['edge']);
+    const c = await secretIn(edge().admin.core, 'team-a', 'guarded');
+    expect(Buffer.from(c?.data?.k ?? '', 'base64').toString()).toBe('hub-value');
+    expect(await secretIn(hub().admin.core, 'team-a', 'guarded')).toBeNull();
   });
 });
