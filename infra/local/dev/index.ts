@@ -23,6 +23,8 @@ import { parsePatternLimit } from '../../../render/patterns.ts';
 import type { LocalEventBridge } from '../eventbridge/index.ts';
 import { createOutput, type Output } from './output.ts';
 import { runScenario, type StepResult } from './scenario.ts';
+import { runFleetScenario } from './fleet-scenario.ts';
+import { isFleetPolicy } from '../../../core/policy/fleet.ts';
 import { loadServerless, type LocalApp } from './serverless.ts';
 import { newDev, type Dev, type DevOptions } from './session.ts';
 import { wireAuditLog, wireBus, wireCluster, wireFleet, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess } from './wire.ts';
@@ -175,8 +177,8 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
 /**
  * `--clusters a,b,...`: one embedded cluster per name, each with infra/k8s applied, its own forwarder (events carry
  * its name) and its audit log to protect as `/aws/eks/<name>/cluster`; one bus; the functions get every cluster
- * (RIPPLE_CLUSTERS, the first as RIPPLE_CLUSTER_NAME) and a kubeconfig with a context per cluster. The article's
- * scenario runs in the first cluster.
+ * (RIPPLE_CLUSTERS, the first as RIPPLE_CLUSTER_NAME) and a kubeconfig with a context per cluster. The scenario:
+ * the fleet one (./fleet-scenario.ts) for a Secret policy that names clusters, else the article's in the first cluster.
  */
 async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promise<DevSession> {
   const d = newDev(o, out);
@@ -203,8 +205,15 @@ async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promi
     for (const m of fleet.members) await wireForwarder(d, app, m.access, bus, m.name, busName);
 
     let results: StepResult[] = [];
+    // a Secret policy naming clusters: the fleet scenario; otherwise the article's, in the first cluster
+    const fleetPolicy = policies.find((p) => p.spec.source.kind === 'Secret' && p.spec.sync && isFleetPolicy(p));
     if (o.scenario === false) await applyWaiting();
-    else {
+    else if (fleetPolicy) {
+      results = await runFleetScenario({ kubeconfigPath: fleet.kubeconfigPath, clusters: names, policy: fleetPolicy, stepTimeoutMs: o.stepTimeoutMs ?? 30_000, out, afterSeed: applyWaiting });
+      await bus.idle();
+      for (const m of mappings) await m.idle();
+    } else {
+      out.note('no Secret policy in policies/ names clusters (spec.source.cluster, spec.sync.clusters): the article\'s scenario runs in the first cluster');
       results = await scenario(d, policies, { ...first, kubeconfigPath: fleet.kubeconfigPath }, applyWaiting);
       await bus.idle();
       for (const m of mappings) await m.idle();

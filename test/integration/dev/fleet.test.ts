@@ -5,6 +5,7 @@
  * reloaded. Everything below goes through the forwarders, the bus rules and the handlers; the test only acts as a
  * user of each cluster (its context in .ripple/kubeconfig) and waits.
  */
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,12 +50,18 @@ async function eventually<T>(what: string, probe: () => Promise<T | null | undef
 const token = (s: V1Secret | null) => (s?.data?.token ? Buffer.from(s.data.token, 'base64').toString() : null);
 const copy = (c: 'hub' | 'edge', ns: string) => api[c].readNamespacedSecret({ namespace: ns, name: 'regcred' }).catch(() => null);
 
+/** A service directory from the repository's pieces (code linked, what dev renders copied) with these policies only. */
+function serviceDir(policies: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'ripple-dev-fleet-'));
+  for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(d, p));
+  for (const p of ['infra', 'events', 'schema', 'serverless.yml']) cpSync(join(repo, p), join(d, p), { recursive: true });
+  cpSync(join(repo, 'policies'), join(d, 'policies'), { recursive: true, filter: (src) => !src.endsWith('.yaml') || src.includes('kyverno') });
+  for (const [file, text] of Object.entries(policies)) writeFileSync(join(d, 'policies', file), text);
+  return d;
+}
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ripple-dev-fleet-'));
-  for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(dir, p));
-  for (const p of ['infra', 'events', 'schema', 'serverless.yml']) cpSync(join(repo, p), join(dir, p), { recursive: true });
-  cpSync(join(repo, 'policies'), join(dir, 'policies'), { recursive: true, filter: (src) => !src.endsWith('.yaml') || src.includes('kyverno') });
-  writeFileSync(join(dir, 'policies', 'regcred.yaml'), POLICY);
+  dir = serviceDir({ 'regcred.yaml': POLICY });
   const out = createOutput((s) => void (text += s), { color: false, logs: 'none' });
   session = await startDev({ cwd: dir, stateDir: join(dir, '.ripple'), clusters: ['hub', 'edge'], scenario: false, retryScale: 600 }, out);
   for (const c of ['hub', 'edge'] as const) {
@@ -120,5 +127,43 @@ describe('ripple dev --clusters hub,edge', () => {
     await api.edge.createNamespace({ body: { metadata: { name: 'team-c' } } });
     await eventually('a copy in edge/team-c', async () => token(await copy('edge', 'team-c')) === 'v2');
     expect(await copy('hub', 'team-c')).toBeNull();
+  });
+});
+
+describe('ripple dev --clusters hub,edge --once', () => {
+  it('runs the fleet scenario for the article\'s Secret placed in hub and copied to every cluster, and exits 0 when every step converged', { timeout: 180_000 }, async () => {
+    const article = readFileSync(join(repo, 'policies', 'blogsecret.yaml'), 'utf8').replace('    name: blogsecret\n', '    name: blogsecret\n    cluster: hub\n').replace('  sync:\n', '  sync:\n    clusters: ["*"]\n');
+    expect(article).toContain('cluster: hub');
+    const d = serviceDir({ 'blogsecret.yaml': article });
+    try {
+      const r = await new Promise<{ code: number; out: string }>((done) =>
+        execFile(process.execPath, [join(repo, 'cli', 'ripple.ts'), 'dev', '--clusters', 'hub,edge', '--once', '--logs', 'none'], { cwd: d, timeout: 170_000 }, (err, stdout, stderr) =>
+          done({ code: err ? ((err as { code?: number }).code ?? 99) : 0, out: stdout + stderr }),
+        ),
+      );
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('scenario (fleet: hub/platform/blogsecret -> hub, edge)');
+      expect(r.out).toMatch(/✓ copies in team-a, team-b of hub, edge: 4 copies equal to the base/);
+      expect(r.out).toMatch(/✓ copy edge\/team-b\/blogsecret deleted -> re-created/);
+      expect(r.out).toMatch(/✓ Deployment edge\/team-a\/blog rolled out/);
+      expect(r.out).toContain('all 4 steps converged');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --clusters with --kubeconfig, and a malformed or repeated name (exit 2)', { timeout: 60_000 }, async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((done) =>
+        execFile(process.execPath, [join(repo, 'cli', 'ripple.ts'), 'dev', ...args, '--once', '--logs', 'none'], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 99) : 0, out: stdout + stderr })),
+      );
+    const both = await run(['--clusters', 'hub,edge', '--kubeconfig', '/dev/null']);
+    expect(both.code).toBe(2);
+    expect(both.out).toContain('--clusters starts one embedded cluster per name; it cannot be combined with --kubeconfig');
+    const twice = await run(['--clusters', 'hub,hub']);
+    expect(twice.code).toBe(2);
+    expect(twice.out).toContain('--clusters: "hub" is given twice');
+    const bad = await run(['--clusters', 'hub,e dge']);
+    expect(bad.out).toContain('--clusters: "e dge" is not a cluster name');
   });
 });
