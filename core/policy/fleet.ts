@@ -43,11 +43,18 @@ export function targetClustersOf(p: RipplePolicy, stage: readonly string[]): str
   return listed.includes('*') ? [...stage] : [...listed];
 }
 
-/** Every (source, target) pair of a policy in this stage. */
+/**
+ * Every (source, target) pair of a policy in this stage. A cluster the stage does not have is never placed (`ripple
+ * validate` refuses it when it knows the stage; the handlers log it): a source outside the stage places nothing, a
+ * target outside it is left out.
+ */
 export function placements(p: RipplePolicy, stage: readonly string[]): Placement[] {
   const source = sourceClusterOf(p, stage);
   if (source === null) return stage.map((c) => ({ source: c, target: c }));
-  return targetClustersOf(p, stage).map((target) => ({ source, target }));
+  if (!stage.includes(source)) return [];
+  return targetClustersOf(p, stage)
+    .filter((target) => stage.includes(target))
+    .map((target) => ({ source, target }));
 }
 
 /** True when cluster `c` holds the policy's source (for a cluster-local policy: every cluster does). */

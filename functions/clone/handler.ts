@@ -12,7 +12,7 @@ import { runtimeConfig, type RuntimeConfig } from '../runtime/config.ts';
 import { answerCloudFormation, deployResync, putResponse } from './custom-resource.ts';
 import { associationsOf, CFN_RETRY_DELAYS_MS, prepareCluster } from './deploy-checks.ts';
 import { failIfFailed, reconcile, reconcileFleet, type CloneSummary } from './reconcile.ts';
-import { stageClusters } from '../../core/policy/fleet.ts';
+import { stageClusters, unknownClusters } from '../../core/policy/fleet.ts';
 
 export type { CloneSummary } from './reconcile.ts';
 import { classify, workFor } from './triggers.ts';
@@ -52,7 +52,12 @@ function resolveDeps(partial: Partial<Deps>): Deps {
 export async function processEvent(d: Deps, event: unknown, context?: InvocationContext): Promise<CloneSummary | object> {
   const obs = d.observability();
   const trigger = classify(event, d.config.defaultCluster);
-  const items = workFor(trigger, d.policies(), stageClusters(d.config));
+  const stage = stageClusters(d.config);
+  const items = workFor(trigger, d.policies(), stage);
+  for (const p of d.policies()) {
+    const unknown = unknownClusters(p, stage);
+    if (unknown.length) obs.logger.warn('policy names clusters this stage does not serve: left out', { policy: p.metadata.name, clusters: unknown.map((u) => u.cluster), stage });
+  }
   const remaining = context?.getRemainingTimeInMillis?.();
   const budgetEnds = typeof remaining === 'number' ? performance.now() + remaining - d.timeReserveMs : Infinity;
   const deps = { ...d, observability: obs, outOfTime: () => performance.now() >= budgetEnds };

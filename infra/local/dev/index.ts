@@ -24,7 +24,8 @@ import type { LocalEventBridge } from '../eventbridge/index.ts';
 import { createOutput, type Output } from './output.ts';
 import { runScenario, type StepResult } from './scenario.ts';
 import { runFleetScenario } from './fleet-scenario.ts';
-import { isFleetPolicy } from '../../../core/policy/fleet.ts';
+import { isFleetPolicy, unknownClusters } from '../../../core/policy/fleet.ts';
+import { policyOrigin } from '../../../core/policy/problems.ts';
 import { loadServerless, type LocalApp } from './serverless.ts';
 import { newDev, type Dev, type DevOptions } from './session.ts';
 import { wireAuditLog, wireBus, wireCluster, wireFleet, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess } from './wire.ts';
@@ -184,6 +185,9 @@ async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promi
   const d = newDev(o, out);
   try {
     const policies = renderFromPolicies(d.cwd, out);
+    // as `ripple validate --clusters`: a policy naming a cluster the fleet does not have is refused
+    const strays = policies.flatMap((p) => unknownClusters(p, names).map((u) => `${policyOrigin(p)?.file ?? p.metadata.name}: policy ${p.metadata.name}: ${u.path.join('.')}: cluster "${u.cluster}" is not one of --clusters (${names.join(', ')})`));
+    if (strays.length) throw new Error(strays.join('\n'));
     const slsFile = resolve(d.cwd, o.serverlessFile ?? 'serverless.yml');
     const app = await loadServerless(slsFile, { options: o.stage ? { stage: o.stage } : {}, params: { ...(o.params ?? {}), cluster: names[0]!, clusters: names.join(',') } });
     out.heading(`ripple dev: ${relative(d.cwd, slsFile)} (service ${app.service}, stage ${app.stage}, region ${app.region}; fleet ${names.join(', ')})`);

@@ -165,5 +165,8 @@ describe('ripple dev --clusters hub,edge --once', () => {
     expect(twice.out).toContain('--clusters: "hub" is given twice');
     const bad = await run(['--clusters', 'hub,e dge']);
     expect(bad.out).toContain('--clusters: "e dge" is not a cluster name');
+    const stray = await run(['--clusters', 'edge,eu']);
+    expect(stray.code).toBe(2);
+    expect(stray.out).toContain('policies/regcred.yaml: policy regcred: spec.source.cluster: cluster "hub" is not one of --clusters (edge, eu)');
   });
 });

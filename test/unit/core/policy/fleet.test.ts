@@ -43,6 +43,10 @@ describe('fleet placement', () => {
     expect(targetClustersOf(p, STAGE)).toEqual(STAGE);
     expect(placements(p, STAGE).every((x) => x.source === 'eu')).toBe(true);
   });
+  it('never places a cluster the stage does not have', () => {
+    expect(placements(policy(', cluster: hub', ', clusters: [edge, prod]'), STAGE)).toEqual([{ source: 'hub', target: 'edge' }]);
+    expect(placements(policy(', cluster: prod', ', clusters: ["*"]'), STAGE)).toEqual([]);
+  });
   it('names clusters that are not in the stage, with their field paths', () => {
     const p = policy(', cluster: hbu', ', clusters: [edge, prod]');
     expect(unknownClusters(p, STAGE)).toEqual([
