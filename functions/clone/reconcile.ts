@@ -10,6 +10,7 @@ import { PermanentError, RetryableError } from '../../core/errors.ts';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
+import { buildEvent } from '../runtime/k8s-events.ts';
 import { applyClonePlan, type CloneReporter, type Failure } from './apply.ts';
 import { noActions, planClone, type ActionType, type CloneAction } from './plan.ts';
 import { newReadCache, readCurrent, readSource, scopeLabel, type ReadCache } from './read.ts';
@@ -138,8 +139,35 @@ export async function reconcileFleet(deps: ReconcileDeps, triggerCluster: string
     total.clusters![r.cluster] = { policies: r.policies, writes: r.writes, actions: r.actions, failures: r.failures.length };
   }
   const failed = results.filter((r) => r.failures.length > 0).length;
-  if (failed > 0) deps.observability?.metrics.addMetric('ClusterFailures', MetricUnit.Count, failed);
+  if (failed > 0) {
+    deps.observability?.metrics.addMetric('ClusterFailures', MetricUnit.Count, failed);
+    await reportToSources(deps, items, results);
+  }
   return total;
+}
+
+/**
+ * A Warning Event (reason TargetClusterNotReconciled) on the base, in its own cluster, per policy whose copies in
+ * another cluster were not all reconciled: who owns the base sees it with `kubectl describe`. Best effort.
+ */
+async function reportToSources(deps: ReconcileDeps, items: readonly WorkItem[], results: CloneSummary[]): Promise<void> {
+  const failures = new Map(results.filter((r) => r.failures.length > 0).map((r) => [r.cluster, r.failures]));
+  const seen = new Set<string>();
+  const todo = items.filter((i) => i.source !== i.target && failures.has(i.target) && !seen.has(`${i.policy.metadata.name}/${i.target}`) && seen.add(`${i.policy.metadata.name}/${i.target}`));
+  await Promise.all(
+    todo.map(async (i) => {
+      const f = failures.get(i.target)!;
+      const src = i.policy.spec.source;
+      try {
+        const kube = await deps.kubeFor(i.source);
+        const message = `ripple did not reconcile the copies of policy ${i.policy.metadata.name} in cluster ${i.target} (${f.length} failure${f.length === 1 ? '' : 's'}; retried): ${f[0]!.message}`;
+        const body = buildEvent({ apiVersion: 'v1', kind: src.kind, namespace: src.namespace, name: src.name }, { reason: 'TargetClusterNotReconciled', type: 'Warning', component: 'clone', message });
+        await kube.core.createNamespacedEvent({ namespace: src.namespace, body });
+      } catch (err) {
+        deps.observability?.logger.warn('could not record Kubernetes Event', { policy: i.policy.metadata.name, cluster: i.source, reason: errorReason(err) });
+      }
+    }),
+  );
 }
 
 /** A summary with failures as one error: Retryable if any failure is, else Permanent. */

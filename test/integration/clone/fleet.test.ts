@@ -171,7 +171,12 @@ describe('clone across clusters (hub -> hub, edge)', () => {
     expect(failed?.message).toMatch(/^\d+ cop(y|ies) not reconciled: edge: .*ECONNREFUSED/);
     expect(failed?.message).not.toMatch(/(^|; )hub: /);
     for (const ns of ['team-a', 'team-b']) expect(await regcredData('hub', ns)).toBe('v3');
-    expect(fleet.writes('hub')).toHaveLength(2);
+    expect(fleet.writes('hub').filter((w) => w.objectRef?.resource === 'secrets')).toHaveLength(2);
+    // reported on the base, in its cluster (the run concerned regcred only)
+    const events = (await hub().admin.core.listNamespacedEvent({ namespace: 'platform' })).items.filter((e) => e.reason === 'TargetClusterNotReconciled');
+    expect(events.map((e) => `${e.type} ${e.involvedObject.kind}/${e.involvedObject.name}`)).toEqual(['Warning Secret/regcred']);
+    expect(events.find((e) => e.involvedObject.name === 'regcred')?.message).toMatch(/^ripple did not reconcile the copies of policy regcred in cluster edge \(\d+ failures?; retried\): .*ECONNREFUSED/);
+    expect(events.every((e) => !e.message?.includes(b64('v3')) && !e.message?.includes('v3'))).toBe(true);
 
     await fleet.startClusterAgain('edge');
     expect(await regcredData('edge', 'team-a')).toBe('v2'); // state kept while down
@@ -221,7 +226,9 @@ describe('clone across clusters (hub -> hub, edge)', () => {
     expect(failed?.name).toBe('RetryableError');
     expect(failed?.message).toMatch(/^1 copy not reconciled: cluster edge: not reconciled: .*forbidden/i);
     for (const ns of ['team-a', 'team-b']) expect(await regcredData('hub', ns)).toBe('v4');
-    expect(fleet.writes('hub')).toHaveLength(2);
+    expect(fleet.writes('hub').filter((w) => w.objectRef?.resource === 'secrets')).toHaveLength(2);
+    const warned = (await hub().admin.core.listNamespacedEvent({ namespace: 'platform' })).items.filter((e) => e.reason === 'TargetClusterNotReconciled' && /in cluster edge .*forbidden/i.test(e.message ?? ''));
+    expect(warned.map((e) => e.involvedObject.name).sort()).toEqual(['ca', 'guarded', 'regcred']);
     expect(fleet.writes('edge')).toHaveLength(0);
 
     await applyRenderedRbac(edge().admin, POLICIES, 'clone');
