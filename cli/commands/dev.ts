@@ -26,6 +26,7 @@ export function register(program: Command): void {
     .description('run the whole pipeline locally (embedded cluster, local EventBridge, forwarder, handlers) as serverless.yml wires it, and narrate the scenario')
     .option('--once', 'run the scenario and exit: 0 only if every step converged')
     .option('--kubeconfig <file>', 'use this cluster instead of the embedded one')
+    .option('--clusters <names>', 'a fleet: one embedded cluster per name (comma separated, e.g. hub,edge), each with its own forwarder, on one bus; .ripple/kubeconfig has a context per cluster (current: the first)')
     .option('--no-scenario', 'start the pipeline without seeding the scenario')
     .option('--stage <stage>', 'serverless stage (${sls:stage})')
     .option('--param <key=value>', 'serverless param (repeatable)', keyValue, {})
@@ -37,11 +38,12 @@ export function register(program: Command): void {
     .option('--bus-port <port>', 'port of the local EventBridge (default: any free port)', (v: string) => Number(v))
     .option('--logs <mode>', 'function logs: pretty (default on a TTY), json (default otherwise), none')
     .option('--max-requests-per-second <n>', 'embedded cluster: answer 429 + Retry-After over this many requests/s (system:masters and watches exempt)', positive('max-requests-per-second'))
-    .action(async (opts: { once?: boolean; kubeconfig?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; stateDir: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string; maxRequestsPerSecond?: number }) => {
+    .action(async (opts: { once?: boolean; kubeconfig?: string; clusters?: string; scenario: boolean; stage?: string; param: Record<string, string>; config: string; stateDir: string; rateScale: number; retryScale: number; stepTimeout: number; busPort?: number; logs?: string; maxRequestsPerSecond?: number }) => {
       if (opts.logs && !['pretty', 'json', 'none'].includes(opts.logs)) throw new Error(`--logs: must be pretty, json or none, got "${opts.logs}"`);
       const code = await runDev({
         once: opts.once,
         kubeconfig: opts.kubeconfig,
+        ...(opts.clusters !== undefined ? { clusters: opts.clusters.split(',') } : {}),
         scenario: opts.scenario,
         stage: opts.stage,
         params: opts.param,

@@ -83,10 +83,17 @@ export const LabelSelector = z.strictObject({
 });
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
+/** A cluster of the stage, as EKS names clusters (and as `.ripple/kubeconfig` names its contexts). */
+const clusterName = z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be a cluster name: letters, digits, "-" and "_", starting with a letter or digit, at most 100 characters'));
+
 export const Source = z.strictObject({
   kind: z.enum(OBJECT_KINDS),
   namespace: dns1123Label,
   name: dns1123Subdomain,
+  cluster: described(
+    z.optional(clusterName),
+    "The cluster that holds the object (a cluster of the stage). Default: each cluster's own object, copied within that cluster; with sync.clusters set, the stage's first cluster.",
+  ),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -141,6 +148,25 @@ export const Sync = described(
         { include: ['*'], exclude: [] },
       ),
       'Which namespaces hold a copy. The source namespace does only under another name (sync.targetName) and when listed by exact name in include; terminating namespaces are skipped.',
+    ),
+    /** Clusters that receive copies: names of the stage's clusters, or "*" for all of them. */
+    clusters: described(
+      z.optional(
+        z
+          .array(z.union([z.literal('*'), clusterName]))
+          .check(
+            z.minLength(1, 'must list at least one cluster name, or "*" for every cluster of the stage'),
+            z.superRefine((list, ctx) => {
+              if (list.includes('*') && list.length > 1) ctx.addIssue({ code: 'custom', message: '"*" already means every cluster of the stage: list it alone' });
+              const seen = new Set<string>();
+              list.forEach((c, i) => {
+                if (seen.has(c)) ctx.addIssue({ code: 'custom', path: [i], message: `cluster "${c}" is listed twice` });
+                seen.add(c);
+              });
+            }),
+          ),
+      ),
+      'Clusters that receive copies (the namespace rules apply in each): names of the stage\'s clusters, or "*" for all of them. Default: the source\'s cluster only.',
     ),
     /** Name of the copies (default: the source's name). */
     targetName: described(z.optional(dns1123Subdomain), "Name of the copies (default: the source's name)."),

@@ -1,6 +1,6 @@
 /**
- * Clone handler, wiring only: event -> trigger and work items (triggers.ts) -> per cluster read, plan, apply,
- * summary (reconcile.ts) -> metrics and log line. Inputs: RippleEvents (EventBridge), the schedule, and the
+ * Clone handler, wiring only: event -> trigger and work items (triggers.ts: the fan-out over the stage's clusters)
+ * -> per target cluster read, plan, apply, summary (reconcile.ts) -> metrics and log line. Inputs: RippleEvents (EventBridge), the schedule, and the
  * CloudFormation custom resource (full resync on deploy, answered on its ResponseURL: custom-resource.ts).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -11,7 +11,8 @@ import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { runtimeConfig, type RuntimeConfig } from '../runtime/config.ts';
 import { answerCloudFormation, deployResync, putResponse } from './custom-resource.ts';
 import { associationsOf, CFN_RETRY_DELAYS_MS, prepareCluster } from './deploy-checks.ts';
-import { failIfFailed, reconcile, type CloneSummary } from './reconcile.ts';
+import { failIfFailed, reconcile, reconcileFleet, type CloneSummary } from './reconcile.ts';
+import { stageClusters, unknownClusters } from '../../core/policy/fleet.ts';
 
 export type { CloneSummary } from './reconcile.ts';
 import { classify, workFor } from './triggers.ts';
@@ -54,7 +55,12 @@ function resolveDeps(partial: Partial<Deps>): Deps {
 export async function processEvent(d: Deps, event: unknown, context?: InvocationContext): Promise<CloneSummary | object> {
   const obs = d.observability();
   const trigger = classify(event, d.config.defaultCluster);
-  const items = workFor(trigger, d.policies());
+  const stage = stageClusters(d.config);
+  const items = workFor(trigger, d.policies(), stage);
+  for (const p of d.policies()) {
+    const unknown = unknownClusters(p, stage);
+    if (unknown.length) obs.logger.warn('policy names clusters this stage does not serve: left out', { policy: p.metadata.name, clusters: unknown.map((u) => u.cluster), stage });
+  }
   const remaining = context?.getRemainingTimeInMillis?.();
   const budgetEnds = typeof remaining === 'number' ? performance.now() + remaining - d.timeReserveMs : Infinity;
   const deps = { ...d, observability: obs, outOfTime: () => performance.now() >= budgetEnds };
@@ -75,13 +81,13 @@ export async function processEvent(d: Deps, event: unknown, context?: Invocation
       ),
     );
   }
-  const summary = await reconcile(deps, trigger.cluster, items, trigger.why);
+  const summary = await reconcileFleet(deps, trigger.cluster, items, trigger.why);
   const m = obs.metrics;
   m.addMetric('CopiesCreated', MetricUnit.Count, summary.actions.create);
   m.addMetric('CopiesUpdated', MetricUnit.Count, summary.actions.update + summary.actions['replace-immutable']);
   m.addMetric('CopiesDeleted', MetricUnit.Count, summary.actions.delete);
   m.addMetric('Writes', MetricUnit.Count, summary.writes);
-  obs.logger.info('clone run finished', { trigger: summary.trigger, cluster: summary.cluster, policies: summary.policies, namespaces: summary.namespaces, actions: summary.actions, writes: summary.writes, conflicts: summary.conflicts, failures: summary.failures.length });
+  obs.logger.info('clone run finished', { trigger: summary.trigger, cluster: summary.cluster, clusters: summary.clusters, policies: summary.policies, namespaces: summary.namespaces, actions: summary.actions, writes: summary.writes, conflicts: summary.conflicts, failures: summary.failures.length });
   failIfFailed(summary);
   return summary;
 }

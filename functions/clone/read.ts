@@ -54,11 +54,22 @@ export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy)
   return { source: objectFromSnapshot(snap) as ClonedObject | null, origin: 'last-known-good' };
 }
 
-export async function readCurrent(kube: Pick<Kube, 'core'>, policy: RipplePolicy, scope: Scope, cache: ReadCache = newReadCache()): Promise<CurrentState> {
+/**
+ * The state of `scope` in the cluster `kube` reaches. The source (and protect's snapshot of it, which lives beside
+ * it) is read in its own cluster: `source`, a read already under way (a fleet run reads a source once for all its
+ * target clusters, so every cluster gets the same content), else `sourceKube`, else `kube` (the same cluster).
+ */
+export async function readCurrent(
+  kube: Pick<Kube, 'core'>,
+  policy: RipplePolicy,
+  scope: Scope,
+  cache: ReadCache = newReadCache(),
+  from: { sourceKube?: Pick<Kube, 'core'>; source?: ReturnType<typeof readSource> } = {},
+): Promise<CurrentState> {
   const { kind } = policy.spec.source;
   const ops = CLONE_KINDS[kind];
   const target = targetName(policy);
-  const source = readSource(kube, policy);
+  const source = from.source ?? readSource(from.sourceKube ?? kube, policy);
   let namespaces: Promise<NamespaceLike[]>;
   let copies: Promise<ClonedObject[]>;
   if (scope.kind === 'all') {

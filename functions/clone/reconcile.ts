@@ -1,8 +1,10 @@
 /**
- * Clone, for the work items of one cluster: per (policy, scope) read the current state (read.ts), plan
- * (plan.ts, pure), apply (apply.ts), and sum it up; a summary with failures becomes one Retryable/Permanent error.
- * All namespaces are read and written one page of namespaces at a time (reconcileAll): memory stays bounded
- * at any cluster size.
+ * Clone, for the work items of one target cluster: per (policy, scope) read the current state (read.ts: the
+ * source in its own cluster, the namespaces and copies in the target), plan (plan.ts, pure), apply (apply.ts),
+ * and sum it up. All namespaces are read and written one page of namespaces at a time (reconcileAll): memory stays
+ * bounded at any cluster size. `reconcileFleet` runs every target cluster of a trigger side by side, each on its
+ * own (one unreachable or denying cluster does not stop the others); a summary with failures becomes one
+ * Retryable/Permanent error, so the invocation is retried and the failed clusters converge then.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PermanentError, RetryableError } from '../../core/errors.ts';
@@ -11,21 +13,32 @@ import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
 import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
 import { PAGE } from '../runtime/kube.ts';
-import { applyClonePlan, DEFERRED, type ApplySummary, type CloneReporter } from './apply.ts';
+import { buildEvent } from '../runtime/k8s-events.ts';
+import { applyClonePlan, DEFERRED, type CloneReporter, type Failure } from './apply.ts';
 import { noActions, planClone, type ActionType, type ClonedObject, type CloneAction } from './plan.ts';
 import { CopyStream, namespacePages, readCurrent, readSource, scopeLabel, type SourceOrigin } from './read.ts';
 import type { WorkItem } from './triggers.ts';
 
+/** A failure, with the target cluster it happened in. */
+export type ClusterFailure = Failure & { cluster?: string };
+
 export interface CloneSummary {
   trigger: string;
+  /** The trigger's cluster (a fleet run's summary adds up every target cluster: see `clusters`). */
   cluster: string;
   policies: number;
   namespaces: number;
   actions: Record<ActionType, number>;
   writes: number;
   conflicts: number;
-  failures: ApplySummary['failures'];
+  failures: ClusterFailure[];
+  /** Per target cluster (reconcileFleet). */
+  clusters?: Record<string, { policies: number; writes: number; actions: Record<ActionType, number>; failures: number }>;
 }
+
+/** Source reads shared by the target clusters of one run, by `<source cluster>/<policy>`. */
+export type SourceReads = Map<string, ReturnType<typeof readSource>>;
+
 
 function reporterFor(obs: Observability): CloneReporter {
   return {
@@ -50,7 +63,14 @@ export interface ReconcileDeps {
   pageSize?: number;
 }
 
-export async function reconcile(deps: ReconcileDeps, cluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
+/**
+ * Reconcile the work items whose copies are in `cluster` (one policy failing to read does not stop the others).
+ * Items of another target cluster are ignored. The source of each is read in its own cluster (`item.source`),
+ * once per run for all target clusters (`sources`). The copies' fingerprints use this cluster's key (its forwarder
+ * compares them).
+ */
+export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: readonly WorkItem[], trigger = 'manual', sources: SourceReads = new Map()): Promise<CloneSummary> {
+  const items = allItems.filter((i) => (i.target ?? cluster) === cluster);
   const summary: CloneSummary = {
     trigger,
     cluster,
@@ -65,23 +85,36 @@ export async function reconcile(deps: ReconcileDeps, cluster: string, items: rea
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const reporter = deps.observability ? reporterFor(deps.observability) : undefined;
-  const ctx: Ctx = { deps, kube, key, reporter, summary };
+  const ctx: Ctx = { deps, kube, key, reporter, summary, cluster, sources };
   // All namespaces: page by page, never the whole cluster in memory (reconcileAll); one namespace: as it is.
   await reconcileAll(ctx, items.filter((i) => i.scope.kind === 'all'), deps.pageSize ?? PAGE);
   for (const item of items) {
     if (item.scope.kind === 'all') continue;
     let snapshot;
     try {
-      snapshot = await readCurrent(kube, item.policy, item.scope);
+      snapshot = await readCurrent(kube, item.policy, item.scope, undefined, { source: sourceOf(ctx, item) });
     } catch (err) {
-      summary.failures.push(readFailure(item, err));
+      summary.failures.push(readFailure(ctx, item, err));
       continue;
     }
     const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite, mayCreate: item.mayCreate });
     const done = await applyPage(ctx, item, actions);
-    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, scope: scopeLabel(item.scope), source: snapshot.origin, actions: done.actions, writes: done.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, cluster, sourceCluster: item.source ?? cluster, scope: scopeLabel(item.scope), source: snapshot.origin, actions: done.actions, writes: done.writes });
   }
   return summary;
+}
+
+/** The policy's source, read in its own cluster once per run (shared by every target cluster). */
+function sourceOf(ctx: Ctx, item: WorkItem): ReturnType<typeof readSource> {
+  const srcCluster = item.source ?? ctx.cluster;
+  const memo = `${srcCluster}/${item.policy.metadata.name}`;
+  let read = ctx.sources.get(memo);
+  if (!read) {
+    read = srcCluster === ctx.cluster ? readSource(ctx.kube, item.policy) : ctx.deps.kubeFor(srcCluster).then((k) => readSource(k, item.policy));
+    ctx.sources.set(memo, read);
+    read.catch(() => undefined);
+  }
+  return read;
 }
 
 interface Ctx {
@@ -90,11 +123,16 @@ interface Ctx {
   key: Buffer;
   reporter: CloneReporter | undefined;
   summary: CloneSummary;
+  /** The target cluster. */
+  cluster: string;
+  sources: SourceReads;
 }
 
-function readFailure(item: WorkItem, err: unknown, what = `reading ${scopeLabel(item.scope)}`): CloneSummary['failures'][number] {
+function readFailure(ctx: Ctx, item: WorkItem, err: unknown, what = `reading ${scopeLabel(item.scope)}`): ClusterFailure {
   const src = item.policy.spec.source;
-  return { kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: ${what}: ${errorReason(err)}` };
+  const srcCluster = item.source ?? ctx.cluster;
+  const fromWhere = srcCluster === ctx.cluster ? '' : ` (source in cluster ${srcCluster})`;
+  return { cluster: ctx.cluster, kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: ${what}${fromWhere}: ${errorReason(err)}` };
 }
 
 /** Apply one plan (a page of namespaces, or one namespace) and add it to the summary. */
@@ -102,14 +140,14 @@ async function applyPage(ctx: Ctx, item: WorkItem, actions: CloneAction[]): Prom
   const { deps, kube, key, reporter, summary } = ctx;
   summary.namespaces += actions.length;
   const replan = async (a: CloneAction): Promise<CloneAction> => {
-    const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace });
+    const fresh = await readCurrent(kube, item.policy, { kind: 'namespace', namespace: a.namespace }, undefined, { source: sourceOf(ctx, item) });
     return planClone({ ...fresh, fingerprintKey: key, ownWrite: item.ownWrite, mayCreate: item.mayCreate })[0] ?? { kind: a.kind, namespace: a.namespace, name: a.name, action: 'skip', reason: `namespace ${a.namespace} is gone` };
   };
   const applied = await applyClonePlan(actions, { kube, concurrency: deps.config.writeConcurrency, replan, reporter, outOfTime: deps.outOfTime });
   for (const [k, v] of Object.entries(applied.done) as [ActionType, number][]) summary.actions[k] += v;
   summary.writes += applied.writes;
   summary.conflicts += applied.conflicts;
-  summary.failures.push(...applied.failures);
+  summary.failures.push(...applied.failures.map((f) => ({ ...f, cluster: ctx.cluster })));
   return { actions: applied.done, writes: applied.writes };
 }
 
@@ -137,9 +175,9 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
     const { kind } = item.policy.spec.source;
     let read: Awaited<ReturnType<typeof readSource>>;
     try {
-      read = await readSource(kube, item.policy);
+      read = await sourceOf(ctx, item);
     } catch (err) {
-      summary.failures.push(readFailure(item, err));
+      summary.failures.push(readFailure(ctx, item, err));
       continue;
     }
     const target = targetName(item.policy);
@@ -150,7 +188,7 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
   if (runs.length === 0) return;
   const fail = (run: Run, err: unknown) => {
     run.failed = true;
-    summary.failures.push(readFailure(run.item, err));
+    summary.failures.push(readFailure(ctx, run.item, err));
   };
   const pages = namespacePages(kube, pageSize);
   /** The next page's namespaces and, per policy, its copies in them (null: that policy failed to read). */
@@ -183,20 +221,86 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
       const more = await next;
       if (more !== null) {
         const after = page.namespaces[page.namespaces.length - 1]?.metadata?.name ?? '';
-        for (const run of runs) if (!run.failed) summary.failures.push(readFailure(run.item, new RetryableError(`${DEFERRED} (namespaces after ${after})`), 'all namespaces'));
+        for (const run of runs) if (!run.failed) summary.failures.push(readFailure(ctx, run.item, new RetryableError(`${DEFERRED} (namespaces after ${after})`), 'all namespaces'));
       }
       break;
     }
   }
   for (const run of runs) {
-    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, scope: scopeLabel(run.item.scope), source: run.origin, actions: run.done, writes: run.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, cluster: ctx.cluster, sourceCluster: run.item.source ?? ctx.cluster, scope: scopeLabel(run.item.scope), source: run.origin, actions: run.done, writes: run.writes });
   }
+}
+
+/**
+ * Every target cluster of the work items, side by side and each on its own: a cluster that cannot be reached (or
+ * denies ripple) becomes one retryable failure naming it, logged and counted (metric ClusterFailures), while the
+ * others converge; the retry (or the next resync) converges it when it is back. The source of a policy is read
+ * once for all its target clusters.
+ */
+export async function reconcileFleet(deps: ReconcileDeps, triggerCluster: string, items: readonly WorkItem[], trigger = 'manual'): Promise<CloneSummary> {
+  const targets = [...new Set(items.map((i) => i.target))];
+  const sources: SourceReads = new Map();
+  const results = await Promise.all(
+    targets.map(async (target): Promise<CloneSummary> => {
+      try {
+        return await reconcile(deps, target, items, trigger, sources);
+      } catch (err) {
+        const message = `cluster ${target}: not reconciled: ${errorReason(err)}`;
+        deps.observability?.logger.error('target cluster not reconciled', { cluster: target, reason: errorReason(err) });
+        const mine = items.filter((i) => i.target === target);
+        return { trigger, cluster: target, policies: mine.length, namespaces: 0, actions: noActions(), writes: 0, conflicts: 0, failures: [{ cluster: target, kind: 'Cluster', namespace: '*', name: target, action: 'skip', retryable: true, message }] };
+      }
+    }),
+  );
+  const total: CloneSummary = { trigger, cluster: triggerCluster, policies: 0, namespaces: 0, actions: noActions(), writes: 0, conflicts: 0, failures: [], clusters: {} };
+  for (const r of results) {
+    total.policies += r.policies;
+    total.namespaces += r.namespaces;
+    for (const [k, v] of Object.entries(r.actions) as [ActionType, number][]) total.actions[k] += v;
+    total.writes += r.writes;
+    total.conflicts += r.conflicts;
+    total.failures.push(...r.failures);
+    total.clusters![r.cluster] = { policies: r.policies, writes: r.writes, actions: r.actions, failures: r.failures.length };
+  }
+  const failed = results.filter((r) => r.failures.length > 0).length;
+  if (failed > 0) {
+    deps.observability?.metrics.addMetric('ClusterFailures', MetricUnit.Count, failed);
+    await reportToSources(deps, items, results);
+  }
+  return total;
+}
+
+/**
+ * A Warning Event (reason TargetClusterNotReconciled) on the base, in its own cluster, per policy whose copies in
+ * another cluster were not all reconciled: who owns the base sees it with `kubectl describe`. Best effort.
+ */
+async function reportToSources(deps: ReconcileDeps, items: readonly WorkItem[], results: CloneSummary[]): Promise<void> {
+  const failures = new Map(results.filter((r) => r.failures.length > 0).map((r) => [r.cluster, r.failures]));
+  const seen = new Set<string>();
+  const todo = items.filter((i) => i.source !== i.target && failures.has(i.target) && !seen.has(`${i.policy.metadata.name}/${i.target}`) && seen.add(`${i.policy.metadata.name}/${i.target}`));
+  await Promise.all(
+    todo.map(async (i) => {
+      const f = failures.get(i.target)!;
+      const src = i.policy.spec.source;
+      try {
+        const kube = await deps.kubeFor(i.source);
+        const message = `ripple did not reconcile the copies of policy ${i.policy.metadata.name} in cluster ${i.target} (${f.length} failure${f.length === 1 ? '' : 's'}; retried): ${f[0]!.message}`;
+        const body = buildEvent({ apiVersion: 'v1', kind: src.kind, namespace: src.namespace, name: src.name }, { reason: 'TargetClusterNotReconciled', type: 'Warning', component: 'clone', message });
+        await kube.core.createNamespacedEvent({ namespace: src.namespace, body });
+      } catch (err) {
+        deps.observability?.logger.warn('could not record Kubernetes Event', { policy: i.policy.metadata.name, cluster: i.source, reason: errorReason(err) });
+      }
+    }),
+  );
 }
 
 /** A summary with failures as one error: Retryable if any failure is, else Permanent. */
 export function failIfFailed(summary: CloneSummary): void {
   if (summary.failures.length === 0) return;
-  const first = summary.failures.slice(0, 3).map((f) => `${f.action} ${f.kind} ${f.namespace}/${f.name}: ${f.message}`).join('; ');
+  const first = summary.failures
+    .slice(0, 3)
+    .map((f) => (f.kind === 'Cluster' ? f.message : `${f.cluster ? `${f.cluster}: ` : ''}${f.action} ${f.kind} ${f.namespace}/${f.name}: ${f.message}`))
+    .join('; ');
   const text = `${summary.failures.length} cop${summary.failures.length === 1 ? 'y' : 'ies'} not reconciled: ${first}`;
   if (summary.failures.some((f) => f.retryable)) throw new RetryableError(text);
   throw new PermanentError(text);

@@ -14,12 +14,17 @@
 import { DETAIL_TYPES, FIELD_MANAGER, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
+import { isFleetPolicy, placements, type Placement } from '../../core/policy/fleet.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
 import type { Scope } from './read.ts';
 
 export interface WorkItem {
   policy: RipplePolicy;
   scope: Scope;
+  /** The cluster the source is read in (core/policy/fleet.ts). */
+  source: string;
+  /** The cluster whose namespaces (in `scope`) hold the copies written. */
+  target: string;
   /**
    * The trigger is an Updated of this copy whose last field manager is ripple: it reached the clone rule only
    * because the forwarder said `drifted`. Labels or annotations found *added* on such a copy were added to
@@ -44,7 +49,8 @@ export interface CloudFormationEvent {
 
 export type Trigger =
   | { type: 'ripple'; event: RippleEvent; cluster: string; why: string }
-  | { type: 'schedule'; cluster: string; why: string }
+  /** `every`: the input named no cluster, so every cluster of the stage is reconciled (`cluster` is the primary). */
+  | { type: 'schedule'; cluster: string; every: boolean; why: string }
   | { type: 'cloudformation'; event: CloudFormationEvent; cluster: string; clusters: string[]; why: string };
 
 export function isCloudFormationEvent(e: unknown): e is CloudFormationEvent {
@@ -68,8 +74,8 @@ export function classify(input: unknown, defaultCluster: string): Trigger {
     return { type: 'cloudformation', event: input, cluster: clusters[0], clusters, why: `CloudFormation ${input.RequestType} ${input.LogicalResourceId}` };
   }
   if (isSchedule(e)) {
-    const cluster = typeof e.cluster === 'string' && e.cluster ? e.cluster : defaultCluster;
-    return { type: 'schedule', cluster, why: 'schedule' };
+    const named = typeof e.cluster === 'string' && e.cluster ? e.cluster : null;
+    return { type: 'schedule', cluster: named ?? defaultCluster, every: named === null, why: 'schedule' };
   }
   const event = parseRippleEvent(input);
   const d = event.detail;
@@ -80,37 +86,60 @@ export function classify(input: unknown, defaultCluster: string): Trigger {
 const once = (p: RipplePolicy) => p.spec.sync?.mode === 'once';
 
 /**
- * The (policy, scope) pairs a trigger asks for. Only policies with a `sync` part are considered. `sync.mode: once`
- * policies are in a run only where it may make missing copies (`mayCreate`): a namespace created or relabelled, the
- * source created, a deploy (the CloudFormation custom resource, a `deploy` resync); never for source updates or
- * deletes, copy events or other resyncs.
+ * The (policy, scope, source cluster, target cluster) work a trigger asks for. Only policies with a `sync` part
+ * are considered. `stage`: the stage's clusters, primary first (core/policy/fleet.ts); default: the trigger's.
+ *
+ * Fan-out: a change of a source seen in its cluster (or of its last-known-good snapshot there) reconciles every
+ * target cluster; a copy or namespace event from cluster X reconciles that namespace in X for the policies with
+ * copies in X; a resync from X covers the policies with copies in X and those whose source is in X; the schedule
+ * and the deploy-time resync cover every (policy, target cluster). A cluster-local policy (no cluster named) is
+ * placed in every cluster of the stage and in the event's own cluster, as before fleets.
+ *
+ * `sync.mode: once` policies are in a run only where it may make missing copies (`mayCreate`): a namespace created
+ * or relabelled, the source created, a deploy (the CloudFormation custom resource, a `deploy` resync); never for
+ * source updates or deletes, copy events, snapshots or other resyncs.
  */
-export function workFor(trigger: Trigger, policies: readonly RipplePolicy[]): WorkItem[] {
+export function workFor(trigger: Trigger, policies: readonly RipplePolicy[], stage: readonly string[] = [trigger.cluster]): WorkItem[] {
   const syncing = policies.filter((p) => p.spec.sync !== undefined);
-  const all = (deploy: boolean): WorkItem[] => syncing.filter((p) => deploy || !once(p)).map((policy) => ({ policy, scope: { kind: 'all' }, ...(once(policy) ? { mayCreate: true } : {}) }));
-  if (trigger.type !== 'ripple') return trigger.type === 'cloudformation' ? (trigger.event.RequestType === 'Delete' ? [] : all(true)) : all(false);
+  const kept = syncing.filter((p) => !once(p)); // once-mode copies are never synced again
+  const here = trigger.cluster;
+  const localStage = stage.includes(here) ? stage : [...stage, here];
+  const placed = (p: RipplePolicy): Placement[] => placements(p, isFleetPolicy(p) ? stage : localStage);
+  const ALL: Scope = { kind: 'all' };
+  const where = (ps: readonly RipplePolicy[], keep: (pl: Placement) => boolean, scope: Scope = ALL, extra: Partial<WorkItem> = {}): WorkItem[] =>
+    ps.flatMap((policy) =>
+      placed(policy)
+        .filter(keep)
+        .map((pl) => ({ policy, scope, ...pl, ...extra, ...(once(policy) ? { mayCreate: true } : {}) })),
+    );
+  if (trigger.type === 'cloudformation') return trigger.event.RequestType === 'Delete' ? [] : where(syncing, (pl) => trigger.clusters.includes(pl.target));
+  if (trigger.type === 'schedule') return where(kept, (pl) => trigger.every || pl.target === here);
   const { event } = trigger;
-  if (event['detail-type'] === DETAIL_TYPES.resync) return all((event.detail as { reason?: string }).reason === 'deploy');
+  if (event['detail-type'] === DETAIL_TYPES.resync) {
+    const deploy = (event.detail as { reason?: string }).reason === 'deploy';
+    return where(deploy ? syncing : kept, (pl) => pl.target === here || pl.source === here);
+  }
   const d = event.detail;
   if (d.kind === 'Namespace') {
     if (event['detail-type'] === DETAIL_TYPES.deleted) return [];
-    return syncing.map((policy) => ({ policy, scope: { kind: 'namespace', namespace: d.name }, ...(once(policy) ? { mayCreate: true } : {}) }));
+    return where(syncing, (pl) => pl.target === here, { kind: 'namespace', namespace: d.name });
   }
   if (!d.namespace) return [];
   if (d.kind === 'Secret' && d.namespace === RIPPLE_NAMESPACE && d.name.startsWith(SNAPSHOT_PREFIX)) {
-    return syncing.filter((p) => !once(p) && p.spec.protect && `${SNAPSHOT_PREFIX}${p.metadata.name}` === d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+    const owners = kept.filter((p) => p.spec.protect && `${SNAPSHOT_PREFIX}${p.metadata.name}` === d.name);
+    return where(owners, (pl) => pl.source === here);
   }
-  const kept = syncing.filter((p) => !once(p)); // once-mode copies are never synced again
-  const items: WorkItem[] = policiesForSource(kept, d.kind, d.namespace, d.name).map((policy) => ({ policy, scope: { kind: 'all' } }));
+  const items: WorkItem[] = where(policiesForSource(kept, d.kind, d.namespace, d.name), (pl) => pl.source === here);
   // a once-mode source that appears is copied where no copy is yet (a deleted copy stays deleted otherwise)
-  if (event['detail-type'] === DETAIL_TYPES.created) {
-    for (const policy of policiesForSource(syncing.filter(once), d.kind, d.namespace, d.name)) items.push({ policy, scope: { kind: 'all' }, mayCreate: true });
-  }
+  if (event['detail-type'] === DETAIL_TYPES.created) items.push(...where(policiesForSource(syncing.filter(once), d.kind, d.namespace, d.name), (pl) => pl.source === here));
   for (const policy of policiesForCopy(kept, d.kind, d.name)) {
-    if (policy.spec.source.namespace === d.namespace && policy.spec.source.name === d.name) continue; // that is the source, handled above
-    if (items.some((i) => i.policy === policy)) continue;
+    // the source itself (a copy next to it has another name: core/policy/select.ts), handled above
+    if (policy.spec.source.namespace === d.namespace && policy.spec.source.name === d.name) continue;
     const ownWrite = event['detail-type'] === DETAIL_TYPES.updated && d.manager === FIELD_MANAGER;
-    items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace }, ...(ownWrite ? { ownWrite } : {}) });
+    for (const pl of placed(policy)) {
+      if (pl.target !== here || items.some((i) => i.policy === policy && i.target === here)) continue;
+      items.push({ policy, scope: { kind: 'namespace', namespace: d.namespace }, ...pl, ...(ownWrite ? { ownWrite } : {}) });
+    }
   }
   return items;
 }

@@ -12,6 +12,7 @@ import { errorReason } from '../runtime/middleware.ts';
 import { auditRecordsFromEnv, runtimeConfig } from '../runtime/config.ts';
 import { protectObject, type AttemptReport, type ProtectSummary } from './reconcile.ts';
 import { protectedPolicies, triggersOf } from './triggers.ts';
+import { isSourceCluster, sourceClusterOf } from '../../core/policy/fleet.ts';
 
 export type { AttemptReport, ProtectSummary } from './reconcile.ts';
 
@@ -25,6 +26,14 @@ export async function processEvent(deps: Deps, event: unknown): Promise<ProtectS
   const { logger } = deps.observability();
   const policies = protectedPolicies(deps.policies());
   const { cluster, byPolicy, skipped, correlationId } = triggersOf(event, policies, deps.defaultCluster);
+  // A policy that names its source's cluster (core/policy/fleet.ts) is protected there only; a same-named object
+  // in another cluster is not its base. (The primary cluster stands first in the stage.)
+  const stage = [deps.defaultCluster()];
+  for (const policy of [...byPolicy.keys()]) {
+    if (isSourceCluster(policy, stage, cluster)) continue;
+    byPolicy.delete(policy);
+    skipped.push(`policy ${policy.metadata.name}: its source is in cluster ${sourceClusterOf(policy, stage)}, not ${cluster}`);
+  }
   if (correlationId) logger.setCorrelationId(correlationId);
   for (const s of skipped) logger.debug('not a protection attempt', { reason: s });
   const reports: AttemptReport[] = [];

@@ -25,9 +25,12 @@ import { parsePatternLimit } from '../../../render/patterns.ts';
 import type { LocalEventBridge } from '../eventbridge/index.ts';
 import { createOutput, type Output } from './output.ts';
 import { runScenario, type StepResult } from './scenario.ts';
+import { runFleetScenario } from './fleet-scenario.ts';
+import { isFleetPolicy, unknownClusters } from '../../../core/policy/fleet.ts';
+import { policyOrigin } from '../../../core/policy/problems.ts';
 import { loadServerless, type LocalApp } from './serverless.ts';
 import { newDev, type Dev, type DevOptions } from './session.ts';
-import { wireAuditLog, wireBus, wireCluster, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess } from './wire.ts';
+import { wireAuditLog, wireBus, wireCluster, wireFleet, wireForwarder, wireFunctions, wireManifests, wireQueues, wireRules, wireSchedules, type ClusterAccess } from './wire.ts';
 
 export type { DevOptions } from './session.ts';
 
@@ -35,6 +38,8 @@ export interface DevSession {
   app: LocalApp;
   bus: LocalEventBridge;
   kubeconfigPath: string;
+  /** The clusters served (a fleet: every --clusters name, the first the primary). */
+  clusters: string[];
   missing: string[];
   results: StepResult[];
   /** Invocations so far: function -> source (rule, queue, schedule, log subscription) -> outcomes. */
@@ -99,10 +104,11 @@ export async function runDev(o: DevOptions = {}): Promise<number> {
   const relPath = relative(process.cwd(), session.kubeconfigPath);
   const rel = !relPath || relPath.startsWith('..') ? session.kubeconfigPath : relPath;
   const busName = String(session.app.params.busName ?? session.app.buses[0] ?? 'default');
-  const resync = JSON.stringify([resyncEntry({ cluster: String(session.app.params.cluster ?? 'local'), reason: 'manual', observedAt: '2026-01-01T00:00:00Z' }, busName)]);
+  const resync = JSON.stringify([resyncEntry({ cluster: session.clusters[0] ?? 'local', reason: 'manual', observedAt: '2026-01-01T00:00:00Z' }, busName)]);
   out.heading('\nripple is running. Try:');
   out.line(`  export KUBECONFIG=${rel}`);
   out.line('  kubectl get secrets -A -l app.kubernetes.io/managed-by=ripple');
+  for (const c of session.clusters.slice(1)) out.line(`  kubectl --context ${c} get secrets -A -l app.kubernetes.io/managed-by=ripple`);
   out.line(`  kubectl -n platform patch secret blogsecret -p '{"stringData":{"password":"changed"}}'`);
   out.line('  kubectl -n team-a get rs -l app=blog; kubectl -n team-a get deployment blog -o jsonpath="{.spec.template.metadata.annotations}"');
   out.line('  kubectl create namespace team-x && kubectl -n team-x get secret blogsecret');
@@ -119,7 +125,23 @@ export async function runDev(o: DevOptions = {}): Promise<number> {
   return 0;
 }
 
+const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+
+/** `--clusters` checked: names as EKS and policies write them, each once, and no --kubeconfig beside it. */
+export function checkFleetNames(o: DevOptions): string[] | null {
+  if (o.clusters === undefined) return null;
+  const names = o.clusters.map((c) => c.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error('--clusters: give one or more cluster names, comma separated (e.g. hub,edge)');
+  if (o.kubeconfig) throw new Error('--clusters starts one embedded cluster per name; it cannot be combined with --kubeconfig');
+  for (const n of names) if (!CLUSTER_NAME.test(n)) throw new Error(`--clusters: "${n}" is not a cluster name (letters, digits, "-" and "_", starting with a letter or digit)`);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new Error(`--clusters: "${dup}" is given twice`);
+  return names;
+}
+
 export async function startDev(o: DevOptions, out: Output): Promise<DevSession> {
+  const fleet = checkFleetNames(o);
+  if (fleet) return startFleetDev(o, out, fleet);
   const d = newDev(o, out);
   try {
     // policies/ checked first (file:line:col, as `ripple validate` does); rendered files brought up to date
@@ -156,7 +178,63 @@ export async function startDev(o: DevOptions, out: Output): Promise<DevSession> 
     if (dlqFiles.length) out.note(`dead-letter files: ${dlqFiles.map((f) => relative(d.cwd, join(d.dlqDir, f))).join(', ')}`);
     const summary = Object.entries(fns.stats).map(([fn, bySource]) => `${fn} (${Object.entries(bySource).map(([src, n]) => `${src}: ${n.ok} ok${n.failed ? `, ${n.failed} failed` : ''}`).join('; ')})`);
     if (o.scenario !== false) out.item('invocations', summary.join(', ') || 'none');
-    return { app, bus, kubeconfigPath: access.kubeconfigPath, missing: d.missing, results, stop: () => d.stop(), invocations: () => structuredClone(fns.stats) };
+    return { app, bus, kubeconfigPath: access.kubeconfigPath, clusters: [clusterName], missing: d.missing, results, stop: () => d.stop(), invocations: () => structuredClone(fns.stats) };
+  } catch (err) {
+    await d.stop();
+    throw err;
+  }
+}
+
+/**
+ * `--clusters a,b,...`: one embedded cluster per name, each with infra/k8s applied, its own forwarder (events carry
+ * its name) and its audit log to protect as `/aws/eks/<name>/cluster`; one bus; the functions get every cluster
+ * (RIPPLE_CLUSTERS, the first as RIPPLE_CLUSTER_NAME) and a kubeconfig with a context per cluster. The scenario:
+ * the fleet one (./fleet-scenario.ts) for a Secret policy that names clusters, else the article's in the first cluster.
+ */
+async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promise<DevSession> {
+  const d = newDev(o, out);
+  try {
+    const policies = renderFromPolicies(d.cwd, out);
+    // as `ripple validate --clusters`: a policy naming a cluster the fleet does not have is refused
+    const strays = policies.flatMap((p) => unknownClusters(p, names).map((u) => `${policyOrigin(p)?.file ?? p.metadata.name}: policy ${p.metadata.name}: ${u.path.join('.')}: cluster "${u.cluster}" is not one of --clusters (${names.join(', ')})`));
+    if (strays.length) throw new Error(strays.join('\n'));
+    const slsFile = resolve(d.cwd, o.serverlessFile ?? 'serverless.yml');
+    const app = await loadServerless(slsFile, { options: o.stage ? { stage: o.stage } : {}, params: { ...(o.params ?? {}), cluster: names[0]!, clusters: names.join(',') } });
+    out.heading(`ripple dev: ${relative(d.cwd, slsFile)} (service ${app.service}, stage ${app.stage}, region ${app.region}; fleet ${names.join(', ')})`);
+    const busName = String(app.params.busName ?? app.buses[0] ?? 'default');
+    const fleet = await wireFleet(d, names);
+    const waiting: (() => Promise<void>)[] = [];
+    for (const m of fleet.members) waiting.push(await wireManifests(d, m.access.adminKc));
+    const applyWaiting = async () => {
+      for (const w of waiting) await w();
+    };
+    const bus = await wireBus(d, app);
+    const first = fleet.members[0]!.access;
+    const fns = wireFunctions(d, app, { ...first, kubeconfigPath: fleet.kubeconfigPath, kubeconfigFor: fleet.kubeconfigFor }, names[0]!, names);
+    const { queues, mappings } = wireQueues(d, app, fns);
+    wireRules(d, app, bus, fns, queues);
+    wireSchedules(d, app, fns);
+    for (const m of fleet.members) wireAuditLog(d, app, m.access.cluster, fns, m.name);
+    for (const n of app.notes) out.note(n);
+    for (const m of fleet.members) await wireForwarder(d, app, m.access, bus, m.name, busName);
+
+    let results: StepResult[] = [];
+    // a Secret policy naming clusters: the fleet scenario; otherwise the article's, in the first cluster
+    const fleetPolicy = policies.find((p) => p.spec.source.kind === 'Secret' && p.spec.sync && isFleetPolicy(p));
+    if (o.scenario === false) await applyWaiting();
+    else if (fleetPolicy) {
+      results = await runFleetScenario({ kubeconfigPath: fleet.kubeconfigPath, clusters: names, policy: fleetPolicy, stepTimeoutMs: o.stepTimeoutMs ?? 30_000, out, afterSeed: applyWaiting });
+      await bus.idle();
+      for (const m of mappings) await m.idle();
+    } else {
+      out.note('no Secret policy in policies/ names clusters (spec.source.cluster, spec.sync.clusters): the article\'s scenario runs in the first cluster');
+      results = await scenario(d, policies, { ...first, kubeconfigPath: fleet.kubeconfigPath }, applyWaiting);
+      await bus.idle();
+      for (const m of mappings) await m.idle();
+    }
+    const summary = Object.entries(fns.stats).map(([fn, bySource]) => `${fn} (${Object.entries(bySource).map(([src, n]) => `${src}: ${n.ok} ok${n.failed ? `, ${n.failed} failed` : ''}`).join('; ')})`);
+    if (o.scenario !== false) out.item('invocations', summary.join(', ') || 'none');
+    return { app, bus, kubeconfigPath: fleet.kubeconfigPath, clusters: names, missing: d.missing, results, stop: () => d.stop(), invocations: () => structuredClone(fns.stats) };
   } catch (err) {
     await d.stop();
     throw err;

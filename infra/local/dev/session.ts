@@ -16,6 +16,11 @@ export interface DevOptions {
   params?: Record<string, string>;
   /** Run against this cluster instead of the embedded one. */
   kubeconfig?: string;
+  /**
+   * A fleet: one embedded cluster per name, each with its own forwarder, on one bus; the first is the stage's
+   * primary cluster. Absent: one embedded cluster named after the `cluster` param.
+   */
+  clusters?: string[];
   /** Run the scenario and exit: 0 only if every step converged. */
   once?: boolean;
   /** Seed and narrate the article's scenario (default true). */

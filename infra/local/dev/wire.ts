@@ -8,6 +8,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import YAML from 'yaml';
 import { startForwarder } from '../../../forwarder/index.ts';
 import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../../core/constants.ts';
 import { parsePatternLimit } from '../../../render/patterns.ts';
@@ -54,6 +55,66 @@ export async function wireCluster(d: Dev): Promise<ClusterAccess> {
       return file;
     },
   };
+}
+
+/** One embedded cluster of a fleet (`ripple dev --clusters hub,edge`). */
+export interface FleetMember {
+  name: string;
+  access: ClusterAccess;
+}
+
+/**
+ * Several kubeconfigs (one context each) as one, a context per cluster named after it (its cluster entry too; the
+ * user `<cluster>-<user>`), the current context the first. kube/kubeconfig-kube.ts picks the context named like
+ * the cluster a handler asks for.
+ */
+export function mergeKubeconfigs(entries: { name: string; yaml: string }[]): string {
+  const docs = entries.map((e) => ({ name: e.name, doc: YAML.parse(e.yaml) as { clusters: { cluster: object }[]; users: { name: string; user: object }[]; contexts: { context: { namespace?: string } }[] } }));
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: docs.map(({ name, doc }) => ({ name, cluster: doc.clusters[0]!.cluster })),
+    contexts: docs.map(({ name, doc }) => ({ name, context: { cluster: name, user: `${name}-${doc.users[0]!.name}`, namespace: doc.contexts[0]?.context.namespace ?? 'default' } })),
+    'current-context': entries[0]!.name,
+    users: docs.map(({ name, doc }) => ({ name: `${name}-${doc.users[0]!.name}`, user: doc.users[0]!.user })),
+    preferences: {},
+  });
+}
+
+/**
+ * `--clusters a,b`: one embedded API server per cluster; `.ripple/kubeconfig` holds one context per cluster named
+ * after it (current: the first), and each handler's kubeconfig too (its identity in every cluster).
+ */
+export async function wireFleet(d: Dev, names: string[]): Promise<{ members: FleetMember[]; kubeconfigPath: string; kubeconfigFor(who: { user: string; groups: string[] }): string }> {
+  const { out, cwd, stateDir } = d;
+  const clusters: { name: string; cluster: EmbeddedCluster }[] = [];
+  for (const name of names) {
+    const cluster = await startCluster({ statePath: undefined, ...(d.o.maxRequestsPerSecond !== undefined ? { maxRequestsPerSecond: d.o.maxRequestsPerSecond } : {}) });
+    d.onStop(() => cluster.stop());
+    clusters.push({ name, cluster });
+  }
+  const kubeconfigPath = join(stateDir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, mergeKubeconfigs(clusters.map((c) => ({ name: c.name, yaml: c.cluster.kubeconfig() }))), { mode: 0o600 });
+  const kubeconfigFor = (who: { user: string; groups: string[] }) => {
+    const file = join(stateDir, `kubeconfig-${who.user.replace(/[^a-z0-9-]/gi, '_')}`);
+    writeFileSync(file, mergeKubeconfigs(clusters.map((c) => ({ name: c.name, yaml: c.cluster.kubeconfig(who) }))), { mode: 0o600 });
+    return file;
+  };
+  for (const c of clusters) out.item('cluster', `${c.name}: embedded, ${c.cluster.url} (context ${c.name} in ${relative(cwd, kubeconfigPath)})`);
+  const members = clusters.map(({ name, cluster }) => ({
+    name,
+    access: {
+      cluster,
+      adminKc: cluster.kubeConfig(),
+      kubeconfigPath,
+      kubeconfigFor: (who: { user: string; groups: string[] }) => {
+        const file = join(stateDir, `kubeconfig-${name}-${who.user.replace(/[^a-z0-9-]/gi, '_')}`);
+        writeFileSync(file, cluster.kubeconfig(who), { mode: 0o600 });
+        return file;
+      },
+    },
+  }));
+  return { members, kubeconfigPath, kubeconfigFor };
 }
 
 const NOT_APPLIED_KINDS = new Set(['Deployment', 'PodDisruptionBudget', 'Service', 'NetworkPolicy']);
@@ -117,7 +178,7 @@ export interface Functions {
   stats: InvocationStats;
 }
 
-function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], clusterName: string, kubeconfig: string, auditRecords: boolean): Record<string, string> {
+function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], clusterName: string, kubeconfig: string, auditRecords: boolean, fleet: string[] | null): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -135,6 +196,8 @@ function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], c
     RIPPLE_POLICY_DIR: join(d.cwd, 'policies'),
     RIPPLE_CLUSTER_NAME: clusterName,
     RIPPLE_KUBECONFIG: kubeconfig,
+    // a fleet: every cluster of the stage (the kubeconfig has a context named after each)
+    ...(fleet ? { RIPPLE_CLUSTERS: JSON.stringify(Object.fromEntries(fleet.map((c) => [c, {}]))) } : {}),
     POWERTOOLS_SERVICE_NAME: fn.name,
     // a cluster ripple did not start: its audit log is not readable here (wireAuditLog)
     ...(auditRecords ? {} : { RIPPLE_AUDIT_RECORDS: 'off' }),
@@ -142,7 +205,7 @@ function functionEnv(d: Dev, app: LocalApp, fn: LocalApp['functions'][number], c
 }
 
 /** serverless.yml's functions as local Lambda runtimes, each acting as its handler group; a missing handler file is reported. */
-export function wireFunctions(d: Dev, app: LocalApp, access: ClusterAccess, clusterName: string): Functions {
+export function wireFunctions(d: Dev, app: LocalApp, access: ClusterAccess, clusterName: string, fleet: string[] | null = null): Functions {
   const { out, cwd } = d;
   const deadLetter = (fn: string, record: DeadLetterRecord) => {
     const file = join(d.dlqDir, `${fn}.jsonl`);
@@ -153,7 +216,7 @@ export function wireFunctions(d: Dev, app: LocalApp, access: ClusterAccess, clus
   for (const fn of app.functions) {
     const file = handlerFile(cwd, fn.modulePath);
     const group = HANDLER_GROUPS[fn.name as HandlerName];
-    const env = functionEnv(d, app, fn, clusterName, access.kubeconfigFor({ user: `ripple-${fn.name}`, groups: group ? [group] : [] }), access.cluster !== null);
+    const env = functionEnv(d, app, fn, clusterName, access.kubeconfigFor({ user: `ripple-${fn.name}`, groups: group ? [group] : [] }), access.cluster !== null, fleet);
     const rt = new LocalFunctionRuntime(fn, { file, env, region: app.region, accountId: app.accountId, onLog: out.functionLog });
     d.onStop(() => rt.stop());
     runtimes.set(fn.name, rt);
@@ -282,9 +345,13 @@ export function wireSchedules(d: Dev, app: LocalApp, fns: Functions): void {
   }
 }
 
-/** The embedded cluster's audit log through CloudWatch Logs subscription filters to their functions. */
-export function wireAuditLog(d: Dev, app: LocalApp, cluster: EmbeddedCluster | null, fns: Functions): void {
-  for (const sub of app.logSubscriptions) {
+/**
+ * The embedded cluster's audit log through CloudWatch Logs subscription filters to their functions. In a fleet, each
+ * cluster's log arrives as EKS names it, `/aws/eks/<cluster>/cluster` (protect takes the cluster from the group).
+ */
+export function wireAuditLog(d: Dev, app: LocalApp, cluster: EmbeddedCluster | null, fns: Functions, fleetCluster?: string): void {
+  for (const listed of app.logSubscriptions) {
+    const sub = fleetCluster ? { ...listed, name: `${listed.name}-${fleetCluster}`, logGroup: `/aws/eks/${fleetCluster}/cluster` } : listed;
     if (!cluster) {
       d.out.warn(`log group ${sub.logGroup}: a real cluster's audit log is not readable locally; ${sub.function} gets no audit records`);
       continue;
@@ -309,7 +376,7 @@ export function wireAuditLog(d: Dev, app: LocalApp, cluster: EmbeddedCluster | n
 }
 
 /** The forwarder, in-process, as its ServiceAccount (embedded cluster) or the kubeconfig's identity. */
-export async function wireForwarder(d: Dev, app: LocalApp, access: ClusterAccess, bus: LocalEventBridge, clusterName: string, busName: string): Promise<void> {
+export async function wireForwarder(d: Dev, app: LocalApp, access: ClusterAccess, bus: LocalEventBridge, clusterName: string, busName: string): Promise<{ stop(ms?: number): Promise<unknown> }> {
   const sa = { user: `system:serviceaccount:${RIPPLE_NAMESPACE}:${FORWARDER_SERVICE_ACCOUNT}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${RIPPLE_NAMESPACE}`] };
   const kc = new KubeConfig();
   if (access.cluster) kc.loadFromString(access.cluster.kubeconfig(sa));
@@ -328,4 +395,5 @@ export async function wireForwarder(d: Dev, app: LocalApp, access: ClusterAccess
   );
   d.onStop(async () => void (await forwarder.stop(2000)));
   d.out.item('forwarder', `in-process as ${access.cluster ? sa.user : 'the kubeconfig identity'}, cluster "${clusterName}" -> bus ${busName}`);
+  return forwarder;
 }

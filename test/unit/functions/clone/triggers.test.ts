@@ -110,3 +110,65 @@ describe('sync.mode once: runs that may make copies, and no others', () => {
     expect(items.map((i) => `${i.policy.metadata.name}@${i.scope.kind === 'all' ? 'all' : i.scope.namespace}${i.mayCreate ? '+create' : ''}`)).toEqual(expected);
   });
 });
+
+describe('clone triggers across a fleet (stage hub, edge, eu)', () => {
+  const STAGE = ['hub', 'edge', 'eu'];
+  const fleetPolicy = (name: string, source: object, sync: object, protect = false) =>
+    RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name }, spec: { source, sync, ...(protect ? { protect: {} } : {}) } });
+  // regcred: base in hub, copies in hub and edge; ca: base in eu, copies everywhere (protected); local: no cluster named
+  const regcred = fleetPolicy('regcred', { kind: 'Secret', namespace: 'platform', name: 'regcred', cluster: 'hub' }, { clusters: ['hub', 'edge'] });
+  const ca = fleetPolicy('ca', { kind: 'ConfigMap', namespace: 'platform', name: 'ca', cluster: 'eu' }, { clusters: ['*'] }, true);
+  const local = fleetPolicy('local', { kind: 'Secret', namespace: 'base', name: 'blogsecret' }, {});
+  const all = [regcred, ca, local];
+  const from = (cluster: string, detailType: string, d: { kind: string; namespace?: string; name: string; manager?: string }) => {
+    const e = change(detailType, d);
+    return { ...e, detail: { ...e.detail, cluster } };
+  };
+  const work = (event: unknown, policies = all) =>
+    workFor(classify(event, 'hub'), policies, STAGE)
+      .map((i) => `${i.policy.metadata.name}@${i.scope.kind === 'all' ? 'all' : i.scope.namespace} ${i.source}->${i.target}`)
+      .sort();
+
+  it.each<[string, unknown, string[]]>([
+    ['the base changed in its cluster: every target cluster', from('hub', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'platform', name: 'regcred' }), ['regcred@all hub->edge', 'regcred@all hub->hub']],
+    ['the base deleted in its cluster', from('hub', 'Kubernetes Object Deleted', { kind: 'Secret', namespace: 'platform', name: 'regcred' }), ['regcred@all hub->edge', 'regcred@all hub->hub']],
+    ['a same-named object in another cluster is not the base (and its namespace holds no copy)', from('edge', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'platform', name: 'regcred' }), []],
+    ['a copy edited in edge: that namespace in edge', from('edge', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'regcred' }), ['regcred@team-a hub->edge']],
+    ['a copy deleted in hub', from('hub', 'Kubernetes Object Deleted', { kind: 'Secret', namespace: 'team-a', name: 'regcred' }), ['regcred@team-a hub->hub']],
+    ['a copy-named object in a cluster that is no target', from('eu', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'regcred' }), []],
+    ['a namespace created in edge: the policies with copies in edge', from('edge', 'Kubernetes Object Created', { kind: 'Namespace', name: 'team-z' }), ['ca@team-z eu->edge', 'local@team-z edge->edge', 'regcred@team-z hub->edge']],
+    ['a namespace created in eu', from('eu', 'Kubernetes Object Created', { kind: 'Namespace', name: 'team-z' }), ['ca@team-z eu->eu', 'local@team-z eu->eu']],
+    ['the protected base\'s snapshot moved in its cluster: every cluster', from('eu', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'ripple-system', name: 'ripple-snapshot-ca', manager: 'ripple' }), ['ca@all eu->edge', 'ca@all eu->eu', 'ca@all eu->hub']],
+    ['a snapshot-named Secret in another cluster is ignored', from('hub', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'ripple-system', name: 'ripple-snapshot-ca' }), []],
+    ['a cluster-local source: its own cluster only', from('edge', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'base', name: 'blogsecret' }), ['local@all edge->edge']],
+    [
+      "a resync from edge: what has copies in edge or its source there",
+      { ...resync, detail: { ...resync.detail, cluster: 'edge' } },
+      ['ca@all eu->edge', 'local@all edge->edge', 'regcred@all hub->edge'],
+    ],
+    [
+      'a resync from eu also fans eu\'s sources out',
+      { ...resync, detail: { ...resync.detail, cluster: 'eu' } },
+      ['ca@all eu->edge', 'ca@all eu->eu', 'ca@all eu->hub', 'local@all eu->eu'],
+    ],
+    [
+      'the schedule: every (policy, target cluster)',
+      { reason: 'schedule' },
+      ['ca@all eu->edge', 'ca@all eu->eu', 'ca@all eu->hub', 'local@all edge->edge', 'local@all eu->eu', 'local@all hub->hub', 'regcred@all hub->edge', 'regcred@all hub->hub'],
+    ],
+    ['a schedule naming a cluster: its copies', { reason: 'schedule', cluster: 'edge' }, ['ca@all eu->edge', 'local@all edge->edge', 'regcred@all hub->edge']],
+    ['the deploy-time resync over two of the clusters', cfn('Update', { Clusters: 'hub,edge' }), ['ca@all eu->edge', 'ca@all eu->hub', 'local@all edge->edge', 'local@all hub->hub', 'regcred@all hub->edge', 'regcred@all hub->hub']],
+  ])('%s', (_n, event, expected) => {
+    expect(work(event)).toEqual(expected);
+  });
+
+  it('an event from a cluster outside the stage reaches cluster-local policies only (as before fleets), never a fleet target', () => {
+    expect(work(from('stray', 'Kubernetes Object Created', { kind: 'Namespace', name: 'x' }))).toEqual(['local@x stray->stray']);
+    expect(work({ ...resync, detail: { ...resync.detail, cluster: 'stray' } })).toEqual(['local@all stray->stray']);
+  });
+
+  it('marks ripple-managed copy updates as ownWrite in the copy cluster', () => {
+    const items = workFor(classify(from('edge', 'Kubernetes Object Updated', { kind: 'Secret', namespace: 'team-a', name: 'regcred', manager: 'ripple' }), 'hub'), all, STAGE);
+    expect(items.map((i) => [i.target, i.ownWrite])).toEqual([['edge', true]]);
+  });
+});
