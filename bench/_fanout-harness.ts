@@ -1,16 +1,28 @@
 /**
  * What `npm run bench -- fanout` runs on: the embedded cluster (in this process, or in a child process:
- * ./_cluster-process.ts), the handlers' way to it (the Lambda request path), their silenced observability, and
- * timing helpers.
+ * ./_cluster-process.ts), the handlers' way to it (the Lambda request path, context and timeouts), how Lambda
+ * invokes them (EventBridge's envelope, the clone's asynchronous retries, the rollout containers fed SQS batches;
+ * the longest invocation of each), their silenced observability, the memory sampler, CPU profiles of the measured
+ * phase, and timing helpers.
  */
+import type { Context } from 'aws-lambda';
 import { fork } from 'node:child_process';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { startCluster, type StartClusterOptions } from '../infra/local/cluster/index.ts';
 import type { AuditTuple, ClusterRequest } from './_cluster-process.ts';
 import { kubeOverHttp, type Kube as LambdaKube } from '../functions/runtime/kube.ts';
+import { makeHandler as makeCloneHandler } from '../functions/clone/handler.ts';
+import { parseRuntimeConfig } from '../functions/runtime/config.ts';
+import { RetryableError } from '../core/errors.ts';
+import type { RipplePolicy } from '../core/policy/schema.ts';
+import type { PutEntry } from '../events/schema.ts';
 import type { RateLimit } from '../kube/rate.ts';
 
 /** What the bench reads from an audit record. */
@@ -22,9 +34,14 @@ export interface Audited {
   code: number;
 }
 
+/** Where the cluster runs: in the handlers' process, or in one of its own (as in production). */
+export type Mode = 'in-process' | 'separate process';
+
 /** The cluster as the bench uses it, wherever it runs. */
 export interface BenchCluster {
   kubeConfig(o?: { user?: string; groups?: string[] }): Promise<KubeConfig>;
+  /** Start, or stop and write to `file`, a CPU profile of the cluster's process (separate process only). */
+  profile?(action: 'start' | 'stop', file?: string): Promise<void>;
   /** Audit records so far (complete up to the last sync()). */
   audit: Audited[];
   /** Wait for every audit record of the requests answered so far; the cluster process's CPU usage (null in-process). */
@@ -40,7 +57,9 @@ export async function inProcessCluster(opts: StartClusterOptions): Promise<Bench
 }
 
 export async function clusterProcess(opts: StartClusterOptions): Promise<BenchCluster> {
-  const child = fork(fileURLToPath(new URL('./_cluster-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // FANOUT_CLUSTER_NODE_ARGS: node flags for the cluster process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const execArgv = (process.env.FANOUT_CLUSTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(fileURLToPath(new URL('./_cluster-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const audit: Audited[] = [];
   const waiting = new Map<number, (v: unknown) => void>();
   let ids = 0;
@@ -66,6 +85,7 @@ export async function clusterProcess(opts: StartClusterOptions): Promise<BenchCl
       return kc;
     },
     audit,
+    profile: async (action, file) => void (await call(action === 'start' ? { type: 'profile', action } : { type: 'profile', action, file: file! })),
     sync: () => call<NodeJS.CpuUsage>({ type: 'sync' }),
     async stop() {
       await call({ type: 'stop' });
@@ -81,8 +101,112 @@ export function lambdaKube(kc: KubeConfig, rateLimit: RateLimit): LambdaKube {
   return kubeOverHttp('local', { server: cluster.server, ca: Buffer.from(cluster.caData!, 'base64'), prepare: async (ro) => void (ro.headers.Authorization = `Bearer ${token}`) }, { timeoutMs: 60_000, rateLimit });
 }
 
+/** The functions' timeouts and the clone's asynchronous retries, as serverless.yml sets them: no invocation may need more. */
+export const FUNCTIONS = ((): { clone: { timeoutMs: number; retries: number }; rollout: { timeoutMs: number } } => {
+  const doc = parseYaml(readFileSync(fileURLToPath(new URL('../serverless.yml', import.meta.url)), 'utf8')) as {
+    provider: { timeout?: number };
+    functions: Record<string, { timeout?: number; maximumRetryAttempts?: number }>;
+  };
+  const timeout = (f: string) => (doc.functions[f]?.timeout ?? doc.provider.timeout ?? 6) * 1000;
+  return { clone: { timeoutMs: timeout('clone'), retries: doc.functions.clone?.maximumRetryAttempts ?? 2 }, rollout: { timeoutMs: timeout('rollout') } };
+})();
+
+/** A Lambda context whose remaining time counts down from the function timeout. */
+export function lambdaContext(timeoutMs: number): Context {
+  const deadline = performance.now() + timeoutMs;
+  return { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - performance.now())) } as unknown as Context;
+}
+
+let seq = 0;
+/** An entry as EventBridge delivers it to a target. */
+export function delivered(entry: PutEntry): object {
+  return { version: '0', id: `bench-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
+}
+
+/** The rollout queue's batch size and maximum concurrency (containers), as serverless.yml sets them. */
+export const SQS_BATCH = 100;
+export const SQS_CONCURRENCY = 5;
+
+export type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
+export type CloneResult = { writes: number; failures: unknown[] };
+
+/** Longest invocation of each function (since maxMs was last reset), and the clone invocations retried so far. */
+export interface Invocations {
+  maxMs: { clone: number; rollout: number };
+  cloneRetries: number;
+}
+
+/** Run one invocation of `fn`, recording its duration in `inv.maxMs[fn]` if it is the longest so far. */
+async function timed<T>(inv: Invocations, fn: 'clone' | 'rollout', run: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await run();
+  } finally {
+    inv.maxMs[fn] = Math.max(inv.maxMs[fn], performance.now() - t);
+  }
+}
+
+/**
+ * The clone handler over the Lambda request path, invoked with its function timeout. A retryable failure (e.g. the
+ * time budget spent before every copy was written) is retried as Lambda's asynchronous invocation retries it
+ * (maximumRetryAttempts), at once rather than after Lambda's 1-2 min delays; counted in `inv.cloneRetries`.
+ */
+export function cloneInvoker(cloneKc: KubeConfig, clientLimit: RateLimit, inv: Invocations, policies: RipplePolicy[]): (e: unknown) => Promise<CloneResult> {
+  const cloneKube = lambdaKube(cloneKc, clientLimit);
+  const config = parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' });
+  const cloneObs = quiet();
+  const cloneHandler = makeCloneHandler({ config, kubeFor: async () => cloneKube, policies: () => policies, observability: () => cloneObs }) as unknown as (e: unknown, c: Context) => Promise<CloneResult>;
+  return async (e) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await timed(inv, 'clone', () => cloneHandler(e, lambdaContext(FUNCTIONS.clone.timeoutMs)));
+      } catch (err) {
+        if (!(err instanceof RetryableError) || attempt >= FUNCTIONS.clone.retries) throw err;
+        inv.cloneRetries++;
+      }
+    }
+  };
+}
+
+/** One handler per container (the queue's maximum concurrency), each with its own client and token bucket. */
+export async function rolloutHandlers(rolloutKc: KubeConfig, clientLimit: RateLimit, policies: RipplePolicy[]): Promise<SqsHandler[]> {
+  let rollouts: SqsHandler[] = [];
+  try {
+    const mod = (await import('../functions/rollout/handler.ts')) as { makeHandler: (d: object) => unknown };
+    const rolloutObs = quiet(true);
+    rollouts = Array.from({ length: SQS_CONCURRENCY }, () => {
+      const kube = lambdaKube(rolloutKc, clientLimit);
+      return mod.makeHandler({ kubeFor: async () => kube, policies: () => policies, observability: () => rolloutObs, concurrency: 16 }) as SqsHandler;
+    });
+  } catch (err) {
+    console.log(`rollout handler unavailable (${(err as Error).message.split('\n')[0]}): rollouts not measured`);
+  }
+  return rollouts;
+}
+
+/** The events in SQS batches through the rollout containers, SQS_CONCURRENCY in flight; returns the failed records. */
+export async function runRollouts(rollouts: SqsHandler[], events: object[], inv: Invocations): Promise<number> {
+  if (rollouts.length === 0) return 0;
+  const batches: object[][] = [];
+  for (let i = 0; i < events.length; i += SQS_BATCH) batches.push(events.slice(i, i + SQS_BATCH));
+  let failed = 0;
+  await pool(batches, SQS_CONCURRENCY, async (b, worker) => {
+    const sent = String(Date.now());
+    const records = b.map((e, i) => ({ messageId: `m-${seq}-${i}`, body: JSON.stringify(e), attributes: { SentTimestamp: sent }, messageAttributes: {}, eventSource: 'aws:sqs' }));
+    const res = await timed(inv, 'rollout', () => rollouts[worker]({ Records: records }, lambdaContext(FUNCTIONS.rollout.timeoutMs)));
+    failed += res.batchItemFailures.length;
+  });
+  return failed;
+}
+
 /** Reasons the rollout handler logged for failed namespace groups (names only), to print a summary. */
 export const failureReasons = new Map<string, number>();
+
+/** Print the failure reasons logged since the last call, and forget them. */
+export function printFailureReasons(): void {
+  for (const [reason, n] of failureReasons) console.log(`  rollout log (${n}x): ${reason}`);
+  failureReasons.clear();
+}
 
 export function quiet(capture = false) {
   const logger = new Logger({ serviceName: 'ripple-bench', logLevel: capture ? 'WARN' : 'SILENT' });
@@ -120,3 +244,70 @@ export function cpuBetween(a: NodeJS.CpuUsage | null, b: NodeJS.CpuUsage | null)
   return a && b ? Math.round((b.user - a.user + b.system - a.system) / 1000) : null;
 }
 
+export const s1 = (x: number) => (x / 1000).toFixed(1);
+
+/** A full GC (for the heap baseline), without starting node with --expose-gc. */
+const fullGc: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/** What memorySampler() saw: the heap after a full GC at its start, peak RSS, and the peak heap of each part. */
+export interface MemorySample {
+  baseline: number;
+  peakRss: number;
+  peaks: Map<string, number>;
+}
+
+/**
+ * Peak heap and RSS of this process (the handlers' and the bench's) while `mark` names the part running. Sampled
+ * every 20 ms with cheap calls (v8 heap statistics, process.memoryUsage.rss()).
+ */
+export function memorySampler(): { mark(part: string): void; stop(): MemorySample } {
+  fullGc();
+  const baseline = getHeapStatistics().used_heap_size;
+  let part = '';
+  let peakRss = process.memoryUsage.rss();
+  const peaks = new Map<string, number>();
+  const sample = () => {
+    const h = getHeapStatistics().used_heap_size;
+    if (h > (peaks.get(part) ?? 0)) peaks.set(part, h);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    mark(p) {
+      sample();
+      part = p;
+    },
+    stop() {
+      sample();
+      clearInterval(timer);
+      return { baseline, peakRss, peaks };
+    },
+  };
+}
+export const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/**
+ * FANOUT_PROFILE=<dir>: CPU profiles of the base-update phase only (handlers' process and cluster's process),
+ * written as <dir>/<N>-handlers.cpuprofile and <dir>/<N>-cluster.cpuprofile (open in Chrome DevTools).
+ */
+export async function phaseProfile(cluster: BenchCluster, n: number): Promise<() => Promise<void>> {
+  const dir = process.env.FANOUT_PROFILE;
+  if (!dir) return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  await cluster.profile?.('start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${dir}/${n}-handlers.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+    await cluster.profile?.('stop', `${dir}/${n}-cluster.cpuprofile`);
+  };
+}
