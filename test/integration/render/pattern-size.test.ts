@@ -116,15 +116,21 @@ describe('100 policies in 25 namespaces', () => {
 });
 
 describe('too long even in the widest form', () => {
-  // rollout keeps every name (its role may read only those): 100 reloading policies with 16-character names
+  // 100 reloading policies with 16-character names: every named rollout form is over 2048, its name-free form fits
   const policies = policyDir('long', specs(100, 100, (i) => `app-${String(i).padStart(3, '0')}-settings`));
   const out = join(dir, 'out-long');
 
   it('exits 1 naming the handler, the size and what to do; writes nothing', async () => {
-    const r = await ripple(['render', 'patterns', '--policies', policies, '--out', out]);
+    const r = await ripple(['render', 'patterns', '--policies', policies, '--out', out, '--pattern-limit', '60']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^the rollout event pattern is \d+ characters even in its widest form "any-change" .*quota is 2048\. Raise the quota .*--pattern-limit <N>/m);
+    expect(r.stderr).toMatch(/^the \w+ event pattern is \d+ characters even in its widest form "kinds" .*quota is 60\. Raise the quota .*--pattern-limit <N>/m);
     expect(() => readFileSync(join(out, 'events/patterns/rollout.json'))).toThrow(/ENOENT/);
+  });
+
+  it('at the default quota, rollout renders its name-free form', async () => {
+    const r = await ripple(['render', 'patterns', '--policies', policies, '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^rollout pattern: \d+ of 2048 characters, widened to "kinds"/m);
   });
 
   it.each([
