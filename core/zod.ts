@@ -2,7 +2,7 @@
  * The one zod import: zod's mini build (functional, tree-shakable API) with zod's English messages, exactly
  * the messages the classic build gives. The classic `import { z } from 'zod'` pulls every locale and the whole
  * API into each Lambda bundle (443 KB of 670 KB); the mini build keeps only what the schemas use
- * (docs/adr/0006-zod-mini-in-the-handlers.md).
+ * (docs/adr/0008-zod-mini-in-the-handlers.md).
  */
 import { $ZodError, clone, config, globalRegistry, type $ZodType } from 'zod/v4/core';
 import en from 'zod/v4/locales/en.js';
