@@ -146,7 +146,7 @@ export const Sync = z
       .describe('Which namespaces hold a copy. The source namespace never does; terminating namespaces are skipped.'),
     /** Clusters that receive copies: names of the stage's clusters, or "*" for all of them. */
     clusters: z
-      .array(z.union([z.literal('*'), clusterName]))
+      .array(z.string().regex(/^(\*|[0-9A-Za-z][A-Za-z0-9\-_]{0,99})$/, 'must be a cluster name (letters, digits, "-" and "_", starting with a letter or digit, at most 100 characters) or "*"'))
       .min(1, 'must list at least one cluster name, or "*" for every cluster of the stage')
       .superRefine((list, ctx) => {
         if (list.includes('*') && list.length > 1) ctx.addIssue({ code: 'custom', message: '"*" already means every cluster of the stage: list it alone' });
