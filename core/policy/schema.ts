@@ -153,7 +153,7 @@ export const Sync = described(
     clusters: described(
       z.optional(
         z
-          .array(z.union([z.literal('*'), clusterName]))
+          .array(z.string().check(z.regex(/^(\*|[0-9A-Za-z][A-Za-z0-9\-_]{0,99})$/, 'must be a cluster name (letters, digits, "-" and "_", starting with a letter or digit, at most 100 characters) or "*"')))
           .check(
             z.minLength(1, 'must list at least one cluster name, or "*" for every cluster of the stage'),
             z.superRefine((list, ctx) => {

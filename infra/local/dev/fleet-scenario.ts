@@ -55,10 +55,6 @@ export async function runFleetScenario(cfg: FleetScenarioConfig): Promise<StepRe
     results.push({ title, converged: reason === null, detail: reason ?? detail, ms });
     return reason === null;
   };
-  const ensureNamespace = async (cluster: string, ns: string) => {
-    const { core } = apis[cluster]!;
-    if (!(await orNull(core.readNamespace({ name: ns })))) await core.createNamespace({ body: { metadata: { name: ns, labels: { 'ripple.dev/scenario': 'fleet' } } } });
-  };
   const copiesEqualBase = async (): Promise<string | null> => {
     const base = await orNull(src.core.readNamespacedSecret({ namespace: srcNs, name: srcName }));
     if (!base) return `the base ${source}/${srcNs}/${srcName} is gone`;
@@ -74,22 +70,7 @@ export async function runFleetScenario(cfg: FleetScenarioConfig): Promise<StepRe
   };
   const revision = async () => Number((await orNull(apis[far]!.apps.readNamespacedDeployment({ namespace: TEAMS[0]!, name: DEPLOYMENT })))?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
 
-  out.heading(`\nscenario (fleet: ${source}/${srcNs}/${srcName} -> ${targets.join(', ')})`);
-  out.step(`seed: namespaces ${TEAMS.join(', ')} in ${targets.join(', ')}; Secret ${srcNs}/${srcName} in ${source}; Deployment ${TEAMS[0]}/${DEPLOYMENT} in ${far} reading its copy through env.valueFrom.secretKeyRef`);
-  for (const c of targets) for (const ns of TEAMS) await ensureNamespace(c, ns);
-  await ensureNamespace(source, srcNs);
-  const deployment: V1Deployment = {
-    metadata: { name: DEPLOYMENT },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: DEPLOYMENT } },
-      template: { metadata: { labels: { app: DEPLOYMENT } }, spec: { containers: [{ name: DEPLOYMENT, image: 'nginx', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: copyName, key: KEY } } }] }] } },
-    },
-  };
-  if (!(await orNull(apis[far]!.apps.readNamespacedDeployment({ namespace: TEAMS[0]!, name: DEPLOYMENT })))) await apis[far]!.apps.createNamespacedDeployment({ namespace: TEAMS[0]!, body: deployment });
-  if (!(await orNull(src.core.readNamespacedSecret({ namespace: srcNs, name: srcName })))) {
-    await src.core.createNamespacedSecret({ namespace: srcNs, body: { metadata: { name: srcName }, data: { [KEY]: enc('fleet-v1') } } });
-  }
+  await seed({ cfg, source, targets, far, srcNs, srcName, copyName, apis });
   await cfg.afterSeed();
 
   await step(`copies in ${TEAMS.join(', ')} of ${targets.join(', ')}`, copiesEqualBase, `${targets.length * TEAMS.length} copies equal to the base`);
@@ -118,4 +99,33 @@ export async function runFleetScenario(cfg: FleetScenarioConfig): Promise<StepRe
     `revision ${revBefore} -> newer`,
   );
   return results;
+}
+
+type Apis = Record<string, { core: CoreV1Api; apps: AppsV1Api }>;
+
+/** Team namespaces in every target cluster, the base in its cluster, a consuming Deployment in the far cluster. */
+async function seed(x: { cfg: FleetScenarioConfig; source: string; targets: string[]; far: string; srcNs: string; srcName: string; copyName: string; apis: Apis }): Promise<void> {
+  const { cfg, source, targets, far, srcNs, srcName, copyName, apis } = x;
+  const { out } = cfg;
+  const src = apis[source]!;
+  const ensureNamespace = async (cluster: string, ns: string) => {
+    const { core } = apis[cluster]!;
+    if (!(await orNull(core.readNamespace({ name: ns })))) await core.createNamespace({ body: { metadata: { name: ns, labels: { 'ripple.dev/scenario': 'fleet' } } } });
+  };
+  out.heading(`\nscenario (fleet: ${source}/${srcNs}/${srcName} -> ${targets.join(', ')})`);
+  out.step(`seed: namespaces ${TEAMS.join(', ')} in ${targets.join(', ')}; Secret ${srcNs}/${srcName} in ${source}; Deployment ${TEAMS[0]}/${DEPLOYMENT} in ${far} reading its copy through env.valueFrom.secretKeyRef`);
+  for (const c of targets) for (const ns of TEAMS) await ensureNamespace(c, ns);
+  await ensureNamespace(source, srcNs);
+  const deployment: V1Deployment = {
+    metadata: { name: DEPLOYMENT },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: DEPLOYMENT } },
+      template: { metadata: { labels: { app: DEPLOYMENT } }, spec: { containers: [{ name: DEPLOYMENT, image: 'nginx', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: copyName, key: KEY } } }] }] } },
+    },
+  };
+  if (!(await orNull(apis[far]!.apps.readNamespacedDeployment({ namespace: TEAMS[0]!, name: DEPLOYMENT })))) await apis[far]!.apps.createNamespacedDeployment({ namespace: TEAMS[0]!, body: deployment });
+  if (!(await orNull(src.core.readNamespacedSecret({ namespace: srcNs, name: srcName })))) {
+    await src.core.createNamespacedSecret({ namespace: srcNs, body: { metadata: { name: srcName }, data: { [KEY]: enc('fleet-v1') } } });
+  }
 }
