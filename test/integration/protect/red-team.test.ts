@@ -23,7 +23,7 @@ import { createOutput } from '../../../infra/local/dev/output.ts';
 const repo = resolve(import.meta.dirname, '../../..');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const TEAMS = ['team-a', 'team-b'];
-const SETTLE_MS = 4_000;
+const SETTLE_MS = 2_500;
 
 interface Stack {
   session: DevSession;
