@@ -12,12 +12,13 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
+import { detailOf } from '../../support/events.ts';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
-import { fingerprint, newFingerprintKey } from '../../../core/fingerprint.ts';
+import { newFingerprintKey } from '../../../core/fingerprint.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
-import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
+import { objectChangeEntry, resyncEntry, type PutEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 import { makeHandler as makeProtectHandler } from '../../../functions/protect/handler.ts';
 import { CLONE_IDENTITY, CLONE_USER, quietObservability, WRITE_VERBS } from './harness.ts';
@@ -112,23 +113,7 @@ export async function startFleet(names: string[], policies: RipplePolicy[]): Pro
       }) as unknown as (event: unknown) => Promise<any>;
     },
     changeEvent(cluster, dt, obj, manager) {
-      const detail: ObjectChangeDetail = {
-        cluster,
-        apiVersion: obj.apiVersion ?? 'v1',
-        kind: obj.kind!,
-        ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}),
-        name: obj.metadata!.name!,
-        uid: obj.metadata?.uid ?? 'gone',
-        resourceVersion: obj.metadata?.resourceVersion ?? '0',
-        labels: obj.metadata?.labels ?? {},
-        annotations: {},
-        ownerReferences: [],
-        fingerprint: fingerprint(Buffer.from(members[cluster]!.key, 'utf8'), obj as never),
-        changes: dt === 'updated' ? ['data'] : [],
-        ...(manager ? { manager } : {}),
-        observedAt: new Date().toISOString(),
-      };
-      return delivered(objectChangeEntry(DETAIL_TYPES[dt] as never, detail));
+      return delivered(objectChangeEntry(DETAIL_TYPES[dt] as never, detailOf(cluster, dt, obj, Buffer.from(members[cluster]!.key, 'utf8'), manager)));
     },
     resyncEvent: (cluster) => delivered(resyncEntry({ cluster, reason: 'manual', observedAt: new Date().toISOString() })),
     async stopCluster(name) {

@@ -11,12 +11,13 @@ import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../core/constants.ts';
-import { fingerprint, newFingerprintKey } from '../../../core/fingerprint.ts';
+import { detailOf } from '../../support/events.ts';
+import { newFingerprintKey } from '../../../core/fingerprint.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { parsePolicies } from '../../../core/policy/load.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
-import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
+import { objectChangeEntry, resyncEntry, type PutEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, handlerIdentity } from '../../support/rbac.ts';
 import type { LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 
@@ -106,22 +107,7 @@ export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv>
     },
     delivered,
     changeEvent(dt, obj) {
-      const detail: ObjectChangeDetail = {
-        cluster: 'local',
-        apiVersion: obj.apiVersion ?? 'v1',
-        kind: obj.kind!,
-        ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}),
-        name: obj.metadata!.name!,
-        uid: obj.metadata?.uid ?? 'gone',
-        resourceVersion: obj.metadata?.resourceVersion ?? '0',
-        labels: obj.metadata?.labels ?? {},
-        annotations: {},
-        ownerReferences: [],
-        fingerprint: fingerprint(keyBytes, obj as never),
-        changes: dt === 'updated' ? ['data'] : [],
-        observedAt: new Date().toISOString(),
-      };
-      return delivered(objectChangeEntry(DETAIL_TYPES[dt] as never, detail));
+      return delivered(objectChangeEntry(DETAIL_TYPES[dt] as never, detailOf('local', dt, obj, keyBytes)));
     },
     resyncEvent: () => delivered(resyncEntry({ cluster: 'local', reason: 'manual', observedAt: new Date().toISOString() })),
     stop: () => cluster.stop(),
