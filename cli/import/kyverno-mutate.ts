@@ -121,8 +121,9 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
   }
   const match = resourceFilters(ctx, ['match'], rule.match, 'match');
   const matchedNs = [...new Set(match.resources.flatMap((f) => f.namespaces ?? []))];
-  const kinds = restartTargets(ctx, m.targets, matchedNs);
-  if (!kinds) return;
+  const restart = restartTargets(ctx, m.targets, matchedNs);
+  if (!restart) return;
+  const { kinds, named } = restart;
   const patch = restartPatch(ctx, m);
   if (!patch) return;
   const { prel, tpl, ann } = patch;
@@ -138,12 +139,23 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
   const preOps = conditionOperations(ctx, ['preconditions'], rule.preconditions, { what: 'preconditions', otherKeyHint: 'ripple restarts when the object\'s content changes' });
   if (preOps === undefined) return;
   restartOperations(ctx, match, preOps, notes);
-  for (const f of match.resources) reloadsOf(ctx, f, tpl, prel, kinds, notes, reloads);
+  if (named.length) {
+    notes.push(
+      `named restart target${named.length === 1 ? '' : 's'} ${named.map((t) => `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}`).join(', ')} -> reload.targets (restarted whether or not its pods read the object, as Kyverno does); ripple also restarts the workloads whose pods reference the object`,
+    );
+  }
+  for (const f of match.resources) reloadsOf(ctx, f, tpl, prel, kinds, notes, reloads, named);
 }
 
-/** mutate.targets: the workload kinds restarted in the changed object's namespace; undefined when a root refusal decides. */
-function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[]): WorkloadKind[] | undefined {
+type NamedTarget = NonNullable<ReloadPart['targets']>[number];
+
+/**
+ * mutate.targets: the workload kinds restarted in the changed object's namespace, and the targets named; undefined
+ * when a root refusal decides.
+ */
+function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[]): { kinds: WorkloadKind[]; named: NamedTarget[] } | undefined {
   const kinds: WorkloadKind[] = [];
+  const named: NamedTarget[] = [];
   let rootRefused = false;
   targets.forEach((t: unknown, i: number) => {
     const r: Seg[] = ['mutate', 'targets', i];
@@ -159,12 +171,9 @@ function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[
       );
     }
     checkKeys(ctx, r, t, ['apiVersion', 'kind', 'namespace', 'name'], 'target field');
-    if (t.name !== undefined) {
+    if (t.name !== undefined && (typeof t.name !== 'string' || /\{\{/.test(t.name) || hasWildcard(t.name))) {
       rootRefused = true;
-      return void ctx.fail(
-        [...r, 'name'],
-        `a named restart target (${t.kind} ${typeof t.namespace === 'string' && !/\{\{/.test(t.namespace) ? `${t.namespace}/` : ''}${String(t.name)}, restarted whether or not its pods read the object) is not supported yet (explicit reload targets are coming with the policy model); nearest supported form: leave out the name and use namespace "{{request.namespace}}" — ripple then restarts the ${t.kind}s whose pod template references the object (env, envFrom, volumes)`,
-      );
+      return void ctx.fail([...r, 'name'], `a restart target's name ${JSON.stringify(t.name)} must be a literal workload name (or leave it out: the workloads that reference the object)`);
     }
     if (t.apiVersion !== 'apps/v1') ctx.fail([...r, 'apiVersion'], 'targets must be apps/v1 workloads');
     const ns = typeof t.namespace === 'string' ? t.namespace.trim() : t.namespace;
@@ -173,8 +182,9 @@ function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[
       ctx.fail([...r, 'namespace'], `target namespace ${JSON.stringify(t.namespace)}: ripple restarts consumers in the namespace of the changed object; use "{{request.namespace}}"`);
     }
     kinds.push(t.kind);
+    if (typeof t.name === 'string') named.push({ kind: t.kind, name: t.name, ...(typeof ns === 'string' && !RESTART_NS.test(ns) ? { namespace: ns } : {}) });
   });
-  return rootRefused ? undefined : kinds;
+  return rootRefused ? undefined : { kinds, named };
 }
 
 /** mutate.patchStrategicMerge: it must annotate the pod template; undefined when refused. */
@@ -206,7 +216,7 @@ function restartOperations(ctx: RuleContext, match: { resources: ResourceFilter[
 }
 
 /** The reload parts of one match clause: each named Secret/ConfigMap, with the reference forms that count. */
-function reloadsOf(ctx: RuleContext, f: ResourceFilter, tpl: Obj, prel: Seg[], kinds: WorkloadKind[], notes: string[], reloads: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[]): void {
+function reloadsOf(ctx: RuleContext, f: ResourceFilter, tpl: Obj, prel: Seg[], kinds: WorkloadKind[], notes: string[], reloads: { part: ReloadPart; kind: ObjectKind; rel: Seg[] }[], named: NamedTarget[] = []): void {
   if (f.selector) ctx.fail([...f.rel, 'selector'], 'matching the changed object by label selector is not supported; list it under names');
   if (!f.names || f.names.length === 0) {
     ctx.fail(f.rel, 'a restart rule must name the Secret or ConfigMap it watches (names)');
@@ -220,7 +230,7 @@ function reloadsOf(ctx: RuleContext, f: ResourceFilter, tpl: Obj, prel: Seg[], k
     let references: RefForm[];
     if (tpl['(spec)'] === undefined) {
       references = ['env', 'envFrom', 'volume', 'projected'];
-      notes.push('no conditional anchor: Kyverno would annotate every matching workload in the namespace; ripple restarts only the workloads that reference the object (all reference forms)');
+      if (named.length === 0) notes.push('no conditional anchor: Kyverno would annotate every matching workload in the namespace; ripple restarts only the workloads that reference the object (all reference forms)');
     } else {
       references = anchorReferences(ctx, [...prel, 'spec', 'template', '(spec)'], tpl['(spec)'], k, f.names);
       if (references.length > 0) {
@@ -242,7 +252,7 @@ function reloadsOf(ctx: RuleContext, f: ResourceFilter, tpl: Obj, prel: Seg[], k
         ctx.fail([...f.rel, 'namespaces'], `a namespaced Policy sees only its own namespace ${ctx.policyNamespace}; list only that namespace (or none)`);
         continue;
       }
-      reloads.push({ part: { origin: ctx.origin, notes, kinds, references, name, namespaces }, kind: k as ObjectKind, rel: f.rel });
+      reloads.push({ part: { origin: ctx.origin, notes, kinds, references, name, namespaces, ...(named.length ? { targets: named } : {}) }, kind: k as ObjectKind, rel: f.rel });
     }
   }
 }

@@ -97,7 +97,7 @@ function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
       ...(p.sync.mode === 'once' ? { mode: 'once' } : {}),
     };
   }
-  if (p.reload) spec.reload = { kinds: p.reload.kinds, references: p.reload.references };
+  if (p.reload) spec.reload = { kinds: p.reload.kinds, references: p.reload.references, ...(p.reload.targets?.length ? { targets: p.reload.targets } : {}) };
   return { apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec };
 }
 
@@ -246,7 +246,9 @@ function attachReloads(reloads: PendingReload[], sources: Map<string, SourcePart
       prev.references = [...new Set([...prev.references, ...r.part.references])];
       prev.origin = `${prev.origin}; ${r.part.origin}`;
       prev.notes = [...new Set([...prev.notes, ...r.part.notes])];
-    } else target.reload = { ...r.part, kinds: [...r.part.kinds], references: [...r.part.references], notes: [...r.part.notes] };
+      const targets = [...(prev.targets ?? []), ...(r.part.targets ?? [])];
+      if (targets.length) prev.targets = [...new Map(targets.map((t) => [`${t.kind}/${t.namespace ?? ''}/${t.name}`, t])).values()];
+    } else target.reload = { ...r.part, kinds: [...r.part.kinds], references: [...r.part.references], notes: [...r.part.notes], ...(r.part.targets ? { targets: [...r.part.targets] } : {}) };
   }
 }
 

@@ -221,6 +221,19 @@ export const Reload = described(
     ),
     /** Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000). */
     maxConcurrency: described(z._default(z.int().check(z.gte(2), z.lte(1000)), 5), 'Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000).'),
+    /** Workloads restarted by name, whether or not their pods read the object (Kyverno's named mutate.targets). */
+    targets: described(
+      z.optional(
+        z.array(
+          z.strictObject({
+            kind: z.enum(WORKLOAD_KINDS),
+            name: dns1123Subdomain,
+            namespace: described(z.optional(dns1123Label), 'Only when the changed object (the source or a copy) is in this namespace; default: in whichever namespace it is.'),
+          }),
+        ).check(z.minLength(1)),
+      ),
+      "Workloads restarted by name when the object (or its copy in the workload's namespace) changes, whether or not their pods read it — in addition to the consumers found by reference. Kyverno's mutate.targets with a name.",
+    ),
     /** Honour stakater Reloader annotations (`reloader.stakater.com/auto`, `secret.reloader.stakater.com/reload`, …). */
     reloaderAnnotations: described(
       z._default(z.boolean(), false),

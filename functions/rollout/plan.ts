@@ -32,6 +32,20 @@ export interface ReloadSettings extends ConsumerSettings {
   coalesceMs: number;
   /** Patch a paused Deployment's template anyway (it rolls out on resume); the Reloader mode sets it. */
   patchPaused?: boolean;
+  /** Workloads restarted by name (`reload.targets`), whether or not their pods read the object. */
+  targets?: readonly NamedTarget[];
+}
+
+/** A `reload.targets` entry: a workload by kind and name, in one namespace or wherever the changed object is. */
+export interface NamedTarget {
+  kind: WorkloadKind;
+  name: string;
+  namespace?: string;
+}
+
+/** The policy that names `w` as a restart target for a change of an object in `namespace`, or null. */
+function namedBy(settings: ReloadSettings, w: WorkloadView, namespace: string): NamedTarget | null {
+  return settings.targets?.find((t) => t.kind === w.kind && t.name === w.name && (t.namespace ?? namespace) === namespace && w.namespace === namespace) ?? null;
 }
 
 export interface ChangedObject {
@@ -168,7 +182,9 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
     for (const obj of objects) {
       if (obj.namespace !== w.namespace) continue;
       const target = { kind: obj.kind, name: obj.name };
-      const c = obj.decide ? obj.decide(w) : consumption(w.annotations, w.template, target, obj.settings);
+      const found = obj.decide ? obj.decide(w) : consumption(w.annotations, w.template, target, obj.settings);
+      const named = !found.restart && !found.skip && !obj.decide ? namedBy(obj.settings, w, obj.namespace) : null;
+      const c = named ? { ...found, restart: true, reason: `named in reload.targets of policy ${obj.settings.policies.join(', ')}` } : found;
       if (!c.restart) {
         if (c.skip) plan.skipped.push({ workload: id, object: target, reason: c.reason });
         else if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });
@@ -198,7 +214,8 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
     plan.skipped.push(...pendingSkips);
     if (needed.length === 0) continue;
     // Keep what earlier restarts recorded for objects the template still consumes; drop the rest.
-    const next = new Map([...recorded].filter(([k]) => stillReferenced(w, k)));
+    const named = new Set(objects.filter((o) => namedBy(o.settings, w, o.namespace)).map((o) => entryKey(o)));
+    const next = new Map([...recorded].filter(([k]) => named.has(k) || stillReferenced(w, k)));
     for (const e of needed) next.set(entryKey(e), e.fingerprint);
     const restartedFor = formatRestartedFor(next);
     const restartedAt = now.toISOString();
@@ -237,7 +254,7 @@ export function holdUntil(plan: RolloutPlan, changed: readonly ChangedObject[], 
  * Merge the reload sections of the policies that concern one object (union of kinds, reference forms and
  * opt-out annotations; Reloader annotations if any policy enables them). Null when none has a reload section.
  */
-export function reloadSettings(policies: readonly { metadata: { name: string }; spec: { reload?: { kinds: readonly WorkloadKind[]; references: readonly ConsumerSettings['references'][number][]; optOutAnnotation: string; reloaderAnnotations: boolean; coalesce?: string } } }[]): ReloadSettings | null {
+export function reloadSettings(policies: readonly { metadata: { name: string }; spec: { reload?: { kinds: readonly WorkloadKind[]; references: readonly ConsumerSettings['references'][number][]; optOutAnnotation: string; reloaderAnnotations: boolean; coalesce?: string; targets?: readonly NamedTarget[] } } }[]): ReloadSettings | null {
   const withReload = policies.filter((p) => p.spec.reload);
   if (withReload.length === 0) return null;
   const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
@@ -248,5 +265,6 @@ export function reloadSettings(policies: readonly { metadata: { name: string }; 
     reloaderAnnotations: withReload.some((p) => p.spec.reload!.reloaderAnnotations),
     policies: withReload.map((p) => p.metadata.name).sort(),
     coalesceMs: Math.max(...withReload.map((p) => coalesceMs(p.spec.reload!.coalesce))),
+    ...(withReload.some((p) => p.spec.reload!.targets) ? { targets: withReload.flatMap((p) => p.spec.reload!.targets ?? []) } : {}),
   };
 }

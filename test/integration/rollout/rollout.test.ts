@@ -25,6 +25,7 @@ const POLICIES = [
   policy('base-a', 'Secret', 'a'),
   policy('base-b', 'Secret', 'b'),
   policy('base-c', 'ConfigMap', 'c'),
+  policy('base-named', 'Secret', 'named', { targets: [{ kind: 'Deployment', name: 'busybox' }] }),
 ];
 
 let env: Env;
@@ -280,6 +281,26 @@ describe('rollout: coalescing and batch failures', () => {
     const res = (await handler(batch, {} as never)) as SQSBatchResponse;
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[1].messageId }]);
     expect(stdout.text()).toMatch(/record rejected by schema/);
+  });
+});
+
+describe('rollout: named restart targets (reload.targets)', () => {
+  it('restart the named workload although its pods do not read the object, once per content', async () => {
+    const ns = 'rollout-named';
+    await ensureNamespace(env.admin, ns);
+    await copy('Secret', ns, 'named', 'n-1', 'base-named');
+    await createWorkload('Deployment', ns, 'busybox', podSpec([]));
+    await createWorkload('Deployment', ns, 'bystander', podSpec([]));
+    const before = await settledRevisions('Deployment', ns, 'busybox', 1);
+    await change('Secret', ns, 'named', 'n-2');
+    const ev = await updated('Secret', ns, 'named');
+    expect((await invoke([ev])).batchItemFailures).toEqual([]);
+    expect(await settledRevisions('Deployment', ns, 'busybox', before + 1)).toBe(before + 1);
+    expect((await readWorkload('Deployment', ns, 'busybox')).spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toMatch(/^Secret\/named=hmac-sha256:/);
+    expect((await readWorkload('Deployment', ns, 'bystander')).spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toBeUndefined();
+    // the same event again: nothing
+    expect((await invoke([ev])).batchItemFailures).toEqual([]);
+    expect(await settledRevisions('Deployment', ns, 'busybox', before + 1)).toBe(before + 1);
   });
 });
 

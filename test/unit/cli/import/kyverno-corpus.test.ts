@@ -17,7 +17,6 @@ const EXPECTED = 'test/fixtures/kyverno-expected';
 /** The reasons a case is refused, by the construct the message names (the tally's rows). */
 const REASONS: [string, RegExp][] = [
   ['generate.cloneList (needs label-selected bases)', /generate\.cloneList \(every .* is not supported yet/],
-  ['named restart target (needs explicit reload targets)', /a named restart target .* is not supported yet/],
   ['copy triggered by another object than a Namespace', /a copy made when a \w+ appears .* is not supported: ripple copies a base into namespaces/],
   ['context computed per request (jmesPath, apiCall)', /context variable "[^"]+" (is computed per request|calls the Kubernetes API)/],
   ['protect of a kind other than Secret/ConfigMap', /kind "\w+" cannot be protected by ripple: it protects the Secrets and ConfigMaps it copies/],
@@ -65,12 +64,7 @@ const CASES: Record<string, Outcome> = {
   'pol-clone-sync-modify-downstream': { imported: 'pol-clone-sync-modify-downstream.yaml' },
   'pol-clone-sync-modify-source': { imported: 'pol-clone-sync-modify-source.yaml' },
   'policies-block-updates-deletes': { refused: [/block-updates-deletes\.yaml:24:13: spec\.rules\[0\]\.match\.any\[0\]\.resources\.kinds\[0\]: .*kind "Service" cannot be protected by ripple/] },
-  'policies-restart-deployment-on-secret-change': {
-    refused: [
-      /restart-deployment-on-secret-change\.yaml:46:17: spec\.rules\[0\]\.mutate\.targets\[0\]\.name: .*rule update-secret: a named restart target \(Deployment default\/busybox, restarted whether or not its pods read the object\) is not supported yet/,
-      /restart-deployment-on-secret-change\.yaml:73:17: spec\.rules\[1\]\.mutate\.targets\[0\]\.name: .*rule update-another-secret: a named restart target/,
-    ],
-  },
+  'policies-restart-deployment-on-secret-change': { imported: 'policies-restart-deployment-on-secret-change.yaml' },
   'policies-sync-secrets': { imported: 'policies-sync-secrets.yaml' },
   'validate-operations-only-delete': { refused: [/policy\.yaml:13:13: spec\.rules\[0\]\.match\.any\[0\]\.resources\.kinds\[0\]: .*kind "Pod" cannot be protected by ripple/] },
   'validate-operations-only-update': { refused: [/policy\.yaml:13:13: spec\.rules\[0\]\.match\.any\[0\]\.resources\.kinds\[0\]: .*kind "Pod" cannot be protected by ripple/] },

@@ -272,10 +272,10 @@ describe('unsupported constructs are errors naming the policy, the rule, the con
     ['generate triggered by Pods', generate(CLONE, `      any:
       - resources:
           kinds: [Pod]`), /match\.any\[0\]\.resources\.kinds: .*a copy made when a Pod appears \(generate triggered by Pod, .*\) is not supported: ripple copies a base into namespaces chosen by name or label/],
-    ['restart a named workload', restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1
+    ['restart a workload named by a variable', restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1
         kind: Deployment
-        name: web
-        namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.name: .*a named restart target \(Deployment web, restarted whether or not its pods read the object\) is not supported yet .*nearest supported form: leave out the name/],
+        name: "{{request.object.metadata.name}}"
+        namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.name: .*must be a literal workload name/],
     ['restart a CronJob', restart(ENV_CM, { ns: 'base', kind: 'CronJob', targets: `      - apiVersion: batch/v1
         kind: CronJob
         namespace: "{{request.namespace}}"` }), /mutate\.targets\[0\]\.kind: .*restarting a CronJob \(mutate\.targets kind CronJob\) is not supported/],
@@ -535,6 +535,15 @@ ${generate(CLONE)}`;
     expect(r.policies[0].spec.sync).toMatchObject({ mode: 'once', onSourceDelete: 'keep' });
     expect(r.yaml).toMatch(note);
     expect(r.yaml).toContain('copies of a synchronize: false rule stay when the policy is deleted');
+  });
+
+  it('a named restart target becomes reload.targets (namespace kept when literal), noted', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1
+        kind: Deployment
+        name: web
+        namespace: "{{request.namespace}}"` }) }]);
+    expect(r.policies[0].spec.reload?.targets).toEqual([{ kind: 'Deployment', name: 'web' }]);
+    expect(r.yaml).toContain('named restart target Deployment web -> reload.targets');
   });
 
   it('orphanDownstreamOnPolicyDelete: true is what ripple does (noted in the output)', () => {

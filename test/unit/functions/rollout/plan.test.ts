@@ -121,3 +121,35 @@ describe('reloadSettings', () => {
     expect(s).toEqual({ kinds: ['Deployment', 'DaemonSet'], references: ['env', 'volume'], optOutAnnotations: ['x/a', 'x/b'], reloaderAnnotations: true, policies: ['a', 'b'], coalesceMs: 120_000 });
   });
 });
+
+describe('named restart targets (reload.targets)', () => {
+  const named = (targets: ReloadSettings['targets']): ReloadSettings => ({ ...settings, targets });
+  it('restart a named workload whose pods do not read the object, once per content', () => {
+    const s = named([{ kind: 'Deployment', name: 'busybox' }]);
+    const plan = planRollouts([secret('db', FP1, s)], [wl('busybox'), wl('bystander'), wl('reader', { secrets: ['db'] })], NOW);
+    expect(plan.patches.map((p) => p.workload.name)).toEqual(['busybox', 'reader']);
+    expect(plan.patches[0].restartedFor).toBe(`Secret/db=${FP1}`);
+    // recorded: the same content again restarts nothing (the entry is kept although nothing references it)
+    const again = planRollouts([secret('db', FP1, s)], [wl('busybox', { tmplAnn: { [ANN_RESTARTED_FOR]: plan.patches[0].restartedFor } })], NOW);
+    expect(again.patches).toEqual([]);
+  });
+
+  it('a namespace on the target limits it to changes in that namespace; the kind must match', () => {
+    const s = named([{ kind: 'Deployment', name: 'busybox', namespace: 'other' }, { kind: 'StatefulSet', name: 'db-sts' }]);
+    const plan = planRollouts([secret('db', FP1, s)], [wl('busybox'), wl('db-sts'), wl('db-sts', { kind: 'StatefulSet' })], NOW);
+    expect(plan.patches.map((p) => `${p.workload.kind}/${p.workload.name}`)).toEqual(['StatefulSet/db-sts']);
+  });
+
+  it('an opted-out named workload is not restarted', () => {
+    const s = named([{ kind: 'Deployment', name: 'busybox' }]);
+    const plan = planRollouts([secret('db', FP1, s)], [wl('busybox', { ann: { 'ripple.dev/reload': 'false' } })], NOW);
+    expect(plan.patches).toEqual([]);
+    expect(plan.skipped[0]?.reason).toMatch(/opted out/);
+  });
+
+  it('reloadSettings merges the targets of the policies', () => {
+    const pol = (name: string, targets?: { kind: 'Deployment'; name: string }[]) => ({ metadata: { name }, spec: { reload: { kinds: ['Deployment' as const], references: ['env' as const], optOutAnnotation: 'ripple.dev/reload', reloaderAnnotations: false, ...(targets ? { targets } : {}) } } });
+    expect(reloadSettings([pol('a', [{ kind: 'Deployment', name: 'x' }]), pol('b')])?.targets).toEqual([{ kind: 'Deployment', name: 'x' }]);
+    expect(reloadSettings([pol('b')])?.targets).toBeUndefined();
+  });
+});
