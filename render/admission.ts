@@ -145,8 +145,18 @@ export function renderSystemAdmission(): K8sObject[] {
 
 export const CLONE_ADMISSION_NAME = 'ripple-clone-identity';
 export const ROLLOUT_ADMISSION_NAME = 'ripple-rollout-identity';
-const SYSTEM_NAMESPACE = `request.namespace.startsWith("kube-") || request.namespace == ${celString(RIPPLE_NAMESPACE)}`;
-const inGroup = (g: string) => `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(g)})`;
+/** The request is in a system namespace (kube-* or ripple's own), where no handler identity writes. */
+export const SYSTEM_NAMESPACE = `request.namespace.startsWith("kube-") || request.namespace == ${celString(RIPPLE_NAMESPACE)}`;
+/** The requester is in group `g` (how the handler identities are told apart). */
+export const inGroup = (g: string) => `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${celString(g)})`;
+/**
+ * Between `variables.oldAnnotations` and `variables.newAnnotations` (a pod template's), only ripple's restart
+ * annotations (`ripple.dev/restarted-*`) were added, changed or removed.
+ */
+export const ONLY_RESTART_ANNOTATIONS = [
+  'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
+  'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+];
 
 /**
  * Where RBAC cannot say it (no label or field conditions, no "any namespace but these"), admission bounds the
@@ -183,8 +193,7 @@ export function renderIdentityAdmission(policies: RipplePolicy[] = []): K8sObjec
         expression: [
           'object.spec.template.spec == oldObject.spec.template.spec',
           `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
-          'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
-          'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+          ...ONLY_RESTART_ANNOTATIONS,
           'object.spec.selector == oldObject.spec.selector',
           '(has(object.spec.replicas) ? object.spec.replicas : -1) == (has(oldObject.spec.replicas) ? oldObject.spec.replicas : -1)',
         ].join(' && '),

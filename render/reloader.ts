@@ -19,6 +19,7 @@ import { durationMs } from '../core/policy/schema.ts';
 import { isGlob } from '../core/policy/select.ts';
 import type { K8sObject, PolicyRule } from './rbac.ts';
 import { NO_EVENTS_DETAIL_TYPE } from './patterns.ts';
+import { inGroup, ONLY_RESTART_ANNOTATIONS, SYSTEM_NAMESPACE } from './admission.ts';
 
 type Pattern = Record<string, unknown>;
 
@@ -119,20 +120,19 @@ function argoRolloutAdmission(): K8sObject[] {
       spec: {
         failurePolicy: 'Fail',
         matchConstraints: { resourceRules: [{ apiGroups: ['argoproj.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['rollouts'], scope: 'Namespaced' }] },
-        matchConditions: [{ name: 'rollout-identity', expression: `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${JSON.stringify(HANDLER_GROUPS.rollout)})` }],
+        matchConditions: [{ name: 'rollout-identity', expression: inGroup(HANDLER_GROUPS.rollout) }],
         variables: [
           { name: 'newAnnotations', expression: request('object', tmpl) },
           { name: 'oldAnnotations', expression: request('oldObject', tmpl) },
         ],
         validations: [
-          { expression: `!(request.namespace.startsWith("kube-") || request.namespace == "ripple-system")`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
+          { expression: `!(${SYSTEM_NAMESPACE})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
           { expression: 'request.operation == "UPDATE"', message: "ripple's rollout handler only patches Rollouts", reason: 'Forbidden' },
           {
             expression: [
               `${spec('object')} == ${spec('oldObject')}`,
               `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
-              'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
-              'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+              ...ONLY_RESTART_ANNOTATIONS,
               '(has(object.spec.selector) ? object.spec.selector : {}) == (has(oldObject.spec.selector) ? oldObject.spec.selector : {})',
             ].join(' && '),
             message: "ripple's rollout handler may change only a Rollout's pod template ripple.dev/restarted-* annotations",
@@ -162,21 +162,20 @@ function cronJobAdmission(): K8sObject[] {
       spec: {
         failurePolicy: 'Fail',
         matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['cronjobs', 'jobs'], scope: 'Namespaced' }] },
-        matchConditions: [{ name: 'rollout-identity', expression: `has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == ${q(HANDLER_GROUPS.rollout)})` }],
+        matchConditions: [{ name: 'rollout-identity', expression: inGroup(HANDLER_GROUPS.rollout) }],
         variables: [
           { name: 'newAnnotations', expression: `${isCron} ? ${tmpl('object', 'annotations')} : {}` },
           { name: 'oldAnnotations', expression: `${isCron} && request.operation == "UPDATE" ? ${tmpl('oldObject', 'annotations')} : {}` },
         ],
         validations: [
-          { expression: `!(request.namespace.startsWith("kube-") || request.namespace == ${q('ripple-system')})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
+          { expression: `!(${SYSTEM_NAMESPACE})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
           { expression: `${isCron} ? request.operation == "UPDATE" : request.operation == "CREATE"`, message: "ripple's rollout handler only patches CronJobs and creates Jobs", reason: 'Forbidden' },
           {
             expression: `!(${isCron}) || (${[
               'object.spec.jobTemplate.spec.template.spec == oldObject.spec.jobTemplate.spec.template.spec',
               `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
               'object.spec.schedule == oldObject.spec.schedule',
-              'variables.newAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k]))',
-              'variables.oldAnnotations.all(k, k.startsWith("ripple.dev/restarted-") || k in variables.newAnnotations)',
+              ...ONLY_RESTART_ANNOTATIONS,
             ].join(' && ')})`,
             message: "ripple's rollout handler may change only a CronJob's jobTemplate ripple.dev/restarted-* annotations",
             reason: 'Forbidden',
