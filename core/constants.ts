@@ -46,6 +46,8 @@ export const ANN_SOURCE_FINGERPRINT = 'ripple.dev/source-fingerprint';
 export const ANN_METADATA_FINGERPRINT = 'ripple.dev/metadata-fingerprint';
 /** On copies and snapshots: the RipplePolicy that owns them. */
 export const ANN_POLICY = 'ripple.dev/policy';
+/** On the copies of a set of bases (source.selector): the policy's name, so the set's copies are listed by label. */
+export const LABEL_SET = 'ripple.dev/set';
 /** On pod templates: which objects (and fingerprints) the last restart was for. */
 export const ANN_RESTARTED_FOR = 'ripple.dev/restarted-for';
 export const ANN_RESTARTED_AT = 'ripple.dev/restarted-at';

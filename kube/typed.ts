@@ -22,6 +22,8 @@ export type CoreApi = Pick<
   | 'deleteNamespacedConfigMap'
   | 'listSecretForAllNamespaces'
   | 'listConfigMapForAllNamespaces'
+  | 'listNamespacedSecret'
+  | 'listNamespacedConfigMap'
   | 'createNamespacedEvent'
 >;
 
@@ -82,6 +84,8 @@ export function coreApi(raw: RawApi): CoreApi {
     deleteNamespacedConfigMap: c('configmaps', 'delete', true, true),
     listSecretForAllNamespaces: c('secrets', 'list', false, false),
     listConfigMapForAllNamespaces: c('configmaps', 'list', false, false),
+    listNamespacedSecret: c('secrets', 'list', true, false),
+    listNamespacedConfigMap: c('configmaps', 'list', true, false),
     createNamespacedEvent: c('events', 'create', true, false),
   } as unknown as CoreApi;
 }

@@ -22,6 +22,7 @@
  */
 import { ANN_POLICY, FINGERPRINT_KEY_SECRET, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE_CONTROLLER_USERS, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../core/constants.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
+import { baseName } from '../core/policy/select.ts';
 import type { K8sObject } from './rbac.ts';
 
 const RESOURCE: Record<string, string> = { Secret: 'secrets', ConfigMap: 'configmaps' };
@@ -69,7 +70,7 @@ const byName = (ns: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': 
 export function renderAdmission(p: RipplePolicy): K8sObject[] | null {
   const protect = p.spec.protect;
   if (!protect) return null;
-  const s = p.spec.source;
+  const s = { ...p.spec.source, name: baseName(p) };
   const name = admissionPolicyName(p);
   const annotations = { [ANN_POLICY]: p.metadata.name };
   const actions = protect.mode === 'enforce' ? ['Deny'] : ['Audit', 'Warn'];

@@ -3,6 +3,7 @@
  * narrow as fits CloudWatch's 1024 characters.
  */
 import type { RipplePolicy } from '../core/policy/schema.ts';
+import { baseName } from '../core/policy/select.ts';
 
 /** CloudWatch Logs limits a subscription filter pattern to 1024 characters. */
 export const LOGS_FILTER_MAX = 1024;
@@ -53,7 +54,7 @@ function preciseAuditFilter(protecting: RipplePolicy[]): string {
     const s = p.spec.source;
     const key = `${s.kind}/${s.namespace}/${verbs.join(',')}`;
     const g = groups.get(key) ?? { resource: RESOURCE[s.kind], namespace: s.namespace, verbs, names: [] };
-    g.names.push(s.name);
+    g.names.push(baseName(p));
     groups.set(key, g);
   }
   const clauses: string[] = [];

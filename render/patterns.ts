@@ -22,7 +22,7 @@
 import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX, type HandlerName } from '../core/constants.ts';
 import { ValidationError } from '../core/errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../core/policy/schema.ts';
-import { targetName } from '../core/policy/select.ts';
+import { baseName, isSet, targetName } from '../core/policy/select.ts';
 
 type Pattern = Record<string, unknown>;
 const { created, updated, deleted, resync } = DETAIL_TYPES;
@@ -48,11 +48,11 @@ const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 function groupSources(policies: RipplePolicy[]): SourceGroup[] {
   const m = new Map<string, SourceGroup>();
-  for (const p of policies) {
+  for (const p of policies.filter((x) => !isSet(x))) {
     const s = p.spec.source;
     const key = `${s.kind}/${s.namespace}`;
     const g = m.get(key) ?? { kind: s.kind, namespace: s.namespace, names: [] };
-    if (!g.names.includes(s.name)) g.names.push(s.name);
+    if (!g.names.includes(baseName(p))) g.names.push(baseName(p));
     m.set(key, g);
   }
   return [...m.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`)).map((g) => ({ ...g, names: g.names.sort() }));
@@ -61,20 +61,31 @@ function groupSources(policies: RipplePolicy[]): SourceGroup[] {
 /** The sources per kind: their namespaces and names as two lists (namespaces x names: a superset of the sources). */
 function groupSourcesByKind(policies: RipplePolicy[]): KindGroup[] {
   const m = new Map<string, { namespaces: string[]; names: string[] }>();
-  for (const p of policies) {
+  for (const p of policies.filter((x) => !isSet(x))) {
     const s = p.spec.source;
     const g = m.get(s.kind) ?? { namespaces: [], names: [] };
     g.namespaces.push(s.namespace);
-    g.names.push(s.name);
+    g.names.push(baseName(p));
     m.set(s.kind, g);
   }
   return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, g]) => ({ kind, namespaces: sorted(g.namespaces), names: sorted(g.names) }));
 }
 
+/**
+ * Sets of bases (source.selector) per kind: the namespaces their bases live in. A set's bases and copies are
+ * matched by kind and namespace (bases) or kind alone (copies), never by name, so the patterns do not grow with the
+ * objects a selector picks; the clone handler filters (memberSkipReason).
+ */
+function groupSets(policies: RipplePolicy[]): { kind: string; namespaces: string[] }[] {
+  const m = new Map<string, string[]>();
+  for (const p of policies.filter((x) => isSet(x) && x.spec.sync)) m.set(p.spec.source.kind, [...(m.get(p.spec.source.kind) ?? []), p.spec.source.namespace]);
+  return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, ns]) => ({ kind, namespaces: sorted(ns) }));
+}
+
 function groupCopies(policies: RipplePolicy[]): { kind: string; names: string[] }[] {
   const m = new Map<string, Set<string>>();
   for (const p of policies) {
-    if (!p.spec.sync) continue;
+    if (!p.spec.sync || isSet(p)) continue;
     const set = m.get(p.spec.source.kind) ?? new Set<string>();
     set.add(targetName(p));
     m.set(p.spec.source.kind, set);
@@ -158,8 +169,22 @@ function cloneForm(syncing: RipplePolicy[], sources: SourceForm, copyNames: bool
   const or: Pattern[] = sourceDetails(syncing, sources).map((detail) => ({ 'detail-type': [created, updated, deleted], detail }));
   const targets = copyTargets(syncing, copyNames);
   if (targets) or.push(copyDeletedClause(targets), copyUpdatedClause(targets));
+  or.push(...setClauses(syncing));
   or.push(...namespaceAndResync(syncing));
   return { source: [EVENT_SOURCE], $or: or };
+}
+
+/**
+ * Sets of bases (source.selector): every object of a set's kind in its namespace created, updated or deleted (a
+ * base joining, changing or leaving the set: labels are re-read by the handler); and their copies, which have any
+ * name, by kind alone: deleted by anyone, updated (marked) by anyone but ripple. The size grows with the sets'
+ * kinds and namespaces, never with the objects they select.
+ */
+function setClauses(syncing: RipplePolicy[]): Pattern[] {
+  const sets = groupSets(syncing);
+  if (sets.length === 0) return [];
+  const kind = sets.map((g) => g.kind);
+  return [...sets.map((g) => ({ 'detail-type': [created, updated, deleted], detail: { kind: [g.kind], namespace: g.namespaces } })), copyDeletedClause({ kind }), copyUpdatedClause({ kind })];
 }
 
 /**

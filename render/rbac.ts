@@ -28,7 +28,7 @@ import {
   type ObjectKind,
 } from '../core/constants.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
-import { targetName } from '../core/policy/select.ts';
+import { baseName, isSet, targetName } from '../core/policy/select.ts';
 
 /** The forwarder's leader-election Lease (forwarder/leader.ts LEASE_NAME). */
 export const FORWARDER_LEASE = 'ripple-forwarder';
@@ -43,11 +43,18 @@ interface Names {
   protectedNamespaces(): string[] | undefined;
 }
 
+/**
+ * A set of bases (source.selector) names no object: its bases and copies have whatever names its selector picks, so
+ * a row that serves one has no resourceNames (any name of that kind). That is what a set costs in privilege: the
+ * clone handler may get/list/update/delete every object of the kind, in every namespace (docs/identities.md); its
+ * admission policy (`ripple-clone-identity`) still lets it change only objects carrying ripple's mark.
+ */
 function namesOf(policies: RipplePolicy[] | undefined): Names {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
+  const named = (ps: RipplePolicy[], name: (p: RipplePolicy) => string) => (ps.some(isSet) ? undefined : uniq(ps.map(name)));
   return {
-    sources: (kind, filter = () => true) => policies && uniq(policies.filter((p) => p.spec.source.kind === kind && filter(p)).map((p) => p.spec.source.name)),
-    copies: (kind, filter = () => true) => policies && uniq(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)).map(targetName)),
+    sources: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && filter(p)), baseName),
+    copies: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)), targetName),
     snapshots: (filter = () => true) => policies && uniq(policies.filter((p) => p.spec.protect && filter(p)).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
     protectedNamespaces: () => policies && uniq(policies.filter((p) => p.spec.protect).map((p) => p.spec.source.namespace)),
   };

@@ -10,7 +10,9 @@ import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, ANN_SOURCE_FINGERPRINT } from
 import { readFingerprintKey } from '../../kube/fingerprint-key.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { planClone, type CloneAction, type Part } from '../../functions/clone/plan.ts';
-import { newReadCache, readCurrent } from '../../functions/clone/read.ts';
+import { newReadCache, readCurrent, readSource } from '../../functions/clone/read.ts';
+import { setMembers } from '../../functions/clone/sets.ts';
+import { isSet, setOf } from '../../core/policy/select.ts';
 
 export interface ExplainRow {
   policy: string;
@@ -64,9 +66,19 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps' | 'raw'>, po
   const restartsUnavailable = typeof rollout === 'string' ? rollout : null;
   const cache = newReadCache();
   const rows: ExplainRow[] = [];
-  for (const policy of policies.filter((p) => p.spec.sync)) {
-    const snapshot = await readCurrent(kube, policy, { kind: 'all' }, cache);
-    if (!snapshot.source) notes.push(`policy ${policy.metadata.name}: source ${policy.spec.source.kind} ${policy.spec.source.namespace}/${policy.spec.source.name} is absent`);
+  // a set (source.selector) is its members: the bases its selector picks now, and those that left it with copies
+  const concrete: RipplePolicy[] = [];
+  for (const p of policies.filter((x) => x.spec.sync)) {
+    if (!isSet(p)) concrete.push(p);
+    else {
+      const members = await setMembers({ set: p, scope: { kind: 'all' }, sourceCore: kube.core, targetCore: kube.core, named: policies });
+      if (members.length === 0) notes.push(`policy ${p.metadata.name}: no ${p.spec.source.kind} in namespace ${p.spec.source.namespace} matches source.selector`);
+      concrete.push(...members);
+    }
+  }
+  for (const policy of concrete) {
+    const snapshot = await readCurrent(kube, policy, { kind: 'all' }, cache, { source: readSource(kube, policy, policies) });
+    if (!snapshot.source) notes.push(`policy ${policy.metadata.name}: source ${policy.spec.source.kind} ${policy.spec.source.namespace}/${policy.spec.source.name} is ${setOf(policy) ? 'absent or no longer selected' : 'absent'}`);
     const actions = planClone({ ...snapshot, fingerprintKey: key });
     const settings = typeof rollout === 'string' ? null : rollout.reloadSettings([policy]);
     await pool(actions, opts.concurrency ?? 16, async (a) => {

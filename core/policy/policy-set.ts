@@ -4,12 +4,13 @@
  */
 import type { RipplePolicy } from './schema.ts';
 import { policyOrigin, type PolicyProblem } from './problems.ts';
-import { isGlob, namespaceNameSkipReason, targetName } from './select.ts';
+import type { LabelSelector } from './schema.ts';
+import { isGlob, isSet, namespaceNameSkipReason, targetName } from './select.ts';
 
 
 function srcKey(p: RipplePolicy): string {
   const s = p.spec.source;
-  return `${s.kind} ${s.namespace}/${s.name}`;
+  return s.selector ? `${s.kind} ${s.namespace} selector ${JSON.stringify(s.selector)}` : `${s.kind} ${s.namespace}/${s.name}`;
 }
 
 /** A literal prefix/suffix check: two globs whose fixed prefixes (or suffixes) differ can never match one name. */
@@ -28,9 +29,13 @@ function globsDisjoint(a: string, b: string): boolean {
 
 /** Label selectors that can never both match one namespace (conservative: only the obvious cases). */
 function selectorsDisjoint(a: RipplePolicy, b: RipplePolicy): boolean {
-  const req = (p: RipplePolicy): Map<string, Set<string>> => {
+  return labelSelectorsDisjoint(a.spec.sync?.namespaces.selector, b.spec.sync?.namespaces.selector);
+}
+
+/** Two label selectors that can never both match one object's labels (conservative: only the obvious cases). */
+function labelSelectorsDisjoint(sa: LabelSelector | undefined, sb: LabelSelector | undefined): boolean {
+  const req = (sel: LabelSelector | undefined): Map<string, Set<string>> => {
     const out = new Map<string, Set<string>>();
-    const sel = p.spec.sync?.namespaces.selector;
     for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) out.set(k, new Set([v]));
     for (const e of sel?.matchExpressions ?? []) {
       if (e.operator !== 'In') continue;
@@ -40,15 +45,15 @@ function selectorsDisjoint(a: RipplePolicy, b: RipplePolicy): boolean {
     }
     return out;
   };
-  const ra = req(a);
-  const rb = req(b);
+  const ra = req(sa);
+  const rb = req(sb);
   for (const [k, va] of ra) {
     const vb = rb.get(k);
     if (vb && ![...va].some((x) => vb.has(x))) return true;
   }
-  const absent = (p: RipplePolicy) => new Set((p.spec.sync?.namespaces.selector?.matchExpressions ?? []).filter((e) => e.operator === 'DoesNotExist').map((e) => e.key));
-  for (const k of absent(a)) if (rb.has(k)) return true;
-  for (const k of absent(b)) if (ra.has(k)) return true;
+  const absent = (sel: LabelSelector | undefined) => new Set((sel?.matchExpressions ?? []).filter((e) => e.operator === 'DoesNotExist').map((e) => e.key));
+  for (const k of absent(sa)) if (rb.has(k)) return true;
+  for (const k of absent(sb)) if (ra.has(k)) return true;
   return false;
 }
 
@@ -99,9 +104,26 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
     } else bySource.set(srcKey(p), p);
   }
   const syncing = policies.filter((p) => p.spec.sync);
-  for (let i = 0; i < syncing.length; i++) {
-    for (let j = i + 1; j < syncing.length; j++) {
-      const [a, b] = [syncing[i], syncing[j]];
+  const sets = syncing.filter(isSet);
+  for (let i = 0; i < sets.length; i++) {
+    for (let j = i + 1; j < sets.length; j++) {
+      const [a, b] = [sets[i], sets[j]];
+      const [sa, sb] = [a.spec.source, b.spec.source];
+      if (sa.kind !== sb.kind || sa.namespace !== sb.namespace || labelSelectorsDisjoint(sa.selector, sb.selector)) continue;
+      const shared = mayShareNamespace(a, b);
+      if (shared) {
+        report(
+          b,
+          'spec.source.selector',
+          `policies "${a.metadata.name}" (${originText(a)}) and "${b.metadata.name}" may both select the same ${sa.kind} in namespace ${sa.namespace} and copy it into the same namespaces (e.g. a namespace ${shared.startsWith('matching') ? shared : `"${shared}"`}); make their source.selector disjoint (one label with different values) or their sync.namespaces disjoint`,
+        );
+      }
+    }
+  }
+  const named = syncing.filter((p) => !isSet(p));
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [a, b] = [named[i], named[j]];
       if (a.spec.source.kind !== b.spec.source.kind || targetName(a) !== targetName(b)) continue;
       const shared = mayShareNamespace(a, b);
       if (shared) {
@@ -113,9 +135,11 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
       }
     }
   }
-  for (const a of syncing) {
+  // a set's copies have its bases' names, known only at run time: a same-named object they would meet is never ripple's
+  // copy of that base, and the clone handler leaves it alone (report-unmanaged)
+  for (const a of named) {
     for (const b of policies) {
-      if (a === b) continue;
+      if (a === b || isSet(b)) continue;
       const s = b.spec.source;
       if (s.kind !== a.spec.source.kind || s.name !== targetName(a)) continue;
       if (namespaceNameSkipReason(a, s.namespace) === null) {

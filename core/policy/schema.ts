@@ -89,12 +89,24 @@ const clusterName = z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/
 export const Source = z.strictObject({
   kind: z.enum(OBJECT_KINDS),
   namespace: dns1123Label,
-  name: dns1123Subdomain,
+  name: described(z.optional(dns1123Subdomain), 'The base object. Exactly one of name and selector.'),
+  selector: described(
+    z.optional(LabelSelector),
+    "A set of bases: every object of this kind in this namespace whose labels match (never a copy ripple made, never another policy's source), each copied under its own name, joining and leaving the set as its labels change (a base that leaves is treated as deleted: sync.onSourceDelete). Exactly one of name and selector; not with protect, reload or sync.targetName.",
+  ),
   cluster: described(
     z.optional(clusterName),
     "The cluster that holds the object (a cluster of the stage). Default: each cluster's own object, copied within that cluster; with sync.clusters set, the stage's first cluster.",
   ),
-});
+}).check(
+  z.superRefine((s, ctx) => {
+    if (s.name === undefined && s.selector === undefined) ctx.addIssue({ code: 'custom', message: 'must name the base (name) or select a set of bases (selector)' });
+    if (s.name !== undefined && s.selector !== undefined) ctx.addIssue({ code: 'custom', path: ['selector'], message: 'name and selector are exclusive: name one base, or select a set of bases by label' });
+    if (s.selector && Object.keys(s.selector.matchLabels ?? {}).length === 0 && (s.selector.matchExpressions ?? []).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['selector'], message: 'must have matchLabels or matchExpressions: an empty selector would make every object of the namespace (service-account tokens, Helm releases) a base' });
+    }
+  }),
+);
 export type Source = z.infer<typeof Source>;
 
 export const Protect = described(
@@ -244,6 +256,36 @@ export const Reload = described(
 );
 export type Reload = z.infer<typeof Reload>;
 
+/** A set's copies carry its policy's name as a label value (constants.ts LABEL_SET): at most 63 characters. */
+export const SET_NAME_MAX = 63;
+
+/**
+ * What a set of bases (source.selector) cannot have, each with what to do instead:
+ * - protect: the last-known-good snapshot and restore are per object, and a set's membership is moved by labels
+ *   that admission cannot pin down as one object's CREATE/UPDATE/DELETE: write one policy per base to protect it;
+ * - reload: the rollout handler reads a changed object only under the names its role lists (least privilege);
+ * - sync.targetName: each base is copied under its own name (two bases would collide under one).
+ */
+function setRestrictions(
+  p: { metadata: { name: string }; spec: { source: { selector?: unknown }; protect?: unknown; reload?: unknown; sync?: { targetName?: string } } },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const spec = p.spec;
+  if (spec.source.selector === undefined) return;
+  if (p.metadata.name.length > SET_NAME_MAX) {
+    ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `must be at most ${SET_NAME_MAX} characters for a set of bases (source.selector): its copies carry it as a label value` });
+  }
+  if (spec.protect !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'protect'], message: 'cannot protect a set of bases chosen by label (source.selector): protect keeps a last-known-good copy of one object, and a set gains and loses members by labels; write a RipplePolicy per base (source.name) to protect it' });
+  }
+  if (spec.reload !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'reload'], message: "cannot reload for a set of bases chosen by label (source.selector): the rollout handler may read only the objects its role names; write a RipplePolicy per base (source.name) with reload, or use the Reloader mode (policies/ripple.config.yaml)" });
+  }
+  if (spec.sync?.targetName !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'sync', 'targetName'], message: 'a set of bases (source.selector) copies each base under its own name; drop targetName, or name one base (source.name) to copy it under another name' });
+  }
+}
+
 export const RipplePolicy = described(
   z.strictObject({
     apiVersion: z.literal(API_VERSION),
@@ -254,12 +296,12 @@ export const RipplePolicy = described(
       annotations: z.optional(z.record(z.string(), z.string())),
     }),
     spec: z.strictObject({
-      source: described(Source, 'The base object: a Secret or ConfigMap in one namespace.'),
+      source: described(Source, 'The base object (a Secret or ConfigMap in one namespace), or a set of them chosen by label (selector).'),
       protect: z.optional(Protect),
       sync: z.optional(Sync),
       reload: z.optional(Reload),
     }),
-  }),
+  }).check(z.superRefine(setRestrictions)),
   'RipplePolicy: protect a base Secret or ConfigMap, clone it into namespaces and reload its consumers.',
 );
 /** A policy after defaults are applied. */

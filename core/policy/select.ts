@@ -5,7 +5,7 @@
  * `namespaceSkipReason` walks named checks and returns the first reason a namespace gets NO copy (null = it
  * should hold one); the reason is logged verbatim by the handlers.
  */
-import { DEFAULT_EXCLUDED_NAMESPACES } from '../constants.ts';
+import { DEFAULT_EXCLUDED_NAMESPACES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
 import type { LabelSelector, RipplePolicy } from './schema.ts';
 
 export interface NamespaceLike {
@@ -61,9 +61,86 @@ export function matchesSelector(sel: LabelSelector | undefined, labels: Record<s
   return true;
 }
 
-/** Name of the copies a policy writes (the source's name unless `sync.targetName` is set). */
+/** A policy whose bases are chosen by label (`source.selector`) rather than named. */
+export function isSet(policy: RipplePolicy): boolean {
+  return policy.spec.source.selector !== undefined;
+}
+
+/**
+ * The base's name, for a policy that names one (every policy but a set; a set's members, memberPolicy, name theirs).
+ * Throws for a set: a path that reaches here with one has not expanded it into its members.
+ */
+export function baseName(policy: RipplePolicy): string {
+  const n = policy.spec.source.name;
+  if (n === undefined) throw new Error(`policy ${policy.metadata.name} selects a set of bases (source.selector): expand it into its members (memberPolicy) first`);
+  return n;
+}
+
+/** Name of the copies a policy writes (the source's name unless `sync.targetName` is set). Throws for a set. */
 export function targetName(policy: RipplePolicy): string {
-  return policy.spec.sync?.targetName ?? policy.spec.source.name;
+  return policy.spec.sync?.targetName ?? baseName(policy);
+}
+
+/** The set each member policy was made from (memberPolicy). */
+const setOfMember = new WeakMap<RipplePolicy, RipplePolicy>();
+
+/** The set a member policy stands for, or undefined for a policy written as such. */
+export function setOf(policy: RipplePolicy): RipplePolicy | undefined {
+  return setOfMember.get(policy);
+}
+
+const memberCache = new WeakMap<RipplePolicy, Map<string, RipplePolicy>>();
+/**
+ * One member of a set: the set's policy with `source.name` the member's and no selector, so the clone planner,
+ * reader and applier treat it as the one-base policy it stands for (copies under the member's own name, marked
+ * with the set's policy name, ripple.dev/set). The same object for the same set and name (memoised).
+ */
+export function memberPolicy(set: RipplePolicy, name: string): RipplePolicy {
+  let byName = memberCache.get(set);
+  if (!byName) memberCache.set(set, (byName = new Map()));
+  let m = byName.get(name);
+  if (!m) {
+    const { selector: _selector, ...source } = set.spec.source;
+    m = { ...set, spec: { ...set.spec, source: { ...source, name } } };
+    setOfMember.set(m, set);
+    byName.set(name, m);
+  }
+  return m;
+}
+
+export interface ObjectLike {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+}
+
+/**
+ * Why an object is NOT a member of a set, or null when it is: of the set's kind, in its namespace, its labels
+ * matching the selector, not a copy ripple made (a copy is never a base: copies of copies would chain), not the
+ * named base of another policy (`named`: that policy owns its copies; the set leaves it alone).
+ */
+export function memberSkipReason(set: RipplePolicy, obj: ObjectLike, kind: string, named: readonly RipplePolicy[] = []): string | null {
+  const s = set.spec.source;
+  const name = obj.metadata?.name ?? '';
+  if (kind !== s.kind) return `${kind} is not the set's kind ${s.kind}`;
+  if (obj.metadata?.namespace !== s.namespace) return `not in the set's namespace ${s.namespace}`;
+  if (obj.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) return `${kind} ${s.namespace}/${name} is a copy ripple made (${LABEL_MANAGED_BY}: ${MANAGED_BY_VALUE}), never a base`;
+  if (!matchesSelector(s.selector, obj.metadata?.labels)) return `${kind} ${s.namespace}/${name}: labels do not match source.selector`;
+  const other = named.find((p) => p !== set && !isSet(p) && p.spec.source.kind === kind && p.spec.source.namespace === s.namespace && p.spec.source.name === name);
+  if (other) return `${kind} ${s.namespace}/${name} is the base of policy ${other.metadata.name}`;
+  return null;
+}
+
+/** A label selector as the API's `labelSelector` query parameter (Kubernetes selector syntax). */
+export function selectorString(sel: LabelSelector): string {
+  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    const values = `(${(e.values ?? []).join(',')})`;
+    if (e.operator === 'In') parts.push(`${e.key} in ${values}`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin ${values}`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
 }
 
 /**
@@ -76,6 +153,8 @@ export function namespaceNameSkipReason(policy: RipplePolicy, name: string): str
   const src = policy.spec.source;
   const { include, exclude } = sync.namespaces;
   if (name === src.namespace) {
+    // a set's bases are copied under their own names: never next to themselves
+    if (isSet(policy)) return `namespace ${name} holds the set's bases (${src.kind}s selected in ${src.namespace})`;
     if (targetName(policy) === src.name) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}`;
     // a copy next to the base under another name: only where asked for by exact name (a glob never meant it)
     if (!include.includes(name)) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}; a copy under "${targetName(policy)}" goes there only when sync.namespaces.include lists it by exact name`;
@@ -116,7 +195,12 @@ export function policiesForSource<P extends RipplePolicy>(policies: P[], kind: s
   return policies.filter((p) => p.spec.source.kind === kind && p.spec.source.namespace === namespace && p.spec.source.name === name);
 }
 
-/** Policies that sync copies of this kind under this name (by targetName), in any namespace. */
+/** Policies (not sets) that sync copies of this kind under this name (by targetName), in any namespace. */
 export function policiesForCopy(policies: RipplePolicy[], kind: string, name: string): RipplePolicy[] {
-  return policies.filter((p) => p.spec.sync !== undefined && p.spec.source.kind === kind && targetName(p) === name);
+  return policies.filter((p) => p.spec.sync !== undefined && !isSet(p) && p.spec.source.kind === kind && targetName(p) === name);
+}
+
+/** Sets (source.selector) of this kind whose bases live in this namespace. */
+export function setsInNamespace<P extends RipplePolicy>(policies: P[], kind: string, namespace: string): P[] {
+  return policies.filter((p) => isSet(p) && p.spec.source.kind === kind && p.spec.source.namespace === namespace);
 }

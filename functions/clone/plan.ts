@@ -25,13 +25,14 @@ import {
   ANN_SOURCE_FINGERPRINT,
   ANNOTATION_PREFIX,
   LABEL_MANAGED_BY,
+  LABEL_SET,
   MANAGED_BY_VALUE,
   SENSITIVE_ANNOTATIONS,
   type ObjectKind,
 } from '../../core/constants.ts';
 import { fingerprint, metadataFingerprint } from '../../core/fingerprint.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
-import { globMatch, namespaceSkipReason, targetName, type NamespaceLike } from '../../core/policy/select.ts';
+import { globMatch, namespaceSkipReason, setOf, targetName, type NamespaceLike } from '../../core/policy/select.ts';
 
 
 /** A Secret or ConfigMap as the API returns it (plain JSON). */
@@ -149,8 +150,11 @@ export function ownershipProblem(policy: RipplePolicy, obj: ClonedObject): strin
 export function desiredCopy(policy: RipplePolicy, source: ClonedObject, namespace: string, fingerprintKey: string | Buffer): ClonedObject {
   const kind = policy.spec.source.kind;
   const propagate = policy.spec.sync?.propagate ?? { labels: ['*'], annotations: [] };
-  const labels = pick(source.metadata?.labels, propagate.labels, (k) => k !== LABEL_MANAGED_BY);
+  const labels = pick(source.metadata?.labels, propagate.labels, (k) => k !== LABEL_MANAGED_BY && k !== LABEL_SET);
   labels[LABEL_MANAGED_BY] = MANAGED_BY_VALUE;
+  // a set's copies are found by this label (functions/clone/sets.ts), whatever their names
+  const set = setOf(policy);
+  if (set) labels[LABEL_SET] = set.metadata.name;
   const annotations = pick(source.metadata?.annotations, propagate.annotations, (k) => !SENSITIVE.has(k) && !k.startsWith(ANNOTATION_PREFIX));
   annotations[ANN_SOURCE] = sourceRef(policy);
   annotations[ANN_SOURCE_FINGERPRINT] = fingerprint(fingerprintKey, { kind, type: source.type, data: source.data, binaryData: source.binaryData });

@@ -14,7 +14,7 @@ import { objectFromSnapshot, snapshotName, snapshotOf } from '../../core/snapsho
 import type { Kube } from '../runtime/kube.ts';
 import { listAll, orNull, PAGE } from '../runtime/kube.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
-import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
+import { baseName, memberSkipReason, setOf, targetName, type NamespaceLike } from '../../core/policy/select.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import type { ClonedObject, CloneInput } from './plan.ts';
 
@@ -45,9 +45,15 @@ export type CurrentState = Omit<CloneInput, 'fingerprintKey'> & { origin: Source
  * live object, or for a protected source its last-known-good snapshot once there is one naming it (a snapshot of
  * another object is left to protect, which reports it; the live object is used).
  */
-export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
-  const { kind, namespace, name } = policy.spec.source;
-  const live = (): Promise<ClonedObject | null> => orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
+export async function readSource(kube: Pick<Kube, 'core'>, policy: RipplePolicy, named: readonly RipplePolicy[] = []): Promise<{ source: ClonedObject | null; origin: SourceOrigin }> {
+  const { kind, namespace } = policy.spec.source;
+  const name = baseName(policy);
+  const set = setOf(policy);
+  // a member of a set whose base has left it (labels, or now a copy or another policy's base) reads as absent
+  const live = async (): Promise<ClonedObject | null> => {
+    const obj = await orNull(CLONE_KINDS[kind].read(kube.core, namespace, name));
+    return obj && set && memberSkipReason(set, obj, kind, named) !== null ? null : obj;
+  };
   if (!policy.spec.protect) return { source: await live(), origin: 'object' };
   const snap: V1Secret | null = await orNull(kube.core.readNamespacedSecret({ name: snapshotName(policy.metadata.name), namespace: RIPPLE_NAMESPACE }));
   if (!snap || !snapshotOf(snap, kind, namespace, name)) return { source: await live(), origin: 'object' };

@@ -11,7 +11,9 @@ import { PermanentError, RetryableError } from '../../core/errors.ts';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
-import { targetName, type NamespaceLike } from '../../core/policy/select.ts';
+import { baseName, isSet, targetName, type NamespaceLike } from '../../core/policy/select.ts';
+import type { RipplePolicy } from '../../core/policy/schema.ts';
+import { setMembers } from './sets.ts';
 import { PAGE } from '../runtime/kube.ts';
 import { buildEvent } from '../runtime/k8s-events.ts';
 import { applyClonePlan, DEFERRED, type CloneReporter, type Failure } from './apply.ts';
@@ -61,6 +63,8 @@ export interface ReconcileDeps {
   outOfTime?: () => boolean;
   /** Namespaces per page when all namespaces are reconciled (default PAGE). */
   pageSize?: number;
+  /** Every policy (a set leaves out the objects other policies name as their base). */
+  policies?: () => RipplePolicy[];
 }
 
 /**
@@ -86,9 +90,11 @@ export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: 
   const key = await deps.fingerprintKey(cluster, kube.core);
   const reporter = deps.observability ? reporterFor(deps.observability) : undefined;
   const ctx: Ctx = { deps, kube, key, reporter, summary, cluster, sources };
+  const expanded = await expandSets(ctx, items);
+  summary.policies = expanded.length;
   // All namespaces: page by page, never the whole cluster in memory (reconcileAll); one namespace: as it is.
-  await reconcileAll(ctx, items.filter((i) => i.scope.kind === 'all'), deps.pageSize ?? PAGE);
-  for (const item of items) {
+  await reconcileAll(ctx, expanded.filter((i) => i.scope.kind === 'all'), deps.pageSize ?? PAGE);
+  for (const item of expanded) {
     if (item.scope.kind === 'all') continue;
     let snapshot;
     try {
@@ -104,13 +110,38 @@ export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: 
   return summary;
 }
 
+/**
+ * Sets (source.selector) expanded into their members (sets.ts), each a work item of its own; other items as they are.
+ * A set whose bases or copies cannot be listed is one failure (retried), the others go on.
+ */
+async function expandSets(ctx: Ctx, items: readonly WorkItem[]): Promise<WorkItem[]> {
+  const out: WorkItem[] = [];
+  for (const item of items) {
+    if (!isSet(item.policy)) {
+      out.push(item);
+      continue;
+    }
+    try {
+      const srcCluster = item.source ?? ctx.cluster;
+      const sourceCore = srcCluster === ctx.cluster ? ctx.kube.core : (await ctx.deps.kubeFor(srcCluster)).core;
+      const members = await setMembers({ set: item.policy, scope: item.scope, member: item.member, sourceCore, targetCore: ctx.kube.core, named: ctx.deps.policies?.() ?? [], pageSize: ctx.deps.pageSize });
+      for (const policy of members) out.push({ ...item, policy, member: policy.spec.source.name });
+      ctx.deps.observability?.logger.debug('set expanded', { policy: item.policy.metadata.name, cluster: ctx.cluster, scope: scopeLabel(item.scope), members: members.length });
+    } catch (err) {
+      ctx.summary.failures.push(readFailure(ctx, item, err, "listing the set's bases and copies"));
+    }
+  }
+  return out;
+}
+
 /** The policy's source, read in its own cluster once per run (shared by every target cluster). */
 function sourceOf(ctx: Ctx, item: WorkItem): ReturnType<typeof readSource> {
   const srcCluster = item.source ?? ctx.cluster;
-  const memo = `${srcCluster}/${item.policy.metadata.name}`;
+  const memo = `${srcCluster}/${item.policy.metadata.name}/${baseName(item.policy)}`;
   let read = ctx.sources.get(memo);
   if (!read) {
-    read = srcCluster === ctx.cluster ? readSource(ctx.kube, item.policy) : ctx.deps.kubeFor(srcCluster).then((k) => readSource(k, item.policy));
+    const named = ctx.deps.policies?.() ?? [];
+    read = srcCluster === ctx.cluster ? readSource(ctx.kube, item.policy, named) : ctx.deps.kubeFor(srcCluster).then((k) => readSource(k, item.policy, named));
     ctx.sources.set(memo, read);
     read.catch(() => undefined);
   }
@@ -132,7 +163,7 @@ function readFailure(ctx: Ctx, item: WorkItem, err: unknown, what = `reading ${s
   const src = item.policy.spec.source;
   const srcCluster = item.source ?? ctx.cluster;
   const fromWhere = srcCluster === ctx.cluster ? '' : ` (source in cluster ${srcCluster})`;
-  return { cluster: ctx.cluster, kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name, action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: ${what}${fromWhere}: ${errorReason(err)}` };
+  return { cluster: ctx.cluster, kind: src.kind, namespace: item.scope.kind === 'all' ? '*' : item.scope.namespace, name: src.name ?? '*', action: 'skip', retryable: !(err instanceof PermanentError), message: `policy ${item.policy.metadata.name}: ${what}${fromWhere}: ${errorReason(err)}` };
 }
 
 /** Apply one plan (a page of namespaces, or one namespace) and add it to the summary. */
@@ -277,7 +308,8 @@ export async function reconcileFleet(deps: ReconcileDeps, triggerCluster: string
 async function reportToSources(deps: ReconcileDeps, items: readonly WorkItem[], results: CloneSummary[]): Promise<void> {
   const failures = new Map(results.filter((r) => r.failures.length > 0).map((r) => [r.cluster, r.failures]));
   const seen = new Set<string>();
-  const todo = items.filter((i) => i.source !== i.target && failures.has(i.target) && !seen.has(`${i.policy.metadata.name}/${i.target}`) && seen.add(`${i.policy.metadata.name}/${i.target}`));
+  // a set names no one base to report on (its members' failures are in the log and the summary)
+  const todo = items.filter((i) => !isSet(i.policy) && i.source !== i.target && failures.has(i.target) && !seen.has(`${i.policy.metadata.name}/${i.target}`) && seen.add(`${i.policy.metadata.name}/${i.target}`));
   await Promise.all(
     todo.map(async (i) => {
       const f = failures.get(i.target)!;
@@ -285,7 +317,7 @@ async function reportToSources(deps: ReconcileDeps, items: readonly WorkItem[], 
       try {
         const kube = await deps.kubeFor(i.source);
         const message = `ripple did not reconcile the copies of policy ${i.policy.metadata.name} in cluster ${i.target} (${f.length} failure${f.length === 1 ? '' : 's'}; retried): ${f[0]!.message}`;
-        const body = buildEvent({ apiVersion: 'v1', kind: src.kind, namespace: src.namespace, name: src.name }, { reason: 'TargetClusterNotReconciled', type: 'Warning', component: 'clone', message });
+        const body = buildEvent({ apiVersion: 'v1', kind: src.kind, namespace: src.namespace, name: baseName(i.policy) }, { reason: 'TargetClusterNotReconciled', type: 'Warning', component: 'clone', message });
         await kube.core.createNamespacedEvent({ namespace: src.namespace, body });
       } catch (err) {
         deps.observability?.logger.warn('could not record Kubernetes Event', { policy: i.policy.metadata.name, cluster: i.source, reason: errorReason(err) });

@@ -6,14 +6,18 @@
  * - RippleEvent for a copy (a Secret/ConfigMap named like a policy's target, outside the source namespace):
  *   that one namespace for those policies (drift and deletions are reverted there).
  * - Namespace created/updated: that namespace, for every sync policy. Namespace deleted: nothing.
+ * - A set of bases (source.selector): an event for any object of its kind in its namespace is that member's (the
+ *   handler re-reads it: it may have joined, changed or left the set); an event for one of its copies (marked with
+ *   the set's name, or any delete of its kind) is that member in that namespace; namespace events and resyncs
+ *   cover every member (reconcile.ts expands a set into its members).
  * - protect's last-known-good snapshot of a protected source (`ripple-system/ripple-snapshot-<policy>`) created,
  *   updated or deleted: every namespace of that policy (its copies follow the snapshot: read.ts).
  * - `Ripple Resync Requested`, an EventBridge Scheduled Event (or the serverless schedule input
  *   `{ reason: "schedule" }`), a CloudFormation custom-resource Create/Update: everything.
  */
-import { DETAIL_TYPES, FIELD_MANAGER, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../../core/constants.ts';
+import { ANN_POLICY, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, LABEL_SET, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
-import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
+import { isSet, policiesForCopy, policiesForSource, setsInNamespace } from '../../core/policy/select.ts';
 import { isFleetPolicy, placements, type Placement } from '../../core/policy/fleet.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
 import type { Scope } from './read.ts';
@@ -34,6 +38,11 @@ export interface WorkItem {
   ownWrite?: boolean;
   /** `sync.mode: once` policies: this run may make missing copies (plan.ts `CloneInput.mayCreate`). */
   mayCreate?: boolean;
+  /**
+   * A set of bases (source.selector): the one member (base name) the trigger concerns; absent = every member, and
+   * every copy of the set whose base has left it (reconcile.ts expandSets).
+   */
+  member?: string;
 }
 
 export interface CloudFormationEvent {
@@ -130,6 +139,7 @@ export function workFor(trigger: Trigger, policies: readonly RipplePolicy[], sta
     return where(owners, (pl) => pl.source === here);
   }
   const items: WorkItem[] = where(policiesForSource(kept, d.kind, d.namespace, d.name), (pl) => pl.source === here);
+  items.push(...setWork(event['detail-type'], d, syncing, placed, here));
   // a once-mode source that appears is copied where no copy is yet (a deleted copy stays deleted otherwise)
   if (event['detail-type'] === DETAIL_TYPES.created) items.push(...where(policiesForSource(syncing.filter(once), d.kind, d.namespace, d.name), (pl) => pl.source === here));
   for (const policy of policiesForCopy(kept, d.kind, d.name)) {
@@ -142,4 +152,38 @@ export function workFor(trigger: Trigger, policies: readonly RipplePolicy[], sta
     }
   }
   return items;
+}
+
+type ObjectDetail = { kind: string; namespace?: string; name: string; labels: Record<string, string>; annotations: Record<string, string>; changes: readonly string[]; manager?: string };
+
+/**
+ * The work an object event asks of the sets (source.selector). In a set's namespace, any object of its kind is a
+ * member to look at (it may have joined, changed or left: the handler re-reads its labels), but never a copy
+ * ripple made (never a base) — once-mode sets only when the object appears or its labels change (a copy is made when
+ * a base joins, never re-made). Elsewhere, an object of its kind deleted (a relisted delete carries no labels) or
+ * marked with the set's name is a copy: that member in that namespace.
+ */
+function setWork(type: string, d: ObjectDetail, syncing: readonly RipplePolicy[], placed: (p: RipplePolicy) => Placement[], here: string): WorkItem[] {
+  const out: WorkItem[] = [];
+  const sets = syncing.filter(isSet);
+  if (sets.length === 0 || !d.namespace) return out;
+  const ripplesCopy = d.labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE;
+  for (const policy of setsInNamespace(sets, d.kind, d.namespace)) {
+    if (ripplesCopy) continue;
+    const joins = type === DETAIL_TYPES.created || (type === DETAIL_TYPES.updated && d.changes.includes('labels'));
+    if (once(policy) && !joins) continue;
+    for (const pl of placed(policy)) {
+      if (pl.source === here) out.push({ policy, scope: { kind: 'all' }, ...pl, member: d.name, ...(once(policy) ? { mayCreate: true } : {}) });
+    }
+  }
+  for (const policy of sets) {
+    if (once(policy) || policy.spec.source.kind !== d.kind || policy.spec.source.namespace === d.namespace) continue;
+    const marked = d.labels[LABEL_SET] === policy.metadata.name || d.annotations[ANN_POLICY] === policy.metadata.name;
+    if (type !== DETAIL_TYPES.deleted && !marked) continue;
+    const ownWrite = type === DETAIL_TYPES.updated && d.manager === FIELD_MANAGER;
+    for (const pl of placed(policy)) {
+      if (pl.target === here) out.push({ policy, scope: { kind: 'namespace', namespace: d.namespace }, ...pl, member: d.name, ...(ownWrite ? { ownWrite } : {}) });
+    }
+  }
+  return out;
 }

@@ -14,6 +14,7 @@ import { applyProtect, readObject, reportEvent, type ProtectedObj, type Target }
 import { planProtect, settle, type Attempt, type ProtectDecision, type SnapshotState, type Verdict } from './plan.ts';
 import { contentFromSnapshot, contentLike, snapshotIsAbsent } from '../../core/snapshot.ts';
 import { readSnapshot } from './snapshot.ts';
+import { baseName } from '../../core/policy/select.ts';
 import type { ProtectedPolicy } from './triggers.ts';
 
 /** One audit line (also the handler's answer). `action` = verdict, for the saved Logs Insights queries. */
@@ -70,7 +71,7 @@ export async function protectObject(deps: HandlerDeps, cluster: string, policy: 
   const kube = await deps.kubeFor(cluster);
   const key = await deps.fingerprintKey(cluster, kube.core);
   const src = policy.spec.source;
-  const t: Target = { policy: policy.metadata.name, kind: src.kind, namespace: src.namespace, name: src.name };
+  const t: Target = { policy: policy.metadata.name, kind: src.kind, namespace: src.namespace, name: baseName(policy) };
   const fp = (o: ProtectedObj): string => fingerprint(key, contentOf(src.kind, o));
   // its RoleBinding in the object's namespace is gone when that namespace was re-created: access.ts restores it;
   // in a terminating or deleted namespace the object is going or gone: read as absent

@@ -11,6 +11,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes
 import { orNull } from '../../../kube/errors.ts';
 import { targetClustersOf, sourceClusterOf } from '../../../core/policy/fleet.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
+import { baseName } from '../../../core/policy/select.ts';
 import type { Output } from './output.ts';
 import { waitFor, type StepResult } from './scenario.ts';
 
@@ -35,7 +36,8 @@ export async function runFleetScenario(cfg: FleetScenarioConfig): Promise<StepRe
   const source = sourceClusterOf(policy, cfg.clusters)!;
   const targets = targetClustersOf(policy, cfg.clusters);
   const far = targets.find((c) => c !== source) ?? targets[0]!;
-  const { namespace: srcNs, name: srcName } = policy.spec.source;
+  const { namespace: srcNs } = policy.spec.source;
+  const srcName = baseName(policy);
   const copyName = policy.spec.sync?.targetName ?? srcName;
   const api = (cluster: string) => {
     const kc = new KubeConfig();

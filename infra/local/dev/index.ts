@@ -20,6 +20,7 @@ import { loadPolicies } from '../../../core/policy/load.ts';
 import { loadConfig } from '../../../core/config/load.ts';
 import { describeReloader, reloaderMode } from '../../../core/config/schema.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
+import { baseName } from '../../../core/policy/select.ts';
 import { checkRendered, renderFiles, writeRendered } from '../../../render/index.ts';
 import { parsePatternLimit } from '../../../render/patterns.ts';
 import type { LocalEventBridge } from '../eventbridge/index.ts';
@@ -255,7 +256,7 @@ async function scenario(d: Dev, policies: RipplePolicy[], access: ClusterAccess,
   return runScenario({
     kc: access.adminKc,
     kubeconfigPath: access.kubeconfigPath,
-    source: { namespace: base.spec.source.namespace, name: base.spec.source.name },
+    source: { namespace: base.spec.source.namespace, name: baseName(base) },
     protectMessage: base.spec.protect?.message ?? null,
     stepTimeoutMs: o.stepTimeoutMs ?? 30_000,
     out,
