@@ -43,10 +43,26 @@ export interface ReloadPart extends Contribution {
 export interface SourceParts {
   kind: ObjectKind;
   namespace: string;
+  /** The base's name; '' for a set of bases (`selector`). */
   name: string;
+  /** A set of bases (generate.cloneList): every object of the kind in the namespace matching this selector. */
+  selector?: LabelSelector;
+  /** The RipplePolicy's name, for a set (it names no object to take a name from). */
+  policyName?: string;
   protect?: ProtectPart;
   sync?: SyncPart;
   reload?: ReloadPart;
+}
+
+/** The parts of a set of bases (generate.cloneList, one kind), created on first use. */
+export function setParts(sources: Map<string, SourceParts>, kind: ObjectKind, namespace: string, selector: LabelSelector, policyName: string): SourceParts {
+  const key = `${kind}/${namespace}/?${JSON.stringify(selector)}`;
+  let p = sources.get(key);
+  if (!p) {
+    p = { kind, namespace, name: '', selector, policyName };
+    sources.set(key, p);
+  }
+  return p;
 }
 
 /** The parts collected for one source object, created on first use. */

@@ -1,7 +1,8 @@
 /**
  * `ripple import kyverno`: a generate rule -> the sync part of its base object.
  */
-import { checkKeys, hasWildcard, isObj, kindName, resourceFilters, RuleContext, selectorOf, sourceParts, strList, type Obj, type SourceParts } from './kyverno-context.ts';
+import { createHash } from 'node:crypto';
+import { checkKeys, hasWildcard, isObj, kindName, resourceFilters, RuleContext, selectorOf, setParts, sourceParts, strList, type Obj, type SourceParts } from './kyverno-context.ts';
 import type { ObjectKind } from '../../core/constants.ts';
 import type { LabelSelector } from '../../core/policy/schema.ts';
 
@@ -17,6 +18,7 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
   if (ctx.policyNamespace) return importNamespacedGenerate(ctx, rule, spec, sources, g, ctx.policyNamespace);
   const match = generateMatch(ctx, rule, g);
   if (!match) return;
+  if (g.cloneList !== undefined) return importCloneList(ctx, rule, spec, sources, g, match);
   checkKeys(ctx, ['generate'], g, ['kind', 'apiVersion', 'name', 'namespace', 'synchronize', 'clone', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field');
   if (rule.preconditions !== undefined) ctx.fail(['preconditions'], 'preconditions on a generate rule are not supported; select namespaces with match names/selector and exclude names');
   const notes: string[] = [...ctx.notes];
@@ -105,15 +107,79 @@ function generateMatch(ctx: RuleContext, rule: Obj, g: Obj): Match | undefined {
   if (g.data !== undefined) {
     return void ctx.fail(['generate', 'data'], 'generate.data (an object written from the policy itself) is not supported: ripple copies an existing base; create the base with kubectl and clone it (generate.clone)');
   }
-  if (g.cloneList !== undefined) {
-    const cl = isObj(g.cloneList) ? g.cloneList : {};
-    const what = `${strList(cl.kinds)?.map(kindName).join('/') ?? 'objects'} in namespace ${String(cl.namespace)}${cl.selector ? ` matching ${JSON.stringify(cl.selector)}` : ''}`;
+  return match;
+}
+
+/** A set's policy name: the Kyverno policy's (and its kind's, when the rule clones several), within 63 characters (a label value). */
+function setPolicyName(ctx: RuleContext, kind: ObjectKind, kinds: number): string {
+  const base = kinds > 1 ? `${ctx.policyName}-${kind.toLowerCase()}s` : ctx.policyName;
+  if (base.length <= 63) return base;
+  const h = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, 54).replace(/[-.]+$/, '')}-${h}`;
+}
+
+/**
+ * generate.cloneList -> one RipplePolicy per kind with `source.selector`: every object of that kind in
+ * cloneList.namespace whose labels match, each copied under its own name into the matched namespaces, joining and
+ * leaving the set as its labels change (a base that leaves it is treated as deleted: copies go with synchronize:
+ * true, stay with false).
+ */
+function importCloneList(ctx: RuleContext, rule: Obj, spec: Obj, sources: Map<string, SourceParts>, g: Obj, match: Match): void {
+  checkKeys(ctx, ['generate'], g, ['namespace', 'synchronize', 'cloneList', 'generateExisting', 'orphanDownstreamOnPolicyDelete'], 'generate field (with cloneList)');
+  if (rule.preconditions !== undefined) ctx.fail(['preconditions'], 'preconditions on a generate rule are not supported; select namespaces with match names/selector and exclude names');
+  const cl = g.cloneList;
+  if (!isObj(cl)) return void ctx.fail(['generate', 'cloneList'], 'cloneList must be a mapping with namespace, kinds and selector');
+  checkKeys(ctx, ['generate', 'cloneList'], cl, ['namespace', 'kinds', 'selector'], 'cloneList field');
+  if (typeof cl.namespace !== 'string' || /\{\{/.test(cl.namespace) || hasWildcard(cl.namespace)) {
+    return void ctx.fail(['generate', 'cloneList', 'namespace'], `cloneList.namespace ${JSON.stringify(cl.namespace)} must be a literal namespace (a variable from context with variable.value is inlined; others are resolved per request)`);
+  }
+  const kindList = strList(cl.kinds);
+  if (!kindList || kindList.length === 0) return void ctx.fail(['generate', 'cloneList', 'kinds'], 'cloneList.kinds must list v1/Secret and/or v1/ConfigMap');
+  const kinds: ObjectKind[] = [];
+  kindList.forEach((k, i) => {
+    const name = kindName(k);
+    if ((name !== 'Secret' && name !== 'ConfigMap') || ![name, `v1/${name}`, `*/${name}`].includes(k)) ctx.fail(['generate', 'cloneList', 'kinds', i], `cloning kind ${JSON.stringify(k)} is not supported (v1/Secret, v1/ConfigMap)`);
+    else if (!kinds.includes(name)) kinds.push(name);
+  });
+  if (cl.selector === undefined) {
     return void ctx.fail(
       ['generate', 'cloneList'],
-      `generate.cloneList (every ${what}, each copied under its own name, added and removed as labels change) is not supported yet: a RipplePolicy names one base object (bases chosen by a label selector are coming with the policy model); nearest supported form: one generate.clone rule per object`,
+      `cloneList without a selector (every ${kinds.join('/')} of namespace ${cl.namespace}, service-account tokens and Helm releases included) is not supported; label the objects to copy and select them (cloneList.selector.matchLabels)`,
     );
   }
-  return match;
+  const selector = selectorOf(ctx, ['generate', 'cloneList', 'selector'], cl.selector);
+  if (!selector) return;
+  if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) return void ctx.fail(['generate', 'cloneList', 'selector'], 'an empty cloneList.selector is not supported; select the objects to copy by label');
+  if (typeof g.namespace !== 'string' || !NS_TARGET.test(g.namespace.trim())) {
+    return void ctx.fail(
+      ['generate', 'namespace'],
+      `generate.namespace ${JSON.stringify(g.namespace)}: only "{{request.object.metadata.name}}" (one copy in each matched Namespace) is supported; to copy into one namespace, match that Namespace by name (${NEAREST_CLONE})`,
+    );
+  }
+  const notes: string[] = [...ctx.notes];
+  const mode = syncOptionNotes(ctx, g, spec, notes);
+  notes.push(
+    `cloneList -> source.selector: every ${kinds.join('/')} of ${cl.namespace} whose labels match is a base, copied under its own name; one that loses the label leaves the set and is treated as deleted (${mode === 'sync' ? 'its copies are deleted' : 'its copies stay'}); a copy ripple made is never a base`,
+  );
+  if (kinds.length > 1) notes.push(`cloneList.kinds ${kinds.join(', ')} -> one RipplePolicy per kind`);
+  const { include, selector: nsSelector, everything } = includedNamespaces(ctx, match, notes);
+  const exclude = excludedNamespaces(ctx, rule.exclude);
+  for (const kind of kinds) {
+    const parts = setParts(sources, kind, cl.namespace, selector, setPolicyName(ctx, kind, kinds.length));
+    if (parts.sync) {
+      ctx.fail(['generate', 'cloneList'], `every ${kind} of ${cl.namespace} matching ${JSON.stringify(selector)} is already cloned by ${parts.sync.origin}; merge the two rules`);
+      continue;
+    }
+    parts.sync = {
+      origin: ctx.origin,
+      notes,
+      include: everything || include.length === 0 ? ['*'] : [...new Set(include)],
+      exclude: [...new Set(exclude)],
+      selector: nsSelector,
+      targetName: '',
+      mode,
+    };
+  }
 }
 
 /** The base's kind and clone block, checked with the copies' name and namespace; undefined when refused. */

@@ -63,6 +63,7 @@ const IGNORED_SPEC_KEYS: Record<string, string> = {
 const RULE_KEYS = ['name', 'match', 'exclude', 'preconditions', 'validate', 'generate', 'mutate', 'skipBackgroundRequests', 'context'];
 
 function policyNameFor(p: SourceParts, all: SourceParts[]): string {
+  if (p.policyName) return p.policyName;
   const sameName = all.filter((o) => o.name === p.name);
   if (sameName.length === 1) return p.name;
   const sameNsName = sameName.filter((o) => o.namespace === p.namespace);
@@ -71,7 +72,7 @@ function policyNameFor(p: SourceParts, all: SourceParts[]): string {
 }
 
 function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
-  const spec: RipplePolicyInput['spec'] = { source: { kind: p.kind, namespace: p.namespace, name: p.name } };
+  const spec: RipplePolicyInput['spec'] = { source: p.selector ? { kind: p.kind, namespace: p.namespace, selector: p.selector } : { kind: p.kind, namespace: p.namespace, name: p.name } };
   if (p.protect) {
     const allow: Record<string, string[]> = {};
     if (p.protect.groups.length) allow.groups = p.protect.groups;
@@ -91,7 +92,7 @@ function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
     if (p.sync.selector) ns.selector = p.sync.selector;
     spec.sync = {
       ...(Object.keys(ns).length ? { namespaces: ns } : {}),
-      ...(p.sync.targetName !== p.name ? { targetName: p.sync.targetName } : {}),
+      ...(!p.selector && p.sync.targetName !== p.name ? { targetName: p.sync.targetName } : {}),
       // synchronize: true deletes the copies with the source (Kyverno's downstream cleanup); false leaves them
       onSourceDelete: p.sync.mode === 'once' ? 'keep' : 'delete',
       ...(p.sync.mode === 'once' ? { mode: 'once' } : {}),
@@ -102,7 +103,8 @@ function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
 }
 
 function header(p: SourceParts): string {
-  const lines = [`${p.kind} ${p.namespace}/${p.name}, imported from Kyverno by \`ripple import kyverno\`.`];
+  const what = p.selector ? `Every ${p.kind} in ${p.namespace} matching ${JSON.stringify(p.selector)} (a set of bases)` : `${p.kind} ${p.namespace}/${p.name}`;
+  const lines = [`${what}, imported from Kyverno by \`ripple import kyverno\`.`];
   if (p.protect) lines.push(`  protect <- ${p.protect.origin}`);
   if (p.sync) lines.push(`  sync    <- ${p.sync.origin}`);
   if (p.reload) lines.push(`  reload  <- ${p.reload.origin}`);

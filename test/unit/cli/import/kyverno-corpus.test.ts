@@ -16,7 +16,6 @@ const EXPECTED = 'test/fixtures/kyverno-expected';
 
 /** The reasons a case is refused, by the construct the message names (the tally's rows). */
 const REASONS: [string, RegExp][] = [
-  ['generate.cloneList (needs label-selected bases)', /generate\.cloneList \(every .* is not supported yet/],
   ['copy triggered by another object than a Namespace', /a copy made when a \w+ appears .* is not supported: ripple copies a base into namespaces/],
   ['context computed per request (jmesPath, apiCall)', /context variable "[^"]+" (is computed per request|calls the Kubernetes API)/],
   ['protect of a kind other than Secret/ConfigMap', /kind "\w+" cannot be protected by ripple: it protects the Secrets and ConfigMaps it copies/],
@@ -31,11 +30,11 @@ const CASES: Record<string, Outcome> = {
   'clone-source-name-exceeds-63-characters': { imported: 'clone-source-name-exceeds-63-characters.yaml' },
   'clone-sync-same-trigger-source-delete-source': { refused: [/chainsaw-step-01-apply-1-3\.yaml:23:11: spec\.rules\[0\]\.match\.all\[0\]\.resources\.kinds: .*a copy made when a Secret appears/] },
   'clone-sync-same-trigger-source-update-source': { refused: [/policy\.yaml:23:11: spec\.rules\[0\]\.match\.all\[0\]\.resources\.kinds: .*a copy made when a Secret appears/] },
-  'cpol-clone-list-sync-create': { refused: [/cluster-policy\.yaml:26:9: spec\.rules\[0\]\.generate\.cloneList: ClusterPolicy sync-with-multi-clone, rule sync-secret: generate\.cloneList \(every Secret\/ConfigMap in namespace default matching/] },
-  'cpol-clone-list-sync-create-deprecated': { refused: [/cluster-policy\.yaml:26:9: spec\.rules\[0\]\.generate\.cloneList: .*generate\.cloneList/] },
+  'cpol-clone-list-sync-create': { imported: 'cpol-clone-list-sync-create.yaml' },
+  'cpol-clone-list-sync-create-deprecated': { imported: 'cpol-clone-list-sync-create-deprecated.yaml' },
   'cpol-clone-list-sync-delete-source': { refused: [/policy\.yaml:20:9: spec\.rules\[0\]\.context\[0\]\.apiCall: .*context variable "allow" calls the Kubernetes API/] },
-  'cpol-clone-list-sync-orphan-downstream-delete-policy': { refused: [/policy\.yaml:27:9: spec\.rules\[0\]\.generate\.cloneList: .*generate\.cloneList/] },
-  'cpol-clone-list-sync-update-source': { refused: [/cluster-policy\.yaml:26:9: spec\.rules\[0\]\.generate\.cloneList: .*generate\.cloneList/] },
+  'cpol-clone-list-sync-orphan-downstream-delete-policy': { imported: 'cpol-clone-list-sync-orphan-downstream-delete-policy.yaml' },
+  'cpol-clone-list-sync-update-source': { imported: 'cpol-clone-list-sync-update-source.yaml' },
   'cpol-clone-nosync-create': { imported: 'cpol-clone-nosync-create.yaml' },
   'cpol-clone-nosync-delete-downstream': { imported: 'cpol-clone-nosync-delete-downstream.yaml' },
   'cpol-clone-nosync-delete-policy': { imported: 'cpol-clone-nosync-delete-policy.yaml' },

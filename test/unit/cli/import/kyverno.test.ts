@@ -584,12 +584,6 @@ describe('a namespaced Policy cloning next to its base', () => {
 
 describe('Kyverno idioms that need the coming policy model: refused, naming the construct and the nearest form', () => {
   it.each([
-    ['cloneList', generate(`      namespace: "{{request.object.metadata.name}}"
-      synchronize: true
-      cloneList:
-        namespace: base
-        kinds: [v1/Secret, v1/ConfigMap]
-        selector: { matchLabels: { share: "true" } }`), /generate\.cloneList: .*generate\.cloneList \(every Secret\/ConfigMap in namespace base matching \{"matchLabels":\{"share":"true"\}\}, each copied under its own name, .*\) is not supported yet: .*nearest supported form: one generate\.clone rule per object$/m],
     ['two target names', [generate(CLONE), generate(CLONE.replace('name: settings\n', 'name: settings-two\n')).replace('name: gen\n', 'name: gen2\n')].join('---\n'), /ConfigMap base\/settings is already copied as "settings" by ClusterPolicy gen, rule copy; copying it under a second name \("settings-two"\) is not supported yet .*nearest supported form: one name for every copy/],
   ])('%s', (_n, doc, want) => {
     let msg = '';
@@ -600,5 +594,36 @@ describe('Kyverno idioms that need the coming policy model: refused, naming the 
     }
     expect(msg).toMatch(want);
     expect(msg.split('\n')).toHaveLength(1); // the one construct that decides, not its consequences
+  });
+});
+
+describe('generate.cloneList -> a set of bases per kind (source.selector)', () => {
+  const list = (body: string, synchronize = 'true') => generate(`      namespace: "{{request.object.metadata.name}}"
+      synchronize: ${synchronize}
+      cloneList:
+${body}`);
+  it('maps each kind to a RipplePolicy selecting its bases by label, copied under their own names', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: list('        namespace: base\n        kinds: [v1/Secret, v1/ConfigMap]\n        selector: { matchLabels: { share: "true" } }') }]);
+    expect(r.policies.map((p) => [p.metadata.name, p.spec.source])).toEqual([
+      ['gen-configmaps', { kind: 'ConfigMap', namespace: 'base', selector: { matchLabels: { share: 'true' } } }],
+      ['gen-secrets', { kind: 'Secret', namespace: 'base', selector: { matchLabels: { share: 'true' } } }],
+    ]);
+    expect(r.policies[0].spec.sync).toMatchObject({ mode: 'sync', onSourceDelete: 'delete' });
+    expect(r.policies[0].spec.sync?.targetName).toBeUndefined();
+    expect(r.yaml).toMatch(/one that loses the label leaves the set and is treated as deleted \(its copies are deleted\)/);
+  });
+  it('one kind: the Kyverno policy\'s name; synchronize: false -> once, copies kept', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: list('        namespace: base\n        kinds: [Secret]\n        selector: { matchExpressions: [{ key: share, operator: Exists }] }', 'false') }]);
+    expect(r.policies.map((p) => p.metadata.name)).toEqual(['gen']);
+    expect(r.policies[0].spec.sync).toMatchObject({ mode: 'once', onSourceDelete: 'keep' });
+  });
+  it.each([
+    ['no selector', '        namespace: base\n        kinds: [v1/Secret]', /generate\.cloneList: .*cloneList without a selector .* is not supported; label the objects to copy/],
+    ['an empty selector', '        namespace: base\n        kinds: [v1/Secret]\n        selector: {}', /generate\.cloneList\.selector: .*an empty cloneList\.selector is not supported/],
+    ['another kind', '        namespace: base\n        kinds: [v1/Secret, apps/v1/Deployment]\n        selector: { matchLabels: { a: b } }', /generate\.cloneList\.kinds\[1\]: .*cloning kind "apps\/v1\/Deployment" is not supported/],
+    ['a namespace variable', '        namespace: "{{request.object.metadata.name}}"\n        kinds: [v1/Secret]\n        selector: { matchLabels: { a: b } }', /generate\.cloneList\.namespace: .*must be a literal namespace/],
+    ['an unknown field', '        namespace: base\n        kinds: [v1/Secret]\n        selector: { matchLabels: { a: b } }\n        names: [x]', /generate\.cloneList\.names: .*cloneList field "names" is not supported/],
+  ])('refused: %s', (_n, body, want) => {
+    expect(() => importKyverno([{ file: 'in0.yaml', text: list(body) }])).toThrow(want);
   });
 });
