@@ -190,6 +190,51 @@ describe('imported Kyverno conformance cases, run on the embedded cluster with t
       await eventually('copy updated', async () => (await secretIn(admin.core, 'cpol-clone-sync-modify-source-trigger-ns', 'regcred'))?.data?.foo === 'aGVyZWFyZXNvbWVjb29sY2hhbmdlcw==');
     }));
 
+  /** The cloneList cases' bases (source-manifests.yaml of the orphan case): a labelled Secret and ConfigMap in default. */
+  const cloneListBases = async (admin: Kube) => {
+    const labels = { allowedToBeCloned: 'true' };
+    await admin.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'image-secret', namespace: 'default', labels }, type: 'kubernetes.io/basic-auth', stringData: { username: 'admin', password: 't0p-Secret-super' } } });
+    await admin.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'bootstrap-config', namespace: 'default', labels }, data: { initial_lives: '15' } } });
+    await admin.core.createNamespacedSecret({ namespace: 'default', body: secret('default', 'not-shared') });
+  };
+  const cloneListCopies = async (admin: Kube, eventually: Env['eventually'], namespace: string) => {
+    const s = await eventually(`Secret copy in ${namespace}`, () => secretIn(admin.core, namespace, 'image-secret'));
+    expect(s.type).toBe('kubernetes.io/basic-auth');
+    expect(s.metadata?.labels?.allowedToBeCloned).toBe('true');
+    const cm = await eventually(`ConfigMap copy in ${namespace}`, () => admin.core.readNamespacedConfigMap({ namespace, name: 'bootstrap-config' }).catch(() => null));
+    expect(cm.data).toEqual({ initial_lives: '15' });
+    expect(await secretIn(admin.core, namespace, 'not-shared')).toBeNull();
+  };
+
+  for (const c of ['cpol-clone-list-sync-create', 'cpol-clone-list-sync-create-deprecated']) {
+    it(`${c}: every labelled Secret/ConfigMap of default is copied, under its own name, into a new Namespace`, () =>
+      withPipeline(c, async ({ admin, eventually }) => {
+        await cloneListBases(admin);
+        await ns(admin, `${c}-ns`);
+        await cloneListCopies(admin, eventually, `${c}-ns`);
+      }));
+  }
+
+  it('cpol-clone-list-sync-update-source: an edit of a labelled base reaches its copy', () =>
+    withPipeline('cpol-clone-list-sync-update-source', async ({ admin, eventually }) => {
+      await cloneListBases(admin);
+      await ns(admin, 'prod');
+      await cloneListCopies(admin, eventually, 'prod');
+      const cm = await admin.core.readNamespacedConfigMap({ namespace: 'default', name: 'bootstrap-config' });
+      await admin.core.replaceNamespacedConfigMap({ namespace: 'default', name: 'bootstrap-config', body: { ...cm, data: { initial_lives: '50' } } });
+      await eventually('ConfigMap copy updated', async () => (await admin.core.readNamespacedConfigMap({ namespace: 'prod', name: 'bootstrap-config' })).data?.initial_lives === '50');
+    }));
+
+  it('cpol-clone-list-sync-orphan-downstream-delete-policy: copies made; they stay when the policy is removed (noted: Kyverno deletes them)', () =>
+    withPipeline('cpol-clone-list-sync-orphan-downstream-delete-policy', async ({ admin, eventually, removePolicies }) => {
+      await cloneListBases(admin);
+      await ns(admin, 'cpol-clone-list-sync-orphan-delete-policy-ns');
+      await cloneListCopies(admin, eventually, 'cpol-clone-list-sync-orphan-delete-policy-ns');
+      await removePolicies();
+      await sleep(300);
+      expect(await secretIn(admin.core, 'cpol-clone-list-sync-orphan-delete-policy-ns', 'image-secret')).not.toBeNull();
+    }));
+
   it('clone-source-managed-by-label-helm: a Helm-managed source is copied into the labelled Namespace only, then deleted with it', () =>
     withPipeline('clone-source-managed-by-label-helm', async ({ admin, eventually }) => {
       const dockerconfig = Buffer.from('{"auths":{}}').toString('base64');
