@@ -257,7 +257,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       hint('created', created, kind);
     }
     async function updateSource(kind: Kind) {
-      const cur = await read(kind, SOURCE_NS, policyOf(kind).spec.source.name);
+      const cur = await read(kind, SOURCE_NS, policyOf(kind).spec.source.name!);
       if (!cur) return createSource(kind).then(() => count(`source-recreate-${kind}`));
       const next = sourceBody(kind);
       const what = pick(['data', 'labels', 'annotations', 'all'] as const);
@@ -271,7 +271,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       count(`source-update-${what}`);
     }
     async function deleteSource(kind: Kind) {
-      const cur = await read(kind, SOURCE_NS, policyOf(kind).spec.source.name);
+      const cur = await read(kind, SOURCE_NS, policyOf(kind).spec.source.name!);
       if (!cur) return updateSource(kind);
       await remove(kind, SOURCE_NS, cur.metadata!.name!);
       sourceRv.set(kind, null);
@@ -430,7 +430,7 @@ describe('clone handler under seeded random operations and event delivery', () =
     let namespaceCount = 0;
     for (const round of [1, 2]) {
       for (const kind of ['ConfigMap', 'Secret'] as const) {
-        const present = (await read(kind, SOURCE_NS, policyOf(kind).spec.source.name)) !== null;
+        const present = (await read(kind, SOURCE_NS, policyOf(kind).spec.source.name!)) !== null;
         // round 1: with drops each source deleted at random, without each one present; round 2: toggled
         if (round === 1 ? dropping && present && chance(0.5) : present) await deleteSource(kind);
         else if (!present && (round === 2 || !dropping)) await createSource(kind).then(() => count(`source-recreate-${kind}`));
@@ -460,7 +460,7 @@ describe('clone handler under seeded random operations and event delivery', () =
       // ---- Assess: the property ----
       const namespaces = (await core.listNamespace()).items;
       const sources = new Map<Kind, Obj | null>();
-      for (const kind of ['Secret', 'ConfigMap'] as const) sources.set(kind, await read(kind, SOURCE_NS, policyOf(kind).spec.source.name));
+      for (const kind of ['Secret', 'ConfigMap'] as const) sources.set(kind, await read(kind, SOURCE_NS, policyOf(kind).spec.source.name!));
       for (const kind of ['Secret', 'ConfigMap'] as const) {
         const policy = policyOf(kind);
         const source = sources.get(kind)!;

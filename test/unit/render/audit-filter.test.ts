@@ -70,7 +70,7 @@ describe('protect audit-log filter', () => {
     expect(f.length).toBeLessThanOrEqual(LOGS_FILTER_MAX);
     expect(f).not.toContain('$.objectRef.name =');
     for (const p of ps) {
-      const r = { resource: p.spec.source.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: p.spec.source.namespace, name: p.spec.source.name };
+      const r = { resource: p.spec.source.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: p.spec.source.namespace, name: p.spec.source.name! };
       expect(matchesLogsFilter(f, audit('delete', r))).toBe(true);
       expect(matchesLogsFilter(f, audit('deletecollection', { resource: r.resource, namespace: r.namespace }))).toBe(true);
       expect(matchesLogsFilter(f, audit('get', r))).toBe(false);
@@ -86,7 +86,7 @@ describe('protect audit-log filter', () => {
     expect(f.length).toBeLessThanOrEqual(LOGS_FILTER_MAX);
     expect(f).not.toContain('$.objectRef.namespace =');
     for (const p of ps.slice(0, 50)) {
-      const r = { resource: p.spec.source.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: p.spec.source.namespace, name: p.spec.source.name };
+      const r = { resource: p.spec.source.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: p.spec.source.namespace, name: p.spec.source.name! };
       for (const verb of ['create', 'update', 'patch', 'delete']) expect(matchesLogsFilter(f, audit(verb, r)), verb).toBe(true);
       expect(matchesLogsFilter(f, audit('deletecollection', { resource: r.resource, namespace: r.namespace }))).toBe(true);
       expect(matchesLogsFilter(f, audit('delete', { resource: 'namespaces', namespace: r.namespace, name: r.namespace }))).toBe(true);

@@ -62,7 +62,8 @@ const ELSEWHERE = 'copies-only';
 function mustMatch(ps: RipplePolicy[]): [PatternHandler, string, RippleEvent][] {
   const out: [PatternHandler, string, RippleEvent][] = [];
   for (const p of ps) {
-    const { kind, namespace, name } = p.spec.source;
+    const { kind, namespace } = p.spec.source;
+    const name = p.spec.source.name!;
     const src = { kind, namespace, name };
     const marks = { labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE }, annotations: { [ANN_SOURCE]: `${kind}/${namespace}/${name}`, [ANN_POLICY]: p.metadata.name } };
     const copy = { kind, namespace: ELSEWHERE, name: targetName(p), ...marks };
