@@ -22,7 +22,7 @@
 import { ANN_SOURCE, DETAIL_TYPES, EVENT_SOURCE, FIELD_MANAGER, HANDLERS, LABEL_MANAGED_BY, MANAGED_BY_VALUE, RIPPLE_NAMESPACE, SNAPSHOT_PREFIX, type HandlerName } from '../core/constants.ts';
 import { ValidationError } from '../core/errors.ts';
 import { durationMs, Reload, type RipplePolicy } from '../core/policy/schema.ts';
-import { baseName, isSet, targetName } from '../core/policy/select.ts';
+import { baseName, isSet, targetNames } from '../core/policy/select.ts';
 
 type Pattern = Record<string, unknown>;
 const { created, updated, deleted, resync } = DETAIL_TYPES;
@@ -87,7 +87,7 @@ function groupCopies(policies: RipplePolicy[]): { kind: string; names: string[] 
   for (const p of policies) {
     if (!p.spec.sync || isSet(p)) continue;
     const set = m.get(p.spec.source.kind) ?? new Set<string>();
-    set.add(targetName(p));
+    for (const n of targetNames(p)) set.add(n);
     m.set(p.spec.source.kind, set);
   }
   return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, names]) => ({ kind, names: [...names].sort() }));

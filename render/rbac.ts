@@ -28,7 +28,7 @@ import {
   type ObjectKind,
 } from '../core/constants.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
-import { baseName, isSet, targetName } from '../core/policy/select.ts';
+import { baseName, isSet, targetNames } from '../core/policy/select.ts';
 
 /** The forwarder's leader-election Lease (forwarder/leader.ts LEASE_NAME). */
 export const FORWARDER_LEASE = 'ripple-forwarder';
@@ -51,10 +51,10 @@ interface Names {
  */
 function namesOf(policies: RipplePolicy[] | undefined): Names {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
-  const named = (ps: RipplePolicy[], name: (p: RipplePolicy) => string) => (ps.some(isSet) ? undefined : uniq(ps.map(name)));
+  const named = (ps: RipplePolicy[], name: (p: RipplePolicy) => string | string[]) => (ps.some(isSet) ? undefined : uniq(ps.flatMap(name)));
   return {
     sources: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && filter(p)), baseName),
-    copies: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)), targetName),
+    copies: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)), targetNames),
     snapshots: (filter = () => true) => policies && uniq(policies.filter((p) => p.spec.protect && filter(p)).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
     protectedNamespaces: () => policies && uniq(policies.filter((p) => p.spec.protect).map((p) => p.spec.source.namespace)),
   };

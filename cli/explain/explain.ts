@@ -12,7 +12,7 @@ import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { planClone, type CloneAction, type Part } from '../../functions/clone/plan.ts';
 import { newReadCache, readCurrent, readSource } from '../../functions/clone/read.ts';
 import { setMembers } from '../../functions/clone/sets.ts';
-import { isSet, setOf } from '../../core/policy/select.ts';
+import { isSet, setOf, variantsOf } from '../../core/policy/select.ts';
 
 export interface ExplainRow {
   policy: string;
@@ -69,7 +69,7 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps' | 'raw'>, po
   // a set (source.selector) is its members: the bases its selector picks now, and those that left it with copies
   const concrete: RipplePolicy[] = [];
   for (const p of policies.filter((x) => x.spec.sync)) {
-    if (!isSet(p)) concrete.push(p);
+    if (!isSet(p)) concrete.push(...variantsOf(p));
     else {
       const members = await setMembers({ set: p, scope: { kind: 'all' }, sourceCore: kube.core, targetCore: kube.core, named: policies });
       if (members.length === 0) notes.push(`policy ${p.metadata.name}: no ${p.spec.source.kind} in namespace ${p.spec.source.namespace} matches source.selector`);

@@ -28,6 +28,8 @@ export interface SyncPart extends Contribution {
   exclude: string[];
   selector?: LabelSelector;
   targetName: string;
+  /** Further names the base is copied under (another generate rule cloning it under another name, same namespaces). */
+  moreNames?: string[];
   /** synchronize: true -> sync; false or unset (Kyverno's default) -> once. */
   mode: 'sync' | 'once';
 }

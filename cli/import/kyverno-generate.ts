@@ -30,16 +30,7 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
   const { include, selector, everything } = includedNamespaces(ctx, match, notes);
   const exclude = excludedNamespaces(ctx, rule.exclude);
   const parts = sourceParts(sources, kind, clone.namespace, clone.name);
-  if (parts.sync) {
-    if (parts.sync.targetName !== g.name) {
-      return void ctx.fail(
-        ['generate', 'name'],
-        `${kind} ${clone.namespace}/${clone.name} is already copied as "${parts.sync.targetName}" by ${parts.sync.origin}; copying it under a second name ("${g.name}") is not supported yet (one target name per base; several are coming with the policy model); nearest supported form: one name for every copy`,
-      );
-    }
-    return void ctx.fail(['generate'], `${kind} ${clone.namespace}/${clone.name} is already cloned by ${parts.sync.origin}; merge the two rules (one rule per base, its namespaces in one match)`);
-  }
-  parts.sync = {
+  const sync = {
     origin: ctx.origin,
     notes,
     include: everything || include.length === 0 ? ['*'] : [...new Set(include)],
@@ -48,6 +39,25 @@ export function importGenerate(ctx: RuleContext, rule: Obj, spec: Obj, sources: 
     targetName: g.name,
     mode,
   };
+  if (parts.sync) {
+    const prev = parts.sync;
+    const names = [prev.targetName, ...(prev.moreNames ?? [])];
+    if (names.includes(g.name)) return void ctx.fail(['generate'], `${kind} ${clone.namespace}/${clone.name} is already cloned as "${g.name}" by ${prev.origin}; merge the two rules (one rule per base and name, its namespaces in one match)`);
+    // the same base under another name: sync.targetNames, when both rules copy into the same namespaces the same way
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const differs = (['include', 'exclude', 'selector', 'mode'] as const).filter((k) => !same(k === 'include' || k === 'exclude' ? [...prev[k]].sort() : prev[k], k === 'include' || k === 'exclude' ? [...sync[k]].sort() : sync[k]));
+    if (differs.length > 0) {
+      return void ctx.fail(
+        ['generate', 'name'],
+        `${kind} ${clone.namespace}/${clone.name} is already copied as "${prev.targetName}" by ${prev.origin}, into other namespaces or another way (${differs.map((k) => (k === 'mode' ? 'synchronize' : `namespaces ${k}`)).join(', ')}); a base copied under several names (sync.targetNames) has one set of namespaces and one mode; nearest supported form: the same match, exclude and synchronize in both rules`,
+      );
+    }
+    prev.moreNames = [...(prev.moreNames ?? []), g.name];
+    prev.origin = `${prev.origin}; ${ctx.origin}`;
+    prev.notes = [...new Set([...prev.notes, ...notes, `copied under several names (${[...names, g.name].join(', ')}) by several rules -> sync.targetNames`])];
+    return;
+  }
+  parts.sync = sync;
 }
 
 /**

@@ -92,7 +92,11 @@ function toPolicyInput(p: SourceParts, name: string): RipplePolicyInput {
     if (p.sync.selector) ns.selector = p.sync.selector;
     spec.sync = {
       ...(Object.keys(ns).length ? { namespaces: ns } : {}),
-      ...(!p.selector && p.sync.targetName !== p.name ? { targetName: p.sync.targetName } : {}),
+      ...(p.sync.moreNames?.length
+        ? { targetNames: [p.sync.targetName, ...p.sync.moreNames] }
+        : !p.selector && p.sync.targetName !== p.name
+          ? { targetName: p.sync.targetName }
+          : {}),
       // synchronize: true deletes the copies with the source (Kyverno's downstream cleanup); false leaves them
       onSourceDelete: p.sync.mode === 'once' ? 'keep' : 'delete',
       ...(p.sync.mode === 'once' ? { mode: 'once' } : {}),
@@ -214,7 +218,7 @@ function importDocument(doc: YamlDocument, file: string, st: ImportState): boole
 function attachReloads(reloads: PendingReload[], sources: Map<string, SourceParts>): void {
   for (const r of reloads) {
     const candidates = [...sources.values()].filter(
-      (s) => s.kind === r.kind && ((s.sync && s.sync.targetName === r.part.name) || (s.name === r.part.name && (!r.part.namespaces || r.part.namespaces.includes(s.namespace)))),
+      (s) => s.kind === r.kind && ((s.sync && (s.sync.targetName === r.part.name || (s.sync.moreNames ?? []).includes(r.part.name))) || (s.name === r.part.name && (!r.part.namespaces || r.part.namespaces.includes(s.namespace)))),
     );
     let target: SourceParts | undefined;
     if (candidates.length === 1) target = candidates[0];

@@ -5,7 +5,7 @@
 import type { RipplePolicy } from './schema.ts';
 import { policyOrigin, type PolicyProblem } from './problems.ts';
 import type { LabelSelector } from './schema.ts';
-import { isGlob, isSet, namespaceNameSkipReason, targetName } from './select.ts';
+import { isGlob, isSet, namespaceNameSkipReason, variantsOf, targetName } from './select.ts';
 
 
 function srcKey(p: RipplePolicy): string {
@@ -120,10 +120,12 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
       }
     }
   }
-  const named = syncing.filter((p) => !isSet(p));
+  // one variant per target name (sync.targetNames): a name is what two policies can collide on
+  const named = syncing.filter((p) => !isSet(p)).flatMap(variantsOf);
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
       const [a, b] = [named[i], named[j]];
+      if (a.metadata.name === b.metadata.name) continue; // two names of one policy never collide (schema: distinct)
       if (a.spec.source.kind !== b.spec.source.kind || targetName(a) !== targetName(b)) continue;
       const shared = mayShareNamespace(a, b);
       if (shared) {

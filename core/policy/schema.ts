@@ -181,7 +181,21 @@ export const Sync = described(
       'Clusters that receive copies (the namespace rules apply in each): names of the stage\'s clusters, or "*" for all of them. Default: the source\'s cluster only.',
     ),
     /** Name of the copies (default: the source's name). */
-    targetName: described(z.optional(dns1123Subdomain), "Name of the copies (default: the source's name)."),
+    targetName: described(z.optional(dns1123Subdomain), "Name of the copies (default: the source's name). Exclusive with targetNames."),
+    /** Several names: the base copied under each (Kyverno: one base cloned by two rules under two names). */
+    targetNames: described(
+      z.optional(
+        z.array(dns1123Subdomain).check(
+          z.minLength(2, 'must list at least two names (one name: targetName)'),
+          z.superRefine((list, ctx) => {
+            list.forEach((n, i) => {
+              if (list.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `name "${n}" is listed twice` });
+            });
+          }),
+        ),
+      ),
+      'Several names for the copies: the base is copied under each, into the same namespaces (Kyverno users do it with two generate rules). Exclusive with targetName.',
+    ),
     /** What happens to copies when the source is deleted. */
     onSourceDelete: described(z._default(z.enum(['keep', 'delete']), 'delete'), 'What happens to the copies when the source is deleted.'),
     /** Which source labels/annotations are propagated to copies (globs of keys). */
@@ -205,7 +219,11 @@ export const Sync = described(
       z._default(z.enum(['sync', 'once']), 'sync'),
       "sync: every copy is kept equal to the source (edits reverted, deleted copies re-created, source changes propagated). once: a copy is made when a namespace is created or selected, when the source appears, or when the policy is deployed, and then left to the namespace: edits kept, a deleted copy not re-created, source changes and deletion not propagated (Kyverno's synchronize: false).",
     ),
-  }),
+  }).check(
+    z.superRefine((s, ctx) => {
+      if (s.targetName !== undefined && s.targetNames !== undefined) ctx.addIssue({ code: 'custom', path: ['targetNames'], message: 'targetName and targetNames are exclusive: list every name under targetNames' });
+    }),
+  ),
   'Clone the base object into namespaces and keep the copies in sync.',
 );
 export type Sync = z.infer<typeof Sync>;
@@ -267,7 +285,7 @@ export const SET_NAME_MAX = 63;
  * - sync.targetName: each base is copied under its own name (two bases would collide under one).
  */
 function setRestrictions(
-  p: { metadata: { name: string }; spec: { source: { selector?: unknown }; protect?: unknown; reload?: unknown; sync?: { targetName?: string } } },
+  p: { metadata: { name: string }; spec: { source: { selector?: unknown }; protect?: unknown; reload?: unknown; sync?: { targetName?: string; targetNames?: string[] } } },
   ctx: z.core.$RefinementCtx<unknown>,
 ): void {
   const spec = p.spec;
@@ -280,6 +298,9 @@ function setRestrictions(
   }
   if (spec.reload !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['spec', 'reload'], message: "cannot reload for a set of bases chosen by label (source.selector): the rollout handler may read only the objects its role names; write a RipplePolicy per base (source.name) with reload, or use the Reloader mode (policies/ripple.config.yaml)" });
+  }
+  if (spec.sync?.targetNames !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'sync', 'targetNames'], message: 'a set of bases (source.selector) copies each base under its own name; drop targetNames, or name one base (source.name) to copy it under several names' });
   }
   if (spec.sync?.targetName !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['spec', 'sync', 'targetName'], message: 'a set of bases (source.selector) copies each base under its own name; drop targetName, or name one base (source.name) to copy it under another name' });

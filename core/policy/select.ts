@@ -7,6 +7,7 @@
  */
 import { DEFAULT_EXCLUDED_NAMESPACES, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../constants.ts';
 import type { LabelSelector, RipplePolicy } from './schema.ts';
+import { policyOrigin, setPolicyOrigin } from './problems.ts';
 
 export interface NamespaceLike {
   metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: unknown };
@@ -76,9 +77,38 @@ export function baseName(policy: RipplePolicy): string {
   return n;
 }
 
-/** Name of the copies a policy writes (the source's name unless `sync.targetName` is set). Throws for a set. */
+/**
+ * Name of the copies a policy writes (the source's name unless `sync.targetName` is set). Throws for a set, and for
+ * a policy with several names (`sync.targetNames`): expand it (variantsOf) first.
+ */
 export function targetName(policy: RipplePolicy): string {
+  if (policy.spec.sync?.targetNames) throw new Error(`policy ${policy.metadata.name} copies its base under several names (sync.targetNames): expand it into one variant per name (variantsOf) first`);
   return policy.spec.sync?.targetName ?? baseName(policy);
+}
+
+/** Every name a policy's copies have (sync.targetNames, or the one targetName). Throws for a set. */
+export function targetNames(policy: RipplePolicy): string[] {
+  return policy.spec.sync?.targetNames ?? [targetName(policy)];
+}
+
+const variantCache = new WeakMap<RipplePolicy, RipplePolicy[]>();
+/**
+ * A policy with several target names (sync.targetNames) as one policy per name (sync.targetName that name): what the
+ * clone reader, planner and applier handle. The same policy name (so the same ripple.dev/policy mark and, for a
+ * protected base, the same last-known-good snapshot); every other policy as it is. Memoised.
+ */
+export function variantsOf(policy: RipplePolicy): RipplePolicy[] {
+  const names = policy.spec.sync?.targetNames;
+  if (!names) return [policy];
+  let v = variantCache.get(policy);
+  if (!v) {
+    const { targetNames: _names, ...sync } = policy.spec.sync!;
+    v = names.map((n) => ({ ...policy, spec: { ...policy.spec, sync: { ...sync, targetName: n } } }));
+    const origin = policyOrigin(policy);
+    if (origin) for (const x of v) setPolicyOrigin(x, origin);
+    variantCache.set(policy, v);
+  }
+  return v;
 }
 
 /** The set each member policy was made from (memberPolicy). */
@@ -103,6 +133,8 @@ export function memberPolicy(set: RipplePolicy, name: string): RipplePolicy {
     const { selector: _selector, ...source } = set.spec.source;
     m = { ...set, spec: { ...set.spec, source: { ...source, name } } };
     setOfMember.set(m, set);
+    const origin = policyOrigin(set);
+    if (origin) setPolicyOrigin(m, origin);
     byName.set(name, m);
   }
   return m;
@@ -155,9 +187,10 @@ export function namespaceNameSkipReason(policy: RipplePolicy, name: string): str
   if (name === src.namespace) {
     // a set's bases are copied under their own names: never next to themselves
     if (isSet(policy)) return `namespace ${name} holds the set's bases (${src.kind}s selected in ${src.namespace})`;
-    if (targetName(policy) === src.name) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}`;
+    const names = targetNames(policy);
+    if (names.includes(src.name!)) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}`;
     // a copy next to the base under another name: only where asked for by exact name (a glob never meant it)
-    if (!include.includes(name)) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}; a copy under "${targetName(policy)}" goes there only when sync.namespaces.include lists it by exact name`;
+    if (!include.includes(name)) return `namespace ${name} holds the source ${src.kind} ${src.namespace}/${src.name}; a copy under "${names.join('", "')}" goes there only when sync.namespaces.include lists it by exact name`;
   }
   const excluded = exclude.find((g) => globMatch(g, name));
   if (excluded !== undefined) return `namespace ${name} is excluded by sync.namespaces.exclude "${excluded}"`;
@@ -197,7 +230,7 @@ export function policiesForSource<P extends RipplePolicy>(policies: P[], kind: s
 
 /** Policies (not sets) that sync copies of this kind under this name (by targetName), in any namespace. */
 export function policiesForCopy(policies: RipplePolicy[], kind: string, name: string): RipplePolicy[] {
-  return policies.filter((p) => p.spec.sync !== undefined && !isSet(p) && p.spec.source.kind === kind && targetName(p) === name);
+  return policies.filter((p) => p.spec.sync !== undefined && !isSet(p) && p.spec.source.kind === kind && targetNames(p).includes(name));
 }
 
 /** Sets (source.selector) of this kind whose bases live in this namespace. */

@@ -11,7 +11,7 @@ import { PermanentError, RetryableError } from '../../core/errors.ts';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
-import { baseName, isSet, targetName, type NamespaceLike } from '../../core/policy/select.ts';
+import { baseName, isSet, targetName, variantsOf, type NamespaceLike } from '../../core/policy/select.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { setMembers } from './sets.ts';
 import { PAGE } from '../runtime/kube.ts';
@@ -111,14 +111,15 @@ export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: 
 }
 
 /**
- * Sets (source.selector) expanded into their members (sets.ts), each a work item of its own; other items as they are.
- * A set whose bases or copies cannot be listed is one failure (retried), the others go on.
+ * Sets (source.selector) expanded into their members (sets.ts), a policy with several target names (sync.targetNames)
+ * into one variant per name: each a work item of its own; other items as they are. A set whose bases or copies cannot
+ * be listed is one failure (retried), the others go on.
  */
 async function expandSets(ctx: Ctx, items: readonly WorkItem[]): Promise<WorkItem[]> {
   const out: WorkItem[] = [];
   for (const item of items) {
     if (!isSet(item.policy)) {
-      out.push(item);
+      out.push(...variantsOf(item.policy).map((policy) => (policy === item.policy ? item : { ...item, policy })));
       continue;
     }
     try {

@@ -582,18 +582,34 @@ describe('a namespaced Policy cloning next to its base', () => {
   });
 });
 
-describe('Kyverno idioms that need the coming policy model: refused, naming the construct and the nearest form', () => {
+describe('one base cloned under two names by two rules -> sync.targetNames', () => {
+  const two = (second: string) => [generate(CLONE), second.replace('name: gen\n', 'name: gen2\n')].join('---\n');
+  it('same namespaces and mode: one policy, both names', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: two(generate(CLONE.replace('name: settings\n', 'name: settings-two\n'))) }]);
+    expect(r.policies).toHaveLength(1);
+    expect(r.policies[0].spec.sync?.targetNames).toEqual(['settings', 'settings-two']);
+    expect(r.policies[0].spec.sync?.targetName).toBeUndefined();
+    expect(r.yaml).toMatch(/sync +<- ClusterPolicy gen, rule copy; ClusterPolicy gen2, rule copy/);
+  });
   it.each([
-    ['two target names', [generate(CLONE), generate(CLONE.replace('name: settings\n', 'name: settings-two\n')).replace('name: gen\n', 'name: gen2\n')].join('---\n'), /ConfigMap base\/settings is already copied as "settings" by ClusterPolicy gen, rule copy; copying it under a second name \("settings-two"\) is not supported yet .*nearest supported form: one name for every copy/],
-  ])('%s', (_n, doc, want) => {
+    ['the same name twice', generate(CLONE), /ConfigMap base\/settings is already cloned as "settings" by ClusterPolicy gen, rule copy; merge the two rules/],
+    [
+      'other namespaces',
+      generate(CLONE.replace('name: settings\n', 'name: settings-two\n'), `      any:
+      - resources:
+          kinds: [Namespace]
+          names: [team-a]`),
+      /generate\.name: .*already copied as "settings" by ClusterPolicy gen, rule copy, into other namespaces or another way \(namespaces include\); .*nearest supported form: the same match, exclude and synchronize in both rules/,
+    ],
+  ])('refused: %s', (_n, second, want) => {
     let msg = '';
     try {
-      importKyverno([{ file: 'in0.yaml', text: doc }]);
+      importKyverno([{ file: 'in0.yaml', text: two(second) }]);
     } catch (e) {
       msg = (e as Error).message;
     }
     expect(msg).toMatch(want);
-    expect(msg.split('\n')).toHaveLength(1); // the one construct that decides, not its consequences
+    expect(msg.split('\n')).toHaveLength(1);
   });
 });
 
