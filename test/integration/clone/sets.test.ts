@@ -3,7 +3,9 @@
  * enforced (the forwarder as its ServiceAccount, the clone handler as `ripple:clone` bound to exactly the rendered
  * role, and the rendered `ripple-clone-identity` admission policy), the forwarder, the local EventBridge with the
  * rendered clone pattern. Labels added and removed, a new namespace, a base deleted, a copy deleted and edited,
- * a same-named unmanaged object left alone; and the rendered role, tried as the clone identity, is what a set needs
+ * a same-named unmanaged object left alone; one named base copied under two names (sync.targetNames: both made,
+ * both follow it, a deleted one re-made, both go with it; the base is never a member of the set it matches, being
+ * another policy's); and the rendered role, tried as the clone identity, is what a set needs
  * and no more (no write of unmarked objects, no other kinds, no namespaces).
  */
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
@@ -43,6 +45,15 @@ spec:
       matchExpressions: [{ key: share, operator: In, values: ["yes"] }]
   sync:
     onSourceDelete: keep
+---
+apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: registry }
+spec:
+  source: { kind: Secret, namespace: platform, name: regcred }
+  sync:
+    targetNames: [regcred, regcred-legacy]
+    namespaces: { include: [team-a, team-b] }
 `);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,6 +79,8 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await admin.core.createNamespacedSecret({ namespace: 'team-b', body: { metadata: { name: 'tls-b' }, data: { v: b64('theirs') } } });
       const cm: V1ConfigMap = { metadata: { name: 'app-config', namespace: 'platform', labels: { share: 'yes' } }, data: { mode: 'x' } };
       await admin.core.createNamespacedConfigMap({ namespace: 'platform', body: cm });
+      // a named base labelled like the set's members: the named policy owns it, the set leaves it alone
+      await admin.core.createNamespacedSecret({ namespace: 'platform', body: secret('regcred', { share: 'yes' }, 'r1') });
 
       bus = await startEventBridge();
       const live = [...POLICIES];
@@ -108,6 +121,19 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       expect(await value('quiet', 'tls-a')).toBeNull(); // excluded
       expect(await value('platform', 'tls-a')).toBe('a1'); // the base itself, untouched
       expect(await value('team-b', 'tls-b')).toBe('theirs'); // same-named, not ripple's: left alone
+      // one base, two names, only where the named policy says
+      await copyIs('team-a', 'regcred', 'r1');
+      await copyIs('team-a', 'regcred-legacy', 'r1');
+      await copyIs('team-b', 'regcred-legacy', 'r1');
+      expect((await secretIn(admin.core, 'team-a', 'regcred-legacy'))!.metadata?.annotations).toMatchObject({ 'ripple.dev/source': 'Secret/platform/regcred', 'ripple.dev/policy': 'registry' });
+      expect((await secretIn(admin.core, 'team-a', 'regcred'))!.metadata?.labels?.['ripple.dev/set']).toBeUndefined(); // not the set's
+      expect(await value('quiet', 'regcred')).toBeNull();
+      const r = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'regcred' });
+      await admin.core.replaceNamespacedSecret({ namespace: 'platform', name: 'regcred', body: { ...r, data: { v: b64('r2') } } });
+      await copyIs('team-a', 'regcred', 'r2');
+      await copyIs('team-b', 'regcred-legacy', 'r2');
+      await admin.core.deleteNamespacedSecret({ namespace: 'team-b', name: 'regcred-legacy' });
+      await copyIs('team-b', 'regcred-legacy', 'r2');
 
       // a Secret labelled later joins the set
       const priv = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'private' });
@@ -127,6 +153,7 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await copyIs('team-c', 'tls-b', 'b1');
       await copyIs('team-c', 'private', 'p1');
       await eventually('ConfigMap copy in team-c', () => admin.core.readNamespacedConfigMap({ namespace: 'team-c', name: 'app-config' }).catch(() => null));
+      expect(await value('team-c', 'regcred')).toBeNull(); // labelled like a member, but policy registry's base
 
       // a copy deleted is re-created; a copy edited is reverted
       await admin.core.deleteNamespacedSecret({ namespace: 'team-a', name: 'tls-b' });
@@ -142,6 +169,12 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await copyIs('team-c', 'tls-b', null);
       expect(await value('platform', 'tls-b')).toBe('b1'); // the object itself stays
       expect(await value('team-b', 'tls-b')).toBe('theirs'); // never ripple's
+
+      // the named base deleted: both names go
+      await admin.core.deleteNamespacedSecret({ namespace: 'platform', name: 'regcred' });
+      await copyIs('team-a', 'regcred', null);
+      await copyIs('team-a', 'regcred-legacy', null);
+      await copyIs('team-b', 'regcred-legacy', null);
 
       // a base deleted: its copies go; the others stay
       await admin.core.deleteNamespacedSecret({ namespace: 'platform', name: 'private' });
