@@ -36,7 +36,7 @@ export interface SyncPart extends Contribution {
 export interface ReloadPart extends Contribution {
   kinds: WorkloadKind[];
   /** Named restart targets (mutate.targets with a name): restarted whether or not their pods read the object. */
-  targets?: { kind: WorkloadKind; name: string; namespace?: string }[];
+  targets?: { kind: WorkloadKind; name?: string; selector?: LabelSelector; namespace?: string }[];
   references: RefForm[];
   /** The copy/source name the rule matches, and its namespaces when listed. */
   name: string;

@@ -11,6 +11,7 @@ import {
   matchOperations,
   resourceFilters,
   RuleContext,
+  selectorOf,
   type Obj,
   type Operation,
   type RefForm,
@@ -141,7 +142,7 @@ export function importMutate(ctx: RuleContext, rule: Obj, spec: Obj, reloads: { 
   restartOperations(ctx, match, preOps, notes);
   if (named.length) {
     notes.push(
-      `named restart target${named.length === 1 ? '' : 's'} ${named.map((t) => `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}`).join(', ')} -> reload.targets (restarted whether or not its pods read the object, as Kyverno does); ripple also restarts the workloads whose pods reference the object`,
+      `${named.every((t) => t.name !== undefined) ? 'named ' : ''}restart target${named.length === 1 ? '' : 's'} ${named.map((t) => `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name ?? `chosen by label ${JSON.stringify(t.selector)}`}`).join(', ')} -> reload.targets (restarted whether or not its pods read the object, as Kyverno does); ripple also restarts the workloads whose pods reference the object`,
     );
   }
   for (const f of match.resources) reloadsOf(ctx, f, tpl, prel, kinds, notes, reloads, named);
@@ -170,7 +171,11 @@ function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[
           : `mutating a ${k} (mutate.targets kind ${k}) is not something ripple does: it restarts the Deployments, StatefulSets and DaemonSets that consume a changed Secret or ConfigMap, and edits nothing else`,
       );
     }
-    checkKeys(ctx, r, t, ['apiVersion', 'kind', 'namespace', 'name'], 'target field');
+    checkKeys(ctx, r, t, ['apiVersion', 'kind', 'namespace', 'name', 'selector'], 'target field');
+    if (t.name !== undefined && t.selector !== undefined) {
+      rootRefused = true;
+      return void ctx.fail([...r, 'selector'], 'a restart target with both a name and a selector is not supported; name one workload, or select them by label');
+    }
     if (t.name !== undefined && (typeof t.name !== 'string' || /\{\{/.test(t.name) || hasWildcard(t.name))) {
       rootRefused = true;
       return void ctx.fail([...r, 'name'], `a restart target's name ${JSON.stringify(t.name)} must be a literal workload name (or leave it out: the workloads that reference the object)`);
@@ -182,7 +187,13 @@ function restartTargets(ctx: RuleContext, targets: unknown[], matchedNs: string[
       ctx.fail([...r, 'namespace'], `target namespace ${JSON.stringify(t.namespace)}: ripple restarts consumers in the namespace of the changed object; use "{{request.namespace}}"`);
     }
     kinds.push(t.kind);
-    if (typeof t.name === 'string') named.push({ kind: t.kind, name: t.name, ...(typeof ns === 'string' && !RESTART_NS.test(ns) ? { namespace: ns } : {}) });
+    const inNs = typeof ns === 'string' && !RESTART_NS.test(ns) ? { namespace: ns } : {};
+    if (typeof t.name === 'string') named.push({ kind: t.kind, name: t.name, ...inNs });
+    else if (t.selector !== undefined) {
+      const selector = selectorOf(ctx, [...r, 'selector'], t.selector);
+      if (selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) ctx.fail([...r, 'selector'], 'an empty target selector is not supported (it would restart every workload of the kind); leave it out to restart the workloads that reference the object');
+      else if (selector) named.push({ kind: t.kind, selector, ...inNs });
+    }
   });
   return rootRefused ? undefined : { kinds, named };
 }

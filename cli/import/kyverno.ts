@@ -253,7 +253,7 @@ function attachReloads(reloads: PendingReload[], sources: Map<string, SourcePart
       prev.origin = `${prev.origin}; ${r.part.origin}`;
       prev.notes = [...new Set([...prev.notes, ...r.part.notes])];
       const targets = [...(prev.targets ?? []), ...(r.part.targets ?? [])];
-      if (targets.length) prev.targets = [...new Map(targets.map((t) => [`${t.kind}/${t.namespace ?? ''}/${t.name}`, t])).values()];
+      if (targets.length) prev.targets = [...new Map(targets.map((t) => [`${t.kind}/${t.namespace ?? ''}/${t.name ?? JSON.stringify(t.selector)}`, t])).values()];
     } else target.reload = { ...r.part, kinds: [...r.part.kinds], references: [...r.part.references], notes: [...r.part.notes], ...(r.part.targets ? { targets: [...r.part.targets] } : {}) };
   }
 }

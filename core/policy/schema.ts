@@ -251,18 +251,28 @@ export const Reload = described(
     ),
     /** Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000). */
     maxConcurrency: described(z._default(z.int().check(z.gte(2), z.lte(1000)), 5), 'Cluster-wide cap on concurrently running rollout batches (SQS maximum concurrency, 2-1000).'),
-    /** Workloads restarted by name, whether or not their pods read the object (Kyverno's named mutate.targets). */
+    /** Workloads restarted by name or label, whether or not their pods read the object (Kyverno's mutate.targets). */
     targets: described(
       z.optional(
         z.array(
-          z.strictObject({
-            kind: z.enum(WORKLOAD_KINDS),
-            name: dns1123Subdomain,
-            namespace: described(z.optional(dns1123Label), 'Only when the changed object (the source or a copy) is in this namespace; default: in whichever namespace it is.'),
-          }),
+          z
+            .strictObject({
+              kind: z.enum(WORKLOAD_KINDS),
+              name: described(z.optional(dns1123Subdomain), 'The workload. Exactly one of name and selector.'),
+              selector: described(z.optional(LabelSelector), "Every workload of this kind in the changed object's namespace whose labels (metadata.labels) match. Exactly one of name and selector."),
+              namespace: described(z.optional(dns1123Label), 'Only when the changed object (the source or a copy) is in this namespace; default: in whichever namespace it is.'),
+            })
+            .check(
+              z.superRefine((t, ctx) => {
+                if ((t.name === undefined) === (t.selector === undefined)) ctx.addIssue({ code: 'custom', message: 'must have exactly one of name (one workload) and selector (the workloads whose labels match)' });
+                if (t.selector && Object.keys(t.selector.matchLabels ?? {}).length === 0 && (t.selector.matchExpressions ?? []).length === 0) {
+                  ctx.addIssue({ code: 'custom', path: ['selector'], message: `must have matchLabels or matchExpressions: an empty selector would restart every ${t.kind} of the namespace on every change (use reload.kinds and the references instead)` });
+                }
+              }),
+            ),
         ).check(z.minLength(1)),
       ),
-      "Workloads restarted by name when the object (or its copy in the workload's namespace) changes, whether or not their pods read it — in addition to the consumers found by reference. Kyverno's mutate.targets with a name.",
+      "Workloads restarted when the object (or its copy in the workload's namespace) changes, whether or not their pods read it — in addition to the consumers found by reference: by name, or every workload of the kind whose labels match a selector. Kyverno's mutate.targets with a name or a selector.",
     ),
     /** Honour stakater Reloader annotations (`reloader.stakater.com/auto`, `secret.reloader.stakater.com/reload`, …). */
     reloaderAnnotations: described(

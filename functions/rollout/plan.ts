@@ -13,7 +13,8 @@
  */
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { ANN_RESTARTED_AT, ANN_RESTARTED_FOR } from '../../core/constants.ts';
-import type { WORKLOAD_KINDS } from '../../core/policy/schema.ts';
+import type { LabelSelector, WORKLOAD_KINDS } from '../../core/policy/schema.ts';
+import { matchesSelector } from '../../core/policy/select.ts';
 import { consumption, findReferences, reloaderSays, type ConsumerSettings, type Consumption, type Reference } from './consumers.ts';
 import type { ObjectKind } from '../../core/constants.ts';
 
@@ -36,16 +37,21 @@ export interface ReloadSettings extends ConsumerSettings {
   targets?: readonly NamedTarget[];
 }
 
-/** A `reload.targets` entry: a workload by kind and name, in one namespace or wherever the changed object is. */
+/**
+ * A `reload.targets` entry: a workload by kind and name, or every workload of the kind whose labels match a selector;
+ * in one namespace or wherever the changed object is.
+ */
 export interface NamedTarget {
   kind: WorkloadKind;
-  name: string;
+  name?: string;
+  selector?: LabelSelector;
   namespace?: string;
 }
 
-/** The policy that names `w` as a restart target for a change of an object in `namespace`, or null. */
+/** The `reload.targets` entry that chooses `w` (by name or by its labels) for a change of an object in `namespace`, or null. */
 function namedBy(settings: ReloadSettings, w: WorkloadView, namespace: string): NamedTarget | null {
-  return settings.targets?.find((t) => t.kind === w.kind && t.name === w.name && (t.namespace ?? namespace) === namespace && w.namespace === namespace) ?? null;
+  const chooses = (t: NamedTarget) => (t.name !== undefined ? t.name === w.name : t.selector !== undefined && matchesSelector(t.selector, w.labels));
+  return settings.targets?.find((t) => t.kind === w.kind && chooses(t) && (t.namespace ?? namespace) === namespace && w.namespace === namespace) ?? null;
 }
 
 export interface ChangedObject {
@@ -67,6 +73,8 @@ export interface WorkloadView {
   /** As listed (for the Event on the restarted workload). */
   uid?: string;
   annotations: Record<string, string>;
+  /** metadata.labels (reload.targets by selector). */
+  labels?: Record<string, string>;
   template: V1PodTemplateSpec | undefined;
   paused: boolean;
   /** metadata.creationTimestamp (ISO), when known. */
@@ -184,7 +192,7 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
       const target = { kind: obj.kind, name: obj.name };
       const found = obj.decide ? obj.decide(w) : consumption(w.annotations, w.template, target, obj.settings);
       const named = !found.restart && !found.skip && !obj.decide ? namedBy(obj.settings, w, obj.namespace) : null;
-      const c = named ? { ...found, restart: true, reason: `named in reload.targets of policy ${obj.settings.policies.join(', ')}` } : found;
+      const c = named ? { ...found, restart: true, reason: `${named.name !== undefined ? 'named' : 'chosen by label'} in reload.targets of policy ${obj.settings.policies.join(', ')}` } : found;
       if (!c.restart) {
         if (c.skip) plan.skipped.push({ workload: id, object: target, reason: c.reason });
         else if (c.ignored.length > 0) plan.reported.push({ workload: id, object: target, reason: c.reason });

@@ -89,6 +89,7 @@ export function viewOf(kind: RolloutKind, obj: Workload): WorkloadView {
     name: obj.metadata?.name ?? '',
     ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
     annotations: obj.metadata?.annotations ?? {},
+    labels: obj.metadata?.labels ?? {},
     template: ops.podTemplate(obj),
     paused: ops.paused(obj),
     ...(obj.metadata?.creationTimestamp ? { createdAt: new Date(obj.metadata.creationTimestamp).toISOString() } : {}),

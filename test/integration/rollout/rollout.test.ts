@@ -26,6 +26,7 @@ const POLICIES = [
   policy('base-b', 'Secret', 'b'),
   policy('base-c', 'ConfigMap', 'c'),
   policy('base-named', 'Secret', 'named', { targets: [{ kind: 'Deployment', name: 'busybox' }] }),
+  policy('base-labelled', 'Secret', 'labelled', { targets: [{ kind: 'Deployment', selector: { matchLabels: { tier: 'restart-me' } } }] }),
 ];
 
 let env: Env;
@@ -73,10 +74,10 @@ function podSpec(refs: Ref[], extra: Partial<V1PodSpec> = {}): V1PodSpec {
   return { containers: [app], ...(refs.some((r) => r.form === 'init') ? { initContainers: [init] } : {}), volumes, ...extra };
 }
 
-async function createWorkload(kind: WorkloadKind, namespace: string, name: string, spec: V1PodSpec, opts: { annotations?: Record<string, string>; paused?: boolean } = {}) {
+async function createWorkload(kind: WorkloadKind, namespace: string, name: string, spec: V1PodSpec, opts: { annotations?: Record<string, string>; paused?: boolean; labels?: Record<string, string> } = {}) {
   const labels = { app: name };
   const template = { metadata: { labels }, spec };
-  const metadata = { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}) };
+  const metadata = { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(opts.labels ? { labels: opts.labels } : {}) };
   const selector = { matchLabels: labels };
   const body: KubernetesObject & { spec: object } =
     kind === 'Deployment'
@@ -301,6 +302,29 @@ describe('rollout: named restart targets (reload.targets)', () => {
     // the same event again: nothing
     expect((await invoke([ev])).batchItemFailures).toEqual([]);
     expect(await settledRevisions('Deployment', ns, 'busybox', before + 1)).toBe(before + 1);
+  });
+});
+
+describe('rollout: restart targets chosen by label (reload.targets[].selector)', () => {
+  it('restart every workload of the kind whose labels match, although their pods do not read the object, once per content', async () => {
+    const ns = 'rollout-labelled';
+    await ensureNamespace(env.admin, ns);
+    await copy('Secret', ns, 'labelled', 'l-1', 'base-labelled');
+    await createWorkload('Deployment', ns, 'front', podSpec([]), { labels: { tier: 'restart-me' } });
+    await createWorkload('Deployment', ns, 'back', podSpec([]), { labels: { tier: 'restart-me' } });
+    await createWorkload('Deployment', ns, 'other', podSpec([]), { labels: { tier: 'keep' } });
+    const front = await settledRevisions('Deployment', ns, 'front', 1);
+    const back = await settledRevisions('Deployment', ns, 'back', 1);
+    await change('Secret', ns, 'labelled', 'l-2');
+    const ev = await updated('Secret', ns, 'labelled');
+    expect((await invoke([ev])).batchItemFailures).toEqual([]);
+    expect(await settledRevisions('Deployment', ns, 'front', front + 1)).toBe(front + 1);
+    expect(await settledRevisions('Deployment', ns, 'back', back + 1)).toBe(back + 1);
+    expect((await readWorkload('Deployment', ns, 'front')).spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toMatch(/^Secret\/labelled=hmac-sha256:/);
+    expect((await readWorkload('Deployment', ns, 'other')).spec?.template.metadata?.annotations?.[ANN_RESTARTED_FOR]).toBeUndefined();
+    // the same content again: nothing
+    expect((await invoke([ev])).batchItemFailures).toEqual([]);
+    expect(await settledRevisions('Deployment', ns, 'front', front + 1)).toBe(front + 1);
   });
 });
 

@@ -546,6 +546,24 @@ ${generate(CLONE)}`;
     expect(r.yaml).toContain('named restart target Deployment web -> reload.targets');
   });
 
+  it('a restart target chosen by label becomes reload.targets with a selector, noted', () => {
+    const r = importKyverno([{ file: 'in0.yaml', text: restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1
+        kind: Deployment
+        namespace: "{{request.namespace}}"
+        selector:
+          matchLabels: { tier: web }` }) }]);
+    expect(r.policies[0].spec.reload?.targets).toEqual([{ kind: 'Deployment', selector: { matchLabels: { tier: 'web' } } }]);
+    expect(r.yaml).toContain('restart target Deployment chosen by label {"matchLabels":{"tier":"web"}} -> reload.targets');
+  });
+
+  it.each([
+    ['a name and a selector', '        name: web\n        selector: { matchLabels: { a: b } }', /mutate\.targets\[0\]\.selector: .*both a name and a selector is not supported/],
+    ['an empty selector', '        selector: {}', /mutate\.targets\[0\]\.selector: .*an empty target selector is not supported/],
+  ])('a restart target with %s is refused', (_n, extra, want) => {
+    const text = restart(ENV_CM, { ns: 'base', targets: `      - apiVersion: apps/v1\n        kind: Deployment\n        namespace: "{{request.namespace}}"\n${extra}` });
+    expect(() => importKyverno([{ file: 'in0.yaml', text }])).toThrow(want);
+  });
+
   it('orphanDownstreamOnPolicyDelete: true is what ripple does (noted in the output)', () => {
     const r = importKyverno([{ file: 'in0.yaml', text: generate(CLONE.replace('synchronize: true', 'synchronize: true\n      orphanDownstreamOnPolicyDelete: true')) }]);
     expect(r.yaml).toContain('orphanDownstreamOnPolicyDelete: true -> removing the RipplePolicy leaves its copies in place');

@@ -1,7 +1,7 @@
 /**
  * One base copied under several names (sync.targetNames): validation, one variant per name (the reader, planner and
  * applier see one name each), the copy events of either name reach the policy, patterns and RBAC list every name,
- * and two policies collide only on a shared name.
+ * and two policies collide only on a shared name. And restart targets by name or by label (reload.targets): validation.
  */
 import { describe, expect, it } from 'vitest';
 import { RipplePolicy } from '../../../../core/policy/schema.ts';
@@ -74,5 +74,20 @@ describe('sync.targetNames', () => {
     const other = (names: object) => RipplePolicy.parse(doc('other', { source: { kind: 'Secret', namespace: 'base2', name: 'o' }, sync: names }));
     expect(checkPolicySet([two, other({ targetName: 'ca-legacy' })]).map((p) => p.message)).toEqual([expect.stringMatching(/both write Secret "ca-legacy" into the same namespaces/)]);
     expect(checkPolicySet([two, other({ targetNames: ['x', 'y'] })])).toEqual([]);
+  });
+});
+
+describe('reload.targets: by name or by selector', () => {
+  it.each<[string, string, RegExp | null]>([
+    ['a name', '{ kind: Deployment, name: web }', null],
+    ['a selector', '{ kind: Deployment, selector: { matchLabels: { tier: web } } }', null],
+    ['both', '{ kind: Deployment, name: web, selector: { matchLabels: { tier: web } } }', /spec\.reload\.targets\[0\]: must have exactly one of name .* and selector/],
+    ['neither', '{ kind: Deployment }', /spec\.reload\.targets\[0\]: must have exactly one of name/],
+    ['an empty selector', '{ kind: Deployment, selector: {} }', /spec\.reload\.targets\[0\]\.selector: must have matchLabels or matchExpressions/],
+    ['an invalid label', '{ kind: Deployment, selector: { matchLabels: { "bad key!": x } } }', /spec\.reload\.targets\[0\]\.selector\.matchLabels\.bad key!: must be a label key/],
+  ])('%s', (_n, target, want) => {
+    const text = `apiVersion: ripple.dev/v1alpha1\nkind: RipplePolicy\nmetadata: { name: p }\nspec:\n  source: { kind: Secret, namespace: base, name: ca }\n  reload:\n    targets: [${target}]\n`;
+    if (want === null) expect(parsePolicies(text, 'p.yaml')).toHaveLength(1);
+    else expect(() => parsePolicies(text, 'p.yaml')).toThrow(want);
   });
 });

@@ -147,6 +147,23 @@ describe('named restart targets (reload.targets)', () => {
     expect(plan.skipped[0]?.reason).toMatch(/opted out/);
   });
 
+  it.each<[string, NonNullable<ReloadSettings['targets']>, string[]]>([
+    ['matchLabels', [{ kind: 'Deployment', selector: { matchLabels: { app: 'web' } } }], ['web-1', 'web-2']],
+    ['matchExpressions In', [{ kind: 'Deployment', selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', 'api'] }] } }], ['api', 'web-1', 'web-2']],
+    ['Exists, in another namespace only', [{ kind: 'Deployment', selector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] }, namespace: 'other' }], []],
+    ['another kind', [{ kind: 'StatefulSet', selector: { matchLabels: { app: 'web' } } }], []],
+  ])('targets chosen by label (%s): the workloads whose labels match, once per content', (_n, targets, want) => {
+    const s = named(targets);
+    const labelled = (name: string, app?: string) => ({ ...wl(name), labels: app ? { app } : {} });
+    const ws = [labelled('web-1', 'web'), labelled('web-2', 'web'), labelled('api', 'api'), labelled('plain')];
+    const plan = planRollouts([secret('db', FP1, s)], ws, NOW);
+    expect(plan.patches.map((p) => p.workload.name).sort()).toEqual(want);
+    if (want.length) {
+      const again = planRollouts([secret('db', FP1, s)], plan.patches.map((p) => ({ ...ws.find((w) => w.name === p.workload.name)!, template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: p.restartedFor } } } })), NOW);
+      expect(again.patches).toEqual([]);
+    }
+  });
+
   it('reloadSettings merges the targets of the policies', () => {
     const pol = (name: string, targets?: { kind: 'Deployment'; name: string }[]) => ({ metadata: { name }, spec: { reload: { kinds: ['Deployment' as const], references: ['env' as const], optOutAnnotation: 'ripple.dev/reload', reloaderAnnotations: false, ...(targets ? { targets } : {}) } } });
     expect(reloadSettings([pol('a', [{ kind: 'Deployment', name: 'x' }]), pol('b')])?.targets).toEqual([{ kind: 'Deployment', name: 'x' }]);
