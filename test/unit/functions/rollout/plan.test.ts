@@ -154,7 +154,7 @@ describe('named restart targets (reload.targets)', () => {
     ['another kind', [{ kind: 'StatefulSet', selector: { matchLabels: { app: 'web' } } }], []],
   ])('targets chosen by label (%s): the workloads whose labels match, once per content', (_n, targets, want) => {
     const s = named(targets);
-    const labelled = (name: string, app?: string) => ({ ...wl(name), labels: app ? { app } : {} });
+    const labelled = (name: string, app?: string): WorkloadView => ({ ...wl(name), labels: app ? { app } : {} });
     const ws = [labelled('web-1', 'web'), labelled('web-2', 'web'), labelled('api', 'api'), labelled('plain')];
     const plan = planRollouts([secret('db', FP1, s)], ws, NOW);
     expect(plan.patches.map((p) => p.workload.name).sort()).toEqual(want);
