@@ -9,6 +9,7 @@ import { RippleError } from '../../core/errors.ts';
 import { configFileFor, loadConfig } from '../../core/config/load.ts';
 import { describeReloader, reloaderMode } from '../../core/config/schema.ts';
 import { unknownClusters } from '../../core/policy/fleet.ts';
+import { selectorString } from '../../core/policy/select.ts';
 import { formatProblem, type PolicyProblem } from '../../core/policy/problems.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import type { Env } from '../../core/env.ts';
@@ -75,7 +76,7 @@ export function validate(paths: string[], clusters: string[] | null = null): Val
       const parts = (['protect', 'sync', 'reload'] as const).filter((k) => p.spec[k] !== undefined);
       const s = p.spec.source;
       const where = s.cluster || p.spec.sync?.clusters ? ` (cluster ${s.cluster ?? clusters?.[0] ?? 'primary'} -> ${(p.spec.sync?.clusters ?? [s.cluster ?? 'its own']).join(', ')})` : '';
-      return `${o ? `${o.file}: ` : ''}${p.metadata.name}: ${s.kind} ${s.namespace}/${s.name}${where} (${parts.join(', ') || 'no protect, sync or reload'})`;
+      return `${o ? `${o.file}: ` : ''}${p.metadata.name}: ${s.selector ? `every ${s.kind} in ${s.namespace} matching ${selectorString(s.selector)}` : `${s.kind} ${s.namespace}/${s.name}`}${where} (${parts.join(', ') || 'no protect, sync or reload'})`;
     });
     lines.push(`${policies.length} polic${policies.length === 1 ? 'y' : 'ies'} in ${files.length} file${files.length === 1 ? '' : 's'}: valid`);
     // ripple.config.yaml next to the policies (the cluster-wide modes), checked the same way

@@ -93,7 +93,7 @@ export async function explainClone(kube: Pick<Kube, 'core' | 'apps' | 'raw'>, po
     });
   }
   rows.sort((x, y) => (x.policy + '\0' + x.namespace < y.policy + '\0' + y.namespace ? -1 : 1));
-  return { rows, restartsUnavailable, notes };
+  return { rows, restartsUnavailable, notes: [...new Set(notes)] }; // a base's several names note its absence once
 }
 
 /** Plain-text table: POLICY NAMESPACE ACTION DIFFERS RESTARTS REASON. */

@@ -20,7 +20,7 @@ import { loadPolicies } from '../../../core/policy/load.ts';
 import { loadConfig } from '../../../core/config/load.ts';
 import { describeReloader, reloaderMode } from '../../../core/config/schema.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
-import { baseName } from '../../../core/policy/select.ts';
+import { baseName, isSet } from '../../../core/policy/select.ts';
 import { checkRendered, renderFiles, writeRendered } from '../../../render/index.ts';
 import { parsePatternLimit } from '../../../render/patterns.ts';
 import type { LocalEventBridge } from '../eventbridge/index.ts';
@@ -221,7 +221,7 @@ async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promi
 
     let results: StepResult[] = [];
     // a Secret policy naming clusters: the fleet scenario; otherwise the article's, in the first cluster
-    const fleetPolicy = policies.find((p) => p.spec.source.kind === 'Secret' && p.spec.sync && isFleetPolicy(p));
+    const fleetPolicy = policies.find((p) => p.spec.source.kind === 'Secret' && !isSet(p) && p.spec.sync && isFleetPolicy(p));
     if (o.scenario === false) await applyWaiting();
     else if (fleetPolicy) {
       results = await runFleetScenario({ kubeconfigPath: fleet.kubeconfigPath, clusters: names, policy: fleetPolicy, stepTimeoutMs: o.stepTimeoutMs ?? 30_000, out, afterSeed: applyWaiting });
@@ -245,8 +245,8 @@ async function startFleetDev(o: DevOptions, out: Output, names: string[]): Promi
 /** The article's scenario against the base Secret policy (policies/blogsecret.yaml, else the first Secret policy). */
 async function scenario(d: Dev, policies: RipplePolicy[], access: ClusterAccess, applyWaiting: () => Promise<void>): Promise<StepResult[]> {
   const { out, o } = d;
-  out.item('policies', `${policies.length} from policies/ (${policies.map((p) => `${p.spec.source.kind} ${p.spec.source.namespace}/${p.spec.source.name}`).join(', ') || 'none'})`);
-  const base = policies.find((p) => p.spec.source.kind === 'Secret' && p.spec.source.name === 'blogsecret') ?? policies.find((p) => p.spec.source.kind === 'Secret');
+  out.item('policies', `${policies.length} from policies/ (${policies.map((p) => `${p.spec.source.kind} ${p.spec.source.namespace}/${p.spec.source.name ?? '(selected by label)'}`).join(', ') || 'none'})`);
+  const base = policies.find((p) => p.spec.source.kind === 'Secret' && p.spec.source.name === 'blogsecret') ?? policies.find((p) => p.spec.source.kind === 'Secret' && !isSet(p));
   out.heading('\nscenario (the article: protect, clone and sync, reload)');
   if (!base) {
     await applyWaiting();

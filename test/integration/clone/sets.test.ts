@@ -19,6 +19,7 @@ import { clonePattern } from '../../../render/patterns.ts';
 import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { resyncEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY } from '../../support/rbac.ts';
+import { explainClone } from '../../../cli/explain/explain.ts';
 import { b64, CLONE_IDENTITY, poller, policiesFrom, routeToClone, secretIn } from './harness.ts';
 
 const POLICIES = policiesFrom(`
@@ -195,6 +196,15 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       expect(await value('team-c', 'tls-a')).toBe('a2');
       expect(targetErrors).toEqual([]);
       expect(handled.every((h) => ((h as { failures?: unknown[] }).failures ?? []).length === 0)).toBe(true);
+
+      // ripple explain expands the set into its members (and a base's several names), writing nothing
+      const explained = await explainClone(admin, POLICIES);
+      const rows = (policy: string, name: string) => explained.rows.filter((r) => r.policy === policy && r.name === name);
+      expect(rows('shared-certs', 'tls-a').find((r) => r.namespace === 'team-a')).toMatchObject({ kind: 'Secret', action: 'skip', reason: 'up to date' });
+      expect(rows('shared-certs', 'tls-b').filter((r) => r.action !== 'skip')).toEqual([]); // left the set, copies gone
+      expect(rows('shared-config', 'app-config').length).toBeGreaterThan(0); // left the set with copies kept: still looked at
+      expect(rows('registry', 'regcred-legacy').find((r) => r.namespace === 'team-a')).toMatchObject({ action: 'skip' });
+      expect(explained.notes).toContain('policy registry: source Secret platform/regcred is absent');
 
       // The rendered role, as the clone identity: what a set costs (any Secret/ConfigMap, read and written in every
       // namespace), narrowed by admission to ripple's own objects; nothing else
