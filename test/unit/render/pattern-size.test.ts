@@ -219,6 +219,20 @@ describe('beyond the named forms', () => {
     expect(renderFiles('patterns', big)['events/patterns/protect-audit-filter.json'].length).toBeLessThanOrEqual(1024 + 10);
   });
 
+  it('with 500 sets of bases (source.selector) in 100 namespaces besides: every handler within the default limit', () => {
+    const sets = Array.from({ length: 500 }, (_, i) =>
+      RipplePolicy.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RipplePolicy', metadata: { name: `set-${i}` }, spec: { source: { kind: i % 2 ? 'ConfigMap' : 'Secret', namespace: `shared-${i % 100}`, selector: { matchLabels: { [`share-${i}`]: 'yes' } } }, sync: {} } }),
+    );
+    const mixed = [...spread(1000, 200), ...sets];
+    for (const h of PATTERN_HANDLERS) {
+      const r = renderPattern(h, mixed);
+      expect(r.size, h).toBeLessThanOrEqual(EVENT_PATTERN_MAX);
+      expect(validatePattern(r.pattern), h).toBeNull();
+    }
+    // a few sets alone stay exact, whatever the objects they select
+    expect(renderPattern('clone', sets.slice(0, 4)).form.id).toBe('exact');
+  });
+
   it('clone still fits: its widest forms list no names (the handler reads nothing for objects no policy names)', () => {
     expect(renderPattern('clone', ps).form.id).toBe('kinds');
   });
