@@ -11,7 +11,7 @@ import { PermanentError, RetryableError } from '../../core/errors.ts';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { Kube, KubeFor } from '../runtime/kube.ts';
 import { errorReason, type Observability } from '../runtime/middleware.ts';
-import { baseName, isSet, targetName, variantsOf, type NamespaceLike } from '../../core/policy/select.ts';
+import { baseName, isSet, setOf, targetName, variantsOf, type NamespaceLike } from '../../core/policy/select.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { setMembers } from './sets.ts';
 import { PAGE } from '../runtime/kube.ts';
@@ -105,7 +105,7 @@ export async function reconcile(deps: ReconcileDeps, cluster: string, allItems: 
     }
     const actions = planClone({ ...snapshot, fingerprintKey: key, ownWrite: item.ownWrite, mayCreate: item.mayCreate });
     const done = await applyPage(ctx, item, actions);
-    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, cluster, sourceCluster: item.source ?? cluster, scope: scopeLabel(item.scope), source: snapshot.origin, actions: done.actions, writes: done.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: item.policy.metadata.name, ...copyOf(item.policy), cluster, sourceCluster: item.source ?? cluster, scope: scopeLabel(item.scope), source: snapshot.origin, actions: done.actions, writes: done.writes });
   }
   return summary;
 }
@@ -132,6 +132,14 @@ async function expandSets(ctx: Ctx, items: readonly WorkItem[]): Promise<WorkIte
       ctx.summary.failures.push(readFailure(ctx, item, err, "listing the set's bases and copies"));
     }
   }
+  return out;
+}
+
+/** For the log: which base and copy name a member of a set or a variant of several names stands for. */
+function copyOf(policy: RipplePolicy): { base?: string; copyName?: string } {
+  const out: { base?: string; copyName?: string } = {};
+  if (setOf(policy)) out.base = baseName(policy);
+  if (policy.spec.sync?.targetName && policy.spec.sync.targetName !== policy.spec.source.name) out.copyName = policy.spec.sync.targetName;
   return out;
 }
 
@@ -259,7 +267,7 @@ async function reconcileAll(ctx: Ctx, items: readonly WorkItem[], pageSize = PAG
     }
   }
   for (const run of runs) {
-    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, cluster: ctx.cluster, sourceCluster: run.item.source ?? ctx.cluster, scope: scopeLabel(run.item.scope), source: run.origin, actions: run.done, writes: run.writes });
+    deps.observability?.logger.info('policy reconciled', { policy: run.item.policy.metadata.name, ...copyOf(run.item.policy), cluster: ctx.cluster, sourceCluster: run.item.source ?? ctx.cluster, scope: scopeLabel(run.item.scope), source: run.origin, actions: run.done, writes: run.writes });
   }
 }
 
