@@ -55,6 +55,19 @@ spec:
   sync:
     targetNames: [regcred, regcred-legacy]
     namespaces: { include: [team-a, team-b] }
+---
+apiVersion: ripple.dev/v1alpha1
+kind: RipplePolicy
+metadata: { name: handed-out }
+spec:
+  source:
+    kind: Secret
+    namespace: tools
+    selector: { matchLabels: { once: "yes" } }
+  sync:
+    mode: once
+    onSourceDelete: keep
+    namespaces: { include: [team-a] }
 `);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,7 +82,7 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
     try {
       cluster = await startCluster({ authorization: 'RBAC' });
       const admin: Kube = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
-      for (const ns of [RIPPLE_NAMESPACE, 'platform', 'team-a', 'team-b', 'quiet']) await admin.core.createNamespace({ body: { metadata: { name: ns } } });
+      for (const ns of [RIPPLE_NAMESPACE, 'platform', 'tools', 'team-a', 'team-b', 'quiet']) await admin.core.createNamespace({ body: { metadata: { name: ns } } });
       await applyRenderedRbac(admin, POLICIES, 'forwarder', 'clone');
       for (const o of renderIdentityAdmission(POLICIES)) await admin.objects.create(o as KubernetesObject);
       // Prepare: two labelled Secrets, one unlabelled, one labelled ConfigMap; a same-named unmanaged Secret in team-b
@@ -135,6 +148,19 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await copyIs('team-b', 'regcred-legacy', 'r2');
       await admin.core.deleteNamespacedSecret({ namespace: 'team-b', name: 'regcred-legacy' });
       await copyIs('team-b', 'regcred-legacy', 'r2');
+
+      // sync.mode once (Kyverno's cloneList with synchronize: false): a base that appears is copied once, then the
+      // copy is the namespace's: an edit is kept, the base leaving the set (or changing) reaches nothing
+      await admin.core.createNamespacedSecret({ namespace: 'tools', body: { metadata: { name: 'starter', namespace: 'tools', labels: { once: 'yes' } }, data: { v: b64('s1') } } });
+      await copyIs('team-a', 'starter', 's1');
+      const handedOut = (await secretIn(admin.core, 'team-a', 'starter'))!;
+      await admin.core.replaceNamespacedSecret({ namespace: 'team-a', name: 'starter', body: { ...handedOut, data: { v: b64('mine now') } } });
+      const st = await admin.core.readNamespacedSecret({ namespace: 'tools', name: 'starter' });
+      await admin.core.replaceNamespacedSecret({ namespace: 'tools', name: 'starter', body: { ...st, metadata: { ...st.metadata, labels: {} }, data: { v: b64('s2') } } });
+      await sleep(1000);
+      await b.idle();
+      expect(await value('team-a', 'starter')).toBe('mine now');
+      expect(await value('team-b', 'starter')).toBeNull(); // not in include
 
       // a Secret labelled later joins the set
       const priv = await admin.core.readNamespacedSecret({ namespace: 'platform', name: 'private' });
