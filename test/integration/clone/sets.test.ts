@@ -155,6 +155,9 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await copyIs('team-a', 'starter', 's1');
       const handedOut = (await secretIn(admin.core, 'team-a', 'starter'))!;
       await admin.core.replaceNamespacedSecret({ namespace: 'team-a', name: 'starter', body: { ...handedOut, data: { v: b64('mine now') } } });
+      await sleep(1000);
+      await b.idle();
+      expect(await value('team-a', 'starter')).toBe('mine now'); // the edit is kept while the base is still a member
       const st = await admin.core.readNamespacedSecret({ namespace: 'tools', name: 'starter' });
       await admin.core.replaceNamespacedSecret({ namespace: 'tools', name: 'starter', body: { ...st, metadata: { ...st.metadata, labels: {} }, data: { v: b64('s2') } } });
       await sleep(1000);
