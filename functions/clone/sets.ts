@@ -5,9 +5,9 @@
  *
  * Which members a run looks at:
  * - the trigger named one (`WorkItem.member`: an event for an object of the set's kind in its namespace, or for a
- *   copy): that one. Over all namespaces, only when it is a member now, or when the set still has a copy of it
- *   (a base that left the set: its copies follow sync.onSourceDelete); an unrelated object of the namespace costs
- *   one read and one list of at most one item, never a walk over the namespaces.
+ *   copy): that one, when it is a member now. Over all namespaces also when the set still has a copy of it (a base
+ *   that left the set: its copies follow sync.onSourceDelete); an unrelated object of the namespace costs one read
+ *   and one list of at most one item, never a walk over the namespaces; an unrelated delete elsewhere, one read.
  * - none (namespace events, resyncs): every object the selector picks in the source namespace (one paged list),
  *   and every base of a copy the set still has in the namespaces in scope (paged list by the ripple.dev/set label,
  *   names kept, never the objects) whose base has left the set.
@@ -69,9 +69,11 @@ export async function setMembers(x: ExpandInput): Promise<RipplePolicy[]> {
   const { set, scope, member } = x;
   const { kind, namespace } = set.spec.source;
   if (member !== undefined) {
-    if (scope.kind === 'namespace') return [memberPolicy(set, member)];
     const obj = await orNull(CLONE_KINDS[kind].read(x.sourceCore, namespace, member));
     if (obj && memberSkipReason(set, obj, kind, x.named) === null) return [memberPolicy(set, member)];
+    // one namespace (a copy's event: any delete of the kind, or an update of a marked copy): nothing to re-make when
+    // the base is not a member; a copy whose base left is deleted by the base's own event or the next full run
+    if (scope.kind === 'namespace') return [];
     // not (or no longer) a member: only if the set still has a copy of it somewhere (to delete or keep)
     const copies = await lister(x.targetCore, kind)({ labelSelector: setLabel(set), fieldSelector: `metadata.name=${member}`, limit: 1 });
     return copies.items.some((c) => c.metadata?.name === member) ? [memberPolicy(set, member)] : [];
