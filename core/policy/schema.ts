@@ -92,7 +92,7 @@ export const Source = z.strictObject({
   name: described(z.optional(dns1123Subdomain), 'The base object. Exactly one of name and selector.'),
   selector: described(
     z.optional(LabelSelector),
-    "A set of bases: every object of this kind in this namespace whose labels match (never a copy ripple made, never another policy's source), each copied under its own name, joining and leaving the set as its labels change (a base that leaves is treated as deleted: sync.onSourceDelete). Exactly one of name and selector; not with protect, reload or sync.targetName.",
+    "A set of bases: every object of this kind in this namespace whose labels match (never a copy ripple made, never the base of another policy that syncs or protects it), each copied under its own name, joining and leaving the set as its labels change (a base that leaves is treated as deleted: sync.onSourceDelete). Exactly one of name and selector; not with protect, reload or sync.targetName.",
   ),
   cluster: described(
     z.optional(clusterName),

@@ -148,7 +148,8 @@ export interface ObjectLike {
 /**
  * Why an object is NOT a member of a set, or null when it is: of the set's kind, in its namespace, its labels
  * matching the selector, not a copy ripple made (a copy is never a base: copies of copies would chain), not the
- * named base of another policy (`named`: that policy owns its copies; the set leaves it alone).
+ * named base of another policy that syncs it (that policy owns its copies) or protects it (its copies must follow
+ * that policy's last-known-good snapshot: add sync to it). A reload-only policy's base stays a member.
  */
 export function memberSkipReason(set: RipplePolicy, obj: ObjectLike, kind: string, named: readonly RipplePolicy[] = []): string | null {
   const s = set.spec.source;
@@ -157,8 +158,8 @@ export function memberSkipReason(set: RipplePolicy, obj: ObjectLike, kind: strin
   if (obj.metadata?.namespace !== s.namespace) return `not in the set's namespace ${s.namespace}`;
   if (obj.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) return `${kind} ${s.namespace}/${name} is a copy ripple made (${LABEL_MANAGED_BY}: ${MANAGED_BY_VALUE}), never a base`;
   if (!matchesSelector(s.selector, obj.metadata?.labels)) return `${kind} ${s.namespace}/${name}: labels do not match source.selector`;
-  const other = named.find((p) => p !== set && !isSet(p) && p.spec.source.kind === kind && p.spec.source.namespace === s.namespace && p.spec.source.name === name);
-  if (other) return `${kind} ${s.namespace}/${name} is the base of policy ${other.metadata.name}`;
+  const other = named.find((p) => p !== set && !isSet(p) && (p.spec.sync || p.spec.protect) && p.spec.source.kind === kind && p.spec.source.namespace === s.namespace && p.spec.source.name === name);
+  if (other) return `${kind} ${s.namespace}/${name} is the base of policy ${other.metadata.name}${other.spec.sync ? '' : ', which protects it (add sync to that policy to copy it from its last-known-good snapshot)'}`;
   return null;
 }
 

@@ -64,9 +64,13 @@ describe('set members', () => {
     ['another namespace', obj('tls', { clone: 'true' }, 'team-a'), 'Secret', /not in the set's namespace base/],
     ['another kind', obj('tls', { clone: 'true' }), 'ConfigMap', /not the set's kind Secret/],
     ['a copy ripple made (even labelled)', obj('tls', { clone: 'true', 'app.kubernetes.io/managed-by': 'ripple' }), 'Secret', /is a copy ripple made/],
-    ["another policy's named base", obj('blogsecret', { clone: 'true' }), 'Secret', /is the base of policy blog/],
+    ["another policy's named base", obj('blogsecret', { clone: 'true' }), 'Secret', /is the base of policy blog$/],
+    ['the base of a policy that only protects it', obj('guarded', { clone: 'true' }), 'Secret', /is the base of policy guard, which protects it \(add sync to that policy/],
+    ['the base of a policy that only reloads for it: still a member', obj('watched', { clone: 'true' }), 'Secret', null],
   ])('%s', (_n, o, kind, want) => {
-    const why = memberSkipReason(certs, o, kind, [named, certs]);
+    const guard = RipplePolicy.parse(doc('guard', { source: { kind: 'Secret', namespace: 'base', name: 'guarded' }, protect: {} }));
+    const watch = RipplePolicy.parse(doc('watch', { source: { kind: 'Secret', namespace: 'base', name: 'watched' }, reload: {} }));
+    const why = memberSkipReason(certs, o, kind, [named, certs, guard, watch]);
     if (want === null) expect(why).toBeNull();
     else expect(why).toMatch(want);
   });
