@@ -5,32 +5,56 @@
  * The EKS clusters one ripple stage serves, for serverless.yml.
  *
  *   --param="cluster=prod"                 one cluster (the default for events that carry none)
- *   --param="clusters=prod,prod-eu-2"      several clusters in the stack's region (the first is the default
- *                                          unless `cluster` names another one)
- *
- *   --param="clusters={\"prod\":{\"endpoint\":\"https://…\",\"caData\":\"LS0t…\"}}"
+ *   --param="clusters=prod,prod-eu-2"      several clusters in the stack's account and region (the first is the
+ *                                          default unless `cluster` names another one)
+ *   --param='clusters={"prod":{"endpoint":"https://…","caData":"LS0t…"}}'
  *                                          endpoint + CA given: the handlers make no eks:DescribeCluster call
+ *   --param='clusters=[{"name":"prod"},{"name":"us","region":"us-east-1"},
+ *                      {"name":"edge","region":"eu-west-1","accountId":"210987654321","externalId":"ripple-prod"}]'
+ *                                          clusters in other regions and other accounts (a list of objects, or
+ *                                          the same fields in the object form keyed by name)
+ *
+ * Fields of a cluster: `name`, `region` (default: the stack's), `accountId` (only for a cluster in another account
+ * than the stack's), `endpoint` + `caData`, and for another account `externalId` (the spoke stack's ExternalId),
+ * `roleArn` (one role for all three functions) or `roleArns` ({clone, protect, rollout}; default
+ * `arn:aws:iam::<accountId>:role/ripple-<stage>-<cluster>-<handler>`, the names infra/aws/spoke.yml creates) and
+ * `forwarderRoleArn` (default `…:role/ripple-<stage>-<cluster>-forwarder`, the bus policy's principal).
+ *
+ * Three kinds of cluster (docs/fleet.md, "Other regions and accounts"):
+ *   local    the stack's account and region: everything is in this stack (access entries for the function
+ *            roles, the forwarder's Pod Identity association, protect's audit-log subscription).
+ *   region   the stack's account, another region: the function roles reach it directly (eks:DescribeCluster on
+ *            its ARN in that region); its access entries for them and its forwarder's role and association are
+ *            in a spoke stack deployed in that region (infra/aws/spoke.yml: CloudFormation is regional).
+ *   account  another account: each function assumes its own role there (sts:AssumeRole on exactly those ARNs),
+ *            which holds the cluster's access entry and eks:DescribeCluster on it (spoke.yml creates them, trusting
+ *            only this stage's function roles, with the ExternalId); its forwarder puts events on this bus, which
+ *            a bus policy allows for that account's forwarder role only.
+ * The primary cluster (`cluster`) must be local: its audit log is subscribed in serverless.yml.
  *
  * `cluster` is required for every stage but `dev` (LOCAL_STAGES: `npm start`, `npm run package`), which falls
  * back to a cluster named `ripple`: a deploy never targets a cluster nobody named.
  *
  * Exports (each a function the framework calls with its variable resolver):
- *   names         ['prod', ...]
- *   env           RIPPLE_CLUSTERS for the handlers: JSON `{ "<cluster>": { "region": "<region>" } }`, plus
- *                 `endpoint` and `caData` where the `clusters` JSON gives them (otherwise read with
- *                 eks:DescribeCluster at run time)
- *   describeArns  the IAM resources of eks:DescribeCluster: exactly these clusters
- *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on
- *   forwarderAssociations  `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }`: a property of the
- *                 deploy-time reconcile, so it runs after every association exists and again whenever one is
- *                 created or replaced (a cluster added); the clone handler then restarts that cluster's
- *                 forwarder so its pods are re-created with the Pod Identity credentials
+ *   names         ['prod', ...] every cluster, primary first
+ *   localNames    the local ones (the forwarder role's trust: Pod Identity on these clusters)
+ *   envClone, envRollout, envProtect   RIPPLE_CLUSTERS for that function: JSON `{ "<cluster>": { "region" } }`,
+ *                 plus `endpoint`/`caData` where given and, for another account, that function's `roleArn` and the
+ *                 `externalId`
+ *   env           the same without role ARNs (kept for configurations that set it on the provider)
+ *   describeArns  the IAM resources of eks:DescribeCluster: exactly the clusters of the stack's account
+ *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on: the clone
+ *                 role's access entries and, with clusters in other accounts, its assume-role policy
+ *   forwarderAssociations  `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` (local clusters): a
+ *                 property of the deploy-time reconcile, so it runs after every association exists and again
+ *                 whenever one is created or replaced; the clone handler then restarts that cluster's forwarder
  *   forwarderNamespace, forwarderServiceAccount  for the ForwarderRole trust policy (session tags)
- *   resources     per cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
- *                 core/constants.ts HANDLER_GROUPS), the forwarder's
- *                 AWS::EKS::PodIdentityAssociation, and for every cluster but the primary one the protect
- *                 function's subscription to /aws/eks/<cluster>/cluster (the primary one is the `cloudwatchLog`
- *                 event in serverless.yml).
+ *   resources     per local cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
+ *                 core/constants.ts HANDLER_GROUPS), the forwarder's AWS::EKS::PodIdentityAssociation, and for
+ *                 every one but the primary the protect function's subscription to /aws/eks/<cluster>/cluster (the
+ *                 primary's is the `cloudwatchLog` event in serverless.yml); with clusters in other accounts, one
+ *                 AWS::IAM::Policy per function role allowing sts:AssumeRole on its roles there, and one
+ *                 AWS::Events::EventBusPolicy per account allowing PutEvents from its forwarder roles.
  *
  * CommonJS on purpose: the framework `require()`s variable files. The pure parts are exported for tests.
  */
@@ -51,44 +75,96 @@ function readConstants(file = CONSTANTS) {
     if (!m) throw new Error(`${file}: ${name} not found`);
     return m[1];
   };
-  return { groups, namespace: str('RIPPLE_NAMESPACE'), serviceAccount: str('FORWARDER_SERVICE_ACCOUNT') };
+  return { groups, namespace: str('RIPPLE_NAMESPACE'), serviceAccount: str('FORWARDER_SERVICE_ACCOUNT'), eventSource: str('EVENT_SOURCE') };
 }
 
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const ACCOUNT = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+/** sts:ExternalId: 2-1224 characters of [\w+=,.@:/-]. */
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const FIELDS = ['name', 'endpoint', 'caData', 'region', 'accountId', 'roleArn', 'roleArns', 'externalId', 'forwarderRoleArn'];
 
 /** Stages that may leave `cluster` unset (they fall back to `ripple`, the local runner's name). */
 const LOCAL_STAGES = ['dev'];
 
-/** The `clusters` param as an object `{ name: { endpoint?, caData?, region? } }` (a list gives empty entries). */
-function clusterEntries(clusters) {
-  const raw = String(clusters ?? '').trim();
-  if (raw.startsWith('{')) {
-    let value;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new Error(`param "clusters": not valid JSON (${err.message}); give a comma separated list of cluster names or a RIPPLE_CLUSTERS object`, { cause: err });
-    }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('param "clusters": a JSON value must be an object {"<cluster>": {"endpoint"?, "caData"?, "region"?}}');
-    const out = {};
-    for (const [name, entry] of Object.entries(value)) {
-      const e = entry && typeof entry === 'object' ? entry : {};
-      for (const k of Object.keys(e)) {
-        if (!['endpoint', 'caData', 'region'].includes(k)) throw new Error(`param "clusters": ${name}.${k}: unknown field (endpoint, caData, region)`);
-      }
-      if (Boolean(e.endpoint) !== Boolean(e.caData)) throw new Error(`param "clusters": ${name}: give both endpoint and caData (the cluster's API URL and base64 CA, \`aws eks describe-cluster\`), or neither`);
-      if (e.endpoint && !/^https:\/\//.test(String(e.endpoint))) throw new Error(`param "clusters": ${name}.endpoint: must be an https:// URL`);
-      out[name] = e;
-    }
-    return out;
+const HANDLER_ROLES = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' };
+
+/** One cluster's fields, checked; `where` names it in errors. */
+function checkEntry(name, entry, where) {
+  const e = entry && typeof entry === 'object' && !Array.isArray(entry) ? { ...entry } : {};
+  delete e.name;
+  for (const k of Object.keys(e)) {
+    if (!FIELDS.includes(k)) throw new Error(`param "clusters": ${where}.${k}: unknown field (${FIELDS.filter((f) => f !== 'name').join(', ')})`);
   }
-  return Object.fromEntries(raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean).map((n) => [n, {}]));
+  if (Boolean(e.endpoint) !== Boolean(e.caData)) throw new Error(`param "clusters": ${where}: give both endpoint and caData (the cluster's API URL and base64 CA, \`aws eks describe-cluster\`), or neither`);
+  if (e.endpoint && !/^https:\/\//.test(String(e.endpoint))) throw new Error(`param "clusters": ${where}.endpoint: must be an https:// URL`);
+  if (e.region !== undefined && !REGION.test(String(e.region))) throw new Error(`param "clusters": ${where}.region: "${e.region}" is not an AWS region (e.g. eu-west-1)`);
+  if (e.accountId !== undefined) {
+    e.accountId = String(e.accountId);
+    if (!ACCOUNT.test(e.accountId)) throw new Error(`param "clusters": ${where}.accountId: "${e.accountId}" is not an AWS account id (12 digits; quote it in YAML)`);
+  }
+  const crossAccountOnly = ['roleArn', 'roleArns', 'externalId', 'forwarderRoleArn'].filter((k) => e[k] !== undefined);
+  if (crossAccountOnly.length && !e.accountId) {
+    throw new Error(`param "clusters": ${where}.${crossAccountOnly[0]}: only for a cluster in another account; give its accountId (a cluster of the stack's account is reached with the function roles themselves)`);
+  }
+  if (e.roleArn !== undefined && e.roleArns !== undefined) throw new Error(`param "clusters": ${where}: give roleArn (one role for the three functions) or roleArns ({clone, protect, rollout}), not both`);
+  const arns = e.roleArns !== undefined ? e.roleArns : e.roleArn !== undefined ? { arn: e.roleArn } : {};
+  if (e.roleArns !== undefined) {
+    if (!arns || typeof arns !== 'object' || Array.isArray(arns)) throw new Error(`param "clusters": ${where}.roleArns: an object {clone, protect, rollout} of role ARNs`);
+    for (const h of Object.keys(HANDLER_ROLES)) if (!arns[h]) throw new Error(`param "clusters": ${where}.roleArns.${h}: missing (give the three, or use roleArn for one role)`);
+    for (const k of Object.keys(arns)) if (!HANDLER_ROLES[k]) throw new Error(`param "clusters": ${where}.roleArns.${k}: unknown function (clone, protect, rollout)`);
+  }
+  const checked = Object.entries(arns).map(([k, arn]) => [e.roleArns !== undefined ? `roleArns.${k}` : 'roleArn', arn]);
+  if (e.forwarderRoleArn !== undefined) checked.push(['forwarderRoleArn', e.forwarderRoleArn]);
+  for (const [field, arn] of checked) {
+    const m = ROLE_ARN.exec(String(arn));
+    if (!m) throw new Error(`param "clusters": ${where}.${field}: "${arn}" is not an IAM role ARN`);
+    if (m[1] !== e.accountId) throw new Error(`param "clusters": ${where}.${field}: the role is in account ${m[1]}, the cluster in ${e.accountId}`);
+  }
+  if (e.externalId !== undefined && !EXTERNAL_ID.test(String(e.externalId))) {
+    throw new Error(`param "clusters": ${where}.externalId: 2 to 1224 characters of letters, digits and _+=,.@:/-`);
+  }
+  return e;
 }
 
 /**
- * `cluster` + optional `clusters` -> ordered unique names, primary first. `clusters` is a comma/space separated
- * list, or the handlers' RIPPLE_CLUSTERS JSON object (its keys are the names). `stage` (optional) names the
- * stage in the error when no cluster is given.
+ * The `clusters` param as an ordered object `{ name: fields }`: a comma/space separated list (empty entries),
+ * a JSON object keyed by name, a JSON list of names or `{name, ...}` objects, or the same as a YAML value
+ * (params in serverless.yml).
+ */
+function clusterEntries(clusters) {
+  let value = clusters;
+  if (typeof value === 'string' || value === undefined || value === null) {
+    const raw = String(value ?? '').trim();
+    if (!raw.startsWith('{') && !raw.startsWith('[')) {
+      return Object.fromEntries(raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean).map((n) => [n, {}]));
+    }
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new Error(`param "clusters": not valid JSON (${err.message}); give a comma separated list of cluster names, a list of {"name", "region"?, "accountId"?, …} objects or a RIPPLE_CLUSTERS object`, { cause: err });
+    }
+  }
+  const out = {};
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      const name = typeof item === 'string' ? item : item && typeof item === 'object' ? item.name : undefined;
+      if (typeof name !== 'string' || !name) throw new Error(`param "clusters": [${i}]: give the cluster's name (a string, or an object with "name")`);
+      if (out[name]) throw new Error(`param "clusters": [${i}]: cluster "${name}" is listed twice`);
+      out[name] = checkEntry(name, typeof item === 'string' ? {} : item, `[${i}] (${name})`);
+    });
+    return out;
+  }
+  if (!value || typeof value !== 'object') throw new Error('param "clusters": a JSON value must be a list [{"name", …}] or an object {"<cluster>": {"endpoint"?, "caData"?, "region"?, "accountId"?, …}}');
+  for (const [name, entry] of Object.entries(value)) out[name] = checkEntry(name, entry, name);
+  return out;
+}
+
+/**
+ * `cluster` + optional `clusters` -> ordered unique names, primary first. `stage` (optional) names the stage in
+ * the error when no cluster is given.
  */
 function parseClusters(cluster, clusters, stage) {
   const list = Object.keys(clusterEntries(clusters));
@@ -106,6 +182,58 @@ function parseClusters(cluster, clusters, stage) {
   return [...new Set(names)];
 }
 
+/** The spoke roles' default names (infra/aws/spoke.yml): `ripple-<stage>-<cluster>-<role>`, at most 64 characters. */
+function spokeRoleName(stage, cluster, role) {
+  return `ripple-${stage}-${cluster}-${role}`;
+}
+
+/**
+ * The stage's clusters, resolved: `[{ name, kind: 'local'|'region'|'account', region, accountId?, endpoint?,
+ * caData?, roleArns?, externalId? }]`, primary first. `region` is the stack's when the cluster names none.
+ */
+function stageClusters({ cluster, clusters, stage, region }) {
+  const names = parseClusters(cluster, clusters, stage);
+  const entries = clusterEntries(clusters);
+  return names.map((name, i) => {
+    const e = entries[name] ?? {};
+    const own = e.region ?? region;
+    const kind = e.accountId ? 'account' : own !== region ? 'region' : 'local';
+    const c = { name, kind, region: own, stage: stage ?? 'dev' };
+    if (e.endpoint) Object.assign(c, { endpoint: e.endpoint, caData: e.caData });
+    if (kind === 'account') {
+      c.accountId = e.accountId;
+      const roleArns = {};
+      for (const h of Object.keys(HANDLER_ROLES)) {
+        const given = e.roleArns?.[h] ?? e.roleArn;
+        if (given) roleArns[h] = given;
+        else {
+          const roleName = spokeRoleName(stage ?? 'dev', name, h);
+          if (spokeRoleName(stage ?? 'dev', name, 'forwarder').length > 64) {
+            throw new Error(`param "clusters": ${name}: the spoke's default role names (${spokeRoleName(stage ?? 'dev', name, 'forwarder')}) are longer than IAM's 64 characters; deploy its spoke stack with a shorter RoleNamePrefix and give roleArns`);
+          }
+          roleArns[h] = `arn:${partitionOf(own)}:iam::${e.accountId}:role/${roleName}`;
+        }
+      }
+      c.roleArns = roleArns;
+      if (!e.externalId) {
+        throw new Error(`param "clusters": ${name}.externalId: required for a cluster in another account (the ExternalId its spoke stack's roles demand, infra/aws/spoke.yml; not a secret, e.g. ripple-${stage ?? 'dev'}-${name})`);
+      }
+      c.externalId = String(e.externalId);
+      if (e.forwarderRoleArn) c.forwarderRoleArn = e.forwarderRoleArn;
+    }
+    if (i === 0 && kind !== 'local') {
+      throw new Error(`param "cluster": the primary cluster "${name}" must be in the stack's account and region (${region}): its audit log is subscribed by this stack; make a local cluster the primary, or deploy the stage in ${kind === 'region' ? own : 'that account'}`);
+    }
+    return c;
+  });
+}
+
+function partitionOf(region) {
+  if (String(region).startsWith('cn-')) return 'aws-cn';
+  if (String(region).startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /** PascalCase, alphanumeric: a CloudFormation logical id part for a cluster name. */
 function logicalPart(name) {
   return name
@@ -113,12 +241,6 @@ function logicalPart(name) {
     .filter(Boolean)
     .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('');
-}
-
-const HANDLER_ROLES = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' };
-
-function clusterArn(name) {
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}` };
 }
 
 /** Logical-id part per cluster: PascalCase name, made unique by position when two names normalise alike. */
@@ -132,16 +254,40 @@ function clusterParts(names) {
   });
 }
 
-/** Logical ids of the clone role's access entries: the deploy-time reconcile must wait for them. */
-function cloneAccessEntryIds(names) {
-  return clusterParts(names).map((part) => `CloneAccessEntry${part}`);
+/** Strings (names) or resolved clusters -> resolved clusters (a bare name is a local cluster). */
+function asClusters(list) {
+  return list.map((c) => (typeof c === 'string' ? { name: c, kind: 'local' } : c));
 }
 
-/** The CloudFormation resources for these clusters (see the header). */
-function clusterResources(names, constants = readConstants()) {
+/** eks:DescribeCluster resources: the clusters of the stack's account, each in its region. */
+function clusterArn(c) {
+  if (c.kind === 'region') return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}` };
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${c.name}` };
+}
+
+function describeArns(list) {
+  return asClusters(list).filter((c) => c.kind !== 'account').map(clusterArn);
+}
+
+const ASSUME_POLICY = (handler) => `${logicalPart(handler)}AssumeClusterRolesPolicy`;
+
+/** Logical ids the deploy-time reconcile waits for: the clone role's local access entries, its assume-role policy. */
+function cloneAccessEntryIds(list) {
+  const all = asClusters(list);
+  const parts = clusterParts(all.map((c) => c.name));
+  const ids = all.flatMap((c, i) => (c.kind === 'local' ? [`CloneAccessEntry${parts[i]}`] : []));
+  if (all.some((c) => c.kind === 'account')) ids.push(ASSUME_POLICY('clone'));
+  return ids;
+}
+
+/** The CloudFormation resources for these clusters (see the header). `stage` names the bus policy statements. */
+function clusterResources(list, constants = readConstants()) {
+  const all = asClusters(list);
   const Resources = {};
-  const parts = clusterParts(names);
-  names.forEach((name, i) => {
+  const parts = clusterParts(all.map((c) => c.name));
+  all.forEach((c, i) => {
+    if (c.kind !== 'local') return;
+    const name = c.name;
     const part = parts[i];
     for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
       const group = constants.groups[handler];
@@ -187,7 +333,52 @@ function clusterResources(names, constants = readConstants()) {
       };
     }
   });
+  const remote = all.filter((c) => c.kind === 'account');
+  if (remote.length) {
+    // Each function may assume exactly its own role in each other account's cluster, nothing else.
+    for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
+      Resources[ASSUME_POLICY(handler)] = {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: `ripple-${handler}-cluster-roles`,
+          Roles: [{ Ref: role }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Sid: 'AssumeClusterRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [...new Set(remote.map((c) => c.roleArns[handler]))] }],
+          },
+        },
+      };
+    }
+    // The forwarders of the other accounts put events on this bus directly (their role's identity policy allows
+    // it; cross-account, the bus must too): one statement per account, for its forwarder roles only.
+    const byAccount = new Map();
+    for (const c of remote) byAccount.set(c.accountId, [...(byAccount.get(c.accountId) ?? []), c]);
+    for (const [account, cs] of byAccount) {
+      Resources[`RippleBusPolicy${account}`] = {
+        Type: 'AWS::Events::EventBusPolicy',
+        Properties: {
+          EventBusName: { Ref: 'RippleBus' },
+          StatementId: `ripple-forwarders-${account}`,
+          Statement: {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${partitionOf(cs[0].region)}:iam::${account}:root` },
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': ['RippleBus', 'Arn'] },
+            Condition: {
+              ArnEquals: { 'aws:PrincipalArn': cs.map((c) => forwarderRoleArn(c)) },
+              StringEquals: { 'events:source': constants.eventSource ?? 'ripple.kubernetes' },
+            },
+          },
+        },
+      };
+    }
+  }
   return { Resources };
+}
+
+/** The forwarder role the spoke stack creates in another account: `ripple-<stage>-<cluster>-forwarder`. */
+function forwarderRoleArn(c) {
+  return c.forwarderRoleArn ?? `arn:${partitionOf(c.region)}:iam::${c.accountId}:role/${spokeRoleName(c.stage ?? 'dev', c.name, 'forwarder')}`;
 }
 
 function readAuditFilter() {
@@ -197,13 +388,32 @@ function readAuditFilter() {
   return value;
 }
 
-/** `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` (see the header). */
-function forwarderAssociations(names) {
-  const parts = clusterParts(names);
-  return Object.fromEntries(names.map((name, i) => [name, { 'Fn::GetAtt': [`ForwarderPodIdentity${parts[i]}`, 'AssociationArn'] }]));
+/** `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` for the local clusters (see the header). */
+function forwarderAssociations(list) {
+  const all = asClusters(list);
+  const parts = clusterParts(all.map((c) => c.name));
+  return Object.fromEntries(all.flatMap((c, i) => (c.kind === 'local' ? [[c.name, { 'Fn::GetAtt': [`ForwarderPodIdentity${parts[i]}`, 'AssociationArn'] }]] : [])));
 }
 
-/** RIPPLE_CLUSTERS for the handlers: region for each, endpoint + caData where the `clusters` JSON gives them. */
+/** RIPPLE_CLUSTERS for the handlers (see the header); `handler` adds that function's role ARN in other accounts. */
+function clustersEnvFor(list, handler) {
+  return JSON.stringify(
+    Object.fromEntries(
+      asClusters(list).map((c) => {
+        const e = { region: c.region };
+        if (c.endpoint) Object.assign(e, { endpoint: c.endpoint, caData: c.caData });
+        if (c.kind === 'account') {
+          e.accountId = c.accountId;
+          if (handler) e.roleArn = c.roleArns[handler];
+          if (c.externalId) e.externalId = c.externalId;
+        }
+        return [c.name, e];
+      }),
+    ),
+  );
+}
+
+/** RIPPLE_CLUSTERS (no role ARNs) from the raw params: kept for tests and older callers. */
 function clustersEnv(names, clusters, region) {
   const entries = clusterEntries(clusters);
   return JSON.stringify(Object.fromEntries(names.map((n) => [n, { region, ...(entries[n] ?? {}) }])));
@@ -238,38 +448,51 @@ function refuseSharedClusters(stage, names, paramsByStage) {
   }
 }
 
-async function namesFrom({ resolveVariable }) {
+async function clustersFrom({ resolveVariable }) {
   const cluster = await resolveVariable('param:cluster');
   const clusters = await resolveVariable('param:clusters');
   const stage = await resolveVariable('sls:stage');
+  const region = (await resolveVariable('param:region')) || 'eu-west-1';
+  const empty = typeof clusters === 'string' || clusters === undefined || clusters === null ? !String(clusters ?? '').trim() : false;
   // `dev` (npm start, npm run package) falls back to `ripple`; every other stage must name its cluster.
-  const fallback = !cluster && !String(clusters ?? '').trim() && LOCAL_STAGES.includes(stage) ? 'ripple' : cluster;
-  const names = parseClusters(fallback, clusters, stage);
-  refuseSharedClusters(stage, names, await resolveVariable('self:params, null'));
-  return names;
+  const fallback = !cluster && empty && LOCAL_STAGES.includes(stage) ? 'ripple' : cluster;
+  const list = stageClusters({ cluster: fallback, clusters, stage, region });
+  refuseSharedClusters(stage, list.map((c) => c.name), await resolveVariable('self:params, null'));
+  return list;
+}
+
+async function namesFrom(ctx) {
+  return (await clustersFrom(ctx)).map((c) => c.name);
 }
 
 module.exports = {
   names: async (ctx) => namesFrom(ctx),
-  env: async (ctx) => {
-    const region = await ctx.resolveVariable('param:region');
-    return clustersEnv(await namesFrom(ctx), await ctx.resolveVariable('param:clusters'), region);
-  },
-  describeArns: async (ctx) => (await namesFrom(ctx)).map(clusterArn),
-  resources: async (ctx) => clusterResources(await namesFrom(ctx)),
-  cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await namesFrom(ctx)),
-  forwarderAssociations: async (ctx) => forwarderAssociations(await namesFrom(ctx)),
+  localNames: async (ctx) => (await clustersFrom(ctx)).filter((c) => c.kind === 'local').map((c) => c.name),
+  env: async (ctx) => clustersEnvFor(await clustersFrom(ctx)),
+  envClone: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'clone'),
+  envRollout: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'rollout'),
+  envProtect: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'protect'),
+  describeArns: async (ctx) => describeArns(await clustersFrom(ctx)),
+  resources: async (ctx) => clusterResources(await clustersFrom(ctx)),
+  cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await clustersFrom(ctx)),
+  forwarderAssociations: async (ctx) => forwarderAssociations(await clustersFrom(ctx)),
   primary: async (ctx) => (await namesFrom(ctx))[0],
   forwarderNamespace: () => readConstants().namespace,
   forwarderServiceAccount: () => readConstants().serviceAccount,
   LOCAL_STAGES,
+  HANDLER_ROLES,
   clusterEntries,
+  stageClusters,
   refuseSharedClusters,
   clustersEnv,
+  clustersEnvFor,
+  describeArnsFor: describeArns,
   associationRefs: forwarderAssociations,
   parseClusters,
   clusterResources,
   cloneEntryIds: cloneAccessEntryIds,
+  forwarderRoleArn,
+  spokeRoleName,
   readConstants,
   logicalPart,
 };
