@@ -42,6 +42,8 @@
  *                 plus `endpoint`/`caData` where given and, for another account, that function's `roleArn` and the
  *                 `externalId`
  *   env           the same without role ARNs (kept for configurations that set it on the provider)
+ *   summary       the stack output StageClusters (`hub=eu-west-1,us=us-east-1,edge=eu-central-1/210987654321`), which
+ *                 `ripple doctor` reads to check every cluster of the stage
  *   describeArns  the IAM resources of eks:DescribeCluster: exactly the clusters of the stack's account
  *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on: the clone
  *                 role's access entries and, with clusters in other accounts, its assume-role policy
@@ -413,6 +415,16 @@ function clustersEnvFor(list, handler) {
   );
 }
 
+/**
+ * The stack output StageClusters, for `ripple doctor`: `name=region` per cluster, `/accountId` for another
+ * account, comma separated (short: a CloudFormation output value is limited in size).
+ */
+function clustersSummary(list) {
+  return asClusters(list)
+    .map((c) => `${c.name}=${c.region ?? ''}${c.kind === 'account' ? `/${c.accountId}` : ''}`)
+    .join(',');
+}
+
 /** RIPPLE_CLUSTERS (no role ARNs) from the raw params: kept for tests and older callers. */
 function clustersEnv(names, clusters, region) {
   const entries = clusterEntries(clusters);
@@ -472,6 +484,7 @@ module.exports = {
   envClone: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'clone'),
   envRollout: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'rollout'),
   envProtect: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'protect'),
+  summary: async (ctx) => clustersSummary(await clustersFrom(ctx)),
   describeArns: async (ctx) => describeArns(await clustersFrom(ctx)),
   resources: async (ctx) => clusterResources(await clustersFrom(ctx)),
   cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await clustersFrom(ctx)),
@@ -486,6 +499,7 @@ module.exports = {
   refuseSharedClusters,
   clustersEnv,
   clustersEnvFor,
+  clustersSummary,
   describeArnsFor: describeArns,
   associationRefs: forwarderAssociations,
   parseClusters,

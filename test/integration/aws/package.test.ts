@@ -572,8 +572,9 @@ describe('osls package with three clusters: one in another region, one in anothe
         },
       },
     ]);
-    // and the hub outputs the function roles its spoke stacks trust
+    // and the hub outputs the function roles its spoke stacks trust, and every cluster for ripple doctor
     for (const h of HANDLERS) expect(fleet.template.Outputs[`${ROLE[h]}Arn`]).toEqual({ Value: getAtt(ROLE[h]) });
+    expect(fleet.template.Outputs.StageClusters.Value).toBe(`hub=eu-west-1,us=us-east-1,edge=eu-central-1/${EDGE_ACCOUNT}`);
   });
 
   it('the single-cluster templates have none of it', () => {

@@ -202,6 +202,10 @@ describe('clusters.cjs: other regions and other accounts', () => {
     expect(env().edge).not.toHaveProperty('roleArn');
   });
 
+  it('the StageClusters output ripple doctor reads: name=region, /account for another account', () => {
+    expect(clusters.clustersSummary(resolved())).toBe(`hub=eu-west-1,us=us-east-1,edge=eu-west-1/${EDGE}`);
+  });
+
   it('roleArn (one role) and roleArns (one per function) override the default names', () => {
     const one = clusters.stageClusters({ cluster: 'hub', clusters: JSON.stringify({ hub: {}, e: { accountId: EDGE, externalId: 'xx', roleArn: `arn:aws:iam::${EDGE}:role/ops/ripple` } }), stage: 'prod', region: 'eu-west-1' })[1];
     expect(one.roleArns).toEqual({ clone: `arn:aws:iam::${EDGE}:role/ops/ripple`, rollout: `arn:aws:iam::${EDGE}:role/ops/ripple`, protect: `arn:aws:iam::${EDGE}:role/ops/ripple` });
