@@ -9,7 +9,8 @@
  *      copies cause;
  *   2. the base is updated in hub (measured): the clone invocation for hub's event (it reads the base once and
  *      writes each cluster's copies side by side), then the rollout handler for the copy-updated events of every
- *      cluster's forwarder (each fingerprinted under its cluster's key), in SQS batches of 100, 5 in flight.
+ *      cluster's forwarder (each fingerprinted under its cluster's key; interleaved, as the forwarders send at
+ *      once), in SQS batches of 100, 5 in flight.
  * Printed per cluster: clone writes and rollouts against the minimum (N writes, 2N rollouts; every Deployment's
  * generation advanced exactly once), when its last copy and its last rollout landed (ms after the base event was
  * handed to the clone handler: the API server's clock), and its API server's CPU; then the whole chain's wall time
@@ -149,6 +150,13 @@ async function copyEvents(m: Member, dt: 'created' | 'updated'): Promise<object[
     );
 }
 
+/** Round-robin merge: one event of each cluster in turn, as the forwarders' events meet on one queue. */
+function interleave<T>(lists: T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < Math.max(0, ...lists.map((l) => l.length)); i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
+}
+
 async function generations(m: Member): Promise<Map<string, number>> {
   const g = new Map<string, number>();
   for (const d of (await m.admin.apps.listDeploymentForAllNamespaces()).items) g.set(`${d.metadata!.namespace}/${d.metadata!.name}`, d.metadata!.generation ?? 0);
@@ -167,7 +175,7 @@ async function measure(members: Member[]): Promise<void> {
   let t0 = performance.now();
   const first = await h.clone(delivered(resyncEntry({ cluster: 'hub', reason: 'startup', observedAt: new Date().toISOString() })));
   const cloneMs1 = ms(t0);
-  const created = (await Promise.all(members.map((m) => copyEvents(m, 'created')))).flat();
+  const created = interleave(await Promise.all(members.map((m) => copyEvents(m, 'created'))));
   const failed1 = await runRollouts(rollouts, created);
   await Promise.all(members.map((m) => m.cluster.sync()));
   console.log(`initial sync: clone ${cloneMs1} ms (failures ${first.failures.length}), rollouts ${ms(t0)} ms in all (failed records ${failed1}); writes per cluster: ${members.map((m, i) => `${m.name} ${writesBy(m, CLONE_USER, marks[i]!).length}`).join(', ')} (minimum ${N} each)`);
@@ -191,7 +199,8 @@ async function measure(members: Member[]): Promise<void> {
   const second = await h.clone(event);
   const cloneMs = ms(t0);
   const cloneCpu = cpu(cpu0);
-  const updatedEvents = (await Promise.all(members.map((m) => copyEvents(m, 'updated')))).flat();
+  // every cluster's forwarder sends at once: their events interleaved on the queue
+  const updatedEvents = interleave(await Promise.all(members.map((m) => copyEvents(m, 'updated'))));
   const failed = await runRollouts(rollouts, updatedEvents);
   const totalMs = ms(t0);
   const totalCpu = cpu(cpu0);
