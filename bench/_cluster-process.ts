@@ -4,14 +4,15 @@
  * channel:
  *   parent -> { id, type: 'kubeconfig', opts } | { id, type: 'sync' } | { id, type: 'stop' } | { id, type: 'profile', … }
  *   child  -> { type: 'ready', url } | { type: 'audit', events } | { type: 'reply', id, value }
- * Audit events travel as compact tuples (what the bench counts: user, verb, resource, URI, code), in batches;
+ * Audit events travel as compact tuples (what the bench counts: user, verb, resource, URI, code, and when: the
+ * wall clock, Date.now(), which parent and child share), in batches;
  * 'sync' flushes them first, so after its reply the parent has every event of the requests it saw answered.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { startCluster, type StartClusterOptions } from '../infra/local/cluster/index.ts';
 
-export type AuditTuple = [user: string, verb: string, resource: string | null, requestURI: string, code: number];
+export type AuditTuple = [user: string, verb: string, resource: string | null, requestURI: string, code: number, at: number];
 export type ClusterRequest =
   | { type: 'kubeconfig'; opts?: { user?: string; groups?: string[] } }
   | { type: 'sync' }
@@ -25,7 +26,7 @@ const send = (m: object) => new Promise<void>((resolve) => process.send!(m, () =
 const opts = JSON.parse(process.argv[2] ?? '{}') as StartClusterOptions;
 const cluster = await startCluster(opts);
 let buffered: AuditTuple[] = [];
-cluster.onAudit((e) => buffered.push([e.user.username, e.verb, e.objectRef?.resource ?? null, e.requestURI, e.responseStatus.code]));
+cluster.onAudit((e) => buffered.push([e.user.username, e.verb, e.objectRef?.resource ?? null, e.requestURI, e.responseStatus.code, Date.now()]));
 const flush = async () => {
   if (!buffered.length) return;
   const events = buffered;

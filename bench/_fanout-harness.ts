@@ -32,6 +32,8 @@ export interface Audited {
   resource: string | null;
   uri: string;
   code: number;
+  /** When the API server answered (Date.now()). */
+  at: number;
 }
 
 /** Where the cluster runs: in the handlers' process, or in one of its own (as in production). */
@@ -52,7 +54,7 @@ export interface BenchCluster {
 export async function inProcessCluster(opts: StartClusterOptions): Promise<BenchCluster> {
   const cluster = await startCluster(opts);
   const audit: Audited[] = [];
-  cluster.onAudit((e) => audit.push({ user: e.user.username, verb: e.verb, resource: e.objectRef?.resource ?? null, uri: e.requestURI, code: e.responseStatus.code }));
+  cluster.onAudit((e) => audit.push({ user: e.user.username, verb: e.verb, resource: e.objectRef?.resource ?? null, uri: e.requestURI, code: e.responseStatus.code, at: Date.now() }));
   return { kubeConfig: async (o) => cluster.kubeConfig(o), audit, sync: async () => null, stop: () => cluster.stop() };
 }
 
@@ -67,7 +69,7 @@ export async function clusterProcess(opts: StartClusterOptions): Promise<BenchCl
     child.once('exit', (code) => reject(new Error(`cluster process exited (${code})`)));
     child.on('message', (m: { type: string; id?: number; value?: unknown; events?: AuditTuple[] }) => {
       if (m.type === 'ready') resolve();
-      else if (m.type === 'audit') for (const [user, verb, resource, uri, code] of m.events!) audit.push({ user, verb, resource, uri, code });
+      else if (m.type === 'audit') for (const [user, verb, resource, uri, code, at] of m.events!) audit.push({ user, verb, resource, uri, code, at });
       else if (m.type === 'reply') waiting.get(m.id!)?.(m.value);
     });
   });

@@ -10,7 +10,8 @@ import type { RipplePolicy } from '../core/policy/schema.ts';
 import { renderAdmission, renderIdentityAdmission, renderSystemAdmission } from './admission.ts';
 import { protectAuditFilter } from './audit-filter.ts';
 import { describeRenderedPattern, renderPatterns, rolloutSettings, type PatternOptions } from './patterns.ts';
-import { renderRbacFiles, type K8sObject } from './rbac.ts';
+import { renderRbacFiles, type ClusterView, type K8sObject } from './rbac.ts';
+import { isFleetPolicy, isSourceCluster, placements, sourceClusterOf } from '../core/policy/fleet.ts';
 import { configJsonSchema, policyJsonSchema } from './schema.ts';
 import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -23,6 +24,8 @@ export type RenderTarget = (typeof RENDER_TARGETS)[number];
 export const PATTERNS_DIR = 'events/patterns';
 export const ADMISSION_DIR = 'infra/k8s/admission';
 export const RBAC_DIR = 'infra/k8s/rbac';
+/** Per-cluster output of a fleet stage: `infra/k8s/clusters/<cluster>/{rbac,admission}/` and its kustomization. */
+export const CLUSTERS_DIR = 'infra/k8s/clusters';
 
 /** Directories whose generated *.yaml files are owned by the renderer: a stale one (its policy is gone) is removed. */
 export const OWNED_DIRS: Partial<Record<RenderTarget, string>> = { admission: ADMISSION_DIR, rbac: RBAC_DIR };
@@ -39,6 +42,12 @@ export interface RenderOptions {
   patternLimit?: number;
   /** The cluster-wide RippleConfig (ripple.config.yaml): the Reloader mode adds to the rollout pattern, RBAC and settings (render/reloader.ts). */
   config?: RippleConfig;
+  /**
+   * The stage's clusters, primary first (`--clusters`, RIPPLE_CLUSTER_NAME/RIPPLE_CLUSTERS). With two or more and
+   * a fleet policy, RBAC and admission are also rendered per cluster under CLUSTERS_DIR. Absent: not per cluster,
+   * and per-cluster files are left alone (neither checked nor removed).
+   */
+  clusters?: readonly string[];
 }
 
 export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts: RenderOptions = {}): Record<string, string> {
@@ -56,34 +65,18 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
     case 'audit-filter':
       return { [`${PATTERNS_DIR}/protect-audit-filter.json`]: json(protectAuditFilter(policies)) };
     case 'admission': {
-      const out: Record<string, string> = {};
-      const files: string[] = [];
-      for (const p of [...policies].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-        const objs = renderAdmission(p);
-        if (!objs) continue;
-        files.push(`${p.metadata.name}.yaml`);
-        out[`${ADMISSION_DIR}/${p.metadata.name}.yaml`] = yamlDocs('admission', objs);
+      const out = admissionFiles(ADMISSION_DIR, policies, opts);
+      for (const c of perClusterStage(policies, opts) ?? []) {
+        const view = clusterView(policies, opts.clusters!, c);
+        Object.assign(out, admissionFiles(`${CLUSTERS_DIR}/${c}/admission`, policies, opts, view), clusterKustomization(c));
       }
-      // the Reloader mode's identity limits (ripple.config.yaml; render/reloader.ts)
-      const reloader = renderReloaderAdmission(opts.config);
-      if (reloader.length) {
-        files.push('_ripple-reloader.yaml');
-        out[`${ADMISSION_DIR}/_ripple-reloader.yaml`] = yamlDocs('admission', reloader);
-      }
-      // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
-      files.push('_ripple-system.yaml', '_ripple-identities.yaml');
-      out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
-      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(policies));
-      out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }
     case 'rbac': {
-      const out: Record<string, string> = {};
-      const groups = renderRbacFiles(policies);
-      const reloader = renderReloaderRbac(opts.config);
-      const all: Record<string, K8sObject[]> = reloader.length ? { ...groups, 'rollout-reloader': reloader } : groups;
-      for (const [name, objs] of Object.entries(all)) out[`${RBAC_DIR}/${name}.yaml`] = yamlDocs('rbac', objs);
-      out[`${RBAC_DIR}/kustomization.yaml`] = kustomization('rbac', Object.keys(all).map((n) => `${n}.yaml`));
+      const out = rbacFiles(RBAC_DIR, policies, opts);
+      for (const c of perClusterStage(policies, opts) ?? []) {
+        Object.assign(out, rbacFiles(`${CLUSTERS_DIR}/${c}/rbac`, policies, opts, clusterView(policies, opts.clusters!, c)), clusterKustomization(c));
+      }
       return out;
     }
     case 'schema':
@@ -91,6 +84,72 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
     case 'events':
       return { 'events/ripple-events.schema.json': json(eventJsonSchema()) };
   }
+}
+
+/**
+ * The clusters to render per-cluster output for: the stage's (`opts.clusters`, two or more) when some policy is
+ * placed across the fleet (source.cluster / sync.clusters); otherwise null (one output for every cluster: the
+ * single-cluster files, byte for byte).
+ */
+export function perClusterStage(policies: RipplePolicy[], opts: RenderOptions): string[] | null {
+  const stage = opts.clusters;
+  if (!stage || stage.length < 2 || !policies.some(isFleetPolicy)) return null;
+  return [...stage];
+}
+
+/** Cluster `c`'s part of each policy (render/rbac.ts ClusterView): holds its source, receives its copies. */
+export function clusterView(policies: RipplePolicy[], stage: readonly string[], c: string): ClusterView & { held: RipplePolicy[] } {
+  const holdsSource = (p: RipplePolicy) => isSourceCluster(p, stage, c) && (!isFleetPolicy(p) || stage.includes(sourceClusterOf(p, stage) ?? ''));
+  const receivesCopies = (p: RipplePolicy) => placements(p, stage).some((pl) => pl.target === c);
+  return { holdsSource, receivesCopies, held: policies.filter(holdsSource) };
+}
+
+/**
+ * Admission files under `dir`: one policy per protected base (with a view: only the bases this cluster holds),
+ * the Reloader mode's, ripple-system's, the identities' (protect's bounded to the bases held here).
+ */
+function admissionFiles(dir: string, policies: RipplePolicy[], opts: RenderOptions, view?: ClusterView): Record<string, string> {
+  const out: Record<string, string> = {};
+  const files: string[] = [];
+  const here = view ? policies.filter((p) => view.holdsSource(p)) : policies;
+  for (const p of [...here].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const objs = renderAdmission(p);
+    if (!objs) continue;
+    files.push(`${p.metadata.name}.yaml`);
+    out[`${dir}/${p.metadata.name}.yaml`] = yamlDocs('admission', objs);
+  }
+  // the Reloader mode's identity limits (ripple.config.yaml; render/reloader.ts)
+  const reloader = renderReloaderAdmission(opts.config);
+  if (reloader.length) {
+    files.push('_ripple-reloader.yaml');
+    out[`${dir}/_ripple-reloader.yaml`] = yamlDocs('admission', reloader);
+  }
+  // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
+  files.push('_ripple-system.yaml', '_ripple-identities.yaml');
+  out[`${dir}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
+  out[`${dir}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(here));
+  out[`${dir}/kustomization.yaml`] = kustomization('admission', files);
+  return out;
+}
+
+/** RBAC files under `dir` (with a view: this cluster's part of each policy). */
+function rbacFiles(dir: string, policies: RipplePolicy[], opts: RenderOptions, view?: ClusterView): Record<string, string> {
+  const out: Record<string, string> = {};
+  const groups = renderRbacFiles(policies, view);
+  const reloader = renderReloaderRbac(opts.config);
+  const all: Record<string, K8sObject[]> = reloader.length ? { ...groups, 'rollout-reloader': reloader } : groups;
+  for (const [name, objs] of Object.entries(all)) out[`${dir}/${name}.yaml`] = yamlDocs('rbac', objs);
+  out[`${dir}/kustomization.yaml`] = kustomization('rbac', Object.keys(all).map((n) => `${n}.yaml`));
+  return out;
+}
+
+/** `infra/k8s/clusters/<c>/kustomization.yaml`: the cluster side of one cluster of a fleet (its overlay's base). */
+function clusterKustomization(c: string): Record<string, string> {
+  const text =
+    `${GENERATED_MARK}rbac\` and \`ripple render admission\` for cluster ${c} of the stage. Do not edit by hand.\n` +
+    `# The cluster side of ${c}: point its overlay here (resources: [../../k8s/clusters/${c}]) instead of at infra/k8s.\n` +
+    stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['../../forwarder/', 'rbac/', 'admission/'] }, { lineWidth: 0 });
+  return { [`${CLUSTERS_DIR}/${c}/kustomization.yaml`]: text };
 }
 
 /** Several targets (`all` = every one), merged. */
@@ -117,19 +176,32 @@ export function patternSummary(policies: RipplePolicy[], opts: RenderOptions = {
 }
 
 /** Generated files under the owned directories that a fresh render would not produce (their policy is gone). */
-export function staleFiles(what: RenderTarget | 'all', files: Record<string, string>, root: string): string[] {
+export function staleFiles(what: RenderTarget | 'all', files: Record<string, string>, root: string, opts: { perCluster?: boolean } = {}): string[] {
   const targets = what === 'all' ? RENDER_TARGETS : [what];
   const stale: string[] = [];
-  for (const t of targets) {
-    const dir = OWNED_DIRS[t];
-    if (!dir || !existsSync(join(root, dir))) continue;
+  const clusterDirs = opts.perCluster && existsSync(join(root, CLUSTERS_DIR)) ? readdirSync(join(root, CLUSTERS_DIR)).map((c) => `${CLUSTERS_DIR}/${c}`) : [];
+  const scan = (dir: string) => {
+    if (!existsSync(join(root, dir))) return;
     for (const f of readdirSync(join(root, dir))) {
       const rel = `${dir}/${f}`;
       if (!f.endsWith('.yaml') || rel in files) continue;
       if (readFileSync(join(root, rel), 'utf8').startsWith(GENERATED_MARK)) stale.push(rel);
     }
+  };
+  for (const t of targets) {
+    const dir = OWNED_DIRS[t];
+    if (!dir) continue;
+    scan(dir);
+    // per-cluster output (a fleet stage): only when rendering for a known stage, so a render without one leaves it alone
+    for (const c of clusterDirs) scan(`${c}/${t}`);
   }
-  return stale.sort();
+  if (targets.includes('rbac') || targets.includes('admission')) {
+    for (const c of clusterDirs) {
+      const rel = `${c}/kustomization.yaml`;
+      if (!(rel in files) && existsSync(join(root, rel)) && readFileSync(join(root, rel), 'utf8').startsWith(GENERATED_MARK)) stale.push(rel);
+    }
+  }
+  return [...new Set(stale)].sort();
 }
 
 export interface WriteResult {
@@ -139,7 +211,7 @@ export interface WriteResult {
 }
 
 /** Write the files under `root`, removing stale generated ones; reports what changed. */
-export function writeRendered(what: RenderTarget | 'all', files: Record<string, string>, root: string): WriteResult {
+export function writeRendered(what: RenderTarget | 'all', files: Record<string, string>, root: string, opts: { perCluster?: boolean } = {}): WriteResult {
   const res: WriteResult = { written: [], unchanged: [], removed: [] };
   for (const [rel, content] of Object.entries(files)) {
     const abs = join(root, rel);
@@ -151,7 +223,7 @@ export function writeRendered(what: RenderTarget | 'all', files: Record<string, 
     writeFileSync(abs, content);
     res.written.push(rel);
   }
-  for (const rel of staleFiles(what, files, root)) {
+  for (const rel of staleFiles(what, files, root, opts)) {
     unlinkSync(join(root, rel));
     res.removed.push(rel);
   }
@@ -159,13 +231,13 @@ export function writeRendered(what: RenderTarget | 'all', files: Record<string, 
 }
 
 /** Files under `root` that differ from a fresh render (missing, different, or stale). */
-export function checkRendered(what: RenderTarget | 'all', files: Record<string, string>, root: string): string[] {
+export function checkRendered(what: RenderTarget | 'all', files: Record<string, string>, root: string, opts: { perCluster?: boolean } = {}): string[] {
   const diff: string[] = [];
   for (const [rel, content] of Object.entries(files)) {
     const abs = join(root, rel);
     if (!existsSync(abs)) diff.push(`${rel}: missing`);
     else if (readFileSync(abs, 'utf8') !== content) diff.push(`${rel}: differs from a fresh render`);
   }
-  for (const rel of staleFiles(what, files, root)) diff.push(`${rel}: stale (no policy renders it)`);
+  for (const rel of staleFiles(what, files, root, opts)) diff.push(`${rel}: stale (no policy renders it)`);
   return diff;
 }

@@ -44,19 +44,34 @@ interface Names {
 }
 
 /**
+ * One cluster's part of each policy (a fleet, docs/fleet.md): whether it holds the policy's source (the base, its
+ * snapshot: clone reads them there, protect guards them there) and whether it receives its copies (clone writes
+ * them there, rollout reads them there). Absent: every cluster holds its own source and receives its own copies
+ * (one cluster, or cluster-local policies).
+ */
+export interface ClusterView {
+  holdsSource(p: RipplePolicy): boolean;
+  receivesCopies(p: RipplePolicy): boolean;
+}
+
+const EVERY: ClusterView = { holdsSource: () => true, receivesCopies: () => true };
+
+/**
  * A set of bases (source.selector) names no object: its bases and copies have whatever names its selector picks, so
  * a row that serves one has no resourceNames (any name of that kind). That is what a set costs in privilege: the
  * clone handler may get/list/update/delete every object of the kind, in every namespace (docs/identities.md); its
  * admission policy (`ripple-clone-identity`) still lets it change only objects carrying ripple's mark.
  */
-function namesOf(policies: RipplePolicy[] | undefined): Names {
+function namesOf(policies: RipplePolicy[] | undefined, view: ClusterView = EVERY): Names {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
   const named = (ps: RipplePolicy[], name: (p: RipplePolicy) => string | string[]) => (ps.some(isSet) ? undefined : uniq(ps.flatMap(name)));
+  const held = policies?.filter((p) => view.holdsSource(p));
+  const received = policies?.filter((p) => view.receivesCopies(p));
   return {
-    sources: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && filter(p)), baseName),
-    copies: (kind, filter = () => true) => policies && named(policies.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)), targetNames),
-    snapshots: (filter = () => true) => policies && uniq(policies.filter((p) => p.spec.protect && filter(p)).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
-    protectedNamespaces: () => policies && uniq(policies.filter((p) => p.spec.protect).map((p) => p.spec.source.namespace)),
+    sources: (kind, filter = () => true) => held && named(held.filter((p) => p.spec.source.kind === kind && filter(p)), baseName),
+    copies: (kind, filter = () => true) => received && named(received.filter((p) => p.spec.source.kind === kind && p.spec.sync && filter(p)), targetNames),
+    snapshots: (filter = () => true) => held && uniq(held.filter((p) => p.spec.protect && filter(p)).map((p) => `${SNAPSHOT_PREFIX}${p.metadata.name}`)),
+    protectedNamespaces: () => held && uniq(held.filter((p) => p.spec.protect).map((p) => p.spec.source.namespace)),
   };
 }
 
@@ -166,8 +181,8 @@ function meta(name: string, component: string, namespace?: string) {
  * The handlers' ClusterRoles (`ripple-clone`, `ripple-rollout`, `ripple-protect`). Without policies: not
  * restricted by object name (what a handler needs for any policy set); with policies: only their objects.
  */
-export function handlerClusterRoles(policies?: RipplePolicy[]): K8sObject[] {
-  const names = namesOf(policies);
+export function handlerClusterRoles(policies?: RipplePolicy[], view?: ClusterView): K8sObject[] {
+  const names = namesOf(policies, view);
   return (Object.keys(HANDLER_GROUPS) as HandlerName[]).map((h) => ({
     apiVersion: RBAC,
     kind: 'ClusterRole',
@@ -184,9 +199,9 @@ export function protectNamespaces(policies: RipplePolicy[]): string[] {
 const groupSubject = (group: string) => [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }];
 
 /** Everything, grouped by the file it is rendered to (forwarder, clone, rollout, protect). */
-export function renderRbacFiles(policies: RipplePolicy[]): Record<'forwarder' | HandlerName, K8sObject[]> {
-  const names = namesOf(policies);
-  const roles = handlerClusterRoles(policies);
+export function renderRbacFiles(policies: RipplePolicy[], view?: ClusterView): Record<'forwarder' | HandlerName, K8sObject[]> {
+  const names = namesOf(policies, view);
+  const roles = handlerClusterRoles(policies, view);
   const role = (h: HandlerName) => roles.find((r) => r.metadata.name === `ripple-${h}`)!;
   const sa = [{ kind: 'ServiceAccount', name: FORWARDER_SERVICE_ACCOUNT, namespace: RIPPLE_NAMESPACE }];
   const crb = (h: HandlerName): K8sObject => ({
@@ -227,7 +242,7 @@ export function renderRbacFiles(policies: RipplePolicy[]): Record<'forwarder' | 
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ripple-protect-recover' },
         subjects: groupSubject(HANDLER_GROUPS.protect),
       },
-      ...protectNamespaces(policies).map(
+      ...protectNamespaces(view ? policies.filter((p) => view.holdsSource(p)) : policies).map(
         (ns): K8sObject => ({
           apiVersion: RBAC,
           kind: 'RoleBinding',

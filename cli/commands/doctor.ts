@@ -6,11 +6,15 @@
  *
  *   ripple doctor --stage prod                          the stage, and the cluster of the current context
  *   ripple doctor --stage prod --context prod-eu-2 --cluster prod-eu-2     another of the stage's clusters
+ * Every cluster of the stage (the stack output StageClusters, including other regions and accounts) is checked;
+ * the in-cluster checks run for each one the kubeconfig reaches (a context named after it, or whose cluster
+ * entry names it).
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
+import { kubeFromKubeConfig, type KubeconfigKube } from '../../kube/kubeconfig.ts';
 import type { CheckResult, DoctorClients, DoctorInput } from '../doctor/checks.ts';
+import { clusterFromContext } from '../doctor/facts.ts';
 import { parseSince } from '../logs/queries.ts';
 
 export interface DoctorOptions {
@@ -35,7 +39,38 @@ async function clients(opts: DoctorOptions): Promise<DoctorClients> {
     import('@aws-sdk/client-eks'),
     import('@aws-sdk/client-eventbridge'),
   ]);
-  return { cfn: new cfn.CloudFormationClient(cfg), events: new events.EventBridgeClient(cfg), eks: new eks.EKSClient(cfg), cloudwatch: new cw.CloudWatchClient(cfg), logs: new logs.CloudWatchLogsClient(cfg) };
+  const regional = new Map<string, InstanceType<typeof eks.EKSClient>>();
+  const eksIn = (region: string) => {
+    let c = regional.get(region);
+    if (!c) regional.set(region, (c = new eks.EKSClient({ ...cfg, region })));
+    return c;
+  };
+  return { cfn: new cfn.CloudFormationClient(cfg), events: new events.EventBridgeClient(cfg), eks: new eks.EKSClient(cfg), eksIn, cloudwatch: new cw.CloudWatchClient(cfg), logs: new logs.CloudWatchLogsClient(cfg) };
+}
+
+/** The kubeconfig context of a cluster of the stage: named after it, or whose cluster entry names it (EKS ARN, eksctl). */
+function contextsOf(opts: DoctorOptions): DoctorInput['contextFor'] {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch {
+    return () => null;
+  }
+  const made = new Map<string, KubeconfigKube | null>();
+  return (cluster) => {
+    if (made.has(cluster)) return made.get(cluster)!;
+    const ctx = kc.getContexts().find((c) => c.name === cluster) ?? kc.getContexts().find((c) => clusterFromContext(c.cluster, [cluster]) === cluster);
+    let kube: KubeconfigKube | null = null;
+    if (ctx) {
+      const one = new KubeConfig();
+      one.loadFromString(kc.exportConfig());
+      one.setCurrentContext(ctx.name);
+      kube = kubeFromKubeConfig(one, cluster);
+    }
+    made.set(cluster, kube);
+    return kube;
+  };
 }
 
 function kubeOf(opts: DoctorOptions): { kube: DoctorInput['kube']; problem?: string } {
@@ -70,7 +105,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps = {}): Pro
   const { kube, problem } = kubeOf(opts);
   if (!opts.json) print(`ripple doctor: stage ${stage} (stack ripple-${stage}${opts.region ? `, ${opts.region}` : ''}); kubeconfig context ${kube?.context ?? '-'}`);
   const { runChecks, formatResult } = await import('../doctor/checks.ts');
-  const results = await runChecks({ stage, clients: deps.clients ?? (await clients(opts)), kube, ...(problem ? { kubeProblem: problem } : {}), sinceMs, ...(deps.now ? { now: deps.now } : {}) });
+  const results = await runChecks({ stage, clients: deps.clients ?? (await clients(opts)), kube, contextFor: contextsOf(opts), ...(problem ? { kubeProblem: problem } : {}), sinceMs, ...(deps.now ? { now: deps.now } : {}) });
   for (const r of results) print(opts.json ? JSON.stringify(r) : formatResult(r));
   const failed = results.filter((r) => r.status === 'fail').length;
   if (!opts.json) print(failed ? `${failed} check(s) failed` : 'all checks passed');

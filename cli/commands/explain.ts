@@ -2,11 +2,12 @@
  * `ripple explain --kubeconfig K [--policies DIR]`: dry run of clone and sync against a live cluster. Which
  * namespaces would get copies, which copies differ (and in which part: data, type, immutable, labels,
  * annotations — never values), which same-named objects are left alone, and which workloads would restart.
- * Reads only; writes nothing.
+ * Reads only; writes nothing. `--clusters hub,edge`: a fleet, each cluster a context of that name; per policy its
+ * placement (source cluster, target clusters), then the rows per target cluster.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { explainClone, formatExplain } from '../explain/explain.ts';
+import { explainClone, explainFleet, formatExplain } from '../explain/explain.ts';
 import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
 import { loadPolicies } from '../../core/policy/load.ts';
 import { reportRippleError } from '../common.ts';
@@ -21,12 +22,13 @@ export function register(program: Command): void {
     .description('dry run: which namespaces would get copies, which copies differ (and where), which workloads would restart; nothing is written')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster to explain against')
     .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('--clusters <names>', "a fleet: the stage's clusters, primary first, each a kubeconfig context of that name (as in .ripple/kubeconfig): per policy where its source is read and which clusters get copies, then the rows per target cluster")
     .option('--policies <dir>', 'RipplePolicy directory or file', 'policies')
     .option('--changes-only', 'hide namespaces where nothing would happen')
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--reloader <Kind/namespace/name>', 'the Reloader mode (ripple.config.yaml): which workloads a change of this Secret/ConfigMap would restart, and which annotation decided')
     .option('--event <event>', 'with --reloader: updated, created or deleted', 'updated')
-    .action(async (opts: { kubeconfig: string; context?: string; policies: string; changesOnly?: boolean; output: string; reloader?: string; event: string }) => {
+    .action(async (opts: { kubeconfig: string; context?: string; clusters?: string; policies: string; changesOnly?: boolean; output: string; reloader?: string; event: string }) => {
       if (opts.output !== 'table' && opts.output !== 'json') {
         console.error(`--output: must be "table" or "json", got "${opts.output}"`);
         process.exitCode = 2;
@@ -43,7 +45,16 @@ export function register(program: Command): void {
           console.log(opts.output === 'json' ? JSON.stringify(r, null, 2) : formatReloaderExplain(r));
           return;
         }
-        const result = await explainClone(kubeFromKubeConfig(kc), policies);
+        const stage = (opts.clusters ?? '').split(/[\s,]+/).filter(Boolean);
+        const result = stage.length
+          ? await explainFleet((c) => {
+              if (!kc.getContexts().some((x) => x.name === c)) return null;
+              const one = new KubeConfig();
+              one.loadFromFile(opts.kubeconfig);
+              one.setCurrentContext(c);
+              return kubeFromKubeConfig(one, c);
+            }, stage, policies)
+          : await explainClone(kubeFromKubeConfig(kc), policies);
         if (opts.output === 'json') console.log(JSON.stringify(result, null, 2));
         else console.log(formatExplain(result, { changesOnly: opts.changesOnly }));
       } catch (err) {

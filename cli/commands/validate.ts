@@ -16,15 +16,19 @@ import type { Env } from '../../core/env.ts';
 
 /**
  * The stage's clusters when known: `--clusters a,b` or, as serverless.yml reads them, RIPPLE_CLUSTER_NAME (the
- * primary) and RIPPLE_CLUSTERS (a comma separated list or the handlers' JSON object). Null: unknown, not checked.
+ * primary) and RIPPLE_CLUSTERS (a comma separated list, the handlers' JSON object, or the JSON list of clusters
+ * with regions and accounts). Null: unknown, not checked.
  */
 export function knownClusters(flag: string | undefined, env: Env = process.env): string[] | null {
   const names = (raw: string | undefined): string[] => {
     const t = (raw ?? '').trim();
     if (!t) return [];
-    if (t.startsWith('{')) {
+    if (t.startsWith('{') || t.startsWith('[')) {
       try {
-        return Object.keys(JSON.parse(t) as object);
+        const v = JSON.parse(t) as unknown;
+        // the object keyed by name, or the list of names / {name, region?, accountId?, …} (infra/aws/clusters.cjs)
+        if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : (x as { name?: unknown } | null)?.name)).filter((n): n is string => typeof n === 'string' && n.length > 0);
+        return v && typeof v === 'object' ? Object.keys(v) : [];
       } catch {
         return [];
       }

@@ -9,7 +9,8 @@ import { DescribeAccessEntryCommand, DescribePodIdentityAssociationCommand, List
 import { DescribeEventBusCommand, DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE, type HandlerName } from '../../core/constants.ts';
 import type { CheckResult, DoctorInput } from './checks.ts';
-import { ago, errName, errText, iso, type AssociationFacts, type Pod, type StackFacts } from './facts.ts';
+import { ago, errName, errText, iso, parseStageClusters, type AssociationFacts, type Pod, type StackFacts } from './facts.ts';
+import type { KubeconfigKube } from '../../kube/kubeconfig.ts';
 
 const HANDLERS: HandlerName[] = ['clone', 'rollout', 'protect'];
 const ROLE_ID: Record<HandlerName, string> = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' };
@@ -44,16 +45,20 @@ export async function stackCheck(input: DoctorInput): Promise<[CheckResult, Stac
     const m = r.ResourceType === 'AWS::EKS::PodIdentityAssociation' ? ASSOCIATION_ARN.exec(r.PhysicalResourceId ?? '') : null;
     if (m) associations[m[1]!] = r.PhysicalResourceId!;
   }
+  const region = arn?.[2] ?? '';
+  // Every cluster of the stage (output StageClusters); a stack deployed before it: those with an association.
+  const placement = parseStageClusters(outputs.StageClusters, region) ?? Object.fromEntries(Object.keys(associations).map((c) => [c, { kind: 'local' as const, region }]));
   const facts: StackFacts = {
     name,
     partition: arn?.[1] ?? 'aws',
-    region: arn?.[2] ?? '',
+    region,
     account: arn?.[3] ?? '',
     outputs,
     physical,
-    clusters: Object.keys(associations),
+    clusters: Object.keys(placement),
     associations,
     busName: outputs.RippleBusName ?? `ripple-${input.stage}`,
+    placement,
   };
   const when = stack.LastUpdatedTime ?? stack.CreationTime;
   const detail = `${name} ${status}${when ? ` (${iso(when)})` : ''}, clusters ${facts.clusters.join(', ') || 'none'}`;
@@ -91,41 +96,58 @@ export async function busCheck(input: DoctorInput, s: StackFacts): Promise<Check
   return { name: 'bus', status: 'ok', detail: `event bus ${s.busName}, rules ripple-${input.stage}-clone/-protect/-rollout enabled with their targets and dead-letter queues` };
 }
 
+/** The EKS client for a cluster's region (the stack's own for local clusters). */
+function eksFor(input: DoctorInput, s: StackFacts, cluster: string) {
+  const p = s.placement[cluster];
+  return p?.kind === 'region' && input.clients.eksIn ? input.clients.eksIn(p.region) : input.clients.eks;
+}
+
+/** The spoke stack's forwarder role of a cluster in another region (infra/aws/spoke.yml). */
+function spokeForwarderRole(s: StackFacts, stage: string, cluster: string): string {
+  return `arn:${s.partition}:iam::${s.account}:role/ripple-${stage}-${cluster}-forwarder`;
+}
+
 export function roleArn(s: StackFacts, h: HandlerName): string {
   return `arn:${s.partition}:iam::${s.account}:role/${s.physical[ROLE_ID[h]] ?? `<${ROLE_ID[h]}>`}`;
 }
 
-export async function accessCheck(input: DoctorInput, s: StackFacts, cluster: string, kubeCluster: string | null): Promise<CheckResult> {
+export async function accessCheck(input: DoctorInput, s: StackFacts, cluster: string, kube: KubeconfigKube | null): Promise<CheckResult> {
   const name = `access ${cluster}`;
   const problems: string[] = [];
   const fixes = new Set<string>();
-  for (const h of HANDLERS) {
+  const where = s.placement[cluster];
+  const eks = eksFor(input, s, cluster);
+  // A cluster in another account: its access entries map the roles the functions assume there, in that account
+  // (its spoke stack); your credentials here cannot read them. Only the cluster's bindings are checked.
+  const spoke = where?.kind === 'account';
+  for (const h of spoke ? [] : HANDLERS) {
     const principalArn = roleArn(s, h);
     try {
-      const entry = (await input.clients.eks.send(new DescribeAccessEntryCommand({ clusterName: cluster, principalArn }))).accessEntry;
+      const entry = (await eks.send(new DescribeAccessEntryCommand({ clusterName: cluster, principalArn }))).accessEntry;
       const groups = entry?.kubernetesGroups ?? [];
       if (groups.length !== 1 || groups[0] !== HANDLER_GROUPS[h]) {
         problems.push(`${h}: groups [${groups.join(', ')}], expected [${HANDLER_GROUPS[h]}]`);
         fixes.add('deploy the stage again: the access entries are the stack\'s (infra/aws/clusters.cjs)');
       }
-      const policies = (await input.clients.eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn }))).associatedAccessPolicies ?? [];
+      const policies = (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn }))).associatedAccessPolicies ?? [];
       if (policies.length) {
         problems.push(`${h}: access policies ${policies.map((p) => p.policyArn?.split('/').pop()).join(', ')} on top of its group (more than ripple needs)`);
         fixes.add(`aws eks disassociate-access-policy --cluster-name ${cluster} --principal-arn <role> --policy-arn <policy> (ripple's permissions are the ClusterRoles in infra/k8s/rbac/)`);
       }
     } catch (err) {
       problems.push(`${h}: ${errName(err) === 'ResourceNotFoundException' ? 'no access entry' : errText(err)}`);
-      fixes.add(errName(err) === 'ResourceNotFoundException' ? 'deploy the stage again (the access entries are in the stack); the cluster must use authentication mode API or API_AND_CONFIG_MAP' : 'check your AWS credentials (eks:DescribeAccessEntry, eks:ListAssociatedAccessPolicies)');
+      const deploy = where?.kind === 'region' ? `deploy its spoke stack in ${where.region} (infra/aws/spoke.yml, docs/fleet.md)` : 'deploy the stage again (the access entries are in the stack)';
+      fixes.add(errName(err) === 'ResourceNotFoundException' ? `${deploy}; the cluster must use authentication mode API or API_AND_CONFIG_MAP` : 'check your AWS credentials (eks:DescribeAccessEntry, eks:ListAssociatedAccessPolicies)');
     }
   }
   let inCluster = '';
-  if (input.kube && kubeCluster === cluster) {
+  if (kube) {
     // The rendered RBAC (infra/k8s/rbac/) binds each group with ClusterRoleBindings and/or RoleBindings.
     type Bindings = { items?: { subjects?: { kind: string; name: string }[] }[] };
     const rbac = '/apis/rbac.authorization.k8s.io/v1';
     try {
       const lists = await Promise.all(
-        ['clusterrolebindings', 'rolebindings'].map((resource) => input.kube!.api.raw.request<Bindings>('GET', `${rbac}/${resource}`, { describe: { verb: 'list', resource } })),
+        ['clusterrolebindings', 'rolebindings'].map((resource) => kube.raw.request<Bindings>('GET', `${rbac}/${resource}`, { describe: { verb: 'list', resource } })),
       );
       const groups = new Set(lists.flatMap((l) => (l.items ?? []).flatMap((b) => (b.subjects ?? []).filter((x) => x.kind === 'Group').map((x) => x.name))));
       const unbound = HANDLERS.filter((h) => !groups.has(HANDLER_GROUPS[h]));
@@ -140,18 +162,28 @@ export async function accessCheck(input: DoctorInput, s: StackFacts, cluster: st
     inCluster = '; the cluster binds each group (infra/k8s/rbac/)';
   }
   if (problems.length) return { name, status: 'fail', detail: problems.join('; '), fix: [...fixes].join('; ') };
-  return { name, status: 'ok', detail: `clone, rollout, protect roles -> groups ${HANDLERS.map((h) => HANDLER_GROUPS[h]).join(', ')}, no access policies${inCluster}` };
+  if (spoke) {
+    const acct = `account ${where.accountId}`;
+    if (!kube) return { name, status: 'skip', detail: `${acct}: its access entries are its spoke stack's (the roles the functions assume there); no kubeconfig context for the cluster to check its bindings` };
+    return { name, status: 'ok', detail: `${acct}: access entries in its spoke stack (not readable from here)${inCluster}` };
+  }
+  const region = where?.kind === 'region' ? ` (${where.region}, from its spoke stack)` : '';
+  return { name, status: 'ok', detail: `clone, rollout, protect roles -> groups ${HANDLERS.map((h) => HANDLER_GROUPS[h]).join(', ')}, no access policies${region}${inCluster}` };
 }
 
 export async function associationCheck(input: DoctorInput, s: StackFacts, cluster: string): Promise<[CheckResult, AssociationFacts | null]> {
   const name = `pod identity ${cluster}`;
   const who = `${RIPPLE_NAMESPACE}/${FORWARDER_SERVICE_ACCOUNT}`;
+  const where = s.placement[cluster];
+  if (where?.kind === 'account') return [{ name, status: 'skip', detail: `account ${where.accountId}: the forwarder's association is its spoke stack's (run ripple doctor there for it)` }, null];
+  const eks = eksFor(input, s, cluster);
+  const regional = where?.kind === 'region';
   try {
-    const list = (await input.clients.eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT }))).associations ?? [];
-    if (!list.length) return [{ name, status: 'fail', detail: `no association for ${who}`, fix: `deploy the stage again (the association is in the stack); the cluster needs the eks-pod-identity-agent add-on` }, null];
+    const list = (await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT }))).associations ?? [];
+    if (!list.length) return [{ name, status: 'fail', detail: `no association for ${who}`, fix: `${regional ? `deploy its spoke stack in ${where.region} (infra/aws/spoke.yml)` : 'deploy the stage again (the association is in the stack)'}; the cluster needs the eks-pod-identity-agent add-on` }, null];
     const id = list[0]!.associationId!;
-    const a = (await input.clients.eks.send(new DescribePodIdentityAssociationCommand({ clusterName: cluster, associationId: id }))).association;
-    const expected = s.outputs.ForwarderRoleArn;
+    const a = (await eks.send(new DescribePodIdentityAssociationCommand({ clusterName: cluster, associationId: id }))).association;
+    const expected = regional ? spokeForwarderRole(s, input.stage, cluster) : s.outputs.ForwarderRoleArn;
     if (expected && a?.roleArn !== expected) {
       return [{ name, status: 'fail', detail: `${who} is associated with role ${a?.roleArn}, not this stage's ${expected}`, fix: 'another stage (or someone) owns this cluster\'s forwarder: one ripple stage per cluster (docs/deploy.md, "Stages")' }, null];
     }
@@ -196,6 +228,8 @@ export async function eventsCheck(input: DoctorInput, s: StackFacts, pods: Pod[]
 
 export async function auditCheck(input: DoctorInput, s: StackFacts, cluster: string): Promise<CheckResult> {
   const name = `audit ${cluster}`;
+  const where = s.placement[cluster];
+  if (where && where.kind !== 'local') return { name, status: 'skip', detail: `in ${where.kind === 'account' ? `account ${where.accountId}` : where.region}: no audit-log subscription (CloudWatch Logs subscribes functions of its own account and region; docs/fleet.md)` };
   const group = `/aws/eks/${cluster}/cluster`;
   const fn = s.physical.ProtectLambdaFunction ?? `ripple-${input.stage}-protect`;
   try {

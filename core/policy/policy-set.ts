@@ -1,12 +1,43 @@
 /**
  * Checks across a set of policies: one policy per source object, unique names, and no two policies writing the
- * same copy into the same namespace.
+ * same copy into the same namespace, each within a cluster: policies placed in different clusters of a fleet
+ * (source.cluster, sync.clusters) do not conflict.
  */
 import type { RipplePolicy } from './schema.ts';
 import { policyOrigin, type PolicyProblem } from './problems.ts';
 import type { LabelSelector } from './schema.ts';
 import { isGlob, isSet, namespaceNameSkipReason, variantsOf, targetName } from './select.ts';
+import { isFleetPolicy } from './fleet.ts';
 
+
+/**
+ * The clusters a policy's source (or its copies) may be in: ALL, or a set of names. A cluster-local policy has its
+ * source and copies in every cluster; a fleet policy's source is `source.cluster` (default: the stage's primary,
+ * ALL when the stage is not known: reported rather than missed), its copies in `sync.clusters` (`"*"`: ALL;
+ * default: the source's cluster).
+ */
+type Clusters = 'ALL' | Set<string>;
+
+function sourceClusters(p: RipplePolicy, stage?: readonly string[]): Clusters {
+  if (!isFleetPolicy(p)) return 'ALL';
+  const c = p.spec.source.cluster ?? stage?.[0];
+  return c === undefined ? 'ALL' : new Set([c]);
+}
+
+function copyClusters(p: RipplePolicy, stage?: readonly string[]): Clusters {
+  if (!isFleetPolicy(p)) return 'ALL';
+  const listed = p.spec.sync?.clusters;
+  if (!listed) return sourceClusters(p, stage);
+  return listed.includes('*') ? 'ALL' : new Set(listed);
+}
+
+/** A cluster both sets may hold, or null when disjoint. */
+function sharedCluster(a: Clusters, b: Clusters): string | null {
+  if (a === 'ALL') return b === 'ALL' ? 'every cluster' : b.size ? `cluster ${[...b][0]}` : null;
+  if (b === 'ALL') return a.size ? `cluster ${[...a][0]}` : null;
+  const c = [...a].find((x) => b.has(x));
+  return c === undefined ? null : `cluster ${c}`;
+}
 
 function srcKey(p: RipplePolicy): string {
   const s = p.spec.source;
@@ -86,22 +117,26 @@ function originText(p: RipplePolicy): string {
  * Problems across a set of policies: duplicate names, two policies for one source object, two policies
  * writing the same copy (kind + name) into one namespace, a copy that would overwrite another policy's source.
  */
-export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
+export function checkPolicySet(policies: RipplePolicy[], stage?: readonly string[]): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   const report = (p: RipplePolicy, path: string, message: string) => {
     const o = policyOrigin(p) ?? { file: '<unknown>', line: 0, col: 0 };
     problems.push({ ...o, path, message });
   };
   const byName = new Map<string, RipplePolicy>();
-  const bySource = new Map<string, RipplePolicy>();
+  const bySource = new Map<string, RipplePolicy[]>();
   for (const p of policies) {
     const prevName = byName.get(p.metadata.name);
     if (prevName) report(p, 'metadata.name', `duplicate policy name "${p.metadata.name}" (also at ${originText(prevName)}); policy names must be unique`);
     else byName.set(p.metadata.name, p);
-    const prevSrc = bySource.get(srcKey(p));
+    // one policy per source object per cluster: same-named bases in different clusters are different objects
+    const same = bySource.get(srcKey(p)) ?? [];
+    const prevSrc = same.find((q) => sharedCluster(sourceClusters(q, stage), sourceClusters(p, stage)) !== null);
     if (prevSrc) {
-      report(p, 'spec.source', `${srcKey(p)} is already the source of policy "${prevSrc.metadata.name}" (${originText(prevSrc)}); write one RipplePolicy per source object and merge protect/sync/reload into it`);
-    } else bySource.set(srcKey(p), p);
+      const where = isFleetPolicy(p) || isFleetPolicy(prevSrc) ? ` in ${sharedCluster(sourceClusters(prevSrc, stage), sourceClusters(p, stage))}` : '';
+      report(p, 'spec.source', `${srcKey(p)}${where} is already the source of policy "${prevSrc.metadata.name}" (${originText(prevSrc)}); write one RipplePolicy per source object and merge protect/sync/reload into it${where ? ' (or give each its own source.cluster)' : ''}`);
+    }
+    bySource.set(srcKey(p), [...same, p]);
   }
   const syncing = policies.filter((p) => p.spec.sync);
   const sets = syncing.filter(isSet);
@@ -110,6 +145,8 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
       const [a, b] = [sets[i], sets[j]];
       const [sa, sb] = [a.spec.source, b.spec.source];
       if (sa.kind !== sb.kind || sa.namespace !== sb.namespace || labelSelectorsDisjoint(sa.selector, sb.selector)) continue;
+      if (sharedCluster(sourceClusters(a, stage), sourceClusters(b, stage)) === null) continue;
+      if (sharedCluster(copyClusters(a, stage), copyClusters(b, stage)) === null) continue;
       const shared = mayShareNamespace(a, b);
       if (shared) {
         report(
@@ -127,12 +164,16 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
       const [a, b] = [named[i], named[j]];
       if (a.metadata.name === b.metadata.name) continue; // two names of one policy never collide (schema: distinct)
       if (a.spec.source.kind !== b.spec.source.kind || targetName(a) !== targetName(b)) continue;
+      // copies in different clusters never meet
+      const cluster = sharedCluster(copyClusters(a, stage), copyClusters(b, stage));
+      if (cluster === null) continue;
       const shared = mayShareNamespace(a, b);
       if (shared) {
+        const where = isFleetPolicy(a) || isFleetPolicy(b) ? ` of ${cluster}` : '';
         report(
           b,
           'spec.sync',
-          `policies "${a.metadata.name}" (${originText(a)}) and "${b.metadata.name}" both write ${a.spec.source.kind} "${targetName(a)}" into the same namespaces (e.g. a namespace ${shared.startsWith('matching') ? shared : `"${shared}"`}); give one a different sync.targetName or make their sync.namespaces disjoint (exact names, distinct prefixes, or conflicting selector labels)`,
+          `policies "${a.metadata.name}" (${originText(a)}) and "${b.metadata.name}" both write ${a.spec.source.kind} "${targetName(a)}" into the same namespaces${where} (e.g. a namespace ${shared.startsWith('matching') ? shared : `"${shared}"`}); give one a different sync.targetName or make their sync.namespaces disjoint (exact names, distinct prefixes, or conflicting selector labels)${where ? ', or their sync.clusters' : ''}`,
         );
       }
     }
@@ -144,6 +185,7 @@ export function checkPolicySet(policies: RipplePolicy[]): PolicyProblem[] {
       if (a === b || isSet(b)) continue;
       const s = b.spec.source;
       if (s.kind !== a.spec.source.kind || s.name !== targetName(a)) continue;
+      if (sharedCluster(copyClusters(a, stage), sourceClusters(b, stage)) === null) continue;
       if (namespaceNameSkipReason(a, s.namespace) === null) {
         report(
           a,

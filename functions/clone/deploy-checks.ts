@@ -60,7 +60,9 @@ export async function prepareCluster(kube: Kube, input: DeployCheckInput): Promi
   if (cm) {
     const data = (cm as { data?: Record<string, string> }).data ?? {};
     const theirBus = data.RIPPLE_EVENT_BUS_NAME;
-    if (theirBus && theirBus !== busName) {
+    // A forwarder in another account or region names the bus by its ARN (…:event-bus/<name>).
+    const theirBusName = theirBus?.startsWith('arn:') ? theirBus.slice(theirBus.indexOf(':event-bus/') + ':event-bus/'.length) : theirBus;
+    if (theirBus && theirBusName !== busName) {
       throw new PermanentError(
         `${cluster}: its forwarder sends to event bus "${theirBus}" but this stage's bus is "${busName}" (ConfigMap ${RIPPLE_NAMESPACE}/${FORWARDER_NAME}, RIPPLE_EVENT_BUS_NAME). ` +
           `One ripple stage per cluster: if this stage is the cluster's, set RIPPLE_EVENT_BUS_NAME=${busName} in your overlay and apply it; otherwise deploy this stage to another cluster (docs/deploy.md, "Stages")`,

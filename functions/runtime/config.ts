@@ -3,8 +3,11 @@
  * at import time), then passed in. Nothing else in functions/ reads process.env.
  *
  * - RIPPLE_KUBECONFIG: path of a kubeconfig (local runs, the embedded cluster). When set it wins.
- * - RIPPLE_CLUSTERS: JSON `{ "<cluster>": { "endpoint"?, "caData"?, "region"? } }` (EKS); endpoint and CA come
- *   from eks:DescribeCluster when absent; the bearer token is the EKS presigned-STS token.
+ * - RIPPLE_CLUSTERS: JSON `{ "<cluster>": { "endpoint"?, "caData"?, "region"?, "accountId"?, "roleArn"?,
+ *   "externalId"? } }` (EKS); endpoint and CA come from eks:DescribeCluster when absent; the bearer token is the
+ *   EKS presigned-STS token, signed with the function role's credentials or, with `roleArn`, with that role's
+ *   (assumed with `externalId`).
+ * - AWS_LAMBDA_FUNCTION_NAME: the role session name in other accounts' CloudTrail.
  * - RIPPLE_POLICY_DIR: directory of RipplePolicy YAML (default `policies` under LAMBDA_TASK_ROOT or cwd).
  * - RIPPLE_CLUSTER_NAME: cluster for events that carry none (schedule, CloudFormation custom resource).
  * - RIPPLE_REQUEST_TIMEOUT_MS (default 10000), RIPPLE_WRITE_CONCURRENCY (default 32).
@@ -19,6 +22,11 @@ export const ClusterEntry = z.strictObject({
   /** base64 of the PEM CA bundle, as eks:DescribeCluster returns it. */
   caData: z.optional(z.string().check(z.minLength(1))),
   region: z.optional(z.string().check(z.minLength(1))),
+  /** A cluster in another account: its account, and the role this function assumes there (infra/aws/spoke.yml). */
+  accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
+  roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/))),
+  /** sts:ExternalId that role's trust policy demands. */
+  externalId: z.optional(z.string().check(z.minLength(2))),
 });
 export type ClusterEntry = z.infer<typeof ClusterEntry>;
 
@@ -29,6 +37,8 @@ export interface RuntimeConfig {
   defaultCluster: string;
   /** AWS region for STS/EKS when a cluster entry names none. */
   region: string | null;
+  /** Role session name when assuming a cluster's role in another account (the function name). */
+  sessionName: string;
   requestTimeoutMs: number;
   writeConcurrency: number;
   /** Client-side request rate limit per cluster and container (RIPPLE_KUBE_QPS, RIPPLE_KUBE_BURST; QPS 0 = off). */
@@ -57,7 +67,7 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     try {
       raw = JSON.parse(env.RIPPLE_CLUSTERS);
     } catch (err) {
-      throw new ValidationError(`RIPPLE_CLUSTERS: not valid JSON (${(err as Error).message}); expected {"<cluster>": {"endpoint"?, "caData"?, "region"?}}`);
+      throw new ValidationError(`RIPPLE_CLUSTERS: not valid JSON (${(err as Error).message}); expected {"<cluster>": {"endpoint"?, "caData"?, "region"?, "accountId"?, "roleArn"?, "externalId"?}}`);
     }
     const parsed = z.record(z.string().check(z.minLength(1)), ClusterEntry).safeParse(raw);
     if (!parsed.success) {
@@ -77,6 +87,7 @@ export function parseRuntimeConfig(env: Env, cwd = process.cwd()): RuntimeConfig
     policyDir: isAbsolute(dir) ? dir : join(root, dir),
     defaultCluster: env.RIPPLE_CLUSTER_NAME || Object.keys(clusters)[0] || 'local',
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || null,
+    sessionName: env.AWS_LAMBDA_FUNCTION_NAME || 'ripple',
     requestTimeoutMs: envInt(env, 'RIPPLE_REQUEST_TIMEOUT_MS', 10_000),
     writeConcurrency: envInt(env, 'RIPPLE_WRITE_CONCURRENCY', 32),
     rateLimit: rateLimitFrom(env),

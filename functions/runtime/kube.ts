@@ -5,9 +5,11 @@
  * - RIPPLE_KUBECONFIG (local runs): that kubeconfig; the context named like the cluster if there is one,
  *   otherwise the current context. Parsed and authenticated by @kubernetes/client-node, loaded lazily
  *   (./kubeconfig-kube.ts): only this branch loads it, and the Lambda bundles do not contain it.
- * - Otherwise EKS: endpoint + CA from RIPPLE_CLUSTERS or eks:DescribeCluster (cached), bearer token
- *   `k8s-aws-v1.…` from a presigned STS GetCallerIdentity URL (./eks-token.ts), re-signed every 14 minutes,
- *   over node:https with one keep-alive Agent per cluster (./http.ts).
+ * - Otherwise EKS: endpoint + CA from RIPPLE_CLUSTERS or eks:DescribeCluster (cached, in the cluster's region),
+ *   bearer token `k8s-aws-v1.…` from a presigned STS GetCallerIdentity URL for the cluster's region
+ *   (./eks-token.ts), re-signed every 14 minutes, over node:https with one keep-alive Agent per cluster
+ *   (./http.ts). A cluster in another account (`roleArn` in RIPPLE_CLUSTERS) is described and signed for with the
+ *   role this function assumes there (sts:AssumeRole with the cluster's ExternalId, memoised ~45 minutes).
  *
  * Every request has a timeout, every write uses field manager `ripple`, errors arrive as RippleErrors
  * (./errors.ts). `retryOnConflict` re-runs a read-modify-write after a 409.
@@ -16,7 +18,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ConflictError, PermanentError, RetryableError } from '../../core/errors.ts';
 import { runtimeConfig, type ClusterEntry, type RuntimeConfig } from './config.ts';
 import { kubeOverHttp, type Kube } from '../../kube/client.ts';
-import { eksTokenCache, type CredentialProvider } from '../../kube/eks-token.ts';
+import { assumedRoleCredentials, eksTokenCache, roleSessionName, type CredentialProvider } from '../../kube/eks-token.ts';
 import { kubeFromKubeconfigFile, type ClientNode } from '../../kube/kubeconfig-kube.ts';
 
 export { kubeOverHttp, type Kube, type RawApi, type CoreApi, type AppsApi } from '../../kube/client.ts';
@@ -32,16 +34,21 @@ export interface ClusterEndpoint {
 
 export interface KubeProviderDeps {
   config: RuntimeConfig;
-  /** eks:DescribeCluster (default: @aws-sdk/client-eks, loaded on first use). */
-  describeCluster?: (name: string, region: string) => Promise<ClusterEndpoint>;
+  /**
+   * eks:DescribeCluster (default: @aws-sdk/client-eks, loaded on first use, in the cluster's region, with the
+   * cluster's credentials: the function role's, or the role assumed in the cluster's account).
+   */
+  describeCluster?: (name: string, region: string, credentials: CredentialProvider) => Promise<ClusterEndpoint>;
   /** AWS credentials (default: the SDK's node provider chain, i.e. the Lambda role). */
   credentials?: CredentialProvider;
+  /** Other STS / EKS API endpoints than AWS's regional ones (VPC endpoints; tests). */
+  endpoints?: { sts?: string; eks?: string };
 }
 
-async function defaultDescribeCluster(name: string, region: string): Promise<ClusterEndpoint> {
+async function defaultDescribeCluster(name: string, region: string, credentials: CredentialProvider, apiEndpoint?: string): Promise<ClusterEndpoint> {
   const { EKSClient, DescribeClusterCommand } = await import('@aws-sdk/client-eks');
   try {
-    const out = await new EKSClient({ region }).send(new DescribeClusterCommand({ name }));
+    const out = await new EKSClient({ region, credentials, ...(apiEndpoint ? { endpoint: apiEndpoint } : {}) }).send(new DescribeClusterCommand({ name }));
     const endpoint = out.cluster?.endpoint;
     const caData = out.cluster?.certificateAuthority?.data;
     if (!endpoint || !caData) throw new PermanentError(`eks:DescribeCluster ${name}: no endpoint or certificate authority in the answer (is the cluster ACTIVE?)`);
@@ -51,7 +58,7 @@ async function defaultDescribeCluster(name: string, region: string): Promise<Clu
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; message?: string };
     const status = e.$metadata?.httpStatusCode ?? 0;
     if (e.name === 'ResourceNotFoundException') throw new PermanentError(`eks:DescribeCluster ${name} in ${region}: cluster not found`, { cause: err });
-    if (status === 403 || e.name === 'AccessDeniedException') throw new PermanentError(`eks:DescribeCluster ${name}: access denied (grant eks:DescribeCluster to the function role, or set endpoint and caData in RIPPLE_CLUSTERS)`, { cause: err });
+    if (status === 403 || e.name === 'AccessDeniedException') throw new PermanentError(`eks:DescribeCluster ${name} in ${region}: access denied (grant eks:DescribeCluster on it to the function role, or to the role assumed in its account, or set endpoint and caData in RIPPLE_CLUSTERS)`, { cause: err });
     throw new RetryableError(`eks:DescribeCluster ${name}: ${e.name ?? 'error'}`, { cause: err });
   }
 }
@@ -71,13 +78,23 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
     if (!r) throw new PermanentError(`cluster ${cluster}: no AWS region (set "region" in RIPPLE_CLUSTERS or AWS_REGION)`);
     return r;
   };
-  const tokens = eksTokenCache({
-    region: regionOf,
-    credentials: async () => {
-      credentials ??= await defaultCredentials();
-      return credentials();
-    },
-  });
+  const own: CredentialProvider = async () => {
+    credentials ??= await defaultCredentials();
+    return credentials();
+  };
+  // A cluster in another account: the role this function assumes there (one provider per cluster, memoised).
+  const assumed = new Map<string, CredentialProvider>();
+  const credentialsOf = (cluster: string): CredentialProvider => {
+    const entry = config.clusters[cluster];
+    if (!entry?.roleArn) return own;
+    let p = assumed.get(cluster);
+    if (!p) {
+      p = assumedRoleCredentials({ roleArn: entry.roleArn, externalId: entry.externalId, sessionName: roleSessionName(config.sessionName), region: regionOf(cluster), base: own, endpoint: deps.endpoints?.sts });
+      assumed.set(cluster, p);
+    }
+    return p;
+  };
+  const tokens = eksTokenCache({ region: regionOf, credentials: own, credentialsFor: credentialsOf });
 
   const fileCache: { file?: KubeConfig } = {};
   async function fromFile(cluster: string): Promise<Kube> {
@@ -103,7 +120,11 @@ export function createKubeProvider(deps: KubeProviderDeps): KubeFor {
     }
     const region = regionOf(cluster);
     const { endpoint, caData } =
-      entry?.endpoint && entry.caData ? { endpoint: entry.endpoint, caData: entry.caData } : await (deps.describeCluster ?? defaultDescribeCluster)(cluster, region);
+      entry?.endpoint && entry.caData
+        ? { endpoint: entry.endpoint, caData: entry.caData }
+        : deps.describeCluster
+          ? await deps.describeCluster(cluster, region, credentialsOf(cluster))
+          : await defaultDescribeCluster(cluster, region, credentialsOf(cluster), deps.endpoints?.eks);
     return kubeOverHttp(
       cluster,
       {

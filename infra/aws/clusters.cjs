@@ -5,37 +5,65 @@
  * The EKS clusters one ripple stage serves, for serverless.yml.
  *
  *   --param="cluster=prod"                 one cluster (the default for events that carry none)
- *   --param="clusters=prod,prod-eu-2"      several clusters in the stack's region (the first is the default
- *                                          unless `cluster` names another one)
- *
- *   --param="clusters={\"prod\":{\"endpoint\":\"https://…\",\"caData\":\"LS0t…\"}}"
+ *   --param="clusters=prod,prod-eu-2"      several clusters in the stack's account and region (the first is the
+ *                                          default unless `cluster` names another one)
+ *   --param='clusters={"prod":{"endpoint":"https://…","caData":"LS0t…"}}'
  *                                          endpoint + CA given: the handlers make no eks:DescribeCluster call
+ *   --param='clusters=[{"name":"prod"},{"name":"us","region":"us-east-1"},
+ *                      {"name":"edge","region":"eu-west-1","accountId":"210987654321","externalId":"ripple-prod"}]'
+ *                                          clusters in other regions and other accounts (a list of objects, or
+ *                                          the same fields in the object form keyed by name)
+ *
+ * Fields of a cluster: `name`, `region` (default: the stack's), `accountId` (only for a cluster in another account
+ * than the stack's), `endpoint` + `caData`, and for another account `externalId` (the spoke stack's ExternalId),
+ * `roleArn` (one role for all three functions) or `roleArns` ({clone, protect, rollout}; default
+ * `arn:aws:iam::<accountId>:role/ripple-<stage>-<cluster>-<handler>`, the names infra/aws/spoke.yml creates) and
+ * `forwarderRoleArn` (default `…:role/ripple-<stage>-<cluster>-forwarder`, the bus policy's principal).
+ *
+ * Three kinds of cluster (docs/fleet.md, "Other regions and accounts"):
+ *   local    the stack's account and region: everything is in this stack (access entries for the function
+ *            roles, the forwarder's Pod Identity association, protect's audit-log subscription).
+ *   region   the stack's account, another region: the function roles reach it directly (eks:DescribeCluster on
+ *            its ARN in that region); its access entries for them and its forwarder's role and association are
+ *            in a spoke stack deployed in that region (infra/aws/spoke.yml: CloudFormation is regional).
+ *   account  another account: each function assumes its own role there (sts:AssumeRole on exactly those ARNs),
+ *            which holds the cluster's access entry and eks:DescribeCluster on it (spoke.yml creates them, trusting
+ *            only this stage's function roles, with the ExternalId); its forwarder puts events on this bus, which
+ *            a bus policy allows for that account's forwarder role only.
+ * The primary cluster (`cluster`) must be local: its audit log is subscribed in serverless.yml.
  *
  * `cluster` is required for every stage but `dev` (LOCAL_STAGES: `npm start`, `npm run package`), which falls
  * back to a cluster named `ripple`: a deploy never targets a cluster nobody named.
  *
  * Exports (each a function the framework calls with its variable resolver):
- *   names         ['prod', ...]
- *   env           RIPPLE_CLUSTERS for the handlers: JSON `{ "<cluster>": { "region": "<region>" } }`, plus
- *                 `endpoint` and `caData` where the `clusters` JSON gives them (otherwise read with
- *                 eks:DescribeCluster at run time)
- *   describeArns  the IAM resources of eks:DescribeCluster: exactly these clusters
- *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on
- *   forwarderAssociations  `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }`: a property of the
- *                 deploy-time reconcile, so it runs after every association exists and again whenever one is
- *                 created or replaced (a cluster added); the clone handler then restarts that cluster's
- *                 forwarder so its pods are re-created with the Pod Identity credentials
+ *   names         ['prod', ...] every cluster, primary first
+ *   localNames    the local ones (the forwarder role's trust: Pod Identity on these clusters)
+ *   envClone, envRollout, envProtect   RIPPLE_CLUSTERS for that function: JSON `{ "<cluster>": { "region" } }`,
+ *                 plus `endpoint`/`caData` where given and, for another account, that function's `roleArn` and the
+ *                 `externalId`
+ *   env           the same without role ARNs (kept for configurations that set it on the provider)
+ *   summary       the stack output StageClusters (`hub=eu-west-1,us=us-east-1,edge=eu-central-1/210987654321`), which
+ *                 `ripple doctor` reads to check every cluster of the stage
+ *   describeArns  the IAM resources of eks:DescribeCluster: exactly the clusters of the stack's account
+ *   cloneAccessEntryIds  logical ids the deploy-time reconcile (Custom::RippleReconcile) depends on: the clone
+ *                 role's access entries and, with clusters in other accounts, its assume-role policy
+ *   forwarderAssociations  `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` (local clusters): a
+ *                 property of the deploy-time reconcile, so it runs after every association exists and again
+ *                 whenever one is created or replaced; the clone handler then restarts that cluster's forwarder
  *   forwarderNamespace, forwarderServiceAccount  for the ForwarderRole trust policy (session tags)
- *   resources     per cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
- *                 core/constants.ts HANDLER_GROUPS), the forwarder's
- *                 AWS::EKS::PodIdentityAssociation, and for every cluster but the primary one the protect
- *                 function's subscription to /aws/eks/<cluster>/cluster (the primary one is the `cloudwatchLog`
- *                 event in serverless.yml).
+ *   resources     per local cluster: one AWS::EKS::AccessEntry per handler role (its Kubernetes group from
+ *                 core/constants.ts HANDLER_GROUPS), the forwarder's AWS::EKS::PodIdentityAssociation, and for
+ *                 every one but the primary the protect function's subscription to /aws/eks/<cluster>/cluster (the
+ *                 primary's is the `cloudwatchLog` event in serverless.yml); with clusters in other accounts, one
+ *                 AWS::IAM::Policy per function role allowing sts:AssumeRole on its roles there, and one
+ *                 AWS::Events::EventBusPolicy per account allowing PutEvents from its forwarder roles.
  *
  * CommonJS on purpose: the framework `require()`s variable files. The pure parts are exported for tests.
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
+
+const { LOCAL_STAGES, HANDLER_ROLES, clusterEntries, parseClusters, stageClusters, refuseSharedClusters, spokeRoleName, partitionOf } = require('./cluster-params.cjs');
 
 const CONSTANTS = resolve(__dirname, '..', '..', 'core', 'constants.ts');
 
@@ -51,59 +79,7 @@ function readConstants(file = CONSTANTS) {
     if (!m) throw new Error(`${file}: ${name} not found`);
     return m[1];
   };
-  return { groups, namespace: str('RIPPLE_NAMESPACE'), serviceAccount: str('FORWARDER_SERVICE_ACCOUNT') };
-}
-
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
-
-/** Stages that may leave `cluster` unset (they fall back to `ripple`, the local runner's name). */
-const LOCAL_STAGES = ['dev'];
-
-/** The `clusters` param as an object `{ name: { endpoint?, caData?, region? } }` (a list gives empty entries). */
-function clusterEntries(clusters) {
-  const raw = String(clusters ?? '').trim();
-  if (raw.startsWith('{')) {
-    let value;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new Error(`param "clusters": not valid JSON (${err.message}); give a comma separated list of cluster names or a RIPPLE_CLUSTERS object`, { cause: err });
-    }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('param "clusters": a JSON value must be an object {"<cluster>": {"endpoint"?, "caData"?, "region"?}}');
-    const out = {};
-    for (const [name, entry] of Object.entries(value)) {
-      const e = entry && typeof entry === 'object' ? entry : {};
-      for (const k of Object.keys(e)) {
-        if (!['endpoint', 'caData', 'region'].includes(k)) throw new Error(`param "clusters": ${name}.${k}: unknown field (endpoint, caData, region)`);
-      }
-      if (Boolean(e.endpoint) !== Boolean(e.caData)) throw new Error(`param "clusters": ${name}: give both endpoint and caData (the cluster's API URL and base64 CA, \`aws eks describe-cluster\`), or neither`);
-      if (e.endpoint && !/^https:\/\//.test(String(e.endpoint))) throw new Error(`param "clusters": ${name}.endpoint: must be an https:// URL`);
-      out[name] = e;
-    }
-    return out;
-  }
-  return Object.fromEntries(raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean).map((n) => [n, {}]));
-}
-
-/**
- * `cluster` + optional `clusters` -> ordered unique names, primary first. `clusters` is a comma/space separated
- * list, or the handlers' RIPPLE_CLUSTERS JSON object (its keys are the names). `stage` (optional) names the
- * stage in the error when no cluster is given.
- */
-function parseClusters(cluster, clusters, stage) {
-  const list = Object.keys(clusterEntries(clusters));
-  const primary = cluster ? String(cluster).trim() : list[0];
-  if (!primary) {
-    const forStage = stage ? ` for stage "${stage}"` : '';
-    throw new Error(`param "cluster" is required${forStage}: deploy with --param="cluster=<EKS cluster name>" (or set RIPPLE_CLUSTER_NAME, or params.${stage || '<stage>'}.cluster in serverless.yml)`);
-  }
-  const names = [primary, ...list.filter((n) => n !== primary)];
-  for (const n of names) {
-    if (!CLUSTER_NAME.test(n)) {
-      throw new Error(`param "clusters": "${n}" is not an EKS cluster name (letters, digits, - and _, at most 100, starting with a letter or digit)`);
-    }
-  }
-  return [...new Set(names)];
+  return { groups, namespace: str('RIPPLE_NAMESPACE'), serviceAccount: str('FORWARDER_SERVICE_ACCOUNT'), eventSource: str('EVENT_SOURCE') };
 }
 
 /** PascalCase, alphanumeric: a CloudFormation logical id part for a cluster name. */
@@ -113,12 +89,6 @@ function logicalPart(name) {
     .filter(Boolean)
     .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('');
-}
-
-const HANDLER_ROLES = { clone: 'CloneRole', rollout: 'RolloutRole', protect: 'ProtectRole' };
-
-function clusterArn(name) {
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}` };
 }
 
 /** Logical-id part per cluster: PascalCase name, made unique by position when two names normalise alike. */
@@ -132,62 +102,122 @@ function clusterParts(names) {
   });
 }
 
-/** Logical ids of the clone role's access entries: the deploy-time reconcile must wait for them. */
-function cloneAccessEntryIds(names) {
-  return clusterParts(names).map((part) => `CloneAccessEntry${part}`);
+/** Strings (names) or resolved clusters -> resolved clusters (a bare name is a local cluster). */
+function asClusters(list) {
+  return list.map((c) => (typeof c === 'string' ? { name: c, kind: 'local' } : c));
+}
+
+/** eks:DescribeCluster resources: the clusters of the stack's account, each in its region. */
+function clusterArn(c) {
+  if (c.kind === 'region') return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}` };
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${c.name}` };
+}
+
+function describeArns(list) {
+  return asClusters(list).filter((c) => c.kind !== 'account').map(clusterArn);
+}
+
+const ASSUME_POLICY = (handler) => `${logicalPart(handler)}AssumeClusterRolesPolicy`;
+
+/** Logical ids the deploy-time reconcile waits for: the clone role's local access entries, its assume-role policy. */
+function cloneAccessEntryIds(list) {
+  const all = asClusters(list);
+  const parts = clusterParts(all.map((c) => c.name));
+  const ids = all.flatMap((c, i) => (c.kind === 'local' ? [`CloneAccessEntry${parts[i]}`] : []));
+  if (all.some((c) => c.kind === 'account')) ids.push(ASSUME_POLICY('clone'));
+  return ids;
 }
 
 /** The CloudFormation resources for these clusters (see the header). */
-function clusterResources(names, constants = readConstants()) {
+function clusterResources(list, constants = readConstants()) {
+  const all = asClusters(list);
+  const parts = clusterParts(all.map((c) => c.name));
   const Resources = {};
-  const parts = clusterParts(names);
-  names.forEach((name, i) => {
-    const part = parts[i];
-    for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
-      const group = constants.groups[handler];
-      if (!group) throw new Error(`core/constants.ts: HANDLER_GROUPS has no group for "${handler}"`);
-      Resources[`${logicalPart(handler)}AccessEntry${part}`] = {
-        Type: 'AWS::EKS::AccessEntry',
-        Properties: {
-          ClusterName: name,
-          PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] },
-          Type: 'STANDARD',
-          KubernetesGroups: [group],
-        },
-      };
-    }
-    Resources[`ForwarderPodIdentity${part}`] = {
-      Type: 'AWS::EKS::PodIdentityAssociation',
+  all.forEach((c, i) => {
+    if (c.kind === 'local') Object.assign(Resources, localClusterResources(c.name, parts[i], i === 0, constants));
+  });
+  Object.assign(Resources, otherAccountResources(all.filter((c) => c.kind === 'account'), constants));
+  return { Resources };
+}
+
+/** A cluster of the stack's account and region: access entries, the forwarder's association, the audit subscription. */
+function localClusterResources(name, part, primary, constants) {
+  const Resources = {};
+  for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
+    const group = constants.groups[handler];
+    if (!group) throw new Error(`core/constants.ts: HANDLER_GROUPS has no group for "${handler}"`);
+    Resources[`${logicalPart(handler)}AccessEntry${part}`] = {
+      Type: 'AWS::EKS::AccessEntry',
+      Properties: { ClusterName: name, PrincipalArn: { 'Fn::GetAtt': [role, 'Arn'] }, Type: 'STANDARD', KubernetesGroups: [group] },
+    };
+  }
+  Resources[`ForwarderPodIdentity${part}`] = {
+    Type: 'AWS::EKS::PodIdentityAssociation',
+    Properties: { ClusterName: name, Namespace: constants.namespace, ServiceAccount: constants.serviceAccount, RoleArn: { 'Fn::GetAtt': ['ForwarderRole', 'Arn'] } },
+  };
+  if (!primary) {
+    // the primary's subscription is the `cloudwatchLog` event in serverless.yml
+    const logGroup = `/aws/eks/${name}/cluster`;
+    Resources[`ProtectAuditPermission${part}`] = {
+      Type: 'AWS::Lambda::Permission',
       Properties: {
-        ClusterName: name,
-        Namespace: constants.namespace,
-        ServiceAccount: constants.serviceAccount,
-        RoleArn: { 'Fn::GetAtt': ['ForwarderRole', 'Arn'] },
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] },
+        Principal: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' },
+        SourceArn: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroup}:*` },
       },
     };
-    if (i > 0) {
-      const logGroup = `/aws/eks/${name}/cluster`;
-      Resources[`ProtectAuditPermission${part}`] = {
-        Type: 'AWS::Lambda::Permission',
-        Properties: {
-          Action: 'lambda:InvokeFunction',
-          FunctionName: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] },
-          Principal: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' },
-          SourceArn: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroup}:*` },
+    Resources[`ProtectAuditSubscription${part}`] = {
+      Type: 'AWS::Logs::SubscriptionFilter',
+      DependsOn: [`ProtectAuditPermission${part}`],
+      Properties: { LogGroupName: logGroup, FilterPattern: readAuditFilter(), DestinationArn: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] } },
+    };
+  }
+  return Resources;
+}
+
+/**
+ * Clusters in other accounts: each function may assume exactly its own role in each of them, nothing else; their
+ * forwarders put events on this bus directly (their role's identity policy allows it; cross-account, the bus must
+ * too): one bus policy statement per account, for its forwarder roles only and ripple's event source only.
+ */
+function otherAccountResources(remote, constants) {
+  const Resources = {};
+  if (!remote.length) return Resources;
+  for (const [handler, role] of Object.entries(HANDLER_ROLES)) {
+    Resources[ASSUME_POLICY(handler)] = {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: `ripple-${handler}-cluster-roles`,
+        Roles: [{ Ref: role }],
+        PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'AssumeClusterRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [...new Set(remote.map((c) => c.roleArns[handler]))] }] },
+      },
+    };
+  }
+  const byAccount = new Map();
+  for (const c of remote) byAccount.set(c.accountId, [...(byAccount.get(c.accountId) ?? []), c]);
+  for (const [account, cs] of byAccount) {
+    Resources[`RippleBusPolicy${account}`] = {
+      Type: 'AWS::Events::EventBusPolicy',
+      Properties: {
+        EventBusName: { Ref: 'RippleBus' },
+        StatementId: `ripple-forwarders-${account}`,
+        Statement: {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${partitionOf(cs[0].region)}:iam::${account}:root` },
+          Action: 'events:PutEvents',
+          Resource: { 'Fn::GetAtt': ['RippleBus', 'Arn'] },
+          Condition: { ArnEquals: { 'aws:PrincipalArn': cs.map((c) => forwarderRoleArn(c)) }, StringEquals: { 'events:source': constants.eventSource ?? 'ripple.kubernetes' } },
         },
-      };
-      Resources[`ProtectAuditSubscription${part}`] = {
-        Type: 'AWS::Logs::SubscriptionFilter',
-        DependsOn: [`ProtectAuditPermission${part}`],
-        Properties: {
-          LogGroupName: logGroup,
-          FilterPattern: readAuditFilter(),
-          DestinationArn: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] },
-        },
-      };
-    }
-  });
-  return { Resources };
+      },
+    };
+  }
+  return Resources;
+}
+
+/** The forwarder role the spoke stack creates in another account: `ripple-<stage>-<cluster>-forwarder`. */
+function forwarderRoleArn(c) {
+  return c.forwarderRoleArn ?? `arn:${partitionOf(c.region)}:iam::${c.accountId}:role/${spokeRoleName(c.stage ?? 'dev', c.name, 'forwarder')}`;
 }
 
 function readAuditFilter() {
@@ -197,79 +227,94 @@ function readAuditFilter() {
   return value;
 }
 
-/** `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` (see the header). */
-function forwarderAssociations(names) {
-  const parts = clusterParts(names);
-  return Object.fromEntries(names.map((name, i) => [name, { 'Fn::GetAtt': [`ForwarderPodIdentity${parts[i]}`, 'AssociationArn'] }]));
+/** `{ "<cluster>": GetAtt ForwarderPodIdentity<X>.AssociationArn }` for the local clusters (see the header). */
+function forwarderAssociations(list) {
+  const all = asClusters(list);
+  const parts = clusterParts(all.map((c) => c.name));
+  return Object.fromEntries(all.flatMap((c, i) => (c.kind === 'local' ? [[c.name, { 'Fn::GetAtt': [`ForwarderPodIdentity${parts[i]}`, 'AssociationArn'] }]] : [])));
 }
 
-/** RIPPLE_CLUSTERS for the handlers: region for each, endpoint + caData where the `clusters` JSON gives them. */
+/** RIPPLE_CLUSTERS for the handlers (see the header); `handler` adds that function's role ARN in other accounts. */
+function clustersEnvFor(list, handler) {
+  return JSON.stringify(
+    Object.fromEntries(
+      asClusters(list).map((c) => {
+        const e = { region: c.region };
+        if (c.endpoint) Object.assign(e, { endpoint: c.endpoint, caData: c.caData });
+        if (c.kind === 'account') {
+          e.accountId = c.accountId;
+          if (handler) e.roleArn = c.roleArns[handler];
+          if (c.externalId) e.externalId = c.externalId;
+        }
+        return [c.name, e];
+      }),
+    ),
+  );
+}
+
+/**
+ * The stack output StageClusters, for `ripple doctor`: `name=region` per cluster, `/accountId` for another
+ * account, comma separated (short: a CloudFormation output value is limited in size).
+ */
+function clustersSummary(list) {
+  return asClusters(list)
+    .map((c) => `${c.name}=${c.region ?? ''}${c.kind === 'account' ? `/${c.accountId}` : ''}`)
+    .join(',');
+}
+
+/** RIPPLE_CLUSTERS (no role ARNs) from the raw params: kept for tests and older callers. */
 function clustersEnv(names, clusters, region) {
   const entries = clusterEntries(clusters);
   return JSON.stringify(Object.fromEntries(names.map((n) => [n, { region, ...(entries[n] ?? {}) }])));
 }
 
-/**
- * One ripple stage per cluster: the forwarder's service account (ripple-system/ripple-forwarder) takes one Pod
- * Identity association, each stage would clone and protect the same objects, and each takes one of the audit
- * log group's two subscription-filter slots. Pure: throws when another stage under `params:` in serverless.yml
- * names one of `names` (as `cluster` or in `clusters`). Stages not written into serverless.yml cannot be seen
- * offline: the deploy then stops at the association (EKS allows one per service account) or at the
- * deploy-time reconcile (the cluster's forwarder sends to another stage's bus); `ripple doctor` reports both.
- */
-function refuseSharedClusters(stage, names, paramsByStage) {
-  for (const [other, p] of Object.entries(paramsByStage ?? {})) {
-    if (other === 'default' || other === stage || LOCAL_STAGES.includes(other) || !p || typeof p !== 'object') continue;
-    let theirs = [];
-    try {
-      theirs = p.cluster || p.clusters ? parseClusters(p.cluster, p.clusters, other) : [];
-    } catch {
-      continue; // that stage's own package reports its own mistakes
-    }
-    const shared = names.filter((n) => theirs.includes(n));
-    if (shared.length) {
-      throw new Error(
-        `stage "${stage}" and stage "${other}" (params.${other} in serverless.yml) both use cluster ${shared.map((n) => `"${n}"`).join(', ')}: ` +
-          'one ripple stage per cluster (the forwarder service account ripple-system/ripple-forwarder has one Pod Identity association, ' +
-          'both stages would clone and protect the same objects, and each takes one of the audit log group\'s two subscription filters). ' +
-          'Deploy the other stage to another cluster, or remove it first (docs/deploy.md, "Stages").',
-      );
-    }
-  }
-}
-
-async function namesFrom({ resolveVariable }) {
+async function clustersFrom({ resolveVariable }) {
   const cluster = await resolveVariable('param:cluster');
   const clusters = await resolveVariable('param:clusters');
   const stage = await resolveVariable('sls:stage');
+  const region = (await resolveVariable('param:region')) || 'eu-west-1';
+  const empty = typeof clusters === 'string' || clusters === undefined || clusters === null ? !String(clusters ?? '').trim() : false;
   // `dev` (npm start, npm run package) falls back to `ripple`; every other stage must name its cluster.
-  const fallback = !cluster && !String(clusters ?? '').trim() && LOCAL_STAGES.includes(stage) ? 'ripple' : cluster;
-  const names = parseClusters(fallback, clusters, stage);
-  refuseSharedClusters(stage, names, await resolveVariable('self:params, null'));
-  return names;
+  const fallback = !cluster && empty && LOCAL_STAGES.includes(stage) ? 'ripple' : cluster;
+  const list = stageClusters({ cluster: fallback, clusters, stage, region });
+  refuseSharedClusters(stage, list.map((c) => c.name), await resolveVariable('self:params, null'));
+  return list;
+}
+
+async function namesFrom(ctx) {
+  return (await clustersFrom(ctx)).map((c) => c.name);
 }
 
 module.exports = {
   names: async (ctx) => namesFrom(ctx),
-  env: async (ctx) => {
-    const region = await ctx.resolveVariable('param:region');
-    return clustersEnv(await namesFrom(ctx), await ctx.resolveVariable('param:clusters'), region);
-  },
-  describeArns: async (ctx) => (await namesFrom(ctx)).map(clusterArn),
-  resources: async (ctx) => clusterResources(await namesFrom(ctx)),
-  cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await namesFrom(ctx)),
-  forwarderAssociations: async (ctx) => forwarderAssociations(await namesFrom(ctx)),
+  localNames: async (ctx) => (await clustersFrom(ctx)).filter((c) => c.kind === 'local').map((c) => c.name),
+  env: async (ctx) => clustersEnvFor(await clustersFrom(ctx)),
+  envClone: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'clone'),
+  envRollout: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'rollout'),
+  envProtect: async (ctx) => clustersEnvFor(await clustersFrom(ctx), 'protect'),
+  summary: async (ctx) => clustersSummary(await clustersFrom(ctx)),
+  describeArns: async (ctx) => describeArns(await clustersFrom(ctx)),
+  resources: async (ctx) => clusterResources(await clustersFrom(ctx)),
+  cloneAccessEntryIds: async (ctx) => cloneAccessEntryIds(await clustersFrom(ctx)),
+  forwarderAssociations: async (ctx) => forwarderAssociations(await clustersFrom(ctx)),
   primary: async (ctx) => (await namesFrom(ctx))[0],
   forwarderNamespace: () => readConstants().namespace,
   forwarderServiceAccount: () => readConstants().serviceAccount,
   LOCAL_STAGES,
+  HANDLER_ROLES,
   clusterEntries,
+  stageClusters,
   refuseSharedClusters,
   clustersEnv,
+  clustersEnvFor,
+  clustersSummary,
+  describeArnsFor: describeArns,
   associationRefs: forwarderAssociations,
   parseClusters,
   clusterResources,
   cloneEntryIds: cloneAccessEntryIds,
+  forwarderRoleArn,
+  spokeRoleName,
   readConstants,
   logicalPart,
 };

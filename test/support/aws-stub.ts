@@ -40,6 +40,8 @@ export interface FakeAccount {
 export interface Call {
   service: string;
   operation: string;
+  /** The region the request was signed for (EKS: a cluster in another region is read there). */
+  region?: string;
 }
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -173,10 +175,13 @@ export class AwsStub {
       res.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) }).end(JSON.stringify(body));
     };
     const missing = (message: string) => send(404, { message }, 'ResourceNotFoundException');
+    const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const push = this.calls.push.bind(this.calls);
+    const calls = { push: (c: Call) => push({ ...c, ...(region ? { region } : {}) }) };
     if (parts[2] === 'access-entries') {
       const principalArn = parts[3]!;
       const entry = this.account.accessEntries[`${cluster}|${principalArn}`];
-      this.calls.push({ service: 'eks', operation: parts[4] === 'access-policies' ? 'ListAssociatedAccessPolicies' : 'DescribeAccessEntry' });
+      calls.push({ service: 'eks', operation: parts[4] === 'access-policies' ? 'ListAssociatedAccessPolicies' : 'DescribeAccessEntry' });
       if (!entry) return missing(`The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`);
       if (parts[4] === 'access-policies') return send(200, { clusterName: cluster, principalArn, associatedAccessPolicies: entry.policies.map((policyArn) => ({ policyArn, accessScope: { type: 'cluster' }, associatedAt: 1764755000 })) });
       return send(200, { accessEntry: { clusterName: cluster, principalArn, kubernetesGroups: entry.kubernetesGroups, type: entry.type, createdAt: 1764755000, username: principalArn } });
@@ -184,12 +189,12 @@ export class AwsStub {
     if (parts[2] === 'pod-identity-associations') {
       const list = this.account.associations[cluster] ?? [];
       if (parts[3]) {
-        this.calls.push({ service: 'eks', operation: 'DescribePodIdentityAssociation' });
+        calls.push({ service: 'eks', operation: 'DescribePodIdentityAssociation' });
         const a = list.find((x) => x.associationId === parts[3]);
         if (!a) return missing(`Pod Identity association ${parts[3]} not found`);
         return send(200, { association: { clusterName: cluster, ...a, createdAt: a.createdAt.getTime() / 1000, modifiedAt: a.createdAt.getTime() / 1000 } });
       }
-      this.calls.push({ service: 'eks', operation: 'ListPodIdentityAssociations' });
+      calls.push({ service: 'eks', operation: 'ListPodIdentityAssociations' });
       const ns = url.searchParams.get('namespace');
       const sa = url.searchParams.get('serviceAccount');
       return send(200, { associations: list.filter((a) => (!ns || a.namespace === ns) && (!sa || a.serviceAccount === sa)).map(({ associationId, associationArn, namespace, serviceAccount }) => ({ clusterName: cluster, associationId, associationArn, namespace, serviceAccount })) });

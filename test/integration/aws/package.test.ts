@@ -108,6 +108,14 @@ const FULL_CLUSTERS = ['prod-eu', 'prod-eu-2'];
 let defaults: { code: number | null; output: string; template: any };
 let full: { code: number | null; output: string; template: any };
 let noCluster: { code: number | null; output: string; template: any };
+let fleet: { code: number | null; output: string; template: any };
+const EDGE_ACCOUNT = '210987654321';
+/** Three clusters: the stack's own, one in another region (same account), one in another account. */
+const FLEET_CLUSTERS = [
+  { name: 'hub' },
+  { name: 'us', region: 'us-east-1' },
+  { name: 'edge', region: 'eu-central-1', accountId: EDGE_ACCOUNT, externalId: 'ripple-prod-edge' },
+];
 
 beforeAll(async () => {
   // These first: a package into another directory clears .serverless/, which `npm run package` fills last.
@@ -119,6 +127,7 @@ beforeAll(async () => {
     `--param=alarmTopicArn=${TOPIC}`,
   ]);
   noCluster = await oslsPackage(['--stage', 'prod']);
+  fleet = await oslsPackage(['--stage', 'prod', '--region', 'eu-west-1', '--param=cluster=hub', `--param=clusters=${JSON.stringify(FLEET_CLUSTERS)}`]);
   const run = await packageOffline();
   output = run.output;
   if (run.code !== 0) throw new Error(`npm run package failed (exit ${run.code}):\n${run.output}`);
@@ -494,6 +503,86 @@ describe('templates cfn-lint would accept, for the default and the fully configu
     expect(noCluster.code).not.toBe(0);
     expect(noCluster.template).toBeNull();
     expect(noCluster.output).toContain('param "cluster" is required for stage "prod": deploy with --param="cluster=<EKS cluster name>"');
+  });
+});
+
+describe('osls package with three clusters: one in another region, one in another account', () => {
+  const R = () => fleet.template.Resources as Record<string, Res>;
+  const roleArn = (h: string) => `arn:aws:iam::${EDGE_ACCOUNT}:role/ripple-prod-edge-${h}`;
+
+  it('packages, with no lint problems', () => {
+    expect(fleet.code, fleet.output).toBe(0);
+    expect(lintShapes(fleet.template)).toEqual([]);
+  });
+
+  it('each function gets RIPPLE_CLUSTERS with every cluster, its region, and its own role in the other account', () => {
+    for (const h of HANDLERS) {
+      const env = R()[FN[h]]!.Properties.Environment.Variables;
+      expect(env.RIPPLE_CLUSTER_NAME).toBe('hub');
+      expect(JSON.parse(env.RIPPLE_CLUSTERS)).toEqual({
+        hub: { region: 'eu-west-1' },
+        us: { region: 'us-east-1' },
+        edge: { region: 'eu-central-1', accountId: EDGE_ACCOUNT, roleArn: roleArn(h), externalId: 'ripple-prod-edge' },
+      });
+    }
+  });
+
+  it('IAM: eks:DescribeCluster on the clusters of this account in their regions; sts:AssumeRole only on the function\'s own role in the other account', () => {
+    for (const h of HANDLERS) {
+      const statements = (R()[ROLE[h]]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+      expect(statements.find((x) => x.Sid === 'DescribeClusters').Resource).toEqual([
+        { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/hub' },
+        { 'Fn::Sub': 'arn:${AWS::Partition}:eks:us-east-1:${AWS::AccountId}:cluster/us' },
+      ]);
+      expect(JSON.stringify(statements)).not.toContain('sts:');
+    }
+    const policies = Object.entries(R()).filter(([, r]) => r.Type === 'AWS::IAM::Policy');
+    expect(policies.map(([id]) => id).sort()).toEqual(['CloneAssumeClusterRolesPolicy', 'ProtectAssumeClusterRolesPolicy', 'RolloutAssumeClusterRolesPolicy']);
+    for (const h of HANDLERS) {
+      const [, policy] = policies.find(([id]) => id.toLowerCase().startsWith(h))!;
+      expect(policy.Properties.Roles).toEqual([{ Ref: ROLE[h] }]);
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'AssumeClusterRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [roleArn(h)] }]);
+    }
+    // The deploy-time reconcile reaches the other account's cluster only once the clone role may assume its role there.
+    expect(asList(R().PoliciesReconcile!.DependsOn ?? [])).toEqual(['CloneAccessEntryHub', 'CloneAssumeClusterRolesPolicy']);
+    expect(R().PoliciesReconcile!.Properties.Clusters).toEqual(['hub', 'us', 'edge']);
+  });
+
+  it('EKS resources only for the stack\'s own cluster (the others\' are in their spoke stacks); the forwarder role trusts Pod Identity on it only', () => {
+    const clustersOf = (type: string) => [...new Set(Object.values(R()).filter((r) => r.Type === type).map((r) => r.Properties.ClusterName ?? r.Properties.LogGroupName))];
+    expect(clustersOf('AWS::EKS::AccessEntry')).toEqual(['hub']);
+    expect(clustersOf('AWS::EKS::PodIdentityAssociation')).toEqual(['hub']);
+    expect(clustersOf('AWS::Logs::SubscriptionFilter')).toEqual(['/aws/eks/hub/cluster']);
+    expect(R().ForwarderRole!.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['aws:RequestTag/eks-cluster-name']).toEqual(['hub']);
+    expect(Object.keys(R().PoliciesReconcile!.Properties.ForwarderAssociations)).toEqual(['hub']);
+  });
+
+  it('the bus admits PutEvents of ripple events from the other account\'s forwarder role only', () => {
+    const policies = Object.values(R()).filter((r) => r.Type === 'AWS::Events::EventBusPolicy');
+    expect(policies.map((p) => p.Properties)).toEqual([
+      {
+        EventBusName: { Ref: 'RippleBus' },
+        StatementId: `ripple-forwarders-${EDGE_ACCOUNT}`,
+        Statement: {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${EDGE_ACCOUNT}:root` },
+          Action: 'events:PutEvents',
+          Resource: getAtt('RippleBus'),
+          Condition: { ArnEquals: { 'aws:PrincipalArn': [`arn:aws:iam::${EDGE_ACCOUNT}:role/ripple-prod-edge-forwarder`] }, StringEquals: { 'events:source': 'ripple.kubernetes' } },
+        },
+      },
+    ]);
+    // and the hub outputs the function roles its spoke stacks trust, and every cluster for ripple doctor
+    for (const h of HANDLERS) expect(fleet.template.Outputs[`${ROLE[h]}Arn`]).toEqual({ Value: getAtt(ROLE[h]) });
+    expect(fleet.template.Outputs.StageClusters.Value).toBe(`hub=eu-west-1,us=us-east-1,edge=eu-central-1/${EDGE_ACCOUNT}`);
+  });
+
+  it('the single-cluster templates have none of it', () => {
+    for (const t of [defaults.template, full.template]) {
+      const types = Object.values(t.Resources as Record<string, Res>).map((r) => r.Type);
+      expect(types).not.toContain('AWS::Events::EventBusPolicy');
+      expect(JSON.stringify(t.Resources)).not.toContain('AssumeClusterRoles');
+    }
   });
 });
 

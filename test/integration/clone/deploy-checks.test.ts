@@ -117,7 +117,7 @@ afterAll(async () => {
   await sink?.stop();
 });
 
-function cfn(RequestType: 'Create' | 'Update', associations: Record<string, string>, busName = BUS) {
+function cfn(RequestType: 'Create' | 'Update', associations: Record<string, string>, busName = BUS, clusters = Object.keys(associations)) {
   answers.length = 0;
   return {
     RequestType,
@@ -127,7 +127,7 @@ function cfn(RequestType: 'Create' | 'Update', associations: Record<string, stri
     LogicalResourceId: 'PoliciesReconcile',
     ResourceType: 'Custom::RippleReconcile',
     ...(RequestType === 'Update' ? { PhysicalResourceId: 'ripple-clone-resync-alpha' } : {}),
-    ResourceProperties: { ServiceToken: 'arn', Clusters: Object.keys(associations), PoliciesHash: 'h', ForwarderAssociations: associations, BusName: busName },
+    ResourceProperties: { ServiceToken: 'arn', Clusters: clusters, PoliciesHash: 'h', ForwarderAssociations: associations, BusName: busName },
   };
 }
 
@@ -186,6 +186,24 @@ describe('deploy-time reconcile: forwarder pods get the Pod Identity credentials
     await b.admin.core.replaceNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder', body: { ...wrong, data: cm.data } });
     expect(answers.map((x) => x.Status)).toEqual(['FAILED']);
     expect(answers[0].Reason).toMatch(/beta: its forwarder calls the cluster "my-cluster".*set RIPPLE_CLUSTER_NAME=beta/);
+  });
+
+  it('a cluster in another account or region (no association in this stack) whose forwarder names the bus by its ARN: accepted; an ARN of another bus is not', async () => {
+    const cm = await b.admin.core.readNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder' });
+    const set = async (bus: string) => {
+      const now = await b.admin.core.readNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder' });
+      await b.admin.core.replaceNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder', body: { ...now, data: { ...cm.data, RIPPLE_EVENT_BUS_NAME: bus } } });
+    };
+    await set(`arn:aws:events:eu-west-1:123456789012:event-bus/${BUS}`);
+    const from = b.audit.length;
+    await invoke(cfn('Update', { alpha: ARN('alpha', '1') }, BUS, ['alpha', 'beta']));
+    expect(answers.map((x) => x.Status)).toEqual(['SUCCESS']);
+    expect(clonePatches(b, from)).toEqual([]); // its association is its spoke stack's: nothing to restart from here
+    await set('arn:aws:events:eu-west-1:123456789012:event-bus/ripple-staging');
+    await invoke(cfn('Update', { alpha: ARN('alpha', '1') }, BUS, ['alpha', 'beta']));
+    await set(cm.data!.RIPPLE_EVENT_BUS_NAME!);
+    expect(answers.map((x) => x.Status)).toEqual(['FAILED']);
+    expect(answers[0].Reason).toMatch(/beta: its forwarder sends to event bus "arn:aws:events:eu-west-1:123456789012:event-bus\/ripple-staging" but this stage's bus is "ripple-test"/);
   });
 
   it('without the restart Role (cluster side not applied): FAILED saying what to apply', async () => {

@@ -154,13 +154,16 @@ describe('ripple doctor on a healthy stage', () => {
       'ok pod identity prod-eu-2',
       'ok forwarder prod-eu',
       'ok credentials prod-eu',
+      // no kubeconfig context for prod-eu-2: its in-cluster checks say so (a stack without StageClusters: the
+      // clusters are those with an association)
+      'skip forwarder prod-eu-2',
       'ok events',
       'ok audit prod-eu',
       'ok audit prod-eu-2',
       'ok dead letters',
     ]);
     expect(lines.at(-1)).toBe('all checks passed');
-    expect(lines.filter((l) => l.startsWith('✓ '))).toHaveLength(results.length);
+    expect(lines.filter((l) => l.startsWith('✓ '))).toHaveLength(results.length - 1);
     expect(result(results, 'credentials prod-eu').detail).toMatch(/2 forwarder pod\(s\), all created after the association/);
     expect(result(results, 'access prod-eu').detail).toMatch(/the cluster binds each group/);
     // it asked each service what it should
@@ -304,6 +307,116 @@ describe('each check fails alone, saying what to do', () => {
   });
 });
 
+describe('ripple doctor on a fleet: a cluster in another region and one in another account', () => {
+  const EDGE_ACCOUNT = '210987654321';
+  const BUS_ARN = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${BUS}`;
+  let edge: EmbeddedCluster;
+  let edgeAdmin: Kube;
+  let fleetKubeconfig = '';
+
+  function fleetAccount(): FakeAccount {
+    const a = healthy();
+    const stack = a.stacks[`ripple-${STAGE}`]!;
+    stack.outputs.StageClusters = `prod-eu=${REGION},us=us-east-1,edge=eu-central-1/${EDGE_ACCOUNT}`;
+    stack.resources = stack.resources.filter((r) => r.logicalId !== 'ForwarderPodIdentityProdEu2');
+    // us: the hub's roles mapped by its spoke stack's access entries, its own forwarder role
+    for (const h of ['clone', 'rollout', 'protect'] as const) a.accessEntries[`us|arn:aws:iam::${ACCOUNT}:role/${ROLE[h]}`] = { kubernetesGroups: [HANDLER_GROUPS[h]], type: 'STANDARD', policies: [] };
+    a.associations.us = [{ associationId: 'a-us', associationArn: `arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/us/a-us`, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT, roleArn: `arn:aws:iam::${ACCOUNT}:role/ripple-${STAGE}-us-forwarder`, createdAt: new Date(podsCreated.getTime() - 120_000) }];
+    return a;
+  }
+
+  async function fleetDoctor() {
+    const lines: string[] = [];
+    const results = await runDoctor({ stage: STAGE, region: REGION, endpoint: stub.url, kubeconfig: fleetKubeconfig, context: 'prod-eu' }, { print: (l) => lines.push(l) });
+    return { results, lines };
+  }
+
+  beforeAll(async () => {
+    // edge: its own cluster side (bindings, a forwarder sending to the hub bus by ARN, in the hub's region)
+    edge = await startCluster({ authorization: 'RBAC' });
+    edgeAdmin = kubeFromKubeConfig(edge.kubeConfig(), 'edge');
+    for (const ns of [RIPPLE_NAMESPACE, 'platform']) await edgeAdmin.core.createNamespace({ body: { metadata: { name: ns } } });
+    await applyRenderedRbac(edgeAdmin, loadPolicies(join(root, 'policies')), 'clone', 'rollout', 'protect');
+    await edgeAdmin.core.createNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, body: { metadata: { name: 'ripple-forwarder' }, data: { RIPPLE_CLUSTER_NAME: 'edge', RIPPLE_EVENT_BUS_NAME: BUS_ARN, AWS_REGION: REGION } } });
+    await edgeAdmin.core.createNamespacedPod({ namespace: RIPPLE_NAMESPACE, body: forwarderPod('ripple-forwarder-edge-a') });
+    // one kubeconfig, a context per cluster named after it (us: none)
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const parts = [['prod-eu', cluster], ['edge', edge]] as const;
+    const merged = new KubeConfig();
+    merged.loadFromOptions({
+      clusters: parts.map(([n, c]) => ({ ...c.kubeConfig().getCurrentCluster()!, name: n })),
+      users: parts.map(([n, c]) => ({ ...c.kubeConfig().getCurrentUser()!, name: `${n}-admin` })),
+      contexts: parts.map(([n]) => ({ name: n, cluster: n, user: `${n}-admin` })),
+      currentContext: 'prod-eu',
+    });
+    fleetKubeconfig = join(dir, 'fleet-kubeconfig');
+    writeFileSync(fleetKubeconfig, merged.exportConfig());
+  }, 60_000);
+
+  afterAll(async () => {
+    await edge?.stop();
+  });
+
+  beforeEach(() => {
+    stub.account = fleetAccount();
+  });
+
+  it('checks every cluster of the stage, each where it is; the other account\'s AWS side is left to its spoke stack', async () => {
+    const { results, lines } = await fleetDoctor();
+    expect(failed(results), lines.join('\n')).toEqual([]);
+    expect(results.map((r) => `${r.status} ${r.name}`)).toEqual([
+      'ok stack',
+      'ok bus',
+      'ok access prod-eu',
+      'ok access us',
+      'ok access edge', // its bindings, through its context
+      'ok pod identity prod-eu',
+      'ok pod identity us',
+      'skip pod identity edge',
+      'ok forwarder prod-eu',
+      'ok credentials prod-eu',
+      'skip forwarder us',
+      'ok forwarder edge',
+      'skip credentials edge',
+      'ok events',
+      'ok audit prod-eu',
+      'skip audit us',
+      'skip audit edge',
+      'ok dead letters',
+    ]);
+    // us was read in us-east-1 with the spoke's forwarder role expected; prod-eu in the stack's region
+    const eksRegions = (op: string) => new Set(stub.calls.filter((c) => c.service === 'eks' && c.operation === op).map((c) => c.region));
+    expect(eksRegions('DescribeAccessEntry')).toEqual(new Set([REGION, 'us-east-1']));
+    expect(result(results, 'pod identity us').detail).toContain(`ripple-${STAGE}-us-forwarder`);
+    expect(result(results, 'forwarder edge').detail).toMatch(/by ARN, from another account/);
+    expect(result(results, 'access edge').detail).toMatch(/account 210987654321: access entries in its spoke stack.*the cluster binds each group/);
+    expect(result(results, 'forwarder us').detail).toMatch(/aws eks update-kubeconfig --name us --region us-east-1 --alias us/);
+  });
+
+  it('fails per cluster: the other account\'s forwarder naming the bus without its ARN, the other region\'s access entry missing', async () => {
+    const cm = await edgeAdmin.core.readNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder' });
+    const changed = await edgeAdmin.core.replaceNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder', body: { ...cm, data: { ...cm.data, RIPPLE_EVENT_BUS_NAME: BUS } } });
+    delete stub.account.accessEntries[`us|arn:aws:iam::${ACCOUNT}:role/${ROLE.rollout}`];
+    try {
+      const { results } = await fleetDoctor();
+      expect(failed(results)).toEqual(['access us', 'forwarder edge']);
+      expect(result(results, 'access us').fix).toMatch(/deploy its spoke stack in us-east-1/);
+      expect(result(results, 'forwarder edge').detail).toMatch(`this stage's bus is "${BUS_ARN}" (its ARN: the cluster is in another account)`);
+    } finally {
+      await edgeAdmin.core.replaceNamespacedConfigMap({ namespace: RIPPLE_NAMESPACE, name: 'ripple-forwarder', body: { ...changed, data: cm.data } });
+    }
+  });
+
+  it('edge unreachable (its API server stopped): its in-cluster checks fail naming it, the others pass', async () => {
+    const { results } = await fleetDoctor();
+    expect(failed(results)).toEqual([]);
+    await edge.stop();
+    const after = await fleetDoctor();
+    expect(failed(after.results).sort()).toEqual(['access edge', 'credentials edge', 'forwarder edge']);
+    expect(result(after.results, 'forwarder edge').detail).toMatch(/ConfigMap ripple-system\/ripple-forwarder: /);
+  });
+});
+
 describe('clusterFromContext', () => {
   it.each([
     ['arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu', 'prod-eu'],
@@ -331,7 +444,7 @@ describe('the ripple doctor command', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const lines = ok.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ripple doctor: stage test/);
-    expect(lines.filter((l) => /^[✓✗-] /.test(l))).toHaveLength(12);
+    expect(lines.filter((l) => /^[✓✗-] /.test(l))).toHaveLength(13);
     stub.account.rules[`${BUS}/ripple-${STAGE}-clone`]!.state = 'DISABLED';
     const bad = await cli(args());
     expect(bad.code).toBe(1);

@@ -106,6 +106,7 @@ spec:
   it('learns the stage from --clusters, else RIPPLE_CLUSTER_NAME and RIPPLE_CLUSTERS (a list or the JSON object)', () => {
     expect(knownClusters('hub, edge', { RIPPLE_CLUSTERS: 'x' })).toEqual(['hub', 'edge']);
     expect(knownClusters(undefined, { RIPPLE_CLUSTER_NAME: 'hub', RIPPLE_CLUSTERS: '{"hub":{},"edge":{"region":"us-east-1"}}' })).toEqual(['hub', 'edge']);
+    expect(knownClusters(undefined, { RIPPLE_CLUSTER_NAME: 'hub', RIPPLE_CLUSTERS: '[{"name":"hub"},{"name":"us","region":"us-east-1"},"edge"]' })).toEqual(['hub', 'us', 'edge']);
     expect(knownClusters(undefined, {})).toBeNull();
   });
 });

@@ -257,6 +257,27 @@ describe('policy-set checks', () => {
   ])('%s -> accepted', (_name, docs) => {
     expect(parsePolicies(docs.join('---\n'), 's.yaml')).toHaveLength(2);
   });
+
+  // A fleet: checks hold within a cluster; policies placed in different clusters do not conflict.
+  const inCluster = (name: string, src: string, cluster: string | null, extra = '') => pol(name, src, extra).replace(/(source: \{[^}]*) \}/, (_m, head: string) => `${head}${cluster ? `, cluster: ${cluster}` : ''} }`);
+
+  it.each([
+    ['one base, one cluster, two policies', [inCluster('x', 'Secret/a/one', 'hub', '  protect: {}\n'), inCluster('y', 'Secret/a/one', 'hub', '  sync: {}\n')], /Secret a\/one in cluster hub is already the source of policy "x"/],
+    ['a cluster-local policy (a source in every cluster) and a fleet one for the same base', [pol('x', 'Secret/a/one', '  protect: {}\n'), inCluster('y', 'Secret/a/one', 'edge', '  protect: {}\n')], /Secret a\/one in cluster edge is already the source of policy "x"/],
+    ['two policies writing one copy into the same cluster', [inCluster('x', 'Secret/a/tls', 'hub', '  sync: { clusters: [edge] }\n'), inCluster('y', 'Secret/b/tls', 'edge', '  sync: { namespaces: { exclude: [a] } }\n')], /both write Secret "tls" into the same namespaces of cluster edge.*or their sync.clusters/],
+    ['a copy over another policy\'s source in the same cluster', [inCluster('x', 'Secret/a/tls', 'hub', '  sync: { clusters: ["*"] }\n'), inCluster('y', 'Secret/b/tls', 'edge')], /would copy Secret "tls" into namespace b, overwriting the source of policy "y"/],
+  ])('fleet: %s -> error', (_name, docs, want) => {
+    const err = errorOf(() => parsePolicies(docs.join('---\n'), 's.yaml'));
+    expect(err.message).toMatch(want);
+  });
+
+  it.each([
+    ['one base name, different clusters', [inCluster('x', 'Secret/a/one', 'hub', '  protect: {}\n'), inCluster('y', 'Secret/a/one', 'edge', '  protect: {}\n')]],
+    ['one copy name, different target clusters', [inCluster('x', 'Secret/a/tls', 'hub', '  sync: { clusters: [hub] }\n'), inCluster('y', 'Secret/b/tls', 'edge', '  sync: { clusters: [edge] }\n')]],
+    ['a copy into another cluster than the same-named source', [inCluster('x', 'Secret/a/tls', 'hub', '  sync: { clusters: [edge], namespaces: { exclude: [c] } }\n'), inCluster('y', 'Secret/b/tls', 'hub')]],
+  ])('fleet: %s -> accepted', (_name, docs) => {
+    expect(parsePolicies(docs.join('---\n'), 's.yaml')).toHaveLength(2);
+  });
 });
 
 describe('loadPolicies', () => {

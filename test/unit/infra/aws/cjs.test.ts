@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../../core/constants.ts';
+import { EVENT_SOURCE, FORWARDER_SERVICE_ACCOUNT, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../../../../core/constants.ts';
+import { parse as parseYaml } from 'yaml';
 import { errorsQuery, savedQueries } from '../../../../cli/logs/queries.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -41,7 +42,7 @@ describe('clusters.cjs parseClusters', () => {
 
 describe('clusters.cjs resources', () => {
   it('reads the handler groups, namespace and service account from core/constants.ts', () => {
-    expect(clusters.readConstants()).toEqual({ groups: { ...HANDLER_GROUPS }, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT });
+    expect(clusters.readConstants()).toEqual({ groups: { ...HANDLER_GROUPS }, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT, eventSource: EVENT_SOURCE });
   });
 
   it('one access entry per handler and a pod identity association per cluster; audit subscriptions for all but the first', () => {
@@ -130,6 +131,139 @@ describe('clusters.cjs: cluster required, endpoint + CA, one stage per cluster, 
     const refs = clusters.associationRefs(['a-b', 'a_b']);
     const ids = Object.keys(clusters.clusterResources(['a-b', 'a_b']).Resources).filter((id) => id.startsWith('ForwarderPodIdentity'));
     expect(refs).toEqual({ 'a-b': { 'Fn::GetAtt': [ids[0], 'AssociationArn'] }, a_b: { 'Fn::GetAtt': [ids[1], 'AssociationArn'] } });
+  });
+});
+
+describe('clusters.cjs: other regions and other accounts', () => {
+  const EDGE = '210987654321';
+  const fleet = JSON.stringify([
+    { name: 'hub' },
+    { name: 'us', region: 'us-east-1' },
+    { name: 'edge', accountId: EDGE, externalId: 'ripple-prod-edge' },
+  ]);
+  const resolved = () => clusters.stageClusters({ cluster: 'hub', clusters: fleet, stage: 'prod', region: 'eu-west-1' });
+
+  it('classifies each cluster: local, another region, another account (its roles named as spoke.yml names them)', () => {
+    expect(resolved()).toEqual([
+      { name: 'hub', kind: 'local', region: 'eu-west-1', stage: 'prod' },
+      { name: 'us', kind: 'region', region: 'us-east-1', stage: 'prod' },
+      {
+        name: 'edge', kind: 'account', region: 'eu-west-1', stage: 'prod', accountId: EDGE, externalId: 'ripple-prod-edge',
+        roleArns: { clone: `arn:aws:iam::${EDGE}:role/ripple-prod-edge-clone`, rollout: `arn:aws:iam::${EDGE}:role/ripple-prod-edge-rollout`, protect: `arn:aws:iam::${EDGE}:role/ripple-prod-edge-protect` },
+      },
+    ]);
+    // the object form keyed by name and a YAML value (params in serverless.yml) say the same
+    const keyed = { hub: {}, us: { region: 'us-east-1' }, edge: { accountId: EDGE, externalId: 'ripple-prod-edge' } };
+    expect(clusters.stageClusters({ cluster: 'hub', clusters: JSON.stringify(keyed), stage: 'prod', region: 'eu-west-1' })).toEqual(resolved());
+    expect(clusters.stageClusters({ cluster: 'hub', clusters: JSON.parse(fleet), stage: 'prod', region: 'eu-west-1' })).toEqual(resolved());
+    // the same region named explicitly is local
+    expect(clusters.stageClusters({ cluster: 'a', clusters: '[{"name":"a","region":"eu-west-1"}]', stage: 'prod', region: 'eu-west-1' })[0].kind).toBe('local');
+  });
+
+  it('the stack holds access entries, association and audit subscription for local clusters only; each function may assume exactly its role in the other account; the bus admits that account\'s forwarder role only', () => {
+    const { Resources } = clusters.clusterResources(resolved());
+    const ids = Object.keys(Resources).sort();
+    expect(ids).toEqual(
+      ['CloneAccessEntryHub', 'RolloutAccessEntryHub', 'ProtectAccessEntryHub', 'ForwarderPodIdentityHub', 'CloneAssumeClusterRolesPolicy', 'RolloutAssumeClusterRolesPolicy', 'ProtectAssumeClusterRolesPolicy', `RippleBusPolicy${EDGE}`].sort(),
+    );
+    for (const [h, role] of [['Clone', 'CloneRole'], ['Rollout', 'RolloutRole'], ['Protect', 'ProtectRole']] as const) {
+      expect(Resources[`${h}AssumeClusterRolesPolicy`].Properties).toEqual({
+        PolicyName: `ripple-${h.toLowerCase()}-cluster-roles`,
+        Roles: [{ Ref: role }],
+        PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'AssumeClusterRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [`arn:aws:iam::${EDGE}:role/ripple-prod-edge-${h.toLowerCase()}`] }] },
+      });
+    }
+    expect(Resources[`RippleBusPolicy${EDGE}`].Properties).toEqual({
+      EventBusName: { Ref: 'RippleBus' },
+      StatementId: `ripple-forwarders-${EDGE}`,
+      Statement: {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${EDGE}:root` },
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': ['RippleBus', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:PrincipalArn': [`arn:aws:iam::${EDGE}:role/ripple-prod-edge-forwarder`] }, StringEquals: { 'events:source': EVENT_SOURCE } },
+      },
+    });
+    expect(clusters.describeArnsFor(resolved())).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/hub' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:eks:us-east-1:${AWS::AccountId}:cluster/us' },
+    ]);
+    expect(clusters.cloneEntryIds(resolved())).toEqual(['CloneAccessEntryHub', 'CloneAssumeClusterRolesPolicy']);
+    expect(clusters.associationRefs(resolved())).toEqual({ hub: { 'Fn::GetAtt': ['ForwarderPodIdentityHub', 'AssociationArn'] } });
+  });
+
+  it('RIPPLE_CLUSTERS per function: its own role in the other account and the ExternalId', () => {
+    const env = (h?: string) => JSON.parse(clusters.clustersEnvFor(resolved(), h));
+    expect(env('rollout')).toEqual({
+      hub: { region: 'eu-west-1' },
+      us: { region: 'us-east-1' },
+      edge: { region: 'eu-west-1', accountId: EDGE, roleArn: `arn:aws:iam::${EDGE}:role/ripple-prod-edge-rollout`, externalId: 'ripple-prod-edge' },
+    });
+    expect(env().edge).not.toHaveProperty('roleArn');
+  });
+
+  it('the StageClusters output ripple doctor reads: name=region, /account for another account', () => {
+    expect(clusters.clustersSummary(resolved())).toBe(`hub=eu-west-1,us=us-east-1,edge=eu-west-1/${EDGE}`);
+  });
+
+  it('roleArn (one role) and roleArns (one per function) override the default names', () => {
+    const one = clusters.stageClusters({ cluster: 'hub', clusters: JSON.stringify({ hub: {}, e: { accountId: EDGE, externalId: 'xx', roleArn: `arn:aws:iam::${EDGE}:role/ops/ripple` } }), stage: 'prod', region: 'eu-west-1' })[1];
+    expect(one.roleArns).toEqual({ clone: `arn:aws:iam::${EDGE}:role/ops/ripple`, rollout: `arn:aws:iam::${EDGE}:role/ops/ripple`, protect: `arn:aws:iam::${EDGE}:role/ops/ripple` });
+  });
+
+  it.each([
+    ['[{"name":"hub"},{"name":"e","accountId":"12345"}]', /\[1\] \(e\)\.accountId: "12345" is not an AWS account id/],
+    ['[{"name":"hub"},{"name":"e","region":"Europe"}]', /\[1\] \(e\)\.region: "Europe" is not an AWS region/],
+    ['[{"name":"hub"},{"name":"e","roleArn":"arn:aws:iam::210987654321:role/x"}]', /\(e\)\.roleArn: only for a cluster in another account; give its accountId/],
+    ['[{"name":"hub"},{"name":"e","accountId":"210987654321"}]', /e\.externalId: required for a cluster in another account/],
+    ['[{"name":"hub"},{"name":"e","accountId":"210987654321","externalId":"xx","roleArn":"arn:aws:iam::999999999999:role/x"}]', /\(e\)\.roleArn: the role is in account 999999999999, the cluster in 210987654321/],
+    ['[{"name":"hub"},{"name":"e","accountId":"210987654321","externalId":"xx","roleArns":{"clone":"arn:aws:iam::210987654321:role/x"}}]', /roleArns\.rollout: missing/],
+    ['[{"name":"hub"},{"region":"us-east-1"}]', /\[1\]: give the cluster's name/],
+    ['[{"name":"hub"},{"name":"hub"}]', /cluster "hub" is listed twice/],
+    ['[{"name":"hub","region":"us-east-1"}]', /the primary cluster "hub" must be in the stack's account and region \(eu-west-1\)/],
+    ['[{"name":"hub"},{"name":"a-very-long-cluster-name-for-the-role","accountId":"210987654321","externalId":"xx"}]', /longer than IAM's 64 characters/],
+  ])('rejects clusters=%s', (json, message) => {
+    expect(() => clusters.stageClusters({ cluster: 'hub', clusters: json, stage: 'production-stage', region: 'eu-west-1' })).toThrow(message);
+  });
+
+  it('the framework entry points: names, localNames and per-function env from the resolver', async () => {
+    const ctx = { resolveVariable: async (v: string) => ({ 'param:cluster': 'hub', 'param:clusters': fleet, 'param:region': 'eu-west-1', 'sls:stage': 'prod' })[v] };
+    expect(await clusters.names(ctx)).toEqual(['hub', 'us', 'edge']);
+    expect(await clusters.localNames(ctx)).toEqual(['hub']);
+    expect(JSON.parse(await clusters.envProtect(ctx)).edge.roleArn).toBe(`arn:aws:iam::${EDGE}:role/ripple-prod-edge-protect`);
+  });
+});
+
+describe('spoke.yml (the other region\'s or account\'s side)', () => {
+  const spoke = parseYaml(readFileSync(join(root, 'infra/aws/spoke.yml'), 'utf8'));
+  const R = spoke.Resources;
+
+  it('names the roles as clusters.cjs expects them and maps each to its handler group', () => {
+    for (const h of ['clone', 'rollout', 'protect'] as const) {
+      const id = `${h[0]!.toUpperCase()}${h.slice(1)}`;
+      expect(R[`${id}Role`].Properties.RoleName['Fn::If'][2]).toEqual({ 'Fn::Sub': clusters.spokeRoleName('${Stage}', '${ClusterName}', h) });
+      expect(R[`${id}AccessEntry`].Properties.KubernetesGroups).toEqual([HANDLER_GROUPS[h]]);
+      expect(R[`${id}AccessEntry`].Properties.PrincipalArn).toEqual({ 'Fn::If': ['OtherAccount', { 'Fn::GetAtt': [`${id}Role`, 'Arn'] }, { Ref: `Hub${id}RoleArn` }] });
+    }
+    expect(R.ForwarderRole.Properties.RoleName['Fn::If'][2]).toEqual({ 'Fn::Sub': clusters.spokeRoleName('${Stage}', '${ClusterName}', 'forwarder') });
+    expect(R.ForwarderPodIdentity.Properties).toMatchObject({ Namespace: RIPPLE_NAMESPACE, ServiceAccount: FORWARDER_SERVICE_ACCOUNT });
+    const tags = R.ForwarderRole.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals;
+    expect(tags).toMatchObject({ 'aws:RequestTag/kubernetes-namespace': RIPPLE_NAMESPACE, 'aws:RequestTag/kubernetes-service-account': FORWARDER_SERVICE_ACCOUNT, 'aws:RequestTag/eks-cluster-name': { Ref: 'ClusterName' } });
+  });
+
+  it('least privilege: each role trusts exactly its hub function role with the ExternalId, may only describe its cluster; the forwarder only PutEvents on the hub bus', () => {
+    for (const id of ['Clone', 'Rollout', 'Protect']) {
+      const [trust] = R[`${id}Role`].Properties.AssumeRolePolicyDocument.Statement;
+      expect(trust).toMatchObject({ Effect: 'Allow', Principal: { AWS: { Ref: `Hub${id}RoleArn` } }, Action: 'sts:AssumeRole' });
+      expect(trust.Condition.StringEquals['sts:ExternalId']).toEqual({ Ref: 'ExternalId' });
+      expect(R[`${id}Role`].Condition).toBe('OtherAccount');
+      const statements = R[`${id}Role`].Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+      expect(statements).toEqual([{ Sid: 'DescribeThisCluster', Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}' } }]);
+    }
+    expect(R.ForwarderRole.Properties.Policies[0].PolicyDocument.Statement).toEqual([
+      { Sid: 'PutEventsOnHubBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubBusName}' } },
+    ]);
+    expect(JSON.stringify(spoke)).not.toMatch(/"Resource":"\*"|"Action":"[a-z]+:\*"/);
   });
 });
 
