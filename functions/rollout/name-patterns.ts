@@ -50,6 +50,15 @@ function unboundedQuantifiers(src: string): number {
   return (src.replace(/\\./g, '').replace(/\[(?:\\.|[^\]])*\]/g, 'x').match(/[*+]|\{\d+,\}/g) ?? []).length;
 }
 
+/**
+ * Whether a regular expression from an annotation may run on JavaScript's backtracking engine: none of the
+ * constructs above (nested quantifiers, more than MAX_UNBOUNDED unbounded quantifiers, backreferences,
+ * lookarounds). Also used for the namespace patterns of Reflector's and Replicator's annotations.
+ */
+export function backtrackSafe(src: string): boolean {
+  return !UNSAFE.some((u) => u.test(src)) && !nestedQuantifier(src) && unboundedQuantifiers(src) <= MAX_UNBOUNDED;
+}
+
 const regexCache = new Map<string, RegExp | null>();
 
 /** `^value$` as Reloader compiles it; null when it is not a (safe) regular expression: compare exactly then. */
@@ -62,7 +71,7 @@ export function namePattern(value: string): RegExp | null {
     src = src.slice(4);
     flags = 'i';
   }
-  if (!UNSAFE.some((u) => u.test(src)) && !nestedQuantifier(src) && unboundedQuantifiers(src) <= MAX_UNBOUNDED) {
+  if (backtrackSafe(src)) {
     try {
       re = new RegExp(`^(?:${src})$`, flags);
     } catch {

@@ -1,0 +1,397 @@
+/**
+ * The copy modes' decisions (pure): for a source, what its push annotations (Reflector auto, Replicator
+ * replicate-to / replicate-to-matching) mean in every namespace; for a pull target (Reflector `reflects`,
+ * Replicator `replicate-from`), what its source allows. Each action carries the reason, logged verbatim; nothing is
+ * read or written here (reconcile.ts does both).
+ *
+ * What is copied, as each tool does:
+ * - Reflector: `data` (and a ConfigMap's `binaryData`) and the source's labels; a new copy gets the source's Secret
+ *   type. Marks: `reflects: ns/name`, `auto-reflects: "True"` on auto copies ("False" on a pull target),
+ *   `reflected-version` (the source's resourceVersion), `reflected-at`.
+ * - Replicator: the source's keys are set in the target, keys it replicated before and the source no longer has
+ *   are removed, the target's own keys are kept (`replicated-keys` says which are the source's); a push copy gets
+ *   the source's labels (none with `strip-labels: "true"`), its type, and its ownerReferences only with
+ *   `keep-owner-references: "true"`. Marks: `replicated-at`, `replicated-from-version`, `replicated-keys`.
+ *
+ * Where ripple differs, on purpose (docs/migrating-from-reflector-and-replicator.md):
+ * - Content is compared, not resourceVersions: a copy is written only when its data (or labels) differ from what the
+ *   source says, so a metadata-only change of the source costs no write, and an edited copy is put back (Reflector
+ *   skips a copy whose reflected-version matches; Replicator does so only with --sync-by-content).
+ * - A push never overwrites an object that is not its copy (Replicator's push overwrites any same-named object):
+ *   it is reported on that object (Warning Event UnmanagedObject) and left alone.
+ * - Copies no longer wanted (source deleted, annotation narrowed, namespace out of the config's scope) are deleted
+ *   for both tools' push annotations (Replicator leaves a copy behind when a namespace leaves `replicate-to`).
+ */
+import type { ObjectKind } from '../../../core/constants.ts';
+import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
+import type { NamespaceLike } from '../../../core/policy/select.ts';
+import type { ClonedObject } from '../plan.ts';
+import {
+  ANN_REPLICATED_FROM,
+  autoReflectionRefused,
+  dotnetTrue,
+  goBool,
+  isReflectorAutoSource,
+  isReplicatorPushSource,
+  parseRef,
+  pushRefused,
+  REFLECTOR,
+  reflectionRefused,
+  reflectorSource,
+  REPLICATOR,
+  replicationRefused,
+} from './annotations.ts';
+import { namespaceOutOfScope, sourceOutOfScope } from './scope.ts';
+
+interface At {
+  tool: CopyTool;
+  kind: ObjectKind;
+  namespace: string;
+  name: string;
+  reason: string;
+}
+
+/** Why a pull was not performed: the Warning Event's reason on the target. */
+export type RefusalReason = 'PullRefused' | 'PullSourceMissing' | 'PullInvalid';
+
+export type AnnotationAction =
+  | (At & { action: 'create'; object: ClonedObject })
+  | (At & { action: 'update'; object: ClonedObject; differs: string[] })
+  | (At & { action: 'delete'; uid: string; resourceVersion: string })
+  | (At & { action: 'skip' })
+  /** A pull the source does not allow, or cannot serve: not performed, reported on the target. */
+  | (At & { action: 'refuse'; uid?: string; why: RefusalReason })
+  /** A push that would overwrite an object that is not its copy: left alone, reported on that object. */
+  | (At & { action: 'report-unmanaged'; uid?: string });
+export type AnnotationActionType = AnnotationAction['action'];
+
+export const ANNOTATION_ACTIONS: readonly AnnotationActionType[] = ['create', 'update', 'delete', 'skip', 'refuse', 'report-unmanaged'];
+
+export function isAnnotationWrite(a: AnnotationAction): a is Extract<AnnotationAction, { action: 'create' | 'update' | 'delete' }> {
+  return a.action === 'create' || a.action === 'update' || a.action === 'delete';
+}
+
+const ref = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
+const md = (o: ClonedObject | null | undefined) => o?.metadata ?? {};
+const nsName = (n: NamespaceLike) => n.metadata?.name ?? '';
+const terminating = (n: NamespaceLike) => n.metadata?.deletionTimestamp != null || n.status?.phase === 'Terminating';
+
+function sameMap(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b ?? {}, k) && a![k] === b![k]);
+}
+
+/** Names of the parts that differ (data, binaryData, labels, type, ownerReferences, annotations:<key>): never values. */
+function differs(desired: ClonedObject, actual: ClonedObject, annotationKeys: readonly string[], opts: { type?: boolean; owners?: boolean } = {}): string[] {
+  const out: string[] = [];
+  if (!sameMap(desired.data, actual.data)) out.push('data');
+  if (!sameMap(desired.binaryData, actual.binaryData)) out.push('binaryData');
+  if (!sameMap(md(desired).labels, md(actual).labels)) out.push('labels');
+  if (opts.type && desired.kind === 'Secret' && (desired.type ?? 'Opaque') !== (actual.type ?? 'Opaque')) out.push('type');
+  if (opts.owners && JSON.stringify(md(desired).ownerReferences ?? []) !== JSON.stringify(md(actual).ownerReferences ?? [])) out.push('ownerReferences');
+  for (const k of annotationKeys) if (md(desired).annotations?.[k] !== md(actual).annotations?.[k]) out.push(`annotation ${k}`);
+  return out;
+}
+
+/** The object written over `existing`: its identity and resourceVersion kept (a replace at that version). */
+function over(existing: ClonedObject, patch: { data?: Record<string, string>; binaryData?: Record<string, string>; labels?: Record<string, string>; annotations: Record<string, string>; ownerReferences?: unknown[] }): ClonedObject {
+  const m = md(existing);
+  const obj: ClonedObject = {
+    ...existing,
+    metadata: {
+      ...m,
+      labels: patch.labels ?? m.labels,
+      annotations: patch.annotations,
+      ...(patch.ownerReferences !== undefined ? { ownerReferences: patch.ownerReferences } : {}),
+    },
+  };
+  if (patch.data !== undefined) obj.data = patch.data;
+  if (patch.binaryData !== undefined) obj.binaryData = patch.binaryData;
+  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
+  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
+  return obj;
+}
+
+const content = (kind: ObjectKind, src: ClonedObject) => ({
+  data: { ...(src.data ?? {}) },
+  ...(kind === 'ConfigMap' ? { binaryData: { ...(src.binaryData ?? {}) } } : {}),
+});
+
+// ------------------------------------------------------------------------------------------------------------
+// push: a source's copies in every namespace
+// ------------------------------------------------------------------------------------------------------------
+
+export interface PushInput {
+  tool: CopyTool;
+  cfg: CopyModeConfig;
+  kind: ObjectKind;
+  /** Where the source is (or was). */
+  source: { namespace: string; name: string };
+  /** The source as read now; null when it is gone. */
+  object: ClonedObject | null;
+  /** The source namespace's labels (for the config's namespace selector), when read. */
+  sourceNamespaceLabels?: Record<string, string>;
+  /** Namespaces to decide for (all, or the one an event named). */
+  namespaces: NamespaceLike[];
+  /** Objects of the source's kind and name in those namespaces. */
+  existing: ClonedObject[];
+  /** ISO time for reflected-at / replicated-at. */
+  now: string;
+}
+
+/** Is `obj` this source's push copy for `tool`? (Reflector: its own marks; ripple's mark for Replicator, or Replicator's own copy.) */
+export function isPushCopy(tool: CopyTool, kind: ObjectKind, source: { namespace: string; name: string }, obj: ClonedObject): boolean {
+  const a = md(obj).annotations ?? {};
+  if (tool === 'reflector') return dotnetTrue(a[REFLECTOR.autoReflects]) && a[REFLECTOR.reflects]?.trim() === ref(source);
+  const mark = a[ANN_REPLICATED_FROM];
+  if (mark !== undefined) return mark === `${kind}/${ref(source)}`;
+  // a copy Replicator itself pushed (migration): its marks, and not a pull target
+  return a[REPLICATOR.replicatedFromVersion] !== undefined && a[REPLICATOR.replicatedKeys] !== undefined && a[REPLICATOR.replicateFrom] === undefined;
+}
+
+/** Why the source's push annotations put no copy in `ns` (null: a copy belongs there). */
+function pushWhyNot(input: PushInput, ns: NamespaceLike): string | null {
+  const { tool, cfg, object, source } = input;
+  const name = nsName(ns);
+  if (!object) return `source ${input.kind} ${ref(source)} is gone`;
+  const src = sourceOutOfScope(tool, cfg, source.namespace, md(object).labels, input.sourceNamespaceLabels, input.kind);
+  if (src) return src;
+  const a = md(object).annotations;
+  if (tool === 'reflector') {
+    if (!isReflectorAutoSource(a)) return `source is no auto-reflection source (${REFLECTOR.allowed} and ${REFLECTOR.autoEnabled} "true")`;
+    const r = autoReflectionRefused(reflectorSource(a), name);
+    if (r) return r;
+  } else {
+    if (!isReplicatorPushSource(a)) return `source does not push (no ${REPLICATOR.replicateTo} or ${REPLICATOR.replicateToMatching}, or it is a ${REPLICATOR.replicateFrom} target)`;
+    const r = pushRefused(a, source.namespace, name, ns.metadata?.labels);
+    if (r) return r;
+  }
+  return namespaceOutOfScope(tool, cfg, name, ns.metadata?.labels);
+}
+
+/** The push plan of one source over the given namespaces (the source's own namespace is never a target). */
+export function planPush(input: PushInput): AnnotationAction[] {
+  const { tool, kind, source } = input;
+  const byNs = new Map(input.existing.map((o) => [md(o).namespace ?? '', o]));
+  const out: AnnotationAction[] = [];
+  for (const ns of input.namespaces) {
+    const namespace = nsName(ns);
+    if (namespace === source.namespace) continue;
+    const at = { tool, kind, namespace, name: source.name };
+    const existing = byNs.get(namespace) ?? null;
+    const ours = existing !== null && isPushCopy(tool, kind, source, existing);
+    const whyNot = pushWhyNot(input, ns);
+    if (whyNot !== null) {
+      if (ours && !terminating(ns) && md(existing).deletionTimestamp == null) out.push(removeCopy(tool, at, existing!, `no longer wanted: ${whyNot}`));
+      else out.push({ ...at, action: 'skip', reason: whyNot });
+      continue;
+    }
+    if (terminating(ns)) {
+      out.push({ ...at, action: 'skip', reason: `namespace ${namespace} is terminating` });
+      continue;
+    }
+    const object = input.object!;
+    if (!existing) {
+      out.push({ ...at, action: 'create', object: tool === 'reflector' ? newReflection(kind, source, object, namespace, input.now) : newReplica(kind, source, object, namespace, input.now), reason: 'copy missing' });
+      continue;
+    }
+    if (!ours) {
+      const a = md(existing).annotations ?? {};
+      const what = a[REFLECTOR.reflects] !== undefined || a[REPLICATOR.replicateFrom] !== undefined ? 'a pull target (it names its own source)' : 'not a copy of this source';
+      out.push({ ...at, action: 'report-unmanaged', uid: md(existing).uid, reason: `${kind} ${namespace}/${source.name} exists and is ${what}; not overwritten` });
+      continue;
+    }
+    if (md(existing).deletionTimestamp != null) {
+      out.push({ ...at, action: 'skip', reason: 'copy is being deleted; it is re-created when the deletion is seen' });
+      continue;
+    }
+    out.push(tool === 'reflector' ? updateReflection(at, source, object, existing, true, input.now) : updateReplica(at, source, object, existing, input.now, true));
+  }
+  return out;
+}
+
+/** Reflector deletes its auto copy; Replicator deletes a copy holding only replicated keys, else removes those keys. */
+function removeCopy(tool: CopyTool, at: Omit<At, 'reason'>, existing: ClonedObject, reason: string): AnnotationAction {
+  const uid = md(existing).uid ?? '';
+  const resourceVersion = md(existing).resourceVersion ?? '';
+  if (tool === 'reflector') return { ...at, action: 'delete', uid, resourceVersion, reason };
+  const a = md(existing).annotations ?? {};
+  const replicated = (a[REPLICATOR.replicatedKeys] ?? '').split(',').filter(Boolean);
+  const keys = [...Object.keys(existing.data ?? {}), ...Object.keys(existing.binaryData ?? {})].sort();
+  if (keys.every((k) => replicated.includes(k))) return { ...at, action: 'delete', uid, resourceVersion, reason };
+  // DeleteReplicatedResource: the object holds keys of its own: only the replicated keys (and replicated-keys) go
+  const data = Object.fromEntries(Object.entries(existing.data ?? {}).filter(([k]) => !replicated.includes(k)));
+  const binaryData = Object.fromEntries(Object.entries(existing.binaryData ?? {}).filter(([k]) => !replicated.includes(k)));
+  const { [REPLICATOR.replicatedKeys]: _keys, [ANN_REPLICATED_FROM]: _mark, ...annotations } = a;
+  const object = over(existing, { data, ...(at.kind === 'ConfigMap' ? { binaryData } : {}), annotations });
+  return { ...at, action: 'update', object, differs: ['data'], reason: `${reason}; it holds keys of its own, so only the replicated keys are removed` };
+}
+
+function newReflection(kind: ObjectKind, source: { namespace: string; name: string }, src: ClonedObject, namespace: string, now: string): ClonedObject {
+  const obj: ClonedObject = {
+    apiVersion: 'v1',
+    kind,
+    metadata: {
+      name: source.name,
+      namespace,
+      ...(md(src).labels ? { labels: { ...md(src).labels } } : {}),
+      annotations: { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: ref(source), [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now },
+    },
+    ...content(kind, src),
+  };
+  if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
+  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
+  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
+  return obj;
+}
+
+/** A reflection (auto copy or pull target) brought to the source: data and labels replaced, Reflector's marks set. */
+function updateReflection(at: Omit<At, 'reason'>, source: { namespace: string; name: string }, src: ClonedObject, existing: ClonedObject, auto: boolean, now: string): AnnotationAction {
+  const marks = { [REFLECTOR.autoReflects]: auto ? 'True' : 'False', [REFLECTOR.reflects]: ref(source) };
+  const desired = over(existing, { ...content(at.kind, src), labels: { ...(md(src).labels ?? {}) }, annotations: { ...(md(existing).annotations ?? {}), ...marks } });
+  const diff = differs(desired, existing, auto ? [REFLECTOR.autoReflects, REFLECTOR.reflects] : []);
+  if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (content and labels as the source)' };
+  desired.metadata!.annotations = { ...desired.metadata!.annotations, [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now };
+  return { ...at, action: 'update', object: desired, differs: diff, reason: `differs from ${ref(source)} in ${diff.join(', ')}` };
+}
+
+function replicatedKeys(src: ClonedObject): string[] {
+  return [...new Set([...Object.keys(src.data ?? {}), ...Object.keys(src.binaryData ?? {})])].sort();
+}
+
+function newReplica(kind: ObjectKind, source: { namespace: string; name: string }, src: ClonedObject, namespace: string, now: string): ClonedObject {
+  const a = md(src).annotations ?? {};
+  const strip = goBool(a[REPLICATOR.stripLabels]) === true;
+  const keep = goBool(a[REPLICATOR.keepOwnerReferences]) === true;
+  const obj: ClonedObject = {
+    apiVersion: 'v1',
+    kind,
+    metadata: {
+      name: source.name,
+      namespace,
+      ...(!strip && md(src).labels ? { labels: { ...md(src).labels } } : {}),
+      annotations: {
+        [REPLICATOR.replicatedAt]: now,
+        [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '',
+        [REPLICATOR.replicatedKeys]: replicatedKeys(src).join(','),
+        [ANN_REPLICATED_FROM]: `${kind}/${ref(source)}`,
+      },
+      ...(keep && md(src).ownerReferences?.length ? { ownerReferences: md(src).ownerReferences } : {}),
+    },
+    ...content(kind, src),
+  };
+  if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
+  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
+  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
+  return obj;
+}
+
+/** `replicate-once` (on the source or the target): a target replicated before is left as it is, unless the source's replicate-once-version moved. */
+function onceDone(src: ClonedObject, target: ClonedObject): boolean {
+  const s = md(src).annotations ?? {};
+  const t = md(target).annotations ?? {};
+  const once = goBool(s[REPLICATOR.replicateOnce]) === true || goBool(t[REPLICATOR.replicateOnce]) === true;
+  if (!once || t[REPLICATOR.replicatedFromVersion] === undefined) return false;
+  const version = s[REPLICATOR.replicateOnceVersion];
+  return version === undefined || version === t[REPLICATOR.replicateOnceVersion];
+}
+
+/**
+ * Replicator's merge into a target (push copy or pull target): the source's keys set, keys replicated before and
+ * gone from the source removed, the target's own keys kept. A push copy also takes the source's labels (none with
+ * strip-labels) and, with keep-owner-references, its ownerReferences.
+ */
+function updateReplica(at: Omit<At, 'reason'>, source: { namespace: string; name: string }, src: ClonedObject, existing: ClonedObject, now: string, push: boolean): AnnotationAction {
+  if (onceDone(src, existing)) return { ...at, action: 'skip', reason: `${REPLICATOR.replicateOnce}: replicated once already (${REPLICATOR.replicateOnceVersion} unchanged)` };
+  const a = md(existing).annotations ?? {};
+  const prev = a[REPLICATOR.replicatedKeys] === undefined ? [] : a[REPLICATOR.replicatedKeys].split(',');
+  const keys = replicatedKeys(src);
+  const merge = (mine: Record<string, string> | undefined, theirs: Record<string, string> | undefined) => {
+    const out: Record<string, string> = { ...(mine ?? {}) };
+    for (const k of prev) if (!(k in (theirs ?? {}))) delete out[k];
+    return { ...out, ...(theirs ?? {}) };
+  };
+  const data = merge(existing.data, src.data);
+  const binaryData = at.kind === 'ConfigMap' ? merge(existing.binaryData, src.binaryData) : undefined;
+  const sa = md(src).annotations ?? {};
+  const labels = push ? (goBool(sa[REPLICATOR.stripLabels]) === true ? {} : { ...(md(src).labels ?? {}) }) : undefined;
+  const keep = push && goBool(sa[REPLICATOR.keepOwnerReferences]) === true;
+  const annotations: Record<string, string> = { ...a, [REPLICATOR.replicatedKeys]: keys.join(','), ...(push ? { [ANN_REPLICATED_FROM]: `${at.kind}/${ref(source)}` } : {}) };
+  if (sa[REPLICATOR.replicateOnceVersion] !== undefined) annotations[REPLICATOR.replicateOnceVersion] = sa[REPLICATOR.replicateOnceVersion];
+  const desired = over(existing, { data, ...(binaryData ? { binaryData } : {}), ...(labels ? { labels } : {}), annotations, ...(keep ? { ownerReferences: md(src).ownerReferences ?? [] } : {}) });
+  const diff = differs(desired, existing, [REPLICATOR.replicatedKeys, ...(push ? [ANN_REPLICATED_FROM] : []), REPLICATOR.replicateOnceVersion], { owners: keep });
+  if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (the source\'s keys as the source)' };
+  desired.metadata!.annotations = { ...annotations, [REPLICATOR.replicatedAt]: now, [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '' };
+  return { ...at, action: 'update', object: desired, differs: diff, reason: `differs from ${ref(source)} in ${diff.join(', ')}` };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// pull: one target naming its source
+// ------------------------------------------------------------------------------------------------------------
+
+export interface PullInput {
+  tool: CopyTool;
+  cfg: CopyModeConfig;
+  kind: ObjectKind;
+  /** The target as read now (it carries `reflects` or `replicate-from`). */
+  target: ClonedObject;
+  targetNamespaceLabels?: Record<string, string>;
+  /** The source it names, as read now (null: not found). */
+  source: ClonedObject | null;
+  sourceNamespaceLabels?: Record<string, string>;
+  now: string;
+}
+
+/** The source a pull target names, or null when it names none (or the annotation is not `namespace/name`). */
+export function pullSourceOf(tool: CopyTool, target: ClonedObject): { namespace: string; name: string } | null {
+  const a = md(target).annotations ?? {};
+  if (tool === 'reflector') return dotnetTrue(a[REFLECTOR.autoReflects]) ? null : parseRef(a[REFLECTOR.reflects], 'reflector');
+  return parseRef(a[REPLICATOR.replicateFrom], 'replicator');
+}
+
+/** Does the target ask to pull for this tool at all (the annotation is there, well formed or not)? */
+export function isPullTarget(tool: CopyTool, target: ClonedObject): boolean {
+  const a = md(target).annotations ?? {};
+  if (tool === 'reflector') return a[REFLECTOR.reflects] !== undefined && !dotnetTrue(a[REFLECTOR.autoReflects]);
+  return a[REPLICATOR.replicateFrom] !== undefined;
+}
+
+/** What a pull target gets: its source's content when the source allows its namespace; a refusal reported otherwise. */
+export function planPull(input: PullInput): AnnotationAction {
+  const { tool, cfg, kind, target } = input;
+  const namespace = md(target).namespace ?? '';
+  const name = md(target).name ?? '';
+  const at = { tool, kind, namespace, name };
+  const uid = md(target).uid;
+  const annotation = tool === 'reflector' ? REFLECTOR.reflects : REPLICATOR.replicateFrom;
+  const scope = namespaceOutOfScope(tool, cfg, namespace, input.targetNamespaceLabels);
+  if (scope) return { ...at, action: 'skip', reason: scope };
+  const source = pullSourceOf(tool, target);
+  if (!source) {
+    // Reflector: not a reflection at all; Replicator: "Invalid source location" (logged, nothing done)
+    const raw = md(target).annotations?.[annotation];
+    return { ...at, action: 'refuse', uid, why: 'PullInvalid', reason: `${annotation} "${raw}" is not "namespace/name"; nothing copied` };
+  }
+  if (md(target).deletionTimestamp != null) return { ...at, action: 'skip', reason: 'target is being deleted' };
+  if (source.namespace === namespace && source.name === name) return { ...at, action: 'skip', reason: 'names itself' };
+  const src = input.source;
+  if (!src) {
+    const a = md(target).annotations ?? {};
+    if (tool === 'replicator' && a[REPLICATOR.replicatedFromVersion] !== undefined && (target.data !== undefined || target.binaryData !== undefined)) {
+      // PatchDeleteDependent: the source was deleted: the target's data is removed
+      const object = over(target, { data: {}, ...(kind === 'ConfigMap' ? { binaryData: {} } : {}), annotations: { ...a } });
+      delete object.data;
+      delete object.binaryData;
+      return { ...at, action: 'update', object, differs: ['data'], reason: `source ${kind} ${ref(source)} is gone: the replicated data is removed (as Replicator does)` };
+    }
+    const left = tool === 'reflector' ? 'left as it is (as Reflector does)' : 'nothing copied';
+    return { ...at, action: 'refuse', uid, why: 'PullSourceMissing', reason: `source ${kind} ${ref(source)} (${annotation}) not found; ${left}` };
+  }
+  const srcScope = sourceOutOfScope(tool, cfg, source.namespace, md(src).labels, input.sourceNamespaceLabels, kind);
+  if (srcScope) return { ...at, action: 'refuse', uid, why: 'PullRefused', reason: `source ${kind} ${ref(source)} is outside the ${tool} mode's scope (${srcScope}); nothing copied` };
+  const sa = md(src).annotations;
+  const refused = tool === 'reflector' ? reflectionRefused(reflectorSource(sa), namespace) : replicationRefused(sa, namespace);
+  if (refused) return { ...at, action: 'refuse', uid, why: 'PullRefused', reason: `source ${kind} ${ref(source)} does not allow namespace ${namespace}: ${refused}; nothing copied` };
+  return tool === 'reflector' ? updateReflection(at, source, src, target, false, input.now) : updateReplica(at, source, src, target, input.now, false);
+}
