@@ -22,6 +22,7 @@
  * pattern with a construct that could take exponential time (functions/rollout/name-patterns.ts `backtrackSafe`)
  * is compared as an exact name instead of run. RE2 (Go) has no lookarounds or backreferences either.
  */
+import { createHash } from 'node:crypto';
 import { backtrackSafe } from '../../rollout/name-patterns.ts';
 
 const RF = 'reflector.v1.k8s.emberstack.com/';
@@ -60,6 +61,17 @@ export const REPLICATOR = {
  * ripple tell its copy from any other object of that name (it never overwrites one that is not: see plan.ts).
  */
 export const ANN_REPLICATED_FROM = 'ripple.dev/replicated-from';
+
+/**
+ * ripple's label on a pull target it wrote: a hash of (tool, kind, source namespace/name), so a change of the source
+ * finds its pull targets with one label-selected list instead of reading every object of the kind. Set with the
+ * first pulled content (no extra write); a target refused so far carries none (a change of the source's
+ * annotations, or the schedule, looks at every object: reconcile.ts).
+ */
+export const LABEL_PULLS_FROM = 'ripple.dev/pulls-from';
+export function pullLabelValue(tool: 'reflector' | 'replicator', kind: string, source: { namespace: string; name: string }): string {
+  return createHash('sha256').update(`${tool}/${kind}/${source.namespace}/${source.name}`).digest('hex').slice(0, 40);
+}
 
 /**
  * The annotation keys whose presence on a Secret/ConfigMap concerns a mode (its event must reach the clone

@@ -32,6 +32,8 @@ import {
   dotnetTrue,
   goBool,
   isReflectorAutoSource,
+  LABEL_PULLS_FROM,
+  pullLabelValue,
   isReplicatorPushSource,
   parseRef,
   pushRefused,
@@ -249,7 +251,8 @@ function newReflection(kind: ObjectKind, source: { namespace: string; name: stri
 /** A reflection (auto copy or pull target) brought to the source: data and labels replaced, Reflector's marks set. */
 function updateReflection(at: Omit<At, 'reason'>, source: { namespace: string; name: string }, src: ClonedObject, existing: ClonedObject, auto: boolean, now: string): AnnotationAction {
   const marks = { [REFLECTOR.autoReflects]: auto ? 'True' : 'False', [REFLECTOR.reflects]: ref(source) };
-  const desired = over(existing, { ...content(at.kind, src), labels: { ...(md(src).labels ?? {}) }, annotations: { ...(md(existing).annotations ?? {}), ...marks } });
+  const labels = { ...(md(src).labels ?? {}), ...(auto ? {} : { [LABEL_PULLS_FROM]: pullLabelValue('reflector', at.kind, source) }) };
+  const desired = over(existing, { ...content(at.kind, src), labels, annotations: { ...(md(existing).annotations ?? {}), ...marks } });
   const diff = differs(desired, existing, auto ? [REFLECTOR.autoReflects, REFLECTOR.reflects] : []);
   if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (content and labels as the source)' };
   desired.metadata!.annotations = { ...desired.metadata!.annotations, [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now };
@@ -315,11 +318,15 @@ function updateReplica(at: Omit<At, 'reason'>, source: { namespace: string; name
   const data = merge(existing.data, src.data);
   const binaryData = at.kind === 'ConfigMap' ? merge(existing.binaryData, src.binaryData) : undefined;
   const sa = md(src).annotations ?? {};
-  const labels = push ? (goBool(sa[REPLICATOR.stripLabels]) === true ? {} : { ...(md(src).labels ?? {}) }) : undefined;
+  const labels = push
+    ? goBool(sa[REPLICATOR.stripLabels]) === true
+      ? {}
+      : { ...(md(src).labels ?? {}) }
+    : { ...(md(existing).labels ?? {}), [LABEL_PULLS_FROM]: pullLabelValue('replicator', at.kind, source) };
   const keep = push && goBool(sa[REPLICATOR.keepOwnerReferences]) === true;
   const annotations: Record<string, string> = { ...a, [REPLICATOR.replicatedKeys]: keys.join(','), ...(push ? { [ANN_REPLICATED_FROM]: `${at.kind}/${ref(source)}` } : {}) };
   if (sa[REPLICATOR.replicateOnceVersion] !== undefined) annotations[REPLICATOR.replicateOnceVersion] = sa[REPLICATOR.replicateOnceVersion];
-  const desired = over(existing, { data, ...(binaryData ? { binaryData } : {}), ...(labels ? { labels } : {}), annotations, ...(keep ? { ownerReferences: md(src).ownerReferences ?? [] } : {}) });
+  const desired = over(existing, { data, ...(binaryData ? { binaryData } : {}), labels, annotations, ...(keep ? { ownerReferences: md(src).ownerReferences ?? [] } : {}) });
   const diff = differs(desired, existing, [REPLICATOR.replicatedKeys, ...(push ? [ANN_REPLICATED_FROM] : []), REPLICATOR.replicateOnceVersion], { owners: keep });
   if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (the source\'s keys as the source)' };
   desired.metadata!.annotations = { ...annotations, [REPLICATOR.replicatedAt]: now, [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '' };
