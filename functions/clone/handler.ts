@@ -17,7 +17,7 @@ import { stageClusters, unknownClusters } from '../../core/policy/fleet.ts';
 export type { CloneSummary } from './reconcile.ts';
 import { classify, workFor } from './triggers.ts';
 import type { RippleConfig } from '../../core/config/schema.ts';
-import { lazyConfig } from '../rollout/reloader-entry.ts';
+import { lazyRippleConfig } from '../runtime/ripple-config.ts';
 import { runCopyModes, withCopyModes } from './annotations/entry.ts';
 
 
@@ -54,7 +54,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     timeReserveMs: partial.timeReserveMs ?? 30_000,
     ...(partial.associationSettleMs !== undefined ? { associationSettleMs: partial.associationSettleMs } : {}),
     ...(partial.pageSize !== undefined ? { pageSize: partial.pageSize } : {}),
-    rippleConfig: partial.rippleConfig ?? lazyConfig(),
+    rippleConfig: partial.rippleConfig ?? lazyRippleConfig(),
   };
 }
 

@@ -19,11 +19,11 @@
  * - `replicate-to-matching`: a Kubernetes label selector string (`a=b,c,d notin (x,y),!e`); invalid = no push by it.
  *
  * Patterns come from annotations anyone who may edit a Secret can write; JavaScript's engine backtracks, so a
- * pattern with a construct that could take exponential time (functions/rollout/name-patterns.ts `backtrackSafe`)
+ * pattern with a construct that could take exponential time (functions/runtime/regex.ts `backtrackSafe`)
  * is compared as an exact name instead of run. RE2 (Go) has no lookarounds or backreferences either.
  */
 import { createHash } from 'node:crypto';
-import { backtrackSafe } from '../../rollout/name-patterns.ts';
+import { backtrackSafe } from '../../runtime/regex.ts';
 
 const RF = 'reflector.v1.k8s.emberstack.com/';
 export const REFLECTOR = {
