@@ -25,31 +25,41 @@ const { created, updated, deleted, resync } = DETAIL_TYPES;
 
 const kindsOf = (config: RippleConfig | undefined) => [...new Set(copyModes(config).flatMap((m) => m.cfg.objects.kinds))].sort();
 
-/** The modes' clauses of the clone pattern (empty when no mode is on). */
-export function copyModeClauses(config: RippleConfig | undefined): Pattern[] {
+/**
+ * The modes' clauses of the clone pattern (empty when no mode is on). `widened`: any Secret/ConfigMap of the
+ * modes' kinds (the handler drops, before reading anything, events that carry none of the modes' annotations):
+ * used only when the marks do not fit the pattern limit.
+ */
+export function copyModeClauses(config: RippleConfig | undefined, widened = false): Pattern[] {
   const modes = copyModes(config);
   if (modes.length === 0) return [];
   const kind = kindsOf(config);
   const marks = modes.flatMap((m) => TRIGGER_KEYS[m.tool]).map((k) => ({ annotations: { [k]: [{ exists: true }] } }));
-  const notRipple = [{ manager: [{ 'anything-but': FIELD_MANAGER }] }, { manager: [{ exists: false }] }];
+  // not ripple's own writes (copies, pull targets), except deletions: a copy ripple wrote and someone deleted names ripple
+  const notRipple = [{ detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } }, { detail: { manager: [{ exists: false }] } }, { 'detail-type': [deleted] }];
   return [
-    { 'detail-type': [created, deleted], detail: { kind, $or: marks } },
-    { 'detail-type': [updated], detail: { kind, $or: [...marks, { changes: ['annotations'] }] }, $or: notRipple.map((m) => ({ detail: m })) },
+    { 'detail-type': [created, updated, deleted], detail: widened ? { kind } : { kind, $or: [...marks, { changes: ['annotations'] }] }, $or: notRipple },
     { 'detail-type': [created], detail: { kind: ['Namespace'] } },
     { 'detail-type': [updated], detail: { kind: ['Namespace'], changes: ['labels'] } },
     { 'detail-type': [resync] },
   ];
 }
 
-/** The clone pattern with the modes' clauses added (unchanged when no mode is on); clauses already there are not repeated. */
-export function withCopyModeClauses(pattern: Pattern, config: RippleConfig | undefined): Pattern {
-  const extra = copyModeClauses(config);
-  if (extra.length === 0) return pattern;
-  const { source, ...rest } = pattern;
-  const policyClauses: Pattern[] = (rest['detail-type'] as string[] | undefined)?.[0] === NO_EVENTS_DETAIL_TYPE ? [] : Array.isArray(rest.$or) ? (rest.$or as Pattern[]) : [rest];
-  const seen = new Set(policyClauses.map((c) => JSON.stringify(c)));
-  const or = [...policyClauses, ...extra.filter((c) => !seen.has(JSON.stringify(c)))];
-  return { source, $or: or };
+/**
+ * The clone pattern with the modes' clauses added (unchanged when no mode is on); clauses already there are not
+ * repeated. The marks form when it fits `limit`, else the widened one.
+ */
+export function withCopyModeClauses(pattern: Pattern, config: RippleConfig | undefined, limit = Infinity): Pattern {
+  const make = (widened: boolean): Pattern => {
+    const extra = copyModeClauses(config, widened);
+    if (extra.length === 0) return pattern;
+    const { source, ...rest } = pattern;
+    const policyClauses: Pattern[] = (rest['detail-type'] as string[] | undefined)?.[0] === NO_EVENTS_DETAIL_TYPE ? [] : Array.isArray(rest.$or) ? (rest.$or as Pattern[]) : [rest];
+    const seen = new Set(policyClauses.map((c) => JSON.stringify(c)));
+    return { source, $or: [...policyClauses, ...extra.filter((c) => !seen.has(JSON.stringify(c)))] };
+  };
+  const exact = make(false);
+  return JSON.stringify(exact).length <= limit ? exact : make(true);
 }
 
 /** Annotation keys that mark an object the clone identity may change for the modes (admission). */

@@ -16,6 +16,7 @@ import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
 import { renderReloaderAdmission, renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
 import { patternSize } from './patterns.ts';
+import { copyModeMarks, renderCopyModeRbac, withCopyModeClauses } from './annotations.ts';
 
 export const RENDER_TARGETS = ['patterns', 'admission', 'rbac', 'audit-filter', 'schema', 'events'] as const;
 export type RenderTarget = (typeof RENDER_TARGETS)[number];
@@ -46,7 +47,7 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
     case 'patterns': {
       const p = renderPatterns(policies, patternOptions(opts));
       return {
-        [`${PATTERNS_DIR}/clone.json`]: json(p.clone.pattern),
+        [`${PATTERNS_DIR}/clone.json`]: json(cloneWithConfig(p.clone.pattern, opts)),
         [`${PATTERNS_DIR}/rollout.json`]: json(rolloutWithConfig(p.rollout.pattern, opts)),
         [`${PATTERNS_DIR}/protect.json`]: json(p.protect.pattern),
         [`${PATTERNS_DIR}/rollout-settings.json`]: json(withReloaderSettings(rolloutSettings(policies), opts.config)),
@@ -73,7 +74,7 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
       files.push('_ripple-system.yaml', '_ripple-identities.yaml');
       out[`${ADMISSION_DIR}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
-      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(policies));
+      out[`${ADMISSION_DIR}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(policies, copyModeMarks(opts.config)));
       out[`${ADMISSION_DIR}/kustomization.yaml`] = kustomization('admission', files);
       return out;
     }
@@ -81,7 +82,8 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
       const out: Record<string, string> = {};
       const groups = renderRbacFiles(policies);
       const reloader = renderReloaderRbac(opts.config);
-      const all: Record<string, K8sObject[]> = reloader.length ? { ...groups, 'rollout-reloader': reloader } : groups;
+      const copyModes = renderCopyModeRbac(opts.config);
+      const all: Record<string, K8sObject[]> = { ...groups, ...(reloader.length ? { 'rollout-reloader': reloader } : {}), ...(copyModes.length ? { 'clone-copy-modes': copyModes } : {}) };
       for (const [name, objs] of Object.entries(all)) out[`${RBAC_DIR}/${name}.yaml`] = yamlDocs('rbac', objs);
       out[`${RBAC_DIR}/kustomization.yaml`] = kustomization('rbac', Object.keys(all).map((n) => `${n}.yaml`));
       return out;
@@ -107,6 +109,16 @@ function rolloutWithConfig(pattern: Record<string, unknown>, opts: RenderOptions
   const limit = opts.patternLimit ?? 2048;
   if (patternSize(out) > limit) {
     throw new ValidationError(`the rollout event pattern is ${patternSize(out)} characters with the Reloader mode's clauses (ripple.config.yaml); EventBridge's "Event pattern size" quota is ${limit}. Raise the quota and render with --pattern-limit <N>, or let the Reloader mode cover the reloading policies' objects (remove their reload sections)`);
+  }
+  return out;
+}
+
+/** The clone pattern with the copy modes' clauses (Reflector/Replicator annotations); still within the pattern limit. */
+function cloneWithConfig(pattern: Record<string, unknown>, opts: RenderOptions): Record<string, unknown> {
+  const limit = opts.patternLimit ?? 2048;
+  const out = withCopyModeClauses(pattern, opts.config, limit);
+  if (patternSize(out) > limit) {
+    throw new ValidationError(`the clone event pattern is ${patternSize(out)} characters with the copy modes' clauses (ripple.config.yaml reflector/replicator); EventBridge's "Event pattern size" quota is ${limit}. Raise the quota and render with --pattern-limit <N>, or turn one of the modes off, or replace syncing policies by the modes' annotations`);
   }
   return out;
 }
