@@ -78,7 +78,8 @@ export function pullLabelValue(tool: 'reflector' | 'replicator', kind: string, s
  * handler): sources (allow, auto, push), pull targets and copies.
  */
 export const TRIGGER_KEYS = {
-  reflector: [REFLECTOR.allowed, REFLECTOR.autoEnabled, REFLECTOR.reflects],
+  // an auto source is always an allowed one too (auto needs reflection-allowed: "true")
+  reflector: [REFLECTOR.allowed, REFLECTOR.reflects],
   replicator: [REPLICATOR.allowed, REPLICATOR.replicateTo, REPLICATOR.replicateToMatching, REPLICATOR.replicateFrom, ANN_REPLICATED_FROM],
 } as const;
 
