@@ -292,6 +292,13 @@ async function report(d: CopyModeDeps, a: Extract<AnnotationAction, { action: 'r
   }
 }
 
+/** The plan only (`ripple explain --copies`): what reconcileCopyModes would do for `work`; reads, never writes. */
+export async function planCopyModes(kube: Pick<Kube, 'core' | 'raw'>, modes: CopyModeDeps['modes'], work: AnnotationWork, now = () => new Date()): Promise<AnnotationAction[]> {
+  const planner = new Planner(new Reader(kube), now);
+  await planWork(planner, modes, work);
+  return [...planner.planned.values()].map((p) => p.action);
+}
+
 /** Reconcile what `work` names in every mode that is on: plan, write the differences, report refusals. */
 export async function reconcileCopyModes(d: CopyModeDeps, work: AnnotationWork): Promise<CopyModeSummary> {
   const summary: CopyModeSummary = { actions: Object.fromEntries(ANNOTATION_ACTIONS.map((a) => [a, 0])) as Record<AnnotationActionType, number>, writes: 0, conflicts: 0, failures: [] };

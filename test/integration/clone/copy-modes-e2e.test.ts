@@ -82,7 +82,10 @@ beforeAll(async () => {
   const clone = makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }), kubeFor: async () => cloneKube, policies: () => [], rippleConfig: () => CONFIG, observability: () => obs }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   bus = await startEventBridge();
   bus.onTargetError((_r, _e, err) => targetErrors.push(err));
-  bus.putRule({ name: 'ripple-clone', eventBusName: 'ripple', pattern, target: async (event) => handled.push(await clone(event, lambdaContext)) });
+  bus.putRule({ name: 'ripple-clone', eventBusName: 'ripple', pattern, target: async (event) => {
+      handled.push(await clone(event, lambdaContext));
+    },
+  });
   forwarder = await startForwarder(
     { cluster: 'local', kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY), eventBusName: 'ripple', eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, leaderElection: false, httpPort: null },
     { log: () => {}, sender: { lingerMs: 5 } },

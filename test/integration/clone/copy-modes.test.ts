@@ -22,6 +22,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/k
 import { copyModeMarks, renderCopyModeRbac } from '../../../render/annotations.ts';
 import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
+import { explainCopies, formatCopiesExplain } from '../../../cli/explain/copies.ts';
 import { CLONE_IDENTITY, CLONE_USER, lambdaContext, quietObservability, WRITE_VERBS } from './harness.ts';
 
 const CANARY = 'copy-mode-canary-7f3a';
@@ -261,7 +262,7 @@ describe('the hostile namespace user', () => {
     await admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'secrets', namespace: 'evil' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['*'] }] } as KubernetesObject);
     await admin.objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'mallory', namespace: 'evil' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'secrets' }, subjects: [{ kind: 'User', name: 'mallory', apiGroup: 'rbac.authorization.k8s.io' }] } as KubernetesObject);
     const mallory = kubeFromKubeConfig(cluster.kubeConfig({ user: 'mallory', groups: [] }), 'local');
-    for (const a of [{ [REFLECTOR.reflects]: 'vault/db' }, { [REPLICATOR.replicateFrom]: 'vault/db' }]) {
+    for (const a of [{ [REFLECTOR.reflects]: "vault/db" }, { [REPLICATOR.replicateFrom]: "vault/db" }] as Record<string, string>[]) {
       const name = REFLECTOR.reflects in a ? 'steal-rf' : 'steal-rp';
       const t = await mallory.core.createNamespacedSecret({ namespace: 'evil', body: { metadata: { name, annotations: a } } });
       await run(event('created', 'Secret', t));
@@ -297,6 +298,24 @@ describe('the hostile namespace user', () => {
     const s = await clone.core.readNamespacedSecret({ namespace: 'plain', name: 'unmarked' });
     await expect(clone.core.replaceNamespacedSecret({ namespace: 'plain', name: 'unmarked', body: { ...s, data: { k: b64('w') } } })).rejects.toThrow(/changes only objects/);
     await expect(clone.core.createNamespacedSecret({ namespace: 'kube-system', body: { metadata: { name: 'x' } } })).rejects.toThrow();
+  });
+});
+
+describe('ripple explain --copies', () => {
+  it('shows what the annotations would cause (pull allowed, pull refused, push) and writes nothing', async () => {
+    await ns('ex-src');
+    await ns('ex-a');
+    await ns('ex-b');
+    await secret('ex-src', 'cfg', { k: 'v' }, { [REPLICATOR.allowed]: 'true', [REPLICATOR.allowedNamespaces]: 'ex-a', [REPLICATOR.replicateTo]: 'ex-b' });
+    await secret('ex-a', 'cfg-pull', {}, { [REPLICATOR.replicateFrom]: 'ex-src/cfg' });
+    await secret('ex-b', 'cfg-pull', {}, { [REPLICATOR.replicateFrom]: 'ex-src/cfg' });
+    resetWrites();
+    const r = await explainCopies(admin, CONFIG, 'Secret/ex-src/cfg');
+    const rows = r.rows.filter((x) => x.action !== 'skip').map((x) => `${x.mode} ${x.action} ${x.object}`);
+    expect(rows).toEqual(['replicator update Secret/ex-a/cfg-pull', 'replicator create Secret/ex-b/cfg', 'replicator refuse Secret/ex-b/cfg-pull']);
+    expect(formatCopiesExplain(r)).toContain('does not allow namespace ex-b');
+    expect(audit.slice(mark).filter((e) => WRITE_VERBS.has(e.verb))).toEqual([]);
+    expect((await explainCopies(admin, RippleConfig.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RippleConfig' }), 'Secret/ex-src/cfg')).off).toMatch(/no copy mode is on/);
   });
 });
 
