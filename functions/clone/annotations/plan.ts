@@ -26,99 +26,15 @@ import type { ObjectKind } from '../../../core/constants.ts';
 import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
 import type { NamespaceLike } from '../../../core/policy/select.ts';
 import type { ClonedObject } from '../plan.ts';
-import {
-  ANN_REPLICATED_FROM,
-  autoReflectionRefused,
-  dotnetTrue,
-  goBool,
-  isReflectorAutoSource,
-  LABEL_PULLS_FROM,
-  pullLabelValue,
-  isReplicatorPushSource,
-  parseRef,
-  pushRefused,
-  REFLECTOR,
-  reflectionRefused,
-  reflectorSource,
-  REPLICATOR,
-  replicationRefused,
-} from './annotations.ts';
+import { md, ref, type AnnotationAction } from './actions.ts';
+import { dotnetTrue, isReflectorAutoSource, isReplicatorPushSource, parseRef, pushRefused, REFLECTOR, reflectionRefused, reflectorSource, REPLICATOR, replicationRefused, ANN_REPLICATED_FROM, autoReflectionRefused } from './annotations.ts';
+import { newReflection, newReplica, over, removeCopy, updateReflection, updateReplica } from './copies.ts';
 import { namespaceOutOfScope, sourceOutOfScope } from './scope.ts';
 
-interface At {
-  tool: CopyTool;
-  kind: ObjectKind;
-  namespace: string;
-  name: string;
-  reason: string;
-}
+export { ANNOTATION_ACTIONS, isAnnotationWrite, type AnnotationAction, type AnnotationActionType, type RefusalReason } from './actions.ts';
 
-/** Why a pull was not performed: the Warning Event's reason on the target. */
-export type RefusalReason = 'PullRefused' | 'PullSourceMissing' | 'PullInvalid';
-
-export type AnnotationAction =
-  | (At & { action: 'create'; object: ClonedObject })
-  | (At & { action: 'update'; object: ClonedObject; differs: string[] })
-  | (At & { action: 'delete'; uid: string; resourceVersion: string })
-  | (At & { action: 'skip' })
-  /** A pull the source does not allow, or cannot serve: not performed, reported on the target. */
-  | (At & { action: 'refuse'; uid?: string; why: RefusalReason })
-  /** A push that would overwrite an object that is not its copy: left alone, reported on that object. */
-  | (At & { action: 'report-unmanaged'; uid?: string });
-export type AnnotationActionType = AnnotationAction['action'];
-
-export const ANNOTATION_ACTIONS: readonly AnnotationActionType[] = ['create', 'update', 'delete', 'skip', 'refuse', 'report-unmanaged'];
-
-export function isAnnotationWrite(a: AnnotationAction): a is Extract<AnnotationAction, { action: 'create' | 'update' | 'delete' }> {
-  return a.action === 'create' || a.action === 'update' || a.action === 'delete';
-}
-
-const ref = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
-const md = (o: ClonedObject | null | undefined) => o?.metadata ?? {};
 const nsName = (n: NamespaceLike) => n.metadata?.name ?? '';
 const terminating = (n: NamespaceLike) => n.metadata?.deletionTimestamp != null || n.status?.phase === 'Terminating';
-
-function sameMap(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ka = Object.keys(a ?? {});
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b ?? {}, k) && a![k] === b![k]);
-}
-
-/** Names of the parts that differ (data, binaryData, labels, type, ownerReferences, annotations:<key>): never values. */
-function differs(desired: ClonedObject, actual: ClonedObject, annotationKeys: readonly string[], opts: { type?: boolean; owners?: boolean } = {}): string[] {
-  const out: string[] = [];
-  if (!sameMap(desired.data, actual.data)) out.push('data');
-  if (!sameMap(desired.binaryData, actual.binaryData)) out.push('binaryData');
-  if (!sameMap(md(desired).labels, md(actual).labels)) out.push('labels');
-  if (opts.type && desired.kind === 'Secret' && (desired.type ?? 'Opaque') !== (actual.type ?? 'Opaque')) out.push('type');
-  if (opts.owners && JSON.stringify(md(desired).ownerReferences ?? []) !== JSON.stringify(md(actual).ownerReferences ?? [])) out.push('ownerReferences');
-  for (const k of annotationKeys) if (md(desired).annotations?.[k] !== md(actual).annotations?.[k]) out.push(`annotation ${k}`);
-  return out;
-}
-
-/** The object written over `existing`: its identity and resourceVersion kept (a replace at that version). */
-function over(existing: ClonedObject, patch: { data?: Record<string, string>; binaryData?: Record<string, string>; labels?: Record<string, string>; annotations: Record<string, string>; ownerReferences?: unknown[] }): ClonedObject {
-  const m = md(existing);
-  const obj: ClonedObject = {
-    ...existing,
-    metadata: {
-      ...m,
-      labels: patch.labels ?? m.labels,
-      annotations: patch.annotations,
-      ...(patch.ownerReferences !== undefined ? { ownerReferences: patch.ownerReferences } : {}),
-    },
-  };
-  if (patch.data !== undefined) obj.data = patch.data;
-  if (patch.binaryData !== undefined) obj.binaryData = patch.binaryData;
-  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
-  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
-  return obj;
-}
-
-const content = (kind: ObjectKind, src: ClonedObject) => ({
-  data: { ...(src.data ?? {}) },
-  ...(kind === 'ConfigMap' ? { binaryData: { ...(src.binaryData ?? {}) } } : {}),
-});
 
 // ------------------------------------------------------------------------------------------------------------
 // push: a source's copies in every namespace
@@ -214,125 +130,6 @@ export function planPush(input: PushInput): AnnotationAction[] {
 }
 
 /** Reflector deletes its auto copy; Replicator deletes a copy holding only replicated keys, else removes those keys. */
-function removeCopy(tool: CopyTool, at: Omit<At, 'reason'>, existing: ClonedObject, reason: string): AnnotationAction {
-  const uid = md(existing).uid ?? '';
-  const resourceVersion = md(existing).resourceVersion ?? '';
-  if (tool === 'reflector') return { ...at, action: 'delete', uid, resourceVersion, reason };
-  const a = md(existing).annotations ?? {};
-  const replicated = (a[REPLICATOR.replicatedKeys] ?? '').split(',').filter(Boolean);
-  const keys = [...Object.keys(existing.data ?? {}), ...Object.keys(existing.binaryData ?? {})].sort();
-  if (keys.every((k) => replicated.includes(k))) return { ...at, action: 'delete', uid, resourceVersion, reason };
-  // DeleteReplicatedResource: the object holds keys of its own: only the replicated keys (and replicated-keys) go
-  const data = Object.fromEntries(Object.entries(existing.data ?? {}).filter(([k]) => !replicated.includes(k)));
-  const binaryData = Object.fromEntries(Object.entries(existing.binaryData ?? {}).filter(([k]) => !replicated.includes(k)));
-  const { [REPLICATOR.replicatedKeys]: _keys, [ANN_REPLICATED_FROM]: _mark, ...annotations } = a;
-  const object = over(existing, { data, ...(at.kind === 'ConfigMap' ? { binaryData } : {}), annotations });
-  return { ...at, action: 'update', object, differs: ['data'], reason: `${reason}; it holds keys of its own, so only the replicated keys are removed` };
-}
-
-function newReflection(kind: ObjectKind, source: { namespace: string; name: string }, src: ClonedObject, namespace: string, now: string): ClonedObject {
-  const obj: ClonedObject = {
-    apiVersion: 'v1',
-    kind,
-    metadata: {
-      name: source.name,
-      namespace,
-      ...(md(src).labels ? { labels: { ...md(src).labels } } : {}),
-      annotations: { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: ref(source), [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now },
-    },
-    ...content(kind, src),
-  };
-  if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
-  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
-  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
-  return obj;
-}
-
-/** A reflection (auto copy or pull target) brought to the source: data and labels replaced, Reflector's marks set. */
-function updateReflection(at: Omit<At, 'reason'>, source: { namespace: string; name: string }, src: ClonedObject, existing: ClonedObject, auto: boolean, now: string): AnnotationAction {
-  const marks = { [REFLECTOR.autoReflects]: auto ? 'True' : 'False', [REFLECTOR.reflects]: ref(source) };
-  const labels = { ...(md(src).labels ?? {}), ...(auto ? {} : { [LABEL_PULLS_FROM]: pullLabelValue('reflector', at.kind, source) }) };
-  const desired = over(existing, { ...content(at.kind, src), labels, annotations: { ...(md(existing).annotations ?? {}), ...marks } });
-  const diff = differs(desired, existing, auto ? [REFLECTOR.autoReflects, REFLECTOR.reflects] : []);
-  if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (content and labels as the source)' };
-  desired.metadata!.annotations = { ...desired.metadata!.annotations, [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now };
-  return { ...at, action: 'update', object: desired, differs: diff, reason: `differs from ${ref(source)} in ${diff.join(', ')}` };
-}
-
-function replicatedKeys(src: ClonedObject): string[] {
-  return [...new Set([...Object.keys(src.data ?? {}), ...Object.keys(src.binaryData ?? {})])].sort();
-}
-
-function newReplica(kind: ObjectKind, source: { namespace: string; name: string }, src: ClonedObject, namespace: string, now: string): ClonedObject {
-  const a = md(src).annotations ?? {};
-  const strip = goBool(a[REPLICATOR.stripLabels]) === true;
-  const keep = goBool(a[REPLICATOR.keepOwnerReferences]) === true;
-  const obj: ClonedObject = {
-    apiVersion: 'v1',
-    kind,
-    metadata: {
-      name: source.name,
-      namespace,
-      ...(!strip && md(src).labels ? { labels: { ...md(src).labels } } : {}),
-      annotations: {
-        [REPLICATOR.replicatedAt]: now,
-        [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '',
-        [REPLICATOR.replicatedKeys]: replicatedKeys(src).join(','),
-        [ANN_REPLICATED_FROM]: `${kind}/${ref(source)}`,
-      },
-      ...(keep && md(src).ownerReferences?.length ? { ownerReferences: md(src).ownerReferences } : {}),
-    },
-    ...content(kind, src),
-  };
-  if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
-  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
-  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
-  return obj;
-}
-
-/** `replicate-once` (on the source or the target): a target replicated before is left as it is, unless the source's replicate-once-version moved. */
-function onceDone(src: ClonedObject, target: ClonedObject): boolean {
-  const s = md(src).annotations ?? {};
-  const t = md(target).annotations ?? {};
-  const once = goBool(s[REPLICATOR.replicateOnce]) === true || goBool(t[REPLICATOR.replicateOnce]) === true;
-  if (!once || t[REPLICATOR.replicatedFromVersion] === undefined) return false;
-  const version = s[REPLICATOR.replicateOnceVersion];
-  return version === undefined || version === t[REPLICATOR.replicateOnceVersion];
-}
-
-/**
- * Replicator's merge into a target (push copy or pull target): the source's keys set, keys replicated before and
- * gone from the source removed, the target's own keys kept. A push copy also takes the source's labels (none with
- * strip-labels) and, with keep-owner-references, its ownerReferences.
- */
-function updateReplica(at: Omit<At, 'reason'>, source: { namespace: string; name: string }, src: ClonedObject, existing: ClonedObject, now: string, push: boolean): AnnotationAction {
-  if (onceDone(src, existing)) return { ...at, action: 'skip', reason: `${REPLICATOR.replicateOnce}: replicated once already (${REPLICATOR.replicateOnceVersion} unchanged)` };
-  const a = md(existing).annotations ?? {};
-  const prev = a[REPLICATOR.replicatedKeys] === undefined ? [] : a[REPLICATOR.replicatedKeys].split(',');
-  const keys = replicatedKeys(src);
-  const merge = (mine: Record<string, string> | undefined, theirs: Record<string, string> | undefined) => {
-    const out: Record<string, string> = { ...(mine ?? {}) };
-    for (const k of prev) if (!(k in (theirs ?? {}))) delete out[k];
-    return { ...out, ...(theirs ?? {}) };
-  };
-  const data = merge(existing.data, src.data);
-  const binaryData = at.kind === 'ConfigMap' ? merge(existing.binaryData, src.binaryData) : undefined;
-  const sa = md(src).annotations ?? {};
-  const labels = push
-    ? goBool(sa[REPLICATOR.stripLabels]) === true
-      ? {}
-      : { ...(md(src).labels ?? {}) }
-    : { ...(md(existing).labels ?? {}), [LABEL_PULLS_FROM]: pullLabelValue('replicator', at.kind, source) };
-  const keep = push && goBool(sa[REPLICATOR.keepOwnerReferences]) === true;
-  const annotations: Record<string, string> = { ...a, [REPLICATOR.replicatedKeys]: keys.join(','), ...(push ? { [ANN_REPLICATED_FROM]: `${at.kind}/${ref(source)}` } : {}) };
-  if (sa[REPLICATOR.replicateOnceVersion] !== undefined) annotations[REPLICATOR.replicateOnceVersion] = sa[REPLICATOR.replicateOnceVersion];
-  const desired = over(existing, { data, ...(binaryData ? { binaryData } : {}), labels, annotations, ...(keep ? { ownerReferences: md(src).ownerReferences ?? [] } : {}) });
-  const diff = differs(desired, existing, [REPLICATOR.replicatedKeys, ...(push ? [ANN_REPLICATED_FROM] : []), REPLICATOR.replicateOnceVersion], { owners: keep });
-  if (diff.length === 0) return { ...at, action: 'skip', reason: 'up to date (the source\'s keys as the source)' };
-  desired.metadata!.annotations = { ...annotations, [REPLICATOR.replicatedAt]: now, [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '' };
-  return { ...at, action: 'update', object: desired, differs: diff, reason: `differs from ${ref(source)} in ${diff.join(', ')}` };
-}
-
 // ------------------------------------------------------------------------------------------------------------
 // pull: one target naming its source
 // ------------------------------------------------------------------------------------------------------------
