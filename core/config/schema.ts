@@ -114,6 +114,10 @@ function copyModeConfig(tool: CopyTool, what: string) {
           ),
           'Which namespaces are in scope (sources and copies).',
         ),
+        pushFrom: described(
+          z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one namespace name or glob ("*" = all, as the tool)')), ['*']),
+          `Namespace names or globs whose Secrets/ConfigMaps may push copies into other namespaces (${tool === 'reflector' ? 'reflection-auto-enabled' : 'replicate-to, replicate-to-matching'}). Default "*": any source owner, as ${tool === 'reflector' ? 'Reflector' : 'Replicator'} allows. Pulls are not affected (the source allows those).`,
+        ),
         objects: described(
           z._default(
             z.strictObject({
@@ -170,7 +174,7 @@ export function copyModes(config: RippleConfig | null | undefined): { tool: Copy
 
 /** One line on a copy mode's scope (`ripple validate`, `ripple dev`). */
 export function describeCopyMode(c: CopyModeConfig): string {
-  return `namespaces ${c.namespaces.include.join(',')}${c.namespaces.exclude.length ? ` minus ${c.namespaces.exclude.join(',')}` : ''}${c.namespaces.selector ? ' (selector)' : ''}; ${c.objects.kinds.join(', ')}${c.objects.selector ? ' (selector)' : ''}`;
+  return `namespaces ${c.namespaces.include.join(',')}${c.namespaces.exclude.length ? ` minus ${c.namespaces.exclude.join(',')}` : ''}${c.namespaces.selector ? ' (selector)' : ''}; ${c.objects.kinds.join(', ')}${c.objects.selector ? ' (selector)' : ''}${c.pushFrom.join(',') === '*' ? '' : `; pushes only from ${c.pushFrom.join(',')}`}`;
 }
 
 /** One line on the Reloader mode's settings (`ripple validate`, `ripple dev`). */

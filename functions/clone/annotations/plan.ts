@@ -24,7 +24,7 @@
  */
 import type { ObjectKind } from '../../../core/constants.ts';
 import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
-import type { NamespaceLike } from '../../../core/policy/select.ts';
+import { globMatch, type NamespaceLike } from '../../../core/policy/select.ts';
 import type { ClonedObject } from '../plan.ts';
 import { md, ref, type AnnotationAction } from './actions.ts';
 import { dotnetTrue, isReflectorAutoSource, isReplicatorPushSource, parseRef, pushRefused, REFLECTOR, reflectionRefused, reflectorSource, REPLICATOR, replicationRefused, ANN_REPLICATED_FROM, autoReflectionRefused } from './annotations.ts';
@@ -62,10 +62,9 @@ export interface PushInput {
 export function isPushCopy(tool: CopyTool, kind: ObjectKind, source: { namespace: string; name: string }, obj: ClonedObject): boolean {
   const a = md(obj).annotations ?? {};
   if (tool === 'reflector') return dotnetTrue(a[REFLECTOR.autoReflects]) && a[REFLECTOR.reflects]?.trim() === ref(source);
-  const mark = a[ANN_REPLICATED_FROM];
-  if (mark !== undefined) return mark === `${kind}/${ref(source)}`;
-  // a copy Replicator itself pushed (migration): its marks, and not a pull target
-  return a[REPLICATOR.replicatedFromVersion] !== undefined && a[REPLICATOR.replicatedKeys] !== undefined && a[REPLICATOR.replicateFrom] === undefined;
+  // Replicator's own push copies name no source (replicated-from-version only): adopting them would let any
+  // same-named pusher take them over; ripple's mark names the source (docs/migrating-from-reflector-and-replicator.md)
+  return a[ANN_REPLICATED_FROM] === `${kind}/${ref(source)}`;
 }
 
 /** Why the source's push annotations put no copy in `ns` (null: a copy belongs there). */
@@ -75,6 +74,7 @@ function pushWhyNot(input: PushInput, ns: NamespaceLike): string | null {
   if (!object) return `source ${input.kind} ${ref(source)} is gone`;
   const src = sourceOutOfScope(tool, cfg, source.namespace, md(object).labels, input.sourceNamespaceLabels, input.kind);
   if (src) return src;
+  if (!cfg.pushFrom.some((g) => globMatch(g, source.namespace))) return `source namespace ${source.namespace} matches no ${tool}.pushFrom pattern: it may not push`;
   const a = md(object).annotations;
   if (tool === 'reflector') {
     if (!isReflectorAutoSource(a)) return `source is no auto-reflection source (${REFLECTOR.allowed} and ${REFLECTOR.autoEnabled} "true")`;
@@ -116,7 +116,12 @@ export function planPush(input: PushInput): AnnotationAction[] {
     }
     if (!ours) {
       const a = md(existing).annotations ?? {};
-      const what = a[REFLECTOR.reflects] !== undefined || a[REPLICATOR.replicateFrom] !== undefined ? 'a pull target (it names its own source)' : 'not a copy of this source';
+      const what =
+        a[REFLECTOR.reflects] !== undefined || a[REPLICATOR.replicateFrom] !== undefined
+          ? 'a pull target (it names its own source)'
+          : tool === 'replicator' && a[REPLICATOR.replicatedFromVersion] !== undefined && a[ANN_REPLICATED_FROM] === undefined
+            ? `a copy Replicator made, which names no source (annotate it ${ANN_REPLICATED_FROM}=${kind}/${ref(source)} to let ripple keep it, or delete it)`
+            : 'not a copy of this source';
       out.push({ ...at, action: 'report-unmanaged', uid: md(existing).uid, reason: `${kind} ${namespace}/${source.name} exists and is ${what}; not overwritten` });
       continue;
     }

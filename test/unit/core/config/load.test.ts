@@ -62,8 +62,8 @@ describe('RippleConfig', () => {
   it('the copy modes (reflector, replicator): off unless enabled; scope defaults as reloader; errors name the field', () => {
     expect(copyModes(parseConfig(head, 'f.yaml'))).toEqual([]);
     const c = parseConfig(`${head}reflector: { enabled: true }\nreplicator: { enabled: false }\n`, 'f.yaml');
-    expect(copyModes(c)).toEqual([{ tool: 'reflector', cfg: { enabled: true, namespaces: { include: ['*'], exclude: [] }, objects: { kinds: ['Secret', 'ConfigMap'] } } }]);
-    expect(() => parseConfig(`${head}replicator:\n  enabled: true\n  allowAll: true\n`, 'f.yaml')).toThrow('f.yaml:5:3: replicator.allowAll: unknown field; allowed here: enabled, namespaces, objects');
+    expect(copyModes(c)).toEqual([{ tool: 'reflector', cfg: { enabled: true, namespaces: { include: ['*'], exclude: [] }, pushFrom: ['*'], objects: { kinds: ['Secret', 'ConfigMap'] } } }]);
+    expect(() => parseConfig(`${head}replicator:\n  enabled: true\n  allowAll: true\n`, 'f.yaml')).toThrow('f.yaml:5:3: replicator.allowAll: unknown field; allowed here: enabled, namespaces, pushFrom, objects');
     expect(() => parseConfig(`${head}reflector:\n  namespaces: { include: [a/b] }\n`, 'f.yaml')).toThrow('reflector.namespaces.include[0]: must be a namespace name or glob, not contain "/"');
     expect(() => parseConfig(`${head}reflector:\n  objects: { kinds: [Deployment] }\n`, 'f.yaml')).toThrow(/reflector.objects.kinds\[0\]: must be one of Secret, ConfigMap/);
   });

@@ -131,6 +131,15 @@ describe('Reflector push (auto)', () => {
     expect(up.object.data).toEqual({ k: 'djE=' });
   });
 
+  it('pushFrom: only sources in those namespaces push (pulls are not affected)', () => {
+    const src = secret('src', 's', { [REPLICATOR.replicateTo]: 'b', ...rAllow(undefined, '') });
+    for (const tool of ['reflector', 'replicator'] as const) {
+      const cfg = cfgOf({ pushFrom: ['platform-*'] })[tool]!;
+      expect(push(tool, src, ['b'], [], { cfg })[0]).toMatchObject({ action: 'skip', reason: `source namespace src matches no ${tool}.pushFrom pattern: it may not push` });
+      expect(push(tool, src, ['b'], [], { cfg: cfgOf({ pushFrom: ['src'] })[tool]! })[0]!.action).toBe('create');
+    }
+  });
+
   it('the config scope bounds it: excluded and kube-* namespaces get nothing; a source out of scope pushes nothing', () => {
     const cfg = cfgOf({ namespaces: { exclude: ['quiet'] } });
     const src = secret('src', 's', rAllow(undefined, ''));
@@ -161,8 +170,13 @@ describe('Replicator push (replicate-to, replicate-to-matching)', () => {
   it('a same-named object that is not its copy is reported, not overwritten (Replicator would overwrite it)', () => {
     const src = secret('src', 's', { [REPLICATOR.replicateTo]: 'b' });
     expect(byNs(push('replicator', src, ['b'], [secret('b', 's')]))).toEqual({ b: 'report-unmanaged' });
-    // a copy Replicator itself pushed (its marks, no source named) is adopted
+    // a copy Replicator itself pushed names no source: not adopted (any same-named pusher could take it over);
+    // the report says how to hand it over
     const old = secret('b', 's', { [REPLICATOR.replicatedFromVersion]: '3', [REPLICATOR.replicatedKeys]: 'k' }, { k: 'b2xk' });
+    const [a] = push('replicator', src, ['b'], [old]);
+    expect(a).toMatchObject({ action: 'report-unmanaged' });
+    expect(a!.reason).toContain(`annotate it ${ANN_REPLICATED_FROM}=Secret/src/s`);
+    old.metadata!.annotations![ANN_REPLICATED_FROM] = 'Secret/src/s';
     expect(byNs(push('replicator', src, ['b'], [old]))).toEqual({ b: 'update' });
   });
 
