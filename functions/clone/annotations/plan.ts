@@ -19,8 +19,9 @@
  *   skips a copy whose reflected-version matches; Replicator does so only with --sync-by-content).
  * - A push never overwrites an object that is not its copy (Replicator's push overwrites any same-named object):
  *   it is reported on that object (Warning Event UnmanagedObject) and left alone.
- * - Copies no longer wanted (source deleted, annotation narrowed, namespace out of the config's scope) are deleted
+ * - Copies no longer wanted (source deleted, annotation narrowed, source namespace out of `pushFrom`) are deleted
  *   for both tools' push annotations (Replicator leaves a copy behind when a namespace leaves `replicate-to`).
+ *   Outside the config's scope (either end) ripple neither creates nor deletes: a copy there is left as it is.
  */
 import type { ObjectKind } from '../../../core/constants.ts';
 import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
@@ -67,25 +68,28 @@ export function isPushCopy(tool: CopyTool, kind: ObjectKind, source: { namespace
   return a[ANN_REPLICATED_FROM] === `${kind}/${ref(source)}`;
 }
 
-/** Why the source's push annotations put no copy in `ns` (null: a copy belongs there). */
-function pushWhyNot(input: PushInput, ns: NamespaceLike): string | null {
+/**
+ * Why the source's push annotations put no copy in `ns` (null: a copy belongs there). `outOfScope`: the config's
+ * scope (not the annotations) says no: ripple neither creates nor deletes there, whatever a copy there was made by.
+ */
+function pushWhyNot(input: PushInput, ns: NamespaceLike): { reason: string; outOfScope: boolean } | null {
   const { tool, cfg, object, source } = input;
   const name = nsName(ns);
-  if (!object) return `source ${input.kind} ${ref(source)} is gone`;
+  const scope = (reason: string | null) => (reason === null ? null : { reason, outOfScope: true });
+  const no = (reason: string | null) => (reason === null ? null : { reason, outOfScope: false });
+  const target = namespaceOutOfScope(tool, cfg, name, ns.metadata?.labels);
+  if (target) return scope(target);
+  if (!object) return no(`source ${input.kind} ${ref(source)} is gone`);
   const src = sourceOutOfScope(tool, cfg, source.namespace, md(object).labels, input.sourceNamespaceLabels, input.kind);
-  if (src) return src;
-  if (!cfg.pushFrom.some((g) => globMatch(g, source.namespace))) return `source namespace ${source.namespace} matches no ${tool}.pushFrom pattern: it may not push`;
+  if (src) return scope(src);
+  if (!cfg.pushFrom.some((g) => globMatch(g, source.namespace))) return no(`source namespace ${source.namespace} matches no ${tool}.pushFrom pattern: it may not push`);
   const a = md(object).annotations;
   if (tool === 'reflector') {
-    if (!isReflectorAutoSource(a)) return `source is no auto-reflection source (${REFLECTOR.allowed} and ${REFLECTOR.autoEnabled} "true")`;
-    const r = autoReflectionRefused(reflectorSource(a), name);
-    if (r) return r;
-  } else {
-    if (!isReplicatorPushSource(a)) return `source does not push (no ${REPLICATOR.replicateTo} or ${REPLICATOR.replicateToMatching}, or it is a ${REPLICATOR.replicateFrom} target)`;
-    const r = pushRefused(a, source.namespace, name, ns.metadata?.labels);
-    if (r) return r;
+    if (!isReflectorAutoSource(a)) return no(`source is no auto-reflection source (${REFLECTOR.allowed} and ${REFLECTOR.autoEnabled} "true")`);
+    return no(autoReflectionRefused(reflectorSource(a), name));
   }
-  return namespaceOutOfScope(tool, cfg, name, ns.metadata?.labels);
+  if (!isReplicatorPushSource(a)) return no(`source does not push (no ${REPLICATOR.replicateTo} or ${REPLICATOR.replicateToMatching}, or it is a ${REPLICATOR.replicateFrom} target)`);
+  return no(pushRefused(a, source.namespace, name, ns.metadata?.labels));
 }
 
 /** The push plan of one source over the given namespaces (the source's own namespace is never a target). */
@@ -101,8 +105,8 @@ export function planPush(input: PushInput): AnnotationAction[] {
     const ours = existing !== null && isPushCopy(tool, kind, source, existing);
     const whyNot = pushWhyNot(input, ns);
     if (whyNot !== null) {
-      if (ours && !terminating(ns) && md(existing).deletionTimestamp == null) out.push(removeCopy(tool, at, existing!, `no longer wanted: ${whyNot}`));
-      else out.push({ ...at, action: 'skip', reason: whyNot });
+      if (ours && !whyNot.outOfScope && !terminating(ns) && md(existing).deletionTimestamp == null) out.push(removeCopy(tool, at, existing!, `no longer wanted: ${whyNot.reason}`));
+      else out.push({ ...at, action: 'skip', reason: whyNot.outOfScope && ours ? `${whyNot.reason}; the copy there is left as it is` : whyNot.reason });
       continue;
     }
     if (terminating(ns)) {

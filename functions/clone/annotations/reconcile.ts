@@ -26,7 +26,7 @@ import type { Observability } from '../../runtime/middleware.ts';
 import { pool } from '../../runtime/pool.ts';
 import { CLONE_KINDS } from '../kinds.ts';
 import type { ClonedObject } from '../plan.ts';
-import { ANN_REPLICATED_FROM, dotnetTrue, isReflectorAutoSource, isReplicatorPushSource, LABEL_PULLS_FROM, parseRef, pullLabelValue, REFLECTOR } from './annotations.ts';
+import { ANN_REPLICATED_FROM, dotnetTrue, goBool, isReflectorAutoSource, isReplicatorPushSource, LABEL_PULLS_FROM, parseRef, pullLabelValue, REFLECTOR, REPLICATOR } from './annotations.ts';
 import { ANNOTATION_ACTIONS, isAnnotationWrite, isPullTarget, isPushCopy, planPull, planPush, pullSourceOf, type AnnotationAction, type AnnotationActionType } from './plan.ts';
 import { needsNamespaceLabels } from './scope.ts';
 import type { AnnotationWork } from './triggers.ts';
@@ -207,7 +207,8 @@ async function planWork(p: Planner, modes: CopyModeDeps['modes'], work: Annotati
       if (!modeKinds(cfg, kind)) continue;
       // as a source: its push copies, its pull targets
       await p.push(tool, cfg, kind, id, { object });
-      await p.pullTargetsOf(tool, cfg, kind, id, work.annotationsChanged);
+      // a scan for pull targets not labelled yet only when it now allows pulls and its annotations changed (or it appeared)
+      await p.pullTargetsOf(tool, cfg, kind, id, work.annotationsChanged && object !== null && allowsPulls(tool, object));
       // as a pull target
       if (object && isPullTarget(tool, object)) await p.pull(tool, cfg, kind, id, object);
       // as a copy (edited or deleted): its source's push, in this namespace
@@ -219,32 +220,47 @@ async function planWork(p: Planner, modes: CopyModeDeps['modes'], work: Annotati
   if (work.type === 'namespace') {
     const ns = await p.r.namespace(work.name);
     if (!ns) return;
-    for (const { tool, cfg } of modes) {
-      for (const kind of cfg.objects.kinds) {
-        const sources = await p.r.scan(kind, (o) => (isPushSource(tool, o) ? idOf(o) : null));
-        for (const s of sources) await p.push(tool, cfg, kind, s, { only: work.name });
-      }
+    for (const kind of kindsOf(modes)) {
+      const sources = await p.r.scan(kind, (o) => {
+        const tools = modes.filter((m) => modeKinds(m.cfg, kind) && isPushSource(m.tool, o));
+        return tools.length ? { id: idOf(o), tools } : null;
+      });
+      for (const s of sources) for (const { tool, cfg } of s.tools) await p.push(tool, cfg, kind, s.id, { only: work.name });
     }
     return;
   }
-  for (const { tool, cfg } of modes) {
-    for (const kind of cfg.objects.kinds) {
-      const found = await p.r.scan(kind, (o) => {
-        const a = o.metadata?.annotations;
-        if (isPushSource(tool, o)) return { role: 'source' as const, id: idOf(o) };
-        if (isPullTarget(tool, o)) return { role: 'target' as const, id: idOf(o) };
-        const from = copySourceOf(tool, a);
-        return from ? { role: 'copy' as const, id: idOf(o), from } : null;
+  // everything: one scan per kind for every mode, keeping references only
+  for (const kind of kindsOf(modes)) {
+    const found = await p.r.scan(kind, (o) => {
+      const roles = modes.filter((m) => modeKinds(m.cfg, kind)).flatMap((m): Role[] => {
+        if (isPushSource(m.tool, o)) return [{ ...m, role: 'source', from: null }];
+        if (isPullTarget(m.tool, o)) return [{ ...m, role: 'target', from: null }];
+        const from = copySourceOf(m.tool, o.metadata?.annotations);
+        return from ? [{ ...m, role: 'copy', from }] : [];
       });
-      const sources = new Set(found.filter((f) => f.role === 'source').map((f) => `${f.id.namespace}/${f.id.name}`));
-      for (const f of found) {
-        if (f.role === 'source') await p.push(tool, cfg, kind, f.id);
-        else if (f.role === 'target') await p.pull(tool, cfg, kind, f.id);
+      return roles.length ? { id: idOf(o), roles } : null;
+    });
+    const sources = new Set(found.flatMap((f) => f.roles.filter((r) => r.role === 'source').map((r) => `${r.tool}/${f.id.namespace}/${f.id.name}`)));
+    for (const f of found) {
+      for (const r of f.roles) {
+        if (r.role === 'source') await p.push(r.tool, r.cfg, kind, f.id);
+        else if (r.role === 'target') await p.pull(r.tool, r.cfg, kind, f.id);
         // a copy whose source no longer pushes (or is gone): planned in its namespace (deleted when unwanted)
-        else if (!sources.has(`${f.from.namespace}/${f.from.name}`)) await p.push(tool, cfg, kind, f.from, { only: f.id.namespace });
+        else if (r.from && !sources.has(`${r.tool}/${r.from.namespace}/${r.from.name}`)) await p.push(r.tool, r.cfg, kind, r.from, { only: f.id.namespace });
       }
     }
   }
+}
+
+/** What an object is to a mode, in a scan. */
+type Role = { tool: CopyTool; cfg: CopyModeConfig; role: 'source' | 'target' | 'copy'; from: Id | null };
+
+const kindsOf = (modes: CopyModeDeps['modes']): ObjectKind[] => [...new Set(modes.flatMap((m) => m.cfg.objects.kinds))];
+
+/** The object allows pulls for this tool (so a pull target naming it may be waiting). */
+function allowsPulls(tool: CopyTool, o: ClonedObject): boolean {
+  const a = o.metadata?.annotations;
+  return tool === 'reflector' ? dotnetTrue(a?.[REFLECTOR.allowed]) : goBool(a?.[REPLICATOR.allowed]) === true;
 }
 
 const TERMINATING = /being terminated|is terminating/i;

@@ -146,6 +146,9 @@ describe('Reflector push (auto)', () => {
     expect(byNs(push('reflector', src, ['quiet', 'kube-public', 'ok'], [], { cfg: cfg.reflector! }))).toEqual({ quiet: 'skip', 'kube-public': 'skip', ok: 'create' });
     const out = push('reflector', src, ['ok'], [], { cfg: cfgOf({ objects: { selector: { matchLabels: { share: 'yes' } } } }).reflector! });
     expect(out[0]).toMatchObject({ action: 'skip', reason: 'source labels do not match reflector.objects.selector' });
+    // outside the scope nothing is deleted either: a copy made there before (by Reflector) is left as it is
+    const there = secret('quiet', 's', { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: 'src/s' });
+    expect(push('reflector', null, ['quiet'], [there], { cfg: cfg.reflector! })[0]).toMatchObject({ action: 'skip', reason: 'namespace quiet is excluded by reflector.namespaces.exclude "quiet"; the copy there is left as it is' });
   });
 });
 
