@@ -251,6 +251,35 @@ describe('Replicator (replicator.v1.mittwald.de)', () => {
   });
 });
 
+describe('ConfigMaps', () => {
+  it('Reflector auto and Replicator pull copy data and binaryData; an edited replicated key is put back, the target\'s own key kept', async () => {
+    await ns('cm-src');
+    await ns('cm-a');
+    const src = await admin.core.createNamespacedConfigMap({
+      namespace: 'cm-src',
+      body: {
+        metadata: { name: 'settings', annotations: { [REFLECTOR.allowed]: 'true', [REFLECTOR.autoEnabled]: 'true', [REPLICATOR.allowed]: 'true', [REPLICATOR.allowedNamespaces]: 'cm-.*' } },
+        data: { mode: 'fast' },
+        binaryData: { blob: b64('\u0001\u0002') },
+      },
+    });
+    const t = await admin.core.createNamespacedConfigMap({ namespace: 'cm-a', body: { metadata: { name: 'pulled', annotations: { [REPLICATOR.replicateFrom]: 'cm-src/settings' } }, data: { own: 'mine' } } });
+    await run(event('created', 'ConfigMap', src));
+    await run(event('created', 'ConfigMap', t));
+    const auto = await admin.core.readNamespacedConfigMap({ namespace: 'cm-a', name: 'settings' });
+    expect(auto.data).toEqual({ mode: 'fast' });
+    expect(auto.binaryData).toEqual({ blob: b64('\u0001\u0002') });
+    let pulled = await admin.core.readNamespacedConfigMap({ namespace: 'cm-a', name: 'pulled' });
+    expect(pulled.data).toEqual({ own: 'mine', mode: 'fast' });
+    expect(pulled.binaryData).toEqual({ blob: b64('\u0001\u0002') });
+    // someone edits a replicated key and their own key: the replicated one is put back, theirs kept
+    const edited = await admin.core.replaceNamespacedConfigMap({ namespace: 'cm-a', name: 'pulled', body: { ...pulled, data: { own: 'changed', mode: 'slow' } } });
+    await run(event('updated', 'ConfigMap', edited as never));
+    pulled = await admin.core.readNamespacedConfigMap({ namespace: 'cm-a', name: 'pulled' });
+    expect(pulled.data).toEqual({ own: 'changed', mode: 'fast' });
+  });
+});
+
 describe('the hostile namespace user', () => {
   it('pulls a Secret its source did not allow: refused; pushes its own Secret everywhere: only within the config scope and never over existing objects', async () => {
     await ns('vault');
