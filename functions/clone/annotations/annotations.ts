@@ -168,79 +168,40 @@ export function parseRef(v: string | undefined, tool: 'reflector' | 'replicator'
 
 export type Requirement = { key: string; op: 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt'; values: string[] };
 
-/** Parse a label selector string; null when it does not parse (Replicator then pushes nothing by it). */
+/** One requirement of a selector string: `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k>1`, `k<1`. */
+const REQUIREMENT = /^(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9_.-]*)|\s(in|notin)\s*\(([^()]*)\)|(>|<)\s*(-?\d+))?$/;
+const OPS = { '=': '=', '==': '=', '!=': '!=', in: 'in', notin: 'notin', '>': 'gt', '<': 'lt' } as const;
+
+/** Parse a label selector string (Kubernetes labels.Parse); null when it does not parse (Replicator then pushes nothing by it). */
 export function parseSelector(src: string): Requirement[] | null {
-  const out: Requirement[] = [];
-  let i = 0;
-  const s = src;
-  const ws = () => {
-    while (i < s.length && /\s/.test(s[i])) i++;
-  };
-  const word = () => {
-    ws();
-    const m = /^[A-Za-z0-9_.\-/]+/.exec(s.slice(i));
-    if (!m) return null;
-    i += m[0].length;
-    return m[0];
-  };
-  ws();
-  if (i === s.length) return [];
-  for (;;) {
-    ws();
-    let neg = false;
-    if (s[i] === '!') {
-      neg = true;
-      i++;
+  if (src.trim() === '') return [];
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of src) {
+    if (c === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+      continue;
     }
-    const key = word();
-    if (!key) return null;
-    ws();
-    if (neg) {
-      out.push({ key, op: '!exists', values: [] });
-    } else if (s.startsWith('==', i) || s.startsWith('!=', i)) {
-      const op = s.startsWith('==', i) ? '=' : '!=';
-      i += 2;
-      const v = word() ?? '';
-      out.push({ key, op, values: [v] });
-    } else if (s[i] === '=') {
-      i++;
-      const v = word() ?? '';
-      out.push({ key, op: '=', values: [v] });
-    } else if (s[i] === '>' || s[i] === '<') {
-      const op = s[i] === '>' ? 'gt' : 'lt';
-      i++;
-      const v = word();
-      if (!v || !/^-?\d+$/.test(v)) return null;
-      out.push({ key, op, values: [v] });
-    } else {
-      const m = /^(notin|in)\s*\(/.exec(s.slice(i));
-      if (m) {
-        i += m[0].length;
-        const values: string[] = [];
-        for (;;) {
-          const v = word();
-          values.push(v ?? '');
-          ws();
-          if (s[i] === ',') {
-            i++;
-            continue;
-          }
-          if (s[i] === ')') {
-            i++;
-            break;
-          }
-          return null;
-        }
-        out.push({ key, op: m[1] as 'in' | 'notin', values });
-      } else {
-        out.push({ key, op: 'exists', values: [] });
-      }
-    }
-    ws();
-    if (i === s.length) return out;
-    if (s[i] !== ',') return null;
-    i++;
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    cur += c;
   }
+  parts.push(cur);
+  const out: Requirement[] = [];
+  for (const part of parts) {
+    const m = REQUIREMENT.exec(part.trim());
+    if (!m) return null;
+    const [, not, key, eq, value, set, list, cmp, num] = m;
+    if (not) {
+      if (eq || set || cmp) return null;
+      out.push({ key, op: '!exists', values: [] });
+    } else if (eq) out.push({ key, op: OPS[eq as '='], values: [value] });
+    else if (set) out.push({ key, op: OPS[set as 'in'], values: list.split(',').map((v) => v.trim()) });
+    else if (cmp) out.push({ key, op: OPS[cmp as '>'], values: [num] });
+    else out.push({ key, op: 'exists', values: [] });
+  }
+  return out;
 }
 
 /** Kubernetes selector semantics: `!=` and `notin` match an absent key. */
