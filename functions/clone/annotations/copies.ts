@@ -59,10 +59,12 @@ export function removeCopy(tool: CopyTool, at: Omit<At, 'reason'>, existing: Clo
   const replicated = (a[REPLICATOR.replicatedKeys] ?? '').split(',').filter(Boolean);
   const keys = [...Object.keys(existing.data ?? {}), ...Object.keys(existing.binaryData ?? {})].sort();
   if (keys.every((k) => replicated.includes(k))) return { ...at, action: 'delete', uid, resourceVersion, reason };
-  // DeleteReplicatedResource: the object holds keys of its own: only the replicated keys (and replicated-keys) go
+  // DeleteReplicatedResource: the object holds keys of its own: only the replicated keys (and replicated-keys) go;
+  // ripple's mark stays (the clone identity's admission writes only marked objects), so this is done once
+  if (a[REPLICATOR.replicatedKeys] === undefined) return { ...at, action: 'skip', reason: `${reason}; only its own keys are left` };
   const data = Object.fromEntries(Object.entries(existing.data ?? {}).filter(([k]) => !replicated.includes(k)));
   const binaryData = Object.fromEntries(Object.entries(existing.binaryData ?? {}).filter(([k]) => !replicated.includes(k)));
-  const { [REPLICATOR.replicatedKeys]: _keys, [ANN_REPLICATED_FROM]: _mark, ...annotations } = a;
+  const { [REPLICATOR.replicatedKeys]: _keys, ...annotations } = a;
   const object = over(existing, { data, ...(at.kind === 'ConfigMap' ? { binaryData } : {}), annotations });
   return { ...at, action: 'update', object, differs: ['data'], reason: `${reason}; it holds keys of its own, so only the replicated keys are removed` };
 }

@@ -243,10 +243,15 @@ describe('Replicator (replicator.v1.mittwald.de)', () => {
     await run(resync());
     expect(await read('labelled', 'pushed')).toBeNull();
 
-    // the source deleted: pushed copies deleted
+    // a team adds a key of its own to its copy
+    const seven = (await read('namespace-7', 'pushed'))!;
+    await admin.core.replaceNamespacedSecret({ namespace: 'namespace-7', name: 'pushed', body: { ...seven, data: { ...seven.data, own: b64('ours') } } });
+
+    // the source deleted: pushed copies deleted; the one holding a key of its own keeps just that key
     await admin.core.deleteNamespacedSecret({ namespace: 'ps-src', name: 'pushed' });
     await run(event('deleted', 'Secret', src));
-    for (const n of ['my-ns-1', 'namespace-7', 'namespace-8']) expect(await read(n, 'pushed')).toBeNull();
+    for (const n of ['my-ns-1', 'namespace-8']) expect(await read(n, 'pushed')).toBeNull();
+    expect((await read('namespace-7', 'pushed'))!.data).toEqual({ own: b64('ours') });
     expect(await value('taken', 'pushed')).toBe('theirs');
   });
 });

@@ -192,6 +192,9 @@ describe('Replicator push (replicate-to, replicate-to-matching)', () => {
     const up = plan[1] as Extract<AnnotationAction, { action: 'update' }>;
     expect(up.object.data).toEqual({ own: 'bWluZQ==' });
     expect(up.object.metadata?.annotations?.[REPLICATOR.replicatedKeys]).toBeUndefined();
+    // ripple's mark stays (admission lets the clone identity write marked objects only), and it is done once
+    expect(up.object.metadata?.annotations?.[ANN_REPLICATED_FROM]).toBe('Secret/src/s');
+    expect(byNs(push('replicator', src, ['c'], [up.object]))).toEqual({ c: 'skip' });
   });
 
   it('replicate-once: a replicated target is not updated again unless replicate-once-version moves', () => {
