@@ -90,11 +90,26 @@ class Reader {
     if (!needsNamespaceLabels(cfg)) return undefined;
     return (await this.namespace(name))?.metadata?.labels ?? {};
   }
-  read(kind: ObjectKind, id: Id): Promise<ClonedObject | null> {
-    return orNull(CLONE_KINDS[kind].read(this.kube.core, id.namespace, id.name));
+  private objects = new Map<string, Promise<ClonedObject | null>>();
+  private names = new Map<string, Promise<ClonedObject[]>>();
+  /** One object, read once per run (both modes, every target naming it); `fresh` re-reads it (a re-plan after a conflict). */
+  read(kind: ObjectKind, id: Id, fresh = false): Promise<ClonedObject | null> {
+    const k = `${kind}/${id.namespace}/${id.name}`;
+    let o = fresh ? undefined : this.objects.get(k);
+    if (!o) {
+      o = orNull(CLONE_KINDS[kind].read(this.kube.core, id.namespace, id.name));
+      this.objects.set(k, o);
+    }
+    return o;
   }
   named(kind: ObjectKind, name: string): Promise<ClonedObject[]> {
-    return CLONE_KINDS[kind].listNamed(this.kube.core, name);
+    const k = `${kind}/${name}`;
+    let l = this.names.get(k);
+    if (!l) {
+      l = CLONE_KINDS[kind].listNamed(this.kube.core, name);
+      this.names.set(k, l);
+    }
+    return l;
   }
   /** Objects of a kind carrying a label selector, in all namespaces. */
   async labelled(kind: ObjectKind, selector: string): Promise<ClonedObject[]> {
@@ -162,7 +177,7 @@ class Planner {
       this.add({
         action,
         again: async () => {
-          const [obj, ns, ex] = await Promise.all([this.r.read(kind, source), orNull(this.r.kube.core.readNamespace({ name: action.namespace })), this.r.read(kind, { namespace: action.namespace, name: source.name })]);
+          const [obj, ns, ex] = await Promise.all([this.r.read(kind, source, true), orNull(this.r.kube.core.readNamespace({ name: action.namespace })), this.r.read(kind, { namespace: action.namespace, name: source.name }, true)]);
           return ns ? (plan(obj, [ns], ex ? [ex] : [], srcLabels)[0] ?? null) : null;
         },
       });
@@ -171,15 +186,15 @@ class Planner {
 
   /** One pull target (re-read) against the source it names. */
   async pull(tool: CopyTool, cfg: CopyModeConfig, kind: ObjectKind, target: Id, object?: ClonedObject | null): Promise<void> {
-    const once = async (t: ClonedObject | null): Promise<AnnotationAction | null> => {
+    const once = async (t: ClonedObject | null, fresh = false): Promise<AnnotationAction | null> => {
       if (!t || !isPullTarget(tool, t)) return null;
       const src = pullSourceOf(tool, t);
-      const source = src ? await this.r.read(kind, src) : null;
+      const source = src ? await this.r.read(kind, src, fresh) : null;
       const [tl, sl] = await Promise.all([this.r.labelsOf(cfg, target.namespace), src ? this.r.labelsOf(cfg, src.namespace) : Promise.resolve(undefined)]);
       return planPull({ tool, cfg, kind, target: t, targetNamespaceLabels: tl, source, sourceNamespaceLabels: sl, now: this.now().toISOString() });
     };
     const action = await once(object !== undefined ? object : await this.r.read(kind, target));
-    if (action) this.add({ action, again: async () => once(await this.r.read(kind, target)) });
+    if (action) this.add({ action, again: async () => once(await this.r.read(kind, target, true), true) });
   }
 
   /** Pull targets naming `source`: by ripple's label, and with `scan` by reading every object of the kind. */
