@@ -82,6 +82,7 @@ function pushWhyNot(input: PushInput, ns: NamespaceLike): { reason: string; outO
   if (!object) return no(`source ${input.kind} ${ref(source)} is gone`);
   const src = sourceOutOfScope(tool, cfg, source.namespace, md(object).labels, input.sourceNamespaceLabels, input.kind);
   if (src) return scope(src);
+  if (object.type === 'kubernetes.io/service-account-token') return no('a Secret of type kubernetes.io/service-account-token is not pushed (the token controller owns it; the API server refuses a copy without its service account)');
   if (!cfg.pushFrom.some((g) => globMatch(g, source.namespace))) return no(`source namespace ${source.namespace} matches no ${tool}.pushFrom pattern: it may not push`);
   const a = md(object).annotations;
   if (tool === 'reflector') {

@@ -131,6 +131,11 @@ describe('Reflector push (auto)', () => {
     expect(up.object.data).toEqual({ k: 'djE=' });
   });
 
+  it('a service-account token is never pushed', () => {
+    const src = { ...secret('src', 's', { [REPLICATOR.replicateTo]: 'b', ...rAllow(undefined, '') }), type: 'kubernetes.io/service-account-token' };
+    for (const tool of ['reflector', 'replicator'] as const) expect(push(tool, src, ['b'])[0]).toMatchObject({ action: 'skip', reason: expect.stringContaining('service-account-token is not pushed') });
+  });
+
   it('pushFrom: only sources in those namespaces push (pulls are not affected)', () => {
     const src = secret('src', 's', { [REPLICATOR.replicateTo]: 'b', ...rAllow(undefined, '') });
     for (const tool of ['reflector', 'replicator'] as const) {
