@@ -121,6 +121,11 @@ export function planPush(input: PushInput): AnnotationAction[] {
     }
     if (!ours) {
       const a = md(existing).annotations ?? {};
+      const pulls = isPullTarget(tool, existing) ? pullSourceOf(tool, existing) : null;
+      if (pulls && pulls.namespace === source.namespace && pulls.name === source.name) {
+        out.push({ ...at, action: 'skip', reason: `a pull target of ${ref(source)} is there: it gets the content by its pull` });
+        continue;
+      }
       const what =
         a[REFLECTOR.reflects] !== undefined || a[REPLICATOR.replicateFrom] !== undefined
           ? 'a pull target (it names its own source)'

@@ -124,8 +124,9 @@ describe('Reflector push (auto)', () => {
     const same = secret('b', 's', { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: 'src/s', [REFLECTOR.reflectedVersion]: '1' }, { k: 'djE=' });
     const edited = secret('c', 's', { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: 'src/s' }, { k: 'ZWRpdA==' });
     const foreign = secret('d', 's', {}, { k: 'bWluZQ==' });
-    const plan = push('reflector', src, ['b', 'c', 'd'], [same, edited, foreign]);
-    expect(byNs(plan)).toEqual({ b: 'skip', c: 'update', d: 'report-unmanaged' });
+    const mirror = secret('e', 's', { [REFLECTOR.reflects]: 'src/s' });
+    const plan = push('reflector', src, ['b', 'c', 'd', 'e'], [same, edited, foreign, mirror]);
+    expect(byNs(plan)).toEqual({ b: 'skip', c: 'update', d: 'report-unmanaged', e: 'skip' });
     const up = plan.find((a) => a.action === 'update') as Extract<AnnotationAction, { action: 'update' }>;
     expect(up.differs).toEqual(['data']);
     expect(up.object.data).toEqual({ k: 'djE=' });
