@@ -315,6 +315,23 @@ describe('the hostile namespace user', () => {
     expect(await read(RIPPLE_NAMESPACE, 'creds')).toBeNull();
   });
 
+  it('pushFrom narrows who may push: a source owner outside it pushes nothing, and its earlier copies go', async () => {
+    await ns('trusted');
+    await ns('team-z');
+    const narrowed = RippleConfig.parse({ apiVersion: 'ripple.dev/v1alpha1', kind: 'RippleConfig', replicator: { enabled: true, namespaces: { exclude: ['prod'] }, pushFrom: ['trusted'] } });
+    const obs = quietObservability();
+    const cloneKube = kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local');
+    const h = makeHandler({ config: parseRuntimeConfig({ RIPPLE_CLUSTER_NAME: 'local' }), kubeFor: async () => cloneKube, policies: () => [], rippleConfig: () => narrowed, observability: () => obs }) as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+    const evil = await secret('evil', 'shared-z', { k: 'evil' }, { [REPLICATOR.replicateTo]: 'team-z' });
+    await run(event('created', 'Secret', evil)); // the tools' default (pushFrom "*"): pushed
+    expect(await value('team-z', 'shared-z')).toBe('evil');
+    await h(event('updated', 'Secret', evil, ['annotations']), lambdaContext); // narrowed: evil may not push; its copy goes
+    expect(await read('team-z', 'shared-z')).toBeNull();
+    const ok = await secret('trusted', 'shared-t', { k: 'good' }, { [REPLICATOR.replicateTo]: 'team-z' });
+    await h(event('created', 'Secret', ok), lambdaContext);
+    expect(await value('team-z', 'shared-t')).toBe('good');
+  });
+
   it('a forged event changes nothing: the handler reads the annotations itself', async () => {
     await ns('forge');
     const t = await secret('forge', 'x', {}, {});
