@@ -78,7 +78,8 @@ export async function processEvent(d: Deps, event: unknown, context?: Invocation
         d.kubeFor,
         trigger.clusters,
         async (cluster) => {
-          const summary = await reconcile(deps, cluster, items, trigger.why);
+          // the policies, then the copy modes (Reflector/Replicator annotations) of this cluster
+          const summary = withCopyModes(await reconcile(deps, cluster, items, trigger.why), await runCopyModes({ ...deps, concurrency: d.config.writeConcurrency }, { ...trigger, clusters: [cluster] }, stage));
           failIfFailed(summary);
           return summary;
         },

@@ -6,6 +6,8 @@
  * their refusals, source deletion, new namespaces, copies deleted or edited, and the hostile namespace user. Events
  * are built the way the forwarder builds them (its allow-list), as the bus would deliver them.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
@@ -349,6 +351,32 @@ describe('the hostile namespace user', () => {
     const s = await clone.core.readNamespacedSecret({ namespace: 'plain', name: 'unmarked' });
     await expect(clone.core.replaceNamespacedSecret({ namespace: 'plain', name: 'unmarked', body: { ...s, data: { k: b64('w') } } })).rejects.toThrow(/changes only objects/);
     await expect(clone.core.createNamespacedSecret({ namespace: 'kube-system', body: { metadata: { name: 'x' } } })).rejects.toThrow();
+  });
+});
+
+describe('deploy (the CloudFormation custom resource)', () => {
+  it('reconciles the copy modes of each cluster too, then answers SUCCESS', async () => {
+    const answers: { Status: string }[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => (text += c));
+      req.on('end', () => {
+        answers.push(JSON.parse(text));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await ns('dp-src');
+      await ns('dp-a');
+      await secret('dp-src', 'deployed', { k: 'v' }, { [REFLECTOR.allowed]: 'true', [REFLECTOR.autoEnabled]: 'true', [REFLECTOR.autoNamespaces]: 'dp-a' });
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/presigned`;
+      await run({ RequestType: 'Update', ResponseURL: url, StackId: 'arn:aws:cloudformation:eu-west-1:1:stack/ripple/1', RequestId: 'r1', LogicalResourceId: 'PoliciesReconcile', ResourceType: 'Custom::RippleReconcile', ResourceProperties: { ServiceToken: 'arn', Clusters: ['local'] } });
+      expect(answers.map((a) => a.Status)).toEqual(['SUCCESS']);
+      expect(await value('dp-a', 'deployed')).toBe('v');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 
