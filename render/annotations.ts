@@ -35,10 +35,12 @@ export function copyModeClauses(config: RippleConfig | undefined, widened = fals
   if (modes.length === 0) return [];
   const kind = kindsOf(config);
   const marks = modes.flatMap((m) => TRIGGER_KEYS[m.tool]).map((k) => ({ annotations: { [k]: [{ exists: true }] } }));
-  // not ripple's own writes (copies, pull targets), except deletions: a copy ripple wrote and someone deleted names ripple
-  const notRipple = [{ detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } }, { detail: { manager: [{ exists: false }] } }, { 'detail-type': [deleted] }];
+  // not ripple's own writes (copies, pull targets); deletions whoever made them (a copy ripple wrote and someone
+  // deleted still names ripple as its last manager)
+  const notRipple = [{ detail: { manager: [{ 'anything-but': FIELD_MANAGER }] } }, { detail: { manager: [{ exists: false }] } }];
   return [
-    { 'detail-type': [created, updated, deleted], detail: widened ? { kind } : { kind, $or: [...marks, { changes: ['annotations'] }] }, $or: notRipple },
+    { 'detail-type': [created, updated], detail: widened ? { kind } : { kind, $or: [...marks, { changes: ['annotations'] }] }, $or: notRipple },
+    { 'detail-type': [deleted], detail: widened ? { kind } : { kind, $or: marks } },
     { 'detail-type': [created], detail: { kind: ['Namespace'] } },
     { 'detail-type': [updated], detail: { kind: ['Namespace'], changes: ['labels'] } },
     { 'detail-type': [resync] },

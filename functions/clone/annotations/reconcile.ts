@@ -353,7 +353,7 @@ export async function reconcileCopyModes(d: CopyModeDeps, work: AnnotationWork):
         summary.writes++;
         await write(d.kube, a);
         summary.actions[a.action]++;
-        obs?.logger.info('copy mode: written', { mode: a.tool, action: a.action, kind: a.kind, namespace: a.namespace, name: a.name, reason: a.reason });
+        obs?.logger.debug('copy mode: written', { mode: a.tool, action: a.action, kind: a.kind, namespace: a.namespace, name: a.name, reason: a.reason });
         return;
       } catch (err) {
         if ((err instanceof ConflictError || (err instanceof NotFoundError && a.action === 'update')) && attempt < 4) {

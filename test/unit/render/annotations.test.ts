@@ -25,8 +25,11 @@ describe('clone pattern', () => {
   });
 
   it('ripple\'s own writes are not routed back (except deletions); a pattern over the limit is widened to the kinds', () => {
-    const [objects] = copyModeClauses(BOTH) as [Record<string, unknown>];
-    expect(objects.$or).toEqual([{ detail: { manager: [{ 'anything-but': 'ripple' }] } }, { detail: { manager: [{ exists: false }] } }, { 'detail-type': ['Kubernetes Object Deleted'] }]);
+    const [objects, deletions] = copyModeClauses(BOTH) as [Record<string, unknown>, Record<string, unknown>];
+    expect(objects['detail-type']).toEqual(['Kubernetes Object Created', 'Kubernetes Object Updated']);
+    expect(objects.$or).toEqual([{ detail: { manager: [{ 'anything-but': 'ripple' }] } }, { detail: { manager: [{ exists: false }] } }]);
+    expect(deletions['detail-type']).toEqual(['Kubernetes Object Deleted']);
+    expect(deletions.$or).toBeUndefined();
     const narrow = withCopyModeClauses({ source: ['ripple.kubernetes'], 'detail-type': ['Ripple No Policy Needs This Handler'] }, BOTH, 700);
     expect(JSON.stringify(narrow)).not.toContain('reflects');
     expect(patternSize(narrow)).toBeLessThan(700);
