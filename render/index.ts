@@ -16,7 +16,7 @@ import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
 import { renderReloaderAdmission, renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
 import { patternSize } from './patterns.ts';
-import { copyModeMarks, renderCopyModeRbac, withCopyModeClauses } from './annotations.ts';
+import { copyModeClauses, copyModeMarks, renderCopyModeRbac, withCopyModeClauses } from './annotations.ts';
 
 export const RENDER_TARGETS = ['patterns', 'admission', 'rbac', 'audit-filter', 'schema', 'events'] as const;
 export type RenderTarget = (typeof RENDER_TARGETS)[number];
@@ -125,7 +125,16 @@ function cloneWithConfig(pattern: Record<string, unknown>, opts: RenderOptions):
 
 /** For `ripple render`: per handler, the pattern form rendered and its size (a line each; see describeRenderedPattern). */
 export function patternSummary(policies: RipplePolicy[], opts: RenderOptions = {}): string[] {
-  return Object.values(renderPatterns(policies, patternOptions(opts))).map(describeRenderedPattern);
+  const lines = Object.values(renderPatterns(policies, patternOptions(opts))).map(describeRenderedPattern);
+  const copies = copyModeClauses(opts.config);
+  if (copies.length) {
+    const clone = JSON.parse(renderTarget('patterns', policies, opts)[`${PATTERNS_DIR}/clone.json`]!) as Record<string, unknown>;
+    const widened = !JSON.stringify(clone).includes(JSON.stringify(copies[0]));
+    lines.push(
+      `clone pattern with the copy modes (ripple.config.yaml): ${patternSize(clone)} of ${opts.patternLimit ?? 2048} characters${widened ? ", widened to every Secret/ConfigMap of the modes' kinds (the handler drops the others before reading anything); raise the quota and --pattern-limit to keep the marks form" : ''}`,
+    );
+  }
+  return lines;
 }
 
 /** Generated files under the owned directories that a fresh render would not produce (their policy is gone). */

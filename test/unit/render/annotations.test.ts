@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { RippleConfig } from '../../../core/config/schema.ts';
 import { parsePolicies } from '../../../core/policy/load.ts';
 import { copyModeClauses, copyModeMarks, renderCopyModeRbac, withCopyModeClauses } from '../../../render/annotations.ts';
-import { renderFiles } from '../../../render/index.ts';
+import { patternSummary, renderFiles } from '../../../render/index.ts';
 import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { patternSize } from '../../../render/patterns.ts';
 
@@ -33,6 +33,15 @@ describe('clone pattern', () => {
     const narrow = withCopyModeClauses({ source: ['ripple.kubernetes'], 'detail-type': ['Ripple No Policy Needs This Handler'] }, BOTH, 700);
     expect(JSON.stringify(narrow)).not.toContain('reflects');
     expect(patternSize(narrow)).toBeLessThan(700);
+  });
+});
+
+describe('ripple render\'s summary', () => {
+  it('says when the copy modes\' clauses were widened to fit, and not otherwise', () => {
+    const blog = parsePolicies(`apiVersion: ripple.dev/v1alpha1\nkind: RipplePolicy\nmetadata: { name: blog }\nspec:\n  source: { kind: Secret, namespace: platform, name: blogsecret }\n  sync: {}\n`, 'p.yaml');
+    expect(patternSummary(blog, { config: BOTH }).at(-1)).toMatch(/^clone pattern with the copy modes \(ripple.config.yaml\): \d+ of 2048 characters, widened to every Secret\/ConfigMap/);
+    expect(patternSummary(blog, { config: BOTH, patternLimit: 4096 }).at(-1)).toMatch(/^clone pattern with the copy modes \(ripple.config.yaml\): \d+ of 4096 characters$/);
+    expect(patternSummary(blog, {})).toHaveLength(3);
   });
 });
 
