@@ -11,12 +11,13 @@ import type { AddressInfo } from 'node:net';
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
-import { RippleConfig } from '../../../core/config/schema.ts';
+import { copyModes, RippleConfig } from '../../../core/config/schema.ts';
 import { fingerprint, newFingerprintKey } from '../../../core/fingerprint.ts';
 import { objectChangeEntry, resyncEntry, type ObjectChangeDetail, type PutEntry } from '../../../events/schema.ts';
 import { allowedAnnotations, DEFAULT_ANNOTATION_ALLOW_LIST } from '../../../forwarder/diff.ts';
 import { ANN_REPLICATED_FROM, REFLECTOR, REPLICATOR } from '../../../functions/clone/annotations/annotations.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
+import { reconcileCopyModes } from '../../../functions/clone/annotations/reconcile.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
@@ -351,6 +352,36 @@ describe('the hostile namespace user', () => {
     const s = await clone.core.readNamespacedSecret({ namespace: 'plain', name: 'unmarked' });
     await expect(clone.core.replaceNamespacedSecret({ namespace: 'plain', name: 'unmarked', body: { ...s, data: { k: b64('w') } } })).rejects.toThrow(/changes only objects/);
     await expect(clone.core.createNamespacedSecret({ namespace: 'kube-system', body: { metadata: { name: 'x' } } })).rejects.toThrow();
+  });
+});
+
+describe('a write that meets a concurrent edit', () => {
+  it('409: re-read, re-planned, written once more; the concurrent edit of the target\'s own key survives', async () => {
+    await ns('cf-src');
+    await ns('cf-a');
+    await secret('cf-src', 's', { k: 'v1' }, { [REPLICATOR.allowed]: 'true', [REPLICATOR.allowedNamespaces]: 'cf-a' });
+    await secret('cf-a', 't', { own: 'o1' }, { [REPLICATOR.replicateFrom]: 'cf-src/s' });
+    const clone = kubeFromKubeConfig(cluster.kubeConfig(CLONE_IDENTITY), 'local');
+    let raced = false;
+    // the clone identity's client, with someone editing the target just before ripple's first write lands
+    const racing = {
+      core: clone.core,
+      raw: {
+        request: async (method: string, path: string, opts: never) => {
+          if (method === 'PUT' && !raced) {
+            raced = true;
+            const t = (await read('cf-a', 't'))!;
+            await admin.core.replaceNamespacedSecret({ namespace: 'cf-a', name: 't', body: { ...t, data: { ...t.data, own: b64('o2') } } });
+          }
+          return clone.raw.request(method as never, path, opts);
+        },
+      },
+    };
+    const s = await reconcileCopyModes({ kube: racing as never, modes: copyModes(CONFIG) }, { type: 'object', kind: 'Secret', namespace: 'cf-a', name: 't', event: 'updated', annotationsChanged: false, annotations: {} });
+    expect(s.conflicts).toBe(1);
+    expect(s.failures).toEqual([]);
+    expect(await value('cf-a', 't')).toBe('v1');
+    expect(await value('cf-a', 't', 'own')).toBe('o2');
   });
 });
 
