@@ -32,6 +32,9 @@ export const DEFAULT_ANNOTATION_ALLOW_LIST = [
   'reloader.stakater.com/*',
   'secret.reloader.stakater.com/*',
   'configmap.reloader.stakater.com/*',
+  // the copy modes (RippleConfig reflector/replicator): namespace lists and `namespace/name` references, no data
+  'reflector.v1.k8s.emberstack.com/*',
+  'replicator.v1.mittwald.de/*',
 ] as const;
 
 export interface DiffContext {

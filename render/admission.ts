@@ -167,9 +167,12 @@ export const ONLY_RESTART_ANNOTATIONS = [
  * - rollout changes only the pod template's `ripple.dev/restarted-*` annotations, never in `kube-*` or
  *   ripple-system: a pod-template patch could otherwise change the image or the service account.
  */
-export function renderIdentityAdmission(policies: RipplePolicy[] = []): K8sObject[] {
+export function renderIdentityAdmission(policies: RipplePolicy[] = [], copyModeMarks: readonly string[] = []): K8sObject[] {
   const annotations = { [ANN_POLICY]: '' };
-  const marked = (o: string) => `has(${o}.metadata.labels) && ${celString(LABEL_MANAGED_BY)} in ${o}.metadata.labels && ${o}.metadata.labels[${celString(LABEL_MANAGED_BY)}] == ${celString(MANAGED_BY_VALUE)}`;
+  const labelled = (o: string) => `has(${o}.metadata.labels) && ${celString(LABEL_MANAGED_BY)} in ${o}.metadata.labels && ${o}.metadata.labels[${celString(LABEL_MANAGED_BY)}] == ${celString(MANAGED_BY_VALUE)}`;
+  // the copy modes (ripple.config.yaml reflector/replicator, render/annotations.ts): a pull target or a copy carries one of these annotations
+  const annotated = (o: string) => copyModeMarks.map((k) => `(has(${o}.metadata.annotations) && ${celString(k)} in ${o}.metadata.annotations)`);
+  const marked = (o: string) => (copyModeMarks.length ? [`(${labelled(o)})`, ...annotated(o)].join(' || ') : labelled(o));
   const clone = vap(CLONE_ADMISSION_NAME, annotations, {
     matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['secrets', 'configmaps'], scope: 'Namespaced' }] },
     matchConditions: [{ name: 'clone-identity', expression: inGroup(HANDLER_GROUPS.clone) }],

@@ -17,6 +17,7 @@ import type { RippleConfig } from '../core/config/schema.ts';
 import { ValidationError } from '../core/errors.ts';
 import { renderReloaderAdmission, renderReloaderRbac, withReloaderClauses, withReloaderSettings } from './reloader.ts';
 import { patternSize } from './patterns.ts';
+import { copyModeClauses, copyModeMarks, renderCopyModeRbac, withCopyModeClauses } from './annotations.ts';
 
 export const RENDER_TARGETS = ['patterns', 'admission', 'rbac', 'audit-filter', 'schema', 'events'] as const;
 export type RenderTarget = (typeof RENDER_TARGETS)[number];
@@ -55,7 +56,7 @@ export function renderTarget(what: RenderTarget, policies: RipplePolicy[], opts:
     case 'patterns': {
       const p = renderPatterns(policies, patternOptions(opts));
       return {
-        [`${PATTERNS_DIR}/clone.json`]: json(p.clone.pattern),
+        [`${PATTERNS_DIR}/clone.json`]: json(cloneWithConfig(p.clone.pattern, opts)),
         [`${PATTERNS_DIR}/rollout.json`]: json(rolloutWithConfig(p.rollout.pattern, opts)),
         [`${PATTERNS_DIR}/protect.json`]: json(p.protect.pattern),
         [`${PATTERNS_DIR}/rollout-settings.json`]: json(withReloaderSettings(rolloutSettings(policies), opts.config)),
@@ -127,7 +128,7 @@ function admissionFiles(dir: string, policies: RipplePolicy[], opts: RenderOptio
   // ripple's own namespace is guarded whether or not any policy protects (a name no policy can have)
   files.push('_ripple-system.yaml', '_ripple-identities.yaml');
   out[`${dir}/_ripple-system.yaml`] = yamlDocs('admission', renderSystemAdmission());
-  out[`${dir}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(here));
+  out[`${dir}/_ripple-identities.yaml`] = yamlDocs('admission', renderIdentityAdmission(here, copyModeMarks(opts.config)));
   out[`${dir}/kustomization.yaml`] = kustomization('admission', files);
   return out;
 }
@@ -137,7 +138,8 @@ function rbacFiles(dir: string, policies: RipplePolicy[], opts: RenderOptions, v
   const out: Record<string, string> = {};
   const groups = renderRbacFiles(policies, view);
   const reloader = renderReloaderRbac(opts.config);
-  const all: Record<string, K8sObject[]> = reloader.length ? { ...groups, 'rollout-reloader': reloader } : groups;
+  const copyModes = renderCopyModeRbac(opts.config);
+  const all: Record<string, K8sObject[]> = { ...groups, ...(reloader.length ? { 'rollout-reloader': reloader } : {}), ...(copyModes.length ? { 'clone-copy-modes': copyModes } : {}) };
   for (const [name, objs] of Object.entries(all)) out[`${dir}/${name}.yaml`] = yamlDocs('rbac', objs);
   out[`${dir}/kustomization.yaml`] = kustomization('rbac', Object.keys(all).map((n) => `${n}.yaml`));
   return out;
@@ -170,9 +172,28 @@ function rolloutWithConfig(pattern: Record<string, unknown>, opts: RenderOptions
   return out;
 }
 
+/** The clone pattern with the copy modes' clauses (Reflector/Replicator annotations); still within the pattern limit. */
+function cloneWithConfig(pattern: Record<string, unknown>, opts: RenderOptions): Record<string, unknown> {
+  const limit = opts.patternLimit ?? 2048;
+  const out = withCopyModeClauses(pattern, opts.config, limit);
+  if (patternSize(out) > limit) {
+    throw new ValidationError(`the clone event pattern is ${patternSize(out)} characters with the copy modes' clauses (ripple.config.yaml reflector/replicator); EventBridge's "Event pattern size" quota is ${limit}. Raise the quota and render with --pattern-limit <N>, or turn one of the modes off, or replace syncing policies by the modes' annotations`);
+  }
+  return out;
+}
+
 /** For `ripple render`: per handler, the pattern form rendered and its size (a line each; see describeRenderedPattern). */
 export function patternSummary(policies: RipplePolicy[], opts: RenderOptions = {}): string[] {
-  return Object.values(renderPatterns(policies, patternOptions(opts))).map(describeRenderedPattern);
+  const lines = Object.values(renderPatterns(policies, patternOptions(opts))).map(describeRenderedPattern);
+  const copies = copyModeClauses(opts.config);
+  if (copies.length) {
+    const clone = JSON.parse(renderTarget('patterns', policies, opts)[`${PATTERNS_DIR}/clone.json`]!) as Record<string, unknown>;
+    const widened = !JSON.stringify(clone).includes(JSON.stringify(copies[0]));
+    lines.push(
+      `clone pattern with the copy modes (ripple.config.yaml): ${patternSize(clone)} of ${opts.patternLimit ?? 2048} characters${widened ? ", widened to every Secret/ConfigMap of the modes' kinds (the handler drops the others before reading anything); raise the quota and --pattern-limit to keep the marks form" : ''}`,
+    );
+  }
+  return lines;
 }
 
 /** Generated files under the owned directories that a fresh render would not produce (their policy is gone). */

@@ -12,6 +12,7 @@ import { kubeFromKubeConfig } from '../../kube/kubeconfig.ts';
 import { loadPolicies } from '../../core/policy/load.ts';
 import { reportRippleError } from '../common.ts';
 import { explainReloader, formatReloaderExplain } from '../explain/reloader.ts';
+import { explainCopies, formatCopiesExplain } from '../explain/copies.ts';
 import { loadConfig } from '../../core/config/load.ts';
 import { ValidationError } from '../../core/errors.ts';
 import type { ChangeEvent } from '../../functions/rollout/reloader.ts';
@@ -28,7 +29,8 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--reloader <Kind/namespace/name>', 'the Reloader mode (ripple.config.yaml): which workloads a change of this Secret/ConfigMap would restart, and which annotation decided')
     .option('--event <event>', 'with --reloader: updated, created or deleted', 'updated')
-    .action(async (opts: { kubeconfig: string; context?: string; clusters?: string; policies: string; changesOnly?: boolean; output: string; reloader?: string; event: string }) => {
+    .option('--copies <Kind/namespace/name>', "the copy modes (ripple.config.yaml reflector/replicator): what this Secret/ConfigMap's Reflector or Replicator annotations (as source, pull target or copy) would copy, delete or refuse")
+    .action(async (opts: { kubeconfig: string; context?: string; clusters?: string; policies: string; changesOnly?: boolean; output: string; reloader?: string; event: string; copies?: string }) => {
       if (opts.output !== 'table' && opts.output !== 'json') {
         console.error(`--output: must be "table" or "json", got "${opts.output}"`);
         process.exitCode = 2;
@@ -43,6 +45,11 @@ export function register(program: Command): void {
           if (!['updated', 'created', 'deleted'].includes(opts.event)) throw new ValidationError(`--event: must be updated, created or deleted, got "${opts.event}"`);
           const r = await explainReloader(kubeFromKubeConfig(kc), loadConfig(opts.policies), opts.reloader, opts.event as ChangeEvent);
           console.log(opts.output === 'json' ? JSON.stringify(r, null, 2) : formatReloaderExplain(r));
+          return;
+        }
+        if (opts.copies !== undefined) {
+          const r = await explainCopies(kubeFromKubeConfig(kc), loadConfig(opts.policies), opts.copies);
+          console.log(opts.output === 'json' ? JSON.stringify(r, null, 2) : formatCopiesExplain(r));
           return;
         }
         const stage = (opts.clusters ?? '').split(/[\s,]+/).filter(Boolean);

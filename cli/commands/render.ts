@@ -42,7 +42,7 @@ export function register(program: Command): void {
         const policies = what === 'schema' || what === 'events' ? [] : loadPolicies(opts.policies);
         const config = what === 'schema' || what === 'events' ? undefined : loadConfig(opts.policies);
         files = renderFiles(target, policies, { patternLimit, config, clusters });
-        if (what === 'patterns' || what === 'all') summary = patternSummary(policies, { patternLimit });
+        if (what === 'patterns' || what === 'all') summary = patternSummary(policies, { patternLimit, config });
       } catch (err) {
         reportRippleError(err);
         return;

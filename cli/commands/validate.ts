@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { loadPolicies, policyFiles, PolicyError, policyOrigin, readYamlDocuments } from '../../core/policy/load.ts';
 import { RippleError } from '../../core/errors.ts';
 import { configFileFor, loadConfig } from '../../core/config/load.ts';
-import { describeReloader, reloaderMode } from '../../core/config/schema.ts';
+import { copyModes, describeCopyMode, describeReloader, reloaderMode } from '../../core/config/schema.ts';
 import { unknownClusters } from '../../core/policy/fleet.ts';
 import { selectorString } from '../../core/policy/select.ts';
 import { formatProblem, type PolicyProblem } from '../../core/policy/problems.ts';
@@ -86,8 +86,10 @@ export function validate(paths: string[], clusters: string[] | null = null): Val
     // ripple.config.yaml next to the policies (the cluster-wide modes), checked the same way
     const configFile = configFileFor(targets);
     if (configFile) {
-      const mode = reloaderMode(loadConfig(targets, configFile));
+      const config = loadConfig(targets, configFile);
+      const mode = reloaderMode(config);
       lines.push(`${configFile}: valid; Reloader mode ${mode ? `on (${describeReloader(mode)})` : 'off'}`);
+      for (const { tool, cfg } of copyModes(config)) lines.push(`${configFile}: ${tool} annotations on (${describeCopyMode(cfg)})`);
     }
     return { ok: true, lines };
   } catch (err) {

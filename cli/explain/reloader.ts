@@ -27,11 +27,11 @@ export interface ReloaderExplain {
 }
 
 /** `Secret/ns/name` or `ConfigMap/ns/name` (`cm`, `secret`, `configmap` accepted). */
-export function parseObjectRef(ref: string): { kind: ObjectKind; namespace: string; name: string } {
+export function parseObjectRef(ref: string, flag = '--reloader'): { kind: ObjectKind; namespace: string; name: string } {
   const m = /^([A-Za-z]+)\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(ref);
   const kinds: Record<string, ObjectKind> = { secret: 'Secret', secrets: 'Secret', configmap: 'ConfigMap', configmaps: 'ConfigMap', cm: 'ConfigMap' };
   const kind = m ? kinds[m[1].toLowerCase()] : undefined;
-  if (!m || !kind) throw new ValidationError(`--reloader: "${ref}" is not Secret/<namespace>/<name> or ConfigMap/<namespace>/<name>`);
+  if (!m || !kind) throw new ValidationError(`${flag}: "${ref}" is not Secret/<namespace>/<name> or ConfigMap/<namespace>/<name>`);
   return { kind, namespace: m[2], name: m[3] };
 }
 

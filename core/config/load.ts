@@ -24,7 +24,7 @@ export function parseConfig(text: string, file: string): RippleConfig {
   const data = doc.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     const { line, col } = doc.position([]);
-    throw new PolicyError([...out, { file, line, col, path: '', message: `must be a ${CONFIG_KIND} mapping (apiVersion, kind, reloader)` }]);
+    throw new PolicyError([...out, { file, line, col, path: '', message: `must be a ${CONFIG_KIND} mapping (apiVersion, kind, reloader, reflector, replicator)` }]);
   }
   const res = RippleConfig.safeParse(data);
   if (!res.success) {

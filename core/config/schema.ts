@@ -86,12 +86,72 @@ export const ReloaderConfig = described(
 );
 export type ReloaderConfig = z.infer<typeof ReloaderConfig>;
 
+/** The annotation-driven copy modes: emberstack Reflector's and mittwald Replicator's annotations. */
+export const COPY_TOOLS = ['reflector', 'replicator'] as const;
+export type CopyTool = (typeof COPY_TOOLS)[number];
+
+/**
+ * One copy mode's block (`reflector:` or `replicator:`): on/off and its scope, shaped like `reloader:`. The scope
+ * bounds both ends: a source's annotations count only when the source is in scope (namespace and object
+ * selector), and a copy is made or pulled only into a namespace in scope, whatever the annotations say.
+ */
+function copyModeConfig(tool: CopyTool, what: string) {
+  return described(
+    z
+      .strictObject({
+        enabled: flag(`Turn the ${what} annotations on: any Secret/ConfigMap in scope may be copied by them, no policy per object.`),
+        namespaces: described(
+          z._default(
+            z.strictObject({
+              include: described(
+                z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one namespace name or glob ("*" = all)')), ['*']),
+                'Namespace names or globs (*, ?) in scope, for sources and for copies alike. kube-* and ripple-system only by exact name.',
+              ),
+              exclude: described(z._default(z.array(z.string().check(z.minLength(1))), []), 'Namespace names or globs never in scope (wins over include): no source read there, no copy made there.'),
+              selector: described(z.optional(LabelSelector), 'Only namespaces whose labels match.'),
+            }),
+            { include: ['*'], exclude: [] },
+          ),
+          'Which namespaces are in scope (sources and copies).',
+        ),
+        pushFrom: described(
+          z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one namespace name or glob ("*" = all, as the tool)')), ['*']),
+          `Namespace names or globs whose Secrets/ConfigMaps may push copies into other namespaces (${tool === 'reflector' ? 'reflection-auto-enabled' : 'replicate-to, replicate-to-matching'}). Default "*": any source owner, as ${tool === 'reflector' ? 'Reflector' : 'Replicator'} allows. Pulls are not affected (the source allows those).`,
+        ),
+        objects: described(
+          z._default(
+            z.strictObject({
+              kinds: described(z._default(z.array(z.enum(OBJECT_KINDS)).check(z.minLength(1)), [...OBJECT_KINDS]), 'Which kinds are copied.'),
+              selector: described(z.optional(LabelSelector), 'Only sources whose labels match.'),
+            }),
+            { kinds: [...OBJECT_KINDS] },
+          ),
+          'Which Secrets and ConfigMaps may be sources.',
+        ),
+      })
+      .check(
+        z.superRefine((r, ctx) => {
+          for (const [i, ns] of r.namespaces.include.entries()) {
+            if (ns.includes('/')) ctx.addIssue({ code: 'custom', path: ['namespaces', 'include', i], message: 'must be a namespace name or glob, not contain "/"' });
+          }
+        }),
+      ),
+    `${what} compatibility (${tool}): annotation-driven copies of any Secret/ConfigMap in scope.`,
+  );
+}
+
+export const ReflectorConfig = copyModeConfig('reflector', 'emberstack Reflector (reflector.v1.k8s.emberstack.com/*)');
+export const ReplicatorConfig = copyModeConfig('replicator', 'mittwald Replicator (replicator.v1.mittwald.de/*)');
+export type CopyModeConfig = z.infer<typeof ReflectorConfig>;
+
 export const RippleConfig = described(
   z.strictObject({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal(CONFIG_KIND),
     metadata: z.optional(z.strictObject({ name: z.optional(z.string().check(z.minLength(1))) })),
     reloader: z.optional(ReloaderConfig),
+    reflector: z.optional(ReflectorConfig),
+    replicator: z.optional(ReplicatorConfig),
   }),
   'RippleConfig: cluster-wide ripple settings (ripple.config.yaml in the policy directory).',
 );
@@ -105,6 +165,16 @@ export const DEFAULT_CONFIG: RippleConfig = RippleConfig.parse({ apiVersion: API
 export function reloaderMode(config: RippleConfig | null | undefined): ReloaderConfig | null {
   const r = config?.reloader;
   return r?.enabled ? r : null;
+}
+
+/** The copy modes that are on (Reflector's and Replicator's annotations), in a fixed order. */
+export function copyModes(config: RippleConfig | null | undefined): { tool: CopyTool; cfg: CopyModeConfig }[] {
+  return COPY_TOOLS.flatMap((tool) => (config?.[tool]?.enabled ? [{ tool, cfg: config[tool] }] : []));
+}
+
+/** One line on a copy mode's scope (`ripple validate`, `ripple dev`). */
+export function describeCopyMode(c: CopyModeConfig): string {
+  return `namespaces ${c.namespaces.include.join(',')}${c.namespaces.exclude.length ? ` minus ${c.namespaces.exclude.join(',')}` : ''}${c.namespaces.selector ? ' (selector)' : ''}; ${c.objects.kinds.join(', ')}${c.objects.selector ? ' (selector)' : ''}${c.pushFrom.join(',') === '*' ? '' : `; pushes only from ${c.pushFrom.join(',')}`}`;
 }
 
 /** One line on the Reloader mode's settings (`ripple validate`, `ripple dev`). */

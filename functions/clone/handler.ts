@@ -16,6 +16,9 @@ import { stageClusters, unknownClusters } from '../../core/policy/fleet.ts';
 
 export type { CloneSummary } from './reconcile.ts';
 import { classify, workFor } from './triggers.ts';
+import type { RippleConfig } from '../../core/config/schema.ts';
+import { lazyRippleConfig } from '../runtime/ripple-config.ts';
+import { runCopyModes, withCopyModes } from './annotations/entry.ts';
 
 
 export interface Deps extends HandlerDeps {
@@ -34,6 +37,8 @@ export interface Deps extends HandlerDeps {
   associationSettleMs?: number;
   /** Namespaces per page when all namespaces are reconciled (default PAGE, 500): memory holds two pages. */
   pageSize?: number;
+  /** The cluster-wide RippleConfig (ripple.config.yaml): its `reflector`/`replicator` copy modes (annotations/). */
+  rippleConfig: () => RippleConfig;
 }
 
 function resolveDeps(partial: Partial<Deps>): Deps {
@@ -49,6 +54,7 @@ function resolveDeps(partial: Partial<Deps>): Deps {
     timeReserveMs: partial.timeReserveMs ?? 30_000,
     ...(partial.associationSettleMs !== undefined ? { associationSettleMs: partial.associationSettleMs } : {}),
     ...(partial.pageSize !== undefined ? { pageSize: partial.pageSize } : {}),
+    rippleConfig: partial.rippleConfig ?? lazyRippleConfig(),
   };
 }
 
@@ -72,7 +78,8 @@ export async function processEvent(d: Deps, event: unknown, context?: Invocation
         d.kubeFor,
         trigger.clusters,
         async (cluster) => {
-          const summary = await reconcile(deps, cluster, items, trigger.why);
+          // the policies, then the copy modes (Reflector/Replicator annotations) of this cluster
+          const summary = withCopyModes(await reconcile(deps, cluster, items, trigger.why), await runCopyModes({ ...deps, concurrency: d.config.writeConcurrency }, { ...trigger, clusters: [cluster] }, stage));
           failIfFailed(summary);
           return summary;
         },
@@ -81,7 +88,8 @@ export async function processEvent(d: Deps, event: unknown, context?: Invocation
       ),
     );
   }
-  const summary = await reconcileFleet(deps, trigger.cluster, items, trigger.why);
+  // the copy modes (Reflector/Replicator annotations) after the policies; nothing when none is on
+  const summary = withCopyModes(await reconcileFleet(deps, trigger.cluster, items, trigger.why), await runCopyModes({ ...deps, concurrency: d.config.writeConcurrency }, trigger, stage));
   const m = obs.metrics;
   m.addMetric('CopiesCreated', MetricUnit.Count, summary.actions.create);
   m.addMetric('CopiesUpdated', MetricUnit.Count, summary.actions.update + summary.actions['replace-immutable']);

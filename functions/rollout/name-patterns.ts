@@ -8,47 +8,7 @@
  * lookaround is therefore compared as an exact name (Go would reject the last two as well), so one hostile
  * annotation cannot stall the handler for every namespace of its batch. A leading `(?i)` works as in Go.
  */
-/** Constructs a backtracking engine can take exponential time on, or that RE2 does not have. */
-const UNSAFE = [/\\[1-9]/, /\\k</, /\(\?<?[=!]/];
-
-/** True when a quantified group contains a quantifier (`(a+)+`, `(a|b*)*`, `(x{2,})+`): exponential backtracking. */
-function nestedQuantifier(src: string): boolean {
-  const stack: boolean[] = [];
-  let quantifiedInside = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      // skip a character class
-      for (i++; i < src.length && src[i] !== ']'; i++) if (src[i] === '\\') i++;
-      continue;
-    }
-    if (c === '(') {
-      stack.push(quantifiedInside);
-      quantifiedInside = false;
-    } else if (c === ')') {
-      const inner = quantifiedInside;
-      quantifiedInside = stack.pop() ?? false;
-      const next = src[i + 1];
-      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
-      if (inner && quantified && next !== '?') return true;
-      if (inner || quantified) quantifiedInside = true;
-    } else if (c === '*' || c === '+' || c === '{' || (c === '|' && stack.length > 0)) {
-      // an alternation inside a group counts too: `(a|a)*` backtracks exponentially as well
-      quantifiedInside = true;
-    }
-  }
-  return false;
-}
-
-/** Unbounded quantifiers (`*`, `+`, `{n,}`): more than MAX_UNBOUNDED makes a polynomial blow-up on a 253-character name. */
-const MAX_UNBOUNDED = 3;
-function unboundedQuantifiers(src: string): number {
-  return (src.replace(/\\./g, '').replace(/\[(?:\\.|[^\]])*\]/g, 'x').match(/[*+]|\{\d+,\}/g) ?? []).length;
-}
+import { backtrackSafe } from '../runtime/regex.ts';
 
 const regexCache = new Map<string, RegExp | null>();
 
@@ -62,7 +22,7 @@ export function namePattern(value: string): RegExp | null {
     src = src.slice(4);
     flags = 'i';
   }
-  if (!UNSAFE.some((u) => u.test(src)) && !nestedQuantifier(src) && unboundedQuantifiers(src) <= MAX_UNBOUNDED) {
+  if (backtrackSafe(src)) {
     try {
       re = new RegExp(`^(?:${src})$`, flags);
     } catch {

@@ -5,10 +5,10 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadConfig } from '../../core/config/load.ts';
+import { lazyRippleConfig } from '../runtime/ripple-config.ts';
 import { reloaderMode, type RippleConfig } from '../../core/config/schema.ts';
 import type { HandlerDeps } from '../runtime/handler-deps.ts';
-import { policyDirFrom, runtimeConfig } from '../runtime/config.ts';
+import { runtimeConfig } from '../runtime/config.ts';
 import { resumeExpiredPauses } from './reloader-mode.ts';
 
 /** What the schedule sends (no SQS Records). */
@@ -22,10 +22,7 @@ export function isSchedule(event: unknown): event is ScheduleInput {
 }
 
 /** ripple.config.yaml of the policy directory (RIPPLE_POLICY_DIR), loaded on first use; none = every mode off. */
-export function lazyConfig(): () => RippleConfig {
-  let config: RippleConfig | null = null;
-  return () => (config ??= loadConfig(policyDirFrom(process.env)));
-}
+export const lazyConfig = lazyRippleConfig;
 
 /** Resume every Deployment ripple paused whose pause period is over; nothing when the mode is off. */
 export async function resumeSweep(deps: Pick<HandlerDeps, 'kubeFor' | 'observability'> & { config: () => RippleConfig; now: () => Date }, event: ScheduleInput): Promise<SQSBatchResponse> {

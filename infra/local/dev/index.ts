@@ -18,7 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { resyncEntry } from '../../../events/schema.ts';
 import { loadPolicies } from '../../../core/policy/load.ts';
 import { loadConfig } from '../../../core/config/load.ts';
-import { describeReloader, reloaderMode } from '../../../core/config/schema.ts';
+import { copyModes, describeCopyMode, describeReloader, reloaderMode } from '../../../core/config/schema.ts';
 import type { RipplePolicy } from '../../../core/policy/schema.ts';
 import { baseName, isSet } from '../../../core/policy/select.ts';
 import { checkRendered, renderFiles, writeRendered } from '../../../render/index.ts';
@@ -67,6 +67,7 @@ function renderFromPolicies(cwd: string, out: Output): RipplePolicy[] {
   const config = loadConfig(dir);
   const reloader = reloaderMode(config);
   if (reloader) out.item('reloader', `Reloader mode on (policies/ripple.config.yaml): ${describeReloader(reloader)}`);
+  for (const { tool, cfg } of copyModes(config)) out.item(tool, `${tool} annotations on (policies/ripple.config.yaml): ${describeCopyMode(cfg)}`);
   const files = renderFiles('all', policies, { patternLimit: parsePatternLimit(process.env.RIPPLE_PATTERN_LIMIT, 'RIPPLE_PATTERN_LIMIT'), config });
   const stale = checkRendered('all', files, cwd);
   if (stale.length === 0) return policies;

@@ -34,6 +34,12 @@ describe('ripple validate', () => {
     let r = ripple('validate', dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${join(dir, 'ripple.config.yaml')}: valid; Reloader mode on (namespaces *; Secret, ConfigMap -> Deployment, StatefulSet, DaemonSet, CronJob; reloadOnDelete)`);
+    // the copy modes: one line each
+    writeFileSync(join(dir, 'ripple.config.yaml'), 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\nreflector: { enabled: true, namespaces: { exclude: [legacy] } }\nreplicator: { enabled: true, pushFrom: [platform] }\n');
+    r = ripple('validate', dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${join(dir, 'ripple.config.yaml')}: reflector annotations on (namespaces * minus legacy; Secret, ConfigMap)`);
+    expect(r.stdout).toContain(`${join(dir, 'ripple.config.yaml')}: replicator annotations on (namespaces *; Secret, ConfigMap; pushes only from platform)`);
     writeFileSync(join(dir, 'ripple.config.yaml'), 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\nreloader:\n  enabled: yes please\n');
     r = ripple('validate', dir);
     expect(r.code).toBe(1);

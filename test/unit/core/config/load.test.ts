@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../../../core/config/load.ts';
-import { reloaderMode } from '../../../../core/config/schema.ts';
+import { copyModes, reloaderMode } from '../../../../core/config/schema.ts';
 import { loadPolicies, PolicyError } from '../../../../core/policy/load.ts';
 
 const head = 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\n';
@@ -57,5 +57,14 @@ describe('RippleConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ripple-config-'));
     writeFileSync(join(dir, 'cfg.yaml'), `${head}reloader: { enabled: true }\n`);
     expect(() => loadPolicies(dir)).toThrow(/a RippleConfig belongs in ripple.config.yaml/);
+  });
+
+  it('the copy modes (reflector, replicator): off unless enabled; scope defaults as reloader; errors name the field', () => {
+    expect(copyModes(parseConfig(head, 'f.yaml'))).toEqual([]);
+    const c = parseConfig(`${head}reflector: { enabled: true }\nreplicator: { enabled: false }\n`, 'f.yaml');
+    expect(copyModes(c)).toEqual([{ tool: 'reflector', cfg: { enabled: true, namespaces: { include: ['*'], exclude: [] }, pushFrom: ['*'], objects: { kinds: ['Secret', 'ConfigMap'] } } }]);
+    expect(() => parseConfig(`${head}replicator:\n  enabled: true\n  allowAll: true\n`, 'f.yaml')).toThrow('f.yaml:5:3: replicator.allowAll: unknown field; allowed here: enabled, namespaces, pushFrom, objects');
+    expect(() => parseConfig(`${head}reflector:\n  namespaces: { include: [a/b] }\n`, 'f.yaml')).toThrow('reflector.namespaces.include[0]: must be a namespace name or glob, not contain "/"');
+    expect(() => parseConfig(`${head}reflector:\n  objects: { kinds: [Deployment] }\n`, 'f.yaml')).toThrow(/reflector.objects.kinds\[0\]: must be one of Secret, ConfigMap/);
   });
 });
