@@ -3,10 +3,13 @@
  * GetCallerIdentity URL (GET, signed header `x-k8s-aws-id: <cluster>`, X-Amz-Expires=60), base64url without
  * padding, prefixed `k8s-aws-v1.`. EKS accepts it for 15 minutes after X-Amz-Date; we reuse it for 14.
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { PermanentError, RetryableError } from '../core/errors.ts';
+
+/** SHA-256 for the signer from Node's own crypto (@smithy/hash-node): 5 KB less per bundle than a JavaScript implementation. */
+const Sha256 = Hash.bind(null, 'sha256');
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
