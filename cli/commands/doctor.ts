@@ -45,7 +45,13 @@ async function clients(opts: DoctorOptions): Promise<DoctorClients> {
     if (!c) regional.set(region, (c = new eks.EKSClient({ ...cfg, region })));
     return c;
   };
-  return { cfn: new cfn.CloudFormationClient(cfg), events: new events.EventBridgeClient(cfg), eks: new eks.EKSClient(cfg), eksIn, cloudwatch: new cw.CloudWatchClient(cfg), logs: new logs.CloudWatchLogsClient(cfg) };
+  const regionalLogs = new Map<string, InstanceType<typeof logs.CloudWatchLogsClient>>();
+  const logsIn = (region: string) => {
+    let c = regionalLogs.get(region);
+    if (!c) regionalLogs.set(region, (c = new logs.CloudWatchLogsClient({ ...cfg, region })));
+    return c;
+  };
+  return { cfn: new cfn.CloudFormationClient(cfg), events: new events.EventBridgeClient(cfg), eks: new eks.EKSClient(cfg), eksIn, cloudwatch: new cw.CloudWatchClient(cfg), logs: new logs.CloudWatchLogsClient(cfg), logsIn };
 }
 
 /** The kubeconfig context of a cluster of the stage: named after it, or whose cluster entry names it (EKS ARN, eksctl). */

@@ -229,18 +229,28 @@ export async function eventsCheck(input: DoctorInput, s: StackFacts, pods: Pod[]
 export async function auditCheck(input: DoctorInput, s: StackFacts, cluster: string): Promise<CheckResult> {
   const name = `audit ${cluster}`;
   const where = s.placement[cluster];
-  if (where && where.kind !== 'local') return { name, status: 'skip', detail: `in ${where.kind === 'account' ? `account ${where.accountId}` : where.region}: no audit-log subscription (CloudWatch Logs subscribes functions of its own account and region; docs/fleet.md)` };
   const group = `/aws/eks/${cluster}/cluster`;
+  const destination = `ripple-${input.stage}-audit`;
+  if (where?.kind === 'account') {
+    return { name, status: 'skip', detail: `in account ${where.accountId}: its spoke stack subscribes ${group} to the audit destination ${destination} of ${where.region} (infra/aws/audit-destination.yml); not readable from this account (docs/fleet.md)` };
+  }
+  // another region of this account: subscribed by its spoke stack to that region's destination, read there
+  const remote = where?.kind === 'region';
   const fn = s.physical.ProtectLambdaFunction ?? `ripple-${input.stage}-protect`;
+  const target = remote ? `destination ${destination} (${where.region})` : fn;
+  const isOurs = (arn: string) => (remote ? arn.endsWith(`:destination:${destination}`) : arn.endsWith(`:function:${fn}`));
+  const logs = remote && input.clients.logsIn ? input.clients.logsIn(where.region) : input.clients.logs;
+  const region = remote ? ` --region ${where.region}` : '';
   try {
-    const filters = (await input.clients.logs.send(new DescribeSubscriptionFiltersCommand({ logGroupName: group }))).subscriptionFilters ?? [];
-    const ours = filters.filter((f) => (f.destinationArn ?? '').endsWith(`:function:${fn}`));
+    const filters = (await logs.send(new DescribeSubscriptionFiltersCommand({ logGroupName: group }))).subscriptionFilters ?? [];
+    const ours = filters.filter((f) => isOurs(f.destinationArn ?? ''));
     if (!ours.length) {
-      return { name, status: 'fail', detail: `${group} has ${filters.length} subscription filter(s), none to ${fn}${filters.length >= 2 ? ' (both slots taken)' : ''}`, fix: filters.length >= 2 ? 'CloudWatch Logs allows two subscription filters per log group: free one (another stage?), then deploy again' : 'deploy the stage again (the subscription is in the stack)' };
+      const fix = filters.length >= 2 ? 'CloudWatch Logs allows two subscription filters per log group: free one (another stage?), then deploy again' : remote ? `deploy infra/aws/audit-destination.yml in ${where.region} (the hub's account), then the spoke stack with its AuditDestinationArn and AuditFilterPattern (docs/fleet.md, "Adding a cluster")` : 'deploy the stage again (the subscription is in the stack)';
+      return { name, status: 'fail', detail: `${group} has ${filters.length} subscription filter(s), none to ${target}${filters.length >= 2 ? ' (both slots taken)' : ''}`, fix };
     }
-    return { name, status: 'ok', detail: `${group} -> ${fn} (${filters.length} of 2 subscription filters used)` };
+    return { name, status: 'ok', detail: `${group} -> ${target} (${filters.length} of 2 subscription filters used)` };
   } catch (err) {
-    if (errName(err) === 'ResourceNotFoundException') return { name, status: 'fail', detail: `${group} does not exist`, fix: `turn on audit logging: aws eks update-cluster-config --name ${cluster} --logging '{"clusterLogging":[{"types":["audit"],"enabled":true}]}', then deploy again` };
+    if (errName(err) === 'ResourceNotFoundException') return { name, status: 'fail', detail: `${group} does not exist`, fix: `turn on audit logging: aws eks update-cluster-config --name ${cluster}${region} --logging '{"clusterLogging":[{"types":["audit"],"enabled":true}]}', then deploy again` };
     return { name, status: 'fail', detail: `${group}: ${errText(err)}`, fix: 'check your AWS credentials (logs:DescribeSubscriptionFilters)' };
   }
 }

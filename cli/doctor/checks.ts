@@ -18,7 +18,8 @@
  *                  Pod Identity environment (AWS_CONTAINER_CREDENTIALS_FULL_URI) EKS injects at pod creation
  *   events         the last ripple event that reached the bus (EventBridge MatchedEvents of the three rules), newer
  *                  than the forwarder pods (each forwarder start sends a resync): its last successful PutEvents
- *   audit          per local cluster: the protect function's subscription filter on /aws/eks/<cluster>/cluster
+ *   audit          per local cluster: the protect function's subscription filter on /aws/eks/<cluster>/cluster;
+ *                  another region: the filter to that region's audit destination (read there); another account: skip
  *   dead letters   the three dead-letter queues are empty (the SQS metric the DLQ alarms watch)
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -49,6 +50,8 @@ export interface DoctorClients {
   eksIn?: (region: string) => Pick<EKSClient, 'send'>;
   cloudwatch: Pick<CloudWatchClient, 'send'>;
   logs: Pick<CloudWatchLogsClient, 'send'>;
+  /** CloudWatch Logs in another region (the audit subscription of a cluster there; default: `logs`). */
+  logsIn?: (region: string) => Pick<CloudWatchLogsClient, 'send'>;
 }
 
 export interface DoctorInput {

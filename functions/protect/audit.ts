@@ -53,25 +53,62 @@ export function isCloudWatchLogsEvent(e: unknown): e is CloudWatchLogsEvent {
 }
 
 export function decodeLogsEvent(e: CloudWatchLogsEvent): LogsPayload {
+  return decodeLogsData(e.awslogs.data, 'awslogs.data');
+}
+
+/**
+ * base64(gzip(JSON)) of a CloudWatch Logs subscription payload -> the payload: the `awslogs.data` of a direct
+ * subscription and the `kinesis.data` of a record a CloudWatch Logs destination put on a Kinesis stream carry the
+ * same bytes. `where` names the field in errors.
+ */
+export function decodeLogsData(data: string, where: string): LogsPayload {
   let text: string;
   try {
-    text = gunzipSync(Buffer.from(e.awslogs.data, 'base64')).toString('utf8');
+    text = gunzipSync(Buffer.from(data, 'base64')).toString('utf8');
   } catch (err) {
-    throw new ValidationError(`awslogs.data: not base64 of gzip data (${(err as Error).message})`);
+    throw new ValidationError(`${where}: not base64 of gzip data (${(err as Error).message})`);
   }
   let payload: LogsPayload;
   try {
     payload = JSON.parse(text) as LogsPayload;
   } catch {
-    throw new ValidationError('awslogs.data: the decompressed payload is not JSON');
+    throw new ValidationError(`${where}: the decompressed payload is not JSON`);
   }
-  if (!Array.isArray(payload.logEvents)) throw new ValidationError('awslogs.data: logEvents is missing');
+  if (!payload || typeof payload !== 'object') throw new ValidationError(`${where}: the decompressed payload is not a JSON object`);
+  if (payload.messageType === 'CONTROL_MESSAGE') return { ...payload, logEvents: Array.isArray(payload.logEvents) ? payload.logEvents : [] };
+  if (!Array.isArray(payload.logEvents)) throw new ValidationError(`${where}: logEvents is missing`);
+  if (typeof payload.logGroup !== 'string') throw new ValidationError(`${where}: logGroup is missing`);
   return payload;
 }
 
 /** `/aws/eks/<cluster>/cluster` -> `<cluster>`; null for any other group name. */
 export function clusterOfLogGroup(logGroup: string): string | null {
   return /^\/aws\/eks\/([^/]+)\/cluster$/.exec(logGroup)?.[1] ?? null;
+}
+
+/** A cluster of the stage, as protect knows it: `accountId` only for a cluster in another account than the stack's. */
+export interface StageCluster {
+  name: string;
+  accountId?: string;
+}
+
+/**
+ * Which cluster of the stage a subscription payload's audit records come from, or why they are refused. The log
+ * group must be `/aws/eks/<cluster>/cluster` of a cluster of the stage, and its account (`owner`) that cluster's:
+ * its `accountId`, or the stack's own (`ownAccount`: the Kinesis stream's account; unknown for a direct
+ * subscription, which CloudWatch Logs only makes from the stack's own log groups). A log group of the same name
+ * in any other account is someone else's log, whatever records it holds: refused, never trusted.
+ */
+export function auditSourceOf(payload: Pick<LogsPayload, 'logGroup' | 'owner'>, stage: readonly StageCluster[], ownAccount: string | null): { cluster: string } | { refused: string } {
+  const name = clusterOfLogGroup(payload.logGroup);
+  if (name === null) return { refused: `log group ${payload.logGroup} is not an EKS cluster's audit log (/aws/eks/<cluster>/cluster)` };
+  const c = stage.find((s) => s.name === name);
+  if (!c) return { refused: `log group ${payload.logGroup}: cluster ${name} is not a cluster of this stage (${stage.map((s) => s.name).join(', ')})` };
+  const expected = c.accountId ?? ownAccount;
+  if (expected !== null && payload.owner !== expected) {
+    return { refused: `log group ${payload.logGroup} of account ${payload.owner ?? '(none)'}: cluster ${name} is in account ${expected}${c.accountId ? '' : " (the stack's)"}` };
+  }
+  return { cluster: name };
 }
 
 export interface AuditAttempt {

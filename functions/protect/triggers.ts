@@ -6,7 +6,8 @@ import { DETAIL_TYPES } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { policiesForSource } from '../../core/policy/select.ts';
 import { parseRippleEvent, type RippleEvent } from '../../events/schema.ts';
-import { attemptFromAudit, clusterOfLogGroup, decodeLogsEvent, isCloudWatchLogsEvent, type LogsPayload } from './audit.ts';
+import { attemptFromAudit, auditSourceOf, decodeLogsEvent, isCloudWatchLogsEvent, type LogsPayload, type StageCluster } from './audit.ts';
+import type { AuditDelivery } from './kinesis.ts';
 import type { Attempt } from './plan.ts';
 
 export type ProtectedPolicy = RipplePolicy & { spec: { protect: NonNullable<RipplePolicy['spec']['protect']> } };
@@ -22,6 +23,8 @@ export interface Triggers {
   skipped: string[];
   /** The audit log stream and first record id, for log correlation (audit input only). */
   correlationId?: string;
+  /** Audit records refused as a whole (not a log group of a cluster of the stage, or of another account), with why. */
+  refused?: { reason: string; logGroup: string; owner?: string };
 }
 
 export function attemptsFromEvent(e: RippleEvent, policies: ProtectedPolicy[], skipped: string[]): { cluster: string; byPolicy: Map<ProtectedPolicy, Attempt[]> } {
@@ -72,17 +75,32 @@ function attemptsFromLogs(payload: LogsPayload, policies: ProtectedPolicy[], ski
   return byPolicy;
 }
 
-/** Any protect input -> the attempts per protected policy. Throws (schema) on a malformed forwarder event. */
-export function triggersOf(event: unknown, policies: ProtectedPolicy[], defaultCluster: () => string): Triggers {
+/**
+ * Any direct protect input -> the attempts per protected policy. Throws (schema) on a malformed forwarder event.
+ * A CloudWatch Logs payload is acted on only when its log group is the audit log of a cluster of the stage
+ * (`stage`; auditSourceOf): otherwise nothing is attempted and `refused` says why.
+ */
+export function triggersOf(event: unknown, policies: ProtectedPolicy[], defaultCluster: () => string, stage: readonly StageCluster[] = [{ name: defaultCluster() }]): Triggers {
   const skipped: string[] = [];
   if (!isCloudWatchLogsEvent(event)) return { ...attemptsFromEvent(parseRippleEvent(event), policies, skipped), skipped };
   const payload = decodeLogsEvent(event);
   if (payload.messageType === 'CONTROL_MESSAGE') return { cluster: defaultCluster(), byPolicy: new Map(), skipped: ['CloudWatch Logs control message'] };
-  const first = payload.logEvents[0];
+  // a direct subscription is only ever made from the stack's own log groups: no account to compare but a cluster's own
+  const source = auditSourceOf(payload, stage, null);
+  if ('refused' in source) {
+    return { cluster: defaultCluster(), byPolicy: new Map(), skipped: [`audit records refused: ${source.refused}`], refused: { reason: source.refused, logGroup: payload.logGroup, ...(payload.owner ? { owner: payload.owner } : {}) } };
+  }
+  return auditTriggers({ cluster: source.cluster, payload }, policies);
+}
+
+/** The attempts in the audit records of one cluster (a direct subscription's payload, or a Kinesis delivery). */
+export function auditTriggers(d: Pick<AuditDelivery, 'cluster' | 'payload'>, policies: ProtectedPolicy[]): Triggers {
+  const skipped: string[] = [];
+  const first = d.payload.logEvents[0];
   return {
-    cluster: clusterOfLogGroup(payload.logGroup) ?? defaultCluster(),
-    byPolicy: attemptsFromLogs(payload, policies, skipped),
+    cluster: d.cluster,
+    byPolicy: attemptsFromLogs(d.payload, policies, skipped),
     skipped,
-    ...(first ? { correlationId: `${payload.logStream ?? payload.logGroup}/${first.id}` } : {}),
+    ...(first ? { correlationId: `${d.payload.logStream ?? d.payload.logGroup}/${first.id}` } : {}),
   };
 }

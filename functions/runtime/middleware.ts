@@ -1,7 +1,7 @@
 /**
  * The one middy middleware every ripple handler uses: `rippleMiddleware({ handler: 'clone' })`.
  * - before: Powertools Logger gets the Lambda context and a correlation id (EventBridge event id, first SQS
- *   message id, CloudFormation RequestId, else the Lambda request id).
+ *   message id, first Kinesis record's eventID, CloudFormation RequestId, else the Lambda request id).
  * - after: EMF metrics (namespace "Ripple") are flushed.
  * - onError (`rippleMiddlewareOnError`): RetryableError -> logged (warn) and rethrown, so Lambda / EventBridge /
  *   SQS retry and finally dead-letter it; PermanentError and schema errors (ZodError) -> logged with the reason,
@@ -44,8 +44,9 @@ export function observability(handler: HandlerName | string): Observability {
 export function correlationIdOf(event: unknown, context?: Partial<Context>): string | undefined {
   const e = (event ?? {}) as Record<string, unknown>;
   if (typeof e.id === 'string' && typeof e['detail-type'] === 'string') return e.id;
-  const records = e.Records as { messageId?: string }[] | undefined;
+  const records = e.Records as { messageId?: string; eventID?: string }[] | undefined;
   if (Array.isArray(records) && typeof records[0]?.messageId === 'string') return records[0].messageId;
+  if (Array.isArray(records) && typeof records[0]?.eventID === 'string') return records[0].eventID;
   if (typeof e.RequestId === 'string') return e.RequestId;
   return context?.awsRequestId;
 }

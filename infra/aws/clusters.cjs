@@ -56,7 +56,10 @@
  *                 every one but the primary the protect function's subscription to /aws/eks/<cluster>/cluster (the
  *                 primary's is the `cloudwatchLog` event in serverless.yml); with clusters in other accounts, one
  *                 AWS::IAM::Policy per function role allowing sts:AssumeRole on its roles there, and one
- *                 AWS::Events::EventBusPolicy per account allowing PutEvents from its forwarder roles.
+ *                 AWS::Events::EventBusPolicy per account allowing PutEvents from its forwarder roles; with
+ *                 clusters in other regions or accounts, protect's audit stream (AWS::Kinesis::Stream AuditStream,
+ *                 its read policy on ProtectRole, its event source mapping; outputs AuditStreamName/Arn), which
+ *                 the CloudWatch Logs destinations of infra/aws/audit-destination.yml fill.
  *
  * CommonJS on purpose: the framework `require()`s variable files. The pure parts are exported for tests.
  */
@@ -137,7 +140,82 @@ function clusterResources(list, constants = readConstants()) {
     if (c.kind === 'local') Object.assign(Resources, localClusterResources(c.name, parts[i], i === 0, constants));
   });
   Object.assign(Resources, otherAccountResources(all.filter((c) => c.kind === 'account'), constants));
-  return { Resources };
+  const audit = auditStreamResources(all);
+  Object.assign(Resources, audit.Resources);
+  return audit.Outputs ? { Resources, Outputs: audit.Outputs } : { Resources };
+}
+
+/**
+ * Protect's audit records from clusters in other regions or accounts. CloudWatch Logs delivers a subscription to a
+ * Lambda function of the log group's own account and region only, and to a CloudWatch Logs *destination* of its
+ * own region, which may put into a Kinesis stream of another region: so one stream here (one shard, encrypted, the
+ * minimum retention), filled by a destination per region of such clusters (infra/aws/audit-destination.yml, in
+ * this account) that their spoke stacks' subscription filters point at (infra/aws/spoke.yml), and read by protect
+ * through an event source mapping. Only CloudWatch Logs (the destinations' role) puts records into it; only
+ * protect's role reads it. Nothing of it when every cluster is local.
+ */
+function auditStreamResources(all) {
+  const remote = all.filter((c) => c.kind !== 'local');
+  if (!remote.length) return { Resources: {} };
+  const stream = { 'Fn::GetAtt': [AUDIT_STREAM, 'Arn'] };
+  return {
+    Resources: {
+      [AUDIT_STREAM]: {
+        Type: 'AWS::Kinesis::Stream',
+        Properties: {
+          Name: auditStreamName(remote[0].stage ?? 'dev'),
+          StreamModeDetails: { StreamMode: 'PROVISIONED' },
+          ShardCount: 1,
+          // the minimum: protect reads within seconds; a day leaves time to replay what the DLQ reports
+          RetentionPeriodHours: 24,
+          StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+        },
+      },
+      ProtectAuditStreamPolicy: {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: 'ripple-protect-audit-stream',
+          Roles: [{ Ref: 'ProtectRole' }],
+          PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'ReadAuditStream', Effect: 'Allow', Action: AUDIT_STREAM_READ, Resource: stream }] },
+        },
+      },
+      // As protect's other inputs: a batch that keeps failing is retried for up to an hour (8 attempts; bisected
+      // to isolate the record at fault, which does not count as an attempt), then reported to its DLQ (the
+      // shard and sequence numbers: replay them from the stream within its retention). A cluster's retryable
+      // failure is a batch item failure (the stream resumes from its first record), a refused record none.
+      ProtectAuditStreamMapping: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        DependsOn: ['ProtectAuditStreamPolicy'],
+        Properties: {
+          EventSourceArn: stream,
+          FunctionName: { 'Fn::GetAtt': ['ProtectLambdaFunction', 'Arn'] },
+          StartingPosition: 'TRIM_HORIZON',
+          BatchSize: 100,
+          MaximumBatchingWindowInSeconds: 5,
+          ParallelizationFactor: 1,
+          BisectBatchOnFunctionError: true,
+          MaximumRetryAttempts: 8,
+          MaximumRecordAgeInSeconds: 3600,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['ProtectDlq', 'Arn'] } } },
+        },
+      },
+    },
+    Outputs: {
+      // for infra/aws/audit-destination.yml (StreamName, HubRegion) in each region of such clusters
+      AuditStreamName: { Description: 'protect\'s audit stream, the target of each region\'s CloudWatch Logs destination (infra/aws/audit-destination.yml)', Value: { Ref: AUDIT_STREAM } },
+      AuditStreamArn: { Value: stream },
+    },
+  };
+}
+
+const AUDIT_STREAM = 'AuditStream';
+/** What protect's event source mapping needs of the stream, nothing more (no kinesis:ListStreams, no writes). */
+const AUDIT_STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'];
+
+/** The stream's name, `ripple-<stage>-audit` (the destinations' default target, audit-destination.yml). */
+function auditStreamName(stage) {
+  return `ripple-${stage}-audit`;
 }
 
 /** A cluster of the stack's account and region: access entries, the forwarder's association, the audit subscription. */
@@ -314,6 +392,8 @@ module.exports = {
   clusterResources,
   cloneEntryIds: cloneAccessEntryIds,
   forwarderRoleArn,
+  auditStreamName,
+  AUDIT_STREAM_READ,
   spokeRoleName,
   readConstants,
   logicalPart,

@@ -40,7 +40,7 @@ export interface FakeAccount {
 export interface Call {
   service: string;
   operation: string;
-  /** The region the request was signed for (EKS: a cluster in another region is read there). */
+  /** The region the request was signed for (EKS, CloudWatch Logs: a cluster in another region is read there). */
   region?: string;
 }
 
@@ -81,7 +81,7 @@ export class AwsStub {
     if (type.startsWith('application/x-www-form-urlencoded')) return this.cloudformation(new URLSearchParams(body), res);
     if (target.startsWith('AWSEvents.')) return this.json('eventbridge', target.slice('AWSEvents.'.length), JSON.parse(body || '{}'), res, this.eventbridge);
     if (target.startsWith('GraniteServiceVersion20100801.')) return this.json('cloudwatch', target.split('.')[1]!, JSON.parse(body || '{}'), res, this.cloudwatch);
-    if (target.startsWith('Logs_20140328.')) return this.json('logs', target.split('.')[1]!, JSON.parse(body || '{}'), res, this.logs);
+    if (target.startsWith('Logs_20140328.')) return this.json('logs', target.split('.')[1]!, JSON.parse(body || '{}'), res, this.logs, signedRegion(req));
     if ((req.url ?? '').startsWith('/clusters/')) return this.eks(req, res);
     res.writeHead(400).end(`stub: unknown request ${req.method} ${req.url} ${target}`);
   }
@@ -120,8 +120,8 @@ export class AwsStub {
   }
 
   // ---- JSON protocols ----
-  private json(service: string, operation: string, input: any, res: ServerResponse, handler: (op: string, input: any) => unknown): void {
-    this.calls.push({ service, operation });
+  private json(service: string, operation: string, input: any, res: ServerResponse, handler: (op: string, input: any) => unknown, region?: string): void {
+    this.calls.push({ service, operation, ...(region ? { region } : {}) });
     const contentType = service === 'cloudwatch' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
     try {
       const out = handler.call(this, operation, input);
@@ -175,7 +175,7 @@ export class AwsStub {
       res.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) }).end(JSON.stringify(body));
     };
     const missing = (message: string) => send(404, { message }, 'ResourceNotFoundException');
-    const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const region = signedRegion(req);
     const push = this.calls.push.bind(this.calls);
     const calls = { push: (c: Call) => push({ ...c, ...(region ? { region } : {}) }) };
     if (parts[2] === 'access-entries') {
@@ -205,4 +205,9 @@ export class AwsStub {
 
 function notFound(message: string): Error {
   return Object.assign(new Error(message), { code: 'ResourceNotFoundException' });
+}
+
+/** The region a SigV4 request was signed for (its credential scope). */
+function signedRegion(req: IncomingMessage): string | undefined {
+  return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 }

@@ -45,6 +45,61 @@ export function recordsAsAwsLogs(records: object[], logGroup: string, logStream 
   });
 }
 
+/** One Kinesis record of an event source mapping's batch. */
+export interface KinesisRecordEvent {
+  eventSource: 'aws:kinesis';
+  eventVersion: '1.0';
+  eventID: string;
+  eventName: 'aws:kinesis:record';
+  eventSourceARN: string;
+  awsRegion: string;
+  invokeIdentityArn: string;
+  kinesis: { kinesisSchemaVersion: '1.0'; partitionKey: string; sequenceNumber: string; data: string; approximateArrivalTimestamp: number };
+}
+
+/**
+ * The batch a Kinesis event source mapping delivers when a CloudWatch Logs destination put these subscription
+ * payloads on the stream (clusters in other regions/accounts): each record's data is base64(gzip(JSON)) of one
+ * payload, the same bytes as `awslogs.data`. `streamArn` names the stream (its account is the stack's).
+ */
+export function messagesAsKinesis(messages: DataMessage[], streamArn = 'arn:aws:kinesis:eu-west-1:000000000000:stream/ripple-dev-audit'): { Records: KinesisRecordEvent[] } {
+  const region = streamArn.split(':')[3] ?? 'eu-west-1';
+  return {
+    Records: messages.map((m, i) => {
+      const sequenceNumber = kinesisSequenceNumber();
+      return {
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `shardId-000000000000:${sequenceNumber}`,
+        eventName: 'aws:kinesis:record',
+        eventSourceARN: streamArn,
+        awsRegion: region,
+        invokeIdentityArn: `arn:aws:iam::${streamArn.split(':')[4]}:role/ProtectRole`,
+        kinesis: { kinesisSchemaVersion: '1.0', partitionKey: `${m.logGroup}-${i}`, sequenceNumber, data: encodeAwsLogs(m).awslogs.data, approximateArrivalTimestamp: Date.now() / 1000 },
+      };
+    }),
+  };
+}
+
+/** A DATA_MESSAGE of these (audit) records from a log group of account `owner` (tests, benches). */
+export function auditMessage(records: object[], logGroup: string, owner: string, logStream = 'kube-apiserver-audit-local', now = Date.now()): DataMessage {
+  return {
+    messageType: 'DATA_MESSAGE',
+    owner,
+    logGroup,
+    logStream,
+    subscriptionFilters: ['ripple-protect'],
+    logEvents: records.map((r) => ({ id: logEventId(now), timestamp: now, message: JSON.stringify(r) })),
+  };
+}
+
+let kinesisSeq = 0n;
+/** Kinesis sequence numbers: long decimal strings that grow along the shard. */
+function kinesisSequenceNumber(): string {
+  kinesisSeq += 1n;
+  return (49_650_000_000_000_000_000_000_000_000_000_000_000_000_000n + BigInt(Date.now()) * 1_000_000n + kinesisSeq).toString();
+}
+
 let seq = 0;
 /** CloudWatch Logs event ids are long decimal strings that sort by time. */
 export function logEventId(timestamp: number): string {

@@ -65,6 +65,12 @@ function ofType(type: string): [string, Res][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
 }
 
+function ruleNamedIn(all: Record<string, Res>, name: string): Res {
+  const found = Object.values(all).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.Name === name);
+  expect(found, `rule ${name}`).toHaveLength(1);
+  return found[0]!;
+}
+
 function ruleNamed(name: string): Res {
   const found = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Name === name);
   expect(found, `rule ${name}`).toHaveLength(1);
@@ -536,8 +542,10 @@ describe('osls package with three clusters: one in another region, one in anothe
       ]);
       expect(JSON.stringify(statements)).not.toContain('sts:');
     }
-    const policies = Object.entries(R()).filter(([, r]) => r.Type === 'AWS::IAM::Policy');
+    const policies = Object.entries(R()).filter(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.endsWith('AssumeClusterRolesPolicy'));
     expect(policies.map(([id]) => id).sort()).toEqual(['CloneAssumeClusterRolesPolicy', 'ProtectAssumeClusterRolesPolicy', 'RolloutAssumeClusterRolesPolicy']);
+    // and no other policy but protect's read of the audit stream
+    expect(Object.entries(R()).filter(([, r]) => r.Type === 'AWS::IAM::Policy').map(([id]) => id).sort()).toEqual([...policies.map(([id]) => id), 'ProtectAuditStreamPolicy'].sort());
     for (const h of HANDLERS) {
       const [, policy] = policies.find(([id]) => id.toLowerCase().startsWith(h))!;
       expect(policy.Properties.Roles).toEqual([{ Ref: ROLE[h] }]);
@@ -577,11 +585,54 @@ describe('osls package with three clusters: one in another region, one in anothe
     expect(fleet.template.Outputs.StageClusters.Value).toBe(`hub=eu-west-1,us=us-east-1,edge=eu-central-1/${EDGE_ACCOUNT}`);
   });
 
+  it('protect reads the audit records of the other region\'s and account\'s clusters from one encrypted Kinesis shard: its mapping, its DLQ, read permission on that stream only', () => {
+    const streams = Object.entries(R()).filter(([, r]) => r.Type === 'AWS::Kinesis::Stream');
+    expect(streams.map(([id]) => id)).toEqual(['AuditStream']);
+    expect(streams[0]![1].Properties).toEqual({ Name: 'ripple-prod-audit', StreamModeDetails: { StreamMode: 'PROVISIONED' }, ShardCount: 1, RetentionPeriodHours: 24, StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' } });
+    const mappings = Object.values(R()).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.EventSourceArn) === JSON.stringify(getAtt('AuditStream')));
+    expect(mappings).toHaveLength(1);
+    const [mapping] = mappings;
+    expect(mapping!.Properties).toEqual({
+      EventSourceArn: getAtt('AuditStream'),
+      FunctionName: getAtt(FN.protect),
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      // as protect's EventBridge target: 8 attempts within an hour, then its DLQ
+      MaximumRetryAttempts: ruleNamedIn(R(), 'ripple-prod-protect').Properties.Targets[0].RetryPolicy.MaximumRetryAttempts,
+      MaximumRecordAgeInSeconds: ruleNamedIn(R(), 'ripple-prod-protect').Properties.Targets[0].RetryPolicy.MaximumEventAgeInSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: getAtt(DLQ.protect) } },
+    });
+    // created once protect's role may read the stream (Lambda checks when the mapping is created)
+    expect(asList(mapping!.DependsOn ?? [])).toEqual(['ProtectAuditStreamPolicy']);
+    const policy = R().ProtectAuditStreamPolicy!.Properties;
+    expect(policy.Roles).toEqual([{ Ref: ROLE.protect }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      { Sid: 'ReadAuditStream', Effect: 'Allow', Action: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'], Resource: getAtt('AuditStream') },
+    ]);
+    // no other identity of the stack may touch it (CloudWatch Logs puts through the destinations' role, in their own stacks)
+    const others = Object.entries(R()).filter(([id, r]) => id !== 'ProtectAuditStreamPolicy' && id !== 'AuditStream' && id !== 'ProtectAuditStreamMapping' && (r.Type === 'AWS::IAM::Role' || r.Type === 'AWS::IAM::Policy'));
+    for (const [id, r] of others) expect(JSON.stringify(r), id).not.toContain('kinesis:');
+    // protect already may send to its DLQ (its async failures): the mapping's failure destination needs nothing more
+    const protectStatements = (R()[ROLE.protect]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+    expect(protectStatements.find((x) => x.Sid === 'FailedInvocations')).toMatchObject({ Action: 'sqs:SendMessage', Resource: [getAtt(DLQ.protect)] });
+    // the destinations (infra/aws/audit-destination.yml) take the stream's name from the hub's outputs
+    expect(fleet.template.Outputs.AuditStreamName).toMatchObject({ Value: { Ref: 'AuditStream' } });
+    expect(fleet.template.Outputs.AuditStreamArn).toEqual({ Value: getAtt('AuditStream') });
+  });
+
   it('the single-cluster templates have none of it', () => {
     for (const t of [defaults.template, full.template]) {
       const types = Object.values(t.Resources as Record<string, Res>).map((r) => r.Type);
       expect(types).not.toContain('AWS::Events::EventBusPolicy');
+      expect(types).not.toContain('AWS::Kinesis::Stream');
       expect(JSON.stringify(t.Resources)).not.toContain('AssumeClusterRoles');
+      expect(JSON.stringify(t.Resources)).not.toContain('kinesis');
+      expect(Object.values(t.Resources as Record<string, Res>).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping').map((r) => r.Properties.FunctionName)).toEqual([getAtt(FN.rollout)]);
+      expect(t.Outputs).not.toHaveProperty('AuditStreamName');
     }
   });
 });

@@ -321,6 +321,8 @@ describe('ripple doctor on a fleet: a cluster in another region and one in anoth
     stack.resources = stack.resources.filter((r) => r.logicalId !== 'ForwarderPodIdentityProdEu2');
     // us: the hub's roles mapped by its spoke stack's access entries, its own forwarder role
     for (const h of ['clone', 'rollout', 'protect'] as const) a.accessEntries[`us|arn:aws:iam::${ACCOUNT}:role/${ROLE[h]}`] = { kubernetesGroups: [HANDLER_GROUPS[h]], type: 'STANDARD', policies: [] };
+    // us: its audit log subscribed (its spoke stack) to the audit destination of us-east-1
+    a.subscriptionFilters['/aws/eks/us/cluster'] = [{ filterName: `ripple-${STAGE}-protect`, destinationArn: `arn:aws:logs:us-east-1:${ACCOUNT}:destination:ripple-${STAGE}-audit` }];
     a.associations.us = [{ associationId: 'a-us', associationArn: `arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/us/a-us`, namespace: RIPPLE_NAMESPACE, serviceAccount: FORWARDER_SERVICE_ACCOUNT, roleArn: `arn:aws:iam::${ACCOUNT}:role/ripple-${STAGE}-us-forwarder`, createdAt: new Date(podsCreated.getTime() - 120_000) }];
     return a;
   }
@@ -380,17 +382,29 @@ describe('ripple doctor on a fleet: a cluster in another region and one in anoth
       'skip credentials edge',
       'ok events',
       'ok audit prod-eu',
-      'skip audit us',
+      'ok audit us',
       'skip audit edge',
       'ok dead letters',
     ]);
     // us was read in us-east-1 with the spoke's forwarder role expected; prod-eu in the stack's region
     const eksRegions = (op: string) => new Set(stub.calls.filter((c) => c.service === 'eks' && c.operation === op).map((c) => c.region));
     expect(eksRegions('DescribeAccessEntry')).toEqual(new Set([REGION, 'us-east-1']));
+    // us's audit log was read in its region; edge's is its account's business
+    expect(stub.calls.filter((c) => c.service === 'logs' && c.region === 'us-east-1').length).toBeGreaterThan(0);
+    expect(result(results, 'audit us').detail).toBe(`/aws/eks/us/cluster -> destination ripple-${STAGE}-audit (us-east-1) (1 of 2 subscription filters used)`);
+    expect(result(results, 'audit edge').detail).toMatch(/in account 210987654321: its spoke stack subscribes \/aws\/eks\/edge\/cluster to the audit destination ripple-test-audit of eu-central-1/);
     expect(result(results, 'pod identity us').detail).toContain(`ripple-${STAGE}-us-forwarder`);
     expect(result(results, 'forwarder edge').detail).toMatch(/by ARN, from another account/);
     expect(result(results, 'access edge').detail).toMatch(/account 210987654321: access entries in its spoke stack.*the cluster binds each group/);
     expect(result(results, 'forwarder us').detail).toMatch(/aws eks update-kubeconfig --name us --region us-east-1 --alias us/);
+  });
+
+  it('another region\'s audit log not subscribed to its region\'s destination: fails naming the two stacks to deploy', async () => {
+    stub.account.subscriptionFilters['/aws/eks/us/cluster'] = [{ filterName: 'other', destinationArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${PROTECT_FN}` }];
+    const { results } = await fleetDoctor();
+    expect(result(results, 'audit us')).toMatchObject({ status: 'fail', detail: `/aws/eks/us/cluster has 1 subscription filter(s), none to destination ripple-${STAGE}-audit (us-east-1)`, fix: expect.stringMatching(/deploy infra\/aws\/audit-destination.yml in us-east-1 \(the hub's account\), then the spoke stack with its AuditDestinationArn/) });
+    delete stub.account.subscriptionFilters['/aws/eks/us/cluster'];
+    expect(result((await fleetDoctor()).results, 'audit us').fix).toMatch(/aws eks update-cluster-config --name us --region us-east-1 --logging/);
   });
 
   it('fails per cluster: the other account\'s forwarder naming the bus without its ARN, the other region\'s access entry missing', async () => {

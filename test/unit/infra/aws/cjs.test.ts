@@ -164,7 +164,7 @@ describe('clusters.cjs: other regions and other accounts', () => {
     const { Resources } = clusters.clusterResources(resolved());
     const ids = Object.keys(Resources).sort();
     expect(ids).toEqual(
-      ['CloneAccessEntryHub', 'RolloutAccessEntryHub', 'ProtectAccessEntryHub', 'ForwarderPodIdentityHub', 'CloneAssumeClusterRolesPolicy', 'RolloutAssumeClusterRolesPolicy', 'ProtectAssumeClusterRolesPolicy', `RippleBusPolicy${EDGE}`].sort(),
+      ['CloneAccessEntryHub', 'RolloutAccessEntryHub', 'ProtectAccessEntryHub', 'ForwarderPodIdentityHub', 'CloneAssumeClusterRolesPolicy', 'RolloutAssumeClusterRolesPolicy', 'ProtectAssumeClusterRolesPolicy', `RippleBusPolicy${EDGE}`, 'AuditStream', 'ProtectAuditStreamPolicy', 'ProtectAuditStreamMapping'].sort(),
     );
     for (const [h, role] of [['Clone', 'CloneRole'], ['Rollout', 'RolloutRole'], ['Protect', 'ProtectRole']] as const) {
       expect(Resources[`${h}AssumeClusterRolesPolicy`].Properties).toEqual({
@@ -234,6 +234,72 @@ describe('clusters.cjs: other regions and other accounts', () => {
   });
 });
 
+describe('clusters.cjs: protect\'s audit stream (clusters in other regions or accounts)', () => {
+  const EDGE = '210987654321';
+  const of = (list: object[]) => clusters.clusterResources(clusters.stageClusters({ cluster: 'hub', clusters: JSON.stringify(list), stage: 'prod', region: 'eu-west-1' }));
+
+  it.each([
+    ['another region, same account', [{ name: 'hub' }, { name: 'us', region: 'us-east-1' }]],
+    ['another account, same region', [{ name: 'hub' }, { name: 'edge', accountId: EDGE, externalId: 'xx' }]],
+  ])('%s: one stream, protect\'s read policy on it, its event source mapping, the outputs the destinations need', (_what, list) => {
+    const { Resources, Outputs } = of(list);
+    expect(Resources.AuditStream.Properties).toMatchObject({ Name: clusters.auditStreamName('prod'), ShardCount: 1, RetentionPeriodHours: 24, StreamEncryption: { EncryptionType: 'KMS' } });
+    expect(Resources.ProtectAuditStreamPolicy.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'ReadAuditStream', Effect: 'Allow', Action: clusters.AUDIT_STREAM_READ, Resource: { 'Fn::GetAtt': ['AuditStream', 'Arn'] } }]);
+    expect(clusters.AUDIT_STREAM_READ.every((a: string) => /^kinesis:(Describe|Get|List)/.test(a))).toBe(true);
+    expect(Resources.ProtectAuditStreamMapping).toMatchObject({ DependsOn: ['ProtectAuditStreamPolicy'], Properties: { FunctionResponseTypes: ['ReportBatchItemFailures'], BisectBatchOnFunctionError: true } });
+    expect(Object.keys(Outputs)).toEqual(['AuditStreamName', 'AuditStreamArn']);
+  });
+
+  it('none when every cluster is local (the single-cluster and same-region stacks are unchanged)', () => {
+    const out = clusters.clusterResources(['a', 'b']);
+    expect(Object.keys(out)).toEqual(['Resources']);
+    expect(JSON.stringify(out)).not.toContain('kinesis');
+    expect(Object.keys(out.Resources).filter((id) => id.includes('AuditStream'))).toEqual([]);
+  });
+});
+
+describe('audit-destination.yml (the hub account\'s CloudWatch Logs destination per region)', () => {
+  const t = parseYaml(readFileSync(join(root, 'infra/aws/audit-destination.yml'), 'utf8'));
+  const R = t.Resources;
+  const stream = { 'Fn::Sub': 'arn:${AWS::Partition}:kinesis:${HubRegion}:${AWS::AccountId}:stream/${StreamName}' };
+
+  it('targets the hub\'s stream by the name clusters.cjs gives it, in this account (a destination\'s stream is its own account\'s)', () => {
+    expect(R.AuditDestination.Properties.TargetArn).toEqual(stream);
+    expect(R.AuditDestination.Properties.DestinationName).toEqual({ 'Fn::Sub': 'ripple-${Stage}-audit' });
+    expect(clusters.auditStreamName('${Stage}')).toBe('ripple-${Stage}-audit');
+    expect(t.Outputs.AuditDestinationArn.Value).toEqual({ 'Fn::GetAtt': ['AuditDestination', 'Arn'] });
+  });
+
+  it('least privilege: only CloudWatch Logs of this region, for this account and the sender accounts, may assume the role, which may only PutRecord on that stream', () => {
+    const [trust, ...more] = R.AuditDestinationRole.Properties.AssumeRolePolicyDocument.Statement;
+    expect(more).toEqual([]);
+    expect(trust).toMatchObject({ Effect: 'Allow', Principal: { Service: 'logs.amazonaws.com' }, Action: 'sts:AssumeRole' });
+    expect(trust.Condition.ArnLike).toEqual({ 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:*:*' } });
+    const [cond, withSenders, alone] = trust.Condition.StringLike['aws:SourceArn']['Fn::If'];
+    expect(cond).toBe('HasSenders');
+    expect(alone).toEqual([{ 'Fn::Sub': 'arn:*:logs:*:${AWS::AccountId}:*' }]);
+    // what CloudFormation makes of the sender list: one ARN pattern per account (evaluated here as it would be)
+    const [sep, sub] = withSenders['Fn::Split'];
+    const [template, vars] = sub['Fn::Sub'];
+    const senders = ['210987654321', '109876543210'];
+    const joined = senders.join(vars.Senders['Fn::Join'][0]);
+    const arns = template.replace('${AWS::AccountId}', '123456789012').replace('${Senders}', joined).split(sep);
+    expect(arns).toEqual(['arn:*:logs:*:123456789012:*', 'arn:*:logs:*:210987654321:*', 'arn:*:logs:*:109876543210:*']);
+    expect(R.AuditDestinationRole.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)).toEqual([{ Sid: 'PutOnTheAuditStream', Effect: 'Allow', Action: 'kinesis:PutRecord', Resource: stream }]);
+  });
+
+  it('the destination policy lets exactly the sender accounts subscribe, to this destination only (none without senders)', () => {
+    const [cond, sub, none] = R.AuditDestination.Properties.DestinationPolicy['Fn::If'];
+    expect([cond, none]).toEqual(['HasSenders', { Ref: 'AWS::NoValue' }]);
+    const [text, vars] = sub['Fn::Sub'];
+    const policy = JSON.parse(text.replace('${Accounts}', ['210987654321', '109876543210'].join(vars.Accounts['Fn::Join'][0])).replace(/\$\{([^}]+)\}/g, (_: string, v: string) => ({ 'AWS::Partition': 'aws', 'AWS::Region': 'eu-central-1', 'AWS::AccountId': '123456789012', Stage: 'prod' })[v] ?? v));
+    expect(policy.Statement).toEqual([
+      { Sid: 'SenderAccountsSubscribe', Effect: 'Allow', Principal: { AWS: ['210987654321', '109876543210'] }, Action: 'logs:PutSubscriptionFilter', Resource: 'arn:aws:logs:eu-central-1:123456789012:destination:ripple-prod-audit' },
+    ]);
+    expect(JSON.stringify(t)).not.toMatch(/"Resource":"\*"|"Action":"[a-z]+:\*"|"Principal":"\*"/);
+  });
+});
+
 describe('spoke.yml (the other region\'s or account\'s side)', () => {
   const spoke = parseYaml(readFileSync(join(root, 'infra/aws/spoke.yml'), 'utf8'));
   const R = spoke.Resources;
@@ -264,6 +330,23 @@ describe('spoke.yml (the other region\'s or account\'s side)', () => {
       { Sid: 'PutEventsOnHubBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubBusName}' } },
     ]);
     expect(JSON.stringify(spoke)).not.toMatch(/"Resource":"\*"|"Action":"[a-z]+:\*"/);
+  });
+
+  it('subscribes the cluster\'s audit log to the destination of its region with the hub\'s rendered filter, only when given one, and never with an empty pattern', () => {
+    expect(R.AuditSubscription).toEqual({
+      Type: 'AWS::Logs::SubscriptionFilter',
+      Condition: 'HasAuditDestination',
+      Properties: { FilterName: { 'Fn::Sub': 'ripple-${Stage}-protect' }, LogGroupName: { 'Fn::Sub': '/aws/eks/${ClusterName}/cluster' }, FilterPattern: { Ref: 'AuditFilterPattern' }, DestinationArn: { Ref: 'AuditDestinationArn' } },
+    });
+    // no RoleArn: a destination delivers with its own role; the spoke creates no role for it
+    expect(R.AuditSubscription.Properties).not.toHaveProperty('RoleArn');
+    expect(spoke.Conditions.HasAuditDestination).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AuditDestinationArn' }, ''] }] });
+    expect(spoke.Rules.AuditFilterWithDestination.Assertions[0].Assert).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AuditFilterPattern' }, ''] }] });
+    // the pattern the hub renders fits the parameter
+    const rendered = JSON.parse(readFileSync(join(root, 'events/patterns/protect-audit-filter.json'), 'utf8'));
+    expect(rendered.length).toBeLessThanOrEqual(spoke.Parameters.AuditFilterPattern.MaxLength);
+    expect(new RegExp(spoke.Parameters.AuditDestinationArn.AllowedPattern).test('arn:aws:logs:eu-central-1:123456789012:destination:ripple-prod-audit')).toBe(true);
+    expect(new RegExp(spoke.Parameters.AuditDestinationArn.AllowedPattern).test('arn:aws:kinesis:eu-central-1:123456789012:stream/ripple-prod-audit')).toBe(false);
   });
 });
 
