@@ -97,6 +97,26 @@ export class Store {
     return out;
   }
 
+  /** The first `n` objects of list(key, namespace), without building the whole list. */
+  first(key: string, namespace: string | undefined, n: number): Entry[] {
+    const byNs = this.data.get(key);
+    if (!byNs) return [];
+    if (namespace !== undefined) {
+      const b = byNs.get(namespace);
+      return b ? this.sortedEntries(b).slice(0, n) : [];
+    }
+    let order = this.namespaceOrder.get(key);
+    if (!order) this.namespaceOrder.set(key, (order = [...byNs.keys()].sort()));
+    const out: Entry[] = [];
+    for (const ns of order) {
+      for (const e of this.sortedEntries(byNs.get(ns)!)) {
+        if (out.length >= n) return out;
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
   count(key: string, namespace?: string): number {
     const byNs = this.data.get(key);
     if (!byNs) return 0;
