@@ -629,7 +629,6 @@ export class ApiServer {
   }): Promise<void> {
     const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
-    const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
     if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
     const patch = parseBody(await readBody(req), 'application/json', rt.kind);
