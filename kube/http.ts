@@ -159,14 +159,39 @@ interface Connection {
   basePath: string;
   tls: boolean;
   agent: HttpAgent;
+  /** The server's host (IPv6 without brackets) and port, for every request's options. */
+  hostname: string;
+  port: string | undefined;
+}
+
+/**
+ * The request target (path and query string) of one request, with `fieldManager=ripple` on writes that name
+ * none. Built as a string (a URL object per request is measurable on a fan-out's hot path); a path that already
+ * carries a query string goes through URL.
+ */
+export function requestTarget(basePath: string, path: string, query: Query | undefined, method: Method): string {
+  const write = WRITE_METHODS.has(method);
+  if (path.includes('?') || path.includes('#')) {
+    const url = new URL(basePath + path, 'http://x');
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    if (write && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
+    return url.pathname + url.search;
+  }
+  let search = '';
+  let manager = false;
+  for (const k in query) {
+    const v = query[k];
+    if (v === undefined || v === '') continue;
+    if (k === 'fieldManager') manager = true;
+    search += `${search ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+  }
+  if (write && !manager) search += `${search ? '&' : '?'}fieldManager=${encodeURIComponent(FIELD_MANAGER)}`;
+  return basePath + path + search;
 }
 
 /** Send one request; resolves with the response head (the body still to be read). */
 async function open(c: Connection, method: Method, path: string, o: RawRequestOptions, stream: boolean, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const { target, base, basePath, tls, agent } = c;
-  const url = new URL(basePath + path, base.origin);
-  for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-  if (WRITE_METHODS.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', FIELD_MANAGER);
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) {
@@ -175,10 +200,10 @@ async function open(c: Connection, method: Method, path: string, o: RawRequestOp
   }
   const ro: PreparedOptions = {
     method,
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port || undefined,
-    path: url.pathname + url.search,
+    protocol: base.protocol,
+    hostname: c.hostname,
+    port: c.port,
+    path: requestTarget(basePath, path, o.query, method),
     headers,
     // A watch gets a connection of its own (agent: false): it is long-lived and aborted mid-body.
     agent: stream ? false : agent,
@@ -200,7 +225,7 @@ export function httpRawApi(target: HttpTarget, opts: KubeOptions = {}): RawApi {
   // One pool per cluster: connections (and TLS sessions) are reused across requests and invocations.
   const agent = tls ? new HttpsAgent({ keepAlive: true, ...(target.ca ? { ca: target.ca } : {}) }) : new HttpAgent({ keepAlive: true });
   const basePath = base.pathname === '/' ? '' : base.pathname;
-  const conn: Connection = { target, base, basePath, tls, agent };
+  const conn: Connection = { target, base, basePath, tls, agent, hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || undefined };
   const bucket = tokenBucket(opts.rateLimit ?? { perSecond: 0 });
   const max429 = opts.max429Retries ?? 6;
   const capMs = opts.maxRetryAfterMs ?? 10_000;

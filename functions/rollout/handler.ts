@@ -12,7 +12,7 @@ import { isRetryable, PermanentError } from '../../core/errors.ts';
 import { handlerDeps, lazyHandler, type HandlerDeps, type InvocationContext } from '../runtime/handler-deps.ts';
 import { errorReason } from '../runtime/middleware.ts';
 import { limiter, pool } from '../runtime/pool.ts';
-import { getOne, perNamespace, type Readers } from './read.ts';
+import { getOne, perNamespace, probing, type Readers } from './read.ts';
 import { logGroup, processGroup, type GroupSummary } from './reconcile.ts';
 import { groupRecords, type Group } from './triggers.ts';
 import { reloaderMode, type RippleConfig } from '../../core/config/schema.ts';
@@ -72,8 +72,9 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
   const totals = { triggered: 0, skipped: 0, upToDate: 0, retryable: 0, permanent: 0, held: 0, returned: 0, deferred: 0 };
   // Every read, list and write of the batch goes through one limiter. Reads are per namespace (a GET per changed
   // object, one list per workload kind): an all-namespaces list per batch would cost O(cluster) per batch, i.e.
-  // O(N^2) for a fan-out of N namespaces over N/100 batches.
-  const readers: Readers = { read: getOne, list: perNamespace, limit: limiter(deps.concurrency) };
+  // O(N^2) for a fan-out of N namespaces over N/100 batches. Kinds the cluster holds none of are not listed per
+  // namespace (one presence probe per kind and batch: read.ts `probing`).
+  const readers: Readers = { read: getOne, list: probing(perNamespace), limit: limiter(deps.concurrency) };
   const report = (g: Group, s: GroupSummary) => {
     logGroup(logger, g, s);
     totals.triggered += s.applied.patched.length;

@@ -15,6 +15,11 @@ export interface WorkloadKindOps {
   /** Resource name for RBAC and messages. */
   resource: string;
   /**
+   * The kind's all-namespaces collection, for the per-batch presence probe (read.ts `probing`: one list with
+   * limit=1 tells whether the cluster holds any of the kind). Absent: the kind is always listed per namespace.
+   */
+  everywhere?: string;
+  /**
    * One namespace, page by page, as plain JSON (the planner reads only metadata and the pod template). Never
    * all namespaces: a batch touches at most 100 namespaces, and an all-namespaces list per batch costs O(cluster)
    * per batch, O(N^2) for a fan-out over N namespaces.
@@ -42,6 +47,7 @@ const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: st
 export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   Deployment: {
     resource: 'deployments',
+    everywhere: '/apis/apps/v1/deployments',
     list: rawList('deployments'),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
@@ -49,6 +55,7 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   },
   StatefulSet: {
     resource: 'statefulsets',
+    everywhere: '/apis/apps/v1/statefulsets',
     list: rawList('statefulsets'),
     podTemplate: (o) => (o as V1StatefulSet).spec?.template,
     paused: () => false,
@@ -56,6 +63,7 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   },
   DaemonSet: {
     resource: 'daemonsets',
+    everywhere: '/apis/apps/v1/daemonsets',
     list: rawList('daemonsets'),
     podTemplate: (o) => (o as V1DaemonSet).spec?.template,
     paused: () => false,

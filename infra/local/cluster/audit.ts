@@ -37,7 +37,9 @@ export const ANNOTATION_REASON = 'authorization.k8s.io/reason';
 
 /** Audit timestamps as the real server writes them: RFC 3339 with microseconds (`...T10:00:00.123456Z`). */
 export function microTime(d: Date = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  // toISOString always ends in `.sssZ` (years 0-9999)
+  const iso = d.toISOString();
+  return `${iso.slice(0, -1)}000Z`;
 }
 
 /** The `authorization.k8s.io/*` annotations of an authorization decision. */

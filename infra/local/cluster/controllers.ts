@@ -178,11 +178,15 @@ export class Controllers {
     return this.registry.update(rt, obj.metadata.namespace, obj.metadata.name, obj, { manager: MANAGER, ...(subresource ? { subresource } : {}) });
   }
 
-  /** Updates a stored object through `change` applied to a fresh copy of it (parsed from its stored JSON). */
+  /**
+   * Updates a stored object through `change` applied to a copy of it. Stored objects are never mutated
+   * (store.ts), so the copy is shallow (top level, metadata and spec are new; `change` replaces whatever it
+   * changes below them) and shares every unchanged part with the stored version: the write's managedFields
+   * and generation comparisons see identical parts at once instead of walking a deep copy.
+   */
   private modify(rt: ResourceType, stored: any, change: (copy: any) => void): any {
     const { namespace = '', name } = stored.metadata;
-    const e = this.registry.get(rt, namespace, name);
-    const copy = e && e.obj === stored ? JSON.parse(e.json) : JSON.parse(JSON.stringify(stored));
+    const copy = { ...stored, metadata: { ...stored.metadata }, ...(stored.spec ? { spec: { ...stored.spec } } : {}) };
     change(copy);
     return this.registry.update(rt, namespace, name, copy, { manager: MANAGER, owned: true });
   }
@@ -279,11 +283,12 @@ export class Controllers {
       spec: {
         replicas,
         selector: { ...cur.spec.selector, matchLabels: { ...(cur.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
-        template: { ...structuredClone(template), metadata: { ...(template.metadata ?? {}), labels } },
+        // shares the Deployment's stored pod spec (never mutated, store.ts; already defaulted)
+        template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
       },
     };
     try {
-      return reg.create(RT.replicasets, namespace, body, { manager: MANAGER });
+      return reg.create(RT.replicasets, namespace, body, { manager: MANAGER, owned: true });
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
       return reg.get(RT.replicasets, namespace, body.metadata.name)?.obj;

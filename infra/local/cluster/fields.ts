@@ -130,8 +130,16 @@ function subtract(a: FieldTree, b: FieldTree): FieldTree | null {
   return Object.keys(out).length ? out : null;
 }
 
-/** The parts of tree t still present in object v. */
-function restrict(t: FieldTree, v: unknown): FieldTree | null {
+/**
+ * The parts of tree t still present in object v. `prev` is the same place in the object t was recorded against
+ * (every field of t was present there): where v is that very value (stored objects are never mutated, so an
+ * unchanged part is often shared), all of t is still present and is kept as it is, without walking it.
+ */
+function restrict(t: FieldTree, v: unknown, prev?: unknown): FieldTree | null {
+  if (prev !== undefined && v === prev) {
+    const keys = Object.keys(t);
+    return keys.length && !(keys.length === 1 && keys[0] === '.') ? t : null;
+  }
   const out: FieldTree = {};
   for (const [k, sub] of Object.entries(t)) {
     if (k === '.') {
@@ -144,7 +152,7 @@ function restrict(t: FieldTree, v: unknown): FieldTree | null {
       const child = (v as any)[name];
       if (Object.keys(sub).length === 0) out[k] = sub;
       else {
-        const r = restrict(sub, child);
+        const r = restrict(sub, child, isObject(prev) ? prev[name] : undefined);
         if (r) out[k] = r;
       }
     } else if (k.startsWith('k:')) {
@@ -212,9 +220,10 @@ export function managerName(fieldManager: string | null | undefined, userAgent: 
 
 /**
  * The new managedFields for `obj` written by `manager` over `old` (null on create). `subresource` is
- * "status" for status writes (only status fields are considered then).
+ * "status" for status writes (only status fields are considered then). `recorded`: old's managedFields are
+ * the ones stored with it (not set by the request), so parts of `obj` shared with `old` need no pruning.
  */
-export function updateManagedFields(obj: any, old: any | null, manager: string, apiVersion: string, now: string, subresource?: string): ManagedFieldsEntry[] {
+export function updateManagedFields(obj: any, old: any | null, manager: string, apiVersion: string, now: string, subresource?: string, opts: { recorded?: boolean } = {}): ManagedFieldsEntry[] {
   const strip = (o: any): any => {
     if (!o) return o;
     const { apiVersion: _a, kind: _k, status, ...rest } = o;
@@ -227,7 +236,8 @@ export function updateManagedFields(obj: any, old: any | null, manager: string, 
   const hasChanges = Object.keys(changed).length > 0;
   // dropping fields that no longer exist is only needed when something was removed
   const prune = !!old && hasRemovals(strip(old), strip(obj), []);
-  const keep = (t: FieldTree | null): FieldTree | null => (t && prune ? restrict(t, obj) : t);
+  // `recorded`: old's entries are the ones stored with it (so they name only fields old has), not a client's
+  const keep = (t: FieldTree | null): FieldTree | null => (t && prune ? restrict(t, obj, opts.recorded ? old ?? undefined : undefined) : t);
   for (const e of previous) {
     if (e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (subresource ?? '')) {
       mine = e;

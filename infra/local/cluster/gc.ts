@@ -68,6 +68,8 @@ export class GarbageCollector {
   }
 
   private index(key: string, obj: any, old: any | null): void {
+    // an update that keeps the owner references as they were (the same stored list) changes nothing here
+    if (old && old.metadata.uid === obj.metadata.uid && old.metadata.ownerReferences === obj.metadata.ownerReferences) return;
     const ref: Ref = { key, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name };
     if (obj.metadata.uid) this.byUid.set(obj.metadata.uid, ref);
     const before = old ? ownerUids(old) : [];

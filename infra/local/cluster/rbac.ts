@@ -145,10 +145,21 @@ export function clusterRoleRules(role: any, clusterRoles: readonly any[], seen: 
   return out;
 }
 
+/** ClusterRoles by name, per list (the server hands the same list to every request until RBAC objects change). */
+const byNameCache = new WeakMap<readonly any[], Map<string, any>>();
+function clusterRolesByName(list: readonly any[]): Map<string, any> {
+  let m = byNameCache.get(list);
+  if (!m) {
+    m = new Map();
+    for (const cr of list) m.set(cr?.metadata?.name, cr);
+    byNameCache.set(list, m);
+  }
+  return m;
+}
+
 /** Every (binding, rules) pair that applies to `user` for a request in `namespace` (cluster-wide first). */
 function* grantsFor(user: UserInfo, namespace: string | undefined, rbac: RbacObjects): Generator<Grant> {
-  const clusterRoles = new Map<string, any>();
-  for (const cr of rbac.clusterRoles ?? []) clusterRoles.set(cr?.metadata?.name, cr);
+  const clusterRoles = clusterRolesByName(rbac.clusterRoles ?? []);
   const allClusterRoles = rbac.clusterRoles ?? [];
   for (const b of rbac.clusterRoleBindings ?? []) {
     const ref = b?.roleRef;

@@ -432,7 +432,7 @@ export class Registry {
     // managedFields the request set itself (kubectl's client-side to server-side apply migration) replace the
     // stored ones before this write is recorded, as kube-apiserver's field manager does
     const before = given ? { ...old, metadata: { ...old.metadata, managedFields: given } } : old;
-    const mf = updateManagedFields(obj, before, opts.manager, groupVersion(rt), nowSeconds(), opts.subresource === 'status' ? 'status' : undefined);
+    const mf = updateManagedFields(obj, before, opts.manager, groupVersion(rt), nowSeconds(), opts.subresource === 'status' ? 'status' : undefined, { recorded: !given });
     if (mf.length) obj.metadata.managedFields = mf;
     else delete obj.metadata.managedFields;
     return this.commit(rt, key, ns, name, obj, old, opts);

@@ -629,7 +629,6 @@ export class ApiServer {
   }): Promise<void> {
     const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
-    const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
     if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
     const patch = parseBody(await readBody(req), 'application/json', rt.kind);
@@ -637,7 +636,9 @@ export class ApiServer {
     if (!cur) throw notFound(rt, name);
     let patched: any;
     try {
-      patched = applyPatch(ct as PatchType, out(JSON.parse(cur.json)), patch);
+      // the patch types build a new object and never change their input (patch.ts), so the stored object is
+      // patched as it is: the result shares its unchanged parts, which the write then recognises at once
+      patched = applyPatch(ct as PatchType, encode ? encode(cur.obj) : cur.obj, patch);
     } catch (err) {
       if (err instanceof PatchError) {
         if (err.code === 400) throw badRequest(err.message);
@@ -886,6 +887,19 @@ export class ApiServer {
       }
     }
     const { labels, fields } = requestSelectors(rt, q);
+    if (!exact && !after && opts.limit > 0 && !labels.length && !fields.length) {
+      // the first page of a whole collection (e.g. a limit=1 probe of all namespaces): not the whole list built
+      const ns = rt.namespaced ? namespace || undefined : '';
+      const total = store.count(key, ns);
+      const page = store.first(key, ns, opts.limit);
+      const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
+      if (total > opts.limit) {
+        const last = page[page.length - 1].obj.metadata;
+        metadata.continue = Buffer.from(JSON.stringify({ rv: listRv, ns: last.namespace ?? '', name: last.name })).toString('base64url');
+        metadata.remainingItemCount = total - opts.limit;
+      }
+      return { entries: page, metadata };
+    }
     let entries: { obj: any; buffer?: Buffer }[];
     if (exact) {
       const ns = rt.namespaced ? namespace || undefined : '';

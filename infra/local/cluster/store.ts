@@ -53,6 +53,8 @@ interface Bucket { byName: Map<string, Entry>; sorted: string[] | null }
 export class Store {
   private rv = 0;
   private readonly data = new Map<string, Map<string, Bucket>>();
+  /** Per resource, its namespaces in order (for all-namespaces lists); dropped when one is added or emptied. */
+  private readonly namespaceOrder = new Map<string, string[]>();
   private history: Change[] = [];
   private head = 0;
   private compacted = 0;
@@ -88,8 +90,30 @@ export class Store {
       const b = byNs.get(namespace);
       return b ? this.sortedEntries(b) : [];
     }
+    let order = this.namespaceOrder.get(key);
+    if (!order) this.namespaceOrder.set(key, (order = [...byNs.keys()].sort()));
     const out: Entry[] = [];
-    for (const ns of [...byNs.keys()].sort()) out.push(...this.sortedEntries(byNs.get(ns)!));
+    for (const ns of order) for (const e of this.sortedEntries(byNs.get(ns)!)) out.push(e);
+    return out;
+  }
+
+  /** The first `n` objects of list(key, namespace), without building the whole list. */
+  first(key: string, namespace: string | undefined, n: number): Entry[] {
+    const byNs = this.data.get(key);
+    if (!byNs) return [];
+    if (namespace !== undefined) {
+      const b = byNs.get(namespace);
+      return b ? this.sortedEntries(b).slice(0, n) : [];
+    }
+    let order = this.namespaceOrder.get(key);
+    if (!order) this.namespaceOrder.set(key, (order = [...byNs.keys()].sort()));
+    const out: Entry[] = [];
+    for (const ns of order) {
+      for (const e of this.sortedEntries(byNs.get(ns)!)) {
+        if (out.length >= n) return out;
+        out.push(e);
+      }
+    }
     return out;
   }
 
@@ -120,7 +144,10 @@ export class Store {
     let byNs = this.data.get(key);
     if (!byNs) this.data.set(key, (byNs = new Map()));
     let b = byNs.get(namespace);
-    if (!b) byNs.set(namespace, (b = { byName: new Map(), sorted: null }));
+    if (!b) {
+      byNs.set(namespace, (b = { byName: new Map(), sorted: null }));
+      this.namespaceOrder.delete(key);
+    }
     return b;
   }
 
@@ -149,7 +176,10 @@ export class Store {
     if (!b || !old) return undefined;
     b.byName.delete(name);
     b.sorted = null;
-    if (b.byName.size === 0) this.data.get(key)!.delete(namespace);
+    if (b.byName.size === 0) {
+      this.data.get(key)!.delete(namespace);
+      this.namespaceOrder.delete(key);
+    }
     const rv = ++this.rv;
     const last = { ...old.obj, metadata: { ...old.obj.metadata, resourceVersion: String(rv) } };
     const entry = new Entry(last);
