@@ -13,7 +13,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { parseConfig } from '../../../core/config/load.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { REFLECTOR, REPLICATOR } from '../../../functions/clone/annotations/annotations.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
@@ -86,11 +87,7 @@ beforeAll(async () => {
       handled.push(await clone(event, lambdaContext));
     },
   });
-  forwarder = await startForwarder(
-    { cluster: 'local', kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY), eventBusName: 'ripple', eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, leaderElection: false, httpPort: null },
-    { log: () => {}, sender: { lingerMs: 5 } },
-  );
-  await forwarder.synced;
+  forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -42,15 +43,7 @@ beforeAll(async () => {
   bus = await startEventBridge();
   routeToClone(bus, cluster, POLICIES, clonePattern(POLICIES), targetErrors, (event, result) => handled.push({ id: (event as { id: string }).id, result }));
 
-  forwarder = await startForwarder({
-    cluster: 'local',
-    kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY),
-    eventBusName: 'ripple',
-    eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
-    leaderElection: false,
-    httpPort: null,
-  }, { log: () => {}, sender: { lingerMs: 5 } });
-  await forwarder.synced;
+  forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
 });
 afterAll(async () => {
   await forwarder?.stop(1000);

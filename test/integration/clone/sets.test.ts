@@ -12,7 +12,8 @@ import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client
 import { describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -99,18 +100,7 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       bus = await startEventBridge();
       const live = [...POLICIES];
       routeToClone(bus, cluster, live, clonePattern(POLICIES), targetErrors, (_e, r) => handled.push(r));
-      forwarder = await startForwarder(
-        {
-          cluster: 'local',
-          kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY),
-          eventBusName: 'ripple',
-          eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
-          leaderElection: false,
-          httpPort: null,
-        },
-        { log: () => {}, sender: { lingerMs: 5 } },
-      );
-      await forwarder.synced;
+      forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
       const b = bus;
       const resync = async () => {
         b.putEvents([{ ...resyncEntry({ cluster: 'local', reason: 'manual', observedAt: new Date().toISOString() }), EventBusName: 'ripple' }]);

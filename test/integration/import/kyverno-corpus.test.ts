@@ -17,7 +17,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -64,18 +65,7 @@ async function withPipeline(name: string, run: (env: Env) => Promise<void>): Pro
     bus = await startEventBridge();
     const live = [...policies];
     routeToClone(bus, cluster, live, clonePattern(policies), targetErrors, (_event, result) => handled.push(result as { failures?: unknown[] }));
-    forwarder = await startForwarder(
-      {
-        cluster: 'local',
-        kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY),
-        eventBusName: 'ripple',
-        eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
-        leaderElection: false,
-        httpPort: null,
-      },
-      { log: () => {}, sender: { lingerMs: 5 } },
-    );
-    await forwarder.synced;
+    forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
     const b = bus;
     await run({
       admin,

@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { ANN_METADATA_FINGERPRINT, ANN_SOURCE, DETAIL_TYPES, FIELD_MANAGER, LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { metadataFingerprint } from '../../../core/fingerprint.ts';
@@ -101,18 +102,7 @@ beforeAll(async () => {
   bus.putRule({ name: 'ripple-rollout', eventBusName: 'ripple', pattern: ROLLOUT_PATTERN, target: async () => {} });
 
   proxy = await startTcpProxy(cluster.url);
-  forwarder = await startForwarder(
-    {
-      cluster: 'local',
-      kubeConfig: kubeConfigVia(cluster.kubeconfig(FORWARDER_IDENTITY), cluster.url, proxy.url),
-      eventBusName: 'ripple',
-      eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
-      leaderElection: false,
-      httpPort: null,
-    },
-    { log: () => {}, sender: { lingerMs: 5 }, watch: { backoffBaseMs: 50, backoffCapMs: 500 } },
-  );
-  await forwarder.synced;
+  forwarder = await forwardToBus(kubeConfigVia(cluster.kubeconfig(FORWARDER_IDENTITY), cluster.url, proxy.url), bus, {}, { watch: { backoffBaseMs: 50, backoffCapMs: 500 } });
 });
 afterAll(async () => {
   await forwarder?.stop(1000);

@@ -12,7 +12,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { parseConfig } from '../../../core/config/load.ts';
-import { startForwarder, type Forwarder } from '../../../forwarder/index.ts';
+import type { Forwarder } from '../../../forwarder/index.ts';
+import { forwardToBus } from '../../support/forwarder.ts';
 import { makeHandler } from '../../../functions/rollout/handler.ts';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
@@ -122,11 +123,7 @@ beforeAll(async () => {
       delivered.push(event);
     },
   });
-  forwarder = await startForwarder(
-    { cluster: 'local', kubeConfig: cluster.kubeConfig(FORWARDER_IDENTITY), eventBusName: 'ripple', eventBridge: { endpoint: bus.url, region: bus.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, leaderElection: false, httpPort: null },
-    { log: () => {}, sender: { lingerMs: 5 } },
-  );
-  await forwarder.synced;
+  forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
 }, 60_000);
 
 afterAll(async () => {
