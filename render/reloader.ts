@@ -108,52 +108,74 @@ export const RELOADER_ARGO_ADMISSION_NAME = 'ripple-rollout-reloader-argo-identi
 
 /** Argo Rollouts: as `ripple-rollout-identity` for Deployments, only the pod template's restart annotations may change. */
 function argoRolloutAdmission(): K8sObject[] {
-  const name = RELOADER_ARGO_ADMISSION_NAME;
-  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
   const tmpl = (o: string, field: 'labels' | 'annotations') => `(has(${o}.spec.template) && has(${o}.spec.template.metadata) && has(${o}.spec.template.metadata.${field}) ? ${o}.spec.template.metadata.${field} : {})`;
   const spec = (o: string) => `(has(${o}.spec.template) && has(${o}.spec.template.spec) ? ${o}.spec.template.spec : {})`;
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingAdmissionPolicy',
-      metadata: { name, labels },
-      spec: {
-        failurePolicy: 'Fail',
-        matchConstraints: { resourceRules: [{ apiGroups: ['argoproj.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['rollouts'], scope: 'Namespaced' }] },
-        matchConditions: [{ name: 'rollout-identity', expression: inGroup(HANDLER_GROUPS.rollout) }],
-        variables: [
-          { name: 'newAnnotations', expression: request('object', tmpl) },
-          { name: 'oldAnnotations', expression: request('oldObject', tmpl) },
-        ],
-        validations: [
-          { expression: `!(${SYSTEM_NAMESPACE})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
-          { expression: 'request.operation == "UPDATE"', message: "ripple's rollout handler only patches Rollouts", reason: 'Forbidden' },
-          {
-            expression: [
-              `${spec('object')} == ${spec('oldObject')}`,
-              `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
-              ...ONLY_RESTART_ANNOTATIONS,
-              '(has(object.spec.selector) ? object.spec.selector : {}) == (has(oldObject.spec.selector) ? oldObject.spec.selector : {})',
-            ].join(' && '),
-            message: "ripple's rollout handler may change only a Rollout's pod template ripple.dev/restarted-* annotations",
-            reason: 'Forbidden',
-          },
-        ],
+  return rolloutIdentityAdmission(
+    RELOADER_ARGO_ADMISSION_NAME,
+    { apiGroups: ['argoproj.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['rollouts'], scope: 'Namespaced' },
+    [
+      { name: 'newAnnotations', expression: request('object', tmpl) },
+      { name: 'oldAnnotations', expression: request('oldObject', tmpl) },
+    ],
+    [
+      { expression: 'request.operation == "UPDATE"', message: "ripple's rollout handler only patches Rollouts", reason: 'Forbidden' },
+      {
+        expression: [
+          `${spec('object')} == ${spec('oldObject')}`,
+          `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
+          ...ONLY_RESTART_ANNOTATIONS,
+          '(has(object.spec.selector) ? object.spec.selector : {}) == (has(oldObject.spec.selector) ? oldObject.spec.selector : {})',
+        ].join(' && '),
+        message: "ripple's rollout handler may change only a Rollout's pod template ripple.dev/restarted-* annotations",
+        reason: 'Forbidden',
       },
-    },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name, labels }, spec: { policyName: name, validationActions: ['Deny'] } },
-  ];
+    ],
+  );
 }
 
 const request = (o: string, tmpl: (o: string, f: 'labels' | 'annotations') => string) => `request.operation == "UPDATE" ? ${tmpl(o, 'annotations')} : {}`;
 
 function cronJobAdmission(): K8sObject[] {
-  const name = RELOADER_ADMISSION_NAME;
-  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
   const q = (s: string) => JSON.stringify(s);
   const tmpl = (o: string, field: 'labels' | 'annotations') =>
     `(has(${o}.spec.jobTemplate.spec.template.metadata) && has(${o}.spec.jobTemplate.spec.template.metadata.${field}) ? ${o}.spec.jobTemplate.spec.template.metadata.${field} : {})`;
   const isCron = 'request.resource.resource == "cronjobs"';
+  return rolloutIdentityAdmission(
+    RELOADER_ADMISSION_NAME,
+    { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['cronjobs', 'jobs'], scope: 'Namespaced' },
+    [
+      { name: 'newAnnotations', expression: `${isCron} ? ${tmpl('object', 'annotations')} : {}` },
+      { name: 'oldAnnotations', expression: `${isCron} && request.operation == "UPDATE" ? ${tmpl('oldObject', 'annotations')} : {}` },
+    ],
+    [
+      { expression: `${isCron} ? request.operation == "UPDATE" : request.operation == "CREATE"`, message: "ripple's rollout handler only patches CronJobs and creates Jobs", reason: 'Forbidden' },
+      {
+        expression: `!(${isCron}) || (${[
+          'object.spec.jobTemplate.spec.template.spec == oldObject.spec.jobTemplate.spec.template.spec',
+          `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
+          'object.spec.schedule == oldObject.spec.schedule',
+          ...ONLY_RESTART_ANNOTATIONS,
+        ].join(' && ')})`,
+        message: "ripple's rollout handler may change only a CronJob's jobTemplate ripple.dev/restarted-* annotations",
+        reason: 'Forbidden',
+      },
+      {
+        expression: `${isCron} || (has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(o, o.kind == "CronJob" && o.apiVersion == "batch/v1" && has(o.controller) && o.controller) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) && ${q('ripple.dev/restarted-for')} in object.spec.template.metadata.annotations)`,
+        message: "ripple's rollout handler creates only Jobs controlled by a CronJob, for a restart (ripple.dev/restarted-for)",
+        reason: 'Forbidden',
+      },
+    ],
+  );
+}
+
+type Validation = { expression: string; message: string; reason: string };
+
+/**
+ * A ValidatingAdmissionPolicy (and its Deny binding) that applies to the rollout identity's requests on `rule`'s
+ * resources: never in kube-* or ripple-system, then `validations`.
+ */
+function rolloutIdentityAdmission(name: string, rule: Record<string, unknown>, variables: { name: string; expression: string }[], validations: Validation[]): K8sObject[] {
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/part-of': 'ripple' };
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -161,31 +183,10 @@ function cronJobAdmission(): K8sObject[] {
       metadata: { name, labels },
       spec: {
         failurePolicy: 'Fail',
-        matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['cronjobs', 'jobs'], scope: 'Namespaced' }] },
+        matchConstraints: { resourceRules: [rule] },
         matchConditions: [{ name: 'rollout-identity', expression: inGroup(HANDLER_GROUPS.rollout) }],
-        variables: [
-          { name: 'newAnnotations', expression: `${isCron} ? ${tmpl('object', 'annotations')} : {}` },
-          { name: 'oldAnnotations', expression: `${isCron} && request.operation == "UPDATE" ? ${tmpl('oldObject', 'annotations')} : {}` },
-        ],
-        validations: [
-          { expression: `!(${SYSTEM_NAMESPACE})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' },
-          { expression: `${isCron} ? request.operation == "UPDATE" : request.operation == "CREATE"`, message: "ripple's rollout handler only patches CronJobs and creates Jobs", reason: 'Forbidden' },
-          {
-            expression: `!(${isCron}) || (${[
-              'object.spec.jobTemplate.spec.template.spec == oldObject.spec.jobTemplate.spec.template.spec',
-              `${tmpl('object', 'labels')} == ${tmpl('oldObject', 'labels')}`,
-              'object.spec.schedule == oldObject.spec.schedule',
-              ...ONLY_RESTART_ANNOTATIONS,
-            ].join(' && ')})`,
-            message: "ripple's rollout handler may change only a CronJob's jobTemplate ripple.dev/restarted-* annotations",
-            reason: 'Forbidden',
-          },
-          {
-            expression: `${isCron} || (has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(o, o.kind == "CronJob" && o.apiVersion == "batch/v1" && has(o.controller) && o.controller) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) && ${q('ripple.dev/restarted-for')} in object.spec.template.metadata.annotations)`,
-            message: "ripple's rollout handler creates only Jobs controlled by a CronJob, for a restart (ripple.dev/restarted-for)",
-            reason: 'Forbidden',
-          },
-        ],
+        variables,
+        validations: [{ expression: `!(${SYSTEM_NAMESPACE})`, message: "ripple's rollout handler never acts in kube-* or ripple-system", reason: 'Forbidden' }, ...validations],
       },
     },
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name, labels }, spec: { policyName: name, validationActions: ['Deny'] } },
