@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { allowedKeys, issueMessage, pathString, readYamlDocuments, type Seg } from '../policy/load.ts';
+import { readYamlDocuments, schemaProblems } from '../policy/load.ts';
 import { PolicyError, type PolicyProblem } from '../policy/problems.ts';
 import { CONFIG_FILES, CONFIG_KIND, DEFAULT_CONFIG, RippleConfig } from './schema.ts';
 
@@ -27,21 +27,7 @@ export function parseConfig(text: string, file: string): RippleConfig {
     throw new PolicyError([...out, { file, line, col, path: '', message: `must be a ${CONFIG_KIND} mapping (apiVersion, kind, reloader, reflector, replicator)` }]);
   }
   const res = RippleConfig.safeParse(data);
-  if (!res.success) {
-    for (const issue of res.error.issues) {
-      const path = issue.path as Seg[];
-      if (issue.code === 'unrecognized_keys') {
-        const allowed = allowedKeys(RippleConfig, path);
-        for (const k of issue.keys) {
-          const { line, col } = doc.keyPosition(path, k);
-          out.push({ file, line, col, path: pathString([...path, k]), message: `unknown field; allowed here: ${allowed.join(', ')}` });
-        }
-        continue;
-      }
-      const { line, col } = doc.position(path);
-      out.push({ file, line, col, path: pathString(path), message: issueMessage(issue, data) });
-    }
-  }
+  if (!res.success) out.push(...schemaProblems(RippleConfig, res.error.issues, doc, file));
   if (out.length > 0) throw new PolicyError(out);
   return res.data!;
 }

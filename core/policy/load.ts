@@ -211,6 +211,28 @@ export function readYamlDocuments(text: string, file: string): { docs: YamlDocum
   return { docs, problems };
 }
 
+/**
+ * The problems of a document `schema` refused, each at its file:line:col: an unknown key at the key, naming the
+ * keys allowed there; anything else at the value, in one sentence (issueMessage).
+ */
+export function schemaProblems(schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[], doc: YamlDocument, file: string): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path as Seg[];
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(schema, path);
+      for (const k of issue.keys) {
+        const { line, col } = doc.keyPosition(path, k);
+        problems.push({ file, line, col, path: pathString([...path, k]), message: `unknown field; allowed here: ${allowed.join(', ')}` });
+      }
+      continue;
+    }
+    const { line, col } = doc.position(path);
+    problems.push({ file, line, col, path: pathString(path), message: issueMessage(issue, doc.data) });
+  }
+  return problems;
+}
+
 function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; problems: PolicyProblem[] } {
   const { docs, problems } = readYamlDocuments(text, file);
   const parsed: Parsed[] = [];
@@ -234,19 +256,7 @@ function parseWithOrigins(text: string, file: string): { parsed: Parsed[]; probl
     }
     const res = RipplePolicy.safeParse(data);
     if (!res.success) {
-      for (const issue of res.error.issues) {
-        const path = issue.path as Seg[];
-        if (issue.code === 'unrecognized_keys') {
-          const allowed = allowedKeys(RipplePolicy, path);
-          for (const k of issue.keys) {
-            const { line, col } = doc.keyPosition(path, k);
-            problems.push({ file, line, col, path: pathString([...path, k]), message: `unknown field; allowed here: ${allowed.join(', ')}` });
-          }
-          continue;
-        }
-        const { line, col } = doc.position(path);
-        problems.push({ file, line, col, path: pathString(path), message: issueMessage(issue, data) });
-      }
+      problems.push(...schemaProblems(RipplePolicy, res.error.issues, doc, file));
       continue;
     }
     const { line, col } = doc.position(['metadata', 'name']);
