@@ -16,6 +16,11 @@ import { lookupResource, type ResourceType } from './resources.ts';
 import type { Change } from './store.ts';
 
 const MANAGER = 'kube-controller-manager';
+
+/** A ReplicaSet's status with `n` replicas, every one ready at once (no pods here). */
+function rsStatus(n: number, observedGeneration: number): Record<string, number> {
+  return n ? { replicas: n, fullyLabeledReplicas: n, readyReplicas: n, availableReplicas: n, observedGeneration } : { replicas: 0, observedGeneration };
+}
 const REVISION = 'deployment.kubernetes.io/revision';
 const RT = {
   deployments: lookupResource('apps', 'v1', 'deployments')!,
@@ -184,11 +189,11 @@ export class Controllers {
    * changes below them) and shares every unchanged part with the stored version: the write's managedFields
    * and generation comparisons see identical parts at once instead of walking a deep copy.
    */
-  private modify(rt: ResourceType, stored: any, change: (copy: any) => void): any {
+  private modify(rt: ResourceType, stored: any, change: (copy: any) => void, withStatus = false): any {
     const { namespace = '', name } = stored.metadata;
     const copy = { ...stored, metadata: { ...stored.metadata }, ...(stored.spec ? { spec: { ...stored.spec } } : {}) };
     change(copy);
-    return this.registry.update(rt, namespace, name, copy, { manager: MANAGER, owned: true });
+    return this.registry.update(rt, namespace, name, copy, { manager: MANAGER, owned: true, withStatus });
   }
 
   private deployment(namespace: string, name: string): void {
@@ -224,7 +229,8 @@ export class Controllers {
     // scale: the new ReplicaSet to spec.replicas, the others to 0
     for (const rs of owned) {
       if (rs.metadata.uid === newRs.metadata.uid) continue;
-      if ((rs.spec.replicas ?? 0) !== 0) this.modify(RT.replicasets, rs, (c) => { c.spec.replicas = 0; });
+      // scaled to 0 with its status in the same write (no pods here to wait for)
+      if ((rs.spec.replicas ?? 0) !== 0) this.modify(RT.replicasets, rs, (c) => { c.spec.replicas = 0; c.status = rsStatus(0, (rs.metadata.generation ?? 1) + 1); }, true);
     }
     if (newRs.spec.replicas !== replicas || newRs.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(replicas)) {
       newRs = this.modify(RT.replicasets, newRs, (c) => {
@@ -236,13 +242,7 @@ export class Controllers {
     for (const e of reg.store.list('replicasets.apps', namespace)) {
       const rs = e.obj;
       if (!ownedBy(rs, cur.metadata.uid)) continue;
-      const n = rs.spec.replicas ?? 0;
-      const status = { replicas: n, fullyLabeledReplicas: n, readyReplicas: n, availableReplicas: n, observedGeneration: rs.metadata.generation };
-      if (!n) {
-        delete (status as any).readyReplicas;
-        delete (status as any).availableReplicas;
-        delete (status as any).fullyLabeledReplicas;
-      }
+      const status = rsStatus(rs.spec.replicas ?? 0, rs.metadata.generation);
       if (!deepEqual(rs.status, status)) this.update(RT.replicasets, { ...rs, status }, 'status');
     }
     // history limit
@@ -288,7 +288,8 @@ export class Controllers {
       },
     };
     try {
-      return reg.create(RT.replicasets, namespace, body, { manager: MANAGER, owned: true });
+      // created with its status (every replica ready at once: no pods here), in one write
+      return reg.create(RT.replicasets, namespace, { ...body, status: rsStatus(replicas, 1) }, { manager: MANAGER, owned: true, withStatus: true });
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
       return reg.get(RT.replicasets, namespace, body.metadata.name)?.obj;
@@ -298,11 +299,8 @@ export class Controllers {
   /** The Deployment's revision annotation (its newest ReplicaSet's), then its status: every replica available. */
   private deploymentStatus(namespace: string, name: string, revision: string, newRsName: string, replicas: number): void {
     const reg = this.registry;
-    // the Deployment: revision annotation, then status
-    let dep = reg.get(RT.deployments, namespace, name)!.obj;
-    if (dep.metadata.annotations?.[REVISION] !== revision) {
-      dep = this.modify(RT.deployments, dep, (c) => { c.metadata.annotations = { ...(c.metadata.annotations ?? {}), [REVISION]: revision }; });
-    }
+    // the Deployment: revision annotation and status (one write when both change)
+    const dep = reg.get(RT.deployments, namespace, name)!.obj;
     const now = nowSeconds();
     const conditions = mergeConditions(dep.status?.conditions, [
       { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
@@ -322,7 +320,12 @@ export class Controllers {
       delete status.updatedReplicas;
       delete status.replicas;
     }
-    if (!deepEqual(dep.status, status)) this.update(RT.deployments, { ...dep, status }, 'status');
+    if (dep.metadata.annotations?.[REVISION] !== revision) {
+      this.modify(RT.deployments, dep, (c) => {
+        c.metadata.annotations = { ...(c.metadata.annotations ?? {}), [REVISION]: revision };
+        c.status = status;
+      }, true);
+    } else if (!deepEqual(dep.status, status)) this.update(RT.deployments, { ...dep, status }, 'status');
   }
 
   private pausedStatus(dep: any, current: any | undefined): void {

@@ -27,6 +27,11 @@ export interface WriteOptions {
    * instead of recording an Update by `manager`
    */
   managedFieldsComputed?: boolean;
+  /**
+   * the embedded controllers only: the body's status is stored with the write (on create too), as if the
+   * object and then its status had been written, in one write (one resourceVersion, one watch event)
+   */
+  withStatus?: boolean;
   /** admission hook, called with (new, old) after validation and before storing; throws to deny */
   admit?: (obj: any | null, old: any | null) => void;
 }
@@ -334,7 +339,7 @@ export class Registry {
     }
     if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) {
       defaultWorkload(rt.kind, obj);
-      obj.status = {};
+      obj.status = opts.withStatus && isObject(body.status) ? body.status : {};
     }
     if (rt.kind === 'Service') this.defaultService(obj, null);
     if (rt.kind === 'Pod') {
@@ -396,7 +401,7 @@ export class Registry {
         delete obj.metadata.deletionGracePeriodSeconds;
       }
       delete obj.metadata.selfLink;
-      if (rt.subresources.includes('status')) {
+      if (rt.subresources.includes('status') && !(opts.withStatus && isObject(incoming.status))) {
         if (old.status === undefined) delete obj.status;
         else obj.status = old.status;
       }
