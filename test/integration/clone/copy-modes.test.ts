@@ -6,8 +6,6 @@
  * their refusals, source deletion, new namespaces, copies deleted or edited, and the hostile namespace user. Events
  * are built the way the forwarder builds them (its allow-list), as the bus would deliver them.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
@@ -25,6 +23,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/k
 import { copyModeMarks, renderCopyModeRbac } from '../../../render/annotations.ts';
 import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { applyRenderedRbac } from '../../support/rbac.ts';
+import { startResponseSink } from '../../support/cfn-response.ts';
 import { explainCopies, formatCopiesExplain } from '../../../cli/explain/copies.ts';
 import { CLONE_IDENTITY, CLONE_USER, lambdaContext, quietObservability, WRITE_VERBS } from './harness.ts';
 
@@ -387,26 +386,16 @@ describe('a write that meets a concurrent edit', () => {
 
 describe('deploy (the CloudFormation custom resource)', () => {
   it('reconciles the copy modes of each cluster too, then answers SUCCESS', async () => {
-    const answers: { Status: string }[] = [];
-    const server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => (text += c));
-      req.on('end', () => {
-        answers.push(JSON.parse(text));
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const sink = await startResponseSink();
     try {
       await ns('dp-src');
       await ns('dp-a');
       await secret('dp-src', 'deployed', { k: 'v' }, { [REFLECTOR.allowed]: 'true', [REFLECTOR.autoEnabled]: 'true', [REFLECTOR.autoNamespaces]: 'dp-a' });
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/presigned`;
-      await run({ RequestType: 'Update', ResponseURL: url, StackId: 'arn:aws:cloudformation:eu-west-1:1:stack/ripple/1', RequestId: 'r1', LogicalResourceId: 'PoliciesReconcile', ResourceType: 'Custom::RippleReconcile', ResourceProperties: { ServiceToken: 'arn', Clusters: ['local'] } });
-      expect(answers.map((a) => a.Status)).toEqual(['SUCCESS']);
+      await run({ RequestType: 'Update', ResponseURL: sink.url, StackId: 'arn:aws:cloudformation:eu-west-1:1:stack/ripple/1', RequestId: 'r1', LogicalResourceId: 'PoliciesReconcile', ResourceType: 'Custom::RippleReconcile', ResourceProperties: { ServiceToken: 'arn', Clusters: ['local'] } });
+      expect(sink.answers.map((a) => a.Status)).toEqual(['SUCCESS']);
       expect(await value('dp-a', 'deployed')).toBe('v');
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await sink.stop();
     }
   });
 });
