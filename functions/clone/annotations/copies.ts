@@ -70,15 +70,24 @@ export function removeCopy(tool: CopyTool, at: Omit<At, 'reason'>, existing: Clo
 }
 
 export function newReflection(kind: ObjectKind, source: { namespace: string; name: string }, src: ClonedObject, namespace: string, now: string): ClonedObject {
+  return newCopy(kind, source.name, namespace, src, {
+    labels: md(src).labels,
+    annotations: { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: ref(source), [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now },
+  });
+}
+
+/** A copy of `src` named `name` in `namespace` with the given marks: the source's content, a Secret's type, no empty data maps. */
+function newCopy(kind: ObjectKind, name: string, namespace: string, src: ClonedObject, meta: { labels?: Record<string, string>; annotations: Record<string, string>; ownerReferences?: unknown[] }): ClonedObject {
   const obj: ClonedObject = {
     apiVersion: 'v1',
     kind,
     metadata: {
-      name: source.name,
+      name,
       namespace,
-      ...(md(src).labels ? { labels: { ...md(src).labels } } : {}),
-      annotations: { [REFLECTOR.autoReflects]: 'True', [REFLECTOR.reflects]: ref(source), [REFLECTOR.reflectedVersion]: md(src).resourceVersion ?? '', [REFLECTOR.reflectedAt]: now },
-    },
+      ...(meta.labels ? { labels: { ...meta.labels } } : {}),
+      annotations: meta.annotations,
+      ...(meta.ownerReferences?.length ? { ownerReferences: meta.ownerReferences } : {}),
+    } as ClonedObject['metadata'],
     ...content(kind, src),
   };
   if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
@@ -106,27 +115,16 @@ export function newReplica(kind: ObjectKind, source: { namespace: string; name: 
   const a = md(src).annotations ?? {};
   const strip = goBool(a[REPLICATOR.stripLabels]) === true;
   const keep = goBool(a[REPLICATOR.keepOwnerReferences]) === true;
-  const obj: ClonedObject = {
-    apiVersion: 'v1',
-    kind,
-    metadata: {
-      name: source.name,
-      namespace,
-      ...(!strip && md(src).labels ? { labels: { ...md(src).labels } } : {}),
-      annotations: {
-        [REPLICATOR.replicatedAt]: now,
-        [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '',
-        [REPLICATOR.replicatedKeys]: replicatedKeys(src).join(','),
-        [ANN_REPLICATED_FROM]: `${kind}/${ref(source)}`,
-      },
-      ...(keep && md(src).ownerReferences?.length ? { ownerReferences: md(src).ownerReferences } : {}),
+  return newCopy(kind, source.name, namespace, src, {
+    ...(strip ? {} : { labels: md(src).labels }),
+    annotations: {
+      [REPLICATOR.replicatedAt]: now,
+      [REPLICATOR.replicatedFromVersion]: md(src).resourceVersion ?? '',
+      [REPLICATOR.replicatedKeys]: replicatedKeys(src).join(','),
+      [ANN_REPLICATED_FROM]: `${kind}/${ref(source)}`,
     },
-    ...content(kind, src),
-  };
-  if (kind === 'Secret') obj.type = src.type ?? 'Opaque';
-  if (obj.binaryData && Object.keys(obj.binaryData).length === 0) delete obj.binaryData;
-  if (obj.data && Object.keys(obj.data).length === 0) delete obj.data;
-  return obj;
+    ...(keep ? { ownerReferences: md(src).ownerReferences } : {}),
+  });
 }
 
 /** `replicate-once` (on the source or the target): a target replicated before is left as it is, unless the source's replicate-once-version moved. */
