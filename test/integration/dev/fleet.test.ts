@@ -6,8 +6,7 @@
  * user of each cluster (its context in .ripple/kubeconfig) and waits.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import YAML from 'yaml';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevSession } from '../../../infra/local/dev/index.ts';
 import { createOutput } from '../../../infra/local/dev/output.ts';
 import { ANN_SOURCE } from '../../../core/constants.ts';
+import { serviceCopy } from '../../support/service.ts';
 
 const repo = resolve(import.meta.dirname, '../../..');
 const POLICY = `apiVersion: ripple.dev/v1alpha1
@@ -52,10 +52,7 @@ const copy = (c: 'hub' | 'edge', ns: string) => api[c].readNamespacedSecret({ na
 
 /** A service directory from the repository's pieces (code linked, what dev renders copied) with these policies only. */
 function serviceDir(policies: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'ripple-dev-fleet-'));
-  for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(d, p));
-  for (const p of ['infra', 'events', 'schema', 'serverless.yml']) cpSync(join(repo, p), join(d, p), { recursive: true });
-  cpSync(join(repo, 'policies'), join(d, 'policies'), { recursive: true, filter: (src) => !src.endsWith('.yaml') || src.includes('kyverno') });
+  const d = serviceCopy('ripple-dev-fleet-', (src) => !src.endsWith('.yaml') || src.includes('kyverno'));
   for (const [file, text] of Object.entries(policies)) writeFileSync(join(d, 'policies', file), text);
   return d;
 }

@@ -4,10 +4,10 @@
  * anything is wired. A service directory built from the repository's pieces, with its own policies/ and rendered files.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serviceCopy } from '../../support/service.ts';
 
 const repo = resolve(import.meta.dirname, '../../..');
 let dir: string;
@@ -22,9 +22,7 @@ function dev(args: string[]): Promise<{ code: number; out: string }> {
 
 beforeEach(() => {
   // Prepare: code linked, everything dev reads or renders copied (a re-render must not write into the repository)
-  dir = mkdtempSync(join(tmpdir(), 'ripple-dev-policies-'));
-  for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(dir, p));
-  for (const p of ['infra', 'events', 'schema', 'policies', 'serverless.yml']) cpSync(join(repo, p), join(dir, p), { recursive: true });
+  dir = serviceCopy('ripple-dev-policies-');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

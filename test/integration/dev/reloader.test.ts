@@ -4,32 +4,19 @@
  * user's annotated Deployment restarts when its Secret changes: no policy names it. A service directory built
  * from the repository's pieces (a re-render must not write into the repository).
  */
-import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDev } from '../../../infra/local/dev/index.ts';
 import { createOutput } from '../../../infra/local/dev/output.ts';
 import { hasKubectl } from '../../support/cluster.ts';
-
-const repo = resolve(import.meta.dirname, '../../..');
-
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000, env: { PATH: process.env.PATH, HOME: tmpdir() } }, (err, stdout, stderr) =>
-      err ? rej(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : res(stdout),
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+import { kubectlWith as kubectl, serviceCopy } from '../../support/service.ts';
 
 describe.skipIf(!hasKubectl)('ripple dev with the Reloader mode', () => {
   it('renders and wires the mode; an annotated Deployment restarts when its Secret changes', { timeout: 120_000 }, async () => {
     // Prepare: the repository's service with the mode turned on
-    const dir = mkdtempSync(join(tmpdir(), 'ripple-dev-reloader-'));
-    for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(dir, p));
-    for (const p of ['infra', 'events', 'schema', 'policies', 'serverless.yml']) cpSync(join(repo, p), join(dir, p), { recursive: true });
+    const dir = serviceCopy('ripple-dev-reloader-');
     writeFileSync(join(dir, 'policies', 'ripple.config.yaml'), 'apiVersion: ripple.dev/v1alpha1\nkind: RippleConfig\nreloader:\n  enabled: true\n  coalesce: 1s\n');
     let text = '';
     const out = createOutput((s) => void (text += s), { color: false, logs: 'none' });

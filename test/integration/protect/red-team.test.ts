@@ -12,15 +12,14 @@
  * (admission warns and lets everything through: the base keeps the violation, reported; nothing spreads).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevSession } from '../../../infra/local/dev/index.ts';
 import { createOutput } from '../../../infra/local/dev/output.ts';
+import { serviceCopy } from '../../support/service.ts';
 
-const repo = resolve(import.meta.dirname, '../../..');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const TEAMS = ['team-a', 'team-b'];
 const SETTLE_MS = 2_500;
@@ -36,9 +35,7 @@ interface Stack {
 }
 
 async function startStack(mode: 'enforce' | 'audit'): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), `ripple-red-team-${mode}-`));
-  for (const p of ['functions', 'forwarder', 'cli', 'node_modules', 'package.json']) symlinkSync(join(repo, p), join(dir, p));
-  for (const p of ['infra', 'events', 'schema', 'policies', 'serverless.yml']) cpSync(join(repo, p), join(dir, p), { recursive: true });
+  const dir = serviceCopy(`ripple-red-team-${mode}-`);
   const policy = join(dir, 'policies', 'blogsecret.yaml');
   writeFileSync(policy, readFileSync(policy, 'utf8').replace('mode: enforce', `mode: ${mode}`));
   let text = '';
