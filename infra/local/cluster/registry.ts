@@ -339,7 +339,7 @@ export class Registry {
     }
     if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(rt.kind)) {
       defaultWorkload(rt.kind, obj);
-      obj.status = opts.withStatus && isObject(body.status) ? body.status : {};
+      obj.status = opts.withStatus && isObject(obj.status) ? obj.status : {};
     }
     if (rt.kind === 'Service') this.defaultService(obj, null);
     if (rt.kind === 'Pod') {
