@@ -27,3 +27,10 @@ export async function forwardToBus(
   await forwarder.synced;
   return forwarder;
 }
+
+/** Stops what a pipeline test started, the last started first: the forwarder (1 s grace), the bus, the cluster. */
+export async function stopPipeline(p: { forwarder?: Forwarder; bus?: LocalEventBridge; cluster?: { stop(): Promise<void> } }): Promise<void> {
+  await p.forwarder?.stop(1000);
+  await p.bus?.stop();
+  await p.cluster?.stop();
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { parseConfig } from '../../../core/config/load.ts';
 import type { Forwarder } from '../../../forwarder/index.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { REFLECTOR, REPLICATOR } from '../../../functions/clone/annotations/annotations.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { parseRuntimeConfig } from '../../../functions/runtime/config.ts';
@@ -91,9 +91,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await forwarder?.stop(1000);
-  await bus?.stop();
-  await cluster?.stop();
+  await stopPipeline({ forwarder, bus, cluster });
 });
 
 describe.skipIf(!hasKubectl)('copy modes end to end (cluster -> forwarder -> EventBridge -> clone)', () => {

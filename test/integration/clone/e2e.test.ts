@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import type { Forwarder } from '../../../forwarder/index.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -46,9 +46,7 @@ beforeAll(async () => {
   forwarder = await forwardToBus(cluster.kubeConfig(FORWARDER_IDENTITY), bus);
 });
 afterAll(async () => {
-  await forwarder?.stop(1000);
-  await bus?.stop();
-  await cluster?.stop();
+  await stopPipeline({ forwarder, bus, cluster });
 });
 
 describe('end to end: cluster -> forwarder -> EventBridge -> clone handler', () => {

@@ -22,7 +22,7 @@ import { clonePattern } from '../../../render/patterns.ts';
 import { renderIdentityAdmission } from '../../../render/admission.ts';
 import { objectChangeEntry, resyncEntry } from '../../../events/schema.ts';
 import { applyRenderedRbac, FORWARDER_IDENTITY, handlerIdentity } from '../../support/rbac.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { detailOf } from '../../support/events.ts';
 import { b64, cloneHandlerOn, lambdaContext, poller, policiesFrom, routeToClone, secretIn } from './harness.ts';
 
@@ -122,9 +122,7 @@ describe('a set of bases against a hostile namespace admin', { timeout: 120_000 
       expect(await value('quiet', 'tls-a')).toBeNull();
       expect(targetErrors).toEqual([]);
     } finally {
-      await forwarder?.stop(1000);
-      await bus?.stop();
-      await cluster?.stop();
+      await stopPipeline({ forwarder, bus, cluster });
     }
   });
 });

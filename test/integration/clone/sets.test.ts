@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import type { Forwarder } from '../../../forwarder/index.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -238,9 +238,7 @@ describe('a set of bases chosen by label, on the embedded cluster with the pipel
       await expect(clone.apps.listNamespacedDeployment({ namespace: 'team-a' })).rejects.toMatchObject({ name: 'ForbiddenError' });
       await expect(clone.core.createNamespacedSecret({ namespace: 'kube-system', body: { metadata: { name: 'y', labels: { 'app.kubernetes.io/managed-by': 'ripple' } } } })).rejects.toThrow(/never writes in kube-\*/);
     } finally {
-      await forwarder?.stop(1000);
-      await bus?.stop();
-      await cluster?.stop();
+      await stopPipeline({ forwarder, bus, cluster });
     }
   });
 });

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
 import type { Forwarder } from '../../../forwarder/index.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { LABEL_MANAGED_BY, RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../../../kube/kubeconfig.ts';
 import { clonePattern } from '../../../render/patterns.ts';
@@ -84,9 +84,7 @@ async function withPipeline(name: string, run: (env: Env) => Promise<void>): Pro
     expect(targetErrors).toEqual([]);
     expect(handled.every((h) => (h.failures ?? []).length === 0)).toBe(true);
   } finally {
-    await forwarder?.stop(1000);
-    await bus?.stop();
-    await cluster?.stop();
+    await stopPipeline({ forwarder, bus, cluster });
   }
 }
 

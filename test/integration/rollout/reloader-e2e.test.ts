@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RIPPLE_NAMESPACE } from '../../../core/constants.ts';
 import { parseConfig } from '../../../core/config/load.ts';
 import type { Forwarder } from '../../../forwarder/index.ts';
-import { forwardToBus } from '../../support/forwarder.ts';
+import { forwardToBus, stopPipeline } from '../../support/forwarder.ts';
 import { makeHandler } from '../../../functions/rollout/handler.ts';
 import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
 import { startEventBridge, type LocalEventBridge } from '../../../infra/local/eventbridge/index.ts';
@@ -127,9 +127,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await forwarder?.stop(1000);
-  await bus?.stop();
-  await cluster?.stop();
+  await stopPipeline({ forwarder, bus, cluster });
 });
 
 describe.skipIf(!hasKubectl)('reloader mode end to end (kubectl -> forwarder -> EventBridge -> rollout)', () => {
