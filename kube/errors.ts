@@ -23,11 +23,17 @@ export class ForbiddenError extends PermanentError {
   }
 }
 
-/** The resourceVersion or continue token is too old (HTTP 410 Gone, also as a watch ERROR line): list again. */
+/**
+ * The resourceVersion or continue token is too old (HTTP 410 Gone, also as a watch ERROR line): list again. For an
+ * expired continue token the API server's Status may carry `continueToken`: it lists the rest of the keys as they
+ * are now (an inconsistent continuation, kube-apiserver's remedy for a paged list outliving compaction).
+ */
 export class ExpiredError extends PermanentError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly continueToken: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; continueToken?: string }) {
     super(message, options);
     this.name = 'ExpiredError';
+    this.continueToken = options?.continueToken;
   }
 }
 
@@ -83,7 +89,7 @@ function statusCode(err: unknown): number | undefined {
   return typeof c === 'number' ? c : undefined;
 }
 
-function statusMessage(err: unknown): { message?: string; reason?: string } {
+function statusMessage(err: unknown): { message?: string; reason?: string; continueToken?: string } {
   let body = (err as { body?: unknown } | null)?.body;
   if (typeof body === 'string') {
     try {
@@ -93,8 +99,13 @@ function statusMessage(err: unknown): { message?: string; reason?: string } {
     }
   }
   if (body && typeof body === 'object' && (body as { kind?: string }).kind === 'Status') {
-    const s = body as { message?: unknown; reason?: unknown };
-    return { message: typeof s.message === 'string' ? s.message : undefined, reason: typeof s.reason === 'string' ? s.reason : undefined };
+    const s = body as { message?: unknown; reason?: unknown; metadata?: { continue?: unknown } };
+    const token = s.metadata?.continue;
+    return {
+      message: typeof s.message === 'string' ? s.message : undefined,
+      reason: typeof s.reason === 'string' ? s.reason : undefined,
+      ...(typeof token === 'string' && token ? { continueToken: token } : {}),
+    };
   }
   return {};
 }
@@ -118,11 +129,11 @@ export function translateKubeError(err: unknown, d: RequestDescription): RippleE
   const what = describe(d);
   const code = statusCode(err);
   if (code !== undefined && code >= 100) {
-    const { message, reason } = statusMessage(err);
+    const { message, reason, continueToken } = statusMessage(err);
     const detail = message ?? reason ?? `HTTP ${code}`;
     if (code === 409) return new ConflictError(`${what}: conflict (${detail})`, { cause: err });
     if (code === 404) return new NotFoundError(`${what}: not found${d.verb === 'create' && message ? ` (${message})` : ''}`, { cause: err });
-    if (code === 410) return new ExpiredError(`${what}: expired (${detail}); list again`, { cause: err });
+    if (code === 410) return new ExpiredError(`${what}: expired (${detail}); list again`, { cause: err, ...(continueToken ? { continueToken } : {}) });
     if (code === 403) {
       // Not every 403 is RBAC: the API server also answers 403 to creates in a terminating namespace.
       const hint = /being terminated/.test(detail) ? '' : ` (grant "${d.verb}" on "${d.resource}" to ripple's ClusterRole)`;

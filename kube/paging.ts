@@ -1,9 +1,15 @@
 /**
  * Paginated lists (limit/continue): the API server's answers stay bounded on clusters with many objects, and a
  * list too large for one answer still arrives whole.
+ *
+ * A paged list can outlive its snapshot: the API server answers 410 Expired to a continue token older than its
+ * storage's compaction (etcd compacts every 5 min on EKS; on a busy cluster a slow reader sees it sooner). Whole
+ * lists (listAll, listAllRaw) then do what client-go's pager does: one full list, without limit, consistent.
+ * Streaming readers that must not hold everything (namespacePages, CopyStream in functions/clone/read.ts) take
+ * the server's other remedy, `continueAfterExpiry`.
  */
 import type { RawApi } from './client.ts';
-import type { RequestDescription } from './errors.ts';
+import { ExpiredError, type RequestDescription } from './errors.ts';
 
 /** Page size of list calls. */
 export const PAGE = 500;
@@ -13,11 +19,28 @@ export async function listAll<T>(page: (opts: { limit: number; _continue?: strin
   const out: T[] = [];
   let token: string | undefined;
   do {
-    const res = await page({ limit: size, ...(token ? { _continue: token } : {}) });
+    let res: { items: T[]; metadata?: { _continue?: string } };
+    try {
+      res = await page({ limit: size, ...(token ? { _continue: token } : {}) });
+    } catch (err) {
+      // expired mid-way: the whole list again, in one answer (limit 0 = none), as client-go's pager does
+      if (!(token && err instanceof ExpiredError)) throw err;
+      return (await page({ limit: 0 })).items;
+    }
     out.push(...res.items);
     token = res.metadata?._continue || undefined;
   } while (token);
   return out;
+}
+
+/**
+ * The token to go on with after `err`, when it is a continue token's expiry whose Status carries the server's
+ * inconsistent continuation: the keys after the last one listed, as they are now. A reader that walks keys in
+ * order and acts on each object's current state (the clone's namespace and copy pages: their writes carry
+ * resourceVersion preconditions, and a namespace created meanwhile has its own event) loses nothing by it.
+ */
+export function continueAfterExpiry(err: unknown, token: string | undefined): string | undefined {
+  return token && err instanceof ExpiredError ? err.continueToken : undefined;
 }
 
 /** Every item of a paginated list made as a plain JSON request (`limit`, `continue`). */
@@ -26,7 +49,14 @@ export async function listAllRaw<T>(raw: RawApi, path: string, describe: Request
   let token: string | undefined;
   do {
     const query = { ...opts.query, limit: String(opts.size ?? PAGE), ...(token ? { continue: token } : {}) };
-    const res = await raw.request<{ items?: T[] | null; metadata?: { continue?: string } }>('GET', path, { describe, query });
+    let res: { items?: T[] | null; metadata?: { continue?: string } };
+    try {
+      res = await raw.request<{ items?: T[] | null; metadata?: { continue?: string } }>('GET', path, { describe, query });
+    } catch (err) {
+      // expired mid-way: the whole list again, in one answer, as client-go's pager does
+      if (!(token && err instanceof ExpiredError)) throw err;
+      return (await raw.request<{ items?: T[] | null }>('GET', path, { describe, query: { ...opts.query } })).items ?? [];
+    }
     for (const item of res.items ?? []) out.push(item);
     token = res.metadata?.continue || undefined;
   } while (token);

@@ -21,7 +21,7 @@ import type { ObjectKind } from '../../../core/constants.ts';
 import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
 import { ConflictError, PermanentError, RetryableError } from '../../../core/errors.ts';
 import { buildEvent } from '../../runtime/k8s-events.ts';
-import { listAll, NotFoundError, orNull, PAGE, type Kube } from '../../runtime/kube.ts';
+import { continueAfterExpiry, listAll, NotFoundError, orNull, PAGE, type CoreApi, type Kube } from '../../runtime/kube.ts';
 import type { Observability } from '../../runtime/middleware.ts';
 import { pool } from '../../runtime/pool.ts';
 import { CLONE_KINDS } from '../kinds.ts';
@@ -123,7 +123,16 @@ class Reader {
     let token: string | undefined;
     do {
       const p = { limit: PAGE, ...(token ? { _continue: token } : {}) };
-      const res = kind === 'Secret' ? await this.kube.core.listSecretForAllNamespaces(p) : await this.kube.core.listConfigMapForAllNamespaces(p);
+      let res: Awaited<ReturnType<CoreApi['listSecretForAllNamespaces']>>;
+      try {
+        res = kind === 'Secret' ? await this.kube.core.listSecretForAllNamespaces(p) : await this.kube.core.listConfigMapForAllNamespaces(p);
+      } catch (err) {
+        // the list outlived the server's snapshot: go on after the last key, as things are now (kube/paging.ts)
+        const next = continueAfterExpiry(err, token);
+        if (!next) throw err;
+        token = next;
+        continue;
+      }
       for (const o of res.items) {
         const k = keep({ ...(o as ClonedObject), apiVersion: 'v1', kind });
         if (k !== null) out.push(k);

@@ -7,7 +7,7 @@ import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { startCluster, type EmbeddedCluster } from '../../../infra/local/cluster/index.ts';
+import { startCluster, type EmbeddedCluster, type StartClusterOptions } from '../../../infra/local/cluster/index.ts';
 import type { AuditEvent } from '../../../infra/local/cluster/audit.ts';
 import { makeHandler } from '../../../functions/clone/handler.ts';
 import { FINGERPRINT_KEY_SECRET, RIPPLE_NAMESPACE, DETAIL_TYPES } from '../../../core/constants.ts';
@@ -71,8 +71,8 @@ export interface CloneEnv {
 
 let seq = 0;
 
-export async function startCloneEnv(policies: RipplePolicy[]): Promise<CloneEnv> {
-  const cluster = await startCluster({ authorization: 'RBAC' });
+export async function startCloneEnv(policies: RipplePolicy[], clusterOptions: Omit<StartClusterOptions, 'authorization'> = {}): Promise<CloneEnv> {
+  const cluster = await startCluster({ ...clusterOptions, authorization: 'RBAC' });
   const admin = kubeFromKubeConfig(cluster.kubeConfig(), 'local');
   const audit: AuditEvent[] = [];
   cluster.onAudit((e) => audit.push(e));
