@@ -44,6 +44,8 @@ export class LocalQueue {
   readonly arn: string;
   private opts: QueueOptions;
   private messages = new Map<string, QueueMessage>();
+  /** Latest receipt handle -> message id (a delete is O(1), not a scan of the queue). */
+  private receipts = new Map<string, string>();
   private listeners = new Set<() => void>();
 
   constructor(opts: QueueOptions) {
@@ -113,26 +115,26 @@ export class LocalQueue {
       if (this.opts.redrive && m.receiveCount >= this.opts.redrive.maxReceiveCount) {
         // SQS moves a message to the dead-letter queue when a receive would exceed maxReceiveCount
         this.messages.delete(m.messageId);
+        if (m.receiptHandle) this.receipts.delete(m.receiptHandle);
         this.opts.redrive.deadLetter(m);
         continue;
       }
       m.receiveCount++;
       m.firstReceiveAt ??= now;
       m.visibleAt = now + this.opts.visibilityTimeoutMs;
+      if (m.receiptHandle) this.receipts.delete(m.receiptHandle);
       m.receiptHandle = randomUUID();
+      this.receipts.set(m.receiptHandle, m.messageId);
       out.push(m);
     }
     return out;
   }
 
   delete(receiptHandle: string): boolean {
-    for (const m of this.messages.values()) {
-      if (m.receiptHandle === receiptHandle) {
-        this.messages.delete(m.messageId);
-        return true;
-      }
-    }
-    return false;
+    const id = this.receipts.get(receiptHandle);
+    if (id === undefined) return false;
+    this.receipts.delete(receiptHandle);
+    return this.messages.delete(id);
   }
 
   toRecord(m: QueueMessage): SqsRecord {
