@@ -24,6 +24,7 @@ import { RetryableError } from '../core/errors.ts';
 import type { RipplePolicy } from '../core/policy/schema.ts';
 import type { PutEntry } from '../events/schema.ts';
 import type { RateLimit } from '../kube/rate.ts';
+import { EventSourceMapping, LocalQueue } from '../infra/local/dev/sqs.ts';
 
 /** What the bench reads from an audit record. */
 export interface Audited {
@@ -125,9 +126,11 @@ export function delivered(entry: PutEntry): object {
   return { version: '0', id: `bench-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
 }
 
-/** The rollout queue's batch size and maximum concurrency (containers), as serverless.yml sets them. */
+/** The rollout queue's batch size, maximum concurrency (containers) and batching window, as serverless.yml sets them. */
 export const SQS_BATCH = 100;
 export const SQS_CONCURRENCY = 5;
+const ROLLOUT_SETTINGS = JSON.parse(readFileSync(fileURLToPath(new URL('../events/patterns/rollout-settings.json', import.meta.url)), 'utf8')) as { maximumBatchingWindow: number; maximumConcurrency: number };
+if (ROLLOUT_SETTINGS.maximumConcurrency !== SQS_CONCURRENCY) throw new Error(`bench: SQS_CONCURRENCY ${SQS_CONCURRENCY} differs from events/patterns/rollout-settings.json (${ROLLOUT_SETTINGS.maximumConcurrency})`);
 
 export type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
 export type CloneResult = { writes: number; failures: unknown[] };
@@ -199,6 +202,49 @@ export async function runRollouts(rollouts: SqsHandler[], events: object[], inv:
     failed += res.batchItemFailures.length;
   });
   return failed;
+}
+
+/**
+ * The rollout queue as production runs it, fed while the clone is still writing: events go in as the forwarder
+ * would send them (one per copy change, the moment it is seen), and a local SQS queue with Lambda's event source
+ * mapping semantics (infra/local/dev/sqs.ts: batches of SQS_BATCH, the rendered batching window, SQS_CONCURRENCY
+ * in flight, partial batch failures redelivered after the visibility timeout) hands batches to the rollout
+ * containers. `drained()` resolves when every event sent has been processed and deleted; with the failed records.
+ */
+export function rolloutQueue(rollouts: SqsHandler[], inv: Invocations): { send(e: object): void; drained(): Promise<number> } {
+  if (rollouts.length === 0) return { send: () => {}, drained: async () => 0 };
+  const queue = new LocalQueue({ name: 'bench-rollout', arn: 'arn:aws:sqs:eu-west-1:123456789012:bench-rollout', region: 'eu-west-1', visibilityTimeoutMs: 6 * FUNCTIONS.rollout.timeoutMs });
+  const free = [...rollouts];
+  let failed = 0;
+  const mapping = new EventSourceMapping(queue, {
+    batchSize: SQS_BATCH,
+    maximumBatchingWindowMs: ROLLOUT_SETTINGS.maximumBatchingWindow * 1000,
+    reportBatchItemFailures: true,
+    maximumConcurrency: SQS_CONCURRENCY,
+    invoke: async (event) => {
+      const container = free.pop()!;
+      try {
+        const result = await timed(inv, 'rollout', () => container(event, lambdaContext(FUNCTIONS.rollout.timeoutMs)));
+        return { ok: true, result, requestId: 'bench' };
+      } catch (err) {
+        return { ok: false, error: { name: (err as Error).name, message: (err as Error).message }, requestId: 'bench' };
+      } finally {
+        free.push(container);
+      }
+    },
+    onBatch: (b) => void (failed += b.failed),
+  });
+  return {
+    send: (e) => void queue.send(JSON.stringify(e)),
+    async drained() {
+      while (queue.size() > 0) {
+        await mapping.idle();
+        if (queue.size() > 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      mapping.stop();
+      return failed;
+    },
+  };
 }
 
 /** Reasons the rollout handler logged for failed namespace groups (names only), to print a summary. */

@@ -1,13 +1,17 @@
 /**
  * `npm run bench -- fanout`: N namespaces x 2 Deployments each consuming the base Secret's copy, on the embedded
  * cluster with RBAC enforced, for several N in one run (default 1,000, 5,000 and 10,000; FANOUT_SIZES=1000,5000
- * or FANOUT_NAMESPACES=N for one size). The handlers run as Lambda would run them: each as its own identity bound
+ * or FANOUT_NAMESPACES=N for one size), each size in a fresh process of its own (./_fanout-child.ts). The handlers run as Lambda would run them: each as its own identity bound
  * to its rendered ClusterRole, over the Lambda request path (kube/http.ts: node:https, token
  * bucket, 429 + Retry-After honoured), the rollout handler as 5 containers (the queue's maximum concurrency),
  * each with its own client:
  *   1. initial sync (clone resync: N creates) and the rollouts those new copies cause;
- *   2. the base is updated: clone handler for the source event (N copy updates), then the rollout handler for
- *      the N copy-updated events the forwarder would send, in SQS batches of 100 with 5 batches in flight.
+ *   2. the base is updated: the clone handler for the source event (N copy updates); as in production, the
+ *      rollouts run while the clone is still writing: a watch of the copies (the forwarder's part, started
+ *      before the change) turns each copy update into its event the moment it is seen and sends it to a local
+ *      SQS queue (infra/local/dev/sqs.ts semantics: batches of 100, the rendered batching window, 5 batches in
+ *      flight), whose event source mapping feeds the rollout containers. Measured from the clone's invocation
+ *      to the last batch processed.
  * Printed per size: wall time per phase, CPU of both processes, writes and rollouts counted from the audit log
  * against the minimum possible (N writes, 2N rollouts; every Deployment's generation must advance by exactly
  * one), the longest invocation of each function against its timeout (serverless.yml: clone 300 s, rollout 60 s;
@@ -32,7 +36,9 @@
  * controllers and handlers share this Node process), or both.
  */
 import type { KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
+import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { StartClusterOptions } from '../infra/local/cluster/index.ts';
 import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../core/constants.ts';
 import { fingerprint, newFingerprintKey } from '../core/fingerprint.ts';
@@ -43,7 +49,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubecon
 import { parsePolicies } from '../core/policy/load.ts';
 import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
 import {
-  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, rolloutHandlers, runRollouts, SQS_CONCURRENCY,
+  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
   type Audited, type BenchCluster, type CloneResult, type Invocations, type MemorySample, type Mode, type SqsHandler,
 } from './_fanout-harness.ts';
 import { printTable, type Summary } from './_fanout-report.ts';
@@ -95,18 +101,32 @@ export async function run(): Promise<void> {
   for (const mode of MODES) {
     for (const n of SIZES) {
       console.log(`\n--- ${n} namespaces, cluster ${mode === 'in-process' ? 'in this process (API server, controllers and handlers share one event loop)' : 'in a separate process (as in production)'}; API server unlimited, handlers' client limit ${CLIENT_QPS ? `${CLIENT_QPS}/s` : 'off'} ---`);
-      results.push(await runOnce({ mode, n, label: 'unlimited', clientLimit: { perSecond: CLIENT_QPS } }));
+      results.push(await isolated({ mode, n, label: 'unlimited', clientLimit: { perSecond: CLIENT_QPS } }));
     }
   }
   if (RATE_LIMITED) {
     const mode = MODES[MODES.length - 1];
     console.log(`\n--- ${RATE_LIMITED.namespaces} namespaces, API server limited to ${RATE_LIMITED.perSecond} requests/s (429 + Retry-After), handlers' client limit ${DEFAULT_RATE_LIMIT.perSecond}/s per container (the default) ---`);
-    results.push(await runOnce({ mode, n: RATE_LIMITED.namespaces, label: `${RATE_LIMITED.perSecond} req/s`, maxRequestsPerSecond: RATE_LIMITED.perSecond, clientLimit: DEFAULT_RATE_LIMIT }));
+    results.push(await isolated({ mode, n: RATE_LIMITED.namespaces, label: `${RATE_LIMITED.perSecond} req/s`, maxRequestsPerSecond: RATE_LIMITED.perSecond, clientLimit: DEFAULT_RATE_LIMIT }));
   }
   printTable(results, MODES);
 }
 
-interface RunOptions {
+/**
+ * One run in a fresh process of its own (./_fanout-child.ts), as every size starts on a fresh machine: no heap,
+ * garbage or JIT state carried over from the sizes before it, so each size's figures are its own.
+ */
+async function isolated(o: RunOptions): Promise<Summary> {
+  const child = fork(fileURLToPath(new URL('./_fanout-child.ts', import.meta.url)), [JSON.stringify(o)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise<Summary>((resolve, reject) => {
+    let summary: Summary | undefined;
+    child.on('message', (m: Summary) => (summary = m));
+    child.once('error', reject);
+    child.once('exit', (code) => (summary && code === 0 ? resolve(summary) : reject(new Error(`fanout run of ${o.n} namespaces (${o.label}) exited with ${code}`))));
+  });
+}
+
+export interface RunOptions {
   mode: Mode;
   n: number;
   label: string;
@@ -114,7 +134,7 @@ interface RunOptions {
   clientLimit: RateLimit;
 }
 
-async function runOnce(o: RunOptions): Promise<Summary> {
+export async function runOnce(o: RunOptions): Promise<Summary> {
   const cluster = o.mode === 'in-process' ? await inProcessCluster(clusterOptions(o.maxRequestsPerSecond)) : await clusterProcess(clusterOptions(o.maxRequestsPerSecond));
   try {
     const h = await harness(cluster, o);
@@ -141,6 +161,8 @@ interface Harness {
   invocations: Invocations;
   copyEvents(dt: 'created' | 'updated'): Promise<object[]>;
   runRollouts(events: object[]): Promise<number>;
+  /** The rollout queue (local SQS semantics) feeding the rollout containers. */
+  rolloutQueue(): ReturnType<typeof rolloutQueue>;
   generations(): Promise<Map<string, number>>;
 }
 
@@ -165,6 +187,7 @@ async function harness(cluster: BenchCluster, o: RunOptions): Promise<Harness> {
     N, cluster, audit, admin, writesBy, cloneUser, rolloutUser, clone, rollouts, keyBytes, invocations,
     copyEvents: (dt) => copyEvents(admin, keyBytes, dt),
     runRollouts: (events) => runRollouts(rollouts, events, invocations),
+    rolloutQueue: () => rolloutQueue(rollouts, invocations),
     generations: () => generations(admin),
   };
 }
@@ -200,19 +223,60 @@ async function setup(admin: Kube, N: number): Promise<string> {
   return key;
 }
 
-/** The events the forwarder would send for every copy of the base (created or updated). */
+/** The events the forwarder would send for every copy of the base (created or updated), read by a list. */
 async function copyEvents(admin: Kube, keyBytes: Buffer, dt: 'created' | 'updated'): Promise<object[]> {
-  // What the forwarder would send for each copy (it runs elsewhere in production): read as plain JSON, paged.
   const all = await listAllRaw<V1Secret>(admin.raw, '/api/v1/secrets', { verb: 'list', resource: 'secrets' }, { query: { fieldSelector: 'metadata.name=blogsecret' } });
-  const copies = all.filter((s) => s.metadata?.namespace !== 'base');
-  return copies.map((c) =>
-    delivered(
-      objectChangeEntry(DETAIL_TYPES[dt], {
-        cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
-        labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
-      }),
-    ),
+  return all.filter((s) => s.metadata?.namespace !== 'base').map((c) => copyEvent(c, keyBytes, dt));
+}
+
+/** The event the forwarder would send for a copy's change (it runs elsewhere in production). */
+function copyEvent(c: V1Secret, keyBytes: Buffer, dt: 'created' | 'updated'): object {
+  return delivered(
+    objectChangeEntry(DETAIL_TYPES[dt], {
+      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
+      labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
+    }),
   );
+}
+
+/**
+ * The forwarder's part, as in production: a watch of the copies from `resourceVersion` on, started before the
+ * base changes; each copy's update becomes its event the moment it is seen and goes into the rollout queue
+ * (rolloutQueue: local SQS semantics) while the clone is still writing. `done()` resolves when all N copies were
+ * seen and every batch was processed: the events sent and the records that failed.
+ */
+function forwardCopies(h: Harness, resourceVersion: string): { done(): Promise<{ events: object[]; failedRecords: number; lastEventAt: number }> } {
+  const queue = h.rolloutQueue();
+  const events: object[] = [];
+  const seen = new Set<string>();
+  const ctl = new AbortController();
+  let lastEventAt = 0;
+  let allSeen!: () => void;
+  const complete = new Promise<void>((r) => (allSeen = r));
+  const watching = h.admin.raw
+    .watch('/api/v1/secrets', { fieldSelector: 'metadata.name=blogsecret', resourceVersion }, (line) => {
+      const c = line.object as V1Secret;
+      if (line.type !== 'MODIFIED' || c.metadata?.namespace === 'base' || seen.has(c.metadata!.namespace!)) return;
+      seen.add(c.metadata!.namespace!);
+      const e = copyEvent(c, h.keyBytes, 'updated');
+      events.push(e);
+      queue.send(e);
+      if (seen.size === h.N) {
+        lastEventAt = performance.now();
+        allSeen();
+      }
+    }, ctl.signal)
+    .catch((err: Error) => {
+      if (!ctl.signal.aborted) throw err;
+    });
+  return {
+    async done() {
+      await Promise.race([complete, watching.then(() => { throw new Error(`copy watch ended after ${seen.size} of ${h.N} copies`); })]);
+      ctl.abort();
+      const failedRecords = await queue.drained();
+      return { events, failedRecords, lastEventAt };
+    },
+  };
 }
 
 async function generations(admin: Kube): Promise<Map<string, number>> {
@@ -255,6 +319,8 @@ interface Measured {
   events: object[];
   cloneMs: number;
   cloneCpu: number;
+  /** When the last copy event reached the queue (ms from the start). */
+  lastEventMs: number;
   totalMs: number;
   totalCpu: number;
   clusterCpu: number | null;
@@ -275,6 +341,7 @@ async function measureUpdate(h: Harness): Promise<Measured> {
   const mark = audit.length;
   invocations.maxMs = { clone: 0, rollout: 0 };
   const retriesBefore = invocations.cloneRetries;
+  const forwarded = forwardCopies(h, updated.metadata!.resourceVersion!);
   const memory = memorySampler();
   memory.mark('clone');
   const stopProfile = await phaseProfile(cluster, N);
@@ -284,15 +351,15 @@ async function measureUpdate(h: Harness): Promise<Measured> {
   memory.mark('rollout');
   const cloneMs = ms(t0);
   const cloneCpu = cpu(cpu0);
-  const events = await h.copyEvents('updated');
-  const failedRecords = await h.runRollouts(events);
+  const { events, failedRecords, lastEventAt } = await forwarded.done();
   const totalMs = ms(t0);
+  const lastEventMs = Math.round(lastEventAt - t0);
   const totalCpu = cpu(cpu0);
   const mem = memory.stop();
   await stopProfile();
   const clusterCpu = cpuBetween(clusterCpu0, await cluster.sync());
   return {
-    mark, events, cloneMs, cloneCpu, totalMs, totalCpu, clusterCpu, mem, cloneFailures: second.failures.length, failedRecords,
+    mark, events, cloneMs, cloneCpu, lastEventMs, totalMs, totalCpu, clusterCpu, mem, cloneFailures: second.failures.length, failedRecords,
     maxInvocationMs: { ...invocations.maxMs }, cloneRetries: invocations.cloneRetries - retriesBefore,
   };
 }
@@ -353,7 +420,7 @@ function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured,
   const cloneHeapMb = mb((mem.peaks.get('clone') ?? mem.baseline) - mem.baseline);
   const rolloutHeapMb = mb((mem.peaks.get('rollout') ?? mem.baseline) - mem.baseline);
   const peakRssMb = mb(mem.peakRss);
-  console.log(`base update: clone ${m.cloneMs} ms wall, ${m.cloneCpu} ms CPU${clusterCpu === null ? '' : ' in this process'} (${c.cloneWrites} writes, minimum ${N}; failures ${m.cloneFailures})`);
+  console.log(`base update: clone ${m.cloneMs} ms wall, ${m.cloneCpu} ms CPU${clusterCpu === null ? '' : ' in this process'}, rollouts running alongside from the first copy event (${c.cloneWrites} writes, minimum ${N}; failures ${m.cloneFailures}); last copy event seen at ${m.lastEventMs} ms`);
   console.log(`             clone requests: ${c.cloneRequests}`);
   if (rollouts.length) console.log(`             rollout requests: ${c.rolloutRequests}`);
   if (rollouts.length) {
@@ -363,7 +430,7 @@ function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured,
   const load = loadavg()[0];
   const cpuText = clusterCpu === null ? `${totalCpu} ms CPU (cluster and handlers in this one process)` : `CPU: handlers ${totalCpu} ms (this process) + cluster ${clusterCpu} ms (its own process)`;
   console.log(`             total ${m.totalMs} ms wall, ${cpuText}; longest invocation clone ${Math.round(m.maxInvocationMs.clone)} ms (timeout ${FUNCTIONS.clone.timeoutMs} ms), rollout ${Math.round(m.maxInvocationMs.rollout)} ms (timeout ${FUNCTIONS.rollout.timeoutMs} ms); clone invocations retried ${m.cloneRetries}; ${c.throttled} answers 429; load average ${load.toFixed(1)} on ${cpus().length} CPUs`);
-  console.log(`             memory of this process${clusterCpu === null ? ' (cluster included)' : ''}: heap baseline ${mb(mem.baseline)} MB (the bench's own records included), peak ${peakHeapMb} MB; above the baseline: +${cloneHeapMb} MB during the clone invocation, +${rolloutHeapMb} MB during the rollouts (${SQS_CONCURRENCY} containers; the bench's growing audit and event records included); peak RSS ${peakRssMb} MB`);
+  console.log(`             memory of this process${clusterCpu === null ? ' (cluster included)' : ''}: heap baseline ${mb(mem.baseline)} MB (the bench's own records included), peak ${peakHeapMb} MB; above the baseline: +${cloneHeapMb} MB during the clone invocation (rollouts alongside), +${rolloutHeapMb} MB during the rollouts after it (${SQS_CONCURRENCY} containers; the bench's growing audit and event records included); peak RSS ${peakRssMb} MB`);
   const exact = c.cloneWrites === N && (rollouts.length === 0 || (c.rolloutCount === N * DEPLOYMENTS_PER_NS && c.advancedOnce === c.deployments && c.dupRollouts === 0));
   return {
     label: o.label, mode: o.mode, n: N, cloneMs: m.cloneMs, totalMs: m.totalMs, handlersCpu: totalCpu, clusterCpu, load, cloneWrites: c.cloneWrites, rollouts: c.rolloutCount, advancedOnce: c.advancedOnce,
