@@ -1,8 +1,9 @@
 /**
  * The one Kubernetes HTTP client (handlers, forwarder, CLI), over node:http(s) without @kubernetes/client-node:
  * one keep-alive Agent per cluster (TLS verified against the cluster CA), a timeout on every request,
- * `fieldManager=ripple` on every write that does not name one, the answer as plain JSON, errors translated at
- * the edge (./errors.ts). `prepare` adds authentication (and, for kubeconfigs, TLS material) to each request.
+ * `fieldManager=ripple` on every write that does not name one, the answer as plain JSON (only the object's metadata
+ * when the caller discards it), errors translated at the edge (./errors.ts). `prepare` adds authentication (and,
+ * for kubeconfigs, TLS material) to each request.
  *
  * `watch` is a streaming GET that reads one line at a time and awaits the consumer before reading on, so a slow
  * consumer slows the TCP stream instead of buffering events in memory. Watches are long-lived and aborted
@@ -30,7 +31,8 @@ export interface RawRequestOptions {
   /**
    * The caller does not use a successful answer (a write on a fan-out's hot path: a patched Deployment is ~4 KB
    * of JSON): its body is drained, never decoded or parsed, and the request resolves to undefined. Error answers
-   * are read as always.
+   * are read as always. The server is asked for the object's metadata only (METADATA_ONLY_ACCEPT), so a written
+   * Secret's data does not come back over the wire; a server that does not know that answers plain JSON.
    */
   discardAnswer?: boolean;
 }
@@ -106,6 +108,22 @@ export class KubeHttpError extends Error {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * The Accept header of a request whose answer is discarded: metadata only (`PartialObjectMetadata`, as client-go's
+ * metadata client asks), else, from a server that does not serve it, plain JSON (the list's second entry).
+ */
+export const METADATA_ONLY_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+/**
+ * The Accept header of one request: metadata only for a discarded answer of one object (not a list or a
+ * deletecollection, which would be 406 asked that way, the latter after deleting; not a GET, pointless discarded).
+ */
+function acceptFor(method: Method, path: string, o: RawRequestOptions): string {
+  if (!o.discardAnswer || method === 'GET') return 'application/json';
+  if (method === 'DELETE' && describePath(method, path).verb === 'deletecollection') return 'application/json';
+  return METADATA_ONLY_ACCEPT;
+}
 /** Error bodies are read up to this many characters (a Status is small; a proxy's HTML page need not be kept). */
 const ERROR_BODY_LIMIT = 1 << 16;
 
@@ -193,7 +211,7 @@ export function requestTarget(basePath: string, path: string, query: Query | und
 async function open(c: Connection, method: Method, path: string, o: RawRequestOptions, stream: boolean, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const { target, base, basePath, tls, agent } = c;
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: acceptFor(method, path, o) };
   if (body !== undefined) {
     headers['Content-Type'] = o.contentType ?? 'application/json';
     headers['Content-Length'] = String(Buffer.byteLength(body));

@@ -87,7 +87,7 @@ export async function prepareCluster(kube: Kube, input: DeployCheckInput): Promi
       await new Promise((r) => setTimeout(r, input.settleMs ?? ASSOCIATION_SETTLE_MS));
       const body = { spec: { template: { metadata: { annotations: { [ANN_POD_IDENTITY_ASSOCIATION]: associationArn } } } } };
       await kube.raw
-        .request('PATCH', path, { describe: { ...describe, verb: 'patch' }, body, contentType: 'application/merge-patch+json' })
+        .request('PATCH', path, { describe: { ...describe, verb: 'patch' }, body, contentType: 'application/merge-patch+json', discardAnswer: true })
         .catch((err) => forbidden(err, `patch Deployment ${RIPPLE_NAMESPACE}/${FORWARDER_NAME}`, cluster));
       notes.push('forwarder restarted so its pods get the Pod Identity credentials');
     }

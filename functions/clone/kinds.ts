@@ -1,8 +1,10 @@
 /**
  * The kinds ripple clones are a table: each maps to `{ read, listNamed, create, replace, remove }`; reads over
  * CoreApi, writes as plain JSON requests (`Kube.raw`: a fan-out writes one copy per namespace and never reads
- * the answers, so client-node's model encoding/decoding of each is skipped). Adding a kind is one entry. Errors
- * arrive translated (shared/kube).
+ * the answers, so client-node's model encoding/decoding of each is skipped). The writes discard their answers
+ * (`discardAnswer`): the server is asked for the written object's metadata only, so a Secret copy's data is not
+ * sent back, and the answer is drained unparsed; error answers are read and translated as always. Adding a kind is
+ * one entry. Errors arrive translated (shared/kube).
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { CoreApi, RawApi } from '../runtime/kube.ts';
@@ -18,8 +20,10 @@ export interface CloneKindOps {
   listNamed(core: CoreApi, name: string): Promise<ClonedObject[]>;
   /** One page (limit/continue) of the objects of this kind named `name`, in all namespaces, in namespace order. */
   pageNamed(core: CoreApi, name: string, page: { limit: number; _continue?: string }): Promise<{ items: ClonedObject[]; next?: string }>;
-  create(raw: RawApi, namespace: string, body: ClonedObject): Promise<ClonedObject>;
-  replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<ClonedObject>;
+  /** Create a copy (its answer is not read). */
+  create(raw: RawApi, namespace: string, body: ClonedObject): Promise<void>;
+  /** Replace a copy at the body's resourceVersion (its answer is not read). */
+  replace(raw: RawApi, namespace: string, name: string, body: ClonedObject): Promise<void>;
   /** Delete with preconditions (uid, and resourceVersion when given): a changed object is not deleted (409). */
   remove(raw: RawApi, namespace: string, name: string, pre: { uid?: string; resourceVersion?: string }): Promise<void>;
 }
@@ -36,15 +40,20 @@ const namedPage = (kind: ObjectKind, name: string) => (res: { items: (V1Secret |
 const withKind = (kind: ObjectKind) => (o: V1Secret | V1ConfigMap): ClonedObject => ({ ...(o as ClonedObject), apiVersion: 'v1', kind });
 
 const ns = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
-/** create / replace / remove of `resource` as plain JSON requests (field manager ripple on writes, via Kube.raw). */
-function rawWrites(kind: ObjectKind, resource: string): Pick<CloneKindOps, 'create' | 'replace' | 'remove'> {
+/**
+ * create / replace / remove of `resource` as plain JSON requests (field manager ripple on writes, via Kube.raw),
+ * answers discarded (metadata only on the wire).
+ */
+function rawWrites(resource: string): Pick<CloneKindOps, 'create' | 'replace' | 'remove'> {
   return {
-    create: async (raw, namespace, body) =>
-      withKind(kind)(await raw.request('POST', `${ns(namespace)}/${resource}`, { describe: { verb: 'create', resource, namespace, name: body.metadata?.name }, body })),
-    replace: async (raw, namespace, name, body) =>
-      withKind(kind)(await raw.request('PUT', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'update', resource, namespace, name }, body })),
+    create: async (raw, namespace, body) => {
+      await raw.request('POST', `${ns(namespace)}/${resource}`, { describe: { verb: 'create', resource, namespace, name: body.metadata?.name }, body, discardAnswer: true });
+    },
+    replace: async (raw, namespace, name, body) => {
+      await raw.request('PUT', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'update', resource, namespace, name }, body, discardAnswer: true });
+    },
     remove: async (raw, namespace, name, pre) => {
-      await raw.request('DELETE', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'delete', resource, namespace, name }, body: preconditions(pre) });
+      await raw.request('DELETE', `${ns(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'delete', resource, namespace, name }, body: preconditions(pre), discardAnswer: true });
     },
   };
 }
@@ -55,13 +64,13 @@ export const CLONE_KINDS: Record<ObjectKind, CloneKindOps> = {
     read: async (core, namespace, name) => withKind('Secret')(await core.readNamespacedSecret({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listSecretForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('Secret')),
     pageNamed: async (core, name, p) => namedPage('Secret', name)(await core.listSecretForAllNamespaces({ ...byName(name), ...p })),
-    ...rawWrites('Secret', 'secrets'),
+    ...rawWrites('secrets'),
   },
   ConfigMap: {
     resource: 'configmaps',
     read: async (core, namespace, name) => withKind('ConfigMap')(await core.readNamespacedConfigMap({ namespace, name })),
     listNamed: async (core, name) => (await listAll((p) => core.listConfigMapForAllNamespaces({ ...byName(name), ...p }))).filter((o) => o.metadata?.name === name).map(withKind('ConfigMap')),
     pageNamed: async (core, name, p) => namedPage('ConfigMap', name)(await core.listConfigMapForAllNamespaces({ ...byName(name), ...p })),
-    ...rawWrites('ConfigMap', 'configmaps'),
+    ...rawWrites('configmaps'),
   },
 };

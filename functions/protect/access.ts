@@ -45,7 +45,7 @@ export function protectBinding(namespace: string): object {
 
 async function createIgnoringExists(kube: Raw, path: string, body: object, describe: { verb: string; resource: string; namespace?: string; name?: string }): Promise<boolean> {
   try {
-    await kube.raw.request('POST', path, { describe, query: { fieldManager: FIELD_MANAGER }, body });
+    await kube.raw.request('POST', path, { describe, query: { fieldManager: FIELD_MANAGER }, body, discardAnswer: true });
     return true;
   } catch (err) {
     if ((err as Error).name === 'ConflictError') return false; // already there (409 AlreadyExists)

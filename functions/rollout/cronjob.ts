@@ -57,6 +57,7 @@ export const cronJobOps: WorkloadKindOps = {
         describe: { verb: 'create', resource: 'jobs', namespace, name: job },
         body: jobFrom(cron, job, annotations),
         query: { fieldManager: FIELD_MANAGER },
+        discardAnswer: true,
       });
     } catch (err) {
       // created by an earlier attempt of this very restart (same record, same name)

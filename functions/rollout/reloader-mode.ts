@@ -139,6 +139,7 @@ export async function resumeExpiredPauses(raw: RawApi, now: Date): Promise<{ res
       body: { metadata: { labels: { [LABEL_PAUSED_FOR_PERIOD]: null }, annotations: { [RELOADER_ANNOTATIONS.pausedAt]: null } }, ...(at !== null ? { spec: { paused: false } } : {}) },
       contentType: 'application/strategic-merge-patch+json',
       query: { fieldManager: FIELD_MANAGER },
+      discardAnswer: true,
     });
     resumed.push(`${ns}/${name}`);
   }

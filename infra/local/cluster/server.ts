@@ -31,7 +31,8 @@ import { ApiError, badRequest, forbidden, internal, methodNotSupported, notFound
 import type { Entry, Store } from './store.ts';
 import type { WatchHub } from './watch.ts';
 import type { RequestRateLimit } from './ratelimit.ts';
-import { includeObjectParam, TABLE_CONTENT_TYPE, toTable, wantsTable } from './table.ts';
+import { includeObjectParam, TABLE_CONTENT_TYPE, toTable } from './table.ts';
+import { listAsMetadata, metadataOnly, negotiateOutput, objectAsMetadata, partialObject, type OutputTarget } from './metadata.ts';
 
 export interface ServerDeps {
   store: Store;
@@ -184,6 +185,8 @@ function parseBody(buf: Buffer, contentType: string | undefined, what: string): 
 }
 
 const EVENTS_CORE = lookupResource('', 'v1', 'events')!;
+/** What the scale subresource answers (for the 406 texts of metadata-only answers). */
+const SCALE = { group: 'autoscaling', kind: 'Scale' };
 
 /** Keys a JSON body repeats (strict decoding reports them); protobuf and YAML bodies have none to report here. */
 function jsonDuplicates(buf: Buffer, contentType: string | undefined): string[] {
@@ -454,12 +457,11 @@ export class ApiServer {
     if (!rt.verbs.includes(verb) && !(info.subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotSupported(rt, verb);
     if (rt.virtual) {
       if (verb !== 'create') throw methodNotSupported(rt, verb);
-      // reviews have no object metadata to print: asked for a Table only, the answer is 406, as from kube-apiserver
-      if (wantsTable(req.headers.accept) && !/(^|,)\s*(application\/json|\*\/\*)\s*(;q=[\d.]+)?\s*(,|$)/.test(req.headers.accept ?? '')) {
-        throw new ApiError(406, 'NotAcceptable', 'the server was unable to respond with a content type that the client supports (only application/json, application/yaml, application/vnd.kubernetes.protobuf)');
-      }
+      // reviews have no table convertor: asked for a Table only, the answer is 406, as from kube-apiserver
+      const output = negotiateOutput(req.headers.accept, { table: false });
       const body = parseBody(await readBody(req), req.headers['content-type'], rt.kind);
-      return sendJson(res, 201, this.review(rt, body, user, info.namespace));
+      const review = this.review(rt, body, user, info.namespace);
+      return sendJson(res, 201, metadataOnly(output) ? objectAsMetadata(review, output, rt) : review);
     }
     // events.k8s.io Events live in core storage
     const isEventsV1 = rt.group === 'events.k8s.io';
@@ -475,6 +477,8 @@ export class ApiServer {
     if (rt.namespaced && !namespace && ['get', 'update', 'patch', 'delete'].includes(verb)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
+    // what the answer is sent as (Accept: a Table, metadata only), negotiated before anything runs
+    const output = negotiateOutput(req.headers.accept, { table: true });
     // the request's options (options.ts), read and validated before anything runs, as kube-apiserver's handlers do
     const writeOpts = verb === 'create' || verb === 'update' || verb === 'patch'
       ? writeOptions(q, verb, verb === 'patch' && baseType(req.headers['content-type']) === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status'))
@@ -521,7 +525,7 @@ export class ApiServer {
       for (const w of warnings) res.appendHeader('Warning', `299 - ${JSON.stringify(w.replace(/[^\x20-\x7e]/g, '?'))}`);
     };
     // warnings go out with successful responses only (kube-apiserver also sends them with failures)
-    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, writeOpts, deleteOpts });
+    await this.dispatch(req, res, info, q, rt, srt, namespace, name, verb, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, writeOpts, deleteOpts, output });
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, q: URLSearchParams, rt: ResourceType, srt: ResourceType,
@@ -529,15 +533,15 @@ export class ApiServer {
       manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
       admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
       flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
-      writeOpts?: RequestWriteOptions; deleteOpts?: RequestDeleteOptions;
+      writeOpts?: RequestWriteOptions; deleteOpts?: RequestDeleteOptions; output: OutputTarget;
     }): Promise<void> {
-    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, deleteOpts } = ctx;
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, refExtra, deleteOpts, output } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
 
     if (info.subresource === 'scale') {
-      return this.scale(req, res, rt, namespace, name, verb, { manager, dryRun, fieldValidation: 'Ignore', owned: true, subresource: 'scale', admit: admitHook('UPDATE', 'scale') }, flushWarnings);
+      return this.scale(req, res, rt, namespace, name, verb, { manager, dryRun, fieldValidation: 'Ignore', owned: true, subresource: 'scale', admit: admitHook('UPDATE', 'scale') }, flushWarnings, output);
     }
 
     switch (verb) {
@@ -546,15 +550,16 @@ export class ApiServer {
         this.notAhead(parseResourceVersion(q.get('resourceVersion') ?? ''));
         const e = reg.get(srt, namespace, name);
         if (!e) throw notFound(rt, name);
-        if (wantsTable(req.headers.accept)) {
+        if (output?.kind === 'Table') {
           return sendJson(res, 200, toTable(rt, [out(e.obj)], { resourceVersion: e.obj.metadata.resourceVersion }, includeObjectParam(q.get('includeObject'))), TABLE_CONTENT_TYPE);
         }
+        if (metadataOnly(output)) return sendJson(res, 200, objectAsMetadata(out(e.obj), output, rt));
         return sendJson(res, 200, encode ? encode(e.obj) : e.json);
       }
       case 'list':
-        return this.list(req, res, rt, srt, namespace, q, listOptions(q, 'list'), encode);
+        return this.list(res, rt, srt, namespace, q, listOptions(q, 'list'), output, encode);
       case 'watch':
-        return this.serveWatch(req, res, rt, srt, namespace, name, q, encode);
+        return this.serveWatch(res, rt, srt, namespace, name, q, output, encode);
       case 'create': {
         if (name) throw methodNotSupported(rt, 'create');
         const buf = await readBody(req);
@@ -564,7 +569,7 @@ export class ApiServer {
         const obj = reg.create(srt, namespace, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, admit: admitHook('CREATE') });
         refExtra.name = obj.metadata.name;
         flushWarnings();
-        return sendJson(res, 201, this.stored(srt, obj, encode));
+        return sendJson(res, 201, this.answer(rt, srt, obj, output, encode));
       }
       case 'update': {
         const buf = await readBody(req);
@@ -572,43 +577,52 @@ export class ApiServer {
         if (isEventsV1) body = eventToCore(body);
         const obj = reg.update(srt, namespace, name, body, { manager, dryRun, fieldValidation, warn, duplicates: jsonDuplicates(buf, req.headers['content-type']), owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
         flushWarnings();
-        return sendJson(res, 200, this.stored(srt, obj, encode));
+        return sendJson(res, 200, this.answer(rt, srt, obj, output, encode));
       }
       case 'patch': {
         const ct = baseType(req.headers['content-type']);
         if (ct === APPLY_PATCH_TYPE && (!info.subresource || info.subresource === 'status')) {
-          return this.apply(req, res, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { manager, force: ctx.writeOpts?.force ?? false, dryRun, warn, admitHook, flushWarnings, encode, refExtra });
+          return this.apply(req, res, rt, srt, namespace, name, info.subresource === 'status' ? 'status' : undefined, { manager, force: ctx.writeOpts?.force ?? false, dryRun, warn, admitHook, flushWarnings, encode, refExtra, output });
         }
-        return this.patch(req, res, info, rt, srt, namespace, name, ct, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode });
+        return this.patch(req, res, info, rt, srt, namespace, name, ct, { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, output });
       }
       case 'delete': {
         const r = reg.delete(srt, namespace, name, { ...deleteOpts!, admit: admitHook('DELETE') });
         flushWarnings();
-        if (rt.kind === 'Namespace' || !r.gone) return sendJson(res, 200, out(r.obj));
-        return sendJson(res, 200, success(rt, name, r.obj.metadata.uid));
+        // a deleted object's answer is a Status, which metadata-only answers pass through
+        const answer = rt.kind === 'Namespace' || !r.gone ? out(r.obj) : success(rt, name, r.obj.metadata.uid);
+        return sendJson(res, 200, metadataOnly(output) ? objectAsMetadata(answer, output, rt) : answer);
       }
       case 'deletecollection':
-        return this.deleteCollection(res, rt, srt, namespace, q, admitHook, flushWarnings, deleteOpts!, encode);
+        return this.deleteCollection(res, rt, srt, namespace, q, admitHook, flushWarnings, deleteOpts!, output, encode);
     }
     throw methodNotSupported(rt, verb);
   }
 
-  /** A watch (name, when given, is a field selector on metadata.name), as JSON events or Table rows. */
-  private serveWatch(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, name: string, q: URLSearchParams, encode?: (o: any) => any): void {
+  /**
+   * A watch (name, when given, is a field selector on metadata.name), as JSON events, Table rows or
+   * PartialObjectMetadata (bookmarks too, as kube-apiserver transforms every event's object but Status).
+   */
+  private serveWatch(res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, name: string, q: URLSearchParams, output: OutputTarget, encode?: (o: any) => any): void {
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const opts = listOptions(q, 'watch');
     const { labels, fields: requested } = requestSelectors(rt, q);
     const fields = name ? [...requested, { field: 'metadata.name', op: '=' as const, value: name }] : requested;
     this.notAhead(parseResourceVersion(opts.resourceVersion));
     const timeout = opts.timeoutSeconds;
-    const asTable = wantsTable(req.headers.accept);
+    const asTable = output?.kind === 'Table';
     const include = asTable ? includeObjectParam(q.get('includeObject')) : 'Metadata';
     const tableEncode = asTable ? (o: any) => toTable(rt, [out(o)], { resourceVersion: o.metadata?.resourceVersion }, include) : undefined;
+    // as=PartialObjectMetadataList cannot transform a watch event's object: kube-apiserver logs that and sends the
+    // object itself, and so does this server
+    const partial = output?.kind === 'PartialObjectMetadata' ? output : undefined;
+    const partialEncode = partial ? (o: any) => partialObject(out(o), partial.version) : undefined;
     this.d.watches.serve(res, {
       key: storageKey(srt),
       ...(rt.namespaced && namespace ? { namespace } : !rt.namespaced ? { namespace: '' } : {}),
-      kind: rt.kind,
-      apiVersion: groupVersion(rt),
+      // the kind of BOOKMARK objects
+      kind: partial ? 'PartialObjectMetadata' : rt.kind,
+      apiVersion: partial ? `meta.k8s.io/${partial.version}` : groupVersion(rt),
       labels,
       fields,
       resourceVersion: opts.resourceVersion,
@@ -617,7 +631,7 @@ export class ApiServer {
       ...(opts.sendInitialEvents === false ? { sendInitialEvents: false } : opts.sendInitialEvents && opts.allowWatchBookmarks ? { sendInitialEvents: true } : {}),
       // without timeoutSeconds kube-apiserver ends a watch after minRequestTimeout (1800 s) x random [1, 2)
       timeoutSeconds: timeout !== undefined && timeout > 0 ? timeout : Math.floor(1800 * (1 + Math.random())),
-      ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : encode ? { encode } : {}),
+      ...(tableEncode ? { encode: tableEncode, contentType: TABLE_CONTENT_TYPE } : partialEncode ? { encode: partialEncode } : encode ? { encode } : {}),
     });
   }
 
@@ -625,9 +639,9 @@ export class ApiServer {
   private async patch(req: IncomingMessage, res: ServerResponse, info: RequestInfo, rt: ResourceType, srt: ResourceType, namespace: string, name: string, ct: string, ctx: {
     manager: string; dryRun: boolean; fieldValidation: 'Strict' | 'Warn' | 'Ignore'; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
-    flushWarnings: () => void; encode?: (o: any) => any;
+    flushWarnings: () => void; encode?: (o: any) => any; output: OutputTarget;
   }): Promise<void> {
-    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode } = ctx;
+    const { manager, dryRun, fieldValidation, warn, admitHook, flushWarnings, encode, output } = ctx;
     const isEventsV1 = rt.group === 'events.k8s.io';
     const reg = this.d.registry;
     if (!(PATCH_TYPES as readonly string[]).includes(ct)) throw unsupportedMediaType(info.subresource && info.subresource !== 'status' ? [...PATCH_TYPES] : [...PATCH_TYPES, APPLY_PATCH_TYPE]);
@@ -649,12 +663,12 @@ export class ApiServer {
     if (isEventsV1) patched = eventToCore(patched);
     const obj = reg.update(srt, namespace, name, patched, { manager, dryRun, fieldValidation, warn, owned: true, ...(info.subresource ? { subresource: info.subresource } : {}), admit: admitHook('UPDATE', info.subresource || undefined) });
     flushWarnings();
-    return sendJson(res, 200, this.stored(srt, obj, encode));
+    return sendJson(res, 200, this.answer(rt, srt, obj, output, encode));
   }
 
   private deleteCollection(res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams,
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void,
-    flushWarnings: () => void, deleteOpts: RequestDeleteOptions, encode?: (o: any) => any): void {
+    flushWarnings: () => void, deleteOpts: RequestDeleteOptions, output: OutputTarget, encode?: (o: any) => any): void {
     const out = (obj: any): any => (encode ? encode(obj) : obj);
     const reg = this.d.registry;
     // the objects a list with the same ListOptions returns (selectors, resourceVersion, limit/continue)
@@ -671,7 +685,9 @@ export class ApiServer {
       }
     }
     flushWarnings();
-    return sendJson(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.d.store.resourceVersion) }, items });
+    const metadata = { resourceVersion: String(this.d.store.resourceVersion) };
+    if (metadataOnly(output)) return sendJson(res, 200, listAsMetadata(items, metadata, output, rt));
+    return sendJson(res, 200, { kind: rt.listKind, apiVersion: groupVersion(rt), metadata, items });
   }
 
   /**
@@ -684,10 +700,10 @@ export class ApiServer {
     subresource: 'status' | undefined, ctx: {
     manager: string; force: boolean; dryRun: boolean; warn: (m: string) => void;
     admitHook: (operation: 'CREATE' | 'UPDATE' | 'DELETE', subresource?: string) => (obj: any | null, old: any | null) => void;
-    flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string };
+    flushWarnings: () => void; encode?: (o: any) => any; refExtra: { name?: string }; output: OutputTarget;
   }): Promise<void> {
     // fieldManager (required for apply, checked by writeOptions) and force come from the request's PatchOptions
-    const { manager, force, dryRun, warn, admitHook, flushWarnings, encode, refExtra } = ctx;
+    const { manager, force, dryRun, warn, admitHook, flushWarnings, encode, refExtra, output } = ctx;
     const buf = await readBody(req);
     if (!buf.length) throw badRequest(`${rt.kind}: the request body is empty`);
     const out = (obj: any): any => (encode ? encode(obj) : obj);
@@ -730,17 +746,18 @@ export class ApiServer {
       const obj = reg.create(srt, namespace, applied, { ...opts, admit: admitHook('CREATE') });
       refExtra.name = obj.metadata.name;
       flushWarnings();
-      return sendJson(res, 201, this.stored(srt, obj, encode));
+      return sendJson(res, 201, this.answer(rt, srt, obj, output, encode));
     }
     const obj = reg.update(srt, namespace, name, applied, { ...opts, ...(subresource ? { subresource } : {}), admit: admitHook('UPDATE', subresource) });
     flushWarnings();
-    return sendJson(res, 200, this.stored(srt, obj, encode));
+    return sendJson(res, 200, this.answer(rt, srt, obj, output, encode));
   }
 
   /** autoscaling/v1 Scale of a workload: get, update (PUT) and patch of spec.replicas. */
   private async scale(req: IncomingMessage, res: ServerResponse, rt: ResourceType, namespace: string, name: string, verb: string,
-    opts: import('./registry.ts').WriteOptions, flushWarnings: () => void): Promise<void> {
+    opts: import('./registry.ts').WriteOptions, flushWarnings: () => void, output: OutputTarget): Promise<void> {
     const reg = this.d.registry;
+    const scaleAnswer = (o: any) => (metadataOnly(output) ? objectAsMetadata(toScale(o), output, SCALE) : toScale(o));
     const toScale = (o: any) => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
@@ -750,7 +767,7 @@ export class ApiServer {
     });
     const cur = reg.get(rt, namespace, name);
     if (!cur) throw notFound(rt, name);
-    if (verb === 'get') return sendJson(res, 200, toScale(cur.obj));
+    if (verb === 'get') return sendJson(res, 200, scaleAnswer(cur.obj));
     let desired: any;
     if (verb === 'update') desired = parseBody(await readBody(req), req.headers['content-type'], 'Scale');
     else if (verb === 'patch') {
@@ -774,11 +791,15 @@ export class ApiServer {
     if (rv) next.metadata.resourceVersion = rv;
     const obj = reg.update(rt, namespace, name, next, { ...opts, subresource: undefined });
     flushWarnings();
-    return sendJson(res, 200, toScale(obj));
+    return sendJson(res, 200, scaleAnswer(obj));
   }
 
-  /** The response body for a written object: the stored JSON when `obj` is what is stored. */
-  private stored(srt: ResourceType, obj: any, encode?: (o: any) => any): any {
+  /**
+   * The response body for a written object: its metadata when only that was asked (of the object as answered,
+   * after `encode`), else the stored JSON when `obj` is what is stored (the cached-JSON fast path).
+   */
+  private answer(rt: ResourceType, srt: ResourceType, obj: any, output: OutputTarget, encode?: (o: any) => any): any {
+    if (metadataOnly(output)) return objectAsMetadata(encode ? encode(obj) : obj, output, rt);
     if (encode) return encode(obj);
     const e = this.d.registry.get(srt, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
     return e && e.obj === obj ? e.json : obj;
@@ -928,12 +949,13 @@ export class ApiServer {
     return { entries, metadata };
   }
 
-  private list(req: IncomingMessage, res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions, encode?: (o: any) => any): void {
+  private list(res: ServerResponse, rt: ResourceType, srt: ResourceType, namespace: string, q: URLSearchParams, opts: ListOptions, output: OutputTarget, encode?: (o: any) => any): void {
     const { entries, metadata } = this.listEntries(rt, srt, namespace, q, opts);
-    if (wantsTable(req.headers.accept)) {
+    if (output?.kind === 'Table') {
       const table = toTable(rt, entries.map((e) => (encode ? encode(e.obj) : e.obj)), metadata, includeObjectParam(q.get('includeObject')));
       return sendJson(res, 200, table, TABLE_CONTENT_TYPE);
     }
+    if (metadataOnly(output)) return sendJson(res, 200, listAsMetadata(entries.map((e) => (encode ? encode(e.obj) : e.obj)), metadata, output, rt));
     const head = `{"kind":"${rt.listKind}","apiVersion":"${groupVersion(rt)}","metadata":${JSON.stringify(metadata)},"items":[`;
     if (encode) return sendJson(res, 200, `${head}${entries.map((e) => JSON.stringify(encode(e.obj))).join(',')}]}`);
     // each item's UTF-8 bytes are cached with the stored version: a list is a concatenation, not a re-encoding

@@ -4,18 +4,18 @@
  * whole object with `includeObject=Object`, or nothing with `includeObject=None`. Pure.
  */
 import type { ResourceType } from './resources.ts';
+import { negotiateOutput } from './metadata.ts';
 import { badRequest } from './status.ts';
 
 export const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
+/** Whether the Accept header's first acceptable entry asks for a Table (metadata.ts negotiates). */
 export function wantsTable(accept: string | undefined): boolean {
-  if (!accept) return false;
-  for (const part of accept.split(',')) {
-    const p = part.replace(/\s+/g, '');
-    if (p.includes('as=Table') && p.includes('g=meta.k8s.io') && p.includes('v=v1') && !p.includes('v=v1beta1')) return true;
-    if (p === 'application/json' || p === '*/*') return false;
+  try {
+    return negotiateOutput(accept, { table: true })?.kind === 'Table';
+  } catch {
+    return false;
   }
-  return false;
 }
 
 /** kube's duration.HumanDuration. */

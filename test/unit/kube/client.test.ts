@@ -7,6 +7,7 @@ import { ConflictError, PermanentError, RetryableError } from '../../../core/err
 import { ForbiddenError, NotFoundError, orNull, retryOnConflict } from '../../../functions/runtime/kube.ts';
 import { kubeFromKubeConfig } from '../../../kube/kubeconfig.ts';
 import { kubeOverHttp } from '../../../kube/client.ts';
+import { METADATA_ONLY_ACCEPT } from '../../../kube/http.ts';
 import { describeCall } from '../../../kube/client.ts';
 import { describePath, ExpiredError } from '../../../kube/errors.ts';
 import { selfSignedCert } from '../../../infra/local/cluster/tls.ts';
@@ -19,12 +20,12 @@ let url = '';
 let tlsServer: Server;
 let tlsUrl = '';
 let tlsCa = '';
-const seen: { method: string; url: string; auth?: string; type?: string }[] = [];
+const seen: { method: string; url: string; auth?: string; type?: string; accept?: string }[] = [];
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message });
 
 beforeAll(async () => {
   const answer: RequestListener = (req: IncomingMessage, res) => {
-    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type'] });
+    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type'], accept: req.headers.accept });
     const q = new URL(req.url!, 'http://x').searchParams;
     if (q.get('watch') === 'true') {
       // Watches: an error answer chosen by labelSelector, else three lines split across chunks, then the end.
@@ -176,6 +177,35 @@ describe('kube client raw (plain JSON) requests', () => {
       expect(err).toBeInstanceOf(NotFoundError);
       expect((err as Error).message).toMatch(/patch secrets ns\/missing: not found/);
     }
+  });
+
+  it('discardAnswer asks for the metadata only (falling back to plain JSON); other requests, and a discarded deletecollection, ask for plain JSON', async () => {
+    for (const k of [kube(), tlsKube()]) {
+      // Prepare
+      seen.length = 0;
+      // Act: this server does not know PartialObjectMetadata and answers the whole object, which is drained as well
+      const discarded = [
+        await k.raw.request('POST', '/api/v1/namespaces/ns/secrets', { body: {}, discardAnswer: true }),
+        await k.raw.request('PUT', '/api/v1/namespaces/ns/secrets/ok', { body: {}, discardAnswer: true }),
+        await k.raw.request('PATCH', '/api/v1/namespaces/ns/secrets/ok', { body: {}, contentType: 'application/merge-patch+json', discardAnswer: true }),
+        await k.raw.request('DELETE', '/api/v1/namespaces/ns/secrets/ok', { discardAnswer: true }),
+      ];
+      await k.raw.request('DELETE', '/api/v1/namespaces/ns/secrets', { discardAnswer: true });
+      await k.raw.request('PUT', '/api/v1/namespaces/ns/secrets/ok', { body: {} });
+      await k.raw.request('GET', '/api/v1/namespaces/ns/secrets/ok');
+      // Assess
+      expect(discarded).toEqual([undefined, undefined, undefined, undefined]);
+      expect(seen.map((r) => `${r.method} ${r.accept}`)).toEqual([
+        `POST ${METADATA_ONLY_ACCEPT}`,
+        `PUT ${METADATA_ONLY_ACCEPT}`,
+        `PATCH ${METADATA_ONLY_ACCEPT}`,
+        `DELETE ${METADATA_ONLY_ACCEPT}`,
+        'DELETE application/json',
+        'PUT application/json',
+        'GET application/json',
+      ]);
+    }
+    expect(METADATA_ONLY_ACCEPT).toBe('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json');
   });
 });
 
