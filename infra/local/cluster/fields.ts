@@ -40,6 +40,11 @@ export function itemElement(lt: Exclude<ListType, null>, item: unknown): string 
 
 const SKIP_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
 
+/** Which top-level fields of an object a managedFields walk considers. */
+type TopFields = (key: string) => boolean;
+const STATUS_ONLY: TopFields = (k) => k === 'status';
+const SPEC_ONLY: TopFields = (k) => k !== 'apiVersion' && k !== 'kind' && k !== 'status';
+
 function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -63,7 +68,7 @@ export { deepEqual };
  * The fields of `v` that are new or changed against `old` (all fields when old is undefined); null when none.
  * Removed fields do not count. `path` is the field path of `v` (mutated while recursing, restored after).
  */
-function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
+function diffTree(v: unknown, old: unknown, path: string[], top?: TopFields): FieldTree | null {
   if (v === old) return null;
   if (isObject(v)) {
     const o = isObject(old) ? old : undefined;
@@ -72,6 +77,7 @@ function diffTree(v: unknown, old: unknown, path: string[]): FieldTree | null {
     const inMetadata = path.length === 1 && path[0] === 'metadata';
     for (const k of Object.keys(v)) {
       if (inMetadata && SKIP_META.has(k)) continue;
+      if (top && !top(k)) continue;
       path.push(k);
       const sub = diffTree(v[k], o?.[k], path);
       path.pop();
@@ -174,11 +180,12 @@ function restrict(t: FieldTree, v: unknown, prev?: unknown): FieldTree | null {
 }
 
 /** Whether `next` lacks any field (map key or keyed list item) that `prev` has. */
-function hasRemovals(prev: unknown, next: unknown, path: string[]): boolean {
+function hasRemovals(prev: unknown, next: unknown, path: string[], top?: TopFields): boolean {
   if (prev === next) return false;
   if (isObject(prev)) {
     if (!isObject(next)) return true;
     for (const k of Object.keys(prev)) {
+      if (top && !top(k)) continue;
       if (!(k in next)) return true;
       path.push(k);
       const removed = hasRemovals(prev[k], next[k], path);
@@ -224,18 +231,16 @@ export function managerName(fieldManager: string | null | undefined, userAgent: 
  * the ones stored with it (not set by the request), so parts of `obj` shared with `old` need no pruning.
  */
 export function updateManagedFields(obj: any, old: any | null, manager: string, apiVersion: string, now: string, subresource?: string, opts: { recorded?: boolean } = {}): ManagedFieldsEntry[] {
-  const strip = (o: any): any => {
-    if (!o) return o;
-    const { apiVersion: _a, kind: _k, status, ...rest } = o;
-    return subresource === 'status' ? { status } : rest;
-  };
-  const changed = diffTree(strip(obj), old ? strip(old) : undefined, []) ?? {};
+  // the top-level fields that count: status alone for status writes, else all but apiVersion, kind and status
+  // (a filter, not stripped copies: copying objects with rest syntax cost more than the walk)
+  const top = subresource === 'status' ? STATUS_ONLY : SPEC_ONLY;
+  const changed = diffTree(obj, old ?? undefined, [], top) ?? {};
   const previous: ManagedFieldsEntry[] = (old?.metadata?.managedFields ?? []) as ManagedFieldsEntry[];
   const out: ManagedFieldsEntry[] = [];
   let mine: ManagedFieldsEntry | null = null;
   const hasChanges = Object.keys(changed).length > 0;
   // dropping fields that no longer exist is only needed when something was removed
-  const prune = !!old && hasRemovals(strip(old), strip(obj), []);
+  const prune = !!old && hasRemovals(old, obj, [], top);
   // `recorded`: old's entries are the ones stored with it (so they name only fields old has), not a client's
   const keep = (t: FieldTree | null): FieldTree | null => (t && prune ? restrict(t, obj, opts.recorded ? old ?? undefined : undefined) : t);
   for (const e of previous) {

@@ -83,7 +83,20 @@ function clauseTarget(c: Clause, mediaType: string, opts: { table: boolean }): O
  * resource can be printed as a Table. Throws 406 NotAcceptable when every entry asks for something refused.
  */
 export function negotiateOutput(accept: string | undefined, opts: { table: boolean }): OutputTarget {
-  if (!accept || !accept.trim()) return null;
+  if (!accept || accept === 'application/json' || !accept.trim()) return null;
+  // clients send a handful of distinct Accept headers, each on every request: negotiated once per header
+  const memo = opts.table ? NEGOTIATED.table : NEGOTIATED.plain;
+  const known = memo.get(accept);
+  if (known !== undefined) return known;
+  const t = negotiate(accept, opts);
+  if (memo.size >= 256) memo.clear();
+  memo.set(accept, t);
+  return t;
+}
+
+const NEGOTIATED = { table: new Map<string, OutputTarget>(), plain: new Map<string, OutputTarget>() };
+
+function negotiate(accept: string, opts: { table: boolean }): OutputTarget {
   const clauses = parseAccept(accept).filter((c) => c.q > 0);
   // JSON first (what every answer is), then the other media types kube-apiserver serves, answered in JSON
   for (const served of [['application/json'], SERVED.slice(1)]) {
