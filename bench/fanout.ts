@@ -35,24 +35,24 @@
  * ./_cluster-process.ts, as in production where the API server is another machine), in-process (API server,
  * controllers and handlers share this Node process), or both.
  */
-import type { KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { StartClusterOptions } from '../infra/local/cluster/index.ts';
-import { DETAIL_TYPES, FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../core/constants.ts';
-import { fingerprint, newFingerprintKey } from '../core/fingerprint.ts';
+import { FINGERPRINT_KEY_SECRET, HANDLER_GROUPS, RIPPLE_NAMESPACE } from '../core/constants.ts';
+import { newFingerprintKey } from '../core/fingerprint.ts';
 import { DEFAULT_RATE_LIMIT } from '../kube/http.ts';
-import { listAllRaw } from '../kube/paging.ts';
 import type { RateLimit } from '../kube/rate.ts';
 import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubeconfig.ts';
 import { parsePolicies } from '../core/policy/load.ts';
-import { objectChangeEntry, resyncEntry } from '../events/schema.ts';
+import { resyncEntry } from '../events/schema.ts';
 import {
   cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
   type Audited, type BenchCluster, type CloneResult, type Invocations, type MemorySample, type Mode, type SqsHandler,
 } from './_fanout-harness.ts';
 import { printTable, type Summary } from './_fanout-report.ts';
+import { copyEvents, forwardCopies, sourceUpdated } from './_fanout-events.ts';
 
 const SIZES = (process.env.FANOUT_SIZES ?? process.env.FANOUT_NAMESPACES ?? '1000,5000,10000').split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
 /** FANOUT_CONTROLLERS=0 turns the embedded cluster's workload controllers off (no ReplicaSets per rollout). */
@@ -223,62 +223,6 @@ async function setup(admin: Kube, N: number): Promise<string> {
   return key;
 }
 
-/** The events the forwarder would send for every copy of the base (created or updated), read by a list. */
-async function copyEvents(admin: Kube, keyBytes: Buffer, dt: 'created' | 'updated'): Promise<object[]> {
-  const all = await listAllRaw<V1Secret>(admin.raw, '/api/v1/secrets', { verb: 'list', resource: 'secrets' }, { query: { fieldSelector: 'metadata.name=blogsecret' } });
-  return all.filter((s) => s.metadata?.namespace !== 'base').map((c) => copyEvent(c, keyBytes, dt));
-}
-
-/** The event the forwarder would send for a copy's change (it runs elsewhere in production). */
-function copyEvent(c: V1Secret, keyBytes: Buffer, dt: 'created' | 'updated'): object {
-  return delivered(
-    objectChangeEntry(DETAIL_TYPES[dt], {
-      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
-      labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
-    }),
-  );
-}
-
-/**
- * The forwarder's part, as in production: a watch of the copies from `resourceVersion` on, started before the
- * base changes; each copy's update becomes its event the moment it is seen and goes into the rollout queue
- * (rolloutQueue: local SQS semantics) while the clone is still writing. `done()` resolves when all N copies were
- * seen and every batch was processed: the events sent and the records that failed.
- */
-function forwardCopies(h: Harness, resourceVersion: string): { done(): Promise<{ events: object[]; failedRecords: number; lastEventAt: number }> } {
-  const queue = h.rolloutQueue();
-  const events: object[] = [];
-  const seen = new Set<string>();
-  const ctl = new AbortController();
-  let lastEventAt = 0;
-  let allSeen!: () => void;
-  const complete = new Promise<void>((r) => (allSeen = r));
-  const watching = h.admin.raw
-    .watch('/api/v1/secrets', { fieldSelector: 'metadata.name=blogsecret', resourceVersion }, (line) => {
-      const c = line.object as V1Secret;
-      if (line.type !== 'MODIFIED' || c.metadata?.namespace === 'base' || seen.has(c.metadata!.namespace!)) return;
-      seen.add(c.metadata!.namespace!);
-      const e = copyEvent(c, h.keyBytes, 'updated');
-      events.push(e);
-      queue.send(e);
-      if (seen.size === h.N) {
-        lastEventAt = performance.now();
-        allSeen();
-      }
-    }, ctl.signal)
-    .catch((err: Error) => {
-      if (!ctl.signal.aborted) throw err;
-    });
-  return {
-    async done() {
-      await Promise.race([complete, watching.then(() => { throw new Error(`copy watch ended after ${seen.size} of ${h.N} copies`); })]);
-      ctl.abort();
-      const failedRecords = await queue.drained();
-      return { events, failedRecords, lastEventAt };
-    },
-  };
-}
-
 async function generations(admin: Kube): Promise<Map<string, number>> {
   const m = new Map<string, number>();
   for (const d of (await admin.apps.listDeploymentForAllNamespaces()).items) m.set(`${d.metadata!.namespace}/${d.metadata!.name}`, d.metadata!.generation ?? 0);
@@ -362,16 +306,6 @@ async function measureUpdate(h: Harness): Promise<Measured> {
     mark, events, cloneMs, cloneCpu, lastEventMs, totalMs, totalCpu, clusterCpu, mem, cloneFailures: second.failures.length, failedRecords,
     maxInvocationMs: { ...invocations.maxMs }, cloneRetries: invocations.cloneRetries - retriesBefore,
   };
-}
-
-/** The event the forwarder would send for the base Secret's update. */
-function sourceUpdated(updated: V1Secret, keyBytes: Buffer): object {
-  return delivered(
-    objectChangeEntry(DETAIL_TYPES.updated, {
-      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: 'base', name: 'blogsecret', uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion!,
-      labels: {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: updated.type, data: updated.data }), changes: ['data'], observedAt: new Date().toISOString(),
-    }),
-  );
 }
 
 /** What the audit log and the Deployments say about the base update, and what a duplicate delivery costs. */
