@@ -48,7 +48,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubecon
 import { parsePolicies } from '../core/policy/load.ts';
 import { resyncEntry } from '../events/schema.ts';
 import {
-  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
+  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, referenceWorkMs, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
   type Audited, type BenchCluster, type CloneResult, type Invocations, type MemorySample, type Mode, type SqsHandler,
 } from './_fanout-harness.ts';
 import { printTable, type Summary } from './_fanout-report.ts';
@@ -249,10 +249,11 @@ async function initialSync(h: Harness): Promise<void> {
 /** Phase 2: the base is updated; the clone handler, then the rollouts for the N copy events (measured); the checks; a report. */
 async function baseUpdate(h: Harness, o: { mode: Mode; label: string }): Promise<Summary> {
   const before = await h.generations();
+  const refMs = referenceWorkMs();
   const measured = await measureUpdate(h);
   const checked = await checkUpdate(h, measured, before);
   printFailureReasons();
-  return reportUpdate(h, o, measured, checked);
+  return { ...reportUpdate(h, o, measured, checked), refMs };
 }
 
 /** What the base update cost: wall and CPU time (clone, then whole chain), memory, failures, longest invocations. */
@@ -347,7 +348,7 @@ function requestsBy(audit: Audited[], mark: number, user: string): string {
 }
 
 /** The base update's lines of the report, and its summary for the table. */
-function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured, c: Checked): Summary {
+function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured, c: Checked): Omit<Summary, 'refMs'> {
   const { N, rollouts } = h;
   const { mem, clusterCpu, totalCpu } = m;
   const peakHeapMb = mb(Math.max(...mem.peaks.values()));
