@@ -6,7 +6,7 @@
  * storage's compaction (etcd compacts every 5 min on EKS; on a busy cluster a slow reader sees it sooner). Whole
  * lists (listAll, listAllRaw) then do what client-go's pager does: one full list, without limit, consistent.
  * Streaming readers that must not hold everything (namespacePages, CopyStream in functions/clone/read.ts) take
- * the server's other remedy, `continueAfterExpiry`.
+ * the server's other remedy through `pageAfter`.
  */
 import type { RawApi } from './client.ts';
 import { ExpiredError, type RequestDescription } from './errors.ts';
@@ -41,6 +41,23 @@ export async function listAll<T>(page: (opts: { limit: number; _continue?: strin
  */
 export function continueAfterExpiry(err: unknown, token: string | undefined): string | undefined {
   return token && err instanceof ExpiredError ? err.continueToken : undefined;
+}
+
+/**
+ * One page of a streaming reader: `fetch(token)`, and when the token has expired, the page after the last key as
+ * things are now (continueAfterExpiry). The loops of namespacePages, CopyStream, the copy modes' scans and a set's
+ * members all page through this.
+ */
+export async function pageAfter<T>(token: string | undefined, fetch: (token: string | undefined) => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fetch(token);
+    } catch (err) {
+      const next = continueAfterExpiry(err, token);
+      if (!next) throw err;
+      token = next;
+    }
+  }
 }
 
 /** Every item of a paginated list made as a plain JSON request (`limit`, `continue`). */

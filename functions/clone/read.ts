@@ -8,11 +8,11 @@
  * whatever the mode or whether admission is installed. Until protect has seeded the snapshot (first sight) the live
  * object is used, as protect itself trusts it then.
  */
-import type { V1Namespace, V1NamespaceList, V1Secret } from '@kubernetes/client-node';
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { RIPPLE_NAMESPACE } from '../../core/constants.ts';
 import { objectFromSnapshot, snapshotName, snapshotOf } from '../../core/snapshot.ts';
 import type { Kube } from '../runtime/kube.ts';
-import { continueAfterExpiry, listAll, orNull, PAGE } from '../runtime/kube.ts';
+import { listAll, orNull, PAGE, pageAfter } from '../runtime/kube.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { baseName, memberSkipReason, setOf, targetName, type NamespaceLike } from '../../core/policy/select.ts';
 import { CLONE_KINDS } from './kinds.ts';
@@ -135,16 +135,8 @@ export class CopyStream {
   private async take(upTo: string): Promise<ClonedObject[]> {
     const nsOf = (c: ClonedObject) => c.metadata?.namespace ?? '';
     while (!this.done && (this.buffered.length === 0 || nsOf(this.buffered[this.buffered.length - 1]!) <= upTo)) {
-      let page: { items: ClonedObject[]; next?: string };
-      try {
-        page = await CLONE_KINDS[this.kind].pageNamed(this.kube.core, this.name, { limit: this.size, ...(this.token ? { _continue: this.token } : {}) });
-      } catch (err) {
-        // the list outlived the server's snapshot: go on after the last key, as things are now
-        const next = continueAfterExpiry(err, this.token);
-        if (!next) throw err;
-        this.token = next;
-        continue;
-      }
+      // an expired token (the list outlived the server's snapshot) goes on after the last key, as things are now
+      const page = await pageAfter(this.token, (t) => CLONE_KINDS[this.kind].pageNamed(this.kube.core, this.name, { limit: this.size, ...(t ? { _continue: t } : {}) }));
       this.buffered.push(...page.items);
       this.token = page.next;
       this.done = !page.next;
@@ -161,16 +153,8 @@ export class CopyStream {
 export async function* namespacePages(kube: Pick<Kube, 'core'>, size = PAGE): AsyncGenerator<V1Namespace[]> {
   let token: string | undefined;
   do {
-    let res: V1NamespaceList;
-    try {
-      res = await kube.core.listNamespace({ limit: size, ...(token ? { _continue: token } : {}) });
-    } catch (err) {
-      // the list outlived the server's snapshot: go on after the last namespace, as things are now
-      const next = continueAfterExpiry(err, token);
-      if (!next) throw err;
-      token = next;
-      continue;
-    }
+    // an expired token (the list outlived the server's snapshot) goes on after the last namespace, as things are now
+    const res = await pageAfter(token, (t) => kube.core.listNamespace({ limit: size, ...(t ? { _continue: t } : {}) }));
     token = res.metadata?._continue || undefined;
     if (res.items.length) yield res.items;
   } while (token);

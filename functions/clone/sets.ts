@@ -18,7 +18,7 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { LABEL_SET, type ObjectKind } from '../../core/constants.ts';
 import type { RipplePolicy } from '../../core/policy/schema.ts';
 import { memberPolicy, memberSkipReason, selectorString } from '../../core/policy/select.ts';
-import { continueAfterExpiry, orNull, PAGE, type CoreApi } from '../runtime/kube.ts';
+import { orNull, PAGE, pageAfter, type CoreApi } from '../runtime/kube.ts';
 import { CLONE_KINDS } from './kinds.ts';
 import type { Scope } from './read.ts';
 
@@ -36,16 +36,7 @@ async function namesOf(list: (o: ListOpts) => Promise<Page>, opts: Omit<ListOpts
   const out = new Set<string>();
   let token: string | undefined;
   do {
-    let res: Page;
-    try {
-      res = await list({ ...opts, limit: size, ...(token ? { _continue: token } : {}) });
-    } catch (err) {
-      // the list outlived the server's snapshot: go on after the last key, as things are now (kube/paging.ts)
-      const next = continueAfterExpiry(err, token);
-      if (!next) throw err;
-      token = next;
-      continue;
-    }
+    const res = await pageAfter(token, (t) => list({ ...opts, limit: size, ...(t ? { _continue: t } : {}) }));
     for (const o of res.items) if (o.metadata?.name && keep(o)) out.add(o.metadata.name);
     token = res.metadata?._continue || undefined;
   } while (token);

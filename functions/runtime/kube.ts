@@ -23,7 +23,7 @@ import { kubeFromKubeconfigFile, type ClientNode } from '../../kube/kubeconfig-k
 
 export { kubeOverHttp, type Kube, type RawApi, type CoreApi, type AppsApi } from '../../kube/client.ts';
 export { NotFoundError, ForbiddenError, isNotFound, orNull, translateKubeError } from '../../kube/errors.ts';
-export { continueAfterExpiry, listAll, listAllRaw, PAGE } from '../../kube/paging.ts';
+export { listAll, listAllRaw, PAGE, pageAfter } from '../../kube/paging.ts';
 
 export type KubeFor = (cluster: string) => Promise<Kube>;
 

@@ -21,7 +21,7 @@ import type { ObjectKind } from '../../../core/constants.ts';
 import type { CopyModeConfig, CopyTool } from '../../../core/config/schema.ts';
 import { ConflictError, PermanentError, RetryableError } from '../../../core/errors.ts';
 import { buildEvent } from '../../runtime/k8s-events.ts';
-import { continueAfterExpiry, listAll, NotFoundError, orNull, PAGE, type CoreApi, type Kube } from '../../runtime/kube.ts';
+import { listAll, NotFoundError, orNull, PAGE, pageAfter, type Kube } from '../../runtime/kube.ts';
 import type { Observability } from '../../runtime/middleware.ts';
 import { pool } from '../../runtime/pool.ts';
 import { CLONE_KINDS } from '../kinds.ts';
@@ -122,17 +122,10 @@ class Reader {
     const out: T[] = [];
     let token: string | undefined;
     do {
-      const p = { limit: PAGE, ...(token ? { _continue: token } : {}) };
-      let res: Awaited<ReturnType<CoreApi['listSecretForAllNamespaces']>>;
-      try {
-        res = kind === 'Secret' ? await this.kube.core.listSecretForAllNamespaces(p) : await this.kube.core.listConfigMapForAllNamespaces(p);
-      } catch (err) {
-        // the list outlived the server's snapshot: go on after the last key, as things are now (kube/paging.ts)
-        const next = continueAfterExpiry(err, token);
-        if (!next) throw err;
-        token = next;
-        continue;
-      }
+      const res = await pageAfter(token, (t) => {
+        const p = { limit: PAGE, ...(t ? { _continue: t } : {}) };
+        return kind === 'Secret' ? this.kube.core.listSecretForAllNamespaces(p) : this.kube.core.listConfigMapForAllNamespaces(p);
+      });
       for (const o of res.items) {
         const k = keep({ ...(o as ClonedObject), apiVersion: 'v1', kind });
         if (k !== null) out.push(k);
