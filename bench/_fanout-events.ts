@@ -19,15 +19,19 @@ export async function copyEvents(admin: Kube, keyBytes: Buffer, dt: 'created' | 
   return all.filter((s) => s.metadata?.namespace !== 'base').map((c) => copyEvent(c, keyBytes, dt));
 }
 
-/** The event the forwarder would send for a copy's change (it runs elsewhere in production). */
-function copyEvent(c: V1Secret, keyBytes: Buffer, dt: 'created' | 'updated'): object {
+/** The event the forwarder would send for a change of `s` (a copy, or the base in namespace base). */
+function changeEvent(s: V1Secret, keyBytes: Buffer, dt: 'created' | 'updated', changes: Parameters<typeof objectChangeEntry>[1]['changes'], manager?: string): object {
   return delivered(
     objectChangeEntry(DETAIL_TYPES[dt], {
-      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: c.metadata!.namespace!, name: 'blogsecret', uid: c.metadata!.uid!, resourceVersion: c.metadata!.resourceVersion!,
-      labels: c.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: c.type, data: c.data }), changes: dt === 'updated' ? ['data', 'annotations'] : [], manager: 'ripple', observedAt: new Date().toISOString(),
+      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: s.metadata!.namespace!, name: 'blogsecret', uid: s.metadata!.uid!, resourceVersion: s.metadata!.resourceVersion!,
+      labels: s.metadata?.labels ?? {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: s.type, data: s.data }), changes,
+      ...(manager ? { manager } : {}), observedAt: new Date().toISOString(),
     }),
   );
 }
+
+/** The event the forwarder would send for a copy's change (ripple's own write). */
+const copyEvent = (c: V1Secret, keyBytes: Buffer, dt: 'created' | 'updated') => changeEvent(c, keyBytes, dt, dt === 'updated' ? ['data', 'annotations'] : [], 'ripple');
 
 /**
  * The forwarder's part, as in production: a watch of the copies from `resourceVersion` on, started before the
@@ -71,11 +75,5 @@ export function forwardCopies(h: { admin: Kube; keyBytes: Buffer; N: number; rol
 
 /** The event the forwarder would send for the base Secret's update. */
 export function sourceUpdated(updated: V1Secret, keyBytes: Buffer): object {
-  return delivered(
-    objectChangeEntry(DETAIL_TYPES.updated, {
-      cluster: 'local', apiVersion: 'v1', kind: 'Secret', namespace: 'base', name: 'blogsecret', uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion!,
-      labels: {}, annotations: {}, ownerReferences: [], fingerprint: fingerprint(keyBytes, { kind: 'Secret', type: updated.type, data: updated.data }), changes: ['data'], observedAt: new Date().toISOString(),
-    }),
-  );
+  return changeEvent(updated, keyBytes, 'updated', ['data']);
 }
-
