@@ -11,7 +11,6 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -26,6 +25,7 @@ import type { RipplePolicy } from '../core/policy/schema.ts';
 import type { PutEntry } from '../events/schema.ts';
 import type { RateLimit } from '../kube/rate.ts';
 import { EventSourceMapping, LocalQueue } from '../infra/local/dev/sqs.ts';
+import { rolloutSettings } from '../render/patterns.ts';
 
 /** What the bench reads from an audit record. */
 export interface Audited {
@@ -127,11 +127,9 @@ export function delivered(entry: PutEntry): object {
   return { version: '0', id: `bench-${++seq}`, source: entry.Source, account: '123456789012', time: new Date().toISOString(), region: 'eu-west-1', resources: entry.Resources ?? [], 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
 }
 
-/** The rollout queue's batch size, maximum concurrency (containers) and batching window, as serverless.yml sets them. */
+/** The rollout queue's batch size and maximum concurrency (containers), as serverless.yml sets them. */
 export const SQS_BATCH = 100;
 export const SQS_CONCURRENCY = 5;
-const ROLLOUT_SETTINGS = JSON.parse(readFileSync(fileURLToPath(new URL('../events/patterns/rollout-settings.json', import.meta.url)), 'utf8')) as { maximumBatchingWindow: number; maximumConcurrency: number };
-if (ROLLOUT_SETTINGS.maximumConcurrency !== SQS_CONCURRENCY) throw new Error(`bench: SQS_CONCURRENCY ${SQS_CONCURRENCY} differs from events/patterns/rollout-settings.json (${ROLLOUT_SETTINGS.maximumConcurrency})`);
 
 export type SqsHandler = (e: unknown, c: Context) => Promise<{ batchItemFailures: unknown[] }>;
 export type CloneResult = { writes: number; failures: unknown[] };
@@ -208,20 +206,23 @@ export async function runRollouts(rollouts: SqsHandler[], events: object[], inv:
 /**
  * The rollout queue as production runs it, fed while the clone is still writing: events go in as the forwarder
  * would send them (one per copy change, the moment it is seen), and a local SQS queue with Lambda's event source
- * mapping semantics (infra/local/dev/sqs.ts: batches of SQS_BATCH, the rendered batching window, SQS_CONCURRENCY
- * in flight, partial batch failures redelivered after the visibility timeout) hands batches to the rollout
+ * mapping semantics (infra/local/dev/sqs.ts: batches of SQS_BATCH, the batching window and concurrency rendered
+ * for `policies`, partial batch failures redelivered after the visibility timeout) hands batches to the rollout
  * containers. `drained()` resolves when every event sent has been processed and deleted; with the failed records.
  */
-export function rolloutQueue(rollouts: SqsHandler[], inv: Invocations): { send(e: object): void; drained(): Promise<number> } {
+export function rolloutQueue(rollouts: SqsHandler[], inv: Invocations, policies: RipplePolicy[]): { send(e: object): void; drained(): Promise<number> } {
   if (rollouts.length === 0) return { send: () => {}, drained: async () => 0 };
+  // the event source mapping's settings as `ripple render` derives them from these policies (serverless.yml reads them)
+  const settings = rolloutSettings(policies);
+  if (settings.maximumConcurrency > rollouts.length) throw new Error(`bench: maximum concurrency ${settings.maximumConcurrency} needs as many rollout containers (${rollouts.length})`);
   const queue = new LocalQueue({ name: 'bench-rollout', arn: 'arn:aws:sqs:eu-west-1:123456789012:bench-rollout', region: 'eu-west-1', visibilityTimeoutMs: 6 * FUNCTIONS.rollout.timeoutMs });
   const free = [...rollouts];
   let failed = 0;
   const mapping = new EventSourceMapping(queue, {
     batchSize: SQS_BATCH,
-    maximumBatchingWindowMs: ROLLOUT_SETTINGS.maximumBatchingWindow * 1000,
+    maximumBatchingWindowMs: settings.maximumBatchingWindow * 1000,
     reportBatchItemFailures: true,
-    maximumConcurrency: SQS_CONCURRENCY,
+    maximumConcurrency: settings.maximumConcurrency,
     invoke: async (event) => {
       const container = free.pop()!;
       try {
@@ -294,32 +295,6 @@ export function cpuBetween(a: NodeJS.CpuUsage | null, b: NodeJS.CpuUsage | null)
 }
 
 export const s1 = (x: number) => (x / 1000).toFixed(1);
-
-/**
- * The machine's speed just before a measured phase: a fixed single-threaded workload like the processes' own
- * (JSON encoding and parsing of a Deployment-sized object, a SHA-256 of it), best of three, in ms. This machine's
- * CPU time for the same work swings by a third over a day (shared host; no steal time shows); the figure says
- * which kind of moment a run met. Not part of any measured time.
- */
-export function referenceWorkMs(): number {
-  const obj = {
-    apiVersion: 'apps/v1', kind: 'Deployment',
-    metadata: { name: 'app-0', namespace: 'team-00000', labels: { app: 'app-0' }, annotations: { 'ripple.dev/restarted-for': 'x'.repeat(64) }, managedFields: Array.from({ length: 3 }, (_, i) => ({ manager: `m${i}`, operation: 'Update', fieldsV1: { 'f:spec': { 'f:template': { 'f:metadata': { 'f:annotations': { '.': {} } } } } } })) },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'app-0' } }, template: { metadata: { labels: { app: 'app-0' } }, spec: { containers: [{ name: 'app', image: 'example/app:1', env: Array.from({ length: 8 }, (_, i) => ({ name: `E${i}`, valueFrom: { secretKeyRef: { name: 'blogsecret', key: 'password' } } })) }] } } },
-  };
-  let best = Infinity;
-  for (let run = 0; run < 3; run++) {
-    const t = performance.now();
-    let acc = 0;
-    for (let i = 0; i < 4000; i++) {
-      const text = JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(i) } });
-      acc += (JSON.parse(text) as { spec: { replicas: number } }).spec.replicas + createHash('sha256').update(text).digest()[0]!;
-    }
-    if (acc < 0) throw new Error('unreachable');
-    best = Math.min(best, performance.now() - t);
-  }
-  return Math.round(best);
-}
 
 /** A full GC (for the heap baseline), without starting node with --expose-gc. */
 const fullGc: () => void = (() => {

@@ -37,20 +37,17 @@ export interface Summary {
   peakRssMb: number;
   throttled: number;
   exact: boolean;
-  /** referenceWorkMs() just before the measured phase: the machine's speed at that moment (lower is faster). */
-  refMs: number;
 }
 
 /** All sizes side by side, the rate-limited runs' verdicts, and the cost ratio per namespace (largest / smallest). */
 export function printTable(results: Summary[], modes: readonly Mode[]): void {
   console.log(`\nbase update, whole chain (N copies, 2N Deployments), ${cpus().length} CPUs; machine shared with other work, see load:`);
-  console.log('  run           cluster            N  wall (clone)     CPU handlers + cluster  ms/ns  writes   rollouts  once        dup  failed  longest clone/rollout (timeouts)  heap +clone/+rollout  429s  load  ref');
+  console.log('  run           cluster            N  wall (clone)     CPU handlers + cluster  ms/ns  writes   rollouts  once        dup  failed  longest clone/rollout (timeouts)  heap +clone/+rollout  429s  load');
   for (const r of results) {
     console.log(
-      `  ${r.label.padEnd(12)}  ${r.mode.padEnd(16)} ${String(r.n).padStart(6)}  ${`${s1(r.totalMs)} s (${s1(r.cloneMs)} s)`.padEnd(15)}  ${`${s1(r.handlersCpu)} + ${r.clusterCpu === null ? '-' : s1(r.clusterCpu)} s`.padEnd(22)}  ${(r.totalMs / r.n).toFixed(2).padStart(5)}  ${r.cloneWrites === r.n ? '= min' : `${r.cloneWrites}/${r.n}`}   ${r.rollouts === 2 * r.n ? '= min   ' : `${r.rollouts}/${2 * r.n}`}  ${`${r.advancedOnce}/${r.deployments}`.padEnd(11)} ${String(r.dupRollouts).padStart(3)}  ${String(r.failedRecords + r.cloneFailures + r.cloneRetries).padStart(6)}  ${`${s1(r.maxInvocationMs.clone)}/${s1(r.maxInvocationMs.rollout)} s`.padStart(11)} (<= ${s1(FUNCTIONS.clone.timeoutMs)}/${s1(FUNCTIONS.rollout.timeoutMs)} s)  ${`+${r.cloneHeapMb}/+${r.rolloutHeapMb} MB`.padStart(20)}  ${String(r.throttled).padStart(4)}  ${r.load.toFixed(1).padStart(4)}  ${r.refMs} ms`,
+      `  ${r.label.padEnd(12)}  ${r.mode.padEnd(16)} ${String(r.n).padStart(6)}  ${`${s1(r.totalMs)} s (${s1(r.cloneMs)} s)`.padEnd(15)}  ${`${s1(r.handlersCpu)} + ${r.clusterCpu === null ? '-' : s1(r.clusterCpu)} s`.padEnd(22)}  ${(r.totalMs / r.n).toFixed(2).padStart(5)}  ${r.cloneWrites === r.n ? '= min' : `${r.cloneWrites}/${r.n}`}   ${r.rollouts === 2 * r.n ? '= min   ' : `${r.rollouts}/${2 * r.n}`}  ${`${r.advancedOnce}/${r.deployments}`.padEnd(11)} ${String(r.dupRollouts).padStart(3)}  ${String(r.failedRecords + r.cloneFailures + r.cloneRetries).padStart(6)}  ${`${s1(r.maxInvocationMs.clone)}/${s1(r.maxInvocationMs.rollout)} s`.padStart(11)} (<= ${s1(FUNCTIONS.clone.timeoutMs)}/${s1(FUNCTIONS.rollout.timeoutMs)} s)  ${`+${r.cloneHeapMb}/+${r.rolloutHeapMb} MB`.padStart(20)}  ${String(r.throttled).padStart(4)}  ${r.load.toFixed(1)}`,
     );
   }
-  console.log(`  ref: a fixed CPU workload timed just before the measured phase (lower = a faster moment of this shared machine; bench/_fanout-harness.ts referenceWorkMs)`);
   for (const r of results.filter((x) => x.label !== 'unlimited')) {
     const failed = r.failedRecords + r.cloneFailures + r.cloneRetries;
     const inTime = r.maxInvocationMs.clone <= FUNCTIONS.clone.timeoutMs && r.maxInvocationMs.rollout <= FUNCTIONS.rollout.timeoutMs;

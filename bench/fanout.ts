@@ -9,8 +9,8 @@
  *   2. the base is updated: the clone handler for the source event (N copy updates); as in production, the
  *      rollouts run while the clone is still writing: a watch of the copies (the forwarder's part, started
  *      before the change) turns each copy update into its event the moment it is seen and sends it to a local
- *      SQS queue (infra/local/dev/sqs.ts semantics: batches of 100, the rendered batching window, 5 batches in
- *      flight), whose event source mapping feeds the rollout containers. Measured from the clone's invocation
+ *      SQS queue (infra/local/dev/sqs.ts semantics: batches of 100, the batching window and concurrency rendered for
+ *      the policy), whose event source mapping feeds the rollout containers. Measured from the clone's invocation
  *      to the last batch processed.
  * Printed per size: wall time per phase, CPU of both processes, writes and rollouts counted from the audit log
  * against the minimum possible (N writes, 2N rollouts; every Deployment's generation must advance by exactly
@@ -48,7 +48,7 @@ import { kubeFromKubeConfig, type KubeconfigKube as Kube } from '../kube/kubecon
 import { parsePolicies } from '../core/policy/load.ts';
 import { resyncEntry } from '../events/schema.ts';
 import {
-  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, referenceWorkMs, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
+  cloneInvoker, clusterProcess, cpu, cpuBetween, delivered, FUNCTIONS, inProcessCluster, mb, memorySampler, ms, phaseProfile, pool, printFailureReasons, rolloutHandlers, rolloutQueue, runRollouts, SQS_CONCURRENCY,
   type Audited, type BenchCluster, type CloneResult, type Invocations, type MemorySample, type Mode, type SqsHandler,
 } from './_fanout-harness.ts';
 import { printTable, type Summary } from './_fanout-report.ts';
@@ -187,7 +187,7 @@ async function harness(cluster: BenchCluster, o: RunOptions): Promise<Harness> {
     N, cluster, audit, admin, writesBy, cloneUser, rolloutUser, clone, rollouts, keyBytes, invocations,
     copyEvents: (dt) => copyEvents(admin, keyBytes, dt),
     runRollouts: (events) => runRollouts(rollouts, events, invocations),
-    rolloutQueue: () => rolloutQueue(rollouts, invocations),
+    rolloutQueue: () => rolloutQueue(rollouts, invocations, POLICY),
     generations: () => generations(admin),
   };
 }
@@ -249,11 +249,10 @@ async function initialSync(h: Harness): Promise<void> {
 /** Phase 2: the base is updated; the clone handler, then the rollouts for the N copy events (measured); the checks; a report. */
 async function baseUpdate(h: Harness, o: { mode: Mode; label: string }): Promise<Summary> {
   const before = await h.generations();
-  const refMs = referenceWorkMs();
   const measured = await measureUpdate(h);
   const checked = await checkUpdate(h, measured, before);
   printFailureReasons();
-  return { ...reportUpdate(h, o, measured, checked), refMs };
+  return reportUpdate(h, o, measured, checked);
 }
 
 /** What the base update cost: wall and CPU time (clone, then whole chain), memory, failures, longest invocations. */
@@ -348,7 +347,7 @@ function requestsBy(audit: Audited[], mark: number, user: string): string {
 }
 
 /** The base update's lines of the report, and its summary for the table. */
-function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured, c: Checked): Omit<Summary, 'refMs'> {
+function reportUpdate(h: Harness, o: { mode: Mode; label: string }, m: Measured, c: Checked): Summary {
   const { N, rollouts } = h;
   const { mem, clusterCpu, totalCpu } = m;
   const peakHeapMb = mb(Math.max(...mem.peaks.values()));
