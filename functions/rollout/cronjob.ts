@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { V1CronJob, V1Job } from '@kubernetes/client-node';
 import { ANN_RESTARTED_FOR, FIELD_MANAGER } from '../../core/constants.ts';
 import { ConflictError } from '../../core/errors.ts';
-import { listAllRaw, type RawApi } from '../runtime/kube.ts';
+import { listAllRaw, orNull, type RawApi } from '../runtime/kube.ts';
 import type { Workload, WorkloadKindOps } from './workloads.ts';
 
 const path = (namespace: string, resource: 'cronjobs' | 'jobs', name?: string) =>
@@ -46,6 +46,7 @@ export function jobFrom(cron: V1CronJob, name: string, templateAnnotations: Reco
 export const cronJobOps: WorkloadKindOps = {
   resource: 'cronjobs',
   list: (raw, namespace) => listAllRaw<Workload>(raw, path(namespace, 'cronjobs'), { verb: 'list', resource: 'cronjobs', namespace }),
+  get: (raw, namespace, name) => orNull(raw.request<V1CronJob>('GET', path(namespace, 'cronjobs', name), { describe: { verb: 'get', resource: 'cronjobs', namespace, name } })),
   podTemplate: (o) => (o as V1CronJob).spec?.jobTemplate?.spec?.template,
   paused: () => false,
   async patch(raw: RawApi, namespace: string, name: string, body: object): Promise<void> {

@@ -79,7 +79,7 @@ export async function processBatch(deps: Deps, event: SQSEvent, context?: Invoca
     logGroup(logger, g, s);
     totals.triggered += s.applied.patched.length;
     totals.skipped += s.plan.skipped.length;
-    totals.upToDate += s.plan.upToDate.length;
+    totals.upToDate += s.plan.upToDate.length + s.applied.settled.length;
   };
   const failed = (g: Group, err: unknown) => {
     const retry = isRetryable(err) || !(err instanceof PermanentError);

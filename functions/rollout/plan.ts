@@ -72,6 +72,8 @@ export interface WorkloadView {
   name: string;
   /** As listed (for the Event on the restarted workload). */
   uid?: string;
+  /** As listed: the patch's precondition (two invocations planning the same restart write it once). */
+  resourceVersion?: string;
   annotations: Record<string, string>;
   /** metadata.labels (reload.targets by selector). */
   labels?: Record<string, string>;
@@ -103,8 +105,12 @@ export interface WorkloadPatch {
   references: Reference[];
   restartedFor: string;
   restartedAt: string;
-  /** Strategic merge patch body (pod template annotations; the Reloader mode's pause-period adds spec.paused + an annotation). */
-  body: { spec: { template: { metadata: { annotations: Record<string, string> } }; paused?: boolean }; metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } };
+  /**
+   * Strategic merge patch body (pod template annotations; the Reloader mode's pause-period adds spec.paused + an
+   * annotation). `metadata.resourceVersion`, the listed one, makes it conditional: a workload changed since it was
+   * read (e.g. restarted by a concurrent invocation for the same content) answers 409, and apply.ts re-reads it.
+   */
+  body: { spec: { template: { metadata: { annotations: Record<string, string> } }; paused?: boolean }; metadata?: { resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string> } };
 }
 
 export interface Skipped {
@@ -234,7 +240,10 @@ export function planRollouts(changed: readonly ChangedObject[], workloads: reado
       references,
       restartedFor,
       restartedAt,
-      body: { spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: restartedFor, [ANN_RESTARTED_AT]: restartedAt } } } } },
+      body: {
+        ...(w.resourceVersion ? { metadata: { resourceVersion: w.resourceVersion } } : {}),
+        spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: restartedFor, [ANN_RESTARTED_AT]: restartedAt } } } },
+      },
     });
   }
   return plan;

@@ -9,9 +9,10 @@ import { reloaderMode, type RippleConfig } from '../../core/config/schema.ts';
 import { fingerprint } from '../../core/fingerprint.ts';
 import type { HandlerDeps } from '../runtime/handler-deps.ts';
 import type { Observability } from '../runtime/middleware.ts';
-import { applyRollouts, type ApplyResult } from './apply.ts';
+import { applyRollouts, emptyApply, type ApplyResult, type Refresh } from './apply.ts';
 import { holdUntil, planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
 import { limited, type Readers } from './read.ts';
+import { viewOf, WORKLOADS } from './workloads.ts';
 import { triggeringPolicies, type Group, type Item } from './triggers.ts';
 import { policiesForCopy, policiesForSource } from '../../core/policy/select.ts';
 import { applyPausePeriods, takeForReloader, type SeenObject } from './reloader-mode.ts';
@@ -74,7 +75,7 @@ export async function processGroup(deps: GroupDeps, cluster: string, namespace: 
     changed.push({ kind, namespace, name, fingerprint: fingerprint(key, { kind, type: (obj as V1Secret).type, data: obj.data, binaryData: (obj as V1ConfigMap).binaryData }), settings });
   }
   const empty: RolloutPlan = { patches: [], skipped: [], upToDate: [], reported: [] };
-  if (changed.length === 0) return { plan: empty, applied: { patched: [], gone: [], eventErrors: [] }, changed, notTriggers };
+  if (changed.length === 0) return { plan: empty, applied: emptyApply(), changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
   const workloads = await limited(readers, () => readers.list(kube, namespace, kinds));
   const now = deps.now();
@@ -82,9 +83,18 @@ export async function processGroup(deps: GroupDeps, cluster: string, namespace: 
   const notes = fromMode.size ? applyPausePeriods(plan, workloads, fromMode, now) : [];
   if (opts.hold) {
     const until = holdUntil(plan, changed, firstChangeAt(items));
-    if (until > deps.now().getTime()) return { heldUntil: until, plan, applied: { patched: [], gone: [], eventErrors: [] }, changed, notTriggers, notes };
+    if (until > deps.now().getTime()) return { heldUntil: until, plan, applied: emptyApply(), changed, notTriggers, notes };
   }
-  const applied = await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit });
+  // after a 409: the one workload as it is now, planned again against the same changed objects
+  const refresh: Refresh = async (p) => {
+    const obj = await limited(readers, () => WORKLOADS[p.workload.kind].get(kube.raw, namespace, p.workload.name));
+    if (!obj) return null;
+    const view = [viewOf(p.workload.kind, obj)];
+    const again = planRollouts(changed, view, deps.now());
+    if (fromMode.size) applyPausePeriods(again, view, fromMode, deps.now());
+    return again.patches[0] ?? null;
+  };
+  const applied = await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit, refresh });
   return { plan, applied, changed, notTriggers, notes };
 }
 
@@ -120,6 +130,7 @@ export function logGroup(logger: Observability['logger'], g: Group, s: GroupSumm
   for (const reason of s.notes ?? []) logger.warn('reloader annotation not honoured', { cluster: g.cluster, namespace: g.namespace, reason });
   const wl = (w: { kind: string; namespace: string; name: string }) => ({ workload: `${w.kind}/${w.namespace}/${w.name}`, kind: w.kind, namespace: w.namespace, name: w.name });
   for (const p of s.applied.gone) logger.info('workload gone before its restart', { action: 'skip', cluster: g.cluster, ...wl(p.workload), reason: 'deleted between list and patch' });
+  for (const p of s.applied.settled) logger.info('restart already done', { action: 'skip', cluster: g.cluster, ...wl(p.workload), reason: 'changed since it was listed (409); re-read, it needs no restart (restarted meanwhile, e.g. by a concurrent invocation, or no longer a consumer)' });
   for (const e of s.applied.eventErrors) logger.warn('could not record the Kubernetes Event', { cluster: g.cluster, reason: e });
   for (const p of s.applied.patched) {
     logger.info('restart triggered', { action: 'restart', cluster: g.cluster, ...wl(p.workload), objects: p.changed.map((c) => `${c.kind}/${g.namespace}/${c.name}`), restartedFor: p.restartedFor, references: p.references.map((r) => r.where) });

@@ -96,7 +96,7 @@ export function applyPausePeriods(plan: RolloutPlan, workloads: readonly Workloa
       continue;
     }
     p.body.spec.paused = true;
-    p.body.metadata = { annotations: { [RELOADER_ANNOTATIONS.pausedAt]: rfc3339(now) }, labels: { [LABEL_PAUSED_FOR_PERIOD]: 'true' } };
+    p.body.metadata = { ...p.body.metadata, annotations: { [RELOADER_ANNOTATIONS.pausedAt]: rfc3339(now) }, labels: { [LABEL_PAUSED_FOR_PERIOD]: 'true' } };
   }
   return notes;
 }

@@ -1,11 +1,11 @@
 /**
- * Workload kinds are a table: each kind maps to `{ list, podTemplate, paused, patch }`. Adding a kind is one
+ * Workload kinds are a table: each kind maps to `{ list, get, podTemplate, paused, patch }`. Adding a kind is one
  * entry; nothing else branches on the kind.
  */
 import type { V1CronJob, V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../../core/constants.ts';
 import type { RawApi } from '../runtime/kube.ts';
-import { listAllRaw } from '../runtime/kube.ts';
+import { listAllRaw, orNull } from '../runtime/kube.ts';
 import type { RolloutKind, WorkloadView } from './plan.ts';
 import { cronJobOps } from './cronjob.ts';
 
@@ -25,15 +25,23 @@ export interface WorkloadKindOps {
    * per batch, O(N^2) for a fan-out over N namespaces.
    */
   list(raw: RawApi, namespace: string): Promise<Workload[]>;
+  /** One workload as plain JSON, or null when it is gone (a patch's re-read after a 409 Conflict: apply.ts). */
+  get(raw: RawApi, namespace: string, name: string): Promise<Workload | null>;
   podTemplate(obj: Workload): V1PodTemplateSpec | undefined;
   paused(obj: Workload): boolean;
-  /** Strategic merge patch with field manager `ripple`; the answer (the whole object) is not read. */
+  /**
+   * Strategic merge patch with field manager `ripple`; the answer (the whole object) is not read. A
+   * `metadata.resourceVersion` in the body is a precondition: 409 Conflict when the workload changed since.
+   */
   patch(raw: RawApi, namespace: string, name: string, body: object): Promise<void>;
 }
 
 /** One namespace, page by page (limit/continue). */
 const rawList = (resource: string) => (raw: RawApi, namespace: string) =>
   listAllRaw<Workload>(raw, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`, { verb: 'list', resource, namespace });
+
+const rawGet = (resource: string) => (raw: RawApi, namespace: string, name: string) =>
+  orNull(raw.request<Workload>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'get', resource, namespace, name } }));
 
 const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
   raw.request<void>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
@@ -49,6 +57,7 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
     resource: 'deployments',
     everywhere: '/apis/apps/v1/deployments',
     list: rawList('deployments'),
+    get: rawGet('deployments'),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
     patch: rawPatch('deployments'),
@@ -57,6 +66,7 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
     resource: 'statefulsets',
     everywhere: '/apis/apps/v1/statefulsets',
     list: rawList('statefulsets'),
+    get: rawGet('statefulsets'),
     podTemplate: (o) => (o as V1StatefulSet).spec?.template,
     paused: () => false,
     patch: rawPatch('statefulsets'),
@@ -65,6 +75,7 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
     resource: 'daemonsets',
     everywhere: '/apis/apps/v1/daemonsets',
     list: rawList('daemonsets'),
+    get: rawGet('daemonsets'),
     podTemplate: (o) => (o as V1DaemonSet).spec?.template,
     paused: () => false,
     patch: rawPatch('daemonsets'),
@@ -75,6 +86,8 @@ export const WORKLOADS: Record<RolloutKind, WorkloadKindOps> = {
   Rollout: {
     resource: 'rollouts',
     list: (raw, namespace) => listAllRaw<Workload>(raw, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts`, { verb: 'list', resource: 'rollouts', namespace }),
+    get: (raw, namespace, name) =>
+      orNull(raw.request<Workload>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/rollouts/${encodeURIComponent(name)}`, { describe: { verb: 'get', resource: 'rollouts', namespace, name } })),
     podTemplate: (o) => (o as V1Deployment).spec?.template,
     paused: (o) => (o as V1Deployment).spec?.paused === true,
     patch: (raw, namespace, name, body) =>
@@ -96,6 +109,7 @@ export function viewOf(kind: RolloutKind, obj: Workload): WorkloadView {
     namespace: obj.metadata?.namespace ?? '',
     name: obj.metadata?.name ?? '',
     ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
+    ...(obj.metadata?.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
     annotations: obj.metadata?.annotations ?? {},
     labels: obj.metadata?.labels ?? {},
     template: ops.podTemplate(obj),

@@ -48,6 +48,11 @@ describe('planRollouts', () => {
     expect(plan.patches[0].body).toEqual({ spec: { template: { metadata: { annotations: { [ANN_RESTARTED_FOR]: `Secret/db=${FP1}`, [ANN_RESTARTED_AT]: NOW.toISOString() } } } } });
   });
 
+  it('a listed resourceVersion makes the patch conditional on it (concurrent invocations write once)', () => {
+    const plan = planRollouts([secret('db')], [{ ...wl('uses', { secrets: ['db'] }), resourceVersion: '42' }], NOW);
+    expect(plan.patches[0].body.metadata).toEqual({ resourceVersion: '42' });
+  });
+
   it('K changed objects in one batch -> one patch per workload listing all of them', () => {
     const plan = planRollouts([secret('a'), secret('b', FP2), cm('c')], [wl('w', { secrets: ['a', 'b'], cms: ['c'] })], NOW);
     expect(plan.patches).toHaveLength(1);
