@@ -137,5 +137,5 @@ export function logGroup(logger: Observability['logger'], g: Group, s: GroupSumm
   }
   for (const sk of s.plan.skipped) logger.info('restart skipped', { action: 'skip', cluster: g.cluster, ...wl(sk.workload), objects: [`${sk.object.kind}/${g.namespace}/${sk.object.name}`], reason: sk.reason });
   for (const r of s.plan.reported) logger.info('reference reported, not restarted', { action: 'report', cluster: g.cluster, ...wl(r.workload), objects: [`${r.object.kind}/${g.namespace}/${r.object.name}`], reason: r.reason });
-  logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.applied.patched.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length });
+  logger.info('namespace processed', { cluster: g.cluster, namespace: g.namespace, records: g.items.length, changedObjects: s.changed.length, patches: s.applied.patched.length, skipped: s.plan.skipped.length, upToDate: s.plan.upToDate.length + s.applied.settled.length });
 }
