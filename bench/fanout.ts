@@ -339,10 +339,14 @@ async function checkUpdate(h: Harness, m: Measured, before: Map<string, number>)
   return { cloneWrites, rolloutCount, throttled, cloneRequests, rolloutRequests, advancedOnce, deployments: after.size, dupRollouts };
 }
 
-/** `user`'s requests in the audit records from index `mark` on, by verb and resource (429s apart), most frequent first. */
+/** `user`'s requests in the audit records from index `mark` on, by verb and resource (each error status apart: 409, 429, ...), most frequent first. */
 function requestsBy(audit: Audited[], mark: number, user: string): string {
   const m = new Map<string, number>();
-  for (const e of audit.slice(mark)) if (e.user === user) m.set(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`, (m.get(`${e.verb} ${e.resource ?? e.uri}${e.code === 429 ? ' (429)' : ''}`) ?? 0) + 1);
+  for (const e of audit.slice(mark)) {
+    if (e.user !== user) continue;
+    const k = `${e.verb} ${e.resource ?? e.uri}${e.code >= 400 ? ` (${e.code})` : ''}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
   return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
 }
 

@@ -39,7 +39,7 @@ export async function applyRollouts(kube: Pick<Kube, 'raw'>, plan: RolloutPlan, 
   const limit = opts.limit ?? limiter(opts.concurrency ?? 16);
   await pool(plan.patches, opts.concurrency ?? 16, async (planned) => {
     const { kind, namespace, name } = planned.workload;
-    let p: WorkloadPatch | null = planned;
+    let p: WorkloadPatch | null;
     try {
       p = await retryOnConflict(async (attempt) => {
         const next = attempt === 1 ? planned : await opts.refresh!(planned);

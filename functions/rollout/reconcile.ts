@@ -10,7 +10,7 @@ import { fingerprint } from '../../core/fingerprint.ts';
 import type { HandlerDeps } from '../runtime/handler-deps.ts';
 import type { Observability } from '../runtime/middleware.ts';
 import { applyRollouts, emptyApply, type ApplyResult, type Refresh } from './apply.ts';
-import { holdUntil, planRollouts, reloadSettings, type ChangedObject, type RolloutPlan } from './plan.ts';
+import { holdUntil, planRollouts, reloadSettings, type ChangedObject, type RolloutPlan, type WorkloadView } from './plan.ts';
 import { limited, type Readers } from './read.ts';
 import { viewOf, WORKLOADS } from './workloads.ts';
 import { triggeringPolicies, type Group, type Item } from './triggers.ts';
@@ -78,21 +78,21 @@ export async function processGroup(deps: GroupDeps, cluster: string, namespace: 
   if (changed.length === 0) return { plan: empty, applied: emptyApply(), changed, notTriggers };
   const kinds = [...new Set(changed.flatMap((c) => c.settings.kinds))];
   const workloads = await limited(readers, () => readers.list(kube, namespace, kinds));
-  const now = deps.now();
-  const plan = planRollouts(changed, workloads, now);
-  const notes = fromMode.size ? applyPausePeriods(plan, workloads, fromMode, now) : [];
+  // the group's plan, and (after a 409) one workload's again, against the same changed objects
+  const planFor = (views: WorkloadView[]) => {
+    const now = deps.now();
+    const plan = planRollouts(changed, views, now);
+    return { plan, notes: fromMode.size ? applyPausePeriods(plan, views, fromMode, now) : [] };
+  };
+  const { plan, notes } = planFor(workloads);
   if (opts.hold) {
     const until = holdUntil(plan, changed, firstChangeAt(items));
     if (until > deps.now().getTime()) return { heldUntil: until, plan, applied: emptyApply(), changed, notTriggers, notes };
   }
-  // after a 409: the one workload as it is now, planned again against the same changed objects
+  // after a 409: the one workload as it is now
   const refresh: Refresh = async (p) => {
     const obj = await limited(readers, () => WORKLOADS[p.workload.kind].get(kube.raw, namespace, p.workload.name));
-    if (!obj) return null;
-    const view = [viewOf(p.workload.kind, obj)];
-    const again = planRollouts(changed, view, deps.now());
-    if (fromMode.size) applyPausePeriods(again, view, fromMode, deps.now());
-    return again.patches[0] ?? null;
+    return obj ? (planFor([viewOf(p.workload.kind, obj)]).plan.patches[0] ?? null) : null;
   };
   const applied = await applyRollouts(kube, plan, { concurrency: deps.concurrency, limit: readers.limit, refresh });
   return { plan, applied, changed, notTriggers, notes };

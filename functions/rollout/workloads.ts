@@ -36,15 +36,19 @@ export interface WorkloadKindOps {
   patch(raw: RawApi, namespace: string, name: string, body: object): Promise<void>;
 }
 
+/** An apps/v1 collection in a namespace, or one object of it. */
+const appsPath = (resource: string, namespace: string, name?: string) =>
+  `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+
 /** One namespace, page by page (limit/continue). */
 const rawList = (resource: string) => (raw: RawApi, namespace: string) =>
-  listAllRaw<Workload>(raw, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`, { verb: 'list', resource, namespace });
+  listAllRaw<Workload>(raw, appsPath(resource, namespace), { verb: 'list', resource, namespace });
 
 const rawGet = (resource: string) => (raw: RawApi, namespace: string, name: string) =>
-  orNull(raw.request<Workload>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, { describe: { verb: 'get', resource, namespace, name } }));
+  orNull(raw.request<Workload>('GET', appsPath(resource, namespace, name), { describe: { verb: 'get', resource, namespace, name } }));
 
 const rawPatch = (resource: string) => (raw: RawApi, namespace: string, name: string, body: object) =>
-  raw.request<void>('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`, {
+  raw.request<void>('PATCH', appsPath(resource, namespace, name), {
     describe: { verb: 'patch', resource, namespace, name },
     body,
     contentType: 'application/strategic-merge-patch+json',

@@ -119,4 +119,38 @@ describe('concurrent rollout invocations', () => {
     expect(again.settled.map((p) => p.workload.name)).toEqual(['web']);
     expect(patches.get(`${ns}/web`)).toBe(1);
   });
+
+  it('a namespace admin who edits the workload after every re-read gets no restart written; after 5 attempts the error goes back to SQS', { timeout: 30_000 }, async () => {
+    const ns = 'conc-hostile-editor';
+    await ensureNamespace(env.admin, ns);
+    const metadata = { name: BASE, namespace: ns, labels: { [LABEL_MANAGED_BY]: 'ripple' }, annotations: { [ANN_POLICY]: BASE } };
+    const copy = await env.admin.core.createNamespacedSecret({ namespace: ns, body: { metadata, data: { value: b64('v3') } } });
+    await env.admin.apps.createNamespacedDeployment({ namespace: ns, body: deployment('web') });
+    const changed: ChangedObject[] = [{ kind: 'Secret', namespace: ns, name: BASE, fingerprint: fp({ kind: 'Secret', type: copy.type, data: copy.data }), settings: reloadSettings([policy])! }];
+    let edits = 0;
+    const edit = () => env.admin.raw.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/web`, {
+      describe: { verb: 'patch', resource: 'deployments', namespace: ns, name: 'web' },
+      body: { spec: { replicas: 2 + (++edits % 2) } },
+      contentType: 'application/merge-patch+json',
+    });
+    const planNow = async () => planRollouts(changed, await listWorkloads(kube.raw, ns, ['Deployment']), new Date());
+    const plan = await planNow();
+    await edit();
+    let refreshed = 0;
+    // the editor strikes between each re-read and its patch
+    const refresh = async () => {
+      refreshed += 1;
+      const p = (await planNow()).patches[0] ?? null;
+      await edit();
+      return p;
+    };
+    await expect(applyRollouts(kube, plan, { refresh })).rejects.toMatchObject({ name: 'ConflictError' });
+    expect(refreshed).toBe(4);
+    expect(patches.get(`${ns}/web`) ?? 0).toBe(0);
+
+    // SQS redelivers once the editor stops: restarted once
+    const retry = await applyRollouts(kube, await planNow(), { refresh: async () => (await planNow()).patches[0] ?? null });
+    expect(retry.patched.map((p) => p.workload.name)).toEqual(['web']);
+    expect(patches.get(`${ns}/web`)).toBe(1);
+  });
 });
